@@ -1,0 +1,43 @@
+# Thin entry points; the real build is CMake (CMakePresets.json).
+#   make run         install deps, build (release), serve with the embedded default config
+#   make test        install deps, build (gcc + ASan/UBSan), run every test (ctest + pytest)
+#   make fuzz        build the clang-14 libFuzzer binaries
+#   make fuzz-smoke  run each fuzzer for FUZZ_SECONDS (default 60)
+#   make bench       build release and run the benchmarks
+JOBS ?= $(shell nproc)
+FUZZ_SECONDS ?= 60
+export CCACHE_DIR ?= $(HOME)/.cache/ccache
+
+.PHONY: deps run build-release build-test test fuzz fuzz-smoke bench clean
+
+deps:
+	@bash ci/install-deps.sh
+
+build-release: deps
+	@cmake --preset release >/dev/null
+	@cmake --build build/release -j $(JOBS) --target cloudsdial
+
+run: build-release
+	./build/release/server/app/cloudsdial serve
+
+build-test: deps
+	@cmake --preset asan >/dev/null
+	@cmake --build build/asan -j $(JOBS)
+
+test: build-test
+	cd build/asan && ctest --output-on-failure -j $(JOBS) --timeout 600
+
+fuzz: deps
+	@cmake --preset fuzz >/dev/null
+	@cmake --build build/fuzz -j $(JOBS)
+
+fuzz-smoke: fuzz
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash fuzz/smoke.sh build/fuzz
+
+bench: deps
+	@cmake --preset release -DMAIL_BUILD_BENCH=ON >/dev/null
+	@cmake --build build/release -j $(JOBS)
+	bash bench/run.sh build/release
+
+clean:
+	rm -rf build

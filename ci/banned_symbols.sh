@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Layering check (DESIGN.md invariants): the sans-IO and Env-only layers must not read
+# clocks, draw OS randomness, read the environment or include Asio/Beast.
+# usage: banned_symbols.sh REPO_ROOT   — exits 1 and prints each offending line.
+set -uo pipefail
+root=${1:-.}
+dirs=(server/proto server/node server/store server/runtime server/core server/tls)
+patterns=(
+  'std::chrono::(system_clock|steady_clock|high_resolution_clock)'
+  '\b(system_clock|steady_clock|high_resolution_clock)::now'
+  '\bclock_gettime\s*\('
+  '\bgettimeofday\s*\('
+  '[^_a-zA-Z]time\s*\(\s*(nullptr|NULL|0)?\s*\)'
+  'random_device'
+  '[^_a-zA-Z.>:]s?rand\s*\('
+  '\bgetenv\s*\('
+  '#\s*include\s*[<"]boost/(asio|beast)'
+  '#\s*include\s*[<"](asio|beast)'
+)
+status=0
+for d in "${dirs[@]}"; do
+  [ -d "$root/$d" ] || continue
+  for p in "${patterns[@]}"; do
+    # Comments are allowed to name the banned things; strip // comments before matching.
+    hits=$(grep -rnE --include='*.h' --include='*.cpp' "$p" "$root/$d" 2>/dev/null |
+           grep -vE '^[^:]+:[0-9]+:\s*//' | sed -E 's#//.*$##' | grep -E "$p" || true)
+    if [ -n "$hits" ]; then
+      echo "banned pattern '$p':"; echo "$hits"; status=1
+    fi
+  done
+done
+[ $status -eq 0 ] && echo "banned_symbols: clean (${dirs[*]})"
+exit $status

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the build, the tests and the benchmarks need.
+# Idempotent and quiet when nothing is missing; never downloads third-party source.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build ccache pkg-config git
+  g++ clang-14 libfuzzer-14-dev libclang-rt-14-dev
+  libboost1.81-dev libboost-json1.81-dev libssl-dev openssl
+  libgtest-dev libgmock-dev librapidcheck-dev
+  pybind11-dev python3-pybind11 python3-pytest python3-dev
+  libc-ares-dev libtomlplusplus-dev
+  swaks postfix
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "install-deps: installing ${missing[*]}" >&2
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+# Postfix asks debconf questions on install; answer them so the install is silent.
+echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
+echo "postfix postfix/mailname string localhost" | $SUDO debconf-set-selections
+$SUDO apt-get update -qq >/dev/null
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Postfix is a benchmark peer only; we start our own instances on loopback.
+if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now postfix >/dev/null 2>&1 || true; fi
+$SUDO service postfix stop >/dev/null 2>&1 || true

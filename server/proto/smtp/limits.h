@@ -1,0 +1,41 @@
+// SMTP server limits and timeouts: every budget is a named field with its RFC clause.
+// Checked before the work is done (STYLE.md habit 3). No I/O here.
+#pragma once
+
+#include <cstdint>
+
+#include "core/time.h"
+
+namespace mail::smtp {
+
+struct SmtpLimits {
+  std::uint32_t local_part_bytes_max = 64;     // RFC 5321 §4.5.3.1.1
+  std::uint32_t domain_bytes_max = 255;        // RFC 5321 §4.5.3.1.2
+  std::uint32_t path_bytes_max = 256;          // RFC 5321 §4.5.3.1.3, incl. punctuation
+  std::uint32_t command_line_bytes_max = 512;  // RFC 5321 §4.5.3.1.4, incl. CRLF
+  // Longer command lines are still read (and discarded) up to this many bytes before the
+  // session gives up on the connection; Postfix accepts 2048 (line_length_limit).
+  std::uint32_t command_line_bytes_tolerated = 4096;
+  std::uint32_t text_line_bytes_max = 1000;   // RFC 5321 §4.5.3.1.6, incl. CRLF, excl. stuffing dot
+  std::uint32_t recipients_max = 1000;        // RFC 5321 §4.5.3.1.8: at least 100 (Postfix 1000)
+  std::uint64_t message_bytes_max = 35ull << 20;  // RFC 1870 SIZE advertised value
+  std::uint32_t errors_max = 20;               // 421 and close past this (Postfix hard_error_limit)
+  std::uint32_t errors_before_delay = 10;      // replies delayed after this (Postfix soft_error_limit)
+  Duration error_delay = 1s;                   // Postfix smtpd_error_sleep_time
+  std::uint32_t junk_commands_max = 100;       // NOOP/RSET/VRFY/HELP flood (Postfix junk_command_limit)
+  std::uint32_t hops_max = 50;                 // Received: count, RFC 5321 §6.3 (Postfix hopcount_limit)
+  std::uint32_t header_bytes_max = 100 * 1024; // header section cap for hop counting (Postfix header_size_limit)
+  std::uint32_t pipelined_input_bytes_max = 64 * 1024;  // buffered while a verdict is pending
+
+  // RFC 5321 §4.5.3.2 timeouts (server side).
+  Duration command_timeout = 5min;       // §4.5.3.2.7 server timeout waiting for the next command
+  Duration data_block_timeout = 3min;    // §4.5.3.2.5 data block
+  Duration initial_idle_timeout = 5min;  // §4.5.3.2.1-like: after greeting before EHLO
+};
+
+static_assert(SmtpLimits{}.command_line_bytes_max <= SmtpLimits{}.text_line_bytes_max);
+static_assert(SmtpLimits{}.command_line_bytes_max <= SmtpLimits{}.command_line_bytes_tolerated);
+static_assert(SmtpLimits{}.recipients_max >= 100, "RFC 5321 §4.5.3.1.8 requires at least 100");
+static_assert(SmtpLimits{}.message_bytes_max >= 64 * 1024, "RFC 5321 §4.5.3.1.7: at least 64K");
+
+}  // namespace mail::smtp

@@ -1,0 +1,154 @@
+// smtp::ServerSession — the sans-IO RFC 5321 server: bytes in, replies/events out.
+// It never touches a socket, clock, file or RNG; time arrives as `now` arguments.
+// Implements RFC 5321 (commands, sequencing, §4.5.2 transparency, §4.5.3 limits and
+// timeouts), RFC 1870 SIZE, 2034/3463 enhanced codes, 2920 PIPELINING, 3030 CHUNKING
+// and BINARYMIME, 3461 DSN parameters, 6152 8BITMIME, 6531 SMTPUTF8, 3207 STARTTLS rules.
+//
+// Driving contract (the same for the Asio driver, the simulator and fuzzers):
+//   1. construct (queues the 220 greeting);
+//   2. loop: drain poll_output() and poll_event() after *every* call to the constructor,
+//      feed(), feed_eof(), complete(), handle_timeout(), tls_established(), shutdown();
+//   3. feed() returns how many bytes it took; it takes fewer than offered only while a
+//      verdict is pending and its bounded input buffer is full — keep the rest, feed it
+//      again after the next complete();
+//   4. arm a timer for poll_timeout(); when it passes call handle_timeout(now);
+//   5. answer each event carrying an id (MailFrom, RcptTo, Message) with complete(id, reply)
+//      exactly once, possibly much later; replies are always sent in command order.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "core/time.h"
+#include "proto/smtp/envelope.h"
+#include "proto/smtp/limits.h"
+#include "proto/smtp/reply.h"
+
+namespace mail::smtp {
+
+struct ServerConfig {
+  std::string hostname = "localhost";  // greeting, 250 EHLO line, error texts
+  std::string greeting_text = "ESMTP Cloudsdial";
+  SmtpLimits limits;
+  // Extensions advertised in EHLO (all on by default; STARTTLS/AUTH when configured).
+  bool pipelining = true;
+  bool eight_bit_mime = true;
+  bool smtputf8 = true;
+  bool chunking = true;
+  bool binary_mime = true;
+  bool dsn = true;
+  bool enhanced_status_codes = true;
+  bool starttls_available = false;  // TLS configured (issue: TLS) — the seam is the StartTls output
+  bool vrfy_enabled = true;         // VRFY answers 252 (RFC 5321 §3.5.3), never confirms users
+};
+
+struct SessionInfo {
+  std::string remote_address;  // client IP text, for Received: and the envelope
+  std::uint16_t remote_port = 0;
+  std::string local_address;
+  bool tls = false;  // implicit TLS (RFC 8314) already active
+};
+
+using EventId = std::uint64_t;
+
+namespace ev {
+struct Helo {  // informational
+  std::string name;
+  bool extended = false;
+};
+struct MailFrom {  // needs complete(id, reply): 250 accept, 4xx/5xx refuse
+  EventId id = 0;
+  Path path;
+  MailParams params;
+};
+struct RcptTo {  // needs complete(id, reply): 250/251 accept, 550 5.1.1 unknown, ...
+  EventId id = 0;
+  Path path;
+  RcptParams params;
+};
+struct Message {  // needs complete(id, reply): 250 only once stored durably
+  EventId id = 0;
+  Envelope envelope;
+  std::string content;  // as received: CRLF lines, dot-unstuffed, no trace header added
+};
+struct TransactionReset {};  // informational: RSET / EHLO / abort dropped the transaction
+struct Closed {              // informational: the session is over
+  std::string reason;
+};
+}  // namespace ev
+
+using Event = std::variant<ev::Helo, ev::MailFrom, ev::RcptTo, ev::Message, ev::TransactionReset, ev::Closed>;
+
+namespace out {
+struct Send {  // write these bytes
+  std::string bytes;
+};
+struct Pause {  // write nothing further before `until` (error-reply delay)
+  Instant until;
+};
+struct StartTls {};  // the "220 Ready to start TLS" was sent: handshake now, then tls_established()
+struct Close {};     // close after writing everything before this
+}  // namespace out
+
+using Output = std::variant<out::Send, out::Pause, out::StartTls, out::Close>;
+
+enum class State : std::uint8_t {
+  greeting,        // before EHLO/HELO
+  ready,           // after EHLO/HELO, no transaction
+  mail,            // MAIL accepted, no RCPT yet
+  rcpt,            // at least one RCPT accepted
+  data,            // reading DATA content
+  bdat,            // reading a BDAT chunk (or between chunks)
+  tls_handshake,   // STARTTLS accepted, waiting for tls_established()
+  closed,
+};
+std::string_view to_string(State) noexcept;
+
+class ServerSession {
+ public:
+  ServerSession(ServerConfig config, SessionInfo info, Instant now);
+  ~ServerSession();
+  ServerSession(const ServerSession&) = delete;
+  ServerSession& operator=(const ServerSession&) = delete;
+
+  [[nodiscard]] std::size_t feed(std::string_view in, Instant now);
+  void feed_eof(Instant now);
+  [[nodiscard]] std::optional<Output> poll_output();
+  [[nodiscard]] std::optional<Event> poll_event();
+  [[nodiscard]] std::optional<Instant> poll_timeout() const;
+  void handle_timeout(Instant now);
+  void complete(EventId id, Reply verdict, Instant now);
+
+  // After out::StartTls: the handshake succeeded. Resets to `greeting` state (RFC 3207
+  // §4.2: a new EHLO is required, all earlier state forgotten).
+  void tls_established(Instant now);
+
+  // Graceful shutdown: an idle session gets "421 4.3.2 <host> Service shutting down" now;
+  // a session inside a transaction finishes it and gets the 421 before the next command.
+  // With `force`, the 421 goes out at once whatever the state.
+  void shutdown(Instant now, bool force);
+
+  State state() const noexcept;
+  bool closed() const noexcept { return state() == State::closed; }
+  bool in_transaction() const noexcept;
+  // Bytes currently buffered by the session (input + pending message); bounded by limits.
+  std::size_t buffered_bytes() const noexcept;
+  // The last transitions, "greeting -> ready", for readable failure reports.
+  const std::deque<std::string>& history() const noexcept;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The reply a listener sends instead of a session when it refuses a connection
+// (e.g. "421 4.7.0 <host> Error: too many connections from 1.2.3.4").
+std::string refuse_connection_bytes(std::string_view hostname, std::string_view why);
+
+}  // namespace mail::smtp

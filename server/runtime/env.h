@@ -1,0 +1,157 @@
+// Env: the only way node/ and store/ code touches the world. Production implements it
+// with Asio + POSIX (server/io), the simulator with SimEnv (simulator/).
+// Contract for every async_* call: the completion is invoked exactly once, never from
+// inside the call itself (always later, from the Env's executor thread), unless the Env
+// is torn down (shutdown or simulated crash), in which case it is destroyed uncalled.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/function.h"
+#include "core/prng.h"
+#include "core/result.h"
+#include "core/time.h"
+
+namespace mail::rt {
+
+template <class T>
+using Completion = UniqueFunction<void(Result<T>)>;
+
+// ---------------------------------------------------------------------------- Executor
+class Executor {
+ public:
+  virtual ~Executor() = default;
+  // Runs fn later on the Env's (single) logical thread.
+  virtual void post(UniqueFunction<void()> fn) = 0;
+};
+
+// ---------------------------------------------------------------------------- Clock
+class Timer {
+ public:
+  virtual ~Timer() = default;
+  // Completes with ok at `deadline`, or Errc::canceled after cancel() / destruction of
+  // the Env. Re-arming while armed cancels the earlier wait first.
+  virtual void async_wait_until(Instant deadline, Completion<void> done) = 0;
+  virtual void cancel() = 0;
+};
+
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual Instant now() const = 0;       // monotonic
+  virtual WallTime wall_now() const = 0;  // for Date:/Received: headers and file names
+  virtual std::unique_ptr<Timer> make_timer() = 0;
+};
+
+// ---------------------------------------------------------------------------- Net
+struct Endpoint {
+  std::string address;  // textual IPv4 / IPv6 (no brackets) or simulated host address
+  std::uint16_t port = 0;
+  std::string to_string() const;  // "1.2.3.4:25" / "[::1]:25"
+  friend bool operator==(const Endpoint&, const Endpoint&) = default;
+};
+
+class Stream {
+ public:
+  virtual ~Stream() = default;
+  // Reads at least one byte (ok(n>0)), or Errc::eof on orderly close, Errc::timeout when
+  // `deadline` passes first, Errc::reset / io otherwise.
+  virtual void async_read_some(std::span<std::byte> into, Instant deadline, Completion<std::size_t> done) = 0;
+  // Writes all of `bytes` (the caller keeps them alive until completion).
+  virtual void async_write_all(std::span<const std::byte> bytes, Instant deadline, Completion<void> done) = 0;
+  virtual void shutdown_send() = 0;  // half-close (FIN)
+  virtual void close() = 0;          // both directions; pending ops complete canceled
+  virtual Endpoint local_endpoint() const = 0;
+  virtual Endpoint remote_endpoint() const = 0;
+};
+
+class Listener {
+ public:
+  virtual ~Listener() = default;
+  virtual void async_accept(Completion<std::unique_ptr<Stream>> done) = 0;
+  virtual Endpoint local_endpoint() const = 0;  // the bound port, when 0 was asked
+  virtual void close() = 0;                     // pending accept completes canceled
+};
+
+class Net {
+ public:
+  virtual ~Net() = default;
+  virtual Result<std::unique_ptr<Listener>> listen(const Endpoint& at) = 0;
+  virtual void async_connect(const Endpoint& to, Instant deadline, Completion<std::unique_ptr<Stream>> done) = 0;
+};
+
+// ---------------------------------------------------------------------------- Disk
+// Path-based whole-file operations: they map one-to-one onto the durability model
+// (data durable after sync_file(s); a create/rename/link/unlink durable after
+// sync_dir of its parent), which the simulator's disk reproduces exactly.
+enum class WriteMode : std::uint8_t {
+  create_new,  // fail with Errc::exists if present (O_EXCL)
+  truncate,    // create or replace contents
+  append,      // create or append
+};
+
+struct DirEntry {
+  std::string name;
+  bool is_dir = false;
+};
+
+class Disk {
+ public:
+  virtual ~Disk() = default;
+  virtual void async_write_file(std::string path, std::string data, WriteMode mode, Completion<void> done) = 0;
+  virtual void async_read_file(std::string path, Completion<std::string> done) = 0;
+  // Makes the data of each named file durable. Implementations may batch (group commit).
+  virtual void async_sync_files(std::vector<std::string> paths, Completion<void> done) = 0;
+  // Makes the directory's entries (creates, renames, links, unlinks) durable.
+  virtual void async_sync_dir(std::string path, Completion<void> done) = 0;
+  virtual void async_rename(std::string from, std::string to, Completion<void> done) = 0;
+  virtual void async_link(std::string from, std::string to, Completion<void> done) = 0;
+  virtual void async_remove(std::string path, Completion<void> done) = 0;
+  virtual void async_make_dirs(std::string path, Completion<void> done) = 0;  // mkdir -p
+  virtual void async_list_dir(std::string path, Completion<std::vector<DirEntry>> done) = 0;
+  virtual void async_file_size(std::string path, Completion<std::uint64_t> done) = 0;
+};
+
+// ---------------------------------------------------------------------------- Dns
+struct MxRecord {
+  std::uint16_t preference = 0;
+  std::string exchange;
+};
+
+class Dns {
+ public:
+  virtual ~Dns() = default;
+  virtual void async_mx(std::string domain, Instant deadline, Completion<std::vector<MxRecord>> done) = 0;
+  virtual void async_addresses(std::string host, Instant deadline, Completion<std::vector<std::string>> done) = 0;
+  virtual void async_txt(std::string name, Instant deadline, Completion<std::vector<std::string>> done) = 0;
+};
+
+// ---------------------------------------------------------------------------- Log
+enum class LogLevel : std::uint8_t { debug, info, warn, error };
+
+class Log {
+ public:
+  virtual ~Log() = default;
+  virtual void write(LogLevel level, std::string_view line) = 0;
+};
+
+// ---------------------------------------------------------------------------- Env
+class Env {
+ public:
+  virtual ~Env() = default;
+  virtual Executor& executor() = 0;
+  virtual Clock& clock() = 0;
+  virtual Prng& rng() = 0;  // fork() it per subsystem: rng().fork("maildir")
+  virtual Net& net() = 0;
+  virtual Disk& disk() = 0;
+  virtual Dns& dns() = 0;
+  virtual Log& log() = 0;
+  virtual std::string_view hostname() const = 0;
+};
+
+}  // namespace mail::rt
