@@ -12,6 +12,8 @@
 
 namespace mail {
 
+__extension__ typedef unsigned __int128 u128;
+
 class Prng {
  public:
   explicit Prng(std::uint64_t seed) noexcept : seed_(seed) {
@@ -41,12 +43,12 @@ class Prng {
   // Uniform in [0, bound), bound > 0 (Lemire's nearly-divisionless method).
   std::uint64_t below(std::uint64_t bound) noexcept {
     MAIL_ASSERT(bound > 0);
-    __extension__ unsigned __int128 m = static_cast<__extension__ unsigned __int128>(next_u64()) * bound;
+    u128 m = static_cast<u128>(next_u64()) * bound;
     auto low = static_cast<std::uint64_t>(m);
     if (low < bound) {
       const std::uint64_t threshold = -bound % bound;
       while (low < threshold) {
-        m = static_cast<__extension__ unsigned __int128>(next_u64()) * bound;
+        m = static_cast<u128>(next_u64()) * bound;
         low = static_cast<std::uint64_t>(m);
       }
     }
