@@ -16,6 +16,7 @@
 #include "core/prng.h"
 #include "core/result.h"
 #include "core/time.h"
+#include "runtime/task_scope.h"
 
 namespace mail::rt {
 
@@ -144,6 +145,10 @@ class Log {
 class Env {
  public:
   virtual ~Env() = default;
+  // Root tasks of this Env (node services, connections): `env.tasks().spawn(task)`.
+  // A derived Env's destructor must call tasks().destroy_all() before tearing down its
+  // sockets, timers and disk, because destroying a frame destroys its Streams and Timers.
+  TaskScope& tasks() noexcept { return tasks_; }
   virtual Executor& executor() = 0;
   virtual Clock& clock() = 0;
   virtual Prng& rng() = 0;  // fork() it per subsystem: rng().fork("maildir")
@@ -152,6 +157,9 @@ class Env {
   virtual Dns& dns() = 0;
   virtual Log& log() = 0;
   virtual std::string_view hostname() const = 0;
+
+ private:
+  TaskScope tasks_;
 };
 
 }  // namespace mail::rt

@@ -65,3 +65,50 @@ TEST(Task, ManySequentialAwaits) {
 
 }  // namespace
 }  // namespace mail::rt
+
+#include "runtime/task_scope.h"
+
+namespace mail::rt {
+namespace {
+
+TEST(TaskScope, FinishedTasksFreeThemselves) {
+  TaskScope scope;
+  int ran = 0;
+  scope.spawn([](int* r) -> Task<void> { ++*r; co_return; }(&ran));
+  EXPECT_EQ(ran, 1);
+  EXPECT_EQ(scope.live(), 0u);
+}
+
+TEST(TaskScope, DestroyAllDestroysSuspendedFramesAndChildren) {
+  // A suspended task whose completion never comes (a crashed host): destroy_all() must
+  // run the destructors of its locals and of the child it awaits, without resuming it.
+  struct Probe {
+    int* destroyed;
+    ~Probe() { ++*destroyed; }
+  };
+  std::deque<UniqueFunction<void()>> never_run;
+  int destroyed = 0;
+  bool resumed = false;
+  auto child = [](std::deque<UniqueFunction<void()>>* q, int* d) -> Task<int> {
+    Probe p{d};
+    auto r = co_await async_op<int>([q](Completion<int> c) { q->push_back([c = std::move(c)]() mutable { c(Result<int>(1)); }); });
+    co_return r.value();
+  };
+  {
+    TaskScope scope;
+    scope.spawn([](auto make_child, auto* q, int* d, bool* resumed_flag) -> Task<void> {
+      Probe p{d};
+      (void)co_await make_child(q, d);
+      *resumed_flag = true;
+    }(child, &never_run, &destroyed, &resumed));
+    EXPECT_EQ(scope.live(), 1u);
+    never_run.clear();  // the Env drops pending completions first
+    scope.destroy_all();
+    EXPECT_EQ(scope.live(), 0u);
+  }
+  EXPECT_EQ(destroyed, 2);
+  EXPECT_FALSE(resumed);
+}
+
+}  // namespace
+}  // namespace mail::rt
