@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "proto/smtp/limits.h"
+#include "proto/smtp/reply.h"
 
 namespace mail::smtp {
 
@@ -46,14 +47,38 @@ struct PathParse {
 // Parses a path at the start of `in` ("<...>"). `allow_utf8` permits RFC 6531 UTF-8;
 // `allow_null` permits "<>" (reverse-path only). A leading source route "@a,@b:" is
 // accepted and dropped. Invalid UTF-8 is a syntax error.
+// Contract: `in` must start with '<' (the session strips "FROM:" and any spaces); bytes
+// after the closing '>' are left alone and `consumed` says where the path ended. On
+// error `path` is empty and `consumed` is 0. Errors are reported in this order: the
+// first syntax error; then local part, domain, path length (limits, §4.5.3.1.1-3; the
+// local part is measured as on the wire, quotes included; the path includes "<>" and
+// any source route); then utf8_not_allowed. ASCII domain labels over 63 octets
+// (RFC 1035 §2.3.4) are syntax errors.
 PathParse parse_path(std::string_view in, const SmtpLimits& limits, bool allow_utf8, bool allow_null);
 
+// The whole of `in` as a bare Mailbox ("local@domain", no brackets, no source route),
+// with the same rules as parse_path. For VRFY-like arguments and AUTH=/ORCPT= values.
+std::optional<Mailbox> parse_mailbox(std::string_view in, const SmtpLimits& limits, bool allow_utf8);
+
+// Short name for traces and logs ("syntax", "local_part_too_long", ...).
+std::string_view to_string(PathError e) noexcept;
+
+// The reply for a PathError (RFC 5321 §4.1.1.2-3, §4.5.3.1.10; RFC 3463 X.1.7 sender /
+// X.1.3 recipient syntax; RFC 6531 §3.4 553 5.6.7). `reverse_path`: the error is for MAIL.
+Reply path_error_reply(PathError e, bool reverse_path);
+
+// Well-formed UTF-8 (RFC 3629 §4): no overlongs, no surrogates, nothing above U+10FFFF.
+bool is_valid_utf8(std::string_view s) noexcept;
+
 // Domain / address-literal check used by EHLO/HELO argument validation (§4.1.1.1).
+// is_valid_domain: RFC 5321 §4.1.2 Domain (U-labels when allow_utf8), at most 255 octets.
 bool is_valid_domain(std::string_view d, bool allow_utf8) noexcept;
 bool is_valid_address_literal(std::string_view lit) noexcept;  // "[1.2.3.4]" / "[IPv6:...]"
 
 // Canonical form for recipient lookup: domain lower-cased (ASCII), local part kept,
-// quoted local part unquoted when it is also a valid dot-string.
+// quoted local part unquoted when it is also a valid dot-string, else re-quoted with
+// the minimum of backslashes (§4.1.2: all quoted forms are equivalent). Precondition:
+// `m` came from parse_path. The result parses again and is never longer than `m`.
 Mailbox canonical(const Mailbox& m);
 
 }  // namespace mail::smtp
