@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "proto/smtp/reply.h"
+
 namespace mail::smtp {
 
 enum class BodyType : std::uint8_t { seven_bit, eight_bit_mime, binary_mime };
@@ -39,6 +41,10 @@ struct ParamError {
   std::uint16_t code = 501;  // 501 syntax, 555 unrecognised/unsupported, 552 size
   std::uint8_t enh_subject = 5, enh_detail = 4;  // 5.5.4 by default
   std::string text;
+  // The reply to send (class from the code's first digit, RFC 3463 §2).
+  Reply reply() const {
+    return Reply::make(code, EnhancedCode{static_cast<std::uint8_t>(code / 100), enh_subject, enh_detail}, text);
+  }
 };
 
 struct Extensions {  // which extensions the session advertised (and so accepts)
@@ -50,6 +56,15 @@ struct Extensions {  // which extensions the session advertised (and so accepts)
 // case-insensitive; a repeated keyword, an unknown keyword, a value for a valueless
 // keyword (SMTPUTF8), a value with CTL/space, more than 16 parameters or a value over
 // 1024 bytes is an error (Postfix "501 5.5.4 Error: attribute value too long").
+// Contract: leading, trailing and repeated SPs are skipped (the session checks that SP
+// separates the path from the first parameter); empty input gives default params.
+// Codes: 555 5.5.4 unknown keyword or extension not advertised (incl. BODY=8BITMIME /
+// BINARYMIME when that one is off); 501 5.5.4 any syntax or value error and duplicates
+// (RFC 3461 §4.5); 552 5.3.4 SIZE over ext.message_bytes_max (0 = no limit), reported
+// only when everything else parsed. The first error in parameter order wins.
+// ENVID is capped at 100 characters of xtext (RFC 3461 §4.4) and must decode to
+// printable ASCII; ORCPT at 500 (§4.2), addr-type an atom, decoded value non-empty
+// without controls; AUTH must decode to "<>" or a valid Mailbox (RFC 4954 §5).
 struct MailParamsParse { std::optional<MailParams> params; ParamError error; };
 struct RcptParamsParse { std::optional<RcptParams> params; ParamError error; };
 MailParamsParse parse_mail_params(std::string_view in, const Extensions& ext);
