@@ -1,9 +1,12 @@
 // Local domains and users: who we accept mail for and where it goes. Recipient
-// canonicalisation: domain case-insensitive, local part case preserved but matched
-// case-insensitively for ASCII, RFC 5233 "+detail" subaddress delivers to the base user.
+// canonicalisation: domain case-insensitive (ASCII, trailing dot ignored), local part never
+// rewritten but matched case-insensitively for ASCII, a quoted local part equals its
+// content when that is a dot-string (RFC 5321 §4.1.2), RFC 5233 "+detail" subaddress
+// delivers to the base user. Address literals are never local.
 // Pure data + lookups; no I/O (the config loader fills it).
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -13,7 +16,7 @@
 namespace mail::store {
 
 struct UserConfig {
-  std::string name;                  // local part, e.g. "demo"
+  std::string name;                  // local part, e.g. "demo"; also the Maildir folder name
   std::vector<std::string> aliases;  // extra local parts delivering to this user
 };
 
@@ -31,11 +34,13 @@ enum class Lookup : std::uint8_t {
 
 struct LookupResult {
   Lookup kind = Lookup::not_local;
-  std::string user;  // canonical user name when local_user
+  std::string user;  // canonical user name (UserConfig::name) when local_user
 };
 
 class Directory {
  public:
+  // User names win over aliases when both spell the same local part; among equals the
+  // first in config order wins.
   explicit Directory(DirectoryConfig config);
   // `local_part` as on the wire (may be a quoted-string), `domain` any case, or an
   // address literal (never local).
@@ -44,8 +49,23 @@ class Directory {
   const DirectoryConfig& config() const noexcept { return config_; }
 
  private:
+  std::optional<std::string> find_user(std::string_view local_part) const;
+
   DirectoryConfig config_;
+  std::vector<std::string> domains_;                  // canonical_domain() of each config domain
   std::map<std::string, std::string> by_local_part_;  // lower-cased local part -> user
 };
+
+// Domain as compared: ASCII lower-cased, one trailing dot removed. Address literals
+// ("[...]") are returned unchanged.
+std::string canonical_domain(std::string_view domain);
+
+// RFC 5321 §4.1.2 Dot-string (atext per RFC 5322 §3.2.3, plus octets >= 0x80 for RFC 6531).
+bool is_dot_string(std::string_view s) noexcept;
+
+// The local part as matched: a quoted-string is unquoted (quoted-pairs resolved); returns
+// nullopt when the result is not a dot-string (such a quoted local part never names a user).
+// A dot-string is returned unchanged. Case is preserved.
+std::optional<std::string> unquoted_local_part(std::string_view local_part);
 
 }  // namespace mail::store

@@ -1,0 +1,110 @@
+// Directory lookups: domain and local-part canonicalisation and the user/alias table.
+// Pure functions over the config; no I/O, no allocation beyond the lookup's strings.
+// RFC 5321 §2.4 (local part case-sensitive on the wire; we only *match* case-insensitively
+// and never rewrite it), §4.1.2 (quoted-string vs dot-string), RFC 5233 (subaddress).
+#include "store/directory.h"
+
+#include <algorithm>
+
+namespace mail::store {
+namespace {
+
+char ascii_lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+std::string ascii_lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = ascii_lower(c);
+  return out;
+}
+
+bool is_atext(unsigned char c) noexcept {
+  if (c >= 0x80) return true;  // RFC 6531 UTF8-non-ascii; validity is the parser's job
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  constexpr std::string_view specials = "!#$%&'*+-/=?^_`{|}~";
+  return specials.find(static_cast<char>(c)) != std::string_view::npos;
+}
+
+}  // namespace
+
+std::string canonical_domain(std::string_view domain) {
+  if (!domain.empty() && domain.front() == '[') return std::string(domain);
+  if (!domain.empty() && domain.back() == '.') domain.remove_suffix(1);
+  return ascii_lower(domain);
+}
+
+bool is_dot_string(std::string_view s) noexcept {
+  if (s.empty() || s.front() == '.' || s.back() == '.') return false;
+  char prev = '\0';
+  for (char c : s) {
+    if (c == '.') {
+      if (prev == '.') return false;  // empty atom
+    } else if (!is_atext(static_cast<unsigned char>(c))) {
+      return false;
+    }
+    prev = c;
+  }
+  return true;
+}
+
+std::optional<std::string> unquoted_local_part(std::string_view local_part) {
+  if (local_part.size() >= 2 && local_part.front() == '"' && local_part.back() == '"') {
+    std::string content;
+    content.reserve(local_part.size() - 2);
+    const std::string_view inner = local_part.substr(1, local_part.size() - 2);
+    for (std::size_t i = 0; i < inner.size(); ++i) {
+      if (inner[i] == '\\') {
+        // quoted-pairSMTP = %d92 %d32-126; a trailing lone backslash is malformed.
+        if (i + 1 >= inner.size()) return std::nullopt;
+        ++i;
+      }
+      content.push_back(inner[i]);
+    }
+    if (!is_dot_string(content)) return std::nullopt;
+    return content;
+  }
+  if (!is_dot_string(local_part)) return std::nullopt;
+  return std::string(local_part);
+}
+
+Directory::Directory(DirectoryConfig config) : config_(std::move(config)) {
+  for (const auto& d : config_.domains) {
+    std::string c = canonical_domain(d);
+    if (std::find(domains_.begin(), domains_.end(), c) == domains_.end()) domains_.push_back(std::move(c));
+  }
+  // Names first, so a user name always beats another user's alias of the same spelling.
+  for (const auto& u : config_.users) by_local_part_.emplace(ascii_lower(u.name), u.name);
+  for (const auto& u : config_.users) {
+    for (const auto& a : u.aliases) by_local_part_.emplace(ascii_lower(a), u.name);
+  }
+}
+
+bool Directory::is_local_domain(std::string_view domain) const {
+  if (domain.empty() || domain.front() == '[') return false;  // address literals are never local
+  const std::string c = canonical_domain(domain);
+  return std::find(domains_.begin(), domains_.end(), c) != domains_.end();
+}
+
+std::optional<std::string> Directory::find_user(std::string_view local_part) const {
+  auto it = by_local_part_.find(ascii_lower(local_part));
+  if (it == by_local_part_.end()) return std::nullopt;
+  return it->second;
+}
+
+LookupResult Directory::lookup(std::string_view local_part, std::string_view domain) const {
+  if (!is_local_domain(domain)) return {Lookup::not_local, {}};
+  const auto local = unquoted_local_part(local_part);
+  if (!local) return {Lookup::unknown_user, {}};
+  if (auto user = find_user(*local)) return {Lookup::local_user, std::move(*user)};
+  // RFC 5233: "user+detail" -> user, only when the full form is not itself a user or
+  // alias (checked above). Split at the first separator, as Postfix's recipient_delimiter.
+  const char sep = config_.subaddress_separator;
+  if (sep != '\0') {
+    const auto pos = local->find(sep);
+    if (pos != std::string::npos && pos > 0) {
+      if (auto user = find_user(std::string_view(*local).substr(0, pos))) return {Lookup::local_user, std::move(*user)};
+    }
+  }
+  return {Lookup::unknown_user, {}};
+}
+
+}  // namespace mail::store

@@ -1,0 +1,294 @@
+// GroupCommitter rounds (see group_commit.h). All file access through Env::Disk; the order
+// of operations inside a round is the durability argument, so change it only with care:
+// data synced before any name points at it, every name's directory synced before the
+// delivery completes (DESIGN.md "nothing acknowledged is ever lost").
+#include "store/group_commit.h"
+
+#include <algorithm>
+#include <map>
+#include <utility>
+
+#include "runtime/await.h"
+#include "store/when_all.h"
+
+namespace mail::store {
+namespace {
+
+std::string parent_dir(const std::string& path) {
+  const auto slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+// Link errors after which a copy is worth trying: EXDEV/EPERM/EMLINK arrive as io, a
+// filesystem or Env without hard links as unsupported. exists/not_found/no_space would
+// fail the copy the same way, so they fail the delivery at once.
+bool copy_may_help(Errc e) noexcept { return e == Errc::io || e == Errc::unsupported; }
+
+StartOp op_link(rt::Disk& disk, std::string from, std::string to) {
+  return [&disk, from = std::move(from), to = std::move(to)](rt::Completion<void> c) mutable {
+    disk.async_link(std::move(from), std::move(to), std::move(c));
+  };
+}
+StartOp op_rename(rt::Disk& disk, std::string from, std::string to) {
+  return [&disk, from = std::move(from), to = std::move(to)](rt::Completion<void> c) mutable {
+    disk.async_rename(std::move(from), std::move(to), std::move(c));
+  };
+}
+StartOp op_remove(rt::Disk& disk, std::string path) {
+  return [&disk, path = std::move(path)](rt::Completion<void> c) mutable { disk.async_remove(std::move(path), std::move(c)); };
+}
+StartOp op_sync_dir(rt::Disk& disk, std::string path) {
+  return [&disk, path = std::move(path)](rt::Completion<void> c) mutable { disk.async_sync_dir(std::move(path), std::move(c)); };
+}
+StartOp op_write_new(rt::Disk& disk, std::string path, std::shared_ptr<const std::string> content) {
+  return [&disk, path = std::move(path), content = std::move(content)](rt::Completion<void> c) mutable {
+    disk.async_write_file(std::move(path), *content, rt::WriteMode::create_new, std::move(c));
+  };
+}
+
+}  // namespace
+
+// Lives in the committing coroutine's frame; registered with the committer while queued
+// or in a round, so a frame destroyed early (host crash) never leaves a dangling pointer.
+struct GroupCommitter::Waiter {
+  CommitItem item;
+  Status result{};
+  std::coroutine_handle<> handle{};
+  GroupCommitter* owner = nullptr;
+
+  ~Waiter() {
+    if (owner != nullptr) owner->forget(this);
+  }
+};
+
+struct GroupCommitter::Enqueue {
+  GroupCommitter& self;
+  Waiter& w;
+  bool await_ready() const noexcept { return false; }
+  void await_suspend(std::coroutine_handle<> h) {
+    w.handle = h;
+    w.owner = &self;
+    self.queued_.push_back(&w);
+    if (!self.running_) {
+      // No round in flight: start one now. It runs until its first disk operation, which
+      // never completes inline, so `h` stays suspended until the round posts it.
+      self.running_ = true;
+      self.env_.tasks().spawn(self.run());
+    }
+  }
+  void await_resume() const noexcept {}
+};
+
+GroupCommitter::~GroupCommitter() {
+  for (Waiter* w : queued_) w->owner = nullptr;
+  for (Waiter* w : in_round_) {
+    if (w != nullptr) w->owner = nullptr;
+  }
+}
+
+void GroupCommitter::forget(Waiter* w) noexcept {
+  if (auto it = std::find(queued_.begin(), queued_.end(), w); it != queued_.end()) queued_.erase(it);
+  std::replace(in_round_.begin(), in_round_.end(), w, static_cast<Waiter*>(nullptr));
+}
+
+rt::Task<Status> GroupCommitter::commit(CommitItem item) {
+  MAIL_ASSERT(!item.tmp_path.empty());
+  MAIL_ASSERT(!item.new_paths.empty());
+  MAIL_ASSERT(item.copy_paths.size() == item.new_paths.size());
+  Waiter w{std::move(item)};
+  co_await Enqueue{*this, w};
+  MAIL_ASSERT(w.owner == nullptr);
+  co_return std::move(w.result);
+}
+
+rt::Task<void> GroupCommitter::run() {
+  MAIL_ASSERT(running_);
+  while (!queued_.empty()) {
+    in_round_ = std::exchange(queued_, {});
+    std::vector<CommitItem> items;
+    items.reserve(in_round_.size());
+    for (Waiter* w : in_round_) items.push_back(std::move(w->item));
+    ++stats_.rounds;
+    stats_.items += items.size();
+    stats_.largest_round = std::max<std::uint64_t>(stats_.largest_round, items.size());
+
+    std::vector<Status> results = co_await run_round(items);
+    MAIL_ASSERT(results.size() == in_round_.size());
+
+    // Resume the waiters from the executor, not from here: a resumed delivery may finish
+    // its whole connection (or tear the store down) before returning.
+    for (std::size_t i = 0; i < in_round_.size(); ++i) {
+      Waiter* w = in_round_[i];
+      if (!results[i].ok()) ++stats_.failed;
+      if (w == nullptr) continue;
+      w->result = std::move(results[i]);
+      w->owner = nullptr;
+      env_.executor().post([h = w->handle] { h.resume(); });
+    }
+    in_round_.clear();
+  }
+  running_ = false;
+}
+
+rt::Task<std::vector<Status>> GroupCommitter::run_round(std::vector<CommitItem>& items) {
+  rt::Disk& disk = env_.disk();
+  const std::size_t n = items.size();
+  std::vector<Status> st(n);
+  // What of each item is on disk right now, for the cleanup of failed items.
+  struct Track {
+    bool tmp_live = true;
+    std::vector<std::string> copies_live;                          // copy files still in tmp/
+    std::vector<std::pair<std::string, std::string>> copy_moves;  // copy tmp -> new
+    std::vector<std::string> created;                              // entries made in new/
+  };
+  std::vector<Track> tr(n);
+  auto fail_item = [&st](std::size_t i, const Status& s) {
+    if (st[i].ok()) st[i] = s;
+  };
+
+  // 1. File data of the whole round: one call, which the Env may turn into one fsync
+  //    batch. We cannot tell which file failed, so a failure fails the round.
+  {
+    std::vector<std::string> paths;
+    paths.reserve(n);
+    for (const auto& it : items) paths.push_back(it.tmp_path);
+    Status s = co_await rt::sync_files(disk, std::move(paths));
+    if (!s.ok()) {
+      for (std::size_t i = 0; i < n; ++i) fail_item(i, s);
+    }
+  }
+
+  // 2. Hard links into the other recipients' new/ (before the rename removes the tmp name).
+  std::vector<std::pair<std::size_t, std::size_t>> need_copy;
+  {
+    std::vector<std::pair<std::size_t, std::size_t>> ids;
+    std::vector<StartOp> ops;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!st[i].ok()) continue;
+      for (std::size_t j = 1; j < items[i].new_paths.size(); ++j) {
+        ids.emplace_back(i, j);
+        ops.push_back(op_link(disk, items[i].tmp_path, items[i].new_paths[j]));
+      }
+    }
+    const std::vector<Status> rs = co_await when_all(std::move(ops));
+    for (std::size_t k = 0; k < ids.size(); ++k) {
+      const auto [i, j] = ids[k];
+      if (rs[k].ok()) {
+        tr[i].created.push_back(items[i].new_paths[j]);
+      } else if (copy_may_help(rs[k].code()) && items[i].content != nullptr && !items[i].copy_paths[j].empty()) {
+        need_copy.emplace_back(i, j);
+      } else {
+        fail_item(i, rs[k]);
+      }
+    }
+  }
+
+  // 3. Copies where a link was impossible: write into the target's tmp/, sync, and move
+  //    them with the renames below, so a reader never sees a partial file in new/.
+  if (!need_copy.empty()) {
+    std::vector<std::pair<std::size_t, std::size_t>> ids;
+    std::vector<StartOp> ops;
+    for (const auto& [i, j] : need_copy) {
+      if (!st[i].ok()) continue;
+      ids.emplace_back(i, j);
+      ops.push_back(op_write_new(disk, items[i].copy_paths[j], items[i].content));
+    }
+    const std::vector<Status> rs = co_await when_all(std::move(ops));
+    std::vector<std::string> to_sync;
+    std::vector<std::size_t> synced_items;
+    for (std::size_t k = 0; k < ids.size(); ++k) {
+      const auto [i, j] = ids[k];
+      if (!rs[k].ok()) {
+        // create_new failed: nothing of ours at that path unless it was a partial write.
+        if (rs[k].code() != Errc::exists) tr[i].copies_live.push_back(items[i].copy_paths[j]);
+        fail_item(i, rs[k]);
+        continue;
+      }
+      ++stats_.copies;
+      tr[i].copies_live.push_back(items[i].copy_paths[j]);
+      tr[i].copy_moves.emplace_back(items[i].copy_paths[j], items[i].new_paths[j]);
+      to_sync.push_back(items[i].copy_paths[j]);
+      synced_items.push_back(i);
+    }
+    if (!to_sync.empty()) {
+      Status s = co_await rt::sync_files(disk, std::move(to_sync));
+      if (!s.ok()) {
+        for (std::size_t i : synced_items) fail_item(i, s);
+      }
+    }
+  }
+
+  // 4. Renames: the first recipient's tmp file, and every copy, into new/.
+  {
+    struct Move {
+      std::size_t item;
+      bool main;  // the item's own tmp file (else a copy)
+      std::string from, to;
+    };
+    std::vector<Move> moves;
+    std::vector<StartOp> ops;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!st[i].ok()) continue;
+      moves.push_back({i, true, items[i].tmp_path, items[i].new_paths[0]});
+      for (const auto& [from, to] : tr[i].copy_moves) moves.push_back({i, false, from, to});
+    }
+    for (const auto& m : moves) ops.push_back(op_rename(disk, m.from, m.to));
+    const std::vector<Status> rs = co_await when_all(std::move(ops));
+    for (std::size_t k = 0; k < moves.size(); ++k) {
+      const Move& m = moves[k];
+      if (!rs[k].ok()) {
+        fail_item(m.item, rs[k]);
+        continue;
+      }
+      Track& t = tr[m.item];
+      if (m.main) {
+        t.tmp_live = false;
+      } else {
+        t.copies_live.erase(std::find(t.copies_live.begin(), t.copies_live.end(), m.from));
+      }
+      t.created.push_back(m.to);
+    }
+  }
+
+  // 5. One sync_dir per distinct new/ directory (std::map: a deterministic order).
+  {
+    std::map<std::string, std::vector<std::size_t>> dirs;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!st[i].ok()) continue;
+      for (const auto& p : tr[i].created) {
+        auto& users = dirs[parent_dir(p)];
+        if (users.empty() || users.back() != i) users.push_back(i);
+      }
+    }
+    std::vector<StartOp> ops;
+    for (const auto& [dir, users] : dirs) ops.push_back(op_sync_dir(disk, dir));
+    const std::vector<Status> rs = co_await when_all(std::move(ops));
+    std::size_t k = 0;
+    for (const auto& [dir, users] : dirs) {
+      if (!rs[k].ok()) {
+        for (std::size_t i : users) fail_item(i, rs[k]);
+      }
+      ++k;
+    }
+  }
+
+  // 6. Failed items: remove what they left behind, so a retried message does not also
+  //    appear from this attempt. Best effort and not synced: a crash may bring an entry
+  //    back, which is a duplicate after a 4xx (allowed, RFC 5321 §6.1), never a loss.
+  {
+    std::vector<StartOp> ops;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (st[i].ok()) continue;
+      const Track& t = tr[i];
+      if (t.tmp_live) ops.push_back(op_remove(disk, items[i].tmp_path));
+      for (const auto& p : t.copies_live) ops.push_back(op_remove(disk, p));
+      for (const auto& p : t.created) ops.push_back(op_remove(disk, p));
+    }
+    (void)co_await when_all(std::move(ops));
+  }
+  co_return st;
+}
+
+}  // namespace mail::store

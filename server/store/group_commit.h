@@ -1,0 +1,65 @@
+// GroupCommitter: the durable half of a Maildir delivery, batched. Callers hand over a
+// message already written to a tmp/ file; one round = sync_files(every tmp file of the
+// round) -> link into the other recipients' new/ (or write + sync a copy when links are
+// impossible) -> rename into the first recipient's new/ -> sync_dir once per distinct new/
+// -> complete. Deliveries arriving while a round is in flight wait for the next round, so
+// the batch grows with load (classic group commit, no timer). Never reports success before
+// the directory entries are durable; on failure removes what it created (best effort).
+#pragma once
+
+#include <coroutine>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "runtime/env.h"
+#include "runtime/task.h"
+
+namespace mail::store {
+
+struct CommitItem {
+  std::string tmp_path;                 // written (create_new), not yet synced
+  std::vector<std::string> new_paths;   // [0]: rename target; [1..]: hard-link targets
+  std::vector<std::string> copy_paths;  // parallel to new_paths: a tmp/ path in that
+                                        // target's Maildir for the copy fallback ([0] unused)
+  std::shared_ptr<const std::string> content;  // the bytes, for the copy fallback
+};
+
+struct GroupCommitStats {
+  std::uint64_t rounds = 0;         // sync rounds run
+  std::uint64_t items = 0;          // deliveries committed or failed by those rounds
+  std::uint64_t largest_round = 0;  // most deliveries in one round
+  std::uint64_t copies = 0;         // link fallbacks that wrote a copy
+  std::uint64_t failed = 0;         // deliveries that failed
+};
+
+class GroupCommitter {
+ public:
+  explicit GroupCommitter(rt::Env& env) : env_(env) {}
+  ~GroupCommitter();
+  GroupCommitter(const GroupCommitter&) = delete;
+  GroupCommitter& operator=(const GroupCommitter&) = delete;
+
+  // Completes ok once every new_paths entry is durable, or with the first error of the
+  // item's round (its tmp file and any entries it created are then removed, best effort).
+  rt::Task<Status> commit(CommitItem item);
+
+  const GroupCommitStats& stats() const noexcept { return stats_; }
+
+ private:
+  struct Waiter;
+  struct Enqueue;
+  void forget(Waiter* w) noexcept;
+  rt::Task<void> run();
+  rt::Task<std::vector<Status>> run_round(std::vector<CommitItem>& items);
+
+  rt::Env& env_;
+  std::vector<Waiter*> queued_;    // for the next round, in arrival order
+  std::vector<Waiter*> in_round_;  // current round; nullptr where the waiter went away
+  bool running_ = false;
+  GroupCommitStats stats_;
+};
+
+}  // namespace mail::store

@@ -1,0 +1,63 @@
+// Maildir unique names: formatting and the size-hint parser (see maildir_name.h).
+// Pure string work; no clock, no randomness of its own.
+#include "store/maildir_name.h"
+
+namespace mail::store {
+
+std::string maildir_safe_host(std::string_view host) {
+  if (host.empty()) return "localhost";
+  std::string out;
+  out.reserve(host.size());
+  for (char c : host) {
+    switch (c) {
+      case '/': out += "\\057"; break;
+      case ':': out += "\\072"; break;
+      case ',': out += "\\054"; break;
+      default: out.push_back(c); break;
+    }
+  }
+  return out;
+}
+
+std::string format_maildir_name(WallTime now, std::uint64_t random, std::uint64_t counter, std::string_view safe_host,
+                                std::uint64_t size_bytes) {
+  // A wall clock before 1970 would give negative parts; clamp rather than print a '-'.
+  const std::int64_t us = now.unix_us < 0 ? 0 : now.unix_us;
+  static constexpr char hex[] = "0123456789abcdef";
+  char rand_hex[16];
+  for (int i = 15; i >= 0; --i) {
+    rand_hex[i] = hex[random & 0xfu];
+    random >>= 4;
+  }
+  std::string out;
+  out.reserve(64 + safe_host.size());
+  out += std::to_string(us / 1'000'000);
+  out += ".M";
+  out += std::to_string(us % 1'000'000);
+  out += 'R';
+  out.append(rand_hex, sizeof rand_hex);
+  out += 'Q';
+  out += std::to_string(counter);
+  out += '.';
+  out += safe_host;
+  out += ",S=";
+  out += std::to_string(size_bytes);
+  return out;
+}
+
+std::optional<std::uint64_t> maildir_size_hint(std::string_view name) noexcept {
+  if (const auto info = name.find(":2,"); info != std::string_view::npos) name = name.substr(0, info);
+  const auto pos = name.rfind(",S=");
+  if (pos == std::string_view::npos) return std::nullopt;
+  std::string_view digits = name.substr(pos + 3);
+  if (const auto comma = digits.find(','); comma != std::string_view::npos) digits = digits.substr(0, comma);
+  if (digits.empty() || digits.size() > 19) return std::nullopt;  // 19 digits always fit in 64 bits
+  std::uint64_t v = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  return v;
+}
+
+}  // namespace mail::store
