@@ -1,0 +1,378 @@
+// SmtpConnection: one connection's driver loop around smtp::ServerSession (see header).
+// Must not: touch Asio or the OS clock, hold more than the fixed read buffer plus what the
+// session itself bounds, resume the session from inside a completion (everything goes
+// through the Wakeup, so the session is only ever called from this coroutine).
+#include "node/smtp_connection.h"
+
+#include <algorithm>
+#include <cstring>
+#include <span>
+#include <variant>
+
+#include "core/assert.h"
+#include "runtime/await.h"
+
+namespace mail::node {
+namespace {
+
+// "250 2.0.0 Ok: queued as X" from a Reply, on one line, for logs.
+std::string reply_text(const smtp::Reply& reply) {
+  std::string out = std::to_string(reply.code);
+  if (!reply.enhanced.empty()) out += " " + reply.enhanced.to_string();
+  for (std::size_t i = 0; i < reply.lines.size(); ++i) {
+    out += i == 0 ? " " : " / ";
+    out += reply.lines[i];
+  }
+  return out;
+}
+
+// Envelope summary for the transaction log line; the recipient list is capped so one
+// line stays bounded however many RCPTs the transaction had.
+std::string summarize(const smtp::ev::Message& m) {
+  constexpr std::size_t recipients_logged_max = 20;
+  std::string out = "from=" + m.envelope.mail_from.to_string() + " to=";
+  const auto& rcpts = m.envelope.recipients;
+  for (std::size_t i = 0; i < rcpts.size() && i < recipients_logged_max; ++i) {
+    if (i != 0) out += ',';
+    out += rcpts[i].path.to_string();
+  }
+  if (rcpts.size() > recipients_logged_max) {
+    out += ",(+" + std::to_string(rcpts.size() - recipients_logged_max) + " more)";
+  }
+  out += " nrcpt=" + std::to_string(rcpts.size());
+  out += " size=" + std::to_string(m.content.size());
+  return out;
+}
+
+}  // namespace
+
+SmtpConnection::SmtpConnection(SmtpServer& server, std::unique_ptr<rt::Stream> stream, std::uint64_t id)
+    : server_(server),
+      env_(server.env_),
+      stream_(std::move(stream)),
+      timer_(env_.clock().make_timer()),
+      pause_timer_(env_.clock().make_timer()),
+      id_(id),
+      wakeup_(env_.executor()),
+      input_(std::make_unique<char[]>(server.config_.read_buffer_bytes)) {
+  MAIL_ASSERT(stream_ != nullptr);
+  MAIL_ASSERT(server.config_.read_buffer_bytes > 0);
+  client_ = stream_->remote_endpoint().address;
+}
+
+void SmtpConnection::request_shutdown(bool force) {
+  if (force) {
+    force_requested_ = true;
+  } else {
+    shutdown_requested_ = true;
+  }
+  wakeup_.notify();
+}
+
+void SmtpConnection::abort() {
+  aborted_ = true;
+  close_stream();
+  wakeup_.notify();
+}
+
+void SmtpConnection::close_stream() {
+  if (stream_closed_) return;
+  stream_closed_ = true;
+  stream_->close();  // pending read/write complete (canceled) later, from the executor
+}
+
+rt::Task<void> SmtpConnection::run() {
+  const rt::Endpoint remote = stream_->remote_endpoint();
+  smtp::SessionInfo info;
+  info.remote_address = remote.address;
+  info.remote_port = remote.port;
+  info.local_address = stream_->local_endpoint().address;
+  env_.log().write(rt::LogLevel::info, "smtp[" + std::to_string(id_) + "]: connect from " + remote.to_string());
+  session_.emplace(server_.config_.session, std::move(info), env_.clock().now());
+
+  for (;;) {
+    co_await pump();
+    if (finished()) break;
+    schedule_io();
+    co_await wakeup_.wait();
+    apply_wakeups();
+  }
+
+  // Teardown: nothing of ours may still be in flight when the frame goes away.
+  close_stream();
+  if (timer_waits_ > 0) timer_->cancel();
+  while (read_in_flight_ || timer_waits_ > 0 || deliveries_in_flight_ > 0) {
+    co_await wakeup_.wait();
+    apply_wakeups();
+  }
+  MAIL_ASSERT(delivered_.empty());
+  env_.log().write(rt::LogLevel::info, "smtp[" + std::to_string(id_) + "]: disconnect from " + client_ + " transactions=" +
+                                           std::to_string(transactions_) + " (" + close_reason_ + ")");
+}
+
+rt::Task<void> SmtpConnection::pump() {
+  for (;;) {
+    co_await drain();
+    if (!step()) break;
+  }
+  co_await flush();
+  if (closing_ && !linger_started_) {
+    linger_started_ = true;
+    if (peer_done_ || write_failed_ || aborted_ || stream_closed_) {
+      peer_done_ = true;
+      close_stream();
+    } else {
+      // Half-close, then read and discard until the client closes (bounded in time and
+      // bytes): closing with unread input would send an RST that can destroy the reply.
+      stream_->shutdown_send();
+      linger_deadline_ = env_.clock().now() + server_.config_.linger_timeout;
+    }
+  }
+}
+
+rt::Task<void> SmtpConnection::drain() {
+  for (;;) {
+    bool progress = false;
+    while (auto event = session_->poll_event()) {
+      progress = true;
+      on_event(*event);
+    }
+    while (auto output = session_->poll_output()) {
+      progress = true;
+      if (auto* send = std::get_if<smtp::out::Send>(&*output)) {
+        // Nothing may follow a Close on the wire; a well-behaved session sends nothing.
+        if (!closing_) wbuf_ += send->bytes;
+      } else if (auto* pause = std::get_if<smtp::out::Pause>(&*output)) {
+        // Error-reply delay: what precedes goes out now, what follows after `until`.
+        co_await flush();
+        if (!closing_ && !aborted_ && pause->until > env_.clock().now()) {
+          (void)co_await rt::sleep_until(*pause_timer_, pause->until);
+        }
+      } else if (std::holds_alternative<smtp::out::StartTls>(*output)) {
+        enter_closing("STARTTLS requested but TLS is not configured");
+      } else {
+        MAIL_ASSERT(std::holds_alternative<smtp::out::Close>(*output));
+        enter_closing("closed by session");
+      }
+    }
+    if (!progress) break;
+  }
+  if (!closing_ && session_->closed()) enter_closing("session closed");
+}
+
+bool SmtpConnection::step() {
+  const Instant now = env_.clock().now();
+  if (closing_ || session_->closed()) {
+    // The session is over: deliveries that finish now are only logged (the client is gone
+    // or was told 421; a retry may duplicate, never lose).
+    input_len_ = 0;
+    while (!delivered_.empty()) {
+      log_transaction(delivered_.front(), " (session closed before the reply)");
+      delivered_.pop_front();
+    }
+    return false;
+  }
+  if (!delivered_.empty()) {
+    Delivered d = std::move(delivered_.front());
+    delivered_.pop_front();
+    log_transaction(d, "");
+    session_->complete(d.id, d.result.reply, now);
+    return true;
+  }
+  if (force_requested_ && !force_sent_) {
+    force_sent_ = true;
+    shutdown_sent_ = true;
+    session_->shutdown(now, true);
+    return true;
+  }
+  if (shutdown_requested_ && !shutdown_sent_) {
+    shutdown_sent_ = true;
+    session_->shutdown(now, false);
+    return true;
+  }
+  if (timeout_due_) {
+    timeout_due_ = false;
+    const auto deadline = session_->poll_timeout();
+    if (deadline && *deadline <= now) {
+      session_->handle_timeout(now);
+      return true;
+    }
+  }
+  if (input_len_ > 0) {
+    const std::size_t taken = session_->feed(std::string_view(input_.get(), input_len_), now);
+    MAIL_ASSERT(taken <= input_len_);
+    if (taken > 0) {
+      // Keep the unconsumed tail at the front; it is fed again after the next verdict.
+      std::memmove(input_.get(), input_.get() + taken, input_len_ - taken);
+      input_len_ -= taken;
+      return true;
+    }
+    if (deliveries_in_flight_ == 0) {
+      // The session refuses input with no verdict pending: it would never take it.
+      env_.log().write(rt::LogLevel::error, "smtp[" + std::to_string(id_) + "]: session stalled in state " +
+                                                std::string(smtp::to_string(session_->state())) + "; closing");
+      enter_closing("session stalled");
+    }
+    return false;
+  }
+  if (peer_done_ && !eof_fed_) {
+    eof_fed_ = true;
+    session_->feed_eof(now);
+    return true;
+  }
+  return false;
+}
+
+void SmtpConnection::on_event(smtp::Event& event) {
+  const Instant now = env_.clock().now();
+  if (auto* mail = std::get_if<smtp::ev::MailFrom>(&event)) {
+    session_->complete(mail->id, server_.handler_.check_mail_from(mail->path, mail->params), now);
+  } else if (auto* rcpt = std::get_if<smtp::ev::RcptTo>(&event)) {
+    session_->complete(rcpt->id, server_.handler_.check_recipient(rcpt->path), now);
+  } else if (auto* message = std::get_if<smtp::ev::Message>(&event)) {
+    ++deliveries_in_flight_;
+    ++transactions_;
+    env_.tasks().spawn(deliver(std::move(*message)));
+  } else if (auto* closed = std::get_if<smtp::ev::Closed>(&event)) {
+    if (close_reason_.empty()) close_reason_ = closed->reason;
+  }
+  // Helo and TransactionReset are informational.
+}
+
+rt::Task<void> SmtpConnection::deliver(smtp::ev::Message message) {
+  Delivered d;
+  d.id = message.id;
+  d.summary = summarize(message);
+  d.result = co_await server_.handler_.deliver(message.envelope, std::move(message.content));
+  delivered_.push_back(std::move(d));
+  MAIL_ASSERT(deliveries_in_flight_ > 0);
+  --deliveries_in_flight_;
+  wakeup_.notify();
+}
+
+void SmtpConnection::log_transaction(const Delivered& d, std::string_view note) {
+  if (d.result.reply.positive()) {
+    ++server_.counters_.messages_accepted;
+  } else {
+    ++server_.counters_.messages_refused;
+  }
+  const std::string queue_id = d.result.queue_id.empty() ? "-" : d.result.queue_id;
+  env_.log().write(d.result.reply.positive() ? rt::LogLevel::info : rt::LogLevel::warn,
+                   "smtp[" + std::to_string(id_) + "]: " + queue_id + ": client=" + client_ + " " + d.summary +
+                       " result=" + reply_text(d.result.reply) + std::string(note));
+}
+
+rt::Task<void> SmtpConnection::flush() {
+  if (wbuf_.empty()) co_return;
+  const std::string bytes = std::move(wbuf_);
+  wbuf_.clear();
+  if (write_failed_ || stream_closed_ || peer_error_) co_return;
+  const Instant deadline = env_.clock().now() + server_.config_.write_timeout;
+  auto written = co_await rt::write_all(*stream_, std::as_bytes(std::span(bytes.data(), bytes.size())), deadline);
+  if (!written.ok()) {
+    write_failed_ = true;
+    enter_closing("write failed: " + std::string(to_string(written.code())));
+  }
+}
+
+void SmtpConnection::apply_wakeups() {
+  if (read_result_) {
+    Result<std::size_t> r = std::move(*read_result_);
+    read_result_.reset();
+    if (r.ok()) {
+      MAIL_ASSERT(*r > 0);
+      MAIL_ASSERT(*r <= server_.config_.read_buffer_bytes);
+      if (closing_) {
+        linger_bytes_ += *r;  // discarded: the session is over
+        if (linger_bytes_ >= server_.config_.linger_bytes_max) peer_done_ = true;
+      } else {
+        MAIL_ASSERT(input_len_ == 0);
+        input_len_ = *r;
+      }
+    } else if (r.code() == Errc::timeout) {
+      if (closing_) {
+        peer_done_ = true;
+      } else {
+        timeout_due_ = true;
+      }
+    } else {
+      peer_done_ = true;
+      if (r.code() != Errc::eof && r.code() != Errc::canceled) {
+        peer_error_ = true;
+        if (close_reason_.empty()) close_reason_ = "read: " + std::string(to_string(r.code()));
+      }
+    }
+  }
+  if (timer_fired_) {
+    timer_fired_ = false;
+    if (closing_) {
+      // Linger over: stop waiting for the client's FIN.
+      peer_done_ = true;
+      if (read_in_flight_) close_stream();
+    } else {
+      timeout_due_ = true;
+    }
+  }
+}
+
+void SmtpConnection::schedule_io() {
+  const Instant now = env_.clock().now();
+  if (closing_ && linger_started_ && !peer_done_ && now >= linger_deadline_) {
+    peer_done_ = true;
+    if (read_in_flight_) close_stream();
+  }
+
+  // One read at a time, into the whole buffer, only when the session took everything:
+  // leftover input means it is waiting for a verdict (backpressure).
+  if (!read_in_flight_ && !peer_done_ && !stream_closed_ && input_len_ == 0 && (!closing_ || linger_started_)) {
+    Instant deadline = instant_max();
+    if (closing_) {
+      deadline = linger_deadline_;
+    } else if (auto t = session_->poll_timeout()) {
+      deadline = *t;
+    }
+    read_in_flight_ = true;
+    auto into = std::as_writable_bytes(std::span(input_.get(), server_.config_.read_buffer_bytes));
+    stream_->async_read_some(into, deadline, [this](Result<std::size_t> r) {
+      read_in_flight_ = false;
+      read_result_.emplace(std::move(r));
+      wakeup_.notify();
+    });
+  }
+
+  std::optional<Instant> want;
+  if (closing_) {
+    if (linger_started_ && !peer_done_) want = linger_deadline_;
+  } else {
+    want = session_->poll_timeout();
+  }
+  if (want == timer_armed_at_) return;
+  if (!want) {
+    timer_->cancel();
+    timer_armed_at_.reset();
+    return;
+  }
+  timer_armed_at_ = want;
+  ++timer_waits_;
+  // Re-arming cancels the earlier wait (it completes canceled and only counts down).
+  timer_->async_wait_until(*want, [this, at = *want](Status s) {
+    MAIL_ASSERT(timer_waits_ > 0);
+    --timer_waits_;
+    if (s.ok() && timer_armed_at_ == at) {
+      timer_armed_at_.reset();
+      timer_fired_ = true;
+    }
+    wakeup_.notify();
+  });
+}
+
+void SmtpConnection::enter_closing(std::string_view why) {
+  if (close_reason_.empty()) close_reason_ = std::string(why);
+  closing_ = true;
+}
+
+bool SmtpConnection::finished() const noexcept {
+  return closing_ && linger_started_ && peer_done_ && !read_in_flight_ && deliveries_in_flight_ == 0 && delivered_.empty();
+}
+
+}  // namespace mail::node

@@ -1,0 +1,125 @@
+// SmtpServer: the SMTP listener service. Accepts on env.net() endpoints, admits connections
+// through ConnectionLimits, and runs one driver coroutine per connection around a sans-IO
+// smtp::ServerSession (smtp_connection.h). Env only: no Asio, no clock but env.clock(), no
+// getenv, no globals. The server must outlive its tasks: destroy it only after stop() has
+// completed (or after the Env destroyed its tasks). RFC 5321 §4.5.3.2 timeouts come from
+// the session; connection caps follow Postfix smtpd_client_connection_count_limit.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "core/time.h"
+#include "node/connection_limits.h"
+#include "node/local_delivery.h"
+#include "node/wakeup.h"
+#include "proto/smtp/server_session.h"
+#include "runtime/env.h"
+#include "runtime/task.h"
+
+namespace mail::node {
+
+// What the server asks the application about a transaction. The production answer is
+// LocalMailHandler (local Maildir delivery); relay and tests bring their own.
+class MailHandler {
+ public:
+  virtual ~MailHandler() = default;
+  // MAIL FROM verdict. Default: 250 2.1.0 Ok (sender policy arrives with its own issue).
+  virtual smtp::Reply check_mail_from(const smtp::Path& from, const smtp::MailParams& params);
+  // RCPT TO verdict: 250 2.1.5, 550 5.1.1, 554 5.7.1 ...
+  virtual smtp::Reply check_recipient(const smtp::Path& to) = 0;
+  // Stores the message; completes with the reply for the end of DATA / BDAT LAST. A 250
+  // must mean "durable" (DESIGN.md: nothing acknowledged is ever lost). `envelope` stays
+  // alive until the task completes.
+  virtual rt::Task<DeliveryResult> deliver(const smtp::Envelope& envelope, std::string content) = 0;
+};
+
+// MailHandler over node::LocalDelivery.
+class LocalMailHandler final : public MailHandler {
+ public:
+  explicit LocalMailHandler(LocalDelivery& delivery) : delivery_(delivery) {}
+  smtp::Reply check_recipient(const smtp::Path& to) override;
+  rt::Task<DeliveryResult> deliver(const smtp::Envelope& envelope, std::string content) override;
+
+ private:
+  LocalDelivery& delivery_;
+};
+
+struct SmtpServerConfig {
+  std::vector<rt::Endpoint> listen;  // port 0 = ephemeral (see bound_endpoints())
+  smtp::ServerConfig session;        // hostname, extensions, SmtpLimits (timeouts inside)
+  ConnectionLimitsConfig connections;
+  std::uint32_t read_buffer_bytes = 16 * 1024;  // fixed per connection
+  Duration write_timeout = 5min;                // one write of replies to a slow reader
+  Duration refuse_write_timeout = 2s;           // the 421 to a connection over the caps
+  std::uint32_t refusals_in_flight_max = 64;    // beyond: refused connections just close
+  // After our last reply we half-close and read (discarding) until the client closes, so
+  // unread client bytes do not turn our close into an RST that destroys the final reply.
+  Duration linger_timeout = 2s;
+  std::uint32_t linger_bytes_max = 256 * 1024;
+  Duration accept_retry_delay = 100ms;  // after EMFILE & co.
+  Duration force_close_grace = 2s;      // after the forced 421, remaining streams are closed
+};
+
+struct SmtpServerCounters {
+  std::uint64_t connections_accepted = 0;
+  std::uint64_t connections_refused = 0;
+  std::uint64_t messages_accepted = 0;  // 2xx to the end of data
+  std::uint64_t messages_refused = 0;   // 4xx/5xx from the handler
+};
+
+class SmtpConnection;
+
+class SmtpServer {
+ public:
+  SmtpServer(rt::Env& env, SmtpServerConfig config, MailHandler& handler);
+  ~SmtpServer();
+  SmtpServer(const SmtpServer&) = delete;
+  SmtpServer& operator=(const SmtpServer&) = delete;
+
+  // Binds every configured endpoint and starts accepting. On error nothing listens and
+  // the error names the endpoint. Call once.
+  [[nodiscard]] Status start();
+
+  // The bound endpoints, in configuration order (the real port when 0 was configured).
+  const std::vector<rt::Endpoint>& bound_endpoints() const noexcept { return bound_; }
+
+  // Graceful shutdown: stops accepting, asks every session to finish (an idle session gets
+  // 421 now, one inside a transaction after it), at `deadline` forces 421 on the rest, and
+  // force_close_grace later closes what is still open. Completes when every connection
+  // and accept loop is gone. Call once.
+  rt::Task<void> stop(Instant deadline);
+
+  std::size_t connection_count() const noexcept { return connections_.size(); }
+  const SmtpServerCounters& counters() const noexcept { return counters_; }
+  const SmtpServerConfig& config() const noexcept { return config_; }
+
+ private:
+  friend class SmtpConnection;
+  rt::Task<void> accept_loop(rt::Listener& listener);
+  void on_accepted(std::unique_ptr<rt::Stream> stream);
+  rt::Task<void> run_connection(std::unique_ptr<rt::Stream> stream, std::uint64_t id, std::string client);
+  rt::Task<void> refuse(std::unique_ptr<rt::Stream> stream, std::string bytes);
+  bool idle() const noexcept { return accept_loops_ == 0 && connections_.empty() && refusals_in_flight_ == 0; }
+
+  rt::Env& env_;
+  SmtpServerConfig config_;
+  MailHandler& handler_;
+  ConnectionLimits limits_;
+  std::vector<std::unique_ptr<rt::Listener>> listeners_;
+  std::vector<rt::Endpoint> bound_;
+  std::map<std::uint64_t, SmtpConnection*> connections_;  // ordered: deterministic shutdown
+  std::uint64_t next_connection_id_ = 1;
+  std::uint32_t accept_loops_ = 0;
+  std::uint32_t refusals_in_flight_ = 0;
+  bool started_ = false;
+  bool stopping_ = false;
+  Wakeup stop_wakeup_;
+  SmtpServerCounters counters_;
+};
+
+}  // namespace mail::node
