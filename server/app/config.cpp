@@ -1,0 +1,507 @@
+// cloudsdial configuration loader: TOML (toml++) -> AppConfig, with the embedded default.
+// The only translation unit that includes toml++ (slow to compile): keep it that way.
+// Must not: accept unknown keys silently, throw past parse_config(), or touch Asio.
+// Every error names "SOURCE:LINE: key: problem".
+#include "app/config.h"
+
+#include <arpa/inet.h>
+
+#include <charconv>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <toml++/toml.h>
+
+#include "proto/smtp/address.h"
+
+namespace mail::app {
+namespace {
+
+constexpr std::string_view kDefaultConfig = R"toml(# Cloudsdial Mail: the built-in default configuration (`cloudsdial help config`).
+# A development setup: one local domain, one user, SMTP on loopback port 2525.
+# Copy it, edit it, and start with: cloudsdial serve --config FILE
+
+[server]
+# hostname = "mx.example.test"  # default: the system host name
+data_dir = "./var"              # mail lands in <data_dir>/mail/<user>/Maildir
+# pid_file = "./var/cloudsdial.pid"  # default: <data_dir>/cloudsdial.pid
+log_level = "info"              # debug | info | warn | error
+shutdown_timeout = "10s"        # SIGTERM/SIGINT: sessions get this long to finish
+
+[smtp]
+listen = ["127.0.0.1:2525"]     # "IP:PORT" or "[IPv6]:PORT"; port 0 = pick a free one
+max_connections = 1000          # all clients together
+max_connections_per_ip = 50     # Postfix smtpd_client_connection_count_limit
+message_size_max = "35MiB"      # RFC 1870 SIZE; bytes, or a K/M/G(iB) suffix
+recipients_max = 1000           # per transaction, at least 100 (RFC 5321 4.5.3.1.8)
+hops_max = 50                   # Received: headers before "too many hops"
+errors_max = 20                 # bad commands before 421 and close
+greeting_timeout = "5min"       # RFC 5321 4.5.3.2 timeouts
+command_timeout = "5min"
+data_timeout = "3min"
+
+[domains]
+local = ["example.test"]
+
+[[users]]
+name = "demo"
+aliases = ["postmaster", "abuse"]
+)toml";
+
+// ---------------------------------------------------------------------------- helpers
+
+class Reader {
+ public:
+  explicit Reader(std::string_view source) : source_(source) {}
+
+  bool failed() const noexcept { return error_.has_value(); }
+  Error take_error() { return std::move(*error_); }
+
+  void fail_at(const toml::source_region& where, std::string_view key, std::string_view problem) {
+    if (error_) return;  // the first error is the useful one
+    std::string text = source_;
+    if (where.begin.line > 0) text += ":" + std::to_string(where.begin.line);
+    text += ": ";
+    if (!key.empty()) text += std::string(key) + ": ";
+    text += problem;
+    error_ = Error{Errc::invalid, std::move(text)};
+  }
+
+  // Rejects keys not in `known`, naming the line of the first unknown key.
+  void check_keys(const toml::table& table, std::string_view prefix, std::initializer_list<std::string_view> known) {
+    for (const auto& [key, node] : table) {
+      bool ok = false;
+      for (auto k : known) ok = ok || key.str() == k;
+      if (ok) continue;
+      std::string list;
+      for (auto k : known) list += (list.empty() ? "" : ", ") + std::string(k);
+      fail_at(key.source(), join(prefix, key.str()), "unknown key (known keys: " + list + ")");
+      return;
+    }
+  }
+
+  static std::string join(std::string_view prefix, std::string_view key) {
+    return prefix.empty() ? std::string(key) : std::string(prefix) + "." + std::string(key);
+  }
+
+  void get_string(const toml::table& t, std::string_view prefix, std::string_view key, std::string& out) {
+    const toml::node* n = t.get(key);
+    if (!n) return;
+    if (auto v = n->value<std::string>(); v && n->is_string()) {
+      out = *v;
+    } else {
+      fail_at(n->source(), join(prefix, key), "must be a string");
+    }
+  }
+
+  void get_bool(const toml::table& t, std::string_view prefix, std::string_view key, bool& out) {
+    const toml::node* n = t.get(key);
+    if (!n) return;
+    if (n->is_boolean()) {
+      out = *n->value<bool>();
+    } else {
+      fail_at(n->source(), join(prefix, key), "must be true or false");
+    }
+  }
+
+  template <class Int>
+  void get_int(const toml::table& t, std::string_view prefix, std::string_view key, std::int64_t min, std::int64_t max,
+               Int& out) {
+    const toml::node* n = t.get(key);
+    if (!n) return;
+    if (!n->is_integer()) {
+      fail_at(n->source(), join(prefix, key), "must be an integer");
+      return;
+    }
+    const std::int64_t v = *n->value<std::int64_t>();
+    if (v < min || v > max) {
+      fail_at(n->source(), join(prefix, key),
+              "must be between " + std::to_string(min) + " and " + std::to_string(max) + " (got " + std::to_string(v) + ")");
+      return;
+    }
+    out = static_cast<Int>(v);
+  }
+
+  // Bytes: an integer, or a string with a K/M/G (powers of 1024) suffix: "35MiB", "10M".
+  void get_size(const toml::table& t, std::string_view prefix, std::string_view key, std::uint64_t min,
+                std::uint64_t max, std::uint64_t& out) {
+    const toml::node* n = t.get(key);
+    if (!n) return;
+    std::uint64_t v = 0;
+    if (n->is_integer()) {
+      const std::int64_t i = *n->value<std::int64_t>();
+      if (i < 0) {
+        fail_at(n->source(), join(prefix, key), "must not be negative");
+        return;
+      }
+      v = static_cast<std::uint64_t>(i);
+    } else if (n->is_string()) {
+      auto parsed = parse_size(*n->value<std::string>());
+      if (!parsed) {
+        fail_at(n->source(), join(prefix, key), "must be bytes, e.g. 10485760 or \"10MiB\"");
+        return;
+      }
+      v = *parsed;
+    } else {
+      fail_at(n->source(), join(prefix, key), "must be bytes, e.g. 10485760 or \"10MiB\"");
+      return;
+    }
+    if (v < min || v > max) {
+      fail_at(n->source(), join(prefix, key),
+              "must be between " + std::to_string(min) + " and " + std::to_string(max) + " bytes");
+      return;
+    }
+    out = v;
+  }
+
+  // Durations: "300ms", "10s", "5min", "1h", or an integer number of seconds.
+  void get_duration(const toml::table& t, std::string_view prefix, std::string_view key, Duration min, Duration max,
+                    Duration& out) {
+    const toml::node* n = t.get(key);
+    if (!n) return;
+    std::optional<Duration> v;
+    if (n->is_integer()) {
+      const std::int64_t s = *n->value<std::int64_t>();
+      if (s >= 0 && s <= 100'000'000) v = std::chrono::seconds(s);
+    } else if (n->is_string()) {
+      v = parse_duration(*n->value<std::string>());
+    }
+    if (!v) {
+      fail_at(n->source(), join(prefix, key), "must be a duration such as \"300ms\", \"10s\", \"5min\" or \"1h\"");
+      return;
+    }
+    if (*v < min || *v > max) {
+      fail_at(n->source(), join(prefix, key), "must be between " + format_duration(min) + " and " + format_duration(max));
+      return;
+    }
+    out = *v;
+  }
+
+  // An array of strings; `present` tells whether the key was there.
+  bool get_strings(const toml::table& t, std::string_view prefix, std::string_view key, std::vector<std::string>& out,
+                   toml::source_region* where = nullptr) {
+    const toml::node* n = t.get(key);
+    if (!n) return false;
+    if (where) *where = n->source();
+    const toml::array* arr = n->as_array();
+    if (!arr) {
+      fail_at(n->source(), join(prefix, key), "must be an array of strings");
+      return true;
+    }
+    out.clear();
+    for (const toml::node& item : *arr) {
+      if (!item.is_string()) {
+        fail_at(item.source(), join(prefix, key), "must be an array of strings");
+        return true;
+      }
+      out.push_back(*item.value<std::string>());
+    }
+    return true;
+  }
+
+  static std::optional<std::uint64_t> parse_size(std::string_view s) {
+    std::uint64_t v = 0;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || end == s.data()) return std::nullopt;
+    std::string_view unit(end, static_cast<std::size_t>(s.data() + s.size() - end));
+    while (!unit.empty() && unit.front() == ' ') unit.remove_prefix(1);
+    std::uint64_t mult = 1;
+    if (unit.empty() || unit == "B") {
+      mult = 1;
+    } else if (unit == "K" || unit == "KiB" || unit == "k" || unit == "KB") {
+      mult = 1024;
+    } else if (unit == "M" || unit == "MiB" || unit == "MB") {
+      mult = 1024 * 1024;
+    } else if (unit == "G" || unit == "GiB" || unit == "GB") {
+      mult = 1024ull * 1024 * 1024;
+    } else {
+      return std::nullopt;
+    }
+    if (v > UINT64_MAX / mult) return std::nullopt;
+    return v * mult;
+  }
+
+  static std::optional<Duration> parse_duration(std::string_view s) {
+    std::int64_t v = 0;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || end == s.data() || v < 0 || v > 100'000'000) return std::nullopt;
+    std::string_view unit(end, static_cast<std::size_t>(s.data() + s.size() - end));
+    while (!unit.empty() && unit.front() == ' ') unit.remove_prefix(1);
+    if (unit == "ms") return std::chrono::milliseconds(v);
+    if (unit == "s" || unit.empty()) return std::chrono::seconds(v);
+    if (unit == "min" || unit == "m") return std::chrono::minutes(v);
+    if (unit == "h") return std::chrono::hours(v);
+    return std::nullopt;
+  }
+
+  static std::string format_duration(Duration d) {
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+    if (ms % 1000 != 0) return std::to_string(ms) + "ms";
+    const auto s = ms / 1000;
+    if (s != 0 && s % 3600 == 0) return std::to_string(s / 3600) + "h";
+    if (s != 0 && s % 60 == 0) return std::to_string(s / 60) + "min";
+    return std::to_string(s) + "s";
+  }
+
+ private:
+  std::string source_;
+  std::optional<Error> error_;
+};
+
+// "127.0.0.1:25", "[::1]:25" -> Endpoint; IP literals only (no name lookups at startup).
+std::optional<rt::Endpoint> parse_endpoint(std::string_view s) {
+  std::string host;
+  std::string_view port_text;
+  if (!s.empty() && s.front() == '[') {
+    const auto close = s.find(']');
+    if (close == std::string_view::npos || close + 1 >= s.size() || s[close + 1] != ':') return std::nullopt;
+    host = std::string(s.substr(1, close - 1));
+    port_text = s.substr(close + 2);
+    in6_addr a6{};
+    if (inet_pton(AF_INET6, host.c_str(), &a6) != 1) return std::nullopt;
+  } else {
+    const auto colon = s.rfind(':');
+    if (colon == std::string_view::npos) return std::nullopt;
+    host = std::string(s.substr(0, colon));
+    port_text = s.substr(colon + 1);
+    in_addr a4{};
+    if (inet_pton(AF_INET, host.c_str(), &a4) != 1) return std::nullopt;
+  }
+  unsigned port = 0;
+  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc() || end != port_text.data() + port_text.size() || port_text.empty() || port > 65535) {
+    return std::nullopt;
+  }
+  return rt::Endpoint{host, static_cast<std::uint16_t>(port)};
+}
+
+// User names become directory names and local parts: keep them boring.
+bool valid_user_name(std::string_view n) {
+  if (n.empty() || n.size() > 64 || n.front() == '.' || n.front() == '-') return false;
+  for (char c : n) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+                    c == '-';
+    if (!ok) return false;
+  }
+  return n.find("..") == std::string_view::npos;
+}
+
+std::string lower(std::string s) {
+  for (char& c : s) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return s;
+}
+
+Result<AppConfig> build(const toml::table& root, std::string_view source) {
+  Reader r(source);
+  AppConfig cfg;
+  cfg.source = std::string(source);
+  auto& limits = cfg.smtp.session.limits;
+
+  r.check_keys(root, "", {"server", "smtp", "domains", "users"});
+  for (std::string_view section : {"server", "smtp", "domains"}) {
+    if (const toml::node* n = root.get(section); n && !n->is_table()) r.fail_at(n->source(), section, "must be a table ([" + std::string(section) + "])");
+  }
+
+  if (const toml::table* server = root["server"].as_table()) {
+    r.check_keys(*server, "server", {"hostname", "data_dir", "pid_file", "log_level", "shutdown_timeout"});
+    r.get_string(*server, "server", "hostname", cfg.hostname);
+    r.get_string(*server, "server", "data_dir", cfg.data_dir);
+    r.get_string(*server, "server", "pid_file", cfg.pid_file);
+    r.get_string(*server, "server", "log_level", cfg.log_level);
+    r.get_duration(*server, "server", "shutdown_timeout", 0s, 1h, cfg.shutdown_timeout);
+    if (!cfg.hostname.empty() && !smtp::is_valid_domain(cfg.hostname, false)) {
+      r.fail_at(server->get("hostname")->source(), "server.hostname", "must be a domain name");
+    }
+    if (cfg.data_dir.empty()) r.fail_at(server->get("data_dir")->source(), "server.data_dir", "must not be empty");
+    if (cfg.log_level != "debug" && cfg.log_level != "info" && cfg.log_level != "warn" && cfg.log_level != "error") {
+      r.fail_at(server->get("log_level")->source(), "server.log_level", "must be one of debug, info, warn, error");
+    }
+  }
+
+  cfg.smtp.listen = {rt::Endpoint{"127.0.0.1", 2525}};
+  if (const toml::table* smtp_table = root["smtp"].as_table()) {
+    const toml::table& t = *smtp_table;
+    r.check_keys(t, "smtp",
+                 {"listen", "max_connections", "max_connections_per_ip", "message_size_max", "recipients_max", "hops_max",
+                  "errors_max", "error_delay", "greeting_timeout", "command_timeout", "data_timeout", "write_timeout",
+                  "pipelining", "chunking", "smtputf8", "eightbitmime", "binarymime", "dsn", "vrfy"});
+    std::vector<std::string> listen;
+    toml::source_region where;
+    if (r.get_strings(t, "smtp", "listen", listen, &where) && !r.failed()) {
+      if (listen.empty()) r.fail_at(where, "smtp.listen", "must name at least one endpoint");
+      cfg.smtp.listen.clear();
+      for (std::size_t i = 0; i < listen.size(); ++i) {
+        auto ep = parse_endpoint(listen[i]);
+        if (!ep) {
+          r.fail_at(where, "smtp.listen[" + std::to_string(i) + "]",
+                    "'" + listen[i] + "' is not IP:PORT (e.g. \"127.0.0.1:25\" or \"[::1]:25\")");
+          break;
+        }
+        cfg.smtp.listen.push_back(*ep);
+      }
+    }
+    r.get_int(t, "smtp", "max_connections", 1, 1'000'000, cfg.smtp.connections.connections_max);
+    r.get_int(t, "smtp", "max_connections_per_ip", 1, 1'000'000, cfg.smtp.connections.connections_per_ip_max);
+    r.get_size(t, "smtp", "message_size_max", 64 * 1024, 1ull << 30, limits.message_bytes_max);
+    r.get_int(t, "smtp", "recipients_max", 100, 100'000, limits.recipients_max);
+    r.get_int(t, "smtp", "hops_max", 1, 1000, limits.hops_max);
+    r.get_int(t, "smtp", "errors_max", 1, 1000, limits.errors_max);
+    r.get_duration(t, "smtp", "error_delay", 0s, 60s, limits.error_delay);
+    r.get_duration(t, "smtp", "greeting_timeout", 1s, 1h, limits.initial_idle_timeout);
+    r.get_duration(t, "smtp", "command_timeout", 1s, 1h, limits.command_timeout);
+    r.get_duration(t, "smtp", "data_timeout", 1s, 1h, limits.data_block_timeout);
+    r.get_duration(t, "smtp", "write_timeout", 1s, 1h, cfg.smtp.write_timeout);
+    auto& s = cfg.smtp.session;
+    r.get_bool(t, "smtp", "pipelining", s.pipelining);
+    r.get_bool(t, "smtp", "chunking", s.chunking);
+    r.get_bool(t, "smtp", "smtputf8", s.smtputf8);
+    r.get_bool(t, "smtp", "eightbitmime", s.eight_bit_mime);
+    r.get_bool(t, "smtp", "binarymime", s.binary_mime);
+    r.get_bool(t, "smtp", "dsn", s.dsn);
+    r.get_bool(t, "smtp", "vrfy", s.vrfy_enabled);
+  }
+
+  if (const toml::table* domains = root["domains"].as_table()) {
+    r.check_keys(*domains, "domains", {"local", "subaddress_separator"});
+    toml::source_region where;
+    if (r.get_strings(*domains, "domains", "local", cfg.directory.domains, &where) && !r.failed()) {
+      std::set<std::string> seen;
+      for (auto& d : cfg.directory.domains) {
+        d = lower(d);
+        if (!smtp::is_valid_domain(d, true)) r.fail_at(where, "domains.local", "'" + d + "' is not a domain name");
+        if (!seen.insert(d).second) r.fail_at(where, "domains.local", "'" + d + "' is listed twice");
+      }
+    }
+    std::string sep = "+";
+    r.get_string(*domains, "domains", "subaddress_separator", sep);
+    if (sep.size() > 1 || (sep.size() == 1 && (sep[0] == '@' || sep[0] == '"' || sep[0] == '.'))) {
+      r.fail_at(domains->get("subaddress_separator")->source(), "domains.subaddress_separator",
+                "must be one character (e.g. \"+\"), or \"\" to disable");
+    }
+    cfg.directory.subaddress_separator = sep.empty() ? '\0' : sep[0];
+  } else if (!r.failed()) {
+    r.fail_at(root.source(), "domains", "missing: [domains] local = [\"example.org\"]");
+  }
+  if (!r.failed() && cfg.directory.domains.empty()) r.fail_at(root.source(), "domains.local", "must name at least one domain");
+
+  if (const toml::node* users = root.get("users")) {
+    const toml::array* arr = users->as_array();
+    if (!arr || !arr->is_array_of_tables()) {
+      r.fail_at(users->source(), "users", "must be an array of tables ([[users]])");
+    } else {
+      std::set<std::string> local_parts;
+      for (const toml::node& item : *arr) {
+        const toml::table& u = *item.as_table();
+        r.check_keys(u, "users", {"name", "aliases"});
+        store::UserConfig user;
+        r.get_string(u, "users", "name", user.name);
+        if (!u.get("name")) r.fail_at(u.source(), "users.name", "missing");
+        r.get_strings(u, "users", "aliases", user.aliases);
+        if (r.failed()) break;
+        for (const std::string& part : [&] {
+               std::vector<std::string> all{user.name};
+               all.insert(all.end(), user.aliases.begin(), user.aliases.end());
+               return all;
+             }()) {
+          if (!valid_user_name(part)) {
+            r.fail_at(u.source(), "users.name", "'" + part + "' must be 1-64 of a-z A-Z 0-9 . _ - (not starting with . or -)");
+          } else if (cfg.directory.subaddress_separator != '\0' &&
+                     part.find(cfg.directory.subaddress_separator) != std::string::npos) {
+            r.fail_at(u.source(), "users.name", "'" + part + "' contains the subaddress separator");
+          } else if (!local_parts.insert(lower(part)).second) {
+            r.fail_at(u.source(), "users", "'" + part + "' is defined twice (names and aliases must be unique)");
+          }
+        }
+        cfg.directory.users.push_back(std::move(user));
+      }
+    }
+  }
+  if (!r.failed() && cfg.directory.users.empty()) r.fail_at(root.source(), "users", "define at least one [[users]] entry");
+
+  if (r.failed()) return fail(r.take_error());
+  cfg.smtp.session.hostname = cfg.hostname;
+  return cfg;
+}
+
+std::string duration_text(Duration d) { return Reader::format_duration(d); }
+
+}  // namespace
+
+std::string_view default_config_text() noexcept { return kDefaultConfig; }
+
+Result<AppConfig> parse_config(std::string_view text, std::string_view source) {
+  try {
+    const toml::table root = toml::parse(text, source);
+    return build(root, source);
+  } catch (const toml::parse_error& e) {
+    std::string msg = std::string(source);
+    if (e.source().begin.line > 0) msg += ":" + std::to_string(e.source().begin.line);
+    msg += ": TOML syntax: " + std::string(e.description());
+    return fail(Errc::invalid, std::move(msg));
+  }
+}
+
+Result<AppConfig> load_config_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail(Errc::not_found, path + ": cannot open the configuration file");
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  if (in.bad()) return fail(Errc::io, path + ": read error");
+  return parse_config(buf.str(), path);
+}
+
+std::string describe_config(const AppConfig& c) {
+  const auto& l = c.smtp.session.limits;
+  toml::table server{
+      {"hostname", c.hostname},
+      {"data_dir", c.data_dir},
+      {"pid_file", c.pid_path()},
+      {"log_level", c.log_level},
+      {"shutdown_timeout", duration_text(c.shutdown_timeout)},
+  };
+  toml::array listen;
+  for (const auto& ep : c.smtp.listen) listen.push_back(ep.to_string());
+  toml::table smtp{
+      {"listen", listen},
+      {"max_connections", static_cast<std::int64_t>(c.smtp.connections.connections_max)},
+      {"max_connections_per_ip", static_cast<std::int64_t>(c.smtp.connections.connections_per_ip_max)},
+      {"message_size_max", static_cast<std::int64_t>(l.message_bytes_max)},
+      {"recipients_max", static_cast<std::int64_t>(l.recipients_max)},
+      {"hops_max", static_cast<std::int64_t>(l.hops_max)},
+      {"errors_max", static_cast<std::int64_t>(l.errors_max)},
+      {"error_delay", duration_text(l.error_delay)},
+      {"greeting_timeout", duration_text(l.initial_idle_timeout)},
+      {"command_timeout", duration_text(l.command_timeout)},
+      {"data_timeout", duration_text(l.data_block_timeout)},
+      {"write_timeout", duration_text(c.smtp.write_timeout)},
+      {"pipelining", c.smtp.session.pipelining},
+      {"chunking", c.smtp.session.chunking},
+      {"smtputf8", c.smtp.session.smtputf8},
+      {"eightbitmime", c.smtp.session.eight_bit_mime},
+      {"binarymime", c.smtp.session.binary_mime},
+      {"dsn", c.smtp.session.dsn},
+      {"vrfy", c.smtp.session.vrfy_enabled},
+  };
+  toml::array domains;
+  for (const auto& d : c.directory.domains) domains.push_back(d);
+  toml::table domain_table{
+      {"local", domains},
+      {"subaddress_separator",
+       c.directory.subaddress_separator == '\0' ? std::string() : std::string(1, c.directory.subaddress_separator)},
+  };
+  toml::array users;
+  for (const auto& u : c.directory.users) {
+    toml::array aliases;
+    for (const auto& a : u.aliases) aliases.push_back(a);
+    users.push_back(toml::table{{"name", u.name}, {"aliases", aliases}});
+  }
+  toml::table root{{"server", server}, {"smtp", smtp}, {"domains", domain_table}, {"users", users}};
+  std::ostringstream out;
+  out << "# effective configuration (from " << c.source << ")\n" << root << "\n";
+  return out.str();
+}
+
+}  // namespace mail::app

@@ -1,0 +1,43 @@
+// cloudsdial configuration: the TOML file format, its embedded default and validation.
+// Parsing lives in config.cpp, the only translation unit that includes toml++ (slow to
+// compile). This header must stay free of toml++ and Asio. Errors are values that name
+// the file, the line and the key.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "core/result.h"
+#include "core/time.h"
+#include "node/smtp_server.h"
+#include "store/directory.h"
+
+namespace mail::app {
+
+struct AppConfig {
+  std::string source;    // "embedded default" or the file path, for messages
+  std::string hostname;  // [server] hostname; empty: the system host name
+  std::string data_dir = "./var";
+  std::string pid_file;  // empty: <data_dir>/cloudsdial.pid
+  std::string log_level = "info";  // debug | info | warn | error
+  Duration shutdown_timeout = 10s; // SIGTERM/SIGINT: graceful shutdown deadline
+  node::SmtpServerConfig smtp;
+  store::DirectoryConfig directory;
+
+  std::string pid_path() const { return pid_file.empty() ? data_dir + "/cloudsdial.pid" : pid_file; }
+};
+
+// The configuration compiled into the binary (used when no --config is given).
+std::string_view default_config_text() noexcept;
+
+// Parses and validates a configuration text. `source` names it in error messages
+// ("FILE:LINE: key: problem"). Unknown keys, wrong types and bad values are errors.
+Result<AppConfig> parse_config(std::string_view text, std::string_view source);
+
+// Reads FILE and parses it (Errc::not_found / io when it cannot be read).
+Result<AppConfig> load_config_file(const std::string& path);
+
+// The effective configuration as TOML (for `cloudsdial check-config`).
+std::string describe_config(const AppConfig& config);
+
+}  // namespace mail::app

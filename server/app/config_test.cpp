@@ -1,0 +1,148 @@
+// Tests of the TOML configuration loader: the embedded default, unknown keys and type
+// errors reported with their line, value validation naming the key, and unit parsing.
+#include "app/config.h"
+
+#include <gtest/gtest.h>
+
+namespace mail::app {
+namespace {
+
+constexpr std::string_view kMinimal = R"([domains]
+local = ["example.test"]
+[[users]]
+name = "demo"
+)";
+
+std::string error_of(std::string_view text) {
+  auto r = parse_config(text, "t.toml");
+  if (r.ok()) return "(ok)";
+  return r.error().detail;
+}
+
+TEST(Config, EmbeddedDefaultParses) {
+  auto r = parse_config(default_config_text(), "embedded default");
+  ASSERT_TRUE(r.ok()) << r.error().detail;
+  const AppConfig& c = r.value();
+  EXPECT_EQ(c.data_dir, "./var");
+  EXPECT_EQ(c.pid_path(), "./var/cloudsdial.pid");
+  ASSERT_EQ(c.smtp.listen.size(), 1u);
+  EXPECT_EQ(c.smtp.listen[0], (rt::Endpoint{"127.0.0.1", 2525}));
+  ASSERT_EQ(c.directory.domains.size(), 1u);
+  EXPECT_EQ(c.directory.domains[0], "example.test");
+  ASSERT_EQ(c.directory.users.size(), 1u);
+  EXPECT_EQ(c.directory.users[0].name, "demo");
+  EXPECT_EQ(c.smtp.connections.connections_max, 1000u);
+  EXPECT_EQ(c.smtp.connections.connections_per_ip_max, 50u);
+  EXPECT_EQ(c.smtp.session.limits.message_bytes_max, 35ull << 20);
+  EXPECT_EQ(c.shutdown_timeout, 10s);
+}
+
+TEST(Config, MinimalFileGetsDefaults) {
+  auto r = parse_config(kMinimal, "t.toml");
+  ASSERT_TRUE(r.ok()) << r.error().detail;
+  EXPECT_EQ(r.value().smtp.listen[0].port, 2525);
+  EXPECT_EQ(r.value().smtp.session.limits.recipients_max, 1000u);
+}
+
+TEST(Config, FullExample) {
+  auto r = parse_config(R"([server]
+hostname = "mx.example.test"
+data_dir = "/tmp/x"
+pid_file = "/tmp/x.pid"
+log_level = "debug"
+shutdown_timeout = "2500ms"
+[smtp]
+listen = ["127.0.0.1:0", "[::1]:2525"]
+max_connections = 10
+max_connections_per_ip = 3
+message_size_max = "1MiB"
+recipients_max = 150
+hops_max = 30
+errors_max = 5
+error_delay = "0s"
+greeting_timeout = 30
+command_timeout = "1min"
+data_timeout = "2min"
+chunking = false
+[domains]
+local = ["Example.TEST", "other.test"]
+subaddress_separator = "-"
+[[users]]
+name = "demo"
+aliases = ["postmaster"]
+[[users]]
+name = "user1"
+)",
+                        "t.toml");
+  ASSERT_TRUE(r.ok()) << r.error().detail;
+  const AppConfig& c = r.value();
+  EXPECT_EQ(c.smtp.session.hostname, "mx.example.test");
+  EXPECT_EQ(c.pid_path(), "/tmp/x.pid");
+  EXPECT_EQ(c.shutdown_timeout, 2500ms);
+  ASSERT_EQ(c.smtp.listen.size(), 2u);
+  EXPECT_EQ(c.smtp.listen[0], (rt::Endpoint{"127.0.0.1", 0}));
+  EXPECT_EQ(c.smtp.listen[1], (rt::Endpoint{"::1", 2525}));
+  EXPECT_EQ(c.smtp.connections.connections_per_ip_max, 3u);
+  EXPECT_EQ(c.smtp.session.limits.message_bytes_max, 1u << 20);
+  EXPECT_EQ(c.smtp.session.limits.recipients_max, 150u);
+  EXPECT_EQ(c.smtp.session.limits.initial_idle_timeout, 30s);
+  EXPECT_EQ(c.smtp.session.limits.command_timeout, 1min);
+  EXPECT_EQ(c.smtp.session.limits.error_delay, 0s);
+  EXPECT_FALSE(c.smtp.session.chunking);
+  EXPECT_EQ(c.directory.domains[0], "example.test");
+  EXPECT_EQ(c.directory.subaddress_separator, '-');
+  EXPECT_EQ(c.directory.users.size(), 2u);
+  // The effective configuration round-trips.
+  auto again = parse_config(describe_config(c), "described");
+  ASSERT_TRUE(again.ok()) << again.error().detail << "\n" << describe_config(c);
+  EXPECT_EQ(again.value().smtp.listen, c.smtp.listen);
+  EXPECT_EQ(again.value().shutdown_timeout, c.shutdown_timeout);
+}
+
+TEST(Config, UnknownKeyNamesLineAndKey) {
+  const std::string e = error_of(std::string(kMinimal) + "[smtp]\nlisten = [\"127.0.0.1:25\"]\nmax_conections = 5\n");
+  EXPECT_NE(e.find("t.toml:7:"), std::string::npos) << e;
+  EXPECT_NE(e.find("smtp.max_conections"), std::string::npos) << e;
+  EXPECT_NE(e.find("unknown key"), std::string::npos) << e;
+  EXPECT_NE(error_of(std::string(kMinimal) + "[imap]\n").find("t.toml:5: imap: unknown key"), std::string::npos)
+      << error_of(std::string(kMinimal) + "[imap]\n");
+  EXPECT_NE(error_of(std::string(kMinimal) + "aliases = []\nhome = \"/x\"\n").find("users.home"), std::string::npos);
+}
+
+TEST(Config, TypeAndRangeErrorsNameTheKey) {
+  std::string e = error_of(std::string(kMinimal) + "[smtp]\nmax_connections = \"many\"\n");
+  EXPECT_NE(e.find("t.toml:6: smtp.max_connections: must be an integer"), std::string::npos) << e;
+  e = error_of(std::string(kMinimal) + "[smtp]\nrecipients_max = 50\n");
+  EXPECT_NE(e.find("smtp.recipients_max: must be between 100"), std::string::npos) << e;
+  e = error_of(std::string(kMinimal) + "[smtp]\nlisten = [\"localhost:25\"]\n");
+  EXPECT_NE(e.find("smtp.listen[0]"), std::string::npos) << e;
+  e = error_of(std::string(kMinimal) + "[smtp]\nlisten = [\"127.0.0.1:70000\"]\n");
+  EXPECT_NE(e.find("smtp.listen[0]"), std::string::npos) << e;
+  e = error_of(std::string(kMinimal) + "[smtp]\ncommand_timeout = \"5 fortnights\"\n");
+  EXPECT_NE(e.find("smtp.command_timeout"), std::string::npos) << e;
+  e = error_of(std::string(kMinimal) + "[smtp]\nmessage_size_max = \"12XB\"\n");
+  EXPECT_NE(e.find("smtp.message_size_max"), std::string::npos) << e;
+  e = error_of(std::string(kMinimal) + "[server]\nlog_level = \"loud\"\n");
+  EXPECT_NE(e.find("server.log_level"), std::string::npos) << e;
+}
+
+TEST(Config, UsersAndDomainsAreValidated) {
+  EXPECT_NE(error_of("[domains]\nlocal = [\"example.test\"]\n").find("users"), std::string::npos);
+  EXPECT_NE(error_of("[[users]]\nname = \"demo\"\n").find("domains"), std::string::npos);
+  EXPECT_NE(error_of("[domains]\nlocal = [\"example.test\"]\n[[users]]\nname = \"../etc\"\n").find("users.name"),
+            std::string::npos);
+  EXPECT_NE(error_of("[domains]\nlocal = [\"example.test\"]\n[[users]]\nname = \"a\"\n[[users]]\nname = \"b\"\naliases = [\"A\"]\n")
+                .find("defined twice"),
+            std::string::npos);
+  EXPECT_NE(error_of("[domains]\nlocal = [\"bad domain\"]\n[[users]]\nname = \"a\"\n").find("domains.local"),
+            std::string::npos);
+}
+
+TEST(Config, SyntaxErrorHasLine) {
+  const std::string e = error_of("[server]\ndata_dir = \n");
+  EXPECT_NE(e.find("t.toml:2:"), std::string::npos) << e;
+  EXPECT_NE(e.find("TOML syntax"), std::string::npos) << e;
+}
+
+}  // namespace
+}  // namespace mail::app
