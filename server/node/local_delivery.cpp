@@ -1,0 +1,113 @@
+// LocalDelivery: RCPT verdicts from the Directory and durable Maildir delivery with a
+// Received: header (RFC 5321 §4.4). Env only; time from env.clock().wall_now(), queue
+// ids from env.rng().fork("queue-id"). Must not answer 250 before MaildirStore::deliver
+// has completed successfully (DESIGN.md "nothing acknowledged is ever lost").
+#include "node/local_delivery.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "proto/smtp/received.h"
+#include "store/maildir.h"
+
+namespace mail::node {
+
+smtp::Reply recipient_ok_reply() { return smtp::Reply::make(250, {2, 1, 5}, "Ok"); }
+
+smtp::Reply unknown_user_reply(const smtp::Path& path) {
+  return smtp::Reply::make(550, {5, 1, 1}, path.to_string() + ": Recipient address rejected: User unknown in local recipient table");
+}
+
+smtp::Reply relay_denied_reply(const smtp::Path& path) {
+  return smtp::Reply::make(554, {5, 7, 1}, path.to_string() + ": Relay access denied");
+}
+
+smtp::Reply queued_reply(std::string_view queue_id) {
+  return smtp::Reply::make(250, {2, 0, 0}, "Ok: queued as " + std::string(queue_id));
+}
+
+smtp::Reply storage_error_reply(Errc code) {
+  if (code == Errc::no_space) return smtp::Reply::make(452, {4, 3, 1}, "Insufficient system storage");
+  return smtp::Reply::make(451, {4, 3, 0}, "Error: queue file write error");
+}
+
+std::string transaction_log_line(std::string_view queue_id, const smtp::Envelope& envelope, std::uint64_t size_bytes,
+                                 const smtp::Reply& reply) {
+  std::string out(queue_id.empty() ? std::string_view("NOQUEUE") : queue_id);
+  out += ": from=";
+  out += envelope.mail_from.to_string();
+  out += " to=";
+  for (std::size_t i = 0; i < envelope.recipients.size(); ++i) {
+    if (i > 0) out += ',';
+    out += envelope.recipients[i].path.to_string();
+  }
+  out += " size=";
+  out += std::to_string(size_bytes);
+  out += " result=";
+  out += std::to_string(reply.code);
+  return out;
+}
+
+LocalDelivery::LocalDelivery(rt::Env& env, const store::Directory& directory, store::MaildirStore& maildirs,
+                             LocalDeliveryConfig config)
+    : env_(env), directory_(directory), maildirs_(maildirs), config_(std::move(config)), queue_ids_(env.rng().fork("queue-id")) {}
+
+smtp::Reply LocalDelivery::check_recipient(const smtp::Path& path) const {
+  if (path.is_null()) return smtp::Reply::make(501, {5, 1, 3}, "Bad recipient address syntax");
+  const auto& mb = *path.mailbox;
+  switch (directory_.lookup(mb.local_part, mb.domain).kind) {
+    case store::Lookup::local_user: return recipient_ok_reply();
+    case store::Lookup::unknown_user: return unknown_user_reply(path);
+    case store::Lookup::not_local: return relay_denied_reply(path);
+  }
+  MAIL_UNREACHABLE();
+}
+
+std::string LocalDelivery::next_queue_id() {
+  // 12 uppercase hex digits (48 bits), Postfix's short queue id shape.
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::uint64_t v = queue_ids_.next_u64();
+  std::string id(12, '0');
+  for (int i = 11; i >= 0; --i) {
+    id[static_cast<std::size_t>(i)] = hex[v & 0xfu];
+    v >>= 4;
+  }
+  return id;
+}
+
+rt::Task<DeliveryResult> LocalDelivery::deliver(const smtp::Envelope& envelope, std::string content) {
+  // Recipients were checked at RCPT time; look them up again (the directory may have been
+  // reloaded since) and store one copy per distinct user, in RCPT order.
+  std::vector<std::string> users;
+  for (const auto& r : envelope.recipients) {
+    if (r.path.is_null()) continue;
+    auto found = directory_.lookup(r.path.mailbox->local_part, r.path.mailbox->domain);
+    if (found.kind != store::Lookup::local_user) continue;
+    if (std::find(users.begin(), users.end(), found.user) == users.end()) users.push_back(std::move(found.user));
+  }
+  if (users.empty()) co_return DeliveryResult{smtp::Reply::make(554, {5, 5, 1}, "Error: no valid recipients"), {}, 0};
+
+  std::string queue_id = next_queue_id();
+  const std::string_view host = config_.hostname.empty() ? env_.hostname() : std::string_view(config_.hostname);
+  std::string message = smtp::build_received(envelope, host, queue_id, env_.clock().wall_now());
+  message += content;
+  content = std::string();  // the prefixed copy replaces it; do not hold both
+  const std::uint64_t size_bytes = message.size();
+
+  for (const auto& u : users) {
+    Status s = co_await maildirs_.ensure_mailbox(u);
+    if (!s.ok()) {
+      env_.log().write(rt::LogLevel::warn, queue_id + ": mailbox " + u + " unavailable: " + s.error().detail);
+      co_return DeliveryResult{storage_error_reply(s.code()), {}, 0};
+    }
+  }
+  auto stored = co_await maildirs_.deliver(std::move(users), std::move(message));
+  if (!stored.ok()) {
+    env_.log().write(rt::LogLevel::warn, queue_id + ": maildir delivery failed: " + std::string(to_string(stored.code())) +
+                                             ": " + stored.error().detail);
+    co_return DeliveryResult{storage_error_reply(stored.code()), {}, 0};
+  }
+  co_return DeliveryResult{queued_reply(queue_id), std::move(queue_id), size_bytes};
+}
+
+}  // namespace mail::node
