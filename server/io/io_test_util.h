@@ -1,0 +1,54 @@
+// Test helpers for io_test: run one coroutine on a fresh AsioEnv until it finishes, with a
+// watchdog so a hung operation fails the test instead of hanging ctest. Tests only.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstddef>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "io/asio_env.h"
+#include "runtime/await.h"
+#include "runtime/task.h"
+
+namespace mail::io::test {
+
+inline rt::Task<void> finish_then_stop(AsioEnv& env, rt::Task<void> task, bool* finished) {
+  co_await std::move(task);
+  *finished = true;
+  // Posted, not direct: a task that never suspended must not leave a stale stop request.
+  env.executor().post([&env] { env.stop(); });
+}
+
+// Spawns `task` on `env` and runs the loop until it finishes or `limit` passes.
+inline void run_task(AsioEnv& env, rt::Task<void> task, Duration limit = 20s) {
+  bool finished = false;
+  bool watchdog_fired = false;
+  auto watchdog = env.clock().make_timer();
+  watchdog->async_wait_until(env.clock().now() + limit, [&env, &watchdog_fired](Result<void> r) {
+    if (!r) return;
+    watchdog_fired = true;
+    env.stop();
+  });
+  env.tasks().spawn(finish_then_stop(env, std::move(task), &finished));
+  env.run();
+  watchdog->cancel();
+  EXPECT_FALSE(watchdog_fired) << "the task did not finish within the watchdog limit";
+  EXPECT_TRUE(finished);
+}
+
+inline std::span<const std::byte> bytes_of(std::string_view s) { return std::as_bytes(std::span<const char>(s.data(), s.size())); }
+
+inline std::string string_of(std::span<const std::byte> b) { return std::string(reinterpret_cast<const char*>(b.data()), b.size()); }
+
+inline AsioEnvOptions test_options() {
+  AsioEnvOptions o;
+  o.hostname = "test.invalid";
+  o.rng_seed = 42;
+  o.log_level_min = rt::LogLevel::warn;
+  return o;
+}
+
+}  // namespace mail::io::test
