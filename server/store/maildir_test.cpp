@@ -281,11 +281,14 @@ TEST_F(MaildirTest, ListAndReadMessages) {
   fs::rename(maildir("demo") / "new" / *first, maildir("demo") / "cur" / (*first + ":2,S"));
   std::optional<Result<std::vector<MaildirEntry>>> listed;
   std::optional<Result<std::string>> body, bad, missing;
+  // Named entries: GCC 12 double-destroys brace-initialised aggregate temporaries that
+  // appear inside a co_await expression.
+  const MaildirEntry in_cur{"cur", *first + ":2,S"}, in_tmp{"tmp", *second}, absent{"new", "nope"};
   run([&]() -> rt::Task<void> {
     listed.emplace(co_await store.list_messages("demo"));
-    body.emplace(co_await store.read_message("demo", MaildirEntry{"cur", *first + ":2,S"}));
-    bad.emplace(co_await store.read_message("demo", MaildirEntry{"tmp", *second}));
-    missing.emplace(co_await store.read_message("demo", MaildirEntry{"new", "nope"}));
+    body.emplace(co_await store.read_message("demo", in_cur));
+    bad.emplace(co_await store.read_message("demo", in_tmp));
+    missing.emplace(co_await store.read_message("demo", absent));
   });
   ASSERT_TRUE(listed->ok());
   ASSERT_EQ((*listed)->size(), 2u);
@@ -302,7 +305,7 @@ TEST_F(MaildirTest, UniqueNamesAcrossManyDeliveries) {
   std::set<std::string> names;
   const std::vector<std::string> demo{"demo"};
   run([&]() -> rt::Task<void> {
-    for (int i = 0; i < 300; ++i) {
+    for (int i = 0; i < 100; ++i) {
       auto r = co_await store.deliver(demo, std::string("x"));
       EXPECT_TRUE(r.ok());
       if (r.ok()) {
@@ -310,7 +313,7 @@ TEST_F(MaildirTest, UniqueNamesAcrossManyDeliveries) {
       }
     }
   });
-  EXPECT_EQ(names_in(maildir("demo") / "new").size(), 300u);
+  EXPECT_EQ(names_in(maildir("demo") / "new").size(), 100u);
 }
 
 }  // namespace
