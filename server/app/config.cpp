@@ -276,12 +276,13 @@ std::optional<rt::Endpoint> parse_endpoint(std::string_view s) {
   return rt::Endpoint{host, static_cast<std::uint16_t>(port)};
 }
 
-// User names become directory names and local parts: keep them boring.
-bool valid_user_name(std::string_view n) {
+// User names become directory names and local parts: keep them boring. Aliases are only
+// local parts, so they may also be UTF-8 (RFC 6531), e.g. "dëmo".
+bool valid_local_name(std::string_view n, bool allow_utf8) {
   if (n.empty() || n.size() > 64 || n.front() == '.' || n.front() == '-') return false;
   for (char c : n) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-                    c == '-';
+                    c == '-' || (allow_utf8 && static_cast<unsigned char>(c) >= 0x80);
     if (!ok) return false;
   }
   return n.find("..") == std::string_view::npos;
@@ -401,16 +402,16 @@ Result<AppConfig> build(const toml::table& root, std::string_view source) {
         if (!u.get("name")) r.fail_at(u.source(), "users.name", "missing");
         r.get_strings(u, "users", "aliases", user.aliases);
         if (r.failed()) break;
-        for (const std::string& part : [&] {
-               std::vector<std::string> all{user.name};
-               all.insert(all.end(), user.aliases.begin(), user.aliases.end());
-               return all;
-             }()) {
-          if (!valid_user_name(part)) {
-            r.fail_at(u.source(), "users.name", "'" + part + "' must be 1-64 of a-z A-Z 0-9 . _ - (not starting with . or -)");
+        for (std::size_t i = 0; i <= user.aliases.size(); ++i) {
+          const std::string& part = i == 0 ? user.name : user.aliases[i - 1];
+          const std::string_view key = i == 0 ? "users.name" : "users.aliases";
+          if (!valid_local_name(part, i != 0)) {
+            r.fail_at(u.source(), key,
+                      "'" + part + "' must be 1-64 of a-z A-Z 0-9 . _ -" + (i == 0 ? "" : " or UTF-8") +
+                          " (not starting with . or -)");
           } else if (cfg.directory.subaddress_separator != '\0' &&
                      part.find(cfg.directory.subaddress_separator) != std::string::npos) {
-            r.fail_at(u.source(), "users.name", "'" + part + "' contains the subaddress separator");
+            r.fail_at(u.source(), key, "'" + part + "' contains the subaddress separator");
           } else if (!local_parts.insert(lower(part)).second) {
             r.fail_at(u.source(), "users", "'" + part + "' is defined twice (names and aliases must be unique)");
           }

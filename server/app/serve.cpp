@@ -87,10 +87,10 @@ int run_serve(const AppConfig& config) {
 
   store::Directory directory(config.directory);
   store::MaildirStore maildirs(env, store::MaildirConfig{config.data_dir});
-  node::LocalDelivery delivery(env, directory, maildirs);
-  node::LocalMailHandler handler(delivery);
   node::SmtpServerConfig smtp_config = config.smtp;
   if (smtp_config.session.hostname.empty()) smtp_config.session.hostname = std::string(env.hostname());
+  node::LocalDelivery delivery(env, directory, maildirs, node::LocalDeliveryConfig{smtp_config.session.hostname});
+  node::LocalMailHandler handler(delivery);
   node::SmtpServer server(env, std::move(smtp_config), handler);
 
   int exit_code = 0;

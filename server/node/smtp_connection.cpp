@@ -13,38 +13,6 @@
 #include "runtime/await.h"
 
 namespace mail::node {
-namespace {
-
-// "250 2.0.0 Ok: queued as X" from a Reply, on one line, for logs.
-std::string reply_text(const smtp::Reply& reply) {
-  std::string out = std::to_string(reply.code);
-  if (!reply.enhanced.empty()) out += " " + reply.enhanced.to_string();
-  for (std::size_t i = 0; i < reply.lines.size(); ++i) {
-    out += i == 0 ? " " : " / ";
-    out += reply.lines[i];
-  }
-  return out;
-}
-
-// Envelope summary for the transaction log line; the recipient list is capped so one
-// line stays bounded however many RCPTs the transaction had.
-std::string summarize(const smtp::ev::Message& m) {
-  constexpr std::size_t recipients_logged_max = 20;
-  std::string out = "from=" + m.envelope.mail_from.to_string() + " to=";
-  const auto& rcpts = m.envelope.recipients;
-  for (std::size_t i = 0; i < rcpts.size() && i < recipients_logged_max; ++i) {
-    if (i != 0) out += ',';
-    out += rcpts[i].path.to_string();
-  }
-  if (rcpts.size() > recipients_logged_max) {
-    out += ",(+" + std::to_string(rcpts.size() - recipients_logged_max) + " more)";
-  }
-  out += " nrcpt=" + std::to_string(rcpts.size());
-  out += " size=" + std::to_string(m.content.size());
-  return out;
-}
-
-}  // namespace
 
 SmtpConnection::SmtpConnection(SmtpServer& server, std::unique_ptr<rt::Stream> stream, std::uint64_t id)
     : server_(server),
@@ -242,8 +210,10 @@ void SmtpConnection::on_event(smtp::Event& event) {
 rt::Task<void> SmtpConnection::deliver(smtp::ev::Message message) {
   Delivered d;
   d.id = message.id;
-  d.summary = summarize(message);
+  const std::uint64_t received_bytes = message.content.size();
   d.result = co_await server_.handler_.deliver(message.envelope, std::move(message.content));
+  d.log_line = transaction_log_line(d.result.queue_id, message.envelope,
+                                    d.result.size_bytes != 0 ? d.result.size_bytes : received_bytes, d.result.reply);
   delivered_.push_back(std::move(d));
   MAIL_ASSERT(deliveries_in_flight_ > 0);
   --deliveries_in_flight_;
@@ -256,10 +226,8 @@ void SmtpConnection::log_transaction(const Delivered& d, std::string_view note) 
   } else {
     ++server_.counters_.messages_refused;
   }
-  const std::string queue_id = d.result.queue_id.empty() ? "-" : d.result.queue_id;
   env_.log().write(d.result.reply.positive() ? rt::LogLevel::info : rt::LogLevel::warn,
-                   "smtp[" + std::to_string(id_) + "]: " + queue_id + ": client=" + client_ + " " + d.summary +
-                       " result=" + reply_text(d.result.reply) + std::string(note));
+                   "smtp[" + std::to_string(id_) + "]: " + d.log_line + " client=" + client_ + std::string(note));
 }
 
 rt::Task<void> SmtpConnection::flush() {

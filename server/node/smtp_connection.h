@@ -42,7 +42,7 @@ class SmtpConnection {
   struct Delivered {
     smtp::EventId id = 0;
     DeliveryResult result;
-    std::string summary;  // "from=<..> to=<..>,<..> size=N" for the transaction log line
+    std::string log_line;  // transaction_log_line(): "<id>: from=<..> to=<..> size=N result=.."
   };
 
   rt::Task<void> pump();   // step + drain until nothing moves, then one write

@@ -1,0 +1,282 @@
+# pytest fixtures that run the real `cloudsdial serve` binary on an ephemeral loopback
+# port (listen = ["127.0.0.1:0"]; the bound port is read from its "listening on" line),
+# with a temporary data dir, and stop it with SIGTERM asserting a clean exit (code 0, no
+# sanitizer report). Uses only the Python standard library and pytest (Debian python3).
+import os
+import re
+import signal
+import smtplib
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+DOMAIN = "example.test"
+HOSTNAME = "mx.example.test"
+
+
+def find_binary():
+    env = os.environ.get("CLOUDSDIAL_BIN")
+    if env:
+        return env
+    for candidate in ("build/app", "build/asan", "build/dev", "build/release"):
+        p = REPO / candidate / "server" / "app" / "cloudsdial"
+        if p.exists():
+            return str(p)
+    pytest.skip("cloudsdial binary not found: set CLOUDSDIAL_BIN")
+
+
+def toml_list(items):
+    return "[" + ", ".join('"' + i + '"' for i in items) + "]"
+
+
+class Server:
+    """One cloudsdial process (restartable on the same data dir)."""
+
+    def __init__(self, root: Path, smtp_extra=None, users=None, shutdown_timeout="5s"):
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+        self.data_dir = root / "var"
+        self.config_path = root / "cloudsdial.toml"
+        self.proc = None
+        self.port = None
+        self.starts = 0
+        self.log_path = None
+        smtp = {
+            "listen": '["127.0.0.1:0"]',
+            "max_connections_per_ip": "50",
+            "message_size_max": "1048576",
+            "error_delay": '"50ms"',
+        }
+        smtp.update(smtp_extra or {})
+        if users is None:
+            users = default_users()
+        lines = [
+            "[server]",
+            f'hostname = "{HOSTNAME}"',
+            f'data_dir = "{self.data_dir}"',
+            'log_level = "info"',
+            f'shutdown_timeout = "{shutdown_timeout}"',
+            "",
+            "[smtp]",
+        ]
+        lines += [f"{k} = {v}" for k, v in smtp.items()]
+        lines += ["", "[domains]", f'local = ["{DOMAIN}"]', ""]
+        for name, aliases in users:
+            lines += ["[[users]]", f'name = "{name}"']
+            if aliases:
+                lines.append(f"aliases = {toml_list(aliases)}")
+            lines.append("")
+        self.config_path.write_text("\n".join(lines), encoding="utf-8")
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self, timeout=30):
+        assert self.proc is None
+        self.starts += 1
+        self.log_path = self.root / f"server.{self.starts}.log"
+        log = open(self.log_path, "wb")
+        env = dict(os.environ)
+        # Leak checking stays on; a report fails the clean-exit assertion.
+        env.setdefault("ASAN_OPTIONS", "abort_on_error=0:detect_leaks=1")
+        self.proc = subprocess.Popen(
+            [find_binary(), "serve", "--config", str(self.config_path)],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=self.root)
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = self.log()
+            m = re.search(r"listening on 127\.0\.0\.1:(\d+)", text)
+            if m and "ready" in text:
+                self.port = int(m.group(1))
+                return self
+            if self.proc.poll() is not None:
+                raise AssertionError(f"cloudsdial exited with {self.proc.returncode} during startup:\n{text}")
+            time.sleep(0.02)
+        self.proc.kill()
+        raise AssertionError("cloudsdial did not become ready:\n" + self.log())
+
+    def log(self):
+        try:
+            return self.log_path.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        """Signals the server and waits; asserts a clean exit for SIGTERM/SIGINT."""
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+        try:
+            rc = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError("cloudsdial did not exit after SIGTERM:\n" + self.log()[-5000:])
+        self.proc = None
+        if sig != signal.SIGKILL:
+            text = self.log()
+            assert rc == 0, f"exit code {rc}:\n{text[-5000:]}"
+            assert "AddressSanitizer" not in text and "LeakSanitizer" not in text and "runtime error:" not in text, text[-5000:]
+        return rc
+
+    def kill9(self):
+        self.proc.kill()
+        self.proc.wait()
+        self.proc = None
+
+    def pid(self):
+        return self.proc.pid
+
+    # ------------------------------------------------------------------ clients
+    def smtp(self, **kw):
+        return smtplib.SMTP("127.0.0.1", self.port, local_hostname="client.test", timeout=30, **kw)
+
+    def connect(self, timeout=30):
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
+        return RawClient(s)
+
+    def assert_healthy(self):
+        assert self.proc is not None and self.proc.poll() is None, "server died:\n" + self.log()[-5000:]
+        with self.smtp() as s:
+            code, _ = s.ehlo()
+            assert code == 250
+            assert s.noop()[0] == 250
+
+    # ------------------------------------------------------------------ mailboxes
+    def maildir(self, user="demo"):
+        return self.data_dir / "mail" / user / "Maildir"
+
+    def messages(self, user="demo"):
+        """All delivered messages of `user` (new/ and cur/) as bytes."""
+        out = []
+        for sub in ("new", "cur"):
+            d = self.maildir(user) / sub
+            if d.is_dir():
+                for p in sorted(d.iterdir()):
+                    out.append(p.read_bytes())
+        return out
+
+    def find(self, token, user="demo"):
+        token = token.encode() if isinstance(token, str) else token
+        return [m for m in self.messages(user) if token in m]
+
+    def all_messages(self):
+        root = self.data_dir / "mail"
+        out = []
+        if root.is_dir():
+            for user in sorted(root.iterdir()):
+                out += self.messages(user.name)
+        return out
+
+
+def default_users():
+    users = [("demo", ["postmaster", "dëmo"])]
+    users += [(f"user{i}", []) for i in range(1, 101)]
+    return users
+
+
+def strip_received(stored: bytes) -> bytes:
+    """The stored message minus the trace header(s) the server prepended (RFC 5321 §4.4)."""
+    assert stored.startswith(b"Received:"), stored[:200]
+    pos = 0
+    while stored.startswith(b"Received:", pos) or stored.startswith(b"Return-Path:", pos) or stored.startswith(b"Delivered-To:", pos):
+        end = stored.index(b"\r\n", pos) + 2
+        while stored[end:end + 1] in (b" ", b"\t"):
+            end = stored.index(b"\r\n", end) + 2
+        pos = end
+    return stored[pos:]
+
+
+class RawClient:
+    """A raw socket SMTP client that reads whole (multi-line) replies."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.buf = b""
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def send(self, data: bytes):
+        self.sock.sendall(data)
+
+    def read_line(self, timeout=30):
+        self.sock.settimeout(timeout)
+        while b"\r\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError("connection closed; buffered: %r" % self.buf[:200])
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def reply(self, timeout=30):
+        """Returns (code, [text lines]) of the next reply."""
+        lines = []
+        while True:
+            line = self.read_line(timeout)
+            assert len(line) >= 3 and line[:3].isdigit(), line
+            lines.append(line[4:].decode("utf-8", "replace"))
+            if line[3:4] != b"-":
+                return int(line[:3]), lines
+
+    def cmd(self, line: str, timeout=30):
+        self.send(line.encode("utf-8") + b"\r\n")
+        return self.reply(timeout)
+
+    def greet(self):
+        code, lines = self.reply()
+        assert code == 220, lines
+        code, lines = self.cmd("EHLO client.test")
+        assert code == 250, lines
+        return lines
+
+    def closed(self, timeout=5):
+        """True when the server closes the connection (after consuming any replies)."""
+        self.sock.settimeout(timeout)
+        try:
+            while True:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    return True
+                self.buf += chunk
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+        except socket.timeout:
+            return False
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    srv = Server(tmp_path_factory.mktemp("srv")).start()
+    yield srv
+    if srv.proc is not None:
+        srv.stop()
+
+
+@pytest.fixture
+def make_server(tmp_path):
+    """Factory for a dedicated server with its own config (stopped cleanly at the end)."""
+    made = []
+
+    def make(**kw):
+        srv = Server(tmp_path / f"s{len(made)}", **kw)
+        made.append(srv)
+        return srv
+
+    yield make
+    for srv in made:
+        if srv.proc is not None:
+            srv.stop()
