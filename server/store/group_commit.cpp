@@ -42,9 +42,17 @@ StartOp op_remove(rt::Disk& disk, std::string path) {
 StartOp op_sync_dir(rt::Disk& disk, std::string path) {
   return [&disk, path = std::move(path)](rt::Completion<void> c) mutable { disk.async_sync_dir(std::move(path), std::move(c)); };
 }
-StartOp op_write_new(rt::Disk& disk, std::string path, std::shared_ptr<const std::string> content) {
-  return [&disk, path = std::move(path), content = std::move(content)](rt::Completion<void> c) mutable {
-    disk.async_write_file(std::move(path), *content, rt::WriteMode::create_new, std::move(c));
+// Reads `from` back and writes it to `to` (create_new): the copy fallback, rare enough
+// that re-reading beats keeping every message's bytes in memory until its commit.
+StartOp op_copy(rt::Disk& disk, std::string from, std::string to) {
+  return [&disk, from = std::move(from), to = std::move(to)](rt::Completion<void> c) mutable {
+    disk.async_read_file(std::move(from), [&disk, to = std::move(to), c = std::move(c)](Result<std::string> r) mutable {
+      if (!r.ok()) {
+        c(fail(r.error()));
+        return;
+      }
+      disk.async_write_file(std::move(to), std::move(r).value(), rt::WriteMode::create_new, std::move(c));
+    });
   };
 }
 
@@ -81,7 +89,27 @@ struct GroupCommitter::Enqueue {
   void await_resume() const noexcept {}
 };
 
+// Lives in run()'s frame. If the Env destroys that frame (crash, shutdown) the committer
+// must not stay "running" forever; if the committer dies first, the guard is disarmed.
+struct GroupCommitter::RunGuard {
+  GroupCommitter* owner;
+  explicit RunGuard(GroupCommitter* o) : owner(o) { owner->guard_ = this; }
+  RunGuard(const RunGuard&) = delete;
+  RunGuard& operator=(const RunGuard&) = delete;
+  ~RunGuard() {
+    if (owner == nullptr) return;
+    owner->guard_ = nullptr;
+    owner->running_ = false;
+    // Waiters of an abandoned round are never resumed; they die with the crashed host.
+    for (Waiter* w : owner->in_round_) {
+      if (w != nullptr) w->owner = nullptr;
+    }
+    owner->in_round_.clear();
+  }
+};
+
 GroupCommitter::~GroupCommitter() {
+  if (guard_ != nullptr) guard_->owner = nullptr;
   for (Waiter* w : queued_) w->owner = nullptr;
   for (Waiter* w : in_round_) {
     if (w != nullptr) w->owner = nullptr;
@@ -105,6 +133,7 @@ rt::Task<Status> GroupCommitter::commit(CommitItem item) {
 
 rt::Task<void> GroupCommitter::run() {
   MAIL_ASSERT(running_);
+  RunGuard guard(this);
   while (!queued_.empty()) {
     in_round_ = std::exchange(queued_, {});
     std::vector<CommitItem> items;
@@ -129,7 +158,7 @@ rt::Task<void> GroupCommitter::run() {
     }
     in_round_.clear();
   }
-  running_ = false;
+  // ~RunGuard clears running_ as the frame finishes.
 }
 
 rt::Task<std::vector<Status>> GroupCommitter::run_round(std::vector<CommitItem>& items) {
@@ -177,7 +206,7 @@ rt::Task<std::vector<Status>> GroupCommitter::run_round(std::vector<CommitItem>&
       const auto [i, j] = ids[k];
       if (rs[k].ok()) {
         tr[i].created.push_back(items[i].new_paths[j]);
-      } else if (copy_may_help(rs[k].code()) && items[i].content != nullptr && !items[i].copy_paths[j].empty()) {
+      } else if (copy_may_help(rs[k].code()) && !items[i].copy_paths[j].empty()) {
         need_copy.emplace_back(i, j);
       } else {
         fail_item(i, rs[k]);
@@ -193,7 +222,7 @@ rt::Task<std::vector<Status>> GroupCommitter::run_round(std::vector<CommitItem>&
     for (const auto& [i, j] : need_copy) {
       if (!st[i].ok()) continue;
       ids.emplace_back(i, j);
-      ops.push_back(op_write_new(disk, items[i].copy_paths[j], items[i].content));
+      ops.push_back(op_copy(disk, items[i].tmp_path, items[i].copy_paths[j]));
     }
     const std::vector<Status> rs = co_await when_all(std::move(ops));
     std::vector<std::string> to_sync;

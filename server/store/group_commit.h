@@ -9,7 +9,6 @@
 
 #include <coroutine>
 #include <cstdint>
-#include <memory>
 #include <string>
 #include <vector>
 
@@ -23,8 +22,9 @@ struct CommitItem {
   std::string tmp_path;                 // written (create_new), not yet synced
   std::vector<std::string> new_paths;   // [0]: rename target; [1..]: hard-link targets
   std::vector<std::string> copy_paths;  // parallel to new_paths: a tmp/ path in that
-                                        // target's Maildir for the copy fallback ([0] unused)
-  std::shared_ptr<const std::string> content;  // the bytes, for the copy fallback
+                                        // target's Maildir for the copy fallback ([0] unused;
+                                        // empty: no fallback). The copy is read back from
+                                        // tmp_path, so callers need not keep the bytes.
 };
 
 struct GroupCommitStats {
@@ -35,6 +35,8 @@ struct GroupCommitStats {
   std::uint64_t failed = 0;         // deliveries that failed
 };
 
+// Lifetime: destroy only when no commit is in flight, or after the Env destroyed its
+// tasks (crash, shutdown); the committer stays usable after such a destroy_all().
 class GroupCommitter {
  public:
   explicit GroupCommitter(rt::Env& env) : env_(env) {}
@@ -51,6 +53,7 @@ class GroupCommitter {
  private:
   struct Waiter;
   struct Enqueue;
+  struct RunGuard;
   void forget(Waiter* w) noexcept;
   rt::Task<void> run();
   rt::Task<std::vector<Status>> run_round(std::vector<CommitItem>& items);
@@ -59,6 +62,7 @@ class GroupCommitter {
   std::vector<Waiter*> queued_;    // for the next round, in arrival order
   std::vector<Waiter*> in_round_;  // current round; nullptr where the waiter went away
   bool running_ = false;
+  RunGuard* guard_ = nullptr;  // in run()'s frame while it lives
   GroupCommitStats stats_;
 };
 

@@ -115,18 +115,20 @@ rt::Task<Result<std::string>> MaildirStore::deliver(std::vector<std::string> use
   }
 
   rt::Disk& disk = impl_->env.disk();
-  auto bytes = std::make_shared<const std::string>(std::move(content));
+  const std::uint64_t size_bytes = content.size();
   const std::string first_md = maildir_path(distinct.front());
   std::string name;
   std::string tmp_path;
   bool written = false;
   bool recreated = false;
   for (int attempt = 0; attempt < name_attempts_max && !written; ++attempt) {
-    name = impl_->namer.next(impl_->env.clock().wall_now(), bytes->size());
+    name = impl_->namer.next(impl_->env.clock().wall_now(), size_bytes);
     tmp_path = first_md + "/tmp/" + name;
-    Status s = co_await rt::write_file(disk, tmp_path, *bytes, rt::WriteMode::create_new);
+    // A copy: a retry under another name still needs the bytes.
+    Status s = co_await rt::write_file(disk, tmp_path, content, rt::WriteMode::create_new);
     if (s.ok()) {
       written = true;
+      std::string().swap(content);  // the file has them now; do not hold them through the commit
     } else if (s.code() == Errc::exists) {
       continue;  // somebody else's file: draw another name
     } else if (s.code() == Errc::not_found && !recreated) {
@@ -144,7 +146,6 @@ rt::Task<Result<std::string>> MaildirStore::deliver(std::vector<std::string> use
 
   CommitItem item;
   item.tmp_path = std::move(tmp_path);
-  item.content = bytes;
   for (std::size_t k = 0; k < distinct.size(); ++k) {
     const std::string md = k == 0 ? first_md : maildir_path(distinct[k]);
     item.new_paths.push_back(md + "/new/" + name);
