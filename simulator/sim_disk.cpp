@@ -1,0 +1,483 @@
+// SimDisk: the two-layer in-memory file system and its async facade (see sim_disk.h).
+#include "sim_disk.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "sim_env.h"
+
+namespace mail::sim {
+
+namespace {
+std::string_view mode_name(rt::WriteMode m) noexcept {
+  switch (m) {
+    case rt::WriteMode::create_new: return "create_new";
+    case rt::WriteMode::truncate: return "truncate";
+    case rt::WriteMode::append: return "append";
+  }
+  return "?";
+}
+}  // namespace
+
+// ============================================================================ DiskState
+
+DiskState::DiskState() {
+  Inode root;
+  root.dir = true;
+  root.links = 1;  // the root is always named
+  root.durable_links = 1;
+  inodes_.emplace(kRoot, std::move(root));
+}
+
+Result<std::vector<std::string>> DiskState::split(std::string_view path) {
+  std::vector<std::string> parts;
+  std::size_t i = 0;
+  while (i <= path.size()) {
+    std::size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    const std::string_view part = path.substr(i, j - i);
+    if (part == "..") return fail(Errc::invalid, "'..' in simulated path");
+    if (!part.empty() && part != ".") parts.emplace_back(part);
+    i = j + 1;
+  }
+  return parts;
+}
+
+Result<DiskState::Ino> DiskState::resolve(std::string_view path) const {
+  auto parts = split(path);
+  if (!parts) return fail(parts.error());
+  Ino cur = kRoot;
+  for (const auto& part : *parts) {
+    const Inode& node = inodes_.at(cur);
+    if (!node.dir) return fail(Errc::invalid, "not a directory");
+    auto it = node.entries.find(part);
+    if (it == node.entries.end()) return fail(Errc::not_found, std::string(path));
+    cur = it->second;
+  }
+  return cur;
+}
+
+Result<std::pair<DiskState::Ino, std::string>> DiskState::resolve_parent(std::string_view path) const {
+  auto parts = split(path);
+  if (!parts) return fail(parts.error());
+  if (parts->empty()) return fail(Errc::invalid, "the root has no parent");
+  Ino cur = kRoot;
+  for (std::size_t i = 0; i + 1 < parts->size(); ++i) {
+    const Inode& node = inodes_.at(cur);
+    auto it = node.entries.find((*parts)[i]);
+    if (it == node.entries.end()) return fail(Errc::not_found, std::string(path));
+    cur = it->second;
+    if (!inodes_.at(cur).dir) return fail(Errc::invalid, "not a directory");
+  }
+  return std::pair<Ino, std::string>(cur, std::move(parts->back()));
+}
+
+DiskState::Ino DiskState::new_inode(bool dir) {
+  const Ino ino = next_ino_++;
+  Inode node;
+  node.dir = dir;
+  inodes_.emplace(ino, std::move(node));
+  return ino;
+}
+
+void DiskState::maybe_free(Ino ino) {
+  if (ino == kRoot) return;
+  auto it = inodes_.find(ino);
+  MAIL_ASSERT(it != inodes_.end());
+  if (it->second.links != 0 || it->second.durable_links != 0) return;
+  // Unreachable in both layers: free it, and release what its durable entries named
+  // (its volatile entries are empty, or it could not have been unlinked).
+  MAIL_ASSERT(it->second.entries.empty());
+  auto children = std::move(it->second.durable_entries);
+  inodes_.erase(it);
+  for (const auto& [name, child] : children) {
+    Inode& c = inodes_.at(child);
+    MAIL_ASSERT(c.durable_links > 0);
+    --c.durable_links;
+    maybe_free(child);
+  }
+}
+
+void DiskState::unlink_entry(Ino dir, const std::string& name) {
+  Inode& d = inodes_.at(dir);
+  auto it = d.entries.find(name);
+  MAIL_ASSERT(it != d.entries.end());
+  const Ino ino = it->second;
+  d.entries.erase(it);
+  Inode& node = inodes_.at(ino);
+  MAIL_ASSERT(node.links > 0);
+  --node.links;
+  if (!node.dir && node.links == 0) bytes_used_ -= node.data.size();
+  maybe_free(ino);
+}
+
+bool DiskState::is_ancestor(Ino maybe_ancestor, Ino ino) const {
+  if (maybe_ancestor == ino) return true;
+  const Inode& a = inodes_.at(maybe_ancestor);
+  if (!a.dir) return false;
+  for (const auto& [name, child] : a.entries) {
+    if (is_ancestor(child, ino)) return true;
+  }
+  return false;
+}
+
+Status DiskState::write(std::string_view path, std::string_view data, rt::WriteMode mode, std::uint64_t quota_bytes) {
+  auto parent = resolve_parent(path);
+  if (!parent) return fail(parent.error());
+  auto& [dir, name] = *parent;
+  Inode& d = inodes_.at(dir);
+  auto it = d.entries.find(name);
+  if (it != d.entries.end()) {
+    Inode& node = inodes_.at(it->second);
+    if (node.dir) return fail(Errc::invalid, "is a directory");
+    if (mode == rt::WriteMode::create_new) return fail(Errc::exists, std::string(path));
+    const std::uint64_t old_size = node.data.size();
+    const std::uint64_t new_size = mode == rt::WriteMode::append ? old_size + data.size() : data.size();
+    if (quota_bytes != 0 && new_size > old_size && bytes_used_ + (new_size - old_size) > quota_bytes) {
+      return fail(Errc::no_space, "simulated quota");
+    }
+    if (mode == rt::WriteMode::append) {
+      node.data.append(data);
+    } else {
+      node.data.assign(data);
+    }
+    bytes_used_ = bytes_used_ - old_size + new_size;
+    node.dirty = true;
+    return {};
+  }
+  if (quota_bytes != 0 && bytes_used_ + data.size() > quota_bytes) return fail(Errc::no_space, "simulated quota");
+  const Ino ino = new_inode(false);
+  Inode& node = inodes_.at(ino);
+  node.data.assign(data);
+  node.dirty = true;
+  node.links = 1;
+  inodes_.at(dir).entries.emplace(name, ino);
+  bytes_used_ += data.size();
+  return {};
+}
+
+Result<std::string> DiskState::read(std::string_view path) const {
+  auto ino = resolve(path);
+  if (!ino) return fail(ino.error());
+  const Inode& node = inodes_.at(*ino);
+  if (node.dir) return fail(Errc::invalid, "is a directory");
+  return node.data;
+}
+
+Status DiskState::sync_file(std::string_view path) {
+  auto ino = resolve(path);
+  if (!ino) return fail(ino.error());
+  Inode& node = inodes_.at(*ino);
+  if (node.dir) return fail(Errc::invalid, "sync_files on a directory");
+  node.durable_data = node.data;
+  node.dirty = false;
+  return {};
+}
+
+Status DiskState::sync_dir(std::string_view path) {
+  auto ino = resolve(path);
+  if (!ino) return fail(ino.error());
+  Inode& d = inodes_.at(*ino);
+  if (!d.dir) return fail(Errc::invalid, "sync_dir on a file");
+  for (const auto& [name, child] : d.entries) ++inodes_.at(child).durable_links;
+  auto old = std::exchange(d.durable_entries, d.entries);
+  for (const auto& [name, child] : old) {
+    Inode& c = inodes_.at(child);
+    MAIL_ASSERT(c.durable_links > 0);
+    --c.durable_links;
+    maybe_free(child);
+  }
+  return {};
+}
+
+Status DiskState::rename(std::string_view from, std::string_view to) {
+  auto src_parent = resolve_parent(from);
+  if (!src_parent) return fail(src_parent.error());
+  auto dst_parent = resolve_parent(to);
+  if (!dst_parent) return fail(dst_parent.error());
+  auto& [src_dir, src_name] = *src_parent;
+  auto& [dst_dir, dst_name] = *dst_parent;
+  auto sit = inodes_.at(src_dir).entries.find(src_name);
+  if (sit == inodes_.at(src_dir).entries.end()) return fail(Errc::not_found, std::string(from));
+  const Ino src = sit->second;
+  if (src_dir == dst_dir && src_name == dst_name) return {};
+  const bool src_is_dir = inodes_.at(src).dir;
+  if (src_is_dir && is_ancestor(src, dst_dir)) return fail(Errc::invalid, "rename into its own subtree");
+  auto& dst_entries = inodes_.at(dst_dir).entries;
+  auto dit = dst_entries.find(dst_name);
+  if (dit != dst_entries.end()) {
+    const Ino dst = dit->second;
+    if (dst == src) return {};  // POSIX: two links to one inode, nothing happens
+    const Inode& dn = inodes_.at(dst);
+    if (dn.dir && !src_is_dir) return fail(Errc::invalid, "is a directory");
+    if (!dn.dir && src_is_dir) return fail(Errc::invalid, "not a directory");
+    if (dn.dir && !dn.entries.empty()) return fail(Errc::invalid, "directory not empty");
+    unlink_entry(dst_dir, dst_name);
+  }
+  inodes_.at(src_dir).entries.erase(src_name);
+  inodes_.at(dst_dir).entries.emplace(dst_name, src);
+  return {};
+}
+
+Status DiskState::link(std::string_view from, std::string_view to) {
+  auto src = resolve(from);
+  if (!src) return fail(src.error());
+  if (inodes_.at(*src).dir) return fail(Errc::invalid, "hard link to a directory");
+  auto dst_parent = resolve_parent(to);
+  if (!dst_parent) return fail(dst_parent.error());
+  auto& [dst_dir, dst_name] = *dst_parent;
+  auto& entries = inodes_.at(dst_dir).entries;
+  if (entries.count(dst_name) != 0) return fail(Errc::exists, std::string(to));
+  entries.emplace(dst_name, *src);
+  ++inodes_.at(*src).links;
+  return {};
+}
+
+Status DiskState::remove(std::string_view path) {
+  auto parent = resolve_parent(path);
+  if (!parent) return fail(parent.error());
+  auto& [dir, name] = *parent;
+  const auto& entries = inodes_.at(dir).entries;
+  auto it = entries.find(name);
+  if (it == entries.end()) return fail(Errc::not_found, std::string(path));
+  const Inode& node = inodes_.at(it->second);
+  if (node.dir && !node.entries.empty()) return fail(Errc::invalid, "directory not empty");
+  unlink_entry(dir, name);
+  return {};
+}
+
+Status DiskState::make_dirs(std::string_view path) {
+  auto parts = split(path);
+  if (!parts) return fail(parts.error());
+  Ino cur = kRoot;
+  for (const auto& part : *parts) {
+    auto& entries = inodes_.at(cur).entries;
+    auto it = entries.find(part);
+    if (it != entries.end()) {
+      if (!inodes_.at(it->second).dir) return fail(Errc::exists, "a file is in the way");
+      cur = it->second;
+      continue;
+    }
+    const Ino ino = new_inode(true);
+    inodes_.at(ino).links = 1;
+    inodes_.at(cur).entries.emplace(part, ino);
+    cur = ino;
+  }
+  return {};
+}
+
+Result<std::vector<rt::DirEntry>> DiskState::list(std::string_view path) const {
+  auto ino = resolve(path);
+  if (!ino) return fail(ino.error());
+  const Inode& d = inodes_.at(*ino);
+  if (!d.dir) return fail(Errc::invalid, "not a directory");
+  std::vector<rt::DirEntry> out;
+  out.reserve(d.entries.size());
+  for (const auto& [name, child] : d.entries) out.push_back(rt::DirEntry{name, inodes_.at(child).dir});
+  return out;
+}
+
+Result<std::uint64_t> DiskState::size(std::string_view path) const {
+  auto ino = resolve(path);
+  if (!ino) return fail(ino.error());
+  const Inode& node = inodes_.at(*ino);
+  if (node.dir) return fail(Errc::invalid, "is a directory");
+  return static_cast<std::uint64_t>(node.data.size());
+}
+
+bool DiskState::exists(std::string_view path) const { return resolve(path).ok(); }
+
+bool DiskState::is_dir(std::string_view path) const {
+  auto ino = resolve(path);
+  return ino.ok() && inodes_.at(*ino).dir;
+}
+
+void DiskState::crash(Prng* tear, std::uint32_t tear_ppm) {
+  // 1. Every inode falls back to its durable contents (inode order: deterministic draws).
+  for (auto& [ino, node] : inodes_) {
+    if (node.dir) {
+      node.entries = node.durable_entries;
+      continue;
+    }
+    if (node.dirty && tear != nullptr && tear_ppm != 0 && tear->chance_ppm(tear_ppm)) {
+      // A torn write: the blocks of a prefix of the new data reached the platter.
+      std::size_t common = 0;
+      const std::size_t lim = std::min(node.data.size(), node.durable_data.size());
+      while (common < lim && node.data[common] == node.durable_data[common]) ++common;
+      const auto keep = static_cast<std::size_t>(tear->between(common, node.data.size()));
+      node.durable_data = node.data.substr(0, keep);
+    }
+    node.data = node.durable_data;
+    node.dirty = false;
+  }
+  // 2. Keep only what the durable tree reaches, and recount links.
+  std::map<Ino, bool> reachable;
+  std::vector<Ino> stack{kRoot};
+  while (!stack.empty()) {
+    const Ino ino = stack.back();
+    stack.pop_back();
+    if (!reachable.emplace(ino, true).second) continue;
+    for (const auto& [name, child] : inodes_.at(ino).entries) stack.push_back(child);
+  }
+  bytes_used_ = 0;
+  for (auto it = inodes_.begin(); it != inodes_.end();) {
+    if (reachable.count(it->first) == 0) {
+      it = inodes_.erase(it);
+      continue;
+    }
+    it->second.links = 0;
+    it->second.durable_links = 0;
+    ++it;
+  }
+  for (auto& [ino, node] : inodes_) {
+    for (const auto& [name, child] : node.entries) {
+      Inode& c = inodes_.at(child);
+      ++c.links;
+      ++c.durable_links;
+    }
+  }
+  for (auto& [ino, node] : inodes_) {
+    if (!node.dir) bytes_used_ += node.data.size();
+  }
+  inodes_.at(kRoot).links = 1;
+  inodes_.at(kRoot).durable_links = 1;
+}
+
+DiskState DiskState::durable_view() const {
+  DiskState copy(*this);
+  copy.crash();
+  return copy;
+}
+
+std::vector<std::string> DiskState::walk() const {
+  std::vector<std::string> out;
+  std::vector<std::pair<Ino, std::string>> stack{{kRoot, ""}};
+  while (!stack.empty()) {
+    auto [ino, prefix] = std::move(stack.back());
+    stack.pop_back();
+    const Inode& node = inodes_.at(ino);
+    // Reverse order on the stack gives a sorted pre-order walk.
+    for (auto it = node.entries.rbegin(); it != node.entries.rend(); ++it) {
+      stack.emplace_back(it->second, prefix + "/" + it->first);
+    }
+    if (ino != kRoot) out.push_back(node.dir ? prefix + "/" : prefix);
+  }
+  return out;
+}
+
+// ============================================================================ SimDisk
+
+SimDisk::SimDisk(World& world, HostId host, DiskState& state, DiskConfig config, Prng latency_rng, Prng fault_rng)
+    : world_(world),
+      host_(host),
+      state_(state),
+      config_(std::move(config)),
+      latency_rng_(latency_rng),
+      fault_rng_(fault_rng) {}
+
+template <class T, class Apply>
+void SimDisk::submit(Kind kind, std::string_view what, std::string detail, rt::Completion<T> done, Apply apply) {
+  MAIL_ASSERT(done);
+  ++ops_;
+  const Latency& lat = kind == Kind::sync ? config_.sync_latency : config_.latency;
+  const Duration delay = lat.sample(latency_rng_);
+  const std::uint32_t eio_ppm = kind == Kind::read    ? config_.read_eio_ppm
+                                : kind == Kind::write ? config_.write_eio_ppm
+                                                      : config_.sync_eio_ppm;
+  const bool eio = eio_ppm != 0 && fault_rng_.chance_ppm(eio_ppm);
+  // The effect happens when the operation completes: a crash before then loses it, and
+  // concurrent operations may complete (and so apply) in any order, as with a thread pool.
+  world_.schedule_after(delay, host_,
+                        [this, eio, what, detail = std::move(detail), done = std::move(done),
+                         apply = std::move(apply)]() mutable {
+                          if (eio) {
+                            world_.record(host_, what, detail + " -> EIO");
+                            done(fail(Errc::io, "simulated EIO"));
+                            return;
+                          }
+                          Result<T> r = apply();
+                          if (r.ok()) {
+                            world_.record(host_, what, detail);
+                          } else {
+                            world_.record(host_, what, detail + " -> " + std::string(to_string(r.code())));
+                          }
+                          done(std::move(r));
+                        });
+}
+
+void SimDisk::async_write_file(std::string path, std::string data, rt::WriteMode mode, rt::Completion<void> done) {
+  std::string detail = path + " " + std::string(mode_name(mode)) + " len=" + std::to_string(data.size()) +
+                       " h=" + hex64(content_hash(data));
+  submit<void>(Kind::write, "disk.write", std::move(detail), std::move(done),
+               [this, path = std::move(path), data = std::move(data), mode]() -> Status {
+                 return state_.write(path, data, mode, config_.quota_bytes);
+               });
+}
+
+void SimDisk::async_read_file(std::string path, rt::Completion<std::string> done) {
+  std::string detail = path;
+  submit<std::string>(Kind::read, "disk.read", std::move(detail), std::move(done),
+                      [this, path = std::move(path)]() -> Result<std::string> { return state_.read(path); });
+}
+
+void SimDisk::async_sync_files(std::vector<std::string> paths, rt::Completion<void> done) {
+  std::string detail;
+  for (const auto& p : paths) {
+    if (!detail.empty()) detail += ' ';
+    detail += p;
+  }
+  submit<void>(Kind::sync, "disk.sync_files", std::move(detail), std::move(done),
+               [this, paths = std::move(paths)]() -> Status {
+                 // One fsync per file, in order; the first failure stops the batch (the
+                 // earlier files stay durable, as with a real loop of fsync calls).
+                 for (const auto& p : paths) {
+                   if (auto s = state_.sync_file(p); !s) return s;
+                 }
+                 return {};
+               });
+}
+
+void SimDisk::async_sync_dir(std::string path, rt::Completion<void> done) {
+  std::string detail = path;
+  submit<void>(Kind::sync, "disk.sync_dir", std::move(detail), std::move(done),
+               [this, path = std::move(path)]() -> Status { return state_.sync_dir(path); });
+}
+
+void SimDisk::async_rename(std::string from, std::string to, rt::Completion<void> done) {
+  std::string detail = from + " -> " + to;
+  submit<void>(Kind::write, "disk.rename", std::move(detail), std::move(done),
+               [this, from = std::move(from), to = std::move(to)]() -> Status { return state_.rename(from, to); });
+}
+
+void SimDisk::async_link(std::string from, std::string to, rt::Completion<void> done) {
+  std::string detail = from + " => " + to;
+  submit<void>(Kind::write, "disk.link", std::move(detail), std::move(done),
+               [this, from = std::move(from), to = std::move(to)]() -> Status { return state_.link(from, to); });
+}
+
+void SimDisk::async_remove(std::string path, rt::Completion<void> done) {
+  std::string detail = path;
+  submit<void>(Kind::write, "disk.remove", std::move(detail), std::move(done),
+               [this, path = std::move(path)]() -> Status { return state_.remove(path); });
+}
+
+void SimDisk::async_make_dirs(std::string path, rt::Completion<void> done) {
+  std::string detail = path;
+  submit<void>(Kind::write, "disk.mkdirs", std::move(detail), std::move(done),
+               [this, path = std::move(path)]() -> Status { return state_.make_dirs(path); });
+}
+
+void SimDisk::async_list_dir(std::string path, rt::Completion<std::vector<rt::DirEntry>> done) {
+  std::string detail = path;
+  submit<std::vector<rt::DirEntry>>(
+      Kind::read, "disk.list", std::move(detail), std::move(done),
+      [this, path = std::move(path)]() -> Result<std::vector<rt::DirEntry>> { return state_.list(path); });
+}
+
+void SimDisk::async_file_size(std::string path, rt::Completion<std::uint64_t> done) {
+  std::string detail = path;
+  submit<std::uint64_t>(Kind::read, "disk.size", std::move(detail), std::move(done),
+                        [this, path = std::move(path)]() -> Result<std::uint64_t> { return state_.size(path); });
+}
+
+}  // namespace mail::sim
