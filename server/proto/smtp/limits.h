@@ -11,7 +11,11 @@ namespace mail::smtp {
 struct SmtpLimits {
   std::uint32_t local_part_bytes_max = 64;     // RFC 5321 §4.5.3.1.1
   std::uint32_t domain_bytes_max = 255;        // RFC 5321 §4.5.3.1.2
-  std::uint32_t path_bytes_max = 256;          // RFC 5321 §4.5.3.1.3, incl. punctuation
+  // RFC 5321 §4.5.3.1.3 says 256 incl. punctuation, but §4.5.3.1 makes every size there a
+  // floor a receiver "MUST be able to receive", and 64 + "@" + 255 + "<>" = 322 > 256. We
+  // take the smallest limit that receives every RFC-sized local part with every RFC-sized
+  // domain (SECURITY.md §6 test 1); source routes count too. Set 256 for the strict reading.
+  std::uint32_t path_bytes_max = 322;
   std::uint32_t command_line_bytes_max = 512;  // RFC 5321 §4.5.3.1.4, incl. CRLF
   // Longer command lines are still read (and discarded) up to this many bytes before the
   // session gives up on the connection; Postfix accepts 2048 (line_length_limit).
@@ -35,6 +39,12 @@ struct SmtpLimits {
 
 static_assert(SmtpLimits{}.command_line_bytes_max <= SmtpLimits{}.text_line_bytes_max);
 static_assert(SmtpLimits{}.command_line_bytes_max <= SmtpLimits{}.command_line_bytes_tolerated);
+static_assert(SmtpLimits{}.path_bytes_max >= 256, "RFC 5321 §4.5.3.1.3 floor");
+static_assert(SmtpLimits{}.path_bytes_max >=
+                  SmtpLimits{}.local_part_bytes_max + 1 + SmtpLimits{}.domain_bytes_max + 2,
+              "a path must fit the largest local part and domain (RFC 5321 §4.5.3.1)");
+static_assert(SmtpLimits{}.path_bytes_max < SmtpLimits{}.command_line_bytes_max,
+              "a maximal path fits in one command line");
 static_assert(SmtpLimits{}.recipients_max >= 100, "RFC 5321 §4.5.3.1.8 requires at least 100");
 static_assert(SmtpLimits{}.message_bytes_max >= 64 * 1024, "RFC 5321 §4.5.3.1.7: at least 64K");
 
