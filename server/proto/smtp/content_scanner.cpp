@@ -9,6 +9,7 @@ namespace mail::smtp {
 
 namespace {
 constexpr std::string_view kReceived = "received";
+constexpr std::string_view kStops("\r\n\0", 3);  // octets the fast path must look at
 constexpr char lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 }  // namespace
 
@@ -44,6 +45,7 @@ void ContentScanner::finish() noexcept {
 
 ContentDefect ContentScanner::defect() const noexcept {
   if (line_checks_ && bare_cr_lf_) return ContentDefect::bare_cr_lf;
+  if (line_checks_ && nul_) return ContentDefect::nul;
   if (line_checks_ && line_too_long_) return ContentDefect::line_too_long;
   if (too_big()) return ContentDefect::too_big;
   if (hops_ > hops_max_) return ContentDefect::too_many_hops;
@@ -106,15 +108,17 @@ void ContentScanner::scan(std::string_view bytes) noexcept {
       ++i;
       continue;
     }
-    // An ordinary octet. Match the field name byte by byte, then take the rest of the
-    // run up to the next CR/LF in one step.
+    // An ordinary octet. NUL is not text: "\r\n\0.\r\n" would be an end of data to a
+    // next hop that drops NULs. Match the field name byte by byte, then take the rest of
+    // the run up to the next CR/LF/NUL in one step.
+    if (c == '\0') nul_ = true;
     if (received_match_ >= 0 && received_match_ <= 8 && in_header_) {
       on_line_byte(c);
       ++line_bytes_;
       ++i;
       continue;
     }
-    std::size_t j = bytes.find_first_of("\r\n", i);
+    std::size_t j = bytes.find_first_of(kStops, i + 1);
     if (j == std::string_view::npos) j = bytes.size();
     const std::size_t run = j - i;
     MAIL_ASSERT(run >= 1);

@@ -91,6 +91,8 @@ std::optional<Reply> ServerSession::Impl::content_error() const {
       return std::nullopt;
     case ContentDefect::bare_cr_lf:
       return Reply::make(554, {5, 6, 0}, "Message contains bare CR or LF characters (RFC 5321 §2.3.8)");
+    case ContentDefect::nul:
+      return Reply::make(554, {5, 6, 0}, "Message contains NUL characters (RFC 2045 §2.8)");
     case ContentDefect::line_too_long:
       return Reply::make(554, {5, 6, 0}, "Message line too long (RFC 5321 §4.5.3.1.6)");
     case ContentDefect::too_big:
