@@ -34,7 +34,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     while (auto e = s.poll_event()) results += std::holds_alternative<ev::TransactionResult>(*e) ? 1 : 0;
   };
   for (int i = 0; i < 3; ++i) {
-    Transaction tx;
+    MailTransaction tx;
     tx.mail_from = Path{Mailbox{"a", "example.org"}};
     for (int r = 0; r <= i; ++r) tx.recipients.push_back({Path{Mailbox{"r" + std::to_string(r), "example.net"}}, {}});
     tx.content = i == 1 ? "" : ".\r\n..x\r\nSubject: t\r\n\r\nbody" + std::string(i * 20, 'y');

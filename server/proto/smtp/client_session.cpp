@@ -129,7 +129,7 @@ bool valid_path(const Path& p, const SmtpLimits& limits, bool reverse) {
   return parsed.path.has_value() && parsed.consumed == wire.size();
 }
 
-bool needs_smtputf8(const Transaction& tx) noexcept {
+bool needs_smtputf8(const MailTransaction& tx) noexcept {
   if (tx.mail_params.smtputf8) return true;
   if (tx.mail_from.mailbox && tx.mail_from.mailbox->needs_smtputf8()) return true;
   for (const auto& r : tx.recipients)
@@ -137,7 +137,7 @@ bool needs_smtputf8(const Transaction& tx) noexcept {
   return false;
 }
 
-std::string normalized_content(const Transaction& tx) {
+std::string normalized_content(const MailTransaction& tx) {
   std::string c = tx.content;
   // RFC 5321 §4.1.1.4: the content ends with CRLF before the terminator. BINARYMIME content
   // is opaque octets framed by length; it is sent as given.
@@ -215,12 +215,12 @@ std::string format_rcpt_to(const Recipient& rcpt, const Capabilities& caps) {
 struct ClientSession::Impl {
   struct Queued {
     TxId id = 0;
-    Transaction tx;
+    MailTransaction tx;
   };
   // The transaction in progress (OpenSMTPD keeps smtp_tx apart from the session too).
   struct Active {
     TxId id = 0;
-    Transaction tx;
+    MailTransaction tx;
     bool pipelined = false;
     bool bdat = false;
     std::string wire;             // DATA: stuffed content + terminator; BDAT: the octets
@@ -327,7 +327,7 @@ struct ClientSession::Impl {
   }
 
   // ---- results ------------------------------------------------------------------------
-  void emit_failure(TxId id, const Transaction& tx, const Reply& why, bool local) {
+  void emit_failure(TxId id, const MailTransaction& tx, const Reply& why, bool local) {
     ev::TransactionResult r;
     r.id = id;
     r.recipients.reserve(tx.recipients.size());
@@ -397,7 +397,7 @@ struct ClientSession::Impl {
   }
 
   // ---- validation ---------------------------------------------------------------------
-  std::optional<Reply> check_submit(const Transaction& tx) const {
+  std::optional<Reply> check_submit(const MailTransaction& tx) const {
     if (tx.recipients.empty()) return local_reply(554, 5, 1, "transaction has no recipients");
     if (!valid_path(tx.mail_from, cfg.limits, true)) return local_reply(553, 1, 7, "invalid sender address");
     for (const auto& r : tx.recipients) {
@@ -416,7 +416,7 @@ struct ClientSession::Impl {
   }
 
   // Checks that depend on what the server advertised (pure: returns the refusal).
-  std::optional<Reply> check_against_server(const Transaction& tx, std::uint64_t size) const {
+  std::optional<Reply> check_against_server(const MailTransaction& tx, std::uint64_t size) const {
     if (needs_smtputf8(tx) && !caps.smtputf8)
       return local_reply(553, 6, 7, "server does not support SMTPUTF8 (RFC 6531)");
     if (tx.mail_params.body == BodyType::eight_bit_mime && !caps.eight_bit_mime)
@@ -776,7 +776,7 @@ ClientSession::~ClientSession() = default;
 ClientSession::ClientSession(ClientSession&&) noexcept = default;
 ClientSession& ClientSession::operator=(ClientSession&&) noexcept = default;
 
-TxId ClientSession::submit(Transaction tx, Instant now) {
+TxId ClientSession::submit(MailTransaction tx, Instant now) {
   Impl& s = *impl_;
   const TxId id = s.next_id++;
   if (s.st == ClientState::closed || s.st == ClientState::quit || s.quit_requested) {

@@ -70,7 +70,7 @@ using TxId = std::uint64_t;
 // One mail transaction: envelope and content. `content` is the message as CRLF lines,
 // unstuffed; a missing final CRLF is added. Content with a bare CR or LF is refused
 // (locally, 554 5.6.0) unless mail_params.body is BINARYMIME, which goes by BDAT.
-struct Transaction {
+struct MailTransaction {
   Path mail_from;
   MailParams mail_params;  // SIZE is computed; BODY/SMTPUTF8/RET/ENVID/AUTH sent when offered
   std::vector<Recipient> recipients;
@@ -139,7 +139,7 @@ class ClientSession {
   ClientSession& operator=(ClientSession&&) noexcept;
 
   // Queues a transaction; it starts once the session is ready and earlier ones are done.
-  TxId submit(Transaction tx, Instant now);
+  TxId submit(MailTransaction tx, Instant now);
   // QUIT once every queued transaction is finished; then out::Close after the 221.
   void quit(Instant now);
   // Gives up at once: pending transactions fail (451 4.4.0 local), out::Close.

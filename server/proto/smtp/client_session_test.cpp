@@ -1,7 +1,8 @@
 // Tests for smtp::ClientSession: scripted server replies fed as bytes (with and without
 // PIPELINING, BDAT, EHLO->HELO fallback, partial and total recipient failure, 421, EOF,
 // timeouts per RFC 5321 §4.5.3.2, STARTTLS response injection, outbound dot-stuffing and
-// the SMTP-smuggling refusal) and the segmentation-invariance property.
+// the SMTP-smuggling refusal), the segmentation-invariance property, and a ClientSession
+// talking to a real ServerSession in memory (contents must arrive byte-identical).
 #include "proto/smtp/client_session.h"
 
 #include <gtest/gtest.h>
@@ -10,6 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "core/prng.h"
+#include "proto/smtp/server_session.h"
+
 namespace mail::smtp {
 namespace {
 
@@ -17,8 +21,8 @@ const Instant t0 = Instant(Duration(1'000'000));
 
 Path path(std::string local, std::string domain) { return Path{Mailbox{std::move(local), std::move(domain)}}; }
 
-Transaction make_tx(std::vector<std::string> rcpts, std::string content = "Subject: t\r\n\r\nhello\r\n") {
-  Transaction tx;
+MailTransaction make_tx(std::vector<std::string> rcpts, std::string content = "Subject: t\r\n\r\nhello\r\n") {
+  MailTransaction tx;
   tx.mail_from = path("alice", "example.org");
   for (auto& r : rcpts) tx.recipients.push_back(Recipient{path(r, "example.net"), {}});
   tx.content = std::move(content);
@@ -85,7 +89,7 @@ struct Harness {
     EXPECT_EQ(s.feed(bytes, now), bytes.size());
     drain();
   }
-  TxId submit(Transaction tx) {
+  TxId submit(MailTransaction tx) {
     const TxId id = s.submit(std::move(tx), now);
     drain();
     return id;
@@ -271,7 +275,7 @@ TEST(ClientSession, EhloRefusedFallsBackToHelo) {
   ASSERT_EQ(h.events.size(), 1u);
   EXPECT_EQ(h.events[0], "ready ext=0 tls=0 pipe=0");
   // No extensions: 8BITMIME content is refused locally, 7-bit goes one command at a time.
-  Transaction eight = make_tx({"bob"});
+  MailTransaction eight = make_tx({"bob"});
   eight.mail_params.body = BodyType::eight_bit_mime;
   h.submit(std::move(eight));
   ASSERT_EQ(h.results.size(), 1u);
@@ -472,20 +476,20 @@ TEST(ClientSession, InvalidEnvelopeRefusedLocally) {
   Harness h(config(true));
   open(h, kEhloPipe);
   h.submit(make_tx({}));  // no recipients
-  Transaction inject = make_tx({"bob"});
+  MailTransaction inject = make_tx({"bob"});
   inject.recipients[0].path.mailbox->domain = "example.net>\r\nRCPT TO:<evil@example.com";
   h.submit(std::move(inject));
-  Transaction bad_from = make_tx({"bob"});
+  MailTransaction bad_from = make_tx({"bob"});
   bad_from.mail_from.mailbox->local_part = "a b";
   h.submit(std::move(bad_from));
-  Transaction null_rcpt = make_tx({"bob"});
+  MailTransaction null_rcpt = make_tx({"bob"});
   null_rcpt.recipients[0].path = Path{};
   h.submit(std::move(null_rcpt));
   EXPECT_EQ(h.take(), "");
   ASSERT_EQ(h.results.size(), 4u);
   for (const auto& r : h.results) EXPECT_TRUE(r.local);
   // A null reverse-path is fine (bounces).
-  Transaction bounce = make_tx({"bob"});
+  MailTransaction bounce = make_tx({"bob"});
   bounce.mail_from = Path{};
   h.submit(std::move(bounce));
   EXPECT_EQ(h.take().rfind("MAIL FROM:<>\r\n", 0), 0u);
@@ -517,7 +521,7 @@ TEST(ClientSession, SizeLimitAndSmtputf8CheckedAgainstServer) {
   Harness h(config(false));
   open(h, "250-mx\r\n250 SIZE 30\r\n");
   h.submit(make_tx({"bob"}, std::string(40, 'x') + "\r\n"));
-  Transaction utf8 = make_tx({"bob"});
+  MailTransaction utf8 = make_tx({"bob"});
   utf8.recipients[0].path.mailbox->local_part = "j\xc3\xb6rg";
   h.submit(std::move(utf8));
   EXPECT_EQ(h.take(), "");
@@ -570,7 +574,7 @@ TEST(ClientSession, BdatEmptyAndBinaryMime) {
   ClientConfig c = config(true, false);  // chunking not chosen, BINARYMIME forces BDAT
   Harness h(c);
   open(h, kEhloChunk);
-  Transaction bin = make_tx({"bob"}, std::string("\x00\r\n.\n\r.\r", 8));
+  MailTransaction bin = make_tx({"bob"}, std::string("\x00\r\n.\n\r.\r", 8));
   bin.mail_params.body = BodyType::binary_mime;
   h.submit(std::move(bin));
   h.server("250 ok\r\n250 ok\r\n");
@@ -780,7 +784,7 @@ struct Transcript {
   std::size_t results = 0;
 };
 
-Transcript replay(const ClientConfig& cfg, const std::vector<Transaction>& txs, std::string_view stream,
+Transcript replay(const ClientConfig& cfg, const std::vector<MailTransaction>& txs, std::string_view stream,
                   const std::vector<std::size_t>& cuts) {
   Harness h(cfg);
   for (const auto& tx : txs) h.submit(tx);
@@ -817,7 +821,7 @@ RC_GTEST_PROP(ClientSessionProp, SegmentationInvariance, ()) {
   cfg.use_starttls = *rc::gen::arbitrary<bool>();
   cfg.chunk_bytes = *rc::gen::inRange<std::uint32_t>(1, 40);
   const auto n_tx = *rc::gen::inRange(0, 4);
-  std::vector<Transaction> txs;
+  std::vector<MailTransaction> txs;
   for (int i = 0; i < n_tx; ++i) {
     const auto n_rcpt = *rc::gen::inRange(1, 4);
     std::vector<std::string> rcpts;
@@ -842,6 +846,224 @@ RC_GTEST_PROP(ClientSessionProp, SegmentationInvariance, ()) {
   RC_ASSERT(split.history == whole.history);
   // Nothing we send has a bare CR or LF outside BDAT payloads (none here carry one).
   RC_ASSERT(!has_bare_cr_or_lf(whole.sent));
+}
+
+// ---- ClientSession <-> ServerSession, back to back in memory ----------------------------
+
+struct Planned {
+  MailTransaction tx;
+  std::string expected_content;  // what the server must hand over (normalized)
+  std::vector<bool> rcpt_ok;     // the server's verdict per recipient
+  bool mail_ok = true;
+  bool message_ok = true;
+};
+
+// The application behind the server: refuses senders "bad", recipients starting with "x",
+// and messages from "defer" (451 after the content), accepts everything else.
+Reply verdict_for(const Event& e) {
+  if (const auto* m = std::get_if<ev::MailFrom>(&e)) {
+    if (m->path.mailbox && m->path.mailbox->local_part == "bad") return Reply::make(553, {5, 7, 1}, "sender refused");
+    return Reply::make(250, {2, 1, 0}, "Ok");
+  }
+  if (const auto* r = std::get_if<ev::RcptTo>(&e)) {
+    if (r->path.mailbox && r->path.mailbox->local_part.rfind("x", 0) == 0)
+      return Reply::make(550, {5, 1, 1}, "no such user");
+    return Reply::make(250, {2, 1, 5}, "Ok");
+  }
+  const auto& msg = std::get<ev::Message>(e);
+  if (msg.envelope.mail_from.mailbox && msg.envelope.mail_from.mailbox->local_part == "defer")
+    return Reply::make(451, {4, 3, 0}, "try later");
+  return Reply::make(250, {2, 0, 0}, "Ok: queued");
+}
+
+std::string random_line(Prng& rng) {
+  static const std::string alphabet = ".....  \tabcdefghijklmnopqrstuvwxyzABCXYZ0123456789:<>@-=+\x80\xc3\xa9\xff";
+  std::size_t len = rng.chance_ppm(50'000) ? 998 : rng.below(100);  // 998 + CRLF = §4.5.3.1.6's 1000
+  std::string l;
+  for (std::size_t i = 0; i < len; ++i) l.push_back(alphabet[rng.below(alphabet.size())]);
+  return l;
+}
+
+Planned random_transaction(Prng& rng, std::size_t n) {
+  Planned p;
+  const std::uint64_t sender = rng.below(20);
+  p.tx.mail_from = sender == 0   ? path("bad", "example.org")
+                   : sender == 1 ? path("defer", "example.org")
+                   : sender == 2 ? Path{}
+                                 : path("s" + std::to_string(n), "example.org");
+  p.mail_ok = sender != 0;
+  p.message_ok = sender != 1;
+  if (rng.chance_ppm(200'000)) p.tx.mail_params.ret = DsnRet::headers;
+  if (rng.chance_ppm(200'000)) p.tx.mail_params.envid = "env id+=" + std::to_string(n);
+  const std::size_t rcpts = 1 + rng.below(5);
+  for (std::size_t i = 0; i < rcpts; ++i) {
+    const bool refuse = rng.chance_ppm(150'000);
+    const bool utf8 = rng.chance_ppm(50'000);
+    Recipient r{path((refuse ? "x" : "u") + std::to_string(i) + (utf8 ? "\xc3\xb6" : ""), "mx.test"), {}};
+    if (rng.chance_ppm(200'000)) {
+      r.params.notify.failure = true;
+      r.params.notify.delay = rng.chance_ppm(500'000);
+      r.params.orcpt = "orig+" + std::to_string(i) + "@example.net";
+    }
+    p.tx.recipients.push_back(std::move(r));
+    p.rcpt_ok.push_back(!refuse);
+  }
+  const std::size_t lines = rng.below(40);
+  for (std::size_t i = 0; i < lines; ++i) p.tx.content += random_line(rng) + "\r\n";
+  if (rng.chance_ppm(200'000)) p.tx.content += random_line(rng);  // no final CRLF: the client adds it
+  if (rng.chance_ppm(300'000)) p.tx.mail_params.body = BodyType::eight_bit_mime;
+  p.expected_content = p.tx.content;
+  if (!p.expected_content.empty() && p.expected_content.substr(p.expected_content.size() - std::min<std::size_t>(2, p.expected_content.size())) != "\r\n")
+    p.expected_content += "\r\n";
+  return p;
+}
+
+struct Wire {
+  ClientSession client;
+  ServerSession server;
+  Prng& rng;
+  Instant now = t0;
+  std::string to_server, to_client;
+  bool client_closed = false, server_closed = false;
+  std::vector<ev::Message> messages;
+  std::vector<ev::TransactionResult> results;
+  std::size_t max_piece;
+
+  Wire(ClientConfig c, ServerConfig s, Prng& r, std::size_t piece)
+      : client(std::move(c), t0), server(std::move(s), SessionInfo{"192.0.2.1", 4242, "192.0.2.2", false}, t0), rng(r),
+        max_piece(piece) {}
+
+  bool drain() {
+    bool progress = false;
+    while (auto o = client.poll_output()) {
+      progress = true;
+      if (auto* b = std::get_if<out::Send>(&*o)) to_server += b->bytes;
+      else if (std::holds_alternative<out::Close>(*o)) client_closed = true;
+      else ADD_FAILURE() << "unexpected StartTls";
+    }
+    while (auto e = client.poll_event()) {
+      progress = true;
+      if (auto* r = std::get_if<ev::TransactionResult>(&*e)) results.push_back(std::move(*r));
+    }
+    while (auto o = server.poll_output()) {
+      progress = true;
+      if (auto* b = std::get_if<out::Send>(&*o)) to_client += b->bytes;
+      else if (auto* pz = std::get_if<out::Pause>(&*o)) now = std::max(now, pz->until);
+      else if (std::holds_alternative<out::Close>(*o)) server_closed = true;
+    }
+    while (auto e = server.poll_event()) {
+      progress = true;
+      if (auto* m = std::get_if<ev::Message>(&*e)) messages.push_back(*m);
+      EventId id = 0;
+      if (auto* m = std::get_if<ev::MailFrom>(&*e)) id = m->id;
+      if (auto* r = std::get_if<ev::RcptTo>(&*e)) id = r->id;
+      if (auto* m = std::get_if<ev::Message>(&*e)) id = m->id;
+      if (id != 0) server.complete(id, verdict_for(*e), now);
+    }
+    return progress;
+  }
+
+  std::size_t piece(std::size_t available) {
+    return std::min<std::size_t>(available, 1 + rng.below(max_piece));
+  }
+
+  // Shuttles bytes in random pieces until both sides are quiet; bounded (STYLE habit 11).
+  void run() {
+    for (int round = 0; round < 2'000'000; ++round) {
+      bool progress = drain();
+      if (!to_client.empty() && !client.closed()) {
+        const std::size_t n = piece(to_client.size());
+        EXPECT_EQ(client.feed(std::string_view(to_client).substr(0, n), now), n);
+        to_client.erase(0, n);
+        progress = true;
+      } else if (server_closed && to_client.empty() && !client.closed()) {
+        client.feed_eof(now);
+        progress = true;
+      }
+      if (!to_server.empty() && !server.closed()) {
+        const std::size_t n = server.feed(std::string_view(to_server).substr(0, piece(to_server.size())), now);
+        to_server.erase(0, n);
+        progress = progress || n > 0;
+      } else if (client_closed && !server.closed() && to_server.empty()) {
+        server.feed_eof(now);
+        progress = true;
+      }
+      if (!progress && !drain()) return;
+    }
+    ADD_FAILURE() << "the pair did not become idle";
+  }
+};
+
+void deliver_back_to_back(std::uint64_t seed, bool pipelining, bool chunking) {
+  Prng rng(seed);
+  std::vector<Planned> plan;
+  for (std::size_t i = 0; i < 100; ++i) plan.push_back(random_transaction(rng, i));
+
+  ServerConfig sc;
+  sc.hostname = "mx.test";
+  sc.limits.errors_max = 1'000'000;  // refused recipients count as errors (Postfix): keep going
+  sc.limits.errors_before_delay = 1'000'000;
+  std::size_t next = 0;
+  std::size_t accepted = 0;
+  while (next < plan.size()) {
+    ClientConfig cc = config(pipelining, chunking);
+    cc.chunk_bytes = static_cast<std::uint32_t>(1 + rng.below(3000));
+    Wire w(cc, sc, rng, 1 + rng.below(600));
+    const std::size_t batch = std::min<std::size_t>(plan.size() - next, 1 + rng.below(30));
+    std::vector<TxId> ids;
+    for (std::size_t i = 0; i < batch; ++i) ids.push_back(w.client.submit(plan[next + i].tx, w.now));
+    w.client.quit(w.now);
+    w.run();
+    ASSERT_TRUE(w.client.closed()) << "seed " << seed;
+    ASSERT_TRUE(w.server.closed()) << "seed " << seed;
+    ASSERT_EQ(w.results.size(), batch) << "seed " << seed;
+    std::size_t m = 0;
+    for (std::size_t i = 0; i < batch; ++i) {
+      const Planned& p = plan[next + i];
+      const ev::TransactionResult& r = w.results[i];
+      SCOPED_TRACE("seed " + std::to_string(seed) + " tx " + std::to_string(next + i));
+      ASSERT_EQ(r.id, ids[i]);
+      ASSERT_FALSE(r.local) << describe(r.reply);
+      bool any_rcpt = false;
+      for (std::size_t k = 0; k < p.rcpt_ok.size(); ++k) {
+        EXPECT_EQ(r.recipients[k].accepted, p.mail_ok && p.rcpt_ok[k]) << describe(r.recipients[k].reply);
+        any_rcpt = any_rcpt || p.rcpt_ok[k];
+      }
+      const bool should_reach_server = p.mail_ok && any_rcpt;
+      EXPECT_EQ(r.accepted, should_reach_server && p.message_ok) << describe(r.reply);
+      if (!should_reach_server) continue;
+      // The server handed this content to the application: byte-identical, full envelope.
+      ASSERT_LT(m, w.messages.size());
+      const ev::Message& msg = w.messages[m++];
+      EXPECT_EQ(msg.content, p.expected_content);
+      EXPECT_EQ(msg.envelope.mail_from, p.tx.mail_from);
+      EXPECT_EQ(msg.envelope.mail_params.size, std::optional<std::uint64_t>(p.expected_content.size()));
+      EXPECT_EQ(msg.envelope.mail_params.ret, p.tx.mail_params.ret);
+      EXPECT_EQ(msg.envelope.mail_params.envid, p.tx.mail_params.envid);
+      std::vector<Recipient> want;
+      for (std::size_t k = 0; k < p.rcpt_ok.size(); ++k)
+        if (p.rcpt_ok[k]) want.push_back(p.tx.recipients[k]);
+      ASSERT_EQ(msg.envelope.recipients.size(), want.size());
+      for (std::size_t k = 0; k < want.size(); ++k) {
+        EXPECT_EQ(msg.envelope.recipients[k].path, want[k].path);
+        EXPECT_EQ(msg.envelope.recipients[k].params.orcpt, want[k].params.orcpt);
+        EXPECT_EQ(msg.envelope.recipients[k].params.notify.failure, want[k].params.notify.failure);
+        EXPECT_EQ(msg.envelope.recipients[k].params.notify.delay, want[k].params.notify.delay);
+      }
+      accepted += r.accepted ? 1 : 0;
+    }
+    EXPECT_EQ(m, w.messages.size());
+    next += batch;
+  }
+  EXPECT_GT(accepted, 50u);
+}
+
+TEST(ClientServer, HundredTransactionsPlain) { deliver_back_to_back(1, false, false); }
+TEST(ClientServer, HundredTransactionsPipelined) { deliver_back_to_back(2, true, false); }
+TEST(ClientServer, HundredTransactionsChunking) { deliver_back_to_back(3, false, true); }
+TEST(ClientServer, HundredTransactionsPipelinedChunking) { deliver_back_to_back(4, true, true); }
+TEST(ClientServer, ManySeeds) {
+  for (std::uint64_t seed = 100; seed < 112; ++seed) deliver_back_to_back(seed, seed % 2 == 0, seed % 3 == 0);
 }
 
 }  // namespace
