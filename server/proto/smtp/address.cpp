@@ -362,6 +362,52 @@ std::string Path::to_string() const {
   return "<" + mailbox->to_string() + ">";
 }
 
+namespace {
+
+// §4.1.2 Mailbox = Local-part "@" ( Domain / address-literal ), scanned at s.pos. Fills the
+// two spans; false on a syntax error.
+struct MailboxSpans {
+  std::size_t local_start = 0, local_end = 0, domain_start = 0, domain_end = 0;
+};
+
+bool scan_mailbox(Scanner& s, MailboxSpans& m) noexcept {
+  m.local_start = s.pos;
+  const bool local_ok = s.peek() == '"' ? scan_quoted_string(s) : scan_dot_string(s);
+  if (!local_ok) return false;
+  m.local_end = s.pos;
+  if (!s.take('@')) return false;
+  m.domain_start = s.pos;
+  const bool domain_ok = s.peek() == '[' ? scan_address_literal(s) : scan_domain(s);
+  if (!domain_ok) return false;
+  m.domain_end = s.pos;
+  return true;
+}
+
+// Sizes are checked after the syntax so that a malformed path always reads as malformed;
+// the scan is linear, so the late check costs nothing extra. `path_bytes` is the path as
+// on the wire, brackets and any source route included.
+std::optional<PathError> check_mailbox(const MailboxSpans& m, std::size_t path_bytes, bool utf8_seen,
+                                       const SmtpLimits& limits, bool allow_utf8) noexcept {
+  // §4.5.3.1.1: local part as on the wire (quotes and backslashes count, conservatively).
+  if (m.local_end - m.local_start > limits.local_part_bytes_max) return PathError::local_part_too_long;
+  // §4.5.3.1.2: domain, or address literal with its brackets.
+  if (m.domain_end - m.domain_start > limits.domain_bytes_max) return PathError::domain_too_long;
+  // §4.5.3.1.3: the whole path "including the punctuation and element separators".
+  if (path_bytes > limits.path_bytes_max) return PathError::path_too_long;
+  // RFC 6531 §3.3 non-ASCII is fine only under SMTPUTF8 (§3.4: 553 5.6.7 otherwise).
+  if (utf8_seen && !allow_utf8) return PathError::utf8_not_allowed;
+  return std::nullopt;
+}
+
+Mailbox make_mailbox(std::string_view in, const MailboxSpans& m) {
+  Mailbox out;
+  out.local_part.assign(in.substr(m.local_start, m.local_end - m.local_start));
+  out.domain.assign(in.substr(m.domain_start, m.domain_end - m.domain_start));
+  return out;
+}
+
+}  // namespace
+
 PathParse parse_path(std::string_view in, const SmtpLimits& limits, bool allow_utf8, bool allow_null) {
   PathParse r;
   auto fail = [&r](PathError e) {
@@ -391,34 +437,12 @@ PathParse parse_path(std::string_view in, const SmtpLimits& limits, bool allow_u
     if (!s.take(':')) return fail(PathError::syntax);
   }
 
-  // §4.1.2 Mailbox = Local-part "@" ( Domain / address-literal ).
-  const std::size_t local_start = s.pos;
-  const bool local_ok = s.peek() == '"' ? scan_quoted_string(s) : scan_dot_string(s);
-  if (!local_ok) return fail(PathError::syntax);
-  const std::size_t local_end = s.pos;
-  if (!s.take('@')) return fail(PathError::syntax);
-  const std::size_t domain_start = s.pos;
-  const bool domain_ok = s.peek() == '[' ? scan_address_literal(s) : scan_domain(s);
-  if (!domain_ok) return fail(PathError::syntax);
-  const std::size_t domain_end = s.pos;
+  MailboxSpans m;
+  if (!scan_mailbox(s, m)) return fail(PathError::syntax);
   if (!s.take('>')) return fail(PathError::syntax);
+  if (auto e = check_mailbox(m, s.pos, s.utf8_seen, limits, allow_utf8)) return fail(*e);
 
-  // Sizes are checked after the syntax so that a malformed path always reads as malformed;
-  // the scan above is linear, so the late check costs nothing extra.
-  // §4.5.3.1.1: local part as on the wire (quotes and backslashes count, conservatively).
-  if (local_end - local_start > limits.local_part_bytes_max) return fail(PathError::local_part_too_long);
-  // §4.5.3.1.2: domain, or address literal with its brackets.
-  if (domain_end - domain_start > limits.domain_bytes_max) return fail(PathError::domain_too_long);
-  // §4.5.3.1.3: the whole path "including the punctuation and element separators",
-  // so the angle brackets and any source route count.
-  if (s.pos > limits.path_bytes_max) return fail(PathError::path_too_long);
-  // RFC 6531 §3.3 non-ASCII is fine only under SMTPUTF8 (§3.4: 553 5.6.7 otherwise).
-  if (s.utf8_seen && !allow_utf8) return fail(PathError::utf8_not_allowed);
-
-  Mailbox m;
-  m.local_part.assign(in.substr(local_start, local_end - local_start));
-  m.domain.assign(in.substr(domain_start, domain_end - domain_start));
-  r.path = Path{std::move(m)};
+  r.path = Path{make_mailbox(in, m)};
   r.consumed = s.pos;
   MAIL_ASSERT(r.consumed <= in.size());
   MAIL_ASSERT(in[r.consumed - 1] == '>');
@@ -426,18 +450,15 @@ PathParse parse_path(std::string_view in, const SmtpLimits& limits, bool allow_u
 }
 
 std::optional<Mailbox> parse_mailbox(std::string_view in, const SmtpLimits& limits, bool allow_utf8) {
-  // A bare mailbox is a path without its brackets; reuse the one grammar. The path limit
-  // then applies with the two brackets added, as it would on the wire.
-  if (in.empty() || in.front() == '<' || in.front() == '@') return std::nullopt;
-  std::string wrapped;
-  wrapped.reserve(in.size() + 2);
-  wrapped.push_back('<');
-  wrapped.append(in);
-  wrapped.push_back('>');
-  PathParse p = parse_path(wrapped, limits, allow_utf8, false);
-  if (!p.path || p.consumed != wrapped.size()) return std::nullopt;
-  MAIL_ASSERT(p.path->mailbox.has_value());
-  return std::move(*p.path->mailbox);
+  // A bare mailbox is a path without brackets or source route; the path limit applies
+  // with the two brackets it would have on the wire.
+  Scanner s{in};
+  MailboxSpans m;
+  if (!scan_mailbox(s, m) || !s.eof()) return std::nullopt;
+  if (check_mailbox(m, in.size() + 2, s.utf8_seen, limits, allow_utf8)) return std::nullopt;
+  Mailbox out = make_mailbox(in, m);
+  MAIL_ASSERT(out.local_part.size() + 1 + out.domain.size() == in.size());
+  return out;
 }
 
 bool is_valid_domain(std::string_view d, bool allow_utf8) noexcept {

@@ -30,6 +30,10 @@ struct Reply {
   bool transient() const noexcept { return code >= 400 && code < 500; }
   bool permanent() const noexcept { return code >= 500; }
   // Wire form. With `enhanced_codes` the enhanced code prefixes every line's text.
+  // "250-a\r\n250 b\r\n"; an empty last text gives "250\r\n". Asserts (programmer
+  // errors): 200 <= code <= 599, at least one line, no CR or LF in any line, and an
+  // enhanced class equal to code / 100 (RFC 3463 §2). Lines are not length-checked:
+  // keep each under 512 octets with the code (RFC 5321 §4.5.3.1.5).
   std::string to_wire(bool enhanced_codes) const;
 };
 
