@@ -53,7 +53,9 @@ struct ClientTimeouts {
 };
 
 struct ClientConfig {
-  std::string helo_name = "localhost";  // EHLO/HELO argument: a domain or address literal
+  // EHLO/HELO argument. Must pass is_valid_domain(_, false) or is_valid_address_literal
+  // (address.h): asserted, so bindings validate it before constructing a session.
+  std::string helo_name = "localhost";
   bool use_pipelining = true;           // RFC 2920, when the server offers it
   bool use_chunking = false;            // RFC 3030 BDAT instead of DATA, when offered
   std::uint32_t chunk_bytes = 64 * 1024;  // BDAT chunk size

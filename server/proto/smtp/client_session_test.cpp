@@ -877,6 +877,8 @@ Reply verdict_for(const Event& e) {
 }
 
 std::string random_line(Prng& rng) {
+  static const std::vector<std::string> special = {".", "..", ". ", "...", "", ".\t", "From x", "\xc3\xa9."};
+  if (rng.chance_ppm(150'000)) return special[rng.below(special.size())];
   static const std::string alphabet = ".....  \tabcdefghijklmnopqrstuvwxyzABCXYZ0123456789:<>@-=+\x80\xc3\xa9\xff";
   std::size_t len = rng.chance_ppm(50'000) ? 998 : rng.below(100);  // 998 + CRLF = §4.5.3.1.6's 1000
   std::string l;
@@ -884,7 +886,7 @@ std::string random_line(Prng& rng) {
   return l;
 }
 
-Planned random_transaction(Prng& rng, std::size_t n) {
+Planned random_transaction(Prng& rng, std::size_t n, bool binary_allowed) {
   Planned p;
   const std::uint64_t sender = rng.below(20);
   p.tx.mail_from = sender == 0   ? path("bad", "example.org")
@@ -908,6 +910,17 @@ Planned random_transaction(Prng& rng, std::size_t n) {
     p.tx.recipients.push_back(std::move(r));
     p.rcpt_ok.push_back(!refuse);
   }
+  if (binary_allowed && rng.chance_ppm(100'000)) {
+    // RFC 3030 BINARYMIME: any octets, bare CR/LF and NUL included, framed by BDAT length.
+    p.tx.mail_params.body = BodyType::binary_mime;
+    const std::size_t len = rng.below(3000);
+    for (std::size_t i = 0; i < len; ++i) {
+      static const std::string hot("\r\n.\0", 4);
+      p.tx.content.push_back(rng.chance_ppm(300'000) ? hot[rng.below(hot.size())] : static_cast<char>(rng.below(256)));
+    }
+    p.expected_content = p.tx.content;
+    return p;
+  }
   const std::size_t lines = rng.below(40);
   for (std::size_t i = 0; i < lines; ++i) p.tx.content += random_line(rng) + "\r\n";
   if (rng.chance_ppm(200'000)) p.tx.content += random_line(rng);  // no final CRLF: the client adds it
@@ -928,6 +941,8 @@ struct Wire {
   std::vector<ev::Message> messages;
   std::vector<ev::TransactionResult> results;
   std::size_t max_piece;
+  bool client_handshake = false, server_handshake = false;  // a null "TLS": both sides just agree
+  std::size_t handshakes = 0;
 
   Wire(ClientConfig c, ServerConfig s, Prng& r, std::size_t piece)
       : client(std::move(c), t0), server(std::move(s), SessionInfo{"192.0.2.1", 4242, "192.0.2.2", false}, t0), rng(r),
@@ -939,7 +954,7 @@ struct Wire {
       progress = true;
       if (auto* b = std::get_if<out::Send>(&*o)) to_server += b->bytes;
       else if (std::holds_alternative<out::Close>(*o)) client_closed = true;
-      else ADD_FAILURE() << "unexpected StartTls";
+      else client_handshake = true;
     }
     while (auto e = client.poll_event()) {
       progress = true;
@@ -950,6 +965,7 @@ struct Wire {
       if (auto* b = std::get_if<out::Send>(&*o)) to_client += b->bytes;
       else if (auto* pz = std::get_if<out::Pause>(&*o)) now = std::max(now, pz->until);
       else if (std::holds_alternative<out::Close>(*o)) server_closed = true;
+      else if (std::holds_alternative<out::StartTls>(*o)) server_handshake = true;
     }
     while (auto e = server.poll_event()) {
       progress = true;
@@ -971,6 +987,13 @@ struct Wire {
   void run() {
     for (int round = 0; round < 2'000'000; ++round) {
       bool progress = drain();
+      if (client_handshake && server_handshake && to_server.empty() && to_client.empty()) {
+        server.tls_established(now);
+        client.tls_established(now);
+        client_handshake = server_handshake = false;
+        ++handshakes;
+        progress = true;
+      }
       if (!to_client.empty() && !client.closed()) {
         const std::size_t n = piece(to_client.size());
         EXPECT_EQ(client.feed(std::string_view(to_client).substr(0, n), now), n);
@@ -997,7 +1020,7 @@ struct Wire {
 void deliver_back_to_back(std::uint64_t seed, bool pipelining, bool chunking) {
   Prng rng(seed);
   std::vector<Planned> plan;
-  for (std::size_t i = 0; i < 100; ++i) plan.push_back(random_transaction(rng, i));
+  for (std::size_t i = 0; i < 100; ++i) plan.push_back(random_transaction(rng, i, chunking));
 
   ServerConfig sc;
   sc.hostname = "mx.test";
@@ -1056,6 +1079,34 @@ void deliver_back_to_back(std::uint64_t seed, bool pipelining, bool chunking) {
     next += batch;
   }
   EXPECT_GT(accepted, 50u);
+}
+
+TEST(ClientServer, StartTlsWithANullHandshake) {
+  Prng rng(77);
+  ServerConfig sc;
+  sc.hostname = "mx.test";
+  sc.starttls_available = true;
+  ClientConfig cc = config(true, false);
+  cc.use_starttls = true;
+  cc.require_tls = true;
+  Wire w(cc, sc, rng, 50);
+  std::vector<Planned> plan;
+  for (std::size_t i = 0; i < 10; ++i) {
+    plan.push_back(random_transaction(rng, i, false));
+    plan.back().tx.mail_from = path("s", "example.org");
+    for (auto& r : plan.back().tx.recipients) r.path = path("u", "mx.test");
+    (void)w.client.submit(plan.back().tx, w.now);
+  }
+  w.client.quit(w.now);
+  w.run();
+  EXPECT_EQ(w.handshakes, 1u);
+  EXPECT_TRUE(w.client.tls());
+  ASSERT_EQ(w.messages.size(), plan.size());
+  for (std::size_t i = 0; i < plan.size(); ++i) {
+    EXPECT_TRUE(w.results[i].accepted);
+    EXPECT_TRUE(w.messages[i].envelope.tls);
+    EXPECT_EQ(w.messages[i].content, plan[i].expected_content);
+  }
 }
 
 TEST(ClientServer, HundredTransactionsPlain) { deliver_back_to_back(1, false, false); }
