@@ -39,6 +39,9 @@ struct DiskConfig {
   std::uint32_t sync_eio_ppm = 0;
   std::uint64_t quota_bytes = 0;                         // ENOSPC past this many file bytes; 0 = none
   std::uint32_t tear_ppm = 0;  // per unsynced file at a crash: keep a random prefix of the new data
+  // A deliberately broken disk for checker self-tests: sync calls succeed and make nothing
+  // durable (what "250 before fsync" looks like from the outside).
+  bool lying_sync = false;
 };
 
 struct NetConfig {

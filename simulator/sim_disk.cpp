@@ -421,13 +421,14 @@ void SimDisk::async_read_file(std::string path, rt::Completion<std::string> done
 }
 
 void SimDisk::async_sync_files(std::vector<std::string> paths, rt::Completion<void> done) {
-  std::string detail;
+  std::string detail = config_.lying_sync ? "(lying)" : "";
   for (const auto& p : paths) {
     if (!detail.empty()) detail += ' ';
     detail += p;
   }
   submit<void>(Kind::sync, "disk.sync_files", std::move(detail), std::move(done),
                [this, paths = std::move(paths)]() -> Status {
+                 if (config_.lying_sync) return {};
                  // One fsync per file, in order; the first failure stops the batch (the
                  // earlier files stay durable, as with a real loop of fsync calls).
                  for (const auto& p : paths) {
@@ -438,9 +439,12 @@ void SimDisk::async_sync_files(std::vector<std::string> paths, rt::Completion<vo
 }
 
 void SimDisk::async_sync_dir(std::string path, rt::Completion<void> done) {
-  std::string detail = path;
+  std::string detail = config_.lying_sync ? "(lying) " + path : path;
   submit<void>(Kind::sync, "disk.sync_dir", std::move(detail), std::move(done),
-               [this, path = std::move(path)]() -> Status { return state_.sync_dir(path); });
+               [this, path = std::move(path)]() -> Status {
+                 if (config_.lying_sync) return {};
+                 return state_.sync_dir(path);
+               });
 }
 
 void SimDisk::async_rename(std::string from, std::string to, rt::Completion<void> done) {

@@ -417,6 +417,9 @@ void Network::write(const std::shared_ptr<Conn>& c, int side, std::span<const st
   world_.record(sd.host, "net.write",
                 conn_tag(*c, side) + " len=" + std::to_string(bytes.size()) + " h=" +
                     hex64(content_hash(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()))));
+  if (write_observer_) {
+    write_observer_(sd.host, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+  }
   pump(c, side);
   if (sd.write && deadline != instant_max()) {
     sd.write->timer = world_.schedule_at(world_.to_world_time(sd.host, deadline), sd.host, [this, c, side]() {

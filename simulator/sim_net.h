@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -69,6 +70,11 @@ class Network {
 
   std::uint64_t connections_opened() const noexcept { return next_conn_id_ - 1; }
 
+  // Sees every write as it is issued (fault injectors: "crash right after the 250").
+  // Must not crash hosts inline: it schedules.
+  using WriteObserver = std::function<void(HostId from, std::string_view bytes)>;
+  void set_write_observer(WriteObserver observer) { write_observer_ = std::move(observer); }
+
   // ------------------------------------------------------------------ used by the facades
   struct Conn;
   struct ListenerState;
@@ -113,6 +119,7 @@ class Network {
   std::map<HostId, std::uint16_t> next_port_;
   std::uint64_t next_conn_id_ = 1;
   std::uint64_t next_op_id_ = 1;
+  WriteObserver write_observer_;
 };
 
 class HostNet final : public rt::Net {

@@ -42,6 +42,9 @@ World::World(std::uint64_t seed, WorldConfig config)
 
 World::~World() {
   tearing_down_ = true;
+  // Observers belong to whoever owns this World and may already be half destroyed.
+  observer_ = nullptr;
+  net_->set_write_observer(nullptr);
   // Hosts go down in reverse creation order, each like a crash without the disk effects
   // mattering; then whatever is left in the queue is destroyed uncalled.
   for (std::size_t i = hosts_.size(); i-- > 0;) {
@@ -90,6 +93,7 @@ std::string_view World::host_name(HostId id) const { return id == kWorldHost ? s
 bool World::host_up(HostId id) const { return host(id).up; }
 std::uint32_t World::incarnation(HostId id) const { return host(id).incarnation; }
 DiskState& World::disk_state(HostId id) { return host(id).disk; }
+std::shared_ptr<void> World::services(HostId id) const { return host(id).services; }
 
 SimEnv& World::env(HostId id) {
   Host& h = host(id);
@@ -236,6 +240,13 @@ RunStatus World::run_until(const std::function<bool()>& done, Duration max_durat
 
 void World::record(HostId host_id, std::string_view kind, std::string_view detail) {
   trace_.record(now_, host_name(host_id), kind, detail);
+  if (observer_) observer_(host_id, kind, detail);
+}
+
+void World::set_disk_config(HostId id, DiskConfig config) {
+  Host& h = host(id);
+  h.config.disk = config;
+  if (h.env) h.env->sim_disk().config() = std::move(config);
 }
 
 }  // namespace mail::sim

@@ -98,6 +98,7 @@ class World {
   std::uint32_t incarnation(HostId id) const;  // boots so far
   SimEnv& env(HostId id);                      // asserts the host is up
   DiskState& disk_state(HostId id);            // the disk survives crashes
+  std::shared_ptr<void> services(HostId id) const;  // what the boot function returned (null when down)
   void set_boot(HostId id, BootFn boot);
   void set_clock_skew(HostId id, Duration skew);
   void boot(HostId id);     // asserts it is down
@@ -126,8 +127,16 @@ class World {
   std::optional<Instant> next_event_time() const noexcept;
   std::uint64_t steps() const noexcept { return steps_; }
 
-  // Records into the trace with the current time and `host`'s name.
+  // Records into the trace with the current time and `host`'s name, then tells the
+  // observer (fault injectors watch for durability points this way). The observer must
+  // not crash hosts inline: it schedules.
   void record(HostId host, std::string_view kind, std::string_view detail);
+  using Observer = std::function<void(HostId host, std::string_view kind, std::string_view detail)>;
+  void set_observer(Observer observer) { observer_ = std::move(observer); }
+
+  // Replaces a host's disk configuration (faults on/off): for the running SimDisk and for
+  // the ones later boots create.
+  void set_disk_config(HostId id, DiskConfig config);
 
  private:
   struct Key {
@@ -158,6 +167,7 @@ class World {
   std::unique_ptr<DnsZones> dns_;
   std::unique_ptr<Buggify> buggify_;
   bool tearing_down_ = false;
+  Observer observer_;
 };
 
 }  // namespace mail::sim

@@ -1,0 +1,447 @@
+// Scenario runner and built-in scenarios (see scenario.h).
+#include "scenario.h"
+
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+
+#include "sim_env.h"
+#include "sim_net.h"
+
+namespace mail::sim {
+
+struct ScenarioRun::Impl {
+  enum class Phase : std::uint8_t { faults, drain, done };
+
+  Impl(const Scenario& s, std::uint64_t seed_, RunOptions o) : sc(s), seed(seed_), opt(std::move(o)) {}
+  ~Impl() { world.reset(); }  // first: its teardown destroys tasks that use the members below
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+
+  Scenario sc;
+  std::uint64_t seed;
+  RunOptions opt;
+  // The ledger and stats outlive the World: its destructor destroys the client tasks.
+  Ledger ledger;
+  SessionStats stats;
+  std::unique_ptr<World> world;
+  std::vector<HostId> servers;
+  std::vector<HostId> clients;
+  std::vector<rt::Endpoint> server_eps;
+  std::vector<SessionPlan> liveness_plans;
+  std::uint32_t planned_sessions = 0;
+  Prng chaos{0};
+  bool chaos_active = true;
+  Phase phase = Phase::faults;
+  Instant fault_end{};
+  Instant drain_end{};
+  RunReport report;
+  std::chrono::steady_clock::time_point wall_start;
+
+  bool is_server(HostId h) const {
+    for (HostId s : servers) {
+      if (s == h) return true;
+    }
+    return false;
+  }
+
+  void setup();
+  void crash_now(HostId h, std::string_view why);
+  void schedule_random_crash(HostId h, Instant from);
+  void schedule_partition(Instant from);
+  void heal();
+  void finish(std::string_view budget_note);
+};
+
+namespace {
+// mkdir -p with every level durable, as an installer (and a careful fsync-ing one) leaves it.
+void provision(DiskState& disk, const std::string& dir) {
+  MAIL_ASSERT(disk.make_dirs(dir).ok());
+  std::string path = "/";
+  MAIL_ASSERT(disk.sync_dir(path).ok());
+  std::size_t i = 0;
+  while (i < dir.size()) {
+    const std::size_t j = dir.find('/', i);
+    const std::string part = dir.substr(i, j == std::string::npos ? std::string::npos : j - i);
+    if (!part.empty()) {
+      path += (path.back() == '/' ? "" : "/") + part;
+      MAIL_ASSERT(disk.sync_dir(path).ok());
+    }
+    if (j == std::string::npos) break;
+    i = j + 1;
+  }
+}
+}  // namespace
+
+void ScenarioRun::Impl::setup() {
+  wall_start = std::chrono::steady_clock::now();
+  WorldConfig wc;
+  wc.net = sc.faults.net;
+  wc.buggify.enabled = sc.faults.buggify;
+  wc.trace = TraceOptions{opt.tail_records, opt.trace_file};
+  wc.max_steps = sc.max_steps + 1'000'000;
+  world = std::make_unique<World>(seed, wc);
+  report.scenario = sc.name;
+  report.seed = seed;
+
+  Prng skew = world->fork("clock-skew");
+  for (std::uint32_t i = 0; i < sc.servers; ++i) {
+    HostConfig hc;
+    hc.name = "mx" + std::to_string(i + 1);
+    hc.address = "10.0.1." + std::to_string(i + 1);
+    hc.clock_skew = Duration(static_cast<std::int64_t>(skew.below(5'000'000)));
+    hc.disk = sc.faults.disk;
+    hc.disk.lying_sync = hc.disk.lying_sync || opt.lying_sync;
+    servers.push_back(world->add_host(hc, mail_server_boot(sc.server)));
+    server_eps.push_back(rt::Endpoint{hc.address, sc.server.smtp_port});
+  }
+  for (std::uint32_t i = 0; i < sc.client_hosts; ++i) {
+    HostConfig hc;
+    hc.name = "client" + std::to_string(i + 1);
+    hc.address = "10.0.2." + std::to_string(i + 1);
+    hc.clock_skew = Duration(static_cast<std::int64_t>(skew.below(5'000'000)));
+    clients.push_back(world->add_host(hc));
+  }
+  if (sc.provision_data_dir) {
+    for (HostId h : servers) provision(world->disk_state(h), sc.server.data_dir);
+  }
+  for (HostId h : servers) world->boot(h);
+  for (HostId h : clients) world->boot(h);
+
+  chaos = world->fork("chaos");
+  fault_end = world->now() + sc.fault_phase;
+
+  // Workload: every plan is drawn now, so faults never change what is sent.
+  std::vector<std::string> users;
+  for (const auto& u : sc.server.directory.users) users.push_back(u.name);
+  Prng wl = world->fork("workload");
+  WorkloadConfig w = sc.workload;
+  if (w.session_start.max > sc.fault_phase) w.session_start.max = sc.fault_phase;
+  if (w.session_start.min > w.session_start.max) w.session_start.min = w.session_start.max;
+  auto plans = plan_sessions(wl, w, w.sessions, 0, clients, server_eps, sc.server.directory.domains, users, false, ledger);
+  liveness_plans = plan_sessions(wl, w, w.liveness_sessions, w.sessions, clients, server_eps,
+                                 sc.server.directory.domains, users, true, ledger);
+  planned_sessions = w.sessions + w.liveness_sessions;
+  launch_sessions(*world, world->now(), std::move(plans), sc.workload, ledger, stats);
+
+  // Chaos: crash points at durability boundaries...
+  world->set_observer([this](HostId h, std::string_view kind, std::string_view) {
+    if (!chaos_active || sc.faults.crash_after_sync_ppm == 0 || h == kWorldHost || !is_server(h)) return;
+    if (kind != "disk.sync_files" && kind != "disk.sync_dir") return;
+    if (!chaos.chance_ppm(sc.faults.crash_after_sync_ppm)) return;
+    world->schedule_at(world->now(), kWorldHost, [this, h] { crash_now(h, "after sync"); });
+  });
+  world->net().set_write_observer([this](HostId h, std::string_view bytes) {
+    if (!chaos_active || sc.faults.crash_after_ack_ppm == 0 || !is_server(h)) return;
+    if (bytes.find(" queued as ") == std::string_view::npos) return;
+    if (!chaos.chance_ppm(sc.faults.crash_after_ack_ppm)) return;
+    // Late enough for the 250 to reach the client.
+    world->schedule_after(50ms, kWorldHost, [this, h] { crash_now(h, "after 250"); });
+  });
+  // ...and at random times; partitions between clients and servers.
+  for (HostId h : servers) schedule_random_crash(h, world->now());
+  if (sc.faults.partition_interval) schedule_partition(world->now());
+}
+
+void ScenarioRun::Impl::crash_now(HostId h, std::string_view why) {
+  if (!chaos_active || !world->host_up(h)) return;
+  world->record(kWorldHost, "chaos.crash", std::string(world->host_name(h)) + " " + std::string(why));
+  world->crash(h);
+  ++report.crashes;
+  const Instant back = world->now() + sc.faults.downtime.draw(chaos);
+  world->schedule_at(back, kWorldHost, [this, h] {
+    if (chaos_active && !world->host_up(h)) world->boot(h);
+  });
+}
+
+void ScenarioRun::Impl::schedule_random_crash(HostId h, Instant from) {
+  if (!sc.faults.crash_interval) return;
+  const Instant at = from + sc.faults.crash_interval->draw(chaos);
+  if (at >= fault_end) return;
+  world->schedule_at(at, kWorldHost, [this, h] {
+    crash_now(h, "random");
+    schedule_random_crash(h, world->now() + sc.faults.downtime.max);
+  });
+}
+
+void ScenarioRun::Impl::schedule_partition(Instant from) {
+  const Instant at = from + sc.faults.partition_interval->draw(chaos);
+  if (at >= fault_end) return;
+  world->schedule_at(at, kWorldHost, [this] {
+    if (!chaos_active) return;
+    const HostId c = clients[chaos.below(clients.size())];
+    const HostId s = servers[chaos.below(servers.size())];
+    if (chaos.chance_ppm(sc.faults.one_way_partition_ppm)) {
+      if (chaos.below(2) == 0) {
+        world->net().partition_one_way(c, s);
+      } else {
+        world->net().partition_one_way(s, c);
+      }
+    } else {
+      world->net().partition(c, s);
+    }
+    ++report.partitions;
+    world->schedule_after(sc.faults.partition_duration.draw(chaos), kWorldHost, [this, c, s] {
+      if (chaos_active) world->net().heal(c, s);
+    });
+    schedule_partition(world->now());
+  });
+}
+
+void ScenarioRun::Impl::heal() {
+  chaos_active = false;
+  world->record(kWorldHost, "phase", "heal");
+  world->net().heal_all();
+  NetConfig& nc = world->net().config();
+  nc.stall_ppm = 0;
+  nc.reset_ppm = 0;
+  world->buggify().config().enabled = false;
+  for (HostId h : servers) {
+    DiskConfig d = world->host_config(h).disk;
+    d.read_eio_ppm = 0;
+    d.write_eio_ppm = 0;
+    d.sync_eio_ppm = 0;
+    d.quota_bytes = 0;
+    world->set_disk_config(h, d);
+    // A server whose startup hit a fault never listens: restart it, as an operator would.
+    if (world->host_up(h)) {
+      auto services = std::static_pointer_cast<MailServerServices>(world->services(h));
+      if (services == nullptr || !services->ready) {
+        world->record(kWorldHost, "chaos.restart", std::string(world->host_name(h)) + " not ready");
+        world->crash(h);
+      }
+    }
+    if (!world->host_up(h)) world->boot(h);
+  }
+  launch_sessions(*world, world->now() + sc.settle, std::move(liveness_plans), sc.workload, ledger, stats);
+  liveness_plans.clear();
+  drain_end = world->now() + sc.settle + sc.drain_phase;
+}
+
+void ScenarioRun::Impl::finish(std::string_view budget_note) {
+  phase = Phase::done;
+  auto& v = report.violations;
+  if (!budget_note.empty()) v.push_back({"step-budget", std::string(budget_note)});
+  check_liveness(ledger, stats, v);
+  for (std::size_t i = 0; i < servers.size(); ++i) {
+    const HostId h = servers[i];
+    const std::string name(world->host_name(h));
+    const DiskState& live = world->disk_state(h);
+    check_mailboxes(ledger, sc.server, server_eps[i].address, MailboxView{name + " live", &live}, v);
+    const DiskState durable = live.durable_view();
+    check_mailboxes(ledger, sc.server, server_eps[i].address, MailboxView{name + " after power loss", &durable}, v);
+  }
+  for (const auto& e : ledger.entries()) {
+    ++report.messages;
+    switch (e.outcome) {
+      case LedgerEntry::Outcome::acked: ++report.acked; break;
+      case LedgerEntry::Outcome::refused: ++report.refused; break;
+      case LedgerEntry::Outcome::unknown:
+      case LedgerEntry::Outcome::pending: ++report.unknown; break;
+      case LedgerEntry::Outcome::not_sent: ++report.not_sent; break;
+    }
+  }
+  if (!sc.strict_refusals) {
+    std::vector<Violation> fatal;
+    for (auto& x : v) (x.invariant == "refused-but-delivered" ? report.warnings : fatal).push_back(std::move(x));
+    v = std::move(fatal);
+  }
+  // The verdict is part of the run: fold it into the trace before taking the hash.
+  world->record(kWorldHost, "check",
+                "messages=" + std::to_string(report.messages) + " acked=" + std::to_string(report.acked) +
+                    " refused=" + std::to_string(report.refused) + " unknown=" + std::to_string(report.unknown) +
+                    " violations=" + std::to_string(v.size()) + " warnings=" + std::to_string(report.warnings.size()));
+  for (const auto& violation : v) world->record(kWorldHost, "violation", violation.invariant + ": " + violation.detail);
+  for (const auto& warning : report.warnings) world->record(kWorldHost, "warning", warning.invariant + ": " + warning.detail);
+  report.sessions = stats.started;
+  report.connect_failures = stats.connect_failures;
+  report.hung_up = stats.hung_up;
+  report.steps = world->steps();
+  report.virtual_us = world->now().time_since_epoch().count();
+  report.trace_hash = world->trace().hash();
+  if (!v.empty()) report.trace_tail = world->trace().tail(opt.tail_records);
+  report.wall_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+}
+
+ScenarioRun::ScenarioRun(const Scenario& scenario, std::uint64_t seed, RunOptions options)
+    : impl_(std::make_unique<Impl>(scenario, seed, std::move(options))) {
+  impl_->setup();
+}
+
+ScenarioRun::~ScenarioRun() = default;
+
+World& ScenarioRun::world() { return *impl_->world; }
+
+const RunReport& ScenarioRun::report() const {
+  MAIL_ASSERT(impl_->phase == Impl::Phase::done);
+  return impl_->report;
+}
+
+bool ScenarioRun::advance(std::uint64_t max_steps) {
+  Impl& s = *impl_;
+  World& w = *s.world;
+  if (s.phase == Impl::Phase::done) return false;
+  if (w.steps() >= s.sc.max_steps) {
+    s.finish("more than " + std::to_string(s.sc.max_steps) + " events: a livelock or a runaway workload");
+    return false;
+  }
+  const std::uint64_t slice = std::min<std::uint64_t>(max_steps, s.sc.max_steps - w.steps());
+  if (s.phase == Impl::Phase::faults) {
+    const RunStatus st = w.run_until([] { return false; }, s.fault_end - w.now(), slice);
+    if (st == RunStatus::budget_exhausted) return true;
+    if (w.now() < s.fault_end) (void)w.run_for(s.fault_end - w.now());
+    s.heal();
+    s.phase = Impl::Phase::drain;
+    return true;
+  }
+  const RunStatus st = w.run_until([&s] { return s.stats.finished == s.planned_sessions; }, s.drain_end - w.now(), slice);
+  if (st == RunStatus::budget_exhausted) return true;
+  s.finish("");
+  return false;
+}
+
+RunReport run_scenario(const Scenario& scenario, std::uint64_t seed, const RunOptions& options) {
+  ScenarioRun run(scenario, seed, options);
+  while (run.advance(1'000'000)) {
+  }
+  return run.report();
+}
+
+// ============================================================================ built-ins
+
+namespace {
+
+Scenario base(std::string name, std::string description) {
+  Scenario s;
+  s.name = std::move(name);
+  s.description = std::move(description);
+  s.server.directory.domains = {"example.test", "example.org"};
+  s.server.directory.users = {store::UserConfig{"alice", {"al"}}, store::UserConfig{"bob", {}},
+                              store::UserConfig{"carol", {}}};
+  s.server.data_dir = "/var/lib/cloudsdial";
+  // Keep every fault a fault: no random segmentation stalls beyond the scenario's own.
+  s.faults.net = NetConfig{};
+  s.faults.disk = DiskConfig{};
+  return s;
+}
+
+}  // namespace
+
+std::vector<std::string> builtin_scenario_names() { return {"smtp-basic", "smtp-faults", "smtp-crash"}; }
+
+std::optional<Scenario> builtin_scenario(std::string_view name) {
+  if (name == "smtp-basic") {
+    Scenario s = base("smtp-basic", "one server, two client hosts, no faults beyond random segmentation");
+    s.workload.sessions = 30;
+    s.workload.session_start = DurationRange{0s, 2min};
+    s.workload.abrupt_disconnect_ppm = 0;
+    s.fault_phase = 3min;
+    return s;
+  }
+  if (name == "smtp-faults") {
+    Scenario s = base("smtp-faults", "network, disk, BUGGIFY and crash faults, then heal and check");
+    s.workload.sessions = 40;
+    s.workload.session_start = DurationRange{0s, 8min};
+    s.fault_phase = 10min;
+    s.faults.net.stall_ppm = 2'000;
+    s.faults.net.reset_ppm = 20'000;
+    s.faults.disk.read_eio_ppm = 1'000;
+    s.faults.disk.write_eio_ppm = 2'000;
+    s.faults.disk.sync_eio_ppm = 5'000;
+    s.faults.disk.tear_ppm = 500'000;
+    s.faults.disk.quota_bytes = 400 * 1024;
+    s.faults.disk.sync_latency = Latency{500us, 5ms, 10'000, 200ms};
+    s.faults.crash_interval = DurationRange{1min, 5min};
+    s.faults.downtime = DurationRange{1s, 30s};
+    s.faults.crash_after_sync_ppm = 5'000;
+    s.faults.crash_after_ack_ppm = 30'000;
+    s.faults.partition_interval = DurationRange{30s, 3min};
+    s.faults.partition_duration = DurationRange{1s, 40s};
+    s.faults.buggify = true;
+    return s;
+  }
+  if (name == "smtp-crash") {
+    Scenario s = base("smtp-crash", "crash-heavy: crashes between fsync and 250, after 250 and at random; torn writes");
+    s.workload.sessions = 40;
+    s.workload.session_start = DurationRange{0s, 4min};
+    s.workload.abrupt_disconnect_ppm = 20'000;
+    s.fault_phase = 5min;
+    s.faults.disk.tear_ppm = 1'000'000;
+    s.faults.crash_interval = DurationRange{10s, 60s};
+    s.faults.downtime = DurationRange{100ms, 10s};
+    s.faults.crash_after_sync_ppm = 50'000;
+    s.faults.crash_after_ack_ppm = 150'000;
+    return s;
+  }
+  return std::nullopt;
+}
+
+// ============================================================================ reports
+
+std::string summary_line(const RunReport& r) {
+  char buf[512];
+  std::snprintf(buf, sizeof buf,
+                "seed=0x%016" PRIx64 " scenario=%s hash=%016" PRIx64
+                " %s messages=%" PRIu64 " acked=%" PRIu64 " refused=%" PRIu64 " unknown=%" PRIu64
+                " not_sent=%" PRIu64 " warnings=%zu sessions=%u crashes=%u partitions=%u steps=%" PRIu64
+                " virtual=%.1fs wall=%.3fs",
+                r.seed, r.scenario.c_str(), r.trace_hash, r.ok() ? "ok" : "VIOLATION", r.messages, r.acked, r.refused,
+                r.unknown, r.not_sent, r.warnings.size(), r.sessions, r.crashes, r.partitions, r.steps,
+                static_cast<double>(r.virtual_us) / 1e6, r.wall_seconds);
+  return buf;
+}
+
+namespace {
+std::string json_string(std::string_view s) {
+  std::string out = "\"";
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += ch;
+    } else if (c < 0x20) {
+      char esc[8];
+      std::snprintf(esc, sizeof esc, "\\u%04x", c);
+      out += esc;
+    } else {
+      out += ch;
+    }
+  }
+  return out + "\"";
+}
+}  // namespace
+
+std::string to_json(const RunReport& r) {
+  std::string out = "{";
+  out += "\"scenario\":" + json_string(r.scenario);
+  out += ",\"seed\":" + std::to_string(r.seed);
+  out += ",\"hash\":\"" + hex64(r.trace_hash) + "\"";
+  out += ",\"ok\":" + std::string(r.ok() ? "true" : "false");
+  out += ",\"messages\":" + std::to_string(r.messages);
+  out += ",\"acked\":" + std::to_string(r.acked);
+  out += ",\"refused\":" + std::to_string(r.refused);
+  out += ",\"unknown\":" + std::to_string(r.unknown);
+  out += ",\"not_sent\":" + std::to_string(r.not_sent);
+  out += ",\"sessions\":" + std::to_string(r.sessions);
+  out += ",\"crashes\":" + std::to_string(r.crashes);
+  out += ",\"partitions\":" + std::to_string(r.partitions);
+  out += ",\"steps\":" + std::to_string(r.steps);
+  out += ",\"virtual_us\":" + std::to_string(r.virtual_us);
+  out += ",\"violations\":[";
+  for (std::size_t i = 0; i < r.violations.size(); ++i) {
+    if (i) out += ",";
+    out += "{\"invariant\":" + json_string(r.violations[i].invariant) + ",\"detail\":" +
+           json_string(r.violations[i].detail) + "}";
+  }
+  out += "],\"warnings\":[";
+  for (std::size_t i = 0; i < r.warnings.size(); ++i) {
+    if (i) out += ",";
+    out += "{\"invariant\":" + json_string(r.warnings[i].invariant) + ",\"detail\":" +
+           json_string(r.warnings[i].detail) + "}";
+  }
+  out += "]}";
+  return out;
+}
+
+}  // namespace mail::sim

@@ -1,0 +1,114 @@
+// Scenarios: a topology (mail server hosts, client hosts, domains, users), a workload,
+// faults and phase lengths; and the runner that plays one scenario for one seed:
+//   1. fault phase: sessions arrive while the chaos injector crashes servers (at random
+//      times, right after a sync — between fsync and the 250 — and right after a 250 is
+//      written), partitions clients from servers, and the net/disk/BUGGIFY faults apply;
+//   2. heal: partitions healed, faults off, every server booted again;
+//   3. liveness/drain: a few more sessions that must all succeed; every session must end;
+//   4. checks: ledger vs. mailboxes, live and as a power loss would leave them.
+// Same build + scenario + seed => same trace hash (DESIGN.md Determinism).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "checker.h"
+#include "core/result.h"
+#include "mail_host.h"
+#include "sim_config.h"
+#include "workload.h"
+#include "world.h"
+
+namespace mail::sim {
+
+struct FaultConfig {
+  std::optional<DurationRange> crash_interval;  // between random server crashes; none: no crashes
+  DurationRange downtime{1s, 20s};              // a crashed server stays down this long
+  std::uint32_t crash_after_sync_ppm = 0;       // crash right after a server's sync completes
+  std::uint32_t crash_after_ack_ppm = 0;        // crash right after a server writes "250 ... queued"
+  std::optional<DurationRange> partition_interval;  // between client/server partitions
+  DurationRange partition_duration{1s, 20s};
+  std::uint32_t one_way_partition_ppm = 300'000;
+  NetConfig net;    // applies from the start; its fault knobs are zeroed at heal
+  DiskConfig disk;  // applies to every server; EIO/ENOSPC are zeroed at heal
+  bool buggify = false;
+};
+
+struct Scenario {
+  std::string name;
+  std::string description;
+  std::uint32_t servers = 1;
+  std::uint32_t client_hosts = 2;
+  MailServerConfig server;  // directory (domains, users), data dir, limits
+  WorkloadConfig workload;
+  FaultConfig faults;
+  // The data directory exists (durably) before the first boot, as a package install
+  // leaves it. false: the server must create it durably itself.
+  bool provision_data_dir = true;
+  // A message refused with 4xx/5xx that is nevertheless in a mailbox leads to a duplicate
+  // when the client retries (RFC 5321 §6.1 prefers duplicates to loss). By default that is
+  // a warning; strict makes it a violation.
+  bool strict_refusals = false;
+  Duration fault_phase = 5min;
+  Duration settle = 10s;         // after healing, before the liveness sessions start
+  Duration drain_phase = 30min;  // bound on the liveness/drain phase (virtual time)
+  std::uint64_t max_steps = 50'000'000;
+};
+
+struct RunOptions {
+  std::string trace_file;         // full trace, when non-empty
+  std::size_t tail_records = 80;  // trace lines in a failure report
+  bool lying_sync = false;        // checker self-test: fsync that does nothing
+};
+
+struct RunReport {
+  std::string scenario;
+  std::uint64_t seed = 0;
+  std::uint64_t trace_hash = 0;
+  std::vector<Violation> violations;
+  std::vector<Violation> warnings;  // reported, but the seed still passes
+  std::uint64_t messages = 0, acked = 0, refused = 0, unknown = 0, not_sent = 0;
+  std::uint32_t sessions = 0, connect_failures = 0, hung_up = 0;
+  std::uint32_t crashes = 0, partitions = 0;
+  std::uint64_t steps = 0;
+  std::int64_t virtual_us = 0;
+  double wall_seconds = 0;
+  std::string trace_tail;
+  bool ok() const noexcept { return violations.empty(); }
+};
+
+// Plays a scenario in bounded slices, so tests can interleave several Worlds in one
+// thread and show they do not influence each other.
+class ScenarioRun {
+ public:
+  ScenarioRun(const Scenario& scenario, std::uint64_t seed, RunOptions options = {});
+  ~ScenarioRun();
+  ScenarioRun(const ScenarioRun&) = delete;
+  ScenarioRun& operator=(const ScenarioRun&) = delete;
+
+  // Runs at most `max_steps` events; false once the run has finished (then report()).
+  bool advance(std::uint64_t max_steps);
+  const RunReport& report() const;
+  World& world();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+RunReport run_scenario(const Scenario& scenario, std::uint64_t seed, const RunOptions& options = {});
+
+std::vector<std::string> builtin_scenario_names();
+std::optional<Scenario> builtin_scenario(std::string_view name);
+// A scenario from a TOML file (docs/SIMULATOR.md); the error names the key at fault.
+Result<Scenario> load_scenario_file(const std::string& path);
+Result<Scenario> parse_scenario_toml(std::string_view text, std::string_view origin);
+
+// The one-line, human summary; and the JSON object used by `sim --json`.
+std::string summary_line(const RunReport& r);
+std::string to_json(const RunReport& r);
+
+}  // namespace mail::sim

@@ -1,0 +1,298 @@
+// The `cloudsdial sim` command line (see sim_main.h). Wall-clock time is read here only to
+// report speed; it never reaches a World.
+#include "sim_main.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/hash.h"
+#include "scenario.h"
+
+namespace mail::sim {
+
+namespace {
+
+struct Options {
+  std::string scenario = "smtp-basic";
+  std::uint64_t first = 1;
+  std::uint64_t last = 1;
+  bool many = false;
+  unsigned jobs = 1;
+  bool json = false;
+  bool verbose = false;
+  std::string trace_file;
+  std::size_t tail = 80;
+  bool lying_sync = false;
+};
+
+void usage(std::FILE* to) {
+  std::fputs(
+      "usage: cloudsdial sim [--scenario NAME|FILE] [--seed N | --seeds A..B] [--jobs J]\n"
+      "                      [--json] [--verbose] [--trace FILE] [--tail N] [--inject-bug lying-fsync]\n"
+      "                      [--list]\n"
+      "Runs the deterministic simulator: the real server code on simulated hosts, network,\n"
+      "disk and clock, with faults, then checks that nothing acknowledged was lost.\n"
+      "Built-in scenarios:",
+      to);
+  for (const auto& n : builtin_scenario_names()) std::fprintf(to, " %s", n.c_str());
+  std::fputs("\nExit status: 0 ok, 1 an invariant was violated, 2 usage.\n", to);
+}
+
+bool parse_u64(std::string_view s, std::uint64_t& out) {
+  if (s.empty()) return false;
+  int base = 10;
+  if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+    base = 16;
+    s.remove_prefix(2);
+  }
+  std::uint64_t v = 0;
+  for (char c : s) {
+    int d = -1;
+    if (c >= '0' && c <= '9') d = c - '0';
+    if (base == 16 && c >= 'a' && c <= 'f') d = c - 'a' + 10;
+    if (base == 16 && c >= 'A' && c <= 'F') d = c - 'A' + 10;
+    if (d < 0 || d >= base) return false;
+    if (v > (UINT64_MAX - static_cast<std::uint64_t>(d)) / static_cast<std::uint64_t>(base)) return false;
+    v = v * static_cast<std::uint64_t>(base) + static_cast<std::uint64_t>(d);
+  }
+  out = v;
+  return true;
+}
+
+std::string seed_text(std::uint64_t seed) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "0x%" PRIx64, seed);
+  return buf;
+}
+
+std::string replay_command(const Options& o, std::uint64_t seed) {
+  std::string cmd = "cloudsdial sim --scenario " + o.scenario + " --seed " + seed_text(seed);
+  if (o.lying_sync) cmd += " --inject-bug lying-fsync";
+  cmd += " --trace sim-" + seed_text(seed) + ".trace";
+  return cmd;
+}
+
+void print_failure(std::FILE* to, const Options& o, const RunReport& r, bool with_tail) {
+  std::fprintf(to, "%s\n", summary_line(r).c_str());
+  const std::size_t shown = std::min<std::size_t>(r.violations.size(), 20);
+  for (std::size_t i = 0; i < shown; ++i) {
+    std::fprintf(to, "  violation %s: %s\n", r.violations[i].invariant.c_str(), r.violations[i].detail.c_str());
+  }
+  if (r.violations.size() > shown) std::fprintf(to, "  ... %zu more\n", r.violations.size() - shown);
+  for (std::size_t i = 0; i < r.warnings.size() && i < 5; ++i) {
+    std::fprintf(to, "  warning %s: %s\n", r.warnings[i].invariant.c_str(), r.warnings[i].detail.c_str());
+  }
+  if (with_tail && !r.trace_tail.empty()) {
+    std::fprintf(to, "  trace tail:\n");
+    std::size_t start = 0;
+    while (start < r.trace_tail.size()) {
+      const std::size_t end = r.trace_tail.find('\n', start);
+      std::fprintf(to, "    %s\n", r.trace_tail.substr(start, end - start).c_str());
+      if (end == std::string::npos) break;
+      start = end + 1;
+    }
+  }
+  std::fprintf(to, "  replay: %s\n", replay_command(o, r.seed).c_str());
+}
+
+}  // namespace
+
+int sim_main(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    auto value = [&](std::string_view name) -> const char* {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "cloudsdial sim: %.*s needs a value\n", static_cast<int>(name.size()), name.data());
+        return nullptr;
+      }
+      return argv[++i];
+    };
+    if (a == "--help" || a == "-h") {
+      usage(stdout);
+      return 0;
+    } else if (a == "--list") {
+      for (const auto& n : builtin_scenario_names()) {
+        std::printf("%-12s %s\n", n.c_str(), builtin_scenario(n)->description.c_str());
+      }
+      return 0;
+    } else if (a == "--scenario") {
+      const char* v = value(a);
+      if (v == nullptr) return 2;
+      o.scenario = v;
+    } else if (a == "--seed") {
+      const char* v = value(a);
+      if (v == nullptr || !parse_u64(v, o.first)) {
+        std::fprintf(stderr, "cloudsdial sim: --seed wants a number\n");
+        return 2;
+      }
+      o.last = o.first;
+      o.many = false;
+    } else if (a == "--seeds") {
+      const char* v = value(a);
+      const char* dots = v ? std::strstr(v, "..") : nullptr;
+      if (dots == nullptr || !parse_u64(std::string_view(v, static_cast<std::size_t>(dots - v)), o.first) ||
+          !parse_u64(dots + 2, o.last) || o.last < o.first) {
+        std::fprintf(stderr, "cloudsdial sim: --seeds wants A..B with A <= B\n");
+        return 2;
+      }
+      o.many = true;
+    } else if (a == "--jobs" || a == "-j") {
+      const char* v = value(a);
+      std::uint64_t j = 0;
+      if (v == nullptr || !parse_u64(v, j) || j == 0 || j > 1024) {
+        std::fprintf(stderr, "cloudsdial sim: --jobs wants 1..1024\n");
+        return 2;
+      }
+      o.jobs = static_cast<unsigned>(j);
+    } else if (a == "--json") {
+      o.json = true;
+    } else if (a == "--verbose" || a == "-v") {
+      o.verbose = true;
+    } else if (a == "--trace") {
+      const char* v = value(a);
+      if (v == nullptr) return 2;
+      o.trace_file = v;
+    } else if (a == "--tail") {
+      const char* v = value(a);
+      std::uint64_t n = 0;
+      if (v == nullptr || !parse_u64(v, n)) return 2;
+      o.tail = static_cast<std::size_t>(n);
+    } else if (a == "--inject-bug") {
+      const char* v = value(a);
+      if (v == nullptr || std::string_view(v) != "lying-fsync") {
+        std::fprintf(stderr, "cloudsdial sim: --inject-bug knows only lying-fsync\n");
+        return 2;
+      }
+      o.lying_sync = true;
+    } else {
+      std::fprintf(stderr, "cloudsdial sim: unknown argument %s\n", argv[i]);
+      usage(stderr);
+      return 2;
+    }
+  }
+
+  Scenario scenario;
+  if (auto b = builtin_scenario(o.scenario)) {
+    scenario = *b;
+  } else {
+    auto loaded = load_scenario_file(o.scenario);
+    if (!loaded) {
+      std::fprintf(stderr, "cloudsdial sim: %s\n", loaded.error().detail.c_str());
+      return 2;
+    }
+    scenario = std::move(*loaded);
+  }
+  if (o.many && !o.trace_file.empty()) {
+    std::fprintf(stderr, "cloudsdial sim: --trace is for one --seed\n");
+    return 2;
+  }
+
+  RunOptions ro;
+  ro.tail_records = o.tail;
+  ro.lying_sync = o.lying_sync;
+
+  if (!o.many) {
+    ro.trace_file = o.trace_file;
+    const RunReport r = run_scenario(scenario, o.first, ro);
+    if (o.json) {
+      std::printf("%s\n", to_json(r).c_str());
+    } else if (r.ok()) {
+      std::printf("%s\n", summary_line(r).c_str());
+      for (const auto& w : r.warnings) std::printf("  warning %s: %s\n", w.invariant.c_str(), w.detail.c_str());
+    } else {
+      print_failure(stdout, o, r, true);
+    }
+    return r.ok() ? 0 : 1;
+  }
+
+  // Many seeds: independent Worlds on `jobs` threads, results kept in seed order.
+  const std::uint64_t count = o.last - o.first + 1;
+  std::vector<RunReport> reports(count);
+  std::atomic<std::uint64_t> next{0};
+  std::atomic<std::uint64_t> done{0};
+  std::atomic<std::uint64_t> failed{0};
+  std::mutex out_mu;
+  const bool bar = !o.json && isatty(2) != 0;
+  const auto wall_start = std::chrono::steady_clock::now();
+  auto worker = [&] {
+    for (;;) {
+      const std::uint64_t i = next.fetch_add(1);
+      if (i >= count) return;
+      reports[i] = run_scenario(scenario, o.first + i, ro);
+      const std::uint64_t d = done.fetch_add(1) + 1;
+      const bool bad = !reports[i].ok();
+      if (bad) failed.fetch_add(1);
+      std::lock_guard<std::mutex> lock(out_mu);
+      if (!o.json && (bad || o.verbose)) {
+        if (bar) std::fputs("\r\033[K", stderr);
+        if (bad) {
+          print_failure(stdout, o, reports[i], false);
+        } else {
+          std::printf("%s\n", summary_line(reports[i]).c_str());
+        }
+        std::fflush(stdout);
+      }
+      if (bar) {
+        const int width = 40;
+        const int filled = static_cast<int>(static_cast<double>(d) / static_cast<double>(count) * width);
+        std::fprintf(stderr, "\r[%.*s%*s] %" PRIu64 "/%" PRIu64 " failed=%" PRIu64, filled,
+                     "########################################", width - filled, "", d, count, failed.load());
+        std::fflush(stderr);
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  const unsigned jobs = static_cast<unsigned>(std::min<std::uint64_t>(o.jobs, count));
+  for (unsigned t = 0; t < jobs; ++t) threads.emplace_back(worker);
+  for (auto& t : threads) t.join();
+  if (bar) std::fputs("\n", stderr);
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+
+  // One digest over every seed's hash: equal digests => every run was identical.
+  std::uint64_t digest = 0xcbf29ce484222325ull;
+  std::uint64_t acked = 0, messages = 0, steps = 0, warned = 0;
+  for (const auto& r : reports) {
+    warned += r.warnings.empty() ? 0 : 1;
+    digest = mix64(digest ^ r.trace_hash);
+    acked += r.acked;
+    messages += r.messages;
+    steps += r.steps;
+  }
+  if (o.json) {
+    std::string out = "{\"scenario\":\"" + scenario.name + "\",\"first_seed\":" + std::to_string(o.first) +
+                      ",\"last_seed\":" + std::to_string(o.last) + ",\"runs\":" + std::to_string(count) +
+                      ",\"failed\":" + std::to_string(failed.load()) + ",\"warned\":" + std::to_string(warned) +
+                      ",\"digest\":\"" + hex64(digest) +
+                      "\",\"wall_seconds\":" + std::to_string(wall) + ",\"failures\":[";
+    bool first = true;
+    for (const auto& r : reports) {
+      if (r.ok()) continue;
+      if (!first) out += ",";
+      first = false;
+      out += to_json(r);
+      out.pop_back();
+      std::string cmd = replay_command(o, r.seed);
+      out += ",\"replay\":\"" + cmd + "\"}";
+    }
+    out += "]}";
+    std::printf("%s\n", out.c_str());
+  } else {
+    std::printf("scenario=%s seeds=%" PRIu64 "..%" PRIu64 " runs=%" PRIu64 " failed=%" PRIu64 " warned=%" PRIu64
+                " digest=%016" PRIx64 " messages=%" PRIu64 " acked=%" PRIu64 " steps=%" PRIu64 " wall=%.1fs\n",
+                scenario.name.c_str(), o.first, o.last, count, failed.load(), warned, digest, messages, acked, steps,
+                wall);
+  }
+  return failed.load() == 0 ? 0 : 1;
+}
+
+}  // namespace mail::sim

@@ -1,0 +1,124 @@
+// Workloads: simulated SMTP clients. Each session drives the real sans-IO
+// smtp::ClientSession over SimNet (connect, EHLO, pipelined or lock-step transactions,
+// DATA or BDAT, QUIT), optionally hanging up abruptly after a random number of bytes.
+// Every message carries "X-Sim-Id: <n>" and is recorded in the Ledger with what the
+// server answered, which is what the checkers compare the mailboxes against.
+// Plans are drawn up front from the world seed's "workload" fork, so faults never change
+// what is sent, only what happens to it.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/prng.h"
+#include "core/time.h"
+#include "proto/smtp/client_session.h"
+#include "runtime/env.h"
+#include "runtime/task.h"
+#include "world.h"
+
+namespace mail::sim {
+
+struct Range {
+  std::uint64_t min = 0;
+  std::uint64_t max = 0;
+  std::uint64_t draw(Prng& rng) const { return min >= max ? min : rng.between(min, max); }
+};
+
+struct DurationRange {
+  Duration min{0};
+  Duration max{0};
+  Duration draw(Prng& rng) const {
+    if (min >= max) return min;
+    return Duration(static_cast<std::int64_t>(
+        rng.between(static_cast<std::uint64_t>(min.count()), static_cast<std::uint64_t>(max.count()))));
+  }
+};
+
+struct WorkloadConfig {
+  std::uint32_t sessions = 20;               // during the fault phase
+  DurationRange session_start{0s, 5min};     // when each session starts, from phase start
+  Range transactions_per_session{1, 3};
+  Range recipients{1, 3};
+  Range message_bytes{200, 6000};            // body size
+  std::uint32_t pipelining_ppm = 500'000;    // session uses PIPELINING when offered
+  std::uint32_t chunking_ppm = 200'000;      // session uses BDAT when offered
+  std::uint32_t abrupt_disconnect_ppm = 50'000;  // session hangs up after a random byte count
+  std::uint32_t unknown_recipient_ppm = 50'000;  // a recipient is not a local user
+  std::uint32_t dot_line_ppm = 100'000;      // a body line starts with '.' (transparency)
+  std::uint32_t liveness_sessions = 3;       // after healing: must all succeed
+  Duration connect_timeout = 30s;
+};
+
+struct LedgerEntry {
+  enum class Outcome : std::uint8_t {
+    not_sent,  // the session never got to send it (connect failed, hung up before)
+    pending,   // submitted, no result yet
+    acked,     // 250 to the end of data: MUST be in every accepted recipient's mailbox
+    refused,   // the server refused the transaction (4xx/5xx from the server)
+    unknown,   // a local failure (timeout, EOF, reset) after the content may have gone out
+  };
+  std::uint64_t id = 0;        // X-Sim-Id
+  std::uint32_t session = 0;
+  std::string server;          // address of the server the session talked to
+  bool liveness = false;
+  std::string content;         // as submitted (CRLF lines, unstuffed)
+  std::vector<std::string> recipients;  // "local@domain" as submitted
+  std::vector<bool> rcpt_accepted;
+  Outcome outcome = Outcome::not_sent;
+  std::string reply;           // final reply, one line
+  Instant decided_at{};
+};
+std::string_view to_string(LedgerEntry::Outcome) noexcept;
+
+class Ledger {
+ public:
+  LedgerEntry& add();
+  LedgerEntry& at(std::uint64_t id) { return entries_.at(id - 1); }
+  const LedgerEntry* find(std::uint64_t id) const {
+    return id >= 1 && id <= entries_.size() ? &entries_[id - 1] : nullptr;
+  }
+  const std::vector<LedgerEntry>& entries() const noexcept { return entries_; }
+
+ private:
+  std::vector<LedgerEntry> entries_;
+};
+
+struct SessionPlan {
+  std::uint32_t index = 0;
+  HostId client = 0;
+  rt::Endpoint server;
+  Duration start{0};  // from the start of its phase
+  bool pipelining = true;
+  bool chunking = false;
+  std::optional<std::uint64_t> hang_up_after_bytes;  // abrupt disconnect
+  std::vector<std::uint64_t> messages;                // ledger ids
+  bool liveness = false;
+};
+
+struct SessionStats {
+  std::uint32_t started = 0;
+  std::uint32_t finished = 0;
+  std::uint32_t connect_failures = 0;
+  std::uint32_t hung_up = 0;
+  std::uint64_t client_buffered_max = 0;  // largest ClientSession::buffered_bytes() seen
+  std::vector<std::string> problems;      // protocol-level oddities worth a violation
+};
+
+// Draws `count` session plans (and their messages, added to `ledger`).
+std::vector<SessionPlan> plan_sessions(Prng& rng, const WorkloadConfig& config, std::uint32_t count,
+                                       std::uint32_t first_index, const std::vector<HostId>& clients,
+                                       const std::vector<rt::Endpoint>& servers, const std::vector<std::string>& domains,
+                                       const std::vector<std::string>& users, bool liveness, Ledger& ledger);
+
+// One client session, run as a root task on the client host's Env.
+rt::Task<void> run_session(rt::Env& env, SessionPlan plan, WorkloadConfig config, Ledger& ledger, SessionStats& stats);
+
+// Starts every plan at `phase_start + plan.start` on its client host.
+void launch_sessions(World& world, Instant phase_start, std::vector<SessionPlan> plans, const WorkloadConfig& config,
+                     Ledger& ledger, SessionStats& stats);
+
+}  // namespace mail::sim
