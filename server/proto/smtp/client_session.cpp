@@ -468,6 +468,7 @@ struct ClientSession::Impl {
     a.wire = a.bdat ? std::move(content) : message::dot_stuff(content);
     a.rcpt.assign(q.tx.recipients.size(), std::nullopt);
     a.tx = std::move(q.tx);
+    std::string().swap(a.tx.content);  // only the wire form is needed from here on
     active = std::move(a);
     send_cmd(std::move(mail), Cmd::mail, 0, now);
     if (active->pipelined) {
@@ -694,6 +695,7 @@ struct ClientSession::Impl {
     if (r.code == 354) {
       if (a.mail_ok && a.accepted > 0) {
         send_bytes(a.wire);
+        std::string().swap(a.wire);  // the output queue holds the only copy now
       } else {
         // RFC 2920 §3.1: DATA accepted although no recipient was: end it with a lone ".".
         a.failure = no_recipient_reply();
