@@ -20,12 +20,12 @@
 namespace mail::io {
 
 struct AsioEnvOptions {
-  std::string hostname;                      // empty: gethostname()
-  std::size_t disk_threads = 4;              // worker pool for Disk (>= 1)
-  std::size_t dns_threads = 2;               // separate pool: a stuck query never delays disk
-  std::uint64_t rng_seed = 0;                // 0: seeded from std::random_device
+  std::string hostname;                             // empty: gethostname()
+  std::size_t disk_threads = 4;                     // worker pool for Disk (>= 1)
+  std::size_t dns_threads = 2;                      // own pool: a stuck query never delays disk
+  std::uint64_t rng_seed = 0;                       // 0: seeded from std::random_device
   rt::LogLevel log_level_min = rt::LogLevel::info;  // lower levels are dropped
-  PosixDiskOptions disk;                     // sync strategy, file and directory modes
+  PosixDiskOptions disk;                            // sync strategy, file and directory modes
 };
 
 // Threading: run() drives the Env on the calling thread. Every Env call must be made on

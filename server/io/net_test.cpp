@@ -181,6 +181,28 @@ rt::Task<void> eof_case(AsioEnv& env, std::string address) {
 
 TEST_P(NetTest, PeerCloseIsEof) { run_task(env, eof_case(env, GetParam())); }
 
+rt::Task<void> reset_case(AsioEnv& env, std::string address) {
+  auto l = env.net().listen({address, 0});
+  EXPECT_TRUE(l.ok());
+  if (!l) co_return;
+  env.tasks().spawn(closing_server(**l));
+  auto c = co_await rt::connect(env.net(), (*l)->local_endpoint(), env.clock().now() + 5s);
+  EXPECT_TRUE(c.ok());
+  if (!c) co_return;
+  // Writing to a closed peer draws an RST; the next write fails EPIPE/ECONNRESET. That
+  // must be a value (Errc::reset), never a SIGPIPE (asio sends with MSG_NOSIGNAL).
+  auto t = env.clock().make_timer();
+  Errc last = Errc::ok;
+  for (int i = 0; i < 50 && last == Errc::ok; ++i) {
+    auto slept = co_await rt::sleep_until(*t, env.clock().now() + 10ms);
+    EXPECT_TRUE(slept.ok());
+    last = (co_await rt::write_all(**c, bytes_of("data\r\n"), env.clock().now() + 5s)).code();
+  }
+  EXPECT_EQ(last, Errc::reset);
+}
+
+TEST_P(NetTest, WriteToClosedPeerIsReset) { run_task(env, reset_case(env, GetParam())); }
+
 rt::Task<void> close_pending_case(AsioEnv& env, std::string address) {
   auto l = env.net().listen({address, 0});
   EXPECT_TRUE(l.ok());
