@@ -35,8 +35,8 @@ std::string_view to_string(ClientState s) noexcept {
 namespace {
 
 constexpr std::size_t kHistoryMax = 64;
-constexpr std::size_t kEnvidBytesMax = 100;  // RFC 3461 §4.4
-constexpr std::size_t kOrcptBytesMax = 500;  // RFC 3461 §4.2
+constexpr std::size_t kEnvidBytesMax = 100;  // RFC 3461 §4.4, the xtext as sent
+constexpr std::size_t kOrcptBytesMax = 500;  // RFC 3461 §4.2, "type;xtext" as sent
 
 // Legal transitions, one bit per target state (STYLE habit 5).
 constexpr std::uint32_t bit(ClientState s) noexcept { return 1u << static_cast<unsigned>(s); }
@@ -117,6 +117,18 @@ bool is_atom(std::string_view s) noexcept {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
     if (!ok) return false;
   }
+  return true;
+}
+
+// RFC 3461 §4.4: ENVID is printable US-ASCII. ORCPT and AUTH= values: no controls.
+bool printable_ascii(std::string_view v) noexcept {
+  for (char c : v)
+    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7E) return false;
+  return true;
+}
+bool no_controls(std::string_view v) noexcept {
+  for (char c : v)
+    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) == 0x7F) return false;
   return true;
 }
 
@@ -402,11 +414,23 @@ struct ClientSession::Impl {
     if (!valid_path(tx.mail_from, cfg.limits, true)) return local_reply(553, 1, 7, "invalid sender address");
     for (const auto& r : tx.recipients) {
       if (!valid_path(r.path, cfg.limits, false)) return local_reply(553, 1, 3, "invalid recipient address");
-      if (r.params.orcpt && r.params.orcpt->size() > kOrcptBytesMax) return local_reply(554, 5, 4, "ORCPT too long");
       if (r.params.orcpt_type && !is_atom(*r.params.orcpt_type)) return local_reply(554, 5, 4, "invalid ORCPT type");
+      if (r.params.orcpt) {
+        // RFC 3461 §4.2: the value as sent, addr-type ";" xtext, is at most 500 characters.
+        const std::size_t sent = r.params.orcpt_type.value_or("rfc822").size() + 1 + xtext_encode(*r.params.orcpt).size();
+        if (r.params.orcpt->empty() || !no_controls(*r.params.orcpt)) return local_reply(554, 5, 4, "invalid ORCPT");
+        if (sent > kOrcptBytesMax) return local_reply(554, 5, 4, "ORCPT too long (RFC 3461 §4.2)");
+      }
     }
-    if (tx.mail_params.envid && tx.mail_params.envid->size() > kEnvidBytesMax) return local_reply(554, 5, 4, "ENVID too long");
-    if (tx.mail_params.auth && tx.mail_params.auth->size() > kOrcptBytesMax) return local_reply(554, 5, 4, "AUTH= value too long");
+    if (const auto& envid = tx.mail_params.envid) {
+      // RFC 3461 §4.4: at most 100 characters as sent (xtext), printable US-ASCII.
+      if (!printable_ascii(*envid)) return local_reply(554, 5, 4, "invalid ENVID");
+      if (xtext_encode(*envid).size() > kEnvidBytesMax) return local_reply(554, 5, 4, "ENVID too long (RFC 3461 §4.4)");
+    }
+    if (const auto& auth = tx.mail_params.auth) {
+      if (auth->empty() || !no_controls(*auth)) return local_reply(554, 5, 4, "invalid AUTH= value");
+      if (xtext_encode(*auth).size() > kOrcptBytesMax) return local_reply(554, 5, 4, "AUTH= value too long");
+    }
     // SMTP smuggling, outbound side (SECURITY.md §1, Dovecot CVE-2026-33604): content with
     // a bare CR or LF is refused, never "fixed" and never sent. BINARYMIME goes by BDAT,
     // framed by length, where bare octets cannot end anything.

@@ -495,6 +495,35 @@ TEST(ClientSession, InvalidEnvelopeRefusedLocally) {
   EXPECT_EQ(h.take().rfind("MAIL FROM:<>\r\n", 0), 0u);
 }
 
+TEST(ClientSession, DsnParameterLimitsCountTheXtextAsSent) {
+  Harness h(config(true));
+  open(h, "250-mx\r\n250-PIPELINING\r\n250 DSN\r\n");
+  MailTransaction envid = make_tx({"bob"});
+  envid.mail_params.envid = std::string(34, '+');  // 102 characters as "+2B" xtext
+  h.submit(envid);
+  envid.mail_params.envid = std::string(33, '+') + "x";  // exactly 100
+  h.submit(envid);
+  ASSERT_EQ(h.results.size(), 1u);
+  EXPECT_TRUE(h.results[0].local);
+  std::string xtext;
+  for (int i = 0; i < 33; ++i) xtext += "+2B";
+  EXPECT_EQ(h.take().rfind("MAIL FROM:<alice@example.org> ENVID=" + xtext + "x\r\n", 0), 0u);
+  MailTransaction orcpt = make_tx({"bob"});
+  orcpt.recipients[0].params.orcpt = std::string(493, 'o');  // "rfc822;" + 493 = 500
+  MailTransaction too_long = orcpt;
+  too_long.recipients[0].params.orcpt->push_back('o');
+  MailTransaction control = make_tx({"bob"});
+  control.mail_params.envid = "a\tb";
+  h.submit(too_long);
+  h.submit(control);
+  EXPECT_EQ(h.results.size(), 3u);
+  h.server("250 ok\r\n250 ok\r\n354 go\r\n250 ok\r\n");
+  h.submit(orcpt);
+  EXPECT_EQ(h.results.size(), 4u);
+  EXPECT_TRUE(h.results[3].accepted);
+  EXPECT_NE(h.take().find(" ORCPT=rfc822;" + std::string(493, 'o') + "\r\n"), std::string::npos);
+}
+
 TEST(ClientSession, ParametersOnlyWhenOffered) {
   Capabilities none;
   Capabilities all = parse_capabilities(Reply{250, {}, {"mx", "SIZE 1000", "8BITMIME", "SMTPUTF8", "DSN", "AUTH PLAIN"}});
