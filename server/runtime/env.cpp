@@ -4,13 +4,14 @@
 namespace mail::rt {
 
 std::string Endpoint::to_string() const {
+  const bool v6 = address.find(':') != std::string::npos;
   std::string out;
-  if (address.find(':') != std::string::npos) {
-    out = "[" + address + "]";
-  } else {
-    out = address;
-  }
-  out += ":" + std::to_string(port);
+  out.reserve(address.size() + 8);
+  if (v6) out.push_back('[');
+  out.append(address);
+  if (v6) out.push_back(']');
+  out.push_back(':');
+  out.append(std::to_string(port));
   return out;
 }
 
