@@ -1138,6 +1138,41 @@ TEST(ClientServer, StartTlsWithANullHandshake) {
   }
 }
 
+// With the server's default error budget, refused recipients slow the client down (Pause)
+// and finally get it disconnected (421). Whatever happens: a transaction is accepted exactly
+// when the server's application took its message, and the content is byte-identical.
+TEST(ClientServer, ServerErrorBudget) {
+  for (std::uint64_t seed = 200; seed < 206; ++seed) {
+    Prng rng(seed);
+    ServerConfig sc;
+    sc.hostname = "mx.test";
+    Wire w(config(seed % 2 == 0, seed % 3 == 0), sc, rng, 1 + rng.below(200));
+    std::vector<Planned> plan;
+    for (std::size_t i = 0; i < 60; ++i) {
+      plan.push_back(random_transaction(rng, i, false));
+      (void)w.client.submit(plan.back().tx, w.now);
+    }
+    w.client.quit(w.now);
+    w.run();
+    ASSERT_TRUE(w.client.closed());
+    ASSERT_EQ(w.results.size(), plan.size());
+    // Accepted transactions appear among the server's messages, in order, byte-identical.
+    std::size_t m = 0;
+    for (std::size_t i = 0; i < plan.size(); ++i) {
+      if (!w.results[i].accepted) continue;
+      while (m < w.messages.size() && w.messages[m].content != plan[i].expected_content) ++m;
+      ASSERT_LT(m, w.messages.size()) << "seed " << seed << " tx " << i << " accepted but never delivered";
+      ++m;
+    }
+    std::size_t refused_by_app = 0;
+    for (const auto& msg : w.messages)
+      if (msg.envelope.mail_from.mailbox && msg.envelope.mail_from.mailbox->local_part == "defer") ++refused_by_app;
+    std::size_t accepted = 0;
+    for (const auto& r : w.results) accepted += r.accepted ? 1 : 0;
+    EXPECT_EQ(accepted + refused_by_app, w.messages.size()) << "seed " << seed;
+  }
+}
+
 TEST(ClientServer, HundredTransactionsPlain) { deliver_back_to_back(1, false, false); }
 TEST(ClientServer, HundredTransactionsPipelined) { deliver_back_to_back(2, true, false); }
 TEST(ClientServer, HundredTransactionsChunking) { deliver_back_to_back(3, false, true); }
