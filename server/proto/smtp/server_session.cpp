@@ -174,7 +174,7 @@ void ServerSession::Impl::close(std::string reason) {
   chunk_active_ = false;
   discard_remaining_ = 0;
   after_discard_.reset();
-  inbuf_.clear();
+  std::string().swap(inbuf_);  // a closed session may linger in the driver: keep nothing
   inpos_ = 0;
   line_reader_.reset();
   enter(State::closed);
