@@ -150,6 +150,12 @@ TEST(Checker, Liveness) {
   std::vector<Violation> v;
   check_liveness(ledger, stats, v);
   EXPECT_EQ(kinds(v), "stuck-session,liveness");
+  stats.client_buffered_max = 100;
+  std::vector<Violation> m;
+  check_memory(stats, 100, m);
+  EXPECT_TRUE(m.empty());
+  check_memory(stats, 99, m);
+  EXPECT_EQ(kinds(m), "memory");
 }
 
 }  // namespace

@@ -223,6 +223,8 @@ void ScenarioRun::Impl::finish(std::string_view budget_note) {
   auto& v = report.violations;
   if (!budget_note.empty()) v.push_back({"step-budget", std::string(budget_note)});
   check_liveness(ledger, stats, v);
+  const smtp::ReplyLimits reply_limits;
+  check_memory(stats, std::uint64_t{reply_limits.reply_bytes_max} + reply_limits.line_bytes_tolerated, v);
   for (std::size_t i = 0; i < servers.size(); ++i) {
     const HostId h = servers[i];
     const std::string name(world->host_name(h));
