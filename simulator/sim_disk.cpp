@@ -80,6 +80,12 @@ DiskState::Ino DiskState::new_inode(bool dir) {
   return ino;
 }
 
+void DiskState::set_entry(Ino dir, const std::string& name, Ino child) {
+  Inode& d = inodes_.at(dir);
+  d.entries.insert_or_assign(name, child);
+  d.changed.insert(name);
+}
+
 void DiskState::maybe_free(Ino ino) {
   if (ino == kRoot) return;
   auto it = inodes_.find(ino);
@@ -104,6 +110,7 @@ void DiskState::unlink_entry(Ino dir, const std::string& name) {
   MAIL_ASSERT(it != d.entries.end());
   const Ino ino = it->second;
   d.entries.erase(it);
+  d.changed.insert(name);
   Inode& node = inodes_.at(ino);
   MAIL_ASSERT(node.links > 0);
   --node.links;
@@ -151,7 +158,7 @@ Status DiskState::write(std::string_view path, std::string_view data, rt::WriteM
   node.data.assign(data);
   node.dirty = true;
   node.links = 1;
-  inodes_.at(dir).entries.emplace(name, ino);
+  set_entry(dir, name, ino);
   bytes_used_ += data.size();
   return {};
 }
@@ -179,13 +186,28 @@ Status DiskState::sync_dir(std::string_view path) {
   if (!ino) return fail(ino.error());
   Inode& d = inodes_.at(*ino);
   if (!d.dir) return fail(Errc::invalid, "sync_dir on a file");
-  for (const auto& [name, child] : d.entries) ++inodes_.at(child).durable_links;
-  auto old = std::exchange(d.durable_entries, d.entries);
-  for (const auto& [name, child] : old) {
-    Inode& c = inodes_.at(child);
+  // Only the names that changed since the last sync (O(changes), not O(directory size)).
+  std::vector<Ino> released;
+  for (const auto& name : d.changed) {
+    auto now = d.entries.find(name);
+    auto old = d.durable_entries.find(name);
+    const Ino now_ino = now == d.entries.end() ? 0 : now->second;
+    const Ino old_ino = old == d.durable_entries.end() ? 0 : old->second;
+    if (now_ino == old_ino) continue;
+    if (now_ino != 0) {
+      ++inodes_.at(now_ino).durable_links;
+      d.durable_entries.insert_or_assign(name, now_ino);
+    } else {
+      d.durable_entries.erase(old);
+    }
+    if (old_ino != 0) released.push_back(old_ino);
+  }
+  d.changed.clear();
+  for (const Ino gone : released) {
+    Inode& c = inodes_.at(gone);
     MAIL_ASSERT(c.durable_links > 0);
     --c.durable_links;
-    maybe_free(child);
+    maybe_free(gone);
   }
   return {};
 }
@@ -215,7 +237,8 @@ Status DiskState::rename(std::string_view from, std::string_view to) {
     unlink_entry(dst_dir, dst_name);
   }
   inodes_.at(src_dir).entries.erase(src_name);
-  inodes_.at(dst_dir).entries.emplace(dst_name, src);
+  inodes_.at(src_dir).changed.insert(src_name);
+  set_entry(dst_dir, dst_name, src);
   return {};
 }
 
@@ -228,7 +251,7 @@ Status DiskState::link(std::string_view from, std::string_view to) {
   auto& [dst_dir, dst_name] = *dst_parent;
   auto& entries = inodes_.at(dst_dir).entries;
   if (entries.count(dst_name) != 0) return fail(Errc::exists, std::string(to));
-  entries.emplace(dst_name, *src);
+  set_entry(dst_dir, dst_name, *src);
   ++inodes_.at(*src).links;
   return {};
 }
@@ -260,7 +283,7 @@ Status DiskState::make_dirs(std::string_view path) {
     }
     const Ino ino = new_inode(true);
     inodes_.at(ino).links = 1;
-    inodes_.at(cur).entries.emplace(part, ino);
+    set_entry(cur, part, ino);
     cur = ino;
   }
   return {};
@@ -297,6 +320,7 @@ void DiskState::crash(Prng* tear, std::uint32_t tear_ppm) {
   for (auto& [ino, node] : inodes_) {
     if (node.dir) {
       node.entries = node.durable_entries;
+      node.changed.clear();
       continue;
     }
     if (node.dirty && tear != nullptr && tear_ppm != 0 && tear->chance_ppm(tear_ppm)) {

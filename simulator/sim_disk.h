@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -68,6 +69,7 @@ class DiskState {
     bool dirty = false;        // data != durable_data possible
     std::map<std::string, Ino, std::less<>> entries;          // volatile entries (dirs)
     std::map<std::string, Ino, std::less<>> durable_entries;  // entries after a crash
+    std::set<std::string, std::less<>> changed;  // names whose entry changed since the last sync_dir
     std::uint32_t links = 0;          // volatile entries naming this inode
     std::uint32_t durable_links = 0;  // durable entries naming this inode
   };
@@ -75,6 +77,7 @@ class DiskState {
   Result<Ino> resolve(std::string_view path) const;
   Result<std::pair<Ino, std::string>> resolve_parent(std::string_view path) const;
   Ino new_inode(bool dir);
+  void set_entry(Ino dir, const std::string& name, Ino child);  // volatile; remembers the change
   void unlink_entry(Ino dir, const std::string& name);
   void maybe_free(Ino ino);
   bool is_ancestor(Ino maybe_ancestor, Ino ino) const;

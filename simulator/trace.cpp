@@ -16,6 +16,11 @@ Trace::~Trace() {
 }
 
 void Trace::mix_bytes(const void* data, std::size_t n) noexcept {
+  // Long fields (paths, log lines) are digested word-wise first, then folded like the rest.
+  if (n > 32) {
+    mix_u64(content_hash(std::string_view(static_cast<const char*>(data), n), hash_));
+    return;
+  }
   const auto* p = static_cast<const unsigned char*>(data);
   std::uint64_t h = hash_;
   for (std::size_t i = 0; i < n; ++i) {
@@ -46,8 +51,13 @@ void Trace::record(Instant at, std::string_view host, std::string_view kind, std
   mix_str(detail);
   ++records_;
   if (options_.tail_records > 0) {
-    if (tail_.size() == options_.tail_records) tail_.pop_front();
-    tail_.push_back(Rec{at_us, std::string(host), std::string(kind), std::string(detail)});
+    if (tail_.size() < options_.tail_records) tail_.emplace_back();
+    Rec& r = tail_.size() < options_.tail_records ? tail_.back() : tail_[tail_next_];
+    if (tail_.size() == options_.tail_records) tail_next_ = (tail_next_ + 1) % options_.tail_records;
+    r.at_us = at_us;
+    r.host.assign(host);
+    r.kind.assign(kind);
+    r.detail.assign(detail);
   }
   if (file_ != nullptr) {
     const std::string line = format(at, host, kind, detail);
@@ -80,9 +90,12 @@ std::string Trace::format(Instant at, std::string_view host, std::string_view ki
 
 std::string Trace::tail(std::size_t n) const {
   std::string out;
-  const std::size_t start = tail_.size() > n ? tail_.size() - n : 0;
-  for (std::size_t i = start; i < tail_.size(); ++i) {
-    const Rec& r = tail_[i];
+  // Oldest first: once the ring is full, the oldest record sits at tail_next_.
+  const std::size_t size = tail_.size();
+  const std::size_t oldest = size == options_.tail_records ? tail_next_ : 0;
+  const std::size_t skip = size > n ? size - n : 0;
+  for (std::size_t k = skip; k < size; ++k) {
+    const Rec& r = tail_[(oldest + k) % size];
     out += format(Instant(Duration(r.at_us)), r.host, r.kind, r.detail);
     out += '\n';
   }
@@ -95,6 +108,20 @@ std::string hex64(std::uint64_t v) {
   return std::string(buf, 16);
 }
 
-std::uint64_t content_hash(std::string_view bytes) noexcept { return fnv1a64(bytes); }
+std::uint64_t content_hash(std::string_view bytes, std::uint64_t seed) noexcept {
+  std::uint64_t h = mix64(seed ^ (bytes.size() * 0x9e3779b97f4a7c15ull));
+  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+  std::size_t n = bytes.size();
+  while (n >= 8) {
+    std::uint64_t w = 0;
+    for (int i = 0; i < 8; ++i) w |= static_cast<std::uint64_t>(p[i]) << (8 * i);  // little-endian on any host
+    h = (h ^ mix64(w)) * 0x9fb21c651e98df25ull;
+    p += 8;
+    n -= 8;
+  }
+  std::uint64_t w = 0;
+  for (std::size_t i = 0; i < n; ++i) w |= static_cast<std::uint64_t>(p[i]) << (8 * i);
+  return mix64(h ^ mix64(w ^ n));
+}
 
 }  // namespace mail::sim

@@ -1,14 +1,14 @@
 // Trace: the simulator's canonical event record. Every record is (virtual time in µs,
 // host, kind, detail text) and is folded into a running 64-bit FNV-1a hash over a
-// length-prefixed little-endian encoding, so the hash is stable across builds and
-// platforms. Records must never contain pointers, wall-clock time or anything that
+// length-prefixed little-endian encoding (fields longer than 32 bytes enter as their
+// content_hash), so the hash is stable across builds and platforms. Records must never contain pointers, wall-clock time or anything that
 // depends on allocation or iteration over unordered containers (DESIGN.md Determinism).
 // Keeps the last `tail_records` records for failure reports; can stream all to a file.
 #pragma once
 
 #include <cstdint>
 #include <cstdio>
-#include <deque>
+#include <vector>
 #include <string>
 #include <string_view>
 
@@ -48,7 +48,7 @@ class Trace {
   void mix_str(std::string_view s) noexcept;
 
   struct Rec {
-    std::int64_t at_us;
+    std::int64_t at_us = 0;
     std::string host;
     std::string kind;
     std::string detail;
@@ -56,12 +56,17 @@ class Trace {
   TraceOptions options_;
   std::uint64_t hash_ = 0xcbf29ce484222325ull;
   std::uint64_t records_ = 0;
-  std::deque<Rec> tail_;
+  // A ring whose strings are assigned in place, so a warm trace does not allocate.
+  std::vector<Rec> tail_;
+  std::size_t tail_next_ = 0;
   std::FILE* file_ = nullptr;
 };
 
 // Hex digest helpers for trace payloads (content hashes, never contents of big blobs).
 std::string hex64(std::uint64_t v);
-std::uint64_t content_hash(std::string_view bytes) noexcept;
+// A portable 64-bit hash of `bytes` (8-byte little-endian words through a multiply-xorshift
+// mixer): the same value on every platform and build, and several times faster than
+// byte-wise FNV-1a on message bodies.
+std::uint64_t content_hash(std::string_view bytes, std::uint64_t seed = 0) noexcept;
 
 }  // namespace mail::sim
