@@ -2,6 +2,7 @@
 // the virtual/wall time ratio for a busy and an idle-heavy scenario. Prints figures; never
 // asserts on timing (DESIGN.md: benchmarks are separate programs). Build in release.
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 
@@ -40,25 +41,26 @@ Scenario idle(std::uint32_t sessions) {
   return s;
 }
 
-void report(const char* what, const RunReport& r) {
+// Wall time depends on what else the machine runs; process CPU time does not, so both
+// are printed (std::clock: CPU time of this process, which runs one World at a time).
+void run(const char* what, const Scenario& s, std::uint64_t seed) {
+  const std::clock_t c0 = std::clock();
+  const RunReport r = run_scenario(s, seed);
+  const double cpu = static_cast<double>(std::clock() - c0) / CLOCKS_PER_SEC;
   const double virtual_s = static_cast<double>(r.virtual_us) / 1e6;
-  std::printf("%-6s seed=%llu acked=%llu steps=%llu virtual=%.0fs wall=%.3fs  tx/wall-s=%.0f  steps/wall-s=%.0f  "
-              "virtual:wall=%.0f:1 %s\n",
+  std::printf("%-5s seed=%llu acked=%llu steps=%llu virtual=%.0fs wall=%.3fs cpu=%.3fs  tx/wall-s=%.0f tx/cpu-s=%.0f"
+              "  virtual:wall=%.0f:1 virtual:cpu=%.0f:1 %s\n",
               what, static_cast<unsigned long long>(r.seed), static_cast<unsigned long long>(r.acked),
-              static_cast<unsigned long long>(r.steps), virtual_s, r.wall_seconds,
-              static_cast<double>(r.acked) / r.wall_seconds, static_cast<double>(r.steps) / r.wall_seconds,
-              virtual_s / r.wall_seconds, r.ok() ? "ok" : "VIOLATION");
+              static_cast<unsigned long long>(r.steps), virtual_s, r.wall_seconds, cpu,
+              static_cast<double>(r.acked) / r.wall_seconds, static_cast<double>(r.acked) / cpu,
+              virtual_s / r.wall_seconds, virtual_s / cpu, r.ok() ? "ok" : "VIOLATION");
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   const std::uint32_t scale = argc > 1 ? static_cast<std::uint32_t>(std::atoi(argv[1])) : 1;
-  for (std::uint64_t seed = 1; seed <= 3; ++seed) {
-    report("busy", run_scenario(busy(100 * scale, 50), seed));
-  }
-  for (std::uint64_t seed = 1; seed <= 3; ++seed) {
-    report("idle", run_scenario(idle(20 * scale), seed));
-  }
+  for (std::uint64_t seed = 1; seed <= 3; ++seed) run("busy", busy(100 * scale, 50), seed);
+  for (std::uint64_t seed = 1; seed <= 3; ++seed) run("idle", idle(20 * scale), seed);
   return 0;
 }
