@@ -377,7 +377,7 @@ void Network::read(const std::shared_ptr<Conn>& c, int side, std::span<std::byte
   if (sd.closed) return complete_read(*c, side, fail(Errc::canceled, "stream closed"));
   try_read(c, side);
   if (sd.read && deadline != instant_max()) {
-    sd.read->timer = world_.schedule_at(world_.to_world_time(sd.host, deadline), sd.host, [this, c, side]() {
+    sd.read->timer = world_.schedule_at(world_.to_world_time(sd.host, deadline), sd.host, [c, side]() {
       Side& s = c->side[side];
       if (!s.read) return;
       s.read->timer = {};
@@ -422,7 +422,7 @@ void Network::write(const std::shared_ptr<Conn>& c, int side, std::span<const st
   }
   pump(c, side);
   if (sd.write && deadline != instant_max()) {
-    sd.write->timer = world_.schedule_at(world_.to_world_time(sd.host, deadline), sd.host, [this, c, side]() {
+    sd.write->timer = world_.schedule_at(world_.to_world_time(sd.host, deadline), sd.host, [c, side]() {
       Side& s = c->side[side];
       if (!s.write) return;
       s.write->timer = {};
