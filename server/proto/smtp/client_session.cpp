@@ -419,13 +419,13 @@ struct ClientSession::Impl {
         // RFC 3461 §4.2: the value as sent, addr-type ";" xtext, is at most 500 characters.
         const std::size_t sent = r.params.orcpt_type.value_or("rfc822").size() + 1 + xtext_encode(*r.params.orcpt).size();
         if (r.params.orcpt->empty() || !no_controls(*r.params.orcpt)) return local_reply(554, 5, 4, "invalid ORCPT");
-        if (sent > kOrcptBytesMax) return local_reply(554, 5, 4, "ORCPT too long (RFC 3461 §4.2)");
+        if (sent > kOrcptBytesMax) return local_reply(554, 5, 4, "ORCPT too long (RFC 3461 section 4.2)");
       }
     }
     if (const auto& envid = tx.mail_params.envid) {
       // RFC 3461 §4.4: at most 100 characters as sent (xtext), printable US-ASCII.
       if (!printable_ascii(*envid)) return local_reply(554, 5, 4, "invalid ENVID");
-      if (xtext_encode(*envid).size() > kEnvidBytesMax) return local_reply(554, 5, 4, "ENVID too long (RFC 3461 §4.4)");
+      if (xtext_encode(*envid).size() > kEnvidBytesMax) return local_reply(554, 5, 4, "ENVID too long (RFC 3461 section 4.4)");
     }
     if (const auto& auth = tx.mail_params.auth) {
       if (auth->empty() || !no_controls(*auth)) return local_reply(554, 5, 4, "invalid AUTH= value");
@@ -466,10 +466,10 @@ struct ClientSession::Impl {
       std::string mail = format_mail_from(q.tx.mail_from, q.tx.mail_params, content.size(), caps, utf8);
       std::optional<Reply> refusal = check_against_server(q.tx, content.size());
       if (!refusal && mail.size() + 2 > cfg.limits.command_line_bytes_tolerated)
-        refusal = local_reply(554, 5, 4, "MAIL command line too long (RFC 5321 §4.5.3.1.4)");
+        refusal = local_reply(554, 5, 4, "MAIL command line too long (RFC 5321 section 4.5.3.1.4)");
       for (std::size_t i = 0; !refusal && i < q.tx.recipients.size(); ++i)
         if (format_rcpt_to(q.tx.recipients[i], caps).size() + 2 > cfg.limits.command_line_bytes_tolerated)
-          refusal = local_reply(554, 5, 4, "RCPT command line too long (RFC 5321 §4.5.3.1.4)");
+          refusal = local_reply(554, 5, 4, "RCPT command line too long (RFC 5321 section 4.5.3.1.4)");
       if (refusal) {
         emit_failure(q.id, q.tx, *refusal, true);
         continue;

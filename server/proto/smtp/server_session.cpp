@@ -169,7 +169,7 @@ void ServerSession::Impl::close(std::string reason) {
   MAIL_ASSERT(state_ != State::closed);
   // A transaction still open is dropped: no Message event (an event already emitted stays
   // with the application; its complete() will be ignored).
-  tx_ = Transaction{};
+  tx_ = ServerTransaction{};
   pending_.reset();
   chunk_active_ = false;
   discard_remaining_ = 0;
@@ -185,7 +185,7 @@ void ServerSession::Impl::close(std::string reason) {
 
 void ServerSession::Impl::reset_transaction(bool notify) {
   const bool had = state_ == State::mail || state_ == State::rcpt || state_ == State::data || state_ == State::bdat;
-  tx_ = Transaction{};
+  tx_ = ServerTransaction{};
   chunk_active_ = false;
   chunk_remaining_ = 0;
   if (had) {
@@ -218,11 +218,11 @@ Reply ServerSession::Impl::sequence_error(Verb verb) const {
     case Verb::mail:
       return simple(503, {5, 5, 1}, "Error: nested MAIL command");
     case Verb::rcpt:
-      if (state_ == State::bdat) return simple(503, {5, 5, 1}, "Error: RCPT after BDAT (RFC 3030 §2)");
+      if (state_ == State::bdat) return simple(503, {5, 5, 1}, "Error: RCPT after BDAT (RFC 3030 section 2)");
       return simple(503, {5, 5, 1}, "Error: need MAIL command");
     case Verb::data:
     case Verb::bdat:
-      if (state_ == State::bdat) return simple(503, {5, 5, 1}, "Error: DATA after BDAT (RFC 3030 §2)");
+      if (state_ == State::bdat) return simple(503, {5, 5, 1}, "Error: DATA after BDAT (RFC 3030 section 2)");
       // RFC 5321 §3.3: MAIL was accepted but no RCPT was: "no valid recipients" (554).
       if (state_ == State::mail) return simple(554, {5, 5, 1}, "Error: no valid recipients");
       return simple(503, {5, 5, 1}, "Error: need RCPT command");
@@ -507,7 +507,7 @@ void ServerSession::tls_established(Instant now) {
   s.tls_active_ = true;
   s.helo_.clear();
   s.extended_ = false;
-  s.tx_ = Transaction{};
+  s.tx_ = ServerTransaction{};
   s.inbuf_.clear();
   s.inpos_ = 0;
   s.line_reader_.reset();

@@ -25,7 +25,7 @@ template <class T>
 using Checked = std::variant<Reply, T>;
 
 // The mail transaction (RFC 5321 §3.3): kept apart from the session, as OpenSMTPD's smtp_tx.
-struct Transaction {
+struct ServerTransaction {
   Envelope envelope;
   bool used_bdat = false;                // RFC 3030 §2: no DATA after BDAT in one transaction
   std::optional<ContentScanner> content; // from DATA / first BDAT until the end of the message
@@ -144,7 +144,7 @@ struct ServerSession::Impl {
   bool extended_ = false;
   bool tls_active_ = false;
 
-  Transaction tx_;
+  ServerTransaction tx_;
   std::optional<PendingVerdict> pending_;
   EventId last_id_ = 0;
 

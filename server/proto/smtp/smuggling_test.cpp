@@ -47,8 +47,8 @@ TEST(Security_1_1, InboundEndOfDataVariantsNeverSmuggle) {
     expect_not_smuggled(h, v);
     EXPECT_EQ(h.messages(), 0u) << ::testing::PrintToString(v);
     const bool nul = v.find('\0') != std::string::npos;
-    EXPECT_EQ(h.out, nul ? "554 5.6.0 Message contains NUL characters (RFC 2045 §2.8)\r\n"
-                         : "554 5.6.0 Message contains bare CR or LF characters (RFC 5321 §2.3.8)\r\n")
+    EXPECT_EQ(h.out, nul ? "554 5.6.0 Message contains NUL characters (RFC 2045 section 2.8)\r\n"
+                         : "554 5.6.0 Message contains bare CR or LF characters (RFC 5321 section 2.3.8)\r\n")
         << ::testing::PrintToString(v);
     EXPECT_EQ(h.session.state(), State::ready);
     EXPECT_EQ(h.all<ev::MailFrom>().size(), 1u);

@@ -22,7 +22,7 @@ std::optional<Reply> ServerSession::Impl::check_data(std::string_view arg) const
   if (!arg.empty()) return Reply::make(501, {5, 5, 4}, "Syntax: DATA");
   // RFC 3030 §3: "BINARYMIME cannot be used with the DATA command ... 503".
   if (tx_.envelope.mail_params.body == BodyType::binary_mime)
-    return Reply::make(503, {5, 5, 1}, "Error: BODY=BINARYMIME requires BDAT (RFC 3030 §3)");
+    return Reply::make(503, {5, 5, 1}, "Error: BODY=BINARYMIME requires BDAT (RFC 3030 section 3)");
   return std::nullopt;
 }
 
@@ -90,11 +90,11 @@ std::optional<Reply> ServerSession::Impl::content_error() const {
     case ContentDefect::none:
       return std::nullopt;
     case ContentDefect::bare_cr_lf:
-      return Reply::make(554, {5, 6, 0}, "Message contains bare CR or LF characters (RFC 5321 §2.3.8)");
+      return Reply::make(554, {5, 6, 0}, "Message contains bare CR or LF characters (RFC 5321 section 2.3.8)");
     case ContentDefect::nul:
-      return Reply::make(554, {5, 6, 0}, "Message contains NUL characters (RFC 2045 §2.8)");
+      return Reply::make(554, {5, 6, 0}, "Message contains NUL characters (RFC 2045 section 2.8)");
     case ContentDefect::line_too_long:
-      return Reply::make(554, {5, 6, 0}, "Message line too long (RFC 5321 §4.5.3.1.6)");
+      return Reply::make(554, {5, 6, 0}, "Message line too long (RFC 5321 section 4.5.3.1.6)");
     case ContentDefect::too_big:
       return Reply::make(552, {5, 3, 4}, "Message size exceeds fixed maximum message size");
     case ContentDefect::too_many_hops:

@@ -55,7 +55,7 @@ void ServerSession::Impl::verdict_mail(PendingVerdict p, Reply verdict) {
     send_refusal(verdict);
     return;
   }
-  tx_ = Transaction{};
+  tx_ = ServerTransaction{};
   Envelope& env = tx_.envelope;
   env.helo = helo_;
   env.extended_hello = extended_;
