@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <utility>
 
 #include "runtime/await.h"
@@ -304,18 +305,27 @@ rt::Task<std::vector<Status>> GroupCommitter::run_round(std::vector<CommitItem>&
   }
 
   // 6. Failed items: remove what they left behind, so a retried message does not also
-  //    appear from this attempt. Best effort and not synced: a crash may bring an entry
-  //    back, which is a duplicate after a 4xx (allowed, RFC 5321 §6.1), never a loss.
+  //    appear from this attempt. The removal of entries already in new/ is made durable
+  //    too (the simulator found that otherwise a crash resurrects a message the client
+  //    was told had failed, and its retry then duplicates it). Best effort: if this fails
+  //    too, the outcome is a duplicate after a 4xx (allowed, RFC 5321 §6.1), never a loss.
   {
     std::vector<StartOp> ops;
+    std::set<std::string> dirs_to_sync;
     for (std::size_t i = 0; i < n; ++i) {
       if (st[i].ok()) continue;
       const Track& t = tr[i];
       if (t.tmp_live) ops.push_back(op_remove(disk, items[i].tmp_path));
       for (const auto& p : t.copies_live) ops.push_back(op_remove(disk, p));
-      for (const auto& p : t.created) ops.push_back(op_remove(disk, p));
+      for (const auto& p : t.created) {
+        ops.push_back(op_remove(disk, p));
+        dirs_to_sync.insert(p.substr(0, p.rfind('/')));
+      }
     }
     (void)co_await when_all(std::move(ops));
+    std::vector<StartOp> syncs;
+    for (const auto& d : dirs_to_sync) syncs.push_back(op_sync_dir(disk, d));
+    (void)co_await when_all(std::move(syncs));
   }
   co_return st;
 }

@@ -29,6 +29,25 @@ constexpr int name_attempts_max = 4;
 
 }  // namespace
 
+std::vector<std::string> ancestor_dirs(std::string_view path) {
+  std::string p(path);
+  while (p.size() > 1 && p.back() == '/') p.pop_back();
+  std::vector<std::string> out;
+  while (!p.empty() && p != "/" && p != ".") {
+    const auto slash = p.rfind('/');
+    if (slash == std::string::npos) {
+      p = ".";
+    } else if (slash == 0) {
+      p = "/";
+    } else {
+      p.resize(slash);
+      while (p.size() > 1 && p.back() == '/') p.pop_back();
+    }
+    out.push_back(p);
+  }
+  return out;
+}
+
 bool is_valid_mailbox_user(std::string_view user) noexcept {
   if (user.empty() || user.size() > 255) return false;
   if (user.front() == '.') return false;
@@ -86,11 +105,15 @@ rt::Task<Status> MaildirStore::ensure_mailbox(std::string user) {
       if (!s.ok()) co_return s;
     }
   }
-  // mkdir -p made entries in every level from <data_dir> down; each level's entry is
-  // durable only after its parent directory is synced.
+  // mkdir -p made entries in every level, possibly above <data_dir> too (a fresh
+  // /var/lib/cloudsdial); each level's entry is durable only after its parent directory is
+  // synced, so sync every ancestor as well (the simulator's fresh-data-dir scenario lost
+  // acknowledged mail without this). Once per new mailbox, never on the hot path.
   {
     std::vector<StartOp> ops;
-    for (std::string dir : {impl_->data_dir, impl_->mail_root, impl_->mail_root + "/" + user, md}) {
+    std::vector<std::string> dirs = ancestor_dirs(impl_->data_dir);
+    for (std::string d : {impl_->data_dir, impl_->mail_root, impl_->mail_root + "/" + user, md}) dirs.push_back(std::move(d));
+    for (std::string dir : dirs) {
       ops.push_back([&disk, dir = std::move(dir)](rt::Completion<void> c) mutable { disk.async_sync_dir(std::move(dir), std::move(c)); });
     }
     for (Status& s : co_await when_all(std::move(ops))) {

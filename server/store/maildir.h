@@ -41,6 +41,11 @@ struct MaildirStats {
 // starting with '.' (so never "." or ".."). Directory user names should satisfy it.
 bool is_valid_mailbox_user(std::string_view user) noexcept;
 
+// The directories holding the entries that name `path` and each of its ancestors, nearest
+// first — what must be synced after a `mkdir -p path`: "/var/lib/x" -> {"/var/lib", "/var",
+// "/"}; "var/x" -> {"var", "."}; "./var" -> {"."}. Purely textual.
+std::vector<std::string> ancestor_dirs(std::string_view path);
+
 class MaildirStore {
  public:
   MaildirStore(rt::Env& env, MaildirConfig config);

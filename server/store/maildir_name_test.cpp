@@ -55,3 +55,23 @@ TEST(MaildirName, DeterministicForSeed) {
 
 }  // namespace
 }  // namespace mail::store
+
+#include "store/maildir.h"
+
+namespace mail::store {
+namespace {
+
+// After `mkdir -p`, every new level's entry must be synced in its parent (found by the
+// simulator: a fresh /var/lib/cloudsdial vanished on a crash with acknowledged mail in it).
+TEST(AncestorDirs, AbsoluteRelativeAndDotPaths) {
+  EXPECT_EQ(ancestor_dirs("/var/lib/x"), (std::vector<std::string>{"/var/lib", "/var", "/"}));
+  EXPECT_EQ(ancestor_dirs("/var/lib/x/"), (std::vector<std::string>{"/var/lib", "/var", "/"}));
+  EXPECT_EQ(ancestor_dirs("var/x"), (std::vector<std::string>{"var", "."}));
+  EXPECT_EQ(ancestor_dirs("./var"), (std::vector<std::string>{"."}));
+  EXPECT_EQ(ancestor_dirs("var"), (std::vector<std::string>{"."}));
+  EXPECT_TRUE(ancestor_dirs("/").empty());
+  EXPECT_TRUE(ancestor_dirs(".").empty());
+}
+
+}  // namespace
+}  // namespace mail::store
