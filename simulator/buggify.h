@@ -4,11 +4,8 @@
 // and an active site then fires with fire_ppm on each evaluation, from its own labelled
 // stream. Every first evaluation and every firing is recorded in the trace.
 //
-// Server code must not depend on simulator/, so the hook that server code will use is an
-// interface this header declares and SimEnv implements, reached by dynamic_cast from the
-// rt::Env. Plan (see docs/SIMULATOR.md): move the hook into server/runtime/buggify.h as a
-// `virtual bool buggify(std::string_view site)` on rt::Env (production: always false)
-// and keep MAIL_BUGGIFY's spelling, so call sites do not change.
+// Server code reaches it through `MAIL_BUGGIFY(env, site)` (server/runtime/buggify.h),
+// i.e. the virtual rt::Env::buggify(), which SimEnv overrides to call Buggify::fire().
 #pragma once
 
 #include <cstdint>
@@ -22,23 +19,9 @@
 
 namespace mail::sim {
 
-class BuggifySource {
- public:
-  virtual bool buggify_fire(std::string_view site) = 0;
-
- protected:
-  ~BuggifySource() = default;
-};
-
-// False outside the simulator (the Env is not a BuggifySource).
-inline bool buggify_at(rt::Env& env, std::string_view site) {
-  auto* source = dynamic_cast<BuggifySource*>(&env);
-  return source != nullptr && source->buggify_fire(site);
-}
-
 class Trace;
 
-// The world-wide engine behind every host's BuggifySource.
+// The world-wide engine behind every SimEnv's buggify().
 class Buggify {
  public:
   Buggify(std::uint64_t seed, BuggifyConfig config) : seed_(seed), config_(config) {}
@@ -63,11 +46,3 @@ class Buggify {
 };
 
 }  // namespace mail::sim
-
-// MAIL_BUGGIFY(env, "site-name"): true when this simulated run decides to misbehave here.
-// Site names must be stable string literals (not __FILE__: paths differ between builds).
-#if defined(MAIL_SIMULATION)
-#define MAIL_BUGGIFY(env, site) (::mail::sim::buggify_at((env), (site)))
-#else
-#define MAIL_BUGGIFY(env, site) (static_cast<void>(env), false)
-#endif

@@ -2,6 +2,8 @@
 // not depend on evaluation order; decisions recorded in the trace.
 #include "simulator/buggify.h"
 
+#include "runtime/buggify.h"
+
 #include <gtest/gtest.h>
 
 #include "simulator/sim_env.h"

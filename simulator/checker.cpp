@@ -9,9 +9,17 @@
 namespace mail::sim {
 
 std::pair<std::string_view, std::string_view> split_received(std::string_view stored) {
+  // Final delivery prepends "Return-Path: <...>" and then one Received: field (RFC 5321 §4.4).
+  constexpr std::string_view kReturnPath = "Return-Path:";
   constexpr std::string_view kName = "Received:";
-  if (stored.substr(0, kName.size()) != kName) return {std::string_view(), stored};
-  std::size_t pos = 0;
+  std::size_t start = 0;
+  if (stored.substr(0, kReturnPath.size()) == kReturnPath) {
+    const std::size_t eol = stored.find("\r\n");
+    if (eol == std::string_view::npos) return {std::string_view(), stored};
+    start = eol + 2;
+  }
+  if (stored.substr(start, kName.size()) != kName) return {std::string_view(), stored};
+  std::size_t pos = start;
   for (;;) {
     const std::size_t eol = stored.find("\r\n", pos);
     if (eol == std::string_view::npos) return {stored, std::string_view()};

@@ -89,7 +89,7 @@ SimEnv::~SimEnv() {
   tasks().destroy_all();
 }
 
-bool SimEnv::buggify_fire(std::string_view site) {
+bool SimEnv::buggify(std::string_view site) {
   return world_.buggify().fire(site, &world_.trace(), world_.now(), hostname_);
 }
 

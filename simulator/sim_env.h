@@ -18,7 +18,7 @@
 
 namespace mail::sim {
 
-class SimEnv final : public rt::Env, public BuggifySource {
+class SimEnv final : public rt::Env {
  public:
   SimEnv(World& world, HostId id, std::uint32_t incarnation);
   ~SimEnv() override;
@@ -33,7 +33,7 @@ class SimEnv final : public rt::Env, public BuggifySource {
   rt::Dns& dns() override { return dns_; }
   rt::Log& log() override { return log_; }
   std::string_view hostname() const override { return hostname_; }
-  bool buggify_fire(std::string_view site) override;
+  bool buggify(std::string_view site) override;
 
   World& world() noexcept { return world_; }
   HostId id() const noexcept { return id_; }

@@ -4,6 +4,8 @@
 // has completed successfully (DESIGN.md "nothing acknowledged is ever lost").
 #include "node/local_delivery.h"
 
+#include "runtime/buggify.h"
+
 #include <algorithm>
 #include <vector>
 
@@ -54,13 +56,24 @@ LocalDelivery::LocalDelivery(rt::Env& env, const store::Directory& directory, st
 
 smtp::Reply LocalDelivery::check_recipient(const smtp::Path& path) const {
   if (path.is_null()) return smtp::Reply::make(501, {5, 1, 3}, "Bad recipient address syntax");
-  const auto& mb = *path.mailbox;
-  switch (directory_.lookup(mb.local_part, mb.domain).kind) {
+  switch (resolve(*path.mailbox).kind) {
     case store::Lookup::local_user: return recipient_ok_reply();
     case store::Lookup::unknown_user: return unknown_user_reply(path);
     case store::Lookup::not_local: return relay_denied_reply(path);
   }
   MAIL_UNREACHABLE();
+}
+
+store::LookupResult LocalDelivery::resolve(const smtp::Mailbox& mb) const {
+  auto found = directory_.lookup(mb.local_part, mb.domain);
+  if (found.kind != store::Lookup::not_local) return found;
+  const std::string_view host = config_.hostname.empty() ? env_.hostname() : std::string_view(config_.hostname);
+  const auto& domains = directory_.config().domains;
+  if (!domains.empty() && store::canonical_domain(mb.domain) == store::canonical_domain(host) &&
+      store::canonical_domain(mb.local_part) == "postmaster") {
+    return directory_.lookup("postmaster", domains.front());
+  }
+  return found;
 }
 
 std::string LocalDelivery::next_queue_id() {
@@ -81,7 +94,7 @@ rt::Task<DeliveryResult> LocalDelivery::deliver(const smtp::Envelope& envelope, 
   std::vector<std::string> users;
   for (const auto& r : envelope.recipients) {
     if (r.path.is_null()) continue;
-    auto found = directory_.lookup(r.path.mailbox->local_part, r.path.mailbox->domain);
+    auto found = resolve(*r.path.mailbox);
     if (found.kind != store::Lookup::local_user) continue;
     if (std::find(users.begin(), users.end(), found.user) == users.end()) users.push_back(std::move(found.user));
   }
@@ -89,7 +102,10 @@ rt::Task<DeliveryResult> LocalDelivery::deliver(const smtp::Envelope& envelope, 
 
   std::string queue_id = next_queue_id();
   const std::string_view host = config_.hostname.empty() ? env_.hostname() : std::string_view(config_.hostname);
-  std::string message = smtp::build_received(envelope, host, queue_id, env_.clock().wall_now());
+  // RFC 5321 §4.4: the final-delivery server inserts Return-Path (the reverse-path, "<>"
+  // for a bounce) above the trace header it adds.
+  std::string message = "Return-Path: " + envelope.mail_from.to_string() + "\r\n";
+  message += smtp::build_received(envelope, host, queue_id, env_.clock().wall_now());
   message += content;
   content = std::string();  // the prefixed copy replaces it; do not hold both
   const std::uint64_t size_bytes = message.size();
@@ -100,6 +116,10 @@ rt::Task<DeliveryResult> LocalDelivery::deliver(const smtp::Envelope& envelope, 
       env_.log().write(rt::LogLevel::warn, queue_id + ": mailbox " + u + " unavailable: " + s.error().detail);
       co_return DeliveryResult{storage_error_reply(s.code()), {}, 0};
     }
+  }
+  // BUGGIFY: a transient storage failure before anything is stored is always legal (451).
+  if (MAIL_BUGGIFY(env_, "local-delivery.transient-failure")) {
+    co_return DeliveryResult{storage_error_reply(Errc::io), {}, 0};
   }
   auto stored = co_await maildirs_.deliver(std::move(users), std::move(message));
   if (!stored.ok()) {

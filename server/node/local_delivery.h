@@ -50,6 +50,9 @@ class LocalDelivery {
   rt::Task<DeliveryResult> deliver(const smtp::Envelope& envelope, std::string content);
 
  private:
+  // Directory lookup, plus RFC 5321 §4.5.1: "Postmaster" at our own host name is the
+  // postmaster of the first local domain (the session turns a bare <Postmaster> into that).
+  store::LookupResult resolve(const smtp::Mailbox& mailbox) const;
   std::string next_queue_id();
 
   rt::Env& env_;

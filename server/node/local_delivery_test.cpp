@@ -178,6 +178,16 @@ TEST_F(LocalDeliveryTest, CheckRecipient) {
   EXPECT_EQ(r.code, 501);
 }
 
+TEST_F(LocalDeliveryTest, Rfc5321_4_5_1_PostmasterAtOurHostName) {
+  // The session turns a bare "RCPT TO:<Postmaster>" into Postmaster@<host name>; that must
+  // reach the postmaster even when the host name is not a local mail domain.
+  store::MaildirStore maildirs(env_, store::MaildirConfig{root_});
+  LocalDelivery ld(env_, directory_, maildirs);
+  EXPECT_EQ(ld.check_recipient(path("Postmaster", "mx.example.test")).code, 250);
+  EXPECT_EQ(ld.check_recipient(path("POSTMASTER", "MX.Example.Test")).code, 250);
+  EXPECT_EQ(ld.check_recipient(path("demo", "mx.example.test")).code, 554);  // only postmaster
+}
+
 TEST_F(LocalDeliveryTest, DeliverPrependsReceivedAndQueues) {
   store::MaildirStore maildirs(env_, store::MaildirConfig{root_});
   LocalDelivery ld(env_, directory_, maildirs);
@@ -194,7 +204,10 @@ TEST_F(LocalDeliveryTest, DeliverPrependsReceivedAndQueues) {
   ASSERT_EQ(files.size(), 1u);
   const std::string stored = slurp(files[0]);
   EXPECT_EQ(stored.size(), res.size_bytes);
-  ASSERT_EQ(stored.rfind("Received: from client.example.org", 0), 0u) << stored;
+  // RFC 5321 §4.4: Return-Path first, then our Received: trace header.
+  const std::string return_path = "Return-Path: " + e.mail_from.to_string() + "\r\n";
+  ASSERT_EQ(stored.rfind(return_path, 0), 0u) << stored;
+  ASSERT_EQ(stored.rfind("Received: from client.example.org", return_path.size()), return_path.size()) << stored;
   EXPECT_NE(stored.find("by mx.example.test"), std::string::npos) << stored;
   EXPECT_NE(stored.find("id " + res.queue_id), std::string::npos) << stored;
   EXPECT_NE(stored.find("for <demo@example.test>"), std::string::npos) << stored;

@@ -4,6 +4,8 @@
 // through the Wakeup, so the session is only ever called from this coroutine).
 #include "node/smtp_connection.h"
 
+#include "runtime/buggify.h"
+
 #include <algorithm>
 #include <cstring>
 #include <span>
@@ -236,7 +238,20 @@ rt::Task<void> SmtpConnection::flush() {
   wbuf_.clear();
   if (write_failed_ || stream_closed_ || peer_error_) co_return;
   const Instant deadline = env_.clock().now() + server_.config_.write_timeout;
-  auto written = co_await rt::write_all(*stream_, std::as_bytes(std::span(bytes.data(), bytes.size())), deadline);
+  auto all = std::as_bytes(std::span(bytes.data(), bytes.size()));
+  // BUGGIFY: replies split over two writes (clients must not depend on segment boundaries).
+  if (all.size() > 1 && MAIL_BUGGIFY(env_, "smtp-connection.split-write")) {
+    const std::size_t half = all.size() / 2;
+    const auto head = all.first(half);  // a named local: GCC 12 and temporaries in co_await
+    auto first = co_await rt::write_all(*stream_, head, deadline);
+    if (!first.ok()) {
+      write_failed_ = true;
+      enter_closing("write failed: " + std::string(to_string(first.code())));
+      co_return;
+    }
+    all = all.subspan(half);
+  }
+  auto written = co_await rt::write_all(*stream_, all, deadline);
   if (!written.ok()) {
     write_failed_ = true;
     enter_closing("write failed: " + std::string(to_string(written.code())));

@@ -3,6 +3,10 @@
 // Contract for every async_* call: the completion is invoked exactly once, never from
 // inside the call itself (always later, from the Env's executor thread), unless the Env
 // is torn down (shutdown or simulated crash), in which case it is destroyed uncalled.
+// Destroying a Timer, Stream or Listener with an operation pending: the completion is
+// either destroyed uncalled (simulator) or invoked later with Errc::canceled (production);
+// so only destroy one while a coroutine awaits it when that coroutine is itself being
+// destroyed by tasks().destroy_all(), which the Env runs only once no completion can run.
 #pragma once
 
 #include <cstdint>
@@ -157,6 +161,9 @@ class Env {
   virtual Dns& dns() = 0;
   virtual Log& log() = 0;
   virtual std::string_view hostname() const = 0;
+  // Fault injection hook behind MAIL_BUGGIFY (runtime/buggify.h): the simulator decides per
+  // seed and site; production never misbehaves on purpose.
+  virtual bool buggify(std::string_view /*site*/) { return false; }
 
  private:
   TaskScope tasks_;

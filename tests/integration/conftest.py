@@ -179,8 +179,10 @@ def default_users():
 
 
 def strip_received(stored: bytes) -> bytes:
-    """The stored message minus the trace header(s) the server prepended (RFC 5321 §4.4)."""
-    assert stored.startswith(b"Received:"), stored[:200]
+    """The stored message minus the headers the server prepended at final delivery:
+    Return-Path: then Received: (RFC 5321 §4.4)."""
+    assert stored.startswith(b"Return-Path: <"), stored[:200]
+    assert b"\r\nReceived: " in stored[:1000], stored[:200]
     pos = 0
     while stored.startswith(b"Received:", pos) or stored.startswith(b"Return-Path:", pos) or stored.startswith(b"Delivered-To:", pos):
         end = stored.index(b"\r\n", pos) + 2
