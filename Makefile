@@ -7,6 +7,9 @@
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
 export CCACHE_DIR ?= $(HOME)/.cache/ccache
+# Let clones in other directories (CI) share the cache: paths are hashed relative to here.
+export CCACHE_BASEDIR ?= $(CURDIR)
+export CCACHE_NOHASHDIR ?= 1
 
 .PHONY: deps run build-release build-test test fuzz fuzz-smoke bench clean
 
@@ -29,7 +32,7 @@ test: build-test
 
 fuzz: deps
 	@cmake --preset fuzz >/dev/null
-	@cmake --build build/fuzz -j $(JOBS)
+	@cmake --build build/fuzz -j $(JOBS) --target fuzzers
 
 fuzz-smoke: fuzz
 	FUZZ_SECONDS=$(FUZZ_SECONDS) bash fuzz/smoke.sh build/fuzz

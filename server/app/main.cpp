@@ -10,6 +10,7 @@
 
 #include "app/config.h"
 #include "app/serve.h"
+#include "simulator/sim_main.h"
 
 #ifndef CLOUDSDIAL_VERSION
 #define CLOUDSDIAL_VERSION "0.0.0"
@@ -23,6 +24,8 @@ constexpr std::string_view kUsage = R"(usage: cloudsdial <verb> [options]
 verbs:
   serve [--config FILE]         run the mail server (SMTP) until SIGTERM/SIGINT
   check-config [--config FILE]  validate a configuration and print the effective one
+  sim [--scenario S] [--seed N | --seeds A..B --jobs J] [--json]
+                                run the deterministic simulator (cloudsdial sim --help)
   help [serve|config]           this text, the serve verb, or the default configuration
   --version                     print the version
 
@@ -132,6 +135,8 @@ int main_impl(const std::vector<std::string_view>& argv) {
 }  // namespace mail::app
 
 int main(int argc, char** argv) {
+  // The simulator has its own option parser; hand it argv from the verb on.
+  if (argc >= 2 && std::string_view(argv[1]) == "sim") return mail::sim::sim_main(argc - 1, argv + 1);
   std::vector<std::string_view> args;
   for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
   return mail::app::main_impl(args);
