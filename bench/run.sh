@@ -1,0 +1,38 @@
+#!/bin/bash
+# bench/run.sh BUILD_DIR [-q] [smtp_inbound options...] - run every benchmark against the
+# binaries of BUILD_DIR (build them first, Release: see bench/README.md):
+#   1. BUILD_DIR/bench/disk_sync/disk_sync   durable file creations/s of this disk (if built)
+#   2. bench/smtp_inbound/run.sh             SMTP inbound, cloudsdial vs Postfix, same run
+# -q is the quick mode of both (smoke test, noisy figures). Other options go to
+# smtp_inbound/run.sh (e.g. -W 2.5 to wait for a quiet machine, -s for sync-call counts).
+# Exit status: 0 if every benchmark that ran succeeded.
+set -uo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+[ $# -ge 1 ] || { sed -n '2,8p' "$0"; exit 2; }
+BUILD=$(realpath "$1"); shift
+QUICK=0
+for a in "$@"; do [ "$a" = -q ] && QUICK=1; done
+status=0
+
+DISK_SYNC=$BUILD/bench/disk_sync/disk_sync
+if [ -x "$DISK_SYNC" ]; then
+  echo "=== disk_sync ($(date +%T), load $(cut -d' ' -f1-3 /proc/loadavg))"
+  if [ "$QUICK" = 1 ]; then
+    "$DISK_SYNC" --files 128 --rounds 1 || status=1
+  else
+    "$DISK_SYNC" || status=1
+  fi
+else
+  echo "=== disk_sync: $DISK_SYNC not built, skipped"
+fi
+
+BIN=$BUILD/server/app/cloudsdial
+if [ -x "$BIN" ]; then
+  echo
+  echo "=== smtp_inbound ($(date +%T), load $(cut -d' ' -f1-3 /proc/loadavg))"
+  "$HERE/smtp_inbound/run.sh" "$@" "$BIN" || status=1
+else
+  echo "=== smtp_inbound: $BIN not built (cmake --build $BUILD --target cloudsdial)" >&2
+  status=1
+fi
+exit $status
