@@ -172,6 +172,18 @@ TEST_F(Fixture, ScramSaslnameEscapes) {
   EXPECT_EQ(s.kind, Kind::challenge);
 }
 
+TEST_F(Fixture, Security_5_13_ManyAbortedExchangesAndMechanismSwitches) {
+  // Postfix CVE-2011-1720 / Dovecot CVE-2017-15132 shape: abort, switch, repeat. Each
+  // exchange owns all of its state, so nothing accumulates (ASan would report leaks).
+  for (int i = 0; i < 100000; ++i) {
+    SaslServer srv(crypto, store);
+    const char* mech = i % 3 == 0 ? "SCRAM-SHA-256" : i % 3 == 1 ? "LOGIN" : "PLAIN";
+    ASSERT_EQ(srv.start(mech, std::nullopt).kind, Kind::challenge);
+    ASSERT_EQ(srv.step("*").failure, Failure::cancelled);
+  }
+  EXPECT_EQ(crypto.pbkdf2_calls, 0);
+}
+
 TEST(SaslProperty, GarbageNeverCrashesAndEndsInFailure) {
   ScriptedCrypto crypto;
   MapStore store;
