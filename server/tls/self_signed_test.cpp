@@ -1,7 +1,10 @@
 // Tests for generate_self_signed: PEM shape, SAN, validity, and use as a server identity.
 #include "tls/self_signed.h"
 
+#include "tls/context.h"
+
 #include <gtest/gtest.h>
+#include <fstream>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
@@ -29,6 +32,24 @@ TEST(SelfSigned, RejectsBadHostnames) {
   EXPECT_FALSE(generate_self_signed("", WallTime{}).ok());
   EXPECT_FALSE(generate_self_signed("a/b", WallTime{}).ok());
   EXPECT_FALSE(generate_self_signed(std::string(300, 'a'), WallTime{}).ok());
+}
+
+TEST(SelfSigned, LoadsFromPemFilesAsServerAndTrustAnchor) {
+  auto id = generate_self_signed("files.test", WallTime{1'700'000'000LL * 1'000'000}).value();
+  const std::string dir = ::testing::TempDir();
+  std::ofstream(dir + "/tls_cert.pem") << id.cert_pem;
+  std::ofstream(dir + "/tls_key.pem") << id.key_pem;
+  TlsConfig s;
+  s.cert_chain_file = dir + "/tls_cert.pem";
+  s.key_file = dir + "/tls_key.pem";
+  EXPECT_TRUE(TlsContext::create(Role::server, s).ok());
+  TlsConfig c;
+  c.ca_file = dir + "/tls_cert.pem";
+  EXPECT_TRUE(TlsContext::create(Role::client, c).ok());
+  s.key_file = dir + "/missing.pem";
+  auto bad = TlsContext::create(Role::server, s);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().detail.find("missing.pem"), std::string::npos);
 }
 
 }  // namespace

@@ -46,8 +46,8 @@ class Scram final : public Mech {
   explicit Scram(MechEnv env) : env_(env) {}
 
   Step start(std::optional<std::string_view> initial) override {
-    if (!initial || initial->empty()) return challenge({});  // client-first comes next
-    return step(*initial);
+    if (!initial) return challenge({});  // client-first comes next
+    return step(*initial);                // an empty one ("=") is malformed: it has no GS2 header
   }
 
   Step step(std::string_view msg) override {
