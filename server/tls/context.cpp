@@ -119,6 +119,9 @@ Status configure(SSL_CTX* ctx, Role role, const TlsConfig& cfg) {
     } else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
       return fail(Errc::io, openssl_error_text("default CA paths"));
     }
+    if (cfg.verification_time) {
+      X509_VERIFY_PARAM_set_time(SSL_CTX_get0_param(ctx), static_cast<time_t>(cfg.verification_time->unix_seconds()));
+    }
   }
   return {};
 }

@@ -2,13 +2,16 @@
 // (PEM files or PEM text), TLS 1.2 minimum with 1.3 preferred, Mozilla "intermediate"
 // ciphers, optional ALPN, client-side peer verification (CA file/PEM; hostname per engine).
 // Loads files only at creation; never does network I/O. RFC 8446, RFC 5246, RFC 7301.
+// Randomness is OpenSSL's DRBG (not yet a seeded provider): ciphertext differs run to run.
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/result.h"
+#include "core/time.h"
 
 typedef struct ssl_ctx_st SSL_CTX;
 
@@ -34,6 +37,9 @@ struct TlsConfig {
   MaxVersion max_version = MaxVersion::tls13;
   std::string ciphers_tls12 = kIntermediateCiphers;
   std::vector<std::string> alpn;  // server: accepted protocols; client: offered, in order
+  // Client: check certificate validity at this time instead of the system clock — the
+  // simulator pins it to virtual time so verification is reproducible.
+  std::optional<WallTime> verification_time;
 };
 
 class TlsContext {

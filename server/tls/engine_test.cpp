@@ -21,7 +21,8 @@ struct Pair {
   std::unique_ptr<TlsEngine> server, client;
   std::vector<Event> sev, cev;
 
-  explicit Pair(MaxVersion v = MaxVersion::tls13, std::string host = "mx.test", TlsLimits lim = {}) {
+  explicit Pair(MaxVersion v = MaxVersion::tls13, std::string host = "mx.test", TlsLimits lim = {},
+                std::optional<WallTime> verify_time = std::nullopt) {
     TlsConfig s;
     s.cert_chain_pem = identity().cert_pem;
     s.key_pem = identity().key_pem;
@@ -30,6 +31,7 @@ struct Pair {
     c.ca_pem = identity().cert_pem;
     c.max_version = v;
     c.alpn = {"smtp"};
+    c.verification_time = verify_time;
     sctx = TlsContext::create(Role::server, s).value();
     cctx = TlsContext::create(Role::client, c).value();
     server = std::make_unique<TlsEngine>(*sctx, Role::server, "", lim);
@@ -166,6 +168,22 @@ TEST(TlsEngine, WrongHostnameFailsVerification) {
   ASSERT_NE(f, nullptr);
   EXPECT_NE(f->reason.find("certificate verify failed"), std::string::npos) << f->reason;
   EXPECT_NE(find<ev::Failed>(p.sev), nullptr);  // the alert reached the server
+}
+
+TEST(TlsEngine, PinnedVerificationTime) {
+  // The certificate is valid from 1.7e9 s for ten years; verify it a day early and late.
+  const std::int64_t start_s = 1'700'000'000;
+  Pair early(MaxVersion::tls13, "mx.test", {}, WallTime{(start_s - 86400) * 1'000'000});
+  early.run();
+  const auto* f = find<ev::Failed>(early.cev);
+  ASSERT_NE(f, nullptr);
+  EXPECT_NE(f->reason.find("not yet valid"), std::string::npos) << f->reason;
+  Pair late(MaxVersion::tls13, "mx.test", {}, WallTime{(start_s + 3651LL * 86400) * 1'000'000});
+  late.run();
+  ASSERT_NE(find<ev::Failed>(late.cev), nullptr);
+  Pair inside(MaxVersion::tls13, "mx.test", {}, WallTime{(start_s + 86400) * 1'000'000});
+  inside.run();
+  EXPECT_TRUE(inside.client->handshake_done());
 }
 
 TEST(TlsEngine, BuffersStayBounded) {
