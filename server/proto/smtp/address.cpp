@@ -6,6 +6,7 @@
 #include "proto/smtp/address.h"
 
 #include "core/assert.h"
+#include "proto/smtp/chars.h"
 
 namespace mail::smtp {
 
@@ -15,31 +16,6 @@ namespace {
 constexpr std::size_t kDomainBytesMax = 255;
 // RFC 1035 §2.3.4 label limit; RFC 5321 §2.3.5 makes SMTP domains DNS names.
 constexpr std::size_t kLabelBytesMax = 63;
-
-constexpr bool is_alpha(unsigned char c) noexcept { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
-constexpr bool is_digit(unsigned char c) noexcept { return c >= '0' && c <= '9'; }
-constexpr bool is_let_dig(unsigned char c) noexcept { return is_alpha(c) || is_digit(c); }
-constexpr bool is_hex(unsigned char c) noexcept {
-  return is_digit(c) || (c >= 'A' && c <= 'F') || (c >= 'a' && c <= 'f');
-}
-
-// RFC 5322 §3.2.3 atext (ASCII part); RFC 5321 §4.1.2 imports it for Atom.
-constexpr bool is_atext(unsigned char c) noexcept {
-  if (is_let_dig(c)) return true;
-  switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-    case '-': case '/': case '=': case '?': case '^': case '_': case '`': case '{':
-    case '|': case '}': case '~':
-      return true;
-    default:
-      return false;
-  }
-}
-
-// RFC 5321 §4.1.2 qtextSMTP = %d32-33 / %d35-91 / %d93-126.
-constexpr bool is_qtext(unsigned char c) noexcept {
-  return c == 32 || c == 33 || (c >= 35 && c <= 91) || (c >= 93 && c <= 126);
-}
 
 // RFC 5321 §4.1.3 dcontent = %d33-90 / %d94-126.
 constexpr bool is_dcontent(unsigned char c) noexcept { return (c >= 33 && c <= 90) || (c >= 94 && c <= 126); }
@@ -230,15 +206,6 @@ bool valid_ipv6(std::string_view v) noexcept {
   return left + right <= (v4 ? 4 : 6);
 }
 
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
-
 // Literal body between the brackets.
 bool valid_literal_body(std::string_view body) noexcept {
   if (body.empty()) return false;
@@ -273,8 +240,6 @@ bool is_dot_string(std::string_view v) noexcept {
   Scanner s{v};
   return scan_dot_string(s) && s.eof();
 }
-
-char ascii_lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
 // Content of a quoted-string with quoted-pairs resolved ("\"a\\\"b\"" -> a"b).
 std::string unquote(std::string_view q) {

@@ -6,21 +6,11 @@
 
 #include "core/assert.h"
 #include "proto/smtp/address.h"
+#include "proto/smtp/chars.h"
 
 namespace mail::smtp {
 
 namespace {
-
-constexpr bool is_blank(char c) noexcept { return c == ' ' || c == '\t'; }
-
-constexpr char upper(char c) noexcept { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c; }
-
-constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (upper(a[i]) != upper(b[i])) return false;
-  return true;
-}
 
 std::string_view trim_blanks(std::string_view s) noexcept {
   while (!s.empty() && is_blank(s.front())) s.remove_prefix(1);
@@ -82,7 +72,7 @@ std::optional<BdatArgs> parse_bdat_args(std::string_view arg) noexcept {
   std::size_t i = 0;
   if (arg.empty()) return std::nullopt;
   constexpr std::uint64_t kMax = std::numeric_limits<std::uint64_t>::max();
-  while (i < arg.size() && arg[i] >= '0' && arg[i] <= '9') {
+  while (i < arg.size() && is_digit(arg[i])) {
     const auto digit = static_cast<std::uint64_t>(arg[i] - '0');
     // Checked arithmetic (STYLE habit 3): refuse rather than wrap.
     if (out.size > (kMax - digit) / 10) return std::nullopt;

@@ -9,6 +9,7 @@
 
 #include "core/assert.h"
 #include "proto/smtp/address.h"
+#include "proto/smtp/chars.h"
 
 namespace mail::smtp {
 
@@ -23,34 +24,6 @@ constexpr std::size_t kKeywordEchoMax = 32;     // how much of an unknown keywor
 
 static_assert(kEnvidBytesMax <= kValueBytesMax);
 static_assert(kOrcptBytesMax <= kValueBytesMax);
-
-constexpr bool is_alpha(unsigned char c) noexcept { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
-constexpr bool is_digit(unsigned char c) noexcept { return c >= '0' && c <= '9'; }
-constexpr bool is_upper_hex(unsigned char c) noexcept { return is_digit(c) || (c >= 'A' && c <= 'F'); }
-
-// RFC 5322 §3.2.3 atext, for the RFC 3461 §4.2 addr-type "atom".
-constexpr bool is_atext(unsigned char c) noexcept {
-  if (is_alpha(c) || is_digit(c)) return true;
-  switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-    case '-': case '/': case '=': case '?': case '^': case '_': case '`': case '{':
-    case '|': case '}': case '~':
-      return true;
-    default:
-      return false;
-  }
-}
-
-char ascii_upper(char c) noexcept { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c; }
-
-// Keywords and the keyword-like values (BODY, RET, NOTIFY) are case-insensitive
-// (RFC 5321 §2.4; RFC 3461 §4.1 note b, §4.3).
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (ascii_upper(a[i]) != ascii_upper(b[i])) return false;
-  return true;
-}
 
 ParamError make_error(std::uint16_t code, std::uint8_t subject, std::uint8_t detail, std::string text) {
   MAIL_ASSERT(code >= 500);
@@ -241,168 +214,175 @@ std::string xtext_encode(std::string_view in) {
   return out;
 }
 
-MailParamsParse parse_mail_params(std::string_view in, const Extensions& ext) {
-  MailParamsParse r;
+namespace {
+
+// One MAIL parameter into `p`; `seen` tracks duplicates. The first error stops the parse.
+std::optional<ParamError> apply_mail_param(const RawParam& rp, const Extensions& ext, MailParams& p, unsigned& seen) {
+  const std::string_view kw = rp.keyword;
+  if (iequals(kw, "SIZE")) {
+    // RFC 1870 §6.1.
+    if (!ext.size) return unsupported(kw);
+    if (auto e = first_use(seen, kSize, kw)) return e;
+    if (auto e = need_value(rp)) return e;
+    const auto size = parse_size(rp.value);
+    if (!size) return syntax_error("Bad SIZE value");
+    p.size = *size;
+  } else if (iequals(kw, "BODY")) {
+    // RFC 6152 §2 (7BIT, 8BITMIME) and RFC 3030 §3 (BINARYMIME): BODY is known only when
+    // one of them is advertised, and each value only when its extension is.
+    if (!ext.eight_bit_mime && !ext.binary_mime) return unsupported(kw);
+    if (auto e = first_use(seen, kBody, kw)) return e;
+    if (auto e = need_value(rp)) return e;
+    if (iequals(rp.value, "7BIT")) {
+      p.body = BodyType::seven_bit;
+    } else if (iequals(rp.value, "8BITMIME")) {
+      if (!ext.eight_bit_mime) return make_error(555, 5, 4, "BODY=8BITMIME not supported");
+      p.body = BodyType::eight_bit_mime;
+    } else if (iequals(rp.value, "BINARYMIME")) {
+      if (!ext.binary_mime) return make_error(555, 5, 4, "BODY=BINARYMIME not supported");
+      p.body = BodyType::binary_mime;
+    } else {
+      return syntax_error("Bad BODY value");
+    }
+  } else if (iequals(kw, "SMTPUTF8")) {
+    // RFC 6531 §3.4: "If this parameter is provided, it MUST not accept a value."
+    if (!ext.smtputf8) return unsupported(kw);
+    if (auto e = first_use(seen, kUtf8, kw)) return e;
+    if (rp.has_value) return syntax_error("SMTPUTF8 takes no value");
+    p.smtputf8 = true;
+  } else if (iequals(kw, "RET")) {
+    // RFC 3461 §4.3: FULL or HDRS, any case; §4.5: at most once.
+    if (!ext.dsn) return unsupported(kw);
+    if (auto e = first_use(seen, kRet, kw)) return e;
+    if (auto e = need_value(rp)) return e;
+    if (iequals(rp.value, "FULL")) {
+      p.ret = DsnRet::full;
+    } else if (iequals(rp.value, "HDRS")) {
+      p.ret = DsnRet::headers;
+    } else {
+      return syntax_error("Bad RET value");
+    }
+  } else if (iequals(kw, "ENVID")) {
+    // RFC 3461 §4.4: xtext, up to 100 characters, printable US-ASCII once decoded.
+    if (!ext.dsn) return unsupported(kw);
+    if (auto e = first_use(seen, kEnvid, kw)) return e;
+    if (auto e = need_value(rp)) return e;
+    if (rp.value.size() > kEnvidBytesMax) return syntax_error("ENVID too long");
+    auto decoded = xtext_decode(rp.value);
+    if (!decoded || !printable_ascii(*decoded)) return syntax_error("Bad ENVID value");
+    p.envid = std::move(*decoded);
+  } else if (iequals(kw, "AUTH")) {
+    // RFC 4954 §5: AUTH=xtext(mailbox) or AUTH=<> (unknown submitter).
+    if (!ext.auth) return unsupported(kw);
+    if (auto e = first_use(seen, kAuth, kw)) return e;
+    if (auto e = need_value(rp)) return e;
+    auto decoded = xtext_decode(rp.value);
+    if (!decoded || !no_controls(*decoded)) return syntax_error("Bad AUTH value");
+    if (*decoded != "<>" && !parse_mailbox(*decoded, SmtpLimits{}, true))
+      return syntax_error("Bad AUTH value");
+    p.auth = std::move(*decoded);
+  } else {
+    return unsupported(kw);
+  }
+  return std::nullopt;
+}
+
+// One RCPT parameter into `p`, as apply_mail_param.
+std::optional<ParamError> apply_rcpt_param(const RawParam& rp, const Extensions& ext, RcptParams& p, unsigned& seen) {
+  const std::string_view kw = rp.keyword;
+  if (iequals(kw, "NOTIFY")) {
+    // RFC 3461 §4.1: "NEVER" / 1#("SUCCESS" / "FAILURE" / "DELAY"), any case; NEVER
+    // "MUST appear by itself"; §4.5: at most once.
+    if (!ext.dsn) return unsupported(kw);
+    if (auto e = first_use(seen, kNotify, kw)) return e;
+    if (auto e = need_value(rp)) return e;
+    DsnNotify notify;
+    std::size_t elements = 0;
+    std::size_t start = 0;
+    for (;;) {
+      const std::size_t comma = rp.value.find(',', start);
+      const std::string_view el =
+          rp.value.substr(start, comma == std::string_view::npos ? rp.value.npos : comma - start);
+      ++elements;
+      if (iequals(el, "NEVER")) {
+        notify.never = true;
+      } else if (iequals(el, "SUCCESS")) {
+        notify.success = true;
+      } else if (iequals(el, "FAILURE")) {
+        notify.failure = true;
+      } else if (iequals(el, "DELAY")) {
+        notify.delay = true;
+      } else {
+        return syntax_error("Bad NOTIFY value");  // includes empty elements
+      }
+      if (comma == std::string_view::npos) break;
+      start = comma + 1;
+    }
+    if (notify.never && elements > 1) return syntax_error("NOTIFY=NEVER must appear alone");
+    MAIL_ASSERT(notify.any());
+    p.notify = notify;
+  } else if (iequals(kw, "ORCPT")) {
+    // RFC 3461 §4.2: addr-type ";" xtext, addr-type an atom, up to 500 characters.
+    if (!ext.dsn) return unsupported(kw);
+    if (auto e = first_use(seen, kOrcpt, kw)) return e;
+    if (auto e = need_value(rp)) return e;
+    if (rp.value.size() > kOrcptBytesMax) return syntax_error("ORCPT too long");
+    const std::size_t semi = rp.value.find(';');
+    if (semi == std::string_view::npos || semi == 0) return syntax_error("Bad ORCPT value");
+    const std::string_view type = rp.value.substr(0, semi);
+    for (char c : type)
+      if (!is_atext(c)) return syntax_error("Bad ORCPT address type");
+    auto decoded = xtext_decode(rp.value.substr(semi + 1));
+    if (!decoded || decoded->empty() || !no_controls(*decoded)) return syntax_error("Bad ORCPT value");
+    p.orcpt_type = std::string(type);
+    p.orcpt = std::move(*decoded);
+  } else {
+    return unsupported(kw);
+  }
+  return std::nullopt;
+}
+
+// The part MAIL and RCPT share: tokenize, then apply each parameter in order. On the
+// first error the result has that error and no params (params.h: first error wins).
+template <class Params>
+using ApplyParam = std::optional<ParamError> (*)(const RawParam&, const Extensions&, Params&, unsigned& seen);
+
+template <class Parse, class Params>
+Parse parse_params(std::string_view in, const Extensions& ext, ApplyParam<Params> apply) {
+  Parse r;
   std::array<RawParam, kParamsMax> raw{};
   std::size_t n = 0;
   if (auto e = tokenize(in, raw, n)) {
     r.error = std::move(*e);
     return r;
   }
-  MailParams p;
+  Params p;
   unsigned seen = 0;
-  auto fail = [&r](ParamError e) {
-    r.params.reset();
-    r.error = std::move(e);
-    return r;
-  };
   for (std::size_t i = 0; i < n; ++i) {
-    const RawParam& rp = raw[i];
-    const std::string_view kw = rp.keyword;
-    if (iequals(kw, "SIZE")) {
-      // RFC 1870 §6.1.
-      if (!ext.size) return fail(unsupported(kw));
-      if (auto e = first_use(seen, kSize, kw)) return fail(std::move(*e));
-      if (auto e = need_value(rp)) return fail(std::move(*e));
-      const auto size = parse_size(rp.value);
-      if (!size) return fail(syntax_error("Bad SIZE value"));
-      p.size = *size;
-    } else if (iequals(kw, "BODY")) {
-      // RFC 6152 §2 (7BIT, 8BITMIME) and RFC 3030 §3 (BINARYMIME): BODY is known only when
-      // one of them is advertised, and each value only when its extension is.
-      if (!ext.eight_bit_mime && !ext.binary_mime) return fail(unsupported(kw));
-      if (auto e = first_use(seen, kBody, kw)) return fail(std::move(*e));
-      if (auto e = need_value(rp)) return fail(std::move(*e));
-      if (iequals(rp.value, "7BIT")) {
-        p.body = BodyType::seven_bit;
-      } else if (iequals(rp.value, "8BITMIME")) {
-        if (!ext.eight_bit_mime) return fail(make_error(555, 5, 4, "BODY=8BITMIME not supported"));
-        p.body = BodyType::eight_bit_mime;
-      } else if (iequals(rp.value, "BINARYMIME")) {
-        if (!ext.binary_mime) return fail(make_error(555, 5, 4, "BODY=BINARYMIME not supported"));
-        p.body = BodyType::binary_mime;
-      } else {
-        return fail(syntax_error("Bad BODY value"));
-      }
-    } else if (iequals(kw, "SMTPUTF8")) {
-      // RFC 6531 §3.4: "If this parameter is provided, it MUST not accept a value."
-      if (!ext.smtputf8) return fail(unsupported(kw));
-      if (auto e = first_use(seen, kUtf8, kw)) return fail(std::move(*e));
-      if (rp.has_value) return fail(syntax_error("SMTPUTF8 takes no value"));
-      p.smtputf8 = true;
-    } else if (iequals(kw, "RET")) {
-      // RFC 3461 §4.3: FULL or HDRS, any case; §4.5: at most once.
-      if (!ext.dsn) return fail(unsupported(kw));
-      if (auto e = first_use(seen, kRet, kw)) return fail(std::move(*e));
-      if (auto e = need_value(rp)) return fail(std::move(*e));
-      if (iequals(rp.value, "FULL")) {
-        p.ret = DsnRet::full;
-      } else if (iequals(rp.value, "HDRS")) {
-        p.ret = DsnRet::headers;
-      } else {
-        return fail(syntax_error("Bad RET value"));
-      }
-    } else if (iequals(kw, "ENVID")) {
-      // RFC 3461 §4.4: xtext, up to 100 characters, printable US-ASCII once decoded.
-      if (!ext.dsn) return fail(unsupported(kw));
-      if (auto e = first_use(seen, kEnvid, kw)) return fail(std::move(*e));
-      if (auto e = need_value(rp)) return fail(std::move(*e));
-      if (rp.value.size() > kEnvidBytesMax) return fail(syntax_error("ENVID too long"));
-      auto decoded = xtext_decode(rp.value);
-      if (!decoded || !printable_ascii(*decoded)) return fail(syntax_error("Bad ENVID value"));
-      p.envid = std::move(*decoded);
-    } else if (iequals(kw, "AUTH")) {
-      // RFC 4954 §5: AUTH=xtext(mailbox) or AUTH=<> (unknown submitter).
-      if (!ext.auth) return fail(unsupported(kw));
-      if (auto e = first_use(seen, kAuth, kw)) return fail(std::move(*e));
-      if (auto e = need_value(rp)) return fail(std::move(*e));
-      auto decoded = xtext_decode(rp.value);
-      if (!decoded || !no_controls(*decoded)) return fail(syntax_error("Bad AUTH value"));
-      if (*decoded != "<>" && !parse_mailbox(*decoded, SmtpLimits{}, true))
-        return fail(syntax_error("Bad AUTH value"));
-      p.auth = std::move(*decoded);
-    } else {
-      return fail(unsupported(kw));
+    if (auto e = apply(raw[i], ext, p, seen)) {
+      r.error = std::move(*e);
+      return r;
     }
   }
-  // RFC 1870 §6.1 (2): over the fixed maximum -> 552. Checked after the syntax so that a
-  // malformed command is reported as malformed. 0 means "no fixed maximum" (RFC 1870 §4).
-  if (p.size && ext.message_bytes_max != 0 && *p.size > ext.message_bytes_max)
-    return fail(make_error(552, 3, 4, "Message size exceeds fixed maximum message size"));
   r.params = std::move(p);
   return r;
 }
 
-RcptParamsParse parse_rcpt_params(std::string_view in, const Extensions& ext) {
-  RcptParamsParse r;
-  std::array<RawParam, kParamsMax> raw{};
-  std::size_t n = 0;
-  if (auto e = tokenize(in, raw, n)) {
-    r.error = std::move(*e);
-    return r;
-  }
-  RcptParams p;
-  unsigned seen = 0;
-  auto fail = [&r](ParamError e) {
+}  // namespace
+
+MailParamsParse parse_mail_params(std::string_view in, const Extensions& ext) {
+  MailParamsParse r = parse_params<MailParamsParse>(in, ext, apply_mail_param);
+  // RFC 1870 §6.1 (2): over the fixed maximum -> 552. Checked after the syntax so that a
+  // malformed command is reported as malformed. 0 means "no fixed maximum" (RFC 1870 §4).
+  if (r.params && r.params->size && ext.message_bytes_max != 0 && *r.params->size > ext.message_bytes_max) {
     r.params.reset();
-    r.error = std::move(e);
-    return r;
-  };
-  for (std::size_t i = 0; i < n; ++i) {
-    const RawParam& rp = raw[i];
-    const std::string_view kw = rp.keyword;
-    if (iequals(kw, "NOTIFY")) {
-      // RFC 3461 §4.1: "NEVER" / 1#("SUCCESS" / "FAILURE" / "DELAY"), any case; NEVER
-      // "MUST appear by itself"; §4.5: at most once.
-      if (!ext.dsn) return fail(unsupported(kw));
-      if (auto e = first_use(seen, kNotify, kw)) return fail(std::move(*e));
-      if (auto e = need_value(rp)) return fail(std::move(*e));
-      DsnNotify notify;
-      std::size_t elements = 0;
-      std::size_t start = 0;
-      for (;;) {
-        const std::size_t comma = rp.value.find(',', start);
-        const std::string_view el =
-            rp.value.substr(start, comma == std::string_view::npos ? rp.value.npos : comma - start);
-        ++elements;
-        if (iequals(el, "NEVER")) {
-          notify.never = true;
-        } else if (iequals(el, "SUCCESS")) {
-          notify.success = true;
-        } else if (iequals(el, "FAILURE")) {
-          notify.failure = true;
-        } else if (iequals(el, "DELAY")) {
-          notify.delay = true;
-        } else {
-          return fail(syntax_error("Bad NOTIFY value"));  // includes empty elements
-        }
-        if (comma == std::string_view::npos) break;
-        start = comma + 1;
-      }
-      if (notify.never && elements > 1) return fail(syntax_error("NOTIFY=NEVER must appear alone"));
-      MAIL_ASSERT(notify.any());
-      p.notify = notify;
-    } else if (iequals(kw, "ORCPT")) {
-      // RFC 3461 §4.2: addr-type ";" xtext, addr-type an atom, up to 500 characters.
-      if (!ext.dsn) return fail(unsupported(kw));
-      if (auto e = first_use(seen, kOrcpt, kw)) return fail(std::move(*e));
-      if (auto e = need_value(rp)) return fail(std::move(*e));
-      if (rp.value.size() > kOrcptBytesMax) return fail(syntax_error("ORCPT too long"));
-      const std::size_t semi = rp.value.find(';');
-      if (semi == std::string_view::npos || semi == 0) return fail(syntax_error("Bad ORCPT value"));
-      const std::string_view type = rp.value.substr(0, semi);
-      for (char c : type)
-        if (!is_atext(static_cast<unsigned char>(c))) return fail(syntax_error("Bad ORCPT address type"));
-      auto decoded = xtext_decode(rp.value.substr(semi + 1));
-      if (!decoded || decoded->empty() || !no_controls(*decoded)) return fail(syntax_error("Bad ORCPT value"));
-      p.orcpt_type = std::string(type);
-      p.orcpt = std::move(*decoded);
-    } else {
-      return fail(unsupported(kw));
-    }
+    r.error = make_error(552, 3, 4, "Message size exceeds fixed maximum message size");
   }
-  r.params = std::move(p);
   return r;
+}
+
+RcptParamsParse parse_rcpt_params(std::string_view in, const Extensions& ext) {
+  return parse_params<RcptParamsParse>(in, ext, apply_rcpt_param);
 }
 
 }  // namespace mail::smtp

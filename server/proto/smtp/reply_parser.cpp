@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "core/assert.h"
+#include "proto/smtp/chars.h"
 
 namespace mail::smtp {
 
@@ -26,17 +27,6 @@ std::string_view to_string(ReplyError e) noexcept {
 }
 
 namespace {
-
-bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
-
-char upper(char c) noexcept { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; }
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (upper(a[i]) != upper(b[i])) return false;
-  return true;
-}
 
 // Reads 1*3 DIGIT at `pos`; returns the number of digits read (0 = none).
 std::size_t read_number(std::string_view s, std::size_t pos, std::uint16_t& out) noexcept {
@@ -64,9 +54,7 @@ bool is_keyword(std::string_view k) noexcept {
   // RFC 5321 §4.1.1.1: ehlo-keyword = (ALPHA / DIGIT) *(ALPHA / DIGIT / "-")
   if (k.empty() || k.size() > 64) return false;
   for (std::size_t i = 0; i < k.size(); ++i) {
-    const char c = k[i];
-    const bool alnum = is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-    if (!alnum && !(i > 0 && c == '-')) return false;
+    if (!is_let_dig(k[i]) && !(i > 0 && k[i] == '-')) return false;
   }
   return true;
 }
@@ -75,9 +63,9 @@ std::vector<std::string_view> split_words(std::string_view s) {
   std::vector<std::string_view> words;
   std::size_t i = 0;
   while (i < s.size()) {
-    while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
+    while (i < s.size() && is_blank(s[i])) ++i;
     const std::size_t start = i;
-    while (i < s.size() && s[i] != ' ' && s[i] != '\t') ++i;
+    while (i < s.size() && !is_blank(s[i])) ++i;
     if (i > start) words.push_back(s.substr(start, i - start));
   }
   return words;
@@ -259,7 +247,7 @@ Capabilities parse_capabilities(const Reply& r) {
     }
     if (!is_keyword(kw)) continue;
     c.keyword.reserve(kw.size());
-    for (char ch : kw) c.keyword.push_back(upper(ch));
+    for (char ch : kw) c.keyword.push_back(ascii_upper(ch));
     for (std::size_t w = 1; w < words.size(); ++w) params.emplace_back(words[w]);
     c.params = std::move(params);
 
@@ -283,7 +271,7 @@ Capabilities parse_capabilities(const Reply& r) {
       for (const auto& m : c.params) {
         std::string mech;
         mech.reserve(m.size());
-        for (char ch : m) mech.push_back(upper(ch));
+        for (char ch : m) mech.push_back(ascii_upper(ch));
         if (std::find(caps.auth.begin(), caps.auth.end(), mech) == caps.auth.end())
           caps.auth.push_back(std::move(mech));
       }

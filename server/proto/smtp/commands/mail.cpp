@@ -2,6 +2,7 @@
 // RFC 3030), SMTPUTF8 (RFC 6531 §3.4), RET/ENVID (RFC 3461). The path and parameter
 // grammars live in address.cpp / params.cpp; this file decides and sequences. No I/O.
 #include "core/assert.h"
+#include "proto/smtp/chars.h"
 #include "proto/smtp/session_impl.h"
 
 namespace mail::smtp {
@@ -17,7 +18,7 @@ Checked<MailCommand> ServerSession::Impl::check_mail(std::string_view arg) const
   std::string_view rest = arg.substr(5);
   // "MAIL FROM: <a@b>": the RFC has no space there, but Postfix and most servers accept
   // one or more, and enough clients send it.
-  while (!rest.empty() && (rest.front() == ' ' || rest.front() == '\t')) rest.remove_prefix(1);
+  while (!rest.empty() && is_blank(rest.front())) rest.remove_prefix(1);
   if (rest.empty()) return mail_syntax();
   // First pass with UTF-8 allowed only to find where the path ends; whether UTF-8 is
   // acceptable depends on the SMTPUTF8 parameter that follows it (RFC 6531 §3.4).

@@ -2,6 +2,7 @@
 // recipient limit (§4.5.3.1.8 at least 100; §4.5.3.1.10 "452 too many recipients").
 // The recipient decision itself belongs to the application (ev::RcptTo). No I/O.
 #include "core/assert.h"
+#include "proto/smtp/chars.h"
 #include "proto/smtp/session_impl.h"
 
 namespace mail::smtp {
@@ -16,7 +17,7 @@ Checked<RcptCommand> ServerSession::Impl::check_rcpt(std::string_view arg) const
   MAIL_ASSERT(!pending_);
   if (!starts_with_nocase(arg, "TO:")) return rcpt_syntax();
   std::string_view rest = arg.substr(3);
-  while (!rest.empty() && (rest.front() == ' ' || rest.front() == '\t')) rest.remove_prefix(1);  // as for MAIL
+  while (!rest.empty() && is_blank(rest.front())) rest.remove_prefix(1);  // as for MAIL
   if (rest.empty()) return rcpt_syntax();
   RcptCommand cmd;
   std::size_t consumed = 0;
