@@ -1,4 +1,4 @@
-// cloudsdial: the single binary. Verbs: serve, check-config, help, --version.
+// cloudsdial: the single binary. Verbs: serve, check-config, conformance, help, --version.
 // Parses the command line and dispatches; must not include toml++ (config.cpp) or io/
 // headers (serve.cpp), so this file compiles in a blink. Exit codes: 0 ok, 1 runtime
 // failure, 2 usage or configuration error.
@@ -10,6 +10,7 @@
 
 #include "app/config.h"
 #include "app/serve.h"
+#include "conformance/conformance_main.h"
 #include "simulator/sim_main.h"
 
 #ifndef CLOUDSDIAL_VERSION
@@ -26,6 +27,8 @@ verbs:
   check-config [--config FILE]  validate a configuration and print the effective one
   sim [--scenario S] [--seed N | --seeds A..B --jobs J] [--json]
                                 run the deterministic simulator (cloudsdial sim --help)
+  conformance --suite smtp --target HOST:PORT|inproc [--only P] [--junit F] [--json F]
+                                run the RFC conformance transcripts (cloudsdial conformance --help)
   help [serve|config]           this text, the serve verb, or the default configuration
   --version                     print the version
 
@@ -137,6 +140,8 @@ int main_impl(const std::vector<std::string_view>& argv) {
 int main(int argc, char** argv) {
   // The simulator has its own option parser; hand it argv from the verb on.
   if (argc >= 2 && std::string_view(argv[1]) == "sim") return mail::sim::sim_main(argc - 1, argv + 1);
+  // The conformance runner has its own option parser too (docs/CONFORMANCE.md).
+  if (argc >= 2 && std::string_view(argv[1]) == "conformance") return mail::conformance::conformance_main(argc - 1, argv + 1);
   std::vector<std::string_view> args;
   for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
   return mail::app::main_impl(args);

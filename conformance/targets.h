@@ -1,0 +1,23 @@
+// Targets the runner can drive: our smtp::ServerSession in-process (no sockets, no clock:
+// the replies are all there the moment the bytes were fed), and any live server over
+// plain TCP (POSIX sockets, blocking with poll() timeouts; loopback only unless allowed).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "runner.h"
+
+namespace mail::conformance {
+
+// In-process SMTP: hostname "mx.example.test", default limits and extensions. Verdicts:
+// MAIL 250 2.1.0; RCPT 250 2.1.5 for @example.test (local part "unknown": 550 5.1.1),
+// any other domain 554 5.7.1 (relay denied) except postmaster@mx.example.test (what the
+// session makes of a bare <Postmaster>, RFC 5321 §4.5.1); message 250 2.0.0.
+std::unique_ptr<Target> make_inproc_smtp_target();
+
+// Live TCP target "HOST:PORT" ("[::1]:25" for IPv6). Refuses non-loopback addresses
+// unless `allow_remote`. Returns nullptr with `error` on a bad or refused address.
+std::unique_ptr<Target> make_tcp_target(const std::string& host_port, bool allow_remote, std::string& error);
+
+}  // namespace mail::conformance
