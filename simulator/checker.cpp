@@ -146,10 +146,15 @@ void check_liveness(const Ledger& ledger, const SessionStats& stats, std::vector
   for (const auto& p : stats.problems) out.push_back({"client", p});
 }
 
-void check_memory(const SessionStats& stats, std::uint64_t client_bytes_max, std::vector<Violation>& out) {
+void check_memory(const SessionStats& stats, std::uint64_t client_bytes_max, std::uint64_t server_bytes_max,
+                  std::vector<Violation>& out) {
   if (stats.client_buffered_max > client_bytes_max) {
     out.push_back({"memory", "a client session buffered " + std::to_string(stats.client_buffered_max) +
                                  " bytes (bound " + std::to_string(client_bytes_max) + ")"});
+  }
+  if (stats.server_buffered_max > server_bytes_max) {
+    out.push_back({"memory", "a server connection buffered " + std::to_string(stats.server_buffered_max) +
+                                 " bytes (bound " + std::to_string(server_bytes_max) + ")"});
   }
 }
 

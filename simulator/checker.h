@@ -42,8 +42,9 @@ void check_mailboxes(const Ledger& ledger, const MailServerConfig& server, std::
 void check_liveness(const Ledger& ledger, const SessionStats& stats, std::vector<Violation>& out);
 
 // Bounded memory: no client session ever buffered more than `client_bytes_max` (the
-// ClientSession's reply limits). The server side needs an accessor on SmtpServer (see the
-// simulator report); until then flow control bounds what a server can be sent unread.
-void check_memory(const SessionStats& stats, std::uint64_t client_bytes_max, std::vector<Violation>& out);
+// ClientSession's reply limits), and no server connection more than `server_bytes_max`
+// (the ServerSession limits plus the connection's read buffer).
+void check_memory(const SessionStats& stats, std::uint64_t client_bytes_max, std::uint64_t server_bytes_max,
+                  std::vector<Violation>& out);
 
 }  // namespace mail::sim

@@ -151,10 +151,14 @@ TEST(Checker, Liveness) {
   check_liveness(ledger, stats, v);
   EXPECT_EQ(kinds(v), "stuck-session,liveness");
   stats.client_buffered_max = 100;
+  stats.server_buffered_max = 500;
   std::vector<Violation> m;
-  check_memory(stats, 100, m);
+  check_memory(stats, 100, 500, m);
   EXPECT_TRUE(m.empty());
-  check_memory(stats, 99, m);
+  check_memory(stats, 99, 500, m);
+  EXPECT_EQ(kinds(m), "memory");
+  m.clear();
+  check_memory(stats, 100, 499, m);  // the server side is checked too
   EXPECT_EQ(kinds(m), "memory");
 }
 

@@ -1,6 +1,7 @@
 // Scenario runner and built-in scenarios (see scenario.h).
 #include "scenario.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
@@ -48,6 +49,9 @@ struct ScenarioRun::Impl {
   void setup();
   void crash_now(HostId h, std::string_view why);
   void schedule_random_crash(HostId h, Instant from);
+  // Folds a server host's connection-memory high-water mark into `stats` (before a crash
+  // drops its counters, and at the end).
+  void note_server_memory(HostId h);
   void schedule_partition(Instant from);
   void heal();
   void finish(std::string_view budget_note);
@@ -146,12 +150,20 @@ void ScenarioRun::Impl::setup() {
 void ScenarioRun::Impl::crash_now(HostId h, std::string_view why) {
   if (!chaos_active || !world->host_up(h)) return;
   world->record(kWorldHost, "chaos.crash", std::string(world->host_name(h)) + " " + std::string(why));
+  note_server_memory(h);
   world->crash(h);
   ++report.crashes;
   const Instant back = world->now() + sc.faults.downtime.draw(chaos);
   world->schedule_at(back, kWorldHost, [this, h] {
     if (chaos_active && !world->host_up(h)) world->boot(h);
   });
+}
+
+void ScenarioRun::Impl::note_server_memory(HostId h) {
+  if (!world->host_up(h)) return;
+  auto services = std::static_pointer_cast<MailServerServices>(world->services(h));
+  if (services == nullptr) return;
+  stats.server_buffered_max = std::max(stats.server_buffered_max, services->server.counters().session_buffered_max);
 }
 
 void ScenarioRun::Impl::schedule_random_crash(HostId h, Instant from) {
@@ -208,6 +220,7 @@ void ScenarioRun::Impl::heal() {
       auto services = std::static_pointer_cast<MailServerServices>(world->services(h));
       if (services == nullptr || !services->ready) {
         world->record(kWorldHost, "chaos.restart", std::string(world->host_name(h)) + " not ready");
+        note_server_memory(h);
         world->crash(h);
       }
     }
@@ -224,7 +237,12 @@ void ScenarioRun::Impl::finish(std::string_view budget_note) {
   if (!budget_note.empty()) v.push_back({"step-budget", std::string(budget_note)});
   check_liveness(ledger, stats, v);
   const smtp::ReplyLimits reply_limits;
-  check_memory(stats, std::uint64_t{reply_limits.reply_bytes_max} + reply_limits.line_bytes_tolerated, v);
+  for (HostId h : servers) note_server_memory(h);
+  const smtp::SmtpLimits& l = sc.server.limits;
+  // The session's own bound (its property tests prove it) plus one read buffer.
+  const std::uint64_t server_bound = l.message_bytes_max + l.pipelined_input_bytes_max + l.command_line_bytes_max +
+                                     node::SmtpServerConfig{}.read_buffer_bytes;
+  check_memory(stats, std::uint64_t{reply_limits.reply_bytes_max} + reply_limits.line_bytes_tolerated, server_bound, v);
   for (std::size_t i = 0; i < servers.size(); ++i) {
     const HostId h = servers[i];
     const std::string name(world->host_name(h));

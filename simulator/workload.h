@@ -105,6 +105,7 @@ struct SessionStats {
   std::uint32_t connect_failures = 0;
   std::uint32_t hung_up = 0;
   std::uint64_t client_buffered_max = 0;  // largest ClientSession::buffered_bytes() seen
+  std::uint64_t server_buffered_max = 0;  // largest server connection input (SmtpServerCounters)
   std::vector<std::string> problems;      // protocol-level oddities worth a violation
 };
 

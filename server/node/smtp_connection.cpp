@@ -171,6 +171,8 @@ bool SmtpConnection::step() {
   if (input_len_ > 0) {
     const std::size_t taken = session_->feed(std::string_view(input_.get(), input_len_), now);
     MAIL_ASSERT(taken <= input_len_);
+    server_.counters_.session_buffered_max =
+        std::max<std::uint64_t>(server_.counters_.session_buffered_max, session_->buffered_bytes() + (input_len_ - taken));
     if (taken > 0) {
       // Keep the unconsumed tail at the front; it is fed again after the next verdict.
       std::memmove(input_.get(), input_.get() + taken, input_len_ - taken);

@@ -70,6 +70,10 @@ struct SmtpServerCounters {
   std::uint64_t connections_refused = 0;
   std::uint64_t messages_accepted = 0;  // 2xx to the end of data
   std::uint64_t messages_refused = 0;   // 4xx/5xx from the handler
+  // High-water mark of one connection's buffered input: ServerSession::buffered_bytes()
+  // plus the read-buffer bytes the session has not taken yet (the simulator checks it
+  // against the limits: per-session memory stays bounded whatever the client sends).
+  std::uint64_t session_buffered_max = 0;
 };
 
 class SmtpConnection;
