@@ -1,5 +1,6 @@
-// Test helpers for io_test: run one coroutine on a fresh AsioEnv until it finishes, with a
-// watchdog so a hung operation fails the test instead of hanging ctest. Tests only.
+// Test helpers for tests that run on the production Env (io_test, the store and node tests):
+// run one coroutine on an AsioEnv until it finishes, with a watchdog so a hung operation
+// fails the test instead of hanging ctest. Tests only.
 #pragma once
 
 #include <gtest/gtest.h>

@@ -5,6 +5,8 @@
 #include "node/local_delivery.h"
 
 #include <gtest/gtest.h>
+
+#include "io/io_test_util.h"
 #include <stdlib.h>
 
 #include <filesystem>
@@ -108,19 +110,7 @@ class LocalDeliveryTest : public ::testing::Test {
 
   // Runs `body` as a root task and drives the loop until it finishes.
   void run(std::function<rt::Task<void>()> body) {
-    bool done = false;
-    looping_ = false;
-    env_.tasks().spawn([](std::function<rt::Task<void>()> b, LocalDeliveryTest* self, bool* d) -> rt::Task<void> {
-      co_await b();
-      *d = true;
-      if (self->looping_) self->env_.stop();
-    }(std::move(body), this, &done));
-    if (!done) {
-      looping_ = true;
-      env_.run();
-      looping_ = false;
-    }
-    ASSERT_TRUE(done);
+    io::test::run_task(env_, [](std::function<rt::Task<void>()> b) -> rt::Task<void> { co_await b(); }(std::move(body)));
   }
 
   DeliveryResult deliver(LocalDelivery& ld, const smtp::Envelope& e, std::string content) {
@@ -144,7 +134,6 @@ class LocalDeliveryTest : public ::testing::Test {
   io::AsioEnv env_;
   store::Directory directory_;
   std::string root_;
-  bool looping_ = false;
 };
 
 TEST_F(LocalDeliveryTest, CheckRecipient) {

@@ -4,6 +4,8 @@
 #include "store/maildir.h"
 
 #include <gtest/gtest.h>
+
+#include "io/io_test_util.h"
 #include <stdlib.h>
 #include <sys/stat.h>
 
@@ -61,21 +63,8 @@ class MaildirTest : public ::testing::Test {
   }
 
   // Runs `body` as a root task of the Env and drives the event loop until it finishes.
-  // stop() only when the loop runs: a stop requested before run() would be kept for later.
   void run(std::function<rt::Task<void>()> body) {
-    bool done = false;
-    looping_ = false;
-    env_.tasks().spawn([](std::function<rt::Task<void>()> b, MaildirTest* self, bool* d) -> rt::Task<void> {
-      co_await b();
-      *d = true;
-      if (self->looping_) self->env_.stop();
-    }(std::move(body), this, &done));
-    if (!done) {
-      looping_ = true;
-      env_.run();
-      looping_ = false;
-    }
-    ASSERT_TRUE(done);
+    io::test::run_task(env_, [](std::function<rt::Task<void>()> b) -> rt::Task<void> { co_await b(); }(std::move(body)));
   }
 
   Result<std::string> deliver(MaildirStore& store, std::vector<std::string> users, std::string content) {
@@ -89,7 +78,6 @@ class MaildirTest : public ::testing::Test {
   io::AsioEnv env_;
   std::string root_;
   std::vector<std::string> extra_dirs_;
-  bool looping_ = false;
 };
 
 TEST_F(MaildirTest, DeliverToOneUserLeavesExactlyOneIdenticalFileInNew) {
