@@ -279,7 +279,7 @@ LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ------------------------------------------------------------------ report
 export ORDER_NOTE COUNT RUNS REUSE LOAD_NOTE LOAD_START LOAD_END PF_NOTE BIN LOG_LEVEL
-export R_GIT=$(git -C "$REPO" describe --always --dirty 2>/dev/null || echo unknown)
+export R_GIT="repo HEAD $(git -C "$REPO" describe --always --dirty 2>/dev/null || echo unknown) at report time, binary built $(date -r "$BIN" '+%Y-%m-%d %H:%M')"
 export R_FS=$(df -T "$WORK" | awk 'NR==2{print $2 " on " $1}')
 export R_HOST="$(nproc) CPUs, kernel $(uname -r)"
 export R_DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
