@@ -2,7 +2,8 @@
 # bench/run.sh BUILD_DIR [-q] [smtp_inbound options...] - run every benchmark against the
 # binaries of BUILD_DIR (build them first, Release: see bench/README.md):
 #   1. BUILD_DIR/bench/disk_sync/disk_sync   durable file creations/s of this disk (if built)
-#   2. bench/smtp_inbound/run.sh             SMTP inbound, cloudsdial vs Postfix, same run
+#   2. BUILD_DIR/bench/sim_throughput/sim_throughput  simulated SMTP transactions/s (if built)
+#   3. bench/smtp_inbound/run.sh             SMTP inbound, cloudsdial vs Postfix, same run
 # -q is the quick mode of both (smoke test, noisy figures). Other options go to
 # smtp_inbound/run.sh (e.g. -W 2.5 to wait for a quiet machine, -s for sync-call counts).
 # Exit status: 0 if every benchmark that ran succeeded.
@@ -24,6 +25,14 @@ if [ -x "$DISK_SYNC" ]; then
   fi
 else
   echo "=== disk_sync: $DISK_SYNC not built, skipped"
+fi
+
+SIM=$BUILD/bench/sim_throughput/sim_throughput
+if [ -x "$SIM" ]; then
+  echo "=== sim_throughput ($(date +%T), load $(cut -d' ' -f1-3 /proc/loadavg))"
+  "$SIM" || status=1
+else
+  echo "=== sim_throughput: $SIM not built, skipped"
 fi
 
 BIN=$BUILD/server/app/cloudsdial
