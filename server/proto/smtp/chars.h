@@ -48,4 +48,15 @@ constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
   return true;
 }
 
+// Index of the first CR or LF (or NUL too, when `nul_too`) at or after `from`, or npos.
+// A plain byte loop on purpose: string_view::find_first_of calls memchr once per input byte,
+// which was 20 % of the server's CPU on 100 KiB messages (bench/smtp_inbound profile).
+constexpr std::size_t find_line_break(std::string_view s, std::size_t from = 0, bool nul_too = false) noexcept {
+  for (std::size_t i = from; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c == '\r' || c == '\n' || (nul_too && c == '\0')) return i;
+  }
+  return std::string_view::npos;
+}
+
 }  // namespace mail::smtp

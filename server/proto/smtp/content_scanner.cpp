@@ -3,13 +3,14 @@
 // depends only on the byte stream, not on how it was split. No I/O, bounded memory.
 #include "proto/smtp/content_scanner.h"
 
+#include "proto/smtp/chars.h"
+
 #include "core/assert.h"
 
 namespace mail::smtp {
 
 namespace {
 constexpr std::string_view kReceived = "received";
-constexpr std::string_view kStops("\r\n\0", 3);  // octets the fast path must look at
 constexpr char lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 }  // namespace
 
@@ -118,7 +119,7 @@ void ContentScanner::scan(std::string_view bytes) noexcept {
       ++i;
       continue;
     }
-    std::size_t j = bytes.find_first_of(kStops, i + 1);
+    std::size_t j = find_line_break(bytes, i + 1, /*nul_too=*/true);
     if (j == std::string_view::npos) j = bytes.size();
     const std::size_t run = j - i;
     MAIL_ASSERT(run >= 1);

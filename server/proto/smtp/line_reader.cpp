@@ -3,6 +3,8 @@
 // calls (the session's segmentation-invariance property relies on it). No I/O.
 #include "proto/smtp/line_reader.h"
 
+#include "proto/smtp/chars.h"
+
 #include "core/assert.h"
 
 namespace mail::smtp {
@@ -23,7 +25,7 @@ LineResult CommandLineReader::next(std::string_view in) noexcept {
   if (discarding_) return next_discarding(in);
   // A line that fits ends (CRLF included) within the first max_ bytes.
   const std::string_view window = in.substr(0, max_);
-  const std::size_t pos = window.find_first_of("\r\n");
+  const std::size_t pos = find_line_break(window);
   if (pos != std::string_view::npos) {
     if (window[pos] == '\n') return {LineStatus::bare_lf, pos + 1, {}};
     if (pos + 1 < in.size()) {
@@ -58,7 +60,7 @@ LineResult CommandLineReader::next_discarding(std::string_view in) noexcept {
     if (in[0] == '\n') return finish(1, discarded_bytes_ + 1);
     return {LineStatus::bare_cr, 1, {}};
   }
-  const std::size_t pos = in.find_first_of("\r\n");
+  const std::size_t pos = find_line_break(in);
   if (pos != std::string_view::npos) {
     if (in[pos] == '\n') return {LineStatus::bare_lf, pos + 1, {}};
     if (pos + 1 < in.size()) {
