@@ -6,9 +6,11 @@
 #include <gtest/gtest.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "io/asio_env.h"
 #include "runtime/await.h"
@@ -49,6 +51,16 @@ inline AsioEnvOptions test_options() {
   o.hostname = "test.invalid";
   o.rng_seed = 42;
   o.log_level_min = rt::LogLevel::warn;
+  return o;
+}
+
+// Options for the store and node tests: a fixed host name (their Received: assertions name
+// it), a seeded rng for reproducible names and queue ids, two disk workers.
+inline AsioEnvOptions seeded_options(std::string hostname, std::uint64_t seed) {
+  AsioEnvOptions o;
+  o.hostname = std::move(hostname);
+  o.disk_threads = 2;
+  o.rng_seed = seed;
   return o;
 }
 

@@ -22,13 +22,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-io::AsioEnvOptions env_options(std::uint64_t seed) {
-  io::AsioEnvOptions o;
-  o.hostname = "mx.example.test";
-  o.disk_threads = 2;
-  o.rng_seed = seed;
-  return o;
-}
+io::AsioEnvOptions env_options(std::uint64_t seed) { return io::test::seeded_options("mx.example.test", seed); }
 
 smtp::Path path(std::string local, std::string domain) { return smtp::Path{smtp::Mailbox{std::move(local), std::move(domain)}}; }
 

@@ -22,13 +22,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-io::AsioEnvOptions env_options(std::uint64_t seed) {
-  io::AsioEnvOptions o;
-  o.hostname = "mx.example.test";
-  o.disk_threads = 2;
-  o.rng_seed = seed;
-  return o;
-}
+io::AsioEnvOptions env_options(std::uint64_t seed) { return io::test::seeded_options("mx.example.test", seed); }
 
 std::string make_temp_dir(const char* base = "/tmp") {
   std::string tmpl = std::string(base) + "/maildir_test.XXXXXX";
