@@ -171,6 +171,7 @@ void ServerSession::Impl::close(std::string reason) {
   // with the application; its complete() will be ignored).
   tx_ = ServerTransaction{};
   pending_.reset();
+  auth_.reset();
   chunk_active_ = false;
   discard_remaining_ = 0;
   after_discard_.reset();
@@ -205,7 +206,7 @@ Extensions ServerSession::Impl::extensions() const noexcept {
   e.binary_mime = extended_ && config_.binary_mime && config_.chunking;  // RFC 3030 §3 (3)
   e.smtputf8 = extended_ && config_.smtputf8;
   e.dsn = extended_ && config_.dsn;
-  e.auth = false;
+  e.auth = auth_offered();  // RFC 4954 §5: the AUTH parameter only where AUTH is offered
   return e;
 }
 
@@ -308,6 +309,10 @@ void ServerSession::Impl::process() {
     // Between commands: a graceful shutdown takes effect here (not inside a transaction).
     maybe_finish_shutdown();
     if (state_ == State::closed) break;
+    if (auth_) {
+      if (!process_auth_line()) break;
+      continue;
+    }
     const LineResult lr = line_reader_.next(unread());
     // Copy the line: handlers may clear the input buffer (STARTTLS, close).
     const std::string line(lr.line);
@@ -486,6 +491,7 @@ void ServerSession::complete(EventId id, Reply verdict, Instant now) {
   switch (p.kind) {
     case Verb::mail: s.verdict_mail(std::move(p), std::move(verdict)); break;
     case Verb::rcpt: s.verdict_rcpt(std::move(p), std::move(verdict)); break;
+    case Verb::auth: s.verdict_auth(std::move(p), std::move(verdict)); break;
     case Verb::data:
     case Verb::bdat: s.verdict_message(std::move(p), std::move(verdict)); break;
     default: MAIL_UNREACHABLE();
@@ -505,6 +511,8 @@ void ServerSession::tls_established(Instant now) {
   // RFC 3207 §4.2: discard all knowledge obtained from the client before TLS; a new EHLO
   // is required. The input was already discarded at STARTTLS.
   s.tls_active_ = true;
+  s.auth_identity_.clear();
+  s.auth_.reset();
   s.helo_.clear();
   s.extended_ = false;
   s.tx_ = ServerTransaction{};
@@ -534,6 +542,8 @@ void ServerSession::shutdown(Instant now, bool force) {
 }
 
 State ServerSession::state() const noexcept { return impl_->state_; }
+
+const std::string& ServerSession::auth_identity() const noexcept { return impl_->auth_identity_; }
 
 bool ServerSession::in_transaction() const noexcept {
   const State st = impl_->state_;

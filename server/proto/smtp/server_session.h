@@ -2,7 +2,7 @@
 // It never touches a socket, clock, file or RNG; time arrives as `now` arguments.
 // Implements RFC 5321 (commands, sequencing, §4.5.2 transparency, §4.5.3 limits and
 // timeouts), RFC 1870 SIZE, 2034/3463 enhanced codes, 2920 PIPELINING, 3030 CHUNKING
-// and BINARYMIME, 3461 DSN parameters, 6152 8BITMIME, 6531 SMTPUTF8, 3207 STARTTLS rules.
+// and BINARYMIME, 3461 DSN parameters, 6152 8BITMIME, 6531 SMTPUTF8, 3207 STARTTLS rules, 4954 AUTH.
 //
 // Driving contract (the same for the Asio driver, the simulator and fuzzers):
 //   1. construct (queues the 220 greeting);
@@ -12,7 +12,7 @@
 //      verdict is pending and its bounded input buffer is full — keep the rest, feed it
 //      again after the next complete();
 //   4. arm a timer for poll_timeout(); when it passes call handle_timeout(now);
-//   5. answer each event carrying an id (MailFrom, RcptTo, Message) with complete(id, reply)
+//   5. answer each event carrying an id (MailFrom, RcptTo, Message, Auth) with complete(id, reply)
 //      exactly once, possibly much later; replies are always sent in command order.
 #pragma once
 
@@ -26,11 +26,30 @@
 #include <vector>
 
 #include "core/time.h"
+#include "proto/sasl/server.h"
 #include "proto/smtp/envelope.h"
 #include "proto/smtp/limits.h"
 #include "proto/smtp/reply.h"
 
 namespace mail::smtp {
+
+// SMTP AUTH (RFC 4954). Offered only when `crypto` and `credentials` are set; both must
+// outlive the session. The session runs the SASL exchange itself (proto/sasl) and asks the
+// application for the final verdict (ev::Auth), which applies lockouts and failure delays.
+struct AuthConfig {
+  sasl::Crypto* crypto = nullptr;
+  const sasl::CredentialStore* credentials = nullptr;
+  // Mechanisms offered, in EHLO order. A known mechanism left out is refused with 534
+  // (too weak for our policy); an unknown one with 504.
+  std::vector<sasl::Mechanism> mechanisms = {sasl::Mechanism::scram_sha_256, sasl::Mechanism::plain,
+                                             sasl::Mechanism::login};
+  // PLAIN and LOGIN send the password itself: without TLS they are neither offered nor
+  // accepted (538 5.7.11, RFC 4954 §4, §6) unless this is set (loopback, by configuration).
+  bool plaintext_without_tls = false;
+  bool required = false;  // submission (RFC 6409 §4.3): MAIL before AUTH gets 530 5.7.0
+  sasl::SaslLimits sasl;
+  bool enabled() const noexcept { return crypto != nullptr && credentials != nullptr && !mechanisms.empty(); }
+};
 
 struct ServerConfig {
   std::string hostname = "localhost";  // greeting, 250 EHLO line, error texts
@@ -46,6 +65,7 @@ struct ServerConfig {
   bool enhanced_status_codes = true;
   bool starttls_available = false;  // TLS configured (issue: TLS) — the seam is the StartTls output
   bool vrfy_enabled = true;         // VRFY answers 252 (RFC 5321 §3.5.3), never confirms users
+  AuthConfig auth;
 };
 
 struct SessionInfo {
@@ -77,13 +97,23 @@ struct Message {  // needs complete(id, reply): 250 only once stored durably
   Envelope envelope;
   std::string content;  // as received: CRLF lines, dot-unstuffed, no trace header added
 };
+// The SASL exchange of an AUTH command ended (RFC 4954 §4). Needs complete(id, reply):
+// 235 2.7.0 to accept (only when `success`), 535 5.7.8 to refuse, 454 4.7.0 for a
+// temporary failure, 421 to close. The application applies lockouts and failure delays.
+struct Auth {
+  EventId id = 0;
+  std::string mechanism;  // "PLAIN"
+  std::string authcid;    // as the client sent it (may be empty or invalid on failure)
+  bool success = false;   // the credentials matched
+  sasl::Failure failure = sasl::Failure::none;
+};
 struct TransactionReset {};  // informational: RSET / EHLO / abort dropped the transaction
 struct Closed {              // informational: the session is over
   std::string reason;
 };
 }  // namespace ev
 
-using Event = std::variant<ev::Helo, ev::MailFrom, ev::RcptTo, ev::Message, ev::TransactionReset, ev::Closed>;
+using Event = std::variant<ev::Helo, ev::MailFrom, ev::RcptTo, ev::Message, ev::Auth, ev::TransactionReset, ev::Closed>;
 
 namespace out {
 struct Send {  // write these bytes
@@ -137,6 +167,8 @@ class ServerSession {
   State state() const noexcept;
   bool closed() const noexcept { return state() == State::closed; }
   bool in_transaction() const noexcept;
+  // The authenticated identity (RFC 4954), empty before a successful AUTH.
+  const std::string& auth_identity() const noexcept;
   // Bytes currently buffered by the session (input + pending message); bounded by limits.
   std::size_t buffered_bytes() const noexcept;
   // The last transitions, "greeting -> ready", for readable failure reports.

@@ -28,6 +28,10 @@ inline ServerConfig test_config() {
 inline Reply default_verdict(const Event& e) {
   if (std::holds_alternative<ev::MailFrom>(e)) return Reply::make(250, {2, 1, 0}, "Ok");
   if (std::holds_alternative<ev::RcptTo>(e)) return Reply::make(250, {2, 1, 5}, "Ok");
+  if (const auto* a = std::get_if<ev::Auth>(&e)) {
+    return a->success ? Reply::make(235, {2, 7, 0}, "Authentication successful")
+                      : Reply::make(535, {5, 7, 8}, "Authentication credentials invalid");
+  }
   return Reply::make(250, {2, 0, 0}, "Ok: queued");
 }
 
@@ -89,6 +93,7 @@ struct Harness {
     if (auto* m = std::get_if<ev::MailFrom>(&e)) return m->id;
     if (auto* r = std::get_if<ev::RcptTo>(&e)) return r->id;
     if (auto* g = std::get_if<ev::Message>(&e)) return g->id;
+    if (auto* a = std::get_if<ev::Auth>(&e)) return a->id;
     return 0;
   }
 

@@ -7,6 +7,7 @@
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -45,10 +46,17 @@ struct RcptCommand {
 // A verdict the application owes us; while one is pending no further input is processed.
 struct PendingVerdict {
   EventId id = 0;
-  Verb kind = Verb::mail;  // mail, rcpt, or data/bdat for the end-of-message verdict
+  Verb kind = Verb::mail;  // mail, rcpt, auth, or data/bdat for the end-of-message verdict
   Path path;
   MailParams mail_params;
   RcptParams rcpt_params;
+  std::string authcid;  // auth: the identity that succeeded (when the verdict is 2xx)
+};
+
+// An AUTH exchange in progress (RFC 4954 §4): client lines are SASL responses, not commands.
+struct AuthExchange {
+  std::unique_ptr<sasl::SaslServer> sasl;
+  std::string mechanism;  // canonical name, for the event and the log
 };
 
 struct ServerSession::Impl {
@@ -109,14 +117,24 @@ struct ServerSession::Impl {
   void on_data(const Command& c);
   void on_bdat(const Command& c);
 
-  // --- commands/misc.cpp: RSET NOOP QUIT VRFY EXPN HELP AUTH, refused verbs -------------
+  // --- commands/auth.cpp: AUTH (RFC 4954 §4, §6), the exchange and its verdict -----------
+  bool auth_offered() const noexcept { return extended_ && config_.auth.enabled(); }
+  bool mechanism_offered(sasl::Mechanism m) const noexcept;
+  std::string auth_keyword_line() const;  // "AUTH SCRAM-SHA-256 PLAIN LOGIN", empty when none
+  std::optional<Reply> check_auth(std::string_view mechanism) const;
+  void proceed_auth(std::string_view mechanism, std::optional<std::string_view> initial);
+  void auth_step(const sasl::Step& step);   // a challenge goes out, an outcome asks the application
+  bool process_auth_line();                 // one SASL response line; false when more input is needed
+  void verdict_auth(PendingVerdict p, Reply verdict);
+  void on_auth(const Command& c);
+
+  // --- commands/misc.cpp: RSET NOOP QUIT VRFY EXPN HELP, refused verbs -------------------
   void on_rset(const Command& c);
   void on_noop(const Command& c);
   void on_quit(const Command& c);
   void on_vrfy(const Command& c);
   void on_expn(const Command& c);
   void on_help(const Command& c);
-  void on_auth(const Command& c);
   void on_forbidden(const Command& c);
 
   // --- commands/starttls.cpp: STARTTLS (RFC 3207 §4, §4.2; CVE-2011-0411) --------------
@@ -143,6 +161,8 @@ struct ServerSession::Impl {
   std::string helo_;
   bool extended_ = false;
   bool tls_active_ = false;
+  std::string auth_identity_;            // RFC 4954: set by a 235, forgotten at STARTTLS
+  std::optional<AuthExchange> auth_;     // an AUTH exchange waiting for a client line
 
   ServerTransaction tx_;
   std::optional<PendingVerdict> pending_;

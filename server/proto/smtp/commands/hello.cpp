@@ -1,5 +1,5 @@
 // EHLO and HELO (RFC 5321 §4.1.1.1, §4.1.4: a new EHLO resets the transaction like RSET)
-// and the EHLO keyword list (RFC 2920, 1870, 6152, 6531, 3030, 3461, 2034, 3207).
+// and the EHLO keyword list (RFC 2920, 1870, 6152, 6531, 3030, 3461, 2034, 3207, 4954).
 // Pure check / mutating proceed split; no I/O. Replies to EHLO/HELO carry no enhanced
 // code (RFC 2034 §3 (4)) except their errors.
 #include "core/assert.h"
@@ -36,6 +36,11 @@ Reply ServerSession::Impl::ehlo_reply() const {
   r.lines.push_back("SIZE " + std::to_string(config_.limits.message_bytes_max));  // RFC 1870 §4
   // RFC 3207 §4: only where it can succeed and not once TLS is on (§4.2).
   if (config_.starttls_available && !tls_active_) r.lines.emplace_back("STARTTLS");
+  // RFC 4954 §3; PLAIN/LOGIN only under TLS (§4, §6) unless configured otherwise.
+  if (config_.auth.enabled()) {
+    std::string auth = auth_keyword_line();
+    if (!auth.empty()) r.lines.push_back(std::move(auth));
+  }
   if (config_.enhanced_status_codes) r.lines.emplace_back("ENHANCEDSTATUSCODES");
   if (config_.eight_bit_mime) r.lines.emplace_back("8BITMIME");
   if (config_.binary_mime && config_.chunking) r.lines.emplace_back("BINARYMIME");  // RFC 3030 §3 (3)

@@ -1,5 +1,5 @@
 // MAIL FROM (RFC 5321 §4.1.1.2, §3.3) with its parameters: SIZE (RFC 1870), BODY (RFC 6152,
-// RFC 3030), SMTPUTF8 (RFC 6531 §3.4), RET/ENVID (RFC 3461). The path and parameter
+// RFC 3030), SMTPUTF8 (RFC 6531 §3.4), RET/ENVID (RFC 3461), AUTH (RFC 4954 §5, §6). The path and parameter
 // grammars live in address.cpp / params.cpp; this file decides and sequences. No I/O.
 #include "core/assert.h"
 #include "proto/smtp/chars.h"
@@ -14,6 +14,8 @@ Reply mail_syntax() { return Reply::make(501, {5, 5, 4}, "Syntax: MAIL FROM:<add
 Checked<MailCommand> ServerSession::Impl::check_mail(std::string_view arg) const {
   MAIL_ASSERT(state_ == State::ready);
   MAIL_ASSERT(!pending_);
+  // RFC 4954 §6 / RFC 6409 §4.3: a submission listener takes mail only after AUTH.
+  if (config_.auth.required && auth_identity_.empty()) return Reply::make(530, {5, 7, 0}, "Authentication required");
   if (!starts_with_nocase(arg, "FROM:")) return mail_syntax();
   std::string_view rest = arg.substr(5);
   // "MAIL FROM: <a@b>": the RFC has no space there, but Postfix and most servers accept
@@ -62,8 +64,12 @@ void ServerSession::Impl::verdict_mail(PendingVerdict p, Reply verdict) {
   env.extended_hello = extended_;
   env.client_address = info_.remote_address;
   env.tls = tls_active_;
+  env.auth_identity = auth_identity_;
   env.mail_from = std::move(p.path);
   env.mail_params = std::move(p.mail_params);
+  // RFC 4954 §5: from a client we have not authenticated, AUTH=<mailbox> is not trusted;
+  // the transaction goes on as if AUTH=<> had been given.
+  if (env.mail_params.auth && auth_identity_.empty()) env.mail_params.auth = "<>";
   enter(State::mail);
   send(verdict);
 }

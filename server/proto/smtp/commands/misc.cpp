@@ -1,6 +1,6 @@
 // RSET, NOOP, QUIT, VRFY, EXPN, HELP (RFC 5321 §4.1.1.5-10, §3.5.3, §4.1.4: usable at any
-// time), AUTH when not offered (RFC 4954), and verbs refused on sight (HTTP on port 25,
-// Postfix smtpd_forbidden_commands). No I/O.
+// time), and verbs refused on sight (HTTP on port 25, Postfix smtpd_forbidden_commands).
+// No I/O.
 #include "core/assert.h"
 #include "proto/smtp/session_impl.h"
 
@@ -63,13 +63,6 @@ void ServerSession::Impl::on_help(const Command& c) {
   text += " RSET NOOP QUIT VRFY";
   if (config_.starttls_available && !tls_active_) text += " STARTTLS";
   send(Reply::make(214, {2, 0, 0}, std::move(text)));
-}
-
-void ServerSession::Impl::on_auth(const Command& c) {
-  MAIL_ASSERT(c.spec->id == Verb::auth);
-  (void)c;
-  // RFC 4954 §4: AUTH is only valid where offered; we do not offer it here.
-  send_error(Reply::make(502, {5, 5, 1}, "Error: authentication not enabled"));
 }
 
 void ServerSession::Impl::on_forbidden(const Command& c) {
