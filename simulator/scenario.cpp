@@ -293,6 +293,8 @@ ScenarioRun::~ScenarioRun() = default;
 
 World& ScenarioRun::world() { return *impl_->world; }
 
+const Ledger& ScenarioRun::ledger() const { return impl_->ledger; }
+
 const RunReport& ScenarioRun::report() const {
   MAIL_ASSERT(impl_->phase == Impl::Phase::done);
   return impl_->report;

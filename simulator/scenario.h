@@ -93,6 +93,7 @@ class ScenarioRun {
   bool advance(std::uint64_t max_steps);
   const RunReport& report() const;
   World& world();
+  const Ledger& ledger() const;  // what the clients sent and what they were answered
 
  private:
   struct Impl;

@@ -132,7 +132,12 @@ rt::Task<void> run_session(rt::Env& env, SessionPlan plan, WorkloadConfig config
   for (std::uint64_t id : plan.messages) {
     LedgerEntry& e = ledger.at(id);
     smtp::MailTransaction tx;
-    tx.mail_from.mailbox = smtp::Mailbox{"sender" + std::to_string(plan.index), "clients.test"};
+    if (!e.mail_from_set) {
+      tx.mail_from.mailbox = smtp::Mailbox{"sender" + std::to_string(plan.index), "clients.test"};
+    } else if (!e.mail_from.empty()) {
+      const auto at = e.mail_from.rfind('@');
+      tx.mail_from.mailbox = smtp::Mailbox{e.mail_from.substr(0, at), e.mail_from.substr(at + 1)};
+    }
     for (const auto& r : e.recipients) {
       const auto at = r.rfind('@');
       smtp::Recipient rc;

@@ -64,6 +64,8 @@ struct LedgerEntry {
   std::uint64_t id = 0;        // X-Sim-Id
   std::uint32_t session = 0;
   std::string server;          // address of the server the session talked to
+  std::string mail_from;       // "local@domain" or "" for <>; unset: sender<session>@clients.test
+  bool mail_from_set = false;  // the bindings' scripted sessions choose their sender
   bool liveness = false;
   std::string content;         // as submitted (CRLF lines, unstuffed)
   std::vector<std::string> recipients;  // "local@domain" as submitted

@@ -241,6 +241,7 @@ RunStatus World::run_until(const std::function<bool()>& done, Duration max_durat
 void World::record(HostId host_id, std::string_view kind, std::string_view detail) {
   trace_.record(now_, host_name(host_id), kind, detail);
   if (observer_) observer_(host_id, kind, detail);
+  if (tap_) tap_(host_id, kind, detail);
 }
 
 void World::set_disk_config(HostId id, DiskConfig config) {

@@ -133,6 +133,9 @@ class World {
   void record(HostId host, std::string_view kind, std::string_view detail);
   using Observer = std::function<void(HostId host, std::string_view kind, std::string_view detail)>;
   void set_observer(Observer observer) { observer_ = std::move(observer); }
+  // A second, read-only observer for tools (the Python bindings' event callbacks), called
+  // after the observer; it may schedule but must not change the world inline either.
+  void set_tap(Observer tap) { tap_ = std::move(tap); }
 
   // Replaces a host's disk configuration (faults on/off): for the running SimDisk and for
   // the ones later boots create.
@@ -168,6 +171,7 @@ class World {
   std::unique_ptr<Buggify> buggify_;
   bool tearing_down_ = false;
   Observer observer_;
+  Observer tap_;
 };
 
 }  // namespace mail::sim
