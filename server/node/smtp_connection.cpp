@@ -12,19 +12,24 @@
 #include <variant>
 
 #include "core/assert.h"
+#include "node/tls_stream.h"
 #include "runtime/await.h"
 
 namespace mail::node {
 
-SmtpConnection::SmtpConnection(SmtpServer& server, std::unique_ptr<rt::Stream> stream, std::uint64_t id)
+SmtpConnection::SmtpConnection(SmtpServer& server, std::unique_ptr<rt::Stream> stream, std::uint64_t id,
+                               ListenerKind kind)
     : server_(server),
       env_(server.env_),
       stream_(std::move(stream)),
       timer_(env_.clock().make_timer()),
       pause_timer_(env_.clock().make_timer()),
       id_(id),
+      kind_(kind),
+      tls_context_(server.tls()),
       wakeup_(env_.executor()),
-      input_(std::make_unique<char[]>(server.config_.read_buffer_bytes)) {
+      input_(std::make_unique<char[]>(server.config_.read_buffer_bytes)),
+      auth_timer_(env_.clock().make_timer()) {
   MAIL_ASSERT(stream_ != nullptr);
   MAIL_ASSERT(server.config_.read_buffer_bytes > 0);
   client_ = stream_->remote_endpoint().address;
@@ -57,12 +62,27 @@ rt::Task<void> SmtpConnection::run() {
   info.remote_address = remote.address;
   info.remote_port = remote.port;
   info.local_address = stream_->local_endpoint().address;
-  env_.log().write(rt::LogLevel::info, "smtp[" + std::to_string(id_) + "]: connect from " + remote.to_string());
-  session_.emplace(server_.config_.session, std::move(info), env_.clock().now());
+  env_.log().write(rt::LogLevel::info, "smtp[" + std::to_string(id_) + "]: connect from " + remote.to_string() + " (" +
+                                           std::string(to_string(kind_)) + ")");
+  if (kind_ == ListenerKind::submissions) {
+    // RFC 8314 §3.3: TLS from the first byte, then the greeting inside it.
+    MAIL_ASSERT(tls_context_ != nullptr);
+    if (!co_await handshake({})) {
+      env_.log().write(rt::LogLevel::info, "smtp[" + std::to_string(id_) + "]: disconnect from " + client_ + " (" +
+                                               close_reason_ + ")");
+      co_return;
+    }
+    info.tls = true;
+  }
+  session_.emplace(server_.session_config(kind_, client_), std::move(info), env_.clock().now());
 
   for (;;) {
     co_await pump();
     if (finished()) break;
+    if (tls_start_pending_ && !closing_) {
+      co_await start_tls();
+      continue;
+    }
     schedule_io();
     co_await wakeup_.wait();
     apply_wakeups();
@@ -71,7 +91,8 @@ rt::Task<void> SmtpConnection::run() {
   // Teardown: nothing of ours may still be in flight when the frame goes away.
   close_stream();
   if (timer_waits_ > 0) timer_->cancel();
-  while (read_in_flight_ || timer_waits_ > 0 || deliveries_in_flight_ > 0) {
+  if (auth_delay_in_flight_) auth_timer_->cancel();
+  while (read_in_flight_ || timer_waits_ > 0 || deliveries_in_flight_ > 0 || auth_delay_in_flight_) {
     co_await wakeup_.wait();
     apply_wakeups();
   }
@@ -119,7 +140,14 @@ rt::Task<void> SmtpConnection::drain() {
           (void)co_await rt::sleep_until(*pause_timer_, pause->until);
         }
       } else if (std::holds_alternative<smtp::out::StartTls>(*output)) {
-        enter_closing("STARTTLS requested but TLS is not configured");
+        if (tls_context_ == nullptr) {
+          enter_closing("STARTTLS requested but TLS is not configured");
+        } else {
+          // CVE-2011-0411: whatever the client sent after STARTTLS in plaintext is dropped
+          // (the session dropped its own copy); the handshake runs after the 220 is out.
+          tls_start_pending_ = true;
+          input_len_ = 0;
+        }
       } else {
         MAIL_ASSERT(std::holds_alternative<smtp::out::Close>(*output));
         enter_closing("closed by session");
@@ -140,8 +168,16 @@ bool SmtpConnection::step() {
       log_transaction(delivered_.front(), " (session closed before the reply)");
       delivered_.pop_front();
     }
+    verdicts_.clear();
     return false;
   }
+  if (!verdicts_.empty()) {
+    auto [id, reply] = std::move(verdicts_.front());
+    verdicts_.pop_front();
+    session_->complete(id, std::move(reply), now);
+    return true;
+  }
+  if (tls_start_pending_) return false;  // nothing is fed between STARTTLS and the handshake
   if (!delivered_.empty()) {
     Delivered d = std::move(delivered_.front());
     delivered_.pop_front();
@@ -205,6 +241,8 @@ void SmtpConnection::on_event(smtp::Event& event) {
     ++deliveries_in_flight_;
     ++transactions_;
     env_.tasks().spawn(deliver(std::move(*message)));
+  } else if (auto* auth = std::get_if<smtp::ev::Auth>(&event)) {
+    on_auth(*auth);
   } else if (auto* closed = std::get_if<smtp::ev::Closed>(&event)) {
     if (close_reason_.empty()) close_reason_ = closed->reason;
   }
@@ -357,7 +395,93 @@ void SmtpConnection::enter_closing(std::string_view why) {
 }
 
 bool SmtpConnection::finished() const noexcept {
-  return closing_ && linger_started_ && peer_done_ && !read_in_flight_ && deliveries_in_flight_ == 0 && delivered_.empty();
+  return closing_ && linger_started_ && peer_done_ && !read_in_flight_ && deliveries_in_flight_ == 0 && delivered_.empty() &&
+         !auth_delay_in_flight_;
+}
+
+// ------------------------------------------------------------------------------ TLS
+
+rt::Task<bool> SmtpConnection::handshake(std::string initial_ciphertext) {
+  MAIL_ASSERT(tls_context_ != nullptr);
+  MAIL_ASSERT(!read_in_flight_);
+  auto tls = std::make_unique<TlsStream>(env_.executor(), std::move(stream_),
+                                         std::make_unique<tls::TlsEngine>(*tls_context_, tls::Role::server),
+                                         std::move(initial_ciphertext));
+  TlsStream& t = *tls;
+  stream_ = std::move(tls);
+  const Instant deadline = env_.clock().now() + server_.config_.tls_handshake_timeout;
+  auto done = co_await rt::async_op<tls::ev::HandshakeDone>(
+      [&t, deadline](rt::Completion<tls::ev::HandshakeDone> c) { t.async_handshake(deadline, std::move(c)); });
+  if (!done.ok()) {
+    ++server_.counters_.tls_handshake_failures;
+    env_.log().write(rt::LogLevel::info, "smtp[" + std::to_string(id_) + "]: TLS handshake failed with " + client_ +
+                                             ": " + std::string(to_string(done.code())) + " " + done.error().detail);
+    enter_closing("TLS handshake failed");
+    peer_done_ = true;
+    linger_started_ = true;
+    close_stream();
+    co_return false;
+  }
+  ++server_.counters_.tls_handshakes;
+  tls_summary_ = done->version + " " + done->cipher;
+  env_.log().write(rt::LogLevel::info, "smtp[" + std::to_string(id_) + "]: TLS " + tls_summary_ + " with " + client_);
+  co_return true;
+}
+
+rt::Task<void> SmtpConnection::start_tls() {
+  MAIL_ASSERT(tls_start_pending_);
+  // A plain read may be in flight: what it brings arrived after the 220 was queued, so it
+  // is the start of the TLS stream (or garbage that fails the handshake) — never commands.
+  while (read_in_flight_ && !closing_) {
+    co_await wakeup_.wait();
+    apply_wakeups();
+  }
+  tls_start_pending_ = false;
+  if (closing_ || peer_done_) {
+    input_len_ = 0;
+    co_return;  // pump() feeds the EOF / finishes the close
+  }
+  std::string initial(input_.get(), input_len_);
+  input_len_ = 0;
+  if (!co_await handshake(std::move(initial))) co_return;
+  session_->tls_established(env_.clock().now());
+}
+
+// ------------------------------------------------------------------------------ AUTH
+
+void SmtpConnection::on_auth(const smtp::ev::Auth& auth) {
+  const Instant now = env_.clock().now();
+  AuthGuard& guard = server_.guard_;
+  const std::string who = "smtp[" + std::to_string(id_) + "]: AUTH " + auth.mechanism + " user=" +
+                          (sasl::is_acceptable_username(auth.authcid) ? auth.authcid : std::string("<invalid>")) +
+                          " client=" + client_;
+  if (auth.success && !guard.ip_locked(client_, now)) {
+    guard.record_success(auth.authcid);
+    ++server_.counters_.auth_successes;
+    env_.log().write(rt::LogLevel::info, who + " ok");
+    session_->complete(auth.id, smtp::Reply::make(235, {2, 7, 0}, "Authentication successful"), now);
+    return;
+  }
+  // A failure (or any attempt from a locked-out IP): the same reply whatever the reason,
+  // after a delay that grows with the IP's failures — never faster, never telling.
+  ++server_.counters_.auth_failures;
+  const Duration delay = guard.record_failure(client_, auth.authcid, now);
+  const bool locked = guard.ip_locked(client_, now);
+  env_.log().write(rt::LogLevel::warn, who + " failed (" + std::string(sasl::to_string(auth.failure)) +
+                                           (locked ? ", client locked out" : "") + ")");
+  smtp::Reply reply = locked ? smtp::Reply::make(421, {4, 7, 0}, server_.config_.session.hostname +
+                                                                    " Error: too many failed authentications")
+                             : smtp::Reply::make(535, {5, 7, 8}, "Authentication credentials invalid");
+  MAIL_ASSERT(!auth_delay_in_flight_);
+  auth_delay_in_flight_ = true;
+  env_.tasks().spawn(answer_after(auth.id, std::move(reply), now + delay));
+}
+
+rt::Task<void> SmtpConnection::answer_after(smtp::EventId id, smtp::Reply reply, Instant at) {
+  (void)co_await rt::sleep_until(*auth_timer_, at);  // canceled at teardown: answered at once
+  verdicts_.emplace_back(id, std::move(reply));
+  auth_delay_in_flight_ = false;
+  wakeup_.notify();
 }
 
 }  // namespace mail::node

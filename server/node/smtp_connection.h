@@ -22,7 +22,7 @@ namespace mail::node {
 
 class SmtpConnection {
  public:
-  SmtpConnection(SmtpServer& server, std::unique_ptr<rt::Stream> stream, std::uint64_t id);
+  SmtpConnection(SmtpServer& server, std::unique_ptr<rt::Stream> stream, std::uint64_t id, ListenerKind kind);
   SmtpConnection(const SmtpConnection&) = delete;
   SmtpConnection& operator=(const SmtpConnection&) = delete;
 
@@ -51,6 +51,13 @@ class SmtpConnection {
   rt::Task<void> flush();  // write everything queued in wbuf_ (one write)
   void on_event(smtp::Event& event);
   rt::Task<void> deliver(smtp::ev::Message message);
+  // TLS: the handshake on port 465 before the greeting, or after "220 Ready to start TLS".
+  // Replaces stream_ with a TlsStream; false when the handshake failed (the stream is closed).
+  rt::Task<bool> handshake(std::string initial_ciphertext);
+  rt::Task<void> start_tls();
+  // AUTH verdicts: 235 at once; a failure is answered after the AuthGuard's delay.
+  void on_auth(const smtp::ev::Auth& auth);
+  rt::Task<void> answer_after(smtp::EventId id, smtp::Reply reply, Instant at);
   void apply_wakeups();  // turn completed reads and timer expiries into state
   void schedule_io();    // keep one read and the session (or linger) timer armed
   void enter_closing(std::string_view why);
@@ -65,7 +72,11 @@ class SmtpConnection {
   std::unique_ptr<rt::Timer> pause_timer_;  // out::Pause
   std::optional<smtp::ServerSession> session_;
   std::uint64_t id_;
+  ListenerKind kind_;
   std::string client_;
+  std::shared_ptr<tls::TlsContext> tls_context_;  // the server's at accept time (reload-safe)
+  bool tls_start_pending_ = false;                // STARTTLS accepted, handshake not yet run
+  std::string tls_summary_;                       // "TLSv1.3 TLS_AES_256_GCM_SHA384" once up
   Wakeup wakeup_;
 
   // Input: a fixed buffer; bytes [0, input_len_) were read but not yet taken by feed().
@@ -86,6 +97,11 @@ class SmtpConnection {
   // Deliveries run as child tasks so reading and shutdown stay responsive meanwhile.
   std::uint32_t deliveries_in_flight_ = 0;
   std::deque<Delivered> delivered_;
+
+  // Delayed AUTH failure verdicts (one at a time: the session waits for it).
+  std::unique_ptr<rt::Timer> auth_timer_;
+  bool auth_delay_in_flight_ = false;
+  std::deque<std::pair<smtp::EventId, smtp::Reply>> verdicts_;
 
   bool shutdown_requested_ = false;
   bool force_requested_ = false;

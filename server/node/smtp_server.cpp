@@ -21,12 +21,41 @@ rt::Task<DeliveryResult> LocalMailHandler::deliver(const smtp::Envelope& envelop
   co_return co_await delivery_.deliver(envelope, std::move(content));
 }
 
+std::string_view to_string(ListenerKind k) noexcept {
+  switch (k) {
+    case ListenerKind::smtp: return "smtp";
+    case ListenerKind::submission: return "submission";
+    case ListenerKind::submissions: return "submissions";
+  }
+  return "invalid";
+}
+
+namespace {
+bool is_loopback(std::string_view address) {
+  return address == "::1" || address.starts_with("127.") || address.starts_with("::ffff:127.");
+}
+}  // namespace
+
 SmtpServer::SmtpServer(rt::Env& env, SmtpServerConfig config, MailHandler& handler)
     : env_(env),
       config_(std::move(config)),
       handler_(handler),
       limits_(config_.connections),
-      stop_wakeup_(env.executor()) {}
+      guard_(config_.auth_guard),
+      stop_wakeup_(env.executor()) {
+  if (config_.session.auth.credentials != nullptr) {
+    guarded_credentials_.emplace(guard_, env_.clock(), *config_.session.auth.credentials);
+  }
+}
+
+smtp::ServerConfig SmtpServer::session_config(ListenerKind kind, const std::string& client_address) const {
+  smtp::ServerConfig c = config_.session;
+  c.starttls_available = tls_ != nullptr && kind != ListenerKind::submissions;
+  if (guarded_credentials_) c.auth.credentials = &*guarded_credentials_;
+  c.auth.plaintext_without_tls = config_.auth_plaintext_on_loopback && is_loopback(client_address);
+  c.auth.required = c.auth.required || kind != ListenerKind::smtp;
+  return c;
+}
 
 SmtpServer::~SmtpServer() {
   // Normally stop() has completed and everything is gone. If not (the Env is being torn
@@ -39,26 +68,41 @@ Status SmtpServer::start() {
   MAIL_ASSERT(!started_);
   MAIL_ASSERT(!stopping_);
   started_ = true;
-  for (const rt::Endpoint& at : config_.listen) {
-    auto listener = env_.net().listen(at);
-    if (!listener.ok()) {
-      for (auto& l : listeners_) l->close();
-      listeners_.clear();
-      bound_.clear();
-      return fail(listener.error().code, "cannot listen on " + at.to_string() + ": " + listener.error().detail);
+  if (!config_.listen_submissions.empty() && tls_ == nullptr) {
+    return fail(Errc::invalid, "port 465 (submissions) needs a TLS certificate");
+  }
+  const std::pair<const std::vector<rt::Endpoint>*, ListenerKind> groups[] = {
+      {&config_.listen, ListenerKind::smtp},
+      {&config_.listen_submission, ListenerKind::submission},
+      {&config_.listen_submissions, ListenerKind::submissions},
+  };
+  for (const auto& [endpoints, kind] : groups) {
+    for (const rt::Endpoint& at : *endpoints) {
+      auto listener = env_.net().listen(at);
+      if (!listener.ok()) {
+        for (auto& l : listeners_) l->close();
+        listeners_.clear();
+        bound_.clear();
+        kinds_.clear();
+        return fail(listener.error().code, "cannot listen on " + at.to_string() + ": " + listener.error().detail);
+      }
+      bound_.push_back((*listener)->local_endpoint());
+      kinds_.push_back(kind);
+      listeners_.push_back(std::move(listener.value()));
     }
-    bound_.push_back((*listener)->local_endpoint());
-    listeners_.push_back(std::move(listener.value()));
   }
-  for (auto& l : listeners_) {
+  for (std::size_t i = 0; i < listeners_.size(); ++i) {
     ++accept_loops_;
-    env_.tasks().spawn(accept_loop(*l));
+    env_.tasks().spawn(accept_loop(*listeners_[i], kinds_[i]));
   }
-  for (const rt::Endpoint& at : bound_) env_.log().write(rt::LogLevel::info, "smtp: listening on " + at.to_string());
+  for (std::size_t i = 0; i < bound_.size(); ++i) {
+    env_.log().write(rt::LogLevel::info,
+                     "smtp: listening on " + bound_[i].to_string() + " (" + std::string(to_string(kinds_[i])) + ")");
+  }
   return {};
 }
 
-rt::Task<void> SmtpServer::accept_loop(rt::Listener& listener) {
+rt::Task<void> SmtpServer::accept_loop(rt::Listener& listener, ListenerKind kind) {
   auto retry_timer = env_.clock().make_timer();
   while (!stopping_) {
     auto accepted = co_await rt::accept(listener);
@@ -74,14 +118,14 @@ rt::Task<void> SmtpServer::accept_loop(rt::Listener& listener) {
       (*accepted)->close();
       break;
     }
-    on_accepted(std::move(accepted.value()));
+    on_accepted(std::move(accepted.value()), kind);
   }
   MAIL_ASSERT(accept_loops_ > 0);
   --accept_loops_;
   stop_wakeup_.notify();
 }
 
-void SmtpServer::on_accepted(std::unique_ptr<rt::Stream> stream) {
+void SmtpServer::on_accepted(std::unique_ptr<rt::Stream> stream, ListenerKind kind) {
   MAIL_ASSERT(stream != nullptr);
   const rt::Endpoint remote = stream->remote_endpoint();
   const Admission admission = limits_.acquire(remote.address);
@@ -90,8 +134,9 @@ void SmtpServer::on_accepted(std::unique_ptr<rt::Stream> stream) {
     const std::string why = admission == Admission::too_many_from_ip ? "too many connections from " + remote.address
                                                                       : "too many connections";
     env_.log().write(rt::LogLevel::warn, "smtp: refused " + remote.to_string() + ": " + why);
-    if (refusals_in_flight_ >= config_.refusals_in_flight_max) {
-      // A flood: even the 421 would cost a write each; just close.
+    if (refusals_in_flight_ >= config_.refusals_in_flight_max || kind == ListenerKind::submissions) {
+      // A flood: even the 421 would cost a write each; just close. On port 465 a plaintext
+      // 421 would only confuse the client's TLS stack.
       stream->close();
       return;
     }
@@ -101,11 +146,12 @@ void SmtpServer::on_accepted(std::unique_ptr<rt::Stream> stream) {
   }
   ++counters_.connections_accepted;
   const std::uint64_t id = next_connection_id_++;
-  env_.tasks().spawn(run_connection(std::move(stream), id, remote.address));
+  env_.tasks().spawn(run_connection(std::move(stream), id, remote.address, kind));
 }
 
-rt::Task<void> SmtpServer::run_connection(std::unique_ptr<rt::Stream> stream, std::uint64_t id, std::string client) {
-  SmtpConnection connection(*this, std::move(stream), id);
+rt::Task<void> SmtpServer::run_connection(std::unique_ptr<rt::Stream> stream, std::uint64_t id, std::string client,
+                                          ListenerKind kind) {
+  SmtpConnection connection(*this, std::move(stream), id, kind);
   connections_.emplace(id, &connection);
   co_await connection.run();
   connections_.erase(id);

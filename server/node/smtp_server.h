@@ -9,17 +9,20 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/result.h"
 #include "core/time.h"
+#include "node/auth_guard.h"
 #include "node/connection_limits.h"
 #include "node/local_delivery.h"
 #include "node/wakeup.h"
 #include "proto/smtp/server_session.h"
 #include "runtime/env.h"
 #include "runtime/task.h"
+#include "tls/context.h"
 
 namespace mail::node {
 
@@ -49,8 +52,18 @@ class LocalMailHandler final : public MailHandler {
   LocalDelivery& delivery_;
 };
 
+// What a listening socket serves (RFC 8314 §3.3, RFC 6409).
+enum class ListenerKind : std::uint8_t {
+  smtp,         // port 25: relay/inbound; STARTTLS offered when TLS is configured
+  submission,   // port 587: STARTTLS offered, AUTH required before MAIL
+  submissions,  // port 465: implicit TLS from the first byte, AUTH required before MAIL
+};
+std::string_view to_string(ListenerKind k) noexcept;
+
 struct SmtpServerConfig {
-  std::vector<rt::Endpoint> listen;  // port 0 = ephemeral (see bound_endpoints())
+  std::vector<rt::Endpoint> listen;  // ListenerKind::smtp; port 0 = ephemeral (see bound_endpoints())
+  std::vector<rt::Endpoint> listen_submission;   // ListenerKind::submission
+  std::vector<rt::Endpoint> listen_submissions;  // ListenerKind::submissions (needs TLS)
   smtp::ServerConfig session;        // hostname, extensions, SmtpLimits (timeouts inside)
   ConnectionLimitsConfig connections;
   std::uint32_t read_buffer_bytes = 16 * 1024;  // fixed per connection
@@ -63,6 +76,10 @@ struct SmtpServerConfig {
   std::uint32_t linger_bytes_max = 256 * 1024;
   Duration accept_retry_delay = 100ms;  // after EMFILE & co.
   Duration force_close_grace = 2s;      // after the forced 421, remaining streams are closed
+  Duration tls_handshake_timeout = 60s;  // STARTTLS and port 465 (Postfix smtpd_starttls_timeout)
+  // PLAIN/LOGIN without TLS from 127.0.0.1 / ::1 only (local scripts, tests); never remote.
+  bool auth_plaintext_on_loopback = false;
+  AuthGuardConfig auth_guard;
 };
 
 struct SmtpServerCounters {
@@ -74,6 +91,10 @@ struct SmtpServerCounters {
   // plus the read-buffer bytes the session has not taken yet (the simulator checks it
   // against the limits: per-session memory stays bounded whatever the client sends).
   std::uint64_t session_buffered_max = 0;
+  std::uint64_t tls_handshakes = 0;         // STARTTLS and implicit TLS, completed
+  std::uint64_t tls_handshake_failures = 0;
+  std::uint64_t auth_successes = 0;
+  std::uint64_t auth_failures = 0;
 };
 
 class SmtpConnection;
@@ -89,8 +110,17 @@ class SmtpServer {
   // the error names the endpoint. Call once.
   [[nodiscard]] Status start();
 
-  // The bound endpoints, in configuration order (the real port when 0 was configured).
+  // The bound endpoints, in configuration order: listen, listen_submission, then
+  // listen_submissions (the real port when 0 was configured).
   const std::vector<rt::Endpoint>& bound_endpoints() const noexcept { return bound_; }
+  ListenerKind bound_kind(std::size_t i) const { return kinds_.at(i); }
+
+  // The certificate for STARTTLS and port 465; null = no TLS (STARTTLS not offered, and
+  // start() refuses submissions listeners). Replaced on reload: connections keep the
+  // context they started with.
+  void set_tls(std::shared_ptr<tls::TlsContext> context) { tls_ = std::move(context); }
+  const std::shared_ptr<tls::TlsContext>& tls() const noexcept { return tls_; }
+  AuthGuard& auth_guard() noexcept { return guard_; }
 
   // Graceful shutdown: stops accepting, asks every session to finish (an idle session gets
   // 421 now, one inside a transaction after it), at `deadline` forces 421 on the rest, and
@@ -104,9 +134,13 @@ class SmtpServer {
 
  private:
   friend class SmtpConnection;
-  rt::Task<void> accept_loop(rt::Listener& listener);
-  void on_accepted(std::unique_ptr<rt::Stream> stream);
-  rt::Task<void> run_connection(std::unique_ptr<rt::Stream> stream, std::uint64_t id, std::string client);
+  rt::Task<void> accept_loop(rt::Listener& listener, ListenerKind kind);
+  void on_accepted(std::unique_ptr<rt::Stream> stream, ListenerKind kind);
+  rt::Task<void> run_connection(std::unique_ptr<rt::Stream> stream, std::uint64_t id, std::string client,
+                                ListenerKind kind);
+  // The session configuration for one connection: TLS offered or active, AUTH through the
+  // guard, plaintext mechanisms on loopback when configured, AUTH required on submission.
+  smtp::ServerConfig session_config(ListenerKind kind, const std::string& client_address) const;
   rt::Task<void> refuse(std::unique_ptr<rt::Stream> stream, std::string bytes);
   bool idle() const noexcept { return accept_loops_ == 0 && connections_.empty() && refusals_in_flight_ == 0; }
 
@@ -116,6 +150,10 @@ class SmtpServer {
   ConnectionLimits limits_;
   std::vector<std::unique_ptr<rt::Listener>> listeners_;
   std::vector<rt::Endpoint> bound_;
+  std::vector<ListenerKind> kinds_;
+  std::shared_ptr<tls::TlsContext> tls_;
+  AuthGuard guard_;
+  std::optional<GuardedCredentials> guarded_credentials_;
   std::map<std::uint64_t, SmtpConnection*> connections_;  // ordered: deterministic shutdown
   std::uint64_t next_connection_id_ = 1;
   std::uint32_t accept_loops_ = 0;

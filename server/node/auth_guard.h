@@ -1,0 +1,73 @@
+// AuthGuard: failed-authentication defences shared by every listener (SMTP now, IMAP and
+// POP3 later): a growing delay per failure from a client IP, and failure budgets per IP
+// and per user name over a time window (Postfix anvil, Dovecot auth_penalty). Time comes
+// from the caller (Env's clock), so the simulator exercises it. Bounded memory: the
+// oldest entries are forgotten past entries_max. Budgets count unknown names exactly like
+// real ones, so a lockout never tells which users exist.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/time.h"
+#include "proto/sasl/credentials.h"
+#include "runtime/env.h"
+
+namespace mail::node {
+
+struct AuthGuardConfig {
+  Duration window = 15min;                 // failures older than this are forgotten
+  std::uint32_t ip_failures_max = 20;      // past it: every AUTH from the IP is refused
+  std::uint32_t user_failures_max = 10;    // past it: the name cannot log in (looks like a bad password)
+  Duration failure_delay = 1s;             // first failure; doubles per failure of the IP
+  Duration failure_delay_max = 15s;
+  std::uint32_t entries_max = 65536;       // per map (IPs, users)
+};
+
+class AuthGuard {
+ public:
+  explicit AuthGuard(AuthGuardConfig config) : config_(config) {}
+
+  bool ip_locked(std::string_view ip, Instant now) const;
+  bool user_locked(std::string_view user, Instant now) const;
+  // Counts a failure and returns how long to wait before answering it.
+  Duration record_failure(std::string_view ip, std::string_view user, Instant now);
+  // A success clears the user's count (not the IP's: one good login must not launder a scan).
+  void record_success(std::string_view user);
+  const AuthGuardConfig& config() const noexcept { return config_; }
+
+ private:
+  struct Entry {
+    std::uint32_t failures = 0;
+    Instant window_start{};
+  };
+  using Map = std::map<std::string, Entry, std::less<>>;
+  std::uint32_t count(const Map& m, std::string_view key, Instant now) const;
+  std::uint32_t bump(Map& m, std::string_view key, Instant now);
+
+  AuthGuardConfig config_;
+  Map by_ip_;
+  Map by_user_;
+};
+
+// The CredentialStore the sessions see: a locked user looks exactly like an unknown one
+// (same derivation cost, same reply), so a lockout is neither an oracle nor a bypass.
+class GuardedCredentials final : public sasl::CredentialStore {
+ public:
+  GuardedCredentials(const AuthGuard& guard, rt::Clock& clock, const sasl::CredentialStore& inner)
+      : guard_(guard), clock_(clock), inner_(inner) {}
+  std::optional<sasl::ScramCredentials> lookup(std::string_view authcid) const override;
+
+ private:
+  const AuthGuard& guard_;
+  rt::Clock& clock_;
+  const sasl::CredentialStore& inner_;
+};
+
+// User names compare case-insensitively for budgets (ASCII), as logins usually do.
+std::string auth_budget_key(std::string_view user);
+
+}  // namespace mail::node
