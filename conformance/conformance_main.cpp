@@ -1,7 +1,8 @@
-// `cloudsdial conformance --suite smtp --target HOST:PORT|inproc [--only PATTERN]
-//  [--junit FILE] [--json FILE] [--suite-dir DIR] [--timeout MS] [--allow-remote] [--quiet]`
-// Loads conformance/<suite>/*.md, probes the target's EHLO capabilities, runs the cases and
-// prints the table and the per-RFC summary. Exit: 0 ok, 1 a MUST failed, 2 usage/load error.
+// `cloudsdial conformance --suite smtp|imap|pop3 --target HOST:PORT|inproc|sim [--tls|
+//  --starttls] [--user U --password P] [--only PATTERN] [--junit FILE] [--json FILE] ...`
+// Loads conformance/<suite>/*.md, probes the target's capabilities (EHLO, CAPABILITY,
+// CAPA), runs the cases and prints the table and the per-RFC summary.
+// Exit: 0 ok, 1 a MUST failed, 2 usage/load error.
 #include "conformance_main.h"
 
 #include <cstdlib>
@@ -11,8 +12,10 @@
 #include <string_view>
 #include <vector>
 
+#include "imap_run.h"
 #include "runner.h"
 #include "targets.h"
+#include "tls_connection.h"
 
 #ifndef MAIL_CONFORMANCE_DIR
 #define MAIL_CONFORMANCE_DIR "conformance"
@@ -21,14 +24,22 @@
 namespace mail::conformance {
 namespace {
 
-constexpr std::string_view kUsage = R"(usage: cloudsdial conformance --suite smtp --target HOST:PORT|inproc [options]
+constexpr std::string_view kUsage = R"(usage: cloudsdial conformance --suite smtp|imap|pop3 --target HOST:PORT|inproc|sim [options]
 
 Runs the RFC conformance transcripts (conformance/<suite>/*.md, docs/CONFORMANCE.md)
-against a live server on loopback or against our SMTP session in-process.
+against a live server on loopback, against our SMTP session in-process, or against our
+server inside the deterministic simulator.
 
 options:
-  --suite smtp|imap|pop3     which suite (imap and pop3 are parsed, not yet run)
-  --target HOST:PORT|inproc  the server under test; inproc = smtp::ServerSession, no sockets
+  --suite smtp|imap|pop3     which suite
+  --target HOST:PORT|inproc|sim
+                             the server under test; inproc = smtp::ServerSession, no sockets;
+                             sim = our SMTP server on a simulated network and disk
+  --tls                      implicit TLS on every connection (RFC 8314)
+  --starttls                 upgrade every connection first (STARTTLS / STLS)
+  --ca FILE                  verify the server certificate against FILE (default: no check)
+  --sni NAME                 TLS server name (default: the target host)
+  --user U --password P      credentials for cases that log in (AUTH, LOGIN, USER/PASS)
   --only PATTERN             run only cases whose "topic/id" matches (glob, or substring)
   --junit FILE               also write JUnit XML
   --json FILE                also write JSON
@@ -45,8 +56,8 @@ Exit code: 0 when every MUST case passed, 1 when a MUST case failed or could not
 
 int conformance_main(int argc, char** argv) {
   std::vector<std::string_view> args(argv + 1, argv + argc);
-  std::string suite_name, target_spec, only, junit, json, dir;
-  bool allow_remote = false, quiet = false;
+  std::string suite_name, target_spec, only, junit, json, dir, user, password, ca, sni;
+  bool allow_remote = false, quiet = false, implicit_tls = false, starttls = false;
   long timeout_ms = 5000;
   if (const char* env = std::getenv("CLOUDSDIAL_CONFORMANCE_DIR")) dir = env;
   for (std::size_t i = 0; i < args.size(); ++i) {
@@ -70,6 +81,12 @@ int conformance_main(int argc, char** argv) {
     else if (a == "--junit") ok = value(junit);
     else if (a == "--json") ok = value(json);
     else if (a == "--suite-dir") ok = value(dir);
+    else if (a == "--user") ok = value(user);
+    else if (a == "--password") ok = value(password);
+    else if (a == "--ca") ok = value(ca);
+    else if (a == "--sni") ok = value(sni);
+    else if (a == "--tls") implicit_tls = true;
+    else if (a == "--starttls") starttls = true;
     else if (a == "--allow-remote") allow_remote = true;
     else if (a == "--quiet") quiet = true;
     else if (a == "--timeout") {
@@ -108,13 +125,45 @@ int conformance_main(int argc, char** argv) {
     return 2;
   }
 
-  std::unique_ptr<Target> target;
-  if (target_spec == "inproc") {
-    if (protocol != Protocol::smtp) {
-      std::cerr << "cloudsdial conformance: --target inproc exists for smtp only (no IMAP/POP3 server yet)\n";
+  if (implicit_tls && starttls) {
+    std::cerr << "cloudsdial conformance: --tls and --starttls exclude each other\n";
+    return 2;
+  }
+  if (user.empty() != password.empty()) {
+    std::cerr << "cloudsdial conformance: --user and --password go together\n";
+    return 2;
+  }
+
+  RunOptions options;
+  options.only = only;
+  options.reply_timeout = std::chrono::milliseconds(timeout_ms);
+  options.user = user;
+  options.password = password;
+  options.run_id = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                                   std::chrono::system_clock::now().time_since_epoch())
+                                                   .count());
+  {
+    std::string error;
+    options.tls_context = make_client_tls_context(ca, error);
+    if (!options.tls_context) {
+      std::cerr << "cloudsdial conformance: TLS client: " << error << "\n";
       return 2;
     }
-    target = make_inproc_smtp_target();
+  }
+
+  std::unique_ptr<Target> target;
+  if (target_spec == "inproc" || target_spec == "sim") {
+    if (protocol != Protocol::smtp) {
+      std::cerr << "cloudsdial conformance: --target " << target_spec << " exists for smtp only (no IMAP/POP3 server yet)\n";
+      return 2;
+    }
+    std::string error;
+    target = target_spec == "inproc" ? make_inproc_smtp_target() : make_sim_smtp_target(error);
+    if (!target) {
+      std::cerr << "cloudsdial conformance: " << error << "\n";
+      return 2;
+    }
+    options.tls_server_name = sni.empty() ? "mx.example.test" : sni;
   } else {
     std::string error;
     target = make_tcp_target(target_spec, allow_remote, error);
@@ -122,14 +171,27 @@ int conformance_main(int argc, char** argv) {
       std::cerr << "cloudsdial conformance: " << error << "\n";
       return 2;
     }
+    options.tls_server_name = sni.empty() ? target_spec.substr(0, target_spec.rfind(':')) : sni;
+    if (options.tls_server_name.size() > 1 && options.tls_server_name.front() == '[')
+      options.tls_server_name = options.tls_server_name.substr(1, options.tls_server_name.size() - 2);
   }
+  if (implicit_tls || starttls)
+    target = make_tls_target(std::move(target), implicit_tls ? TlsMode::implicit : TlsMode::starttls, protocol,
+                             options.tls_context, options.tls_server_name, options.reply_timeout);
 
-  RunOptions options;
-  options.only = only;
-  options.reply_timeout = std::chrono::milliseconds(timeout_ms);
-  if (protocol == Protocol::smtp) {
+  {
     std::string error;
-    options.capabilities_known = probe_smtp_capabilities(*target, options.reply_timeout, options.capabilities, error);
+    switch (protocol) {
+      case Protocol::smtp:
+        options.capabilities_known = probe_smtp_capabilities(*target, options.reply_timeout, options.capabilities, error);
+        break;
+      case Protocol::imap:
+        options.capabilities_known = probe_imap_capabilities(*target, options, options.capabilities, error);
+        break;
+      case Protocol::pop3:
+        options.capabilities_known = probe_pop3_capabilities(*target, options, options.capabilities, error);
+        break;
+    }
     if (!options.capabilities_known) {
       std::cerr << "cloudsdial conformance: capability probe of " << target->describe() << " failed: " << error
                 << " (cases with requires: are reported n/a)\n";

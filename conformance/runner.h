@@ -1,7 +1,7 @@
 // The conformance runner: runs transcript cases against a Target (a live server over TCP,
 // or our smtp::ServerSession in-process) and reports per case and per RFC.
-// SMTP cases run fully; IMAP and POP3 cases are parsed and reported "not run" until those
-// servers exist. A case whose `requires:` capability the target does not advertise is
+// SMTP, IMAP and POP3 cases run over the same Connection abstraction (TLS is a Connection
+// over a Connection). A case whose `requires:` capability the target does not advertise is
 // not-applicable, never failed. No global state; the only I/O is through Connection.
 #pragma once
 
@@ -13,6 +13,10 @@
 #include <vector>
 
 #include "transcript.h"
+
+namespace mail::tls {
+class TlsContext;
+}
 
 namespace mail::conformance {
 
@@ -67,8 +71,15 @@ struct CaseResult {
 struct RunOptions {
   std::string only;  // glob (or substring) on "topic/id"; empty = all
   std::chrono::milliseconds reply_timeout{5000};
-  std::set<std::string> capabilities;  // EHLO keywords of the target (upper case)
+  std::set<std::string> capabilities;  // EHLO keywords / CAPABILITY atoms / CAPA tags (upper case)
   bool capabilities_known = false;
+  // --user/--password: the captures USER, PASSWORD, USER_B64, PASSWORD_B64, AUTH_PLAIN.
+  // A case whose client lines use them is n/a without them.
+  std::string user, password;
+  // For `tls:` steps; a verify-nothing client context is made on demand when null.
+  std::shared_ptr<tls::TlsContext> tls_context;
+  std::string tls_server_name;  // SNI (and the name verified when the context verifies)
+  std::uint64_t run_id = 0;     // feeds the UNIQUE capture: "c<run_id>-<topic><line>"
 };
 
 // Greets, sends EHLO and QUITs; returns the EHLO keywords (upper case). `error` on failure.

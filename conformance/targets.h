@@ -16,6 +16,12 @@ namespace mail::conformance {
 // session makes of a bare <Postmaster>, RFC 5321 §4.5.1); message 250 2.0.0.
 std::unique_ptr<Target> make_inproc_smtp_target();
 
+// Our SMTP server (node::SmtpServer over store::MaildirStore, as `cloudsdial serve` wires
+// it) on a simulated host of a deterministic sim::World: host mx.example.test, domain
+// example.test, postmaster exists. Each connection is a SimNet stream from a client host;
+// waiting for a reply runs the World in virtual time. nullptr with `error` on failure.
+std::unique_ptr<Target> make_sim_smtp_target(std::string& error);
+
 // Live TCP target "HOST:PORT" ("[::1]:25" for IPv6). Refuses non-loopback addresses
 // unless `allow_remote`. Returns nullptr with `error` on a bad or refused address.
 std::unique_ptr<Target> make_tcp_target(const std::string& host_port, bool allow_remote, std::string& error);

@@ -91,7 +91,14 @@ bool split_regex(std::string_view& s, std::string& regex, bool& icase, std::stri
   regex = std::string(rest.substr(0, close));
   icase = flags == "i";
   try {
-    std::regex test(regex, std::regex::ECMAScript);
+    // {{NAME}} captures are filled in at run time; test-compile with a stand-in.
+    std::string probe = regex;
+    for (std::size_t at; (at = probe.find("{{")) != std::string::npos;) {
+      const std::size_t end = probe.find("}}", at);
+      if (end == std::string::npos) break;
+      probe.replace(at, end + 2 - at, "x");
+    }
+    std::regex test(probe, std::regex::ECMAScript);
   } catch (const std::regex_error& e) {
     error = "bad regex /" + regex + "/: " + e.what();
     return false;
@@ -112,7 +119,7 @@ bool parse_step(std::string_view line, int lineno, Protocol proto, Step& step, s
   static const std::vector<std::pair<std::string_view, Step::Kind>> kPrefixes = {
       {"c-raw:", Step::Kind::send_raw}, {"c:", Step::Kind::send},          {"s-contains:", Step::Kind::contains},
       {"s-lacks:", Step::Kind::lacks},  {"s-line:", Step::Kind::line},     {"s:", Step::Kind::expect},
-      {"u:", Step::Kind::unordered},    {"capture:", Step::Kind::capture},
+      {"u:", Step::Kind::unordered},    {"capture:", Step::Kind::capture},   {"tls:", Step::Kind::tls},
   };
   step.line = lineno;
   for (const auto& [prefix, kind] : kPrefixes) {
@@ -129,23 +136,11 @@ bool parse_step(std::string_view line, int lineno, Protocol proto, Step& step, s
           return step.smtp.has_value();
         }
         if (proto == Protocol::pop3) {
-          // "+OK [/re/]", "-ERR", "multiline +OK", "close", "none N"
-          auto w = words(arg);
-          if (w.empty()) break;
-          if (w[0] == "multiline" && w.size() >= 2) w.erase(w.begin());
-          if (w[0] == "+OK" || w[0] == "-ERR" || w[0] == "close" || w[0] == "none" || w[0] == "+") return true;
-          error = "POP3 s: wants +OK, -ERR, multiline +OK, close or none";
-          return false;
+          step.pop3 = parse_pop3_expect(arg, error);
+          return step.pop3.has_value();
         }
-        {
-          // IMAP: "TAG OK|NO|BAD [/re/]", "* /re/", "+ [/re/]", "close", "none N"
-          auto w = words(arg);
-          if (w.empty()) break;
-          if (w[0] == "*" || w[0] == "+" || w[0] == "close" || w[0] == "none") return true;
-          if (w.size() >= 2 && (w[1] == "OK" || w[1] == "NO" || w[1] == "BAD")) return true;
-          error = "IMAP s: wants 'TAG OK|NO|BAD', '* ...', '+', close or none";
-          return false;
-        }
+        step.imap = parse_imap_expect(arg, error);
+        return step.imap.has_value();
       case Step::Kind::unordered:
         if (proto != Protocol::imap) {
           error = "u: (unordered untagged) is IMAP only";
@@ -155,12 +150,22 @@ bool parse_step(std::string_view line, int lineno, Protocol proto, Step& step, s
           error = "u: lines are untagged responses and start with '*'";
           return false;
         }
-        return true;
-      case Step::Kind::line:
+        step.imap = parse_imap_expect(arg, error);
+        return step.imap.has_value();
+      case Step::Kind::line: {
         if (proto != Protocol::pop3) {
           error = "s-line: is POP3 only";
           return false;
         }
+        std::string_view re = arg;
+        if (!split_regex(re, step.capture_regex, step.icase, error)) return false;
+        if (step.capture_regex.empty() || !re.empty()) {
+          error = "s-line: /regex/";
+          return false;
+        }
+        return true;
+      }
+      case Step::Kind::tls:
         return true;
       case Step::Kind::capture: {
         const std::size_t sp = arg.find(' ');
@@ -200,7 +205,7 @@ bool parse_step(std::string_view line, int lineno, Protocol proto, Step& step, s
     error = "empty step";
     return false;
   }
-  error = "unknown step '" + std::string(line.substr(0, 20)) + "' (c:, c-raw:, s:, s-contains:, s-lacks:, s-line:, u:, capture:)";
+  error = "unknown step '" + std::string(line.substr(0, 20)) + "' (c:, c-raw:, s:, s-contains:, s-lacks:, s-line:, u:, capture:, tls:)";
   return false;
 }
 
@@ -262,6 +267,135 @@ std::optional<SmtpExpect> parse_smtp_expect(std::string_view arg, std::string& e
     return std::nullopt;
   }
   return e;
+}
+
+namespace {
+// "none" or "none N": fills `ms`; false when the argument is malformed.
+bool parse_none(std::string_view s, int& ms) {
+  const auto w = words(s);
+  ms = 500;
+  if (w.size() == 1) return true;
+  if (w.size() == 2 && !w[1].empty() && w[1].size() < 7 &&
+      std::all_of(w[1].begin(), w[1].end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
+    ms = std::stoi(w[1]);
+    return true;
+  }
+  return false;
+}
+}  // namespace
+
+std::optional<ImapExpect> parse_imap_expect(std::string_view arg, std::string& error) {
+  ImapExpect e;
+  std::string_view s = trim(arg);
+  if (s == "close") {
+    e.kind = ImapExpect::Kind::close;
+    return e;
+  }
+  if (starts_with(s, "none")) {
+    e.kind = ImapExpect::Kind::none;
+    if (!parse_none(s, e.none_ms)) {
+      error = "s: none [MILLISECONDS]";
+      return std::nullopt;
+    }
+    return e;
+  }
+  if (!split_regex(s, e.regex, e.icase, error)) return std::nullopt;
+  const auto w = words(s);
+  // Everything after the first `skip` words is a literal prefix of the rest of the response.
+  auto rest_after = [&](std::size_t skip) {
+    std::string_view r = s;
+    for (std::size_t k = 0; k < skip; ++k) {
+      r = trim(r);
+      const std::size_t sp = r.find_first_of(" \t");
+      r = sp == std::string_view::npos ? std::string_view() : r.substr(sp);
+    }
+    return std::string(trim(r));
+  };
+  if (!w.empty() && w[0] == "*") {
+    e.kind = ImapExpect::Kind::untagged;
+    e.prefix = rest_after(1);
+    return e;
+  }
+  if (!w.empty() && w[0] == "+") {
+    e.kind = ImapExpect::Kind::continuation;
+    e.prefix = rest_after(1);
+    return e;
+  }
+  if (w.size() >= 2) {
+    bool ok = true;
+    std::istringstream alts(w[1]);
+    std::string alt;
+    while (std::getline(alts, alt, '|')) ok = ok && (alt == "OK" || alt == "NO" || alt == "BAD");
+    if (ok) {
+      e.kind = ImapExpect::Kind::tagged;
+      e.tag = w[0];
+      e.status = w[1];
+      e.prefix = rest_after(2);
+      return e;
+    }
+  }
+  error = "IMAP s: wants 'TAG OK|NO|BAD [text] [/re/]', '* [text] [/re/]', '+ [text] [/re/]', close or none";
+  return std::nullopt;
+}
+
+std::optional<Pop3Expect> parse_pop3_expect(std::string_view arg, std::string& error) {
+  Pop3Expect e;
+  std::string_view s = trim(arg);
+  if (s == "close") {
+    e.kind = Pop3Expect::Kind::close;
+    return e;
+  }
+  if (starts_with(s, "none")) {
+    e.kind = Pop3Expect::Kind::none;
+    if (!parse_none(s, e.none_ms)) {
+      error = "s: none [MILLISECONDS]";
+      return std::nullopt;
+    }
+    return e;
+  }
+  if (!split_regex(s, e.regex, e.icase, error)) return std::nullopt;
+  auto w = words(s);
+  if (!w.empty() && w[0] == "multiline") {
+    e.multiline = true;
+    w.erase(w.begin());
+  }
+  if (w.size() == 1 && w[0] == "+OK") return e;
+  if (w.size() == 1 && w[0] == "-ERR" && !e.multiline) {
+    e.kind = Pop3Expect::Kind::err;
+    return e;
+  }
+  if (w.size() == 1 && w[0] == "+" && !e.multiline) {
+    e.kind = Pop3Expect::Kind::continuation;
+    return e;
+  }
+  error = "POP3 s: wants '+OK [/re/]', 'multiline +OK [/re/]', '-ERR [/re/]', '+', close or none";
+  return std::nullopt;
+}
+
+std::optional<std::string> expand_regex(std::string_view regex, const std::map<std::string, std::string>& captures,
+                                        std::string& error) {
+  std::string out;
+  for (std::size_t i = 0; i < regex.size(); ++i) {
+    if (regex[i] == '{' && i + 1 < regex.size() && regex[i + 1] == '{') {
+      const std::size_t end = regex.find("}}", i + 2);
+      if (end != std::string_view::npos) {
+        const std::string name(trim(regex.substr(i + 2, end - i - 2)));
+        const auto it = captures.find(name);
+        if (it == captures.end()) {
+          error = "unknown capture {{" + name + "}}";
+          return std::nullopt;
+        }
+        for (char c : it->second) {
+          if (std::string_view("\\^$.|?*+()[]{}/").find(c) != std::string_view::npos) out += '\\';
+          out += c;
+        }
+        i = end + 1;
+        continue;
+      }
+    }
+    out += regex[i];
+  }
+  return out;
 }
 
 std::optional<std::string> expand_client_text(std::string_view in, const std::map<std::string, std::string>& captures,

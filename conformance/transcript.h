@@ -3,7 +3,7 @@
 // one fenced block of steps (```smtp, ```imap or ```pop3). `## setup: <name>` blocks define
 // step sequences shared by the whole suite. Pure parsing: no I/O except load_suite_dir().
 // Every `s:` line is compiled here, so a malformed expectation is a load error, not a
-// runtime surprise.
+// runtime surprise. Server-side regexes may name captures as {{NAME}} (filled at run time).
 #pragma once
 
 #include <cstdint>
@@ -33,6 +33,28 @@ struct SmtpExpect {
   int none_ms = 0;         // Kind::none: how long to wait
 };
 
+// One expected IMAP response, compiled from an `s:` or `u:` line (RFC 9051 §2.2.2, §7).
+struct ImapExpect {
+  enum class Kind : std::uint8_t { tagged, untagged, continuation, close, none };
+  Kind kind = Kind::tagged;
+  std::string tag;     // Kind::tagged: the command's tag
+  std::string status;  // Kind::tagged: "OK", "NO", "BAD"; several = any of ("OK|NO")
+  std::string prefix;  // the text after "TAG STATUS ", "* " or "+ " starts with this (any case)
+  std::string regex;   // searched in the whole response (literals included); "" = none
+  bool icase = false;
+  int none_ms = 0;
+};
+
+// One expected POP3 response, compiled from an `s:` line (RFC 1939 §3, RFC 5034 §4).
+struct Pop3Expect {
+  enum class Kind : std::uint8_t { ok, err, continuation, close, none };
+  Kind kind = Kind::ok;
+  bool multiline = false;  // +OK followed by a dot-terminated body
+  std::string regex;       // searched in the status line's text
+  bool icase = false;
+  int none_ms = 0;
+};
+
 struct Step {
   enum class Kind : std::uint8_t {
     send,      // c:      line + CRLF
@@ -40,16 +62,20 @@ struct Step {
     expect,    // s:      one reply (SMTP), a tagged/untagged response (IMAP), +OK/-ERR (POP3)
     contains,  // s-contains: a line of the last reply starts with this keyword/text
     lacks,     // s-lacks:    no line of the last reply starts with it
-    line,      // s-line:  POP3 multi-line body line /regex/ (parsed; not run yet)
+    line,      // s-line:  POP3 multi-line body line /regex/
     unordered, // u:       IMAP untagged response, any order within a run of u: lines
     capture,   // capture: NAME /regex/ from the last reply
+    tls,       // tls:     TLS handshake now (after the server's go-ahead to STARTTLS/STLS)
   };
   Kind kind = Kind::send;
   std::string arg;  // raw text after the prefix
   int line = 0;     // source line, for messages
   std::optional<SmtpExpect> smtp;  // compiled `s:` for SMTP blocks
+  std::optional<ImapExpect> imap;  // compiled `s:`/`u:` for IMAP blocks
+  std::optional<Pop3Expect> pop3;  // compiled `s:` for POP3 blocks
   std::string capture_name;        // Kind::capture
-  std::string capture_regex;
+  std::string capture_regex;       // Kind::capture, Kind::line: the regex
+  bool icase = false;              // Kind::line
 };
 
 struct Case {
@@ -92,6 +118,18 @@ bool load_suite_dir(const std::string& dir, Suite& suite, std::vector<LoadError>
 // Compiles one SMTP `s:` argument ("250 2.1.0 /ok/i", "any-of 501 553", "close",
 // "none 200", "multiline 250"). Returns nullopt and sets `error` when malformed.
 std::optional<SmtpExpect> parse_smtp_expect(std::string_view arg, std::string& error);
+
+// Compiles one IMAP `s:`/`u:` argument ("a1 OK", "a1 OK|NO /re/", "* /re/", "+",
+// "close", "none 300"). Returns nullopt and sets `error` when malformed.
+std::optional<ImapExpect> parse_imap_expect(std::string_view arg, std::string& error);
+// Compiles one POP3 `s:` argument ("+OK /re/", "-ERR", "multiline +OK", "+", "close",
+// "none 300"). Returns nullopt and sets `error` when malformed.
+std::optional<Pop3Expect> parse_pop3_expect(std::string_view arg, std::string& error);
+
+// Replaces every {{NAME}} of a server-side regex with the captured value, regex-escaped.
+// Returns nullopt and sets `error` for an unknown capture.
+std::optional<std::string> expand_regex(std::string_view regex, const std::map<std::string, std::string>& captures,
+                                        std::string& error);
 
 // Expands a client line: escapes \r \n \t \\ \xHH, and templates {{repeat N TEXT}} and
 // {{NAME}} (a captured value). Returns nullopt and sets `error` on a bad escape/template
