@@ -22,7 +22,7 @@ std::string printable(std::string_view s, std::size_t max) {
     if (c == '\r') r += "\\r";
     else if (c == '\n') r += "\\n";
     else if (c == '\\') r += "\\\\";
-    else if (c < 0x20 || c == 0x7f) {
+    else if (c < 0x20 || c >= 0x7f) {  // 8-bit too: reports stay ASCII (valid JSON/XML)
       static const char* hex = "0123456789abcdef";
       r += "\\x";
       r += hex[c >> 4];

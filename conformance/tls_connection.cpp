@@ -184,6 +184,12 @@ bool starttls_dance(Connection& conn, Protocol p, std::chrono::milliseconds time
     case Protocol::imap: {
       if (!read_until(conn, buf, deadline, line_complete, error)) return false;
       greeting = buf;
+      // The greeting's [CAPABILITY ...] code is pre-TLS knowledge the client MUST discard
+      // (RFC 9051 §6.2.1): the replayed greeting goes without it.
+      if (const auto open = greeting.find("[CAPABILITY "); open != std::string::npos) {
+        const auto close = greeting.find("] ", open);
+        if (close != std::string::npos) greeting.erase(open, close + 2 - open);
+      }
       buf.clear();
       if (!conn.send("S0 STARTTLS\r\n", error)) return false;
       if (!read_until(conn, buf, deadline, imap_tagged_complete, error)) return false;

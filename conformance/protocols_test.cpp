@@ -1,0 +1,374 @@
+// Runner tests for IMAP, POP3 and TLS: response framing (IMAP literals, POP3 dot-stuffing),
+// unordered untagged responses, captures reused in later commands and regexes, and a
+// `tls:` upgrade against an in-process SMTP toy that runs a real server-side TlsEngine —
+// one that discards pipelined plaintext and one that executes it (CVE-2011-0411), which
+// the suite's STARTTLS case must flag.
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <memory>
+
+#include "conformance/imap_run.h"
+#include "conformance/runner.h"
+#include "conformance/transcript.h"
+#include "tls/context.h"
+#include "tls/engine.h"
+#include "tls/self_signed.h"
+
+namespace mail::conformance {
+namespace {
+
+// A line-based toy server: greets, then answers each CRLF line with `answer(line)`.
+class ScriptConnection : public Connection {
+ public:
+  using Answer = std::function<std::string(const std::string&)>;
+  ScriptConnection(std::string greeting, Answer a) : answer_(std::move(a)), out_(std::move(greeting)) {}
+  bool send(std::string_view bytes, std::string&) override {
+    in_ += bytes;
+    for (std::size_t eol; (eol = in_.find("\r\n")) != std::string::npos;) {
+      const std::string line = in_.substr(0, eol);
+      in_.erase(0, eol + 2);
+      out_ += answer_(line);
+    }
+    return true;
+  }
+  Recv recv(std::string& buf, std::chrono::milliseconds) override {
+    if (out_.empty()) return Recv::timeout;
+    buf += out_;
+    out_.clear();
+    return Recv::data;
+  }
+
+ private:
+  Answer answer_;
+  std::string in_, out_;
+};
+
+class ScriptTarget final : public Target {
+ public:
+  ScriptTarget(std::string greeting, ScriptConnection::Answer a) : greeting_(std::move(greeting)), answer_(std::move(a)) {}
+  std::string describe() const override { return "script"; }
+  std::unique_ptr<Connection> connect(std::string&) override {
+    return std::make_unique<ScriptConnection>(greeting_, answer_);
+  }
+
+ private:
+  std::string greeting_;
+  ScriptConnection::Answer answer_;
+};
+
+Suite parse(std::string_view text) {
+  Suite s;
+  std::vector<LoadError> errors;
+  const bool ok = parse_transcript(text, "t/proto.md", s, errors);
+  for (const auto& e : errors) ADD_FAILURE() << e.line << ": " << e.message;
+  EXPECT_TRUE(ok);
+  return s;
+}
+
+RunOptions quick() {
+  RunOptions o;
+  o.reply_timeout = std::chrono::milliseconds(20);
+  o.capabilities_known = true;
+  return o;
+}
+
+// ------------------------------------------------------------------ IMAP
+
+TEST(Imap, ResponseFramingFoldsLiterals) {
+  std::string buf = "* 1 FETCH (BODY[] {5}\r\nab\r\nc)\r\n* 2 EXISTS\r\na1 OK done\r\n+ go\r\n";
+  ImapResponse r;
+  std::string error;
+  ASSERT_EQ(take_imap_response(buf, r, error), 1);
+  EXPECT_EQ(r.kind, ImapResponse::Kind::untagged);
+  EXPECT_EQ(r.text, "* 1 FETCH (BODY[] {5}\r\nab\r\nc)");
+  ASSERT_EQ(take_imap_response(buf, r, error), 1);
+  EXPECT_EQ(r.text, "* 2 EXISTS");
+  ASSERT_EQ(take_imap_response(buf, r, error), 1);
+  EXPECT_EQ(r.kind, ImapResponse::Kind::tagged);
+  EXPECT_EQ(r.tag, "a1");
+  ASSERT_EQ(take_imap_response(buf, r, error), 1);
+  EXPECT_EQ(r.kind, ImapResponse::Kind::continuation);
+  buf = "* 1 FETCH (BODY[] {10}\r\nabc";
+  EXPECT_EQ(take_imap_response(buf, r, error), 0);  // literal incomplete
+  buf = "* OK bare\n";
+  EXPECT_EQ(take_imap_response(buf, r, error), -1);
+}
+
+// Answers SELECT with its untagged data in a fixed order; FETCH with a literal.
+std::string toy_imap(const std::string& line) {
+  const std::string tag = line.substr(0, line.find(' '));
+  if (line.find(" SELECT ") != std::string::npos)
+    return "* OK [UIDVALIDITY 42] ok\r\n* 3 EXISTS\r\n* FLAGS (\\Seen)\r\n" + tag + " OK [READ-WRITE] done\r\n";
+  if (line.find(" FETCH ") != std::string::npos) return "* 1 FETCH (UID 7 BODY[] {4}\r\nab\r\n)\r\n" + tag + " OK done\r\n";
+  if (line.find(" UID ") != std::string::npos) return "* 1 FETCH (UID 7 FLAGS ())\r\n" + tag + " OK done\r\n";
+  return tag + " BAD what\r\n";
+}
+
+TEST(Imap, UnorderedCapturesAndLiterals) {
+  const Suite s = parse(R"(
+## case: unordered
+rfc: 9051 §6.3.2
+level: MUST
+```imap
+s: * OK
+c: a1 SELECT INBOX
+u: * FLAGS (
+u: * 3 EXISTS
+u: * OK [UIDVALIDITY
+s: a1 OK [READ-WRITE]
+capture: V /UIDVALIDITY (\d+)/
+c: a2 SELECT INBOX
+u: * OK [UIDVALIDITY {{V}}]
+s: a2 OK
+```
+
+## case: literal-and-uid
+rfc: 9051 §7.5.2
+level: MUST
+```imap
+s: * OK
+c: a1 FETCH 1 (UID BODY[])
+s: * 1 FETCH /BODY\[\] \{4\}\r\nab\r\n/
+s: a1 OK
+capture: UID /UID (\d+)/
+c: a2 UID FETCH {{UID}} (FLAGS)
+s: * 1 FETCH /UID {{UID}} /
+s: a2 OK
+```
+
+## case: missing-untagged
+rfc: 9051 §6.3.2
+level: MUST
+```imap
+s: * OK
+c: a1 SELECT INBOX
+u: * FLAGS (
+u: * 9 RECENT
+s: a1 OK
+```
+
+## case: wrong-status
+rfc: 9051 §7.1
+level: MUST
+```imap
+s: * OK
+c: a1 FROB
+s: a1 OK
+```
+)");
+  ScriptTarget t("* OK toy ready\r\n", toy_imap);
+  const auto r = run_suite(s, Protocol::imap, t, quick());
+  ASSERT_EQ(r.size(), 4u);
+  EXPECT_EQ(r[0].verdict, Verdict::pass) << r[0].reason << " " << r[0].got;
+  EXPECT_EQ(r[1].verdict, Verdict::pass) << r[1].reason << " " << r[1].got;
+  EXPECT_EQ(r[2].verdict, Verdict::fail);
+  EXPECT_NE(r[2].got.find("no such untagged response"), std::string::npos) << r[2].got;
+  EXPECT_EQ(r[3].verdict, Verdict::fail);
+  EXPECT_NE(r[3].got.find("status BAD"), std::string::npos) << r[3].got;
+}
+
+// ------------------------------------------------------------------ POP3
+
+TEST(Pop3, MultilineUnstuffsDots) {
+  std::string buf = "+OK 2 messages\r\n1 10\r\n..dotted\r\n.\r\n-ERR no\r\n";
+  Pop3Response r;
+  std::string error;
+  ASSERT_EQ(take_pop3_response(buf, true, r, error), 1);
+  EXPECT_EQ(r.status, "+OK 2 messages");
+  EXPECT_EQ(r.lines, (std::vector<std::string>{"1 10", ".dotted"}));
+  ASSERT_EQ(take_pop3_response(buf, true, r, error), 1);  // -ERR has no body
+  EXPECT_EQ(r.status, "-ERR no");
+  EXPECT_TRUE(r.lines.empty());
+  buf = "+OK\r\nline\r\n";
+  EXPECT_EQ(take_pop3_response(buf, true, r, error), 0);
+}
+
+std::string toy_pop3(const std::string& line) {
+  if (line == "UIDL 1") return "+OK 1 uid-abc\r\n";
+  if (line == "UIDL") return "+OK\r\n1 uid-abc\r\n2 uid-def\r\n.\r\n";
+  if (line == "RETR 1") return "+OK\r\nSubject: x\r\n\r\n.leading\r\n.\r\n";  // NOT stuffed: a bug
+  return "-ERR unknown\r\n";
+}
+
+TEST(Pop3, CapturesLinesAndStuffing) {
+  const Suite s = parse(R"(
+## case: uidl
+rfc: 1939 §7
+level: MUST
+```pop3
+s: +OK
+c: UIDL 1
+s: +OK
+capture: UID /^\+OK 1 (\S+)/
+c: UIDL
+s: multiline +OK
+s-line: /^1 {{UID}}$/
+s-lacks: 3
+```
+
+## case: retr-stuffed
+rfc: 1939 §3
+level: MUST
+```pop3
+s: +OK
+c: RETR 1
+s: multiline +OK
+s-line: /^\.leading$/
+```
+)");
+  ScriptTarget t("+OK toy\r\n", toy_pop3);
+  const auto r = run_suite(s, Protocol::pop3, t, quick());
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[0].verdict, Verdict::pass) << r[0].reason << " " << r[0].got;
+  // The toy forgot to byte-stuff ".leading", which the client then reads as "leading".
+  EXPECT_EQ(r[1].verdict, Verdict::fail);
+}
+
+// ------------------------------------------------------------------ TLS upgrade
+
+// An SMTP toy with STARTTLS over a real server-side TlsEngine (self-signed certificate).
+// `vulnerable`: plaintext pipelined after STARTTLS is kept and executed inside TLS.
+class TlsToyConnection final : public Connection {
+ public:
+  TlsToyConnection(tls::TlsContext& ctx, bool vulnerable) : ctx_(ctx), vulnerable_(vulnerable) {
+    out_ = "220 toy ESMTP\r\n";
+  }
+  bool send(std::string_view bytes, std::string&) override {
+    if (!engine_) {
+      plain_in_ += bytes;
+      lines();
+      return true;
+    }
+    (void)engine_->feed_ciphertext(bytes);
+    pump();
+    return true;
+  }
+  Recv recv(std::string& buf, std::chrono::milliseconds) override {
+    if (out_.empty()) return closed_ ? Recv::eof : Recv::timeout;
+    buf += out_;
+    out_.clear();
+    return Recv::data;
+  }
+
+ private:
+  void reply(const std::string& r) {
+    if (!engine_) {
+      out_ += r;
+      return;
+    }
+    (void)engine_->write_plaintext(r);
+    out_ += engine_->poll_ciphertext();
+  }
+  void lines() {
+    for (std::size_t eol; (eol = plain_in_.find("\r\n")) != std::string::npos;) {
+      const std::string line = plain_in_.substr(0, eol);
+      plain_in_.erase(0, eol + 2);
+      if (line.rfind("EHLO", 0) == 0) {
+        reply(engine_ ? "250-toy\r\n250 PIPELINING\r\n" : "250-toy\r\n250-PIPELINING\r\n250 STARTTLS\r\n");
+      } else if (line == "STARTTLS" && !engine_) {
+        reply("220 go ahead\r\n");
+        engine_ = std::make_unique<tls::TlsEngine>(ctx_, tls::Role::server);
+        if (!vulnerable_) plain_in_.clear();  // what a correct server does
+        return;                                 // a vulnerable one keeps it for later
+      } else {
+        reply("250 ok\r\n");
+      }
+    }
+  }
+  void pump() {
+    out_ += engine_->poll_ciphertext();
+    if (engine_->failed()) {
+      closed_ = true;
+      return;
+    }
+    if (engine_->handshake_done() && !started_) {
+      started_ = true;
+      lines();  // the vulnerable toy now answers what it kept from before the handshake
+    }
+    plain_in_ += engine_->poll_plaintext();
+    if (started_) lines();
+    out_ += engine_->poll_ciphertext();
+  }
+
+  tls::TlsContext& ctx_;
+  bool vulnerable_;
+  std::unique_ptr<tls::TlsEngine> engine_;
+  bool started_ = false;
+  bool closed_ = false;
+  std::string plain_in_, out_;
+};
+
+class TlsToyTarget final : public Target {
+ public:
+  explicit TlsToyTarget(bool vulnerable) : vulnerable_(vulnerable) {
+    auto pair = tls::generate_self_signed("toy.example.test", WallTime{1'767'225'600'000'000});
+    EXPECT_TRUE(pair.ok());
+    tls::TlsConfig cfg;
+    cfg.cert_chain_pem = pair->cert_pem;
+    cfg.key_pem = pair->key_pem;
+    auto ctx = tls::TlsContext::create(tls::Role::server, cfg);
+    EXPECT_TRUE(ctx.ok());
+    ctx_ = std::move(*ctx);
+  }
+  std::string describe() const override { return "tls toy"; }
+  std::unique_ptr<Connection> connect(std::string&) override { return std::make_unique<TlsToyConnection>(*ctx_, vulnerable_); }
+
+ private:
+  bool vulnerable_;
+  std::unique_ptr<tls::TlsContext> ctx_;
+};
+
+constexpr std::string_view kTlsSuite = R"(
+## case: upgrade
+rfc: 3207 §4.2
+level: MUST
+requires: STARTTLS
+```smtp
+s: 220
+c: EHLO me
+s: multiline 250
+c: STARTTLS
+s: 220
+tls:
+c: EHLO me
+s: multiline 250
+s-lacks: STARTTLS
+c: NOOP
+s: 250
+```
+
+## case: injection
+rfc: 3207 §4.2
+level: MUST
+requires: STARTTLS
+```smtp
+s: 220
+c: EHLO me
+s: multiline 250
+c-raw: STARTTLS\r\nNOOP\r\n
+s: 220
+tls: or-close
+s: none 50
+```
+)";
+
+TEST(Tls, UpgradeAndInjection) {
+  const Suite s = parse(kTlsSuite);
+  RunOptions o = quick();
+  o.reply_timeout = std::chrono::milliseconds(200);
+  o.capabilities = {"STARTTLS", "PIPELINING"};
+  o.tls_server_name = "toy.example.test";
+  TlsToyTarget good(false), bad(true);
+  const auto r = run_suite(s, Protocol::smtp, good, o);
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[0].verdict, Verdict::pass) << r[0].reason << " " << r[0].expected << " " << r[0].got;
+  EXPECT_EQ(r[1].verdict, Verdict::pass) << r[1].reason << " " << r[1].got;
+  const auto v = run_suite(s, Protocol::smtp, bad, o);
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_EQ(v[1].verdict, Verdict::fail);  // the pipelined NOOP is answered inside TLS
+  EXPECT_NE(v[1].got.find("250 ok"), std::string::npos) << v[1].got;
+}
+
+}  // namespace
+}  // namespace mail::conformance
