@@ -1,0 +1,78 @@
+// Python binding of the embedded production server: _core.EmbeddedServer (the public
+// context manager is cloudsdial.Server in cloudsdial/server.py). Blocking waits release
+// the GIL; the server thread never calls into Python.
+#include <pybind11/chrono.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cmath>
+
+#include "app/config.h"
+#include "embedded_server.h"
+#include "errors.h"
+#include "gil.h"
+
+namespace mail::py {
+
+namespace pyb = pybind11;
+using namespace pybind11::literals;
+
+namespace {
+std::chrono::milliseconds wall(double s) {
+  if (!std::isfinite(s) || s < 0) raise_error(ErrorKind::config, "timeouts are seconds >= 0");
+  return std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(s * 1000)));
+}
+}  // namespace
+
+void bind_server(pyb::module_& m) {
+  m.def("default_config_text", [] { return std::string(app::default_config_text()); },
+        "The built-in configuration of `cloudsdial serve` (TOML).");
+
+  pyb::class_<EmbeddedServer>(m, "EmbeddedServer", "The production server on its own thread (see cloudsdial.Server).")
+      .def(pyb::init([](const std::string& config_text, const std::string& source, const std::string& data_dir,
+                        const std::string& host, std::uint16_t port, std::optional<std::string> log_level) {
+             auto parsed = app::parse_config(config_text, source);
+             if (!parsed) raise_error(ErrorKind::config, parsed.error().detail);
+             app::AppConfig cfg = std::move(*parsed);
+             cfg.data_dir = data_dir;
+             cfg.pid_file.clear();
+             cfg.smtp.listen = {rt::Endpoint{host, port}};
+             if (log_level) cfg.log_level = *log_level;
+             return std::make_unique<EmbeddedServer>(std::move(cfg));
+           }),
+           "config_text"_a, "source"_a, "data_dir"_a, "host"_a, "port"_a, "log_level"_a = pyb::none())
+      .def("start", [](EmbeddedServer& s, double timeout) { without_gil([&] { s.start(wall(timeout)); }); },
+           "timeout"_a = 30.0)
+      .def("stop", [](EmbeddedServer& s, double grace) {
+             const Duration g(static_cast<std::int64_t>(std::llround(grace * 1e6)));
+             without_gil([&] { s.stop(g); });
+           }, "grace"_a = 5.0)
+      .def_property_readonly("running", &EmbeddedServer::running)
+      .def_property_readonly("endpoints", [](EmbeddedServer& s) {
+        std::vector<std::pair<std::string, std::uint16_t>> out;
+        for (const auto& e : s.endpoints()) out.emplace_back(e.address, e.port);
+        return out;
+      })
+      .def_property_readonly("data_dir", [](EmbeddedServer& s) { return s.config().data_dir; })
+      .def_property_readonly("hostname", [](EmbeddedServer& s) { return s.config().smtp.session.hostname; })
+      .def_property_readonly("domains", [](EmbeddedServer& s) { return s.config().directory.domains; })
+      .def_property_readonly("users", [](EmbeddedServer& s) {
+        std::vector<std::pair<std::string, std::vector<std::string>>> out;
+        for (const auto& u : s.config().directory.users) out.emplace_back(u.name, u.aliases);
+        return out;
+      })
+      .def("received", [](EmbeddedServer& s) {
+        pyb::list out;
+        for (const auto& r : s.received()) {
+          out.append(pyb::dict("queue_id"_a = r.queue_id, "mail_from"_a = r.mail_from, "recipients"_a = r.recipients,
+                               "content"_a = pyb::bytes(r.content.data(), r.content.size()), "reply"_a = r.reply));
+        }
+        return out;
+      })
+      .def("wait_received", [](EmbeddedServer& s, std::size_t count, double timeout) {
+             const auto t = wall(timeout);
+             return without_gil([&] { return s.wait_received(count, t); });
+           }, "count"_a, "timeout"_a);
+}
+
+}  // namespace mail::py

@@ -1,0 +1,196 @@
+// EmbeddedServer (see embedded_server.h). The thread body mirrors app/serve.cpp's
+// run_serve() minus the pid file and signals; the shutdown is posted onto the Env thread
+// (executor().post is the one thread-safe entry into an AsioEnv).
+#include "embedded_server.h"
+
+#include <filesystem>
+
+#include "errors.h"
+#include "io/asio_env.h"
+#include "node/local_delivery.h"
+#include "node/smtp_server.h"
+#include "runtime/await.h"
+#include "store/directory.h"
+#include "store/maildir.h"
+
+namespace mail::py {
+
+struct EmbeddedServer::Shared {
+  mutable std::mutex mu;
+  mutable std::condition_variable cv;
+  bool ready = false;
+  bool finished = false;  // the thread's run() returned
+  std::string error;      // startup failure
+  std::vector<rt::Endpoint> endpoints;
+  std::vector<ReceivedMessage> received;
+  // Set while the Env runs; used (under mu) to post the shutdown.
+  io::AsioEnv* env = nullptr;
+  node::SmtpServer* server = nullptr;
+  bool stop_posted = false;
+};
+
+namespace {
+
+rt::LogLevel parse_level(std::string_view s) {
+  if (s == "debug") return rt::LogLevel::debug;
+  if (s == "info") return rt::LogLevel::info;
+  if (s == "error") return rt::LogLevel::error;
+  return rt::LogLevel::warn;
+}
+
+std::string mailbox_text(const smtp::Path& p) { return p.mailbox ? p.mailbox->to_string() : std::string(); }
+
+// Decorates the production handler: records what it accepted.
+class RecordingHandler final : public node::MailHandler {
+ public:
+  RecordingHandler(node::MailHandler& inner, EmbeddedServer::Shared& shared) : inner_(inner), shared_(shared) {}
+  smtp::Reply check_mail_from(const smtp::Path& from, const smtp::MailParams& params) override {
+    return inner_.check_mail_from(from, params);
+  }
+  smtp::Reply check_recipient(const smtp::Path& to) override { return inner_.check_recipient(to); }
+  rt::Task<node::DeliveryResult> deliver(const smtp::Envelope& envelope, std::string content) override {
+    std::string copy = content;
+    node::DeliveryResult result = co_await inner_.deliver(envelope, std::move(content));
+    if (result.reply.positive()) {
+      ReceivedMessage m;
+      m.queue_id = result.queue_id;
+      m.mail_from = mailbox_text(envelope.mail_from);
+      for (const auto& r : envelope.recipients) m.recipients.push_back(mailbox_text(r.path));
+      m.content = std::move(copy);
+      m.reply = std::to_string(result.reply.code) + (result.reply.lines.empty() ? "" : " " + result.reply.lines.front());
+      std::lock_guard<std::mutex> lock(shared_.mu);
+      shared_.received.push_back(std::move(m));
+      shared_.cv.notify_all();
+    }
+    co_return result;
+  }
+
+ private:
+  node::MailHandler& inner_;
+  EmbeddedServer::Shared& shared_;
+};
+
+rt::Task<void> startup(io::AsioEnv& env, const app::AppConfig& cfg, store::MaildirStore& maildirs,
+                       node::SmtpServer& server, EmbeddedServer::Shared& shared) {
+  std::string error;
+  for (const auto& user : cfg.directory.users) {
+    Status made = co_await maildirs.ensure_mailbox(user.name);
+    if (!made.ok()) {
+      error = "cannot create the mailbox of " + user.name + ": " + made.error().detail;
+      break;
+    }
+  }
+  if (error.empty()) {
+    if (Status listening = server.start(); !listening.ok()) error = listening.error().detail;
+  }
+  std::lock_guard<std::mutex> lock(shared.mu);
+  if (error.empty()) {
+    shared.ready = true;
+    shared.endpoints = server.bound_endpoints();
+  } else {
+    shared.error = error;
+    env.stop();
+  }
+  shared.cv.notify_all();
+}
+
+rt::Task<void> shutdown_task(io::AsioEnv& env, node::SmtpServer& server, Duration grace, bool started) {
+  if (started) co_await server.stop(env.clock().now() + grace);
+  env.stop();
+}
+
+}  // namespace
+
+EmbeddedServer::EmbeddedServer(app::AppConfig config)
+    : config_(std::move(config)), shared_(std::make_shared<Shared>()) {}
+
+EmbeddedServer::~EmbeddedServer() { stop(2s); }
+
+void EmbeddedServer::start(std::chrono::milliseconds timeout) {
+  if (thread_.joinable()) raise_error(ErrorKind::state, "the server was already started");
+  std::error_code ec;
+  std::filesystem::create_directories(config_.data_dir, ec);
+  if (ec) raise_error(ErrorKind::storage, "cannot create data dir " + config_.data_dir + ": " + ec.message());
+  thread_ = std::thread([this] { thread_main(); });
+  std::unique_lock<std::mutex> lock(shared_->mu);
+  const bool settled = shared_->cv.wait_for(lock, timeout, [&] { return shared_->ready || shared_->finished; });
+  std::string error = shared_->error;
+  lock.unlock();
+  if (!settled) {
+    stop(0s);
+    raise_error(ErrorKind::timeout, "the embedded server did not start in time");
+  }
+  if (!shared_->ready) {
+    stop(0s);
+    raise_error(ErrorKind::network, "the embedded server did not start: " + error);
+  }
+}
+
+void EmbeddedServer::thread_main() {
+  {
+    io::AsioEnvOptions options;
+    options.hostname = config_.hostname;
+    options.log_level_min = parse_level(config_.log_level);
+    options.disk_threads = 2;
+    options.dns_threads = 1;
+    io::AsioEnv env(options);
+    store::Directory directory(config_.directory);
+    store::MaildirStore maildirs(env, store::MaildirConfig{config_.data_dir});
+    node::SmtpServerConfig smtp_config = config_.smtp;
+    if (smtp_config.session.hostname.empty()) smtp_config.session.hostname = std::string(env.hostname());
+    node::LocalDelivery delivery(env, directory, maildirs, node::LocalDeliveryConfig{smtp_config.session.hostname});
+    node::LocalMailHandler local(delivery);
+    RecordingHandler handler(local, *shared_);
+    node::SmtpServer server(env, std::move(smtp_config), handler);
+    {
+      std::lock_guard<std::mutex> lock(shared_->mu);
+      shared_->env = &env;
+      shared_->server = &server;
+    }
+    env.tasks().spawn(startup(env, config_, maildirs, server, *shared_));
+    env.run();
+    std::lock_guard<std::mutex> lock(shared_->mu);
+    shared_->env = nullptr;
+    shared_->server = nullptr;
+  }
+  std::lock_guard<std::mutex> lock(shared_->mu);
+  shared_->finished = true;
+  shared_->cv.notify_all();
+}
+
+void EmbeddedServer::stop(Duration grace) {
+  if (!thread_.joinable()) return;
+  {
+    std::lock_guard<std::mutex> lock(shared_->mu);
+    if (shared_->env != nullptr && !shared_->stop_posted) {
+      shared_->stop_posted = true;
+      io::AsioEnv* env = shared_->env;
+      node::SmtpServer* server = shared_->server;
+      const bool started = shared_->ready;
+      env->executor().post([env, server, grace, started] { env->tasks().spawn(shutdown_task(*env, *server, grace, started)); });
+    }
+  }
+  thread_.join();
+}
+
+bool EmbeddedServer::running() const {
+  std::lock_guard<std::mutex> lock(shared_->mu);
+  return shared_->ready && !shared_->finished;
+}
+
+std::vector<rt::Endpoint> EmbeddedServer::endpoints() const {
+  std::lock_guard<std::mutex> lock(shared_->mu);
+  return shared_->endpoints;
+}
+
+std::vector<ReceivedMessage> EmbeddedServer::received() const {
+  std::lock_guard<std::mutex> lock(shared_->mu);
+  return shared_->received;
+}
+
+bool EmbeddedServer::wait_received(std::size_t count, std::chrono::milliseconds timeout) const {
+  std::unique_lock<std::mutex> lock(shared_->mu);
+  return shared_->cv.wait_for(lock, timeout, [&] { return shared_->received.size() >= count; });
+}
+
+}  // namespace mail::py

@@ -1,0 +1,501 @@
+// SimWorld (see sim_world.h): wiring of hosts, scripted sessions, faults, bounded runs and
+// inspection over mail::sim. Every argument that a simulator assertion would reject is
+// checked here first and raised as a Python error (errors.h).
+#include "sim_world.h"
+
+#include <algorithm>
+
+#include "errors.h"
+#include "proto/smtp/address.h"
+#include "simulator/sim_disk.h"
+#include "simulator/sim_env.h"
+#include "simulator/sim_net.h"
+
+namespace mail::py {
+
+namespace {
+
+bool valid_host_name(std::string_view n) {
+  if (n.empty() || n.size() > 63 || n.front() == '-' || n.back() == '-') return false;
+  return std::all_of(n.begin(), n.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+  });
+}
+
+void check_mailbox(const std::string& address, const char* what) {
+  const auto at = address.rfind('@');
+  if (at == std::string::npos || !smtp::parse_mailbox(address, smtp::SmtpLimits{}, true)) {
+    raise_error(ErrorKind::config, std::string(what) + " is not a valid local@domain address: '" + address + "'");
+  }
+}
+
+// mkdir -p with every level durable, as a package install leaves the data directory.
+void provision(sim::DiskState& disk, const std::string& dir) {
+  if (!disk.make_dirs(dir).ok()) raise_error(ErrorKind::config, "bad data_dir " + dir);
+  std::string path = "/";
+  (void)disk.sync_dir(path);
+  std::size_t i = 0;
+  while (i < dir.size()) {
+    const std::size_t j = dir.find('/', i);
+    const std::string part = dir.substr(i, j == std::string::npos ? std::string::npos : j - i);
+    if (!part.empty()) {
+      path += (path.back() == '/' ? "" : "/") + part;
+      (void)disk.sync_dir(path);
+    }
+    if (j == std::string::npos) break;
+    i = j + 1;
+  }
+}
+
+std::optional<std::uint64_t> number_after(std::string_view s, std::string_view key) {
+  const auto at = s.find(key);
+  if (at == std::string_view::npos) return std::nullopt;
+  std::uint64_t v = 0;
+  std::size_t i = at + key.size();
+  if (i >= s.size() || s[i] < '0' || s[i] > '9') return std::nullopt;
+  for (; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i) v = v * 10 + static_cast<std::uint64_t>(s[i] - '0');
+  return v;
+}
+
+}  // namespace
+
+std::optional<SimEvent> classify(const sim::World& world, sim::HostId host, std::string_view kind,
+                                 std::string_view detail, const EventFilter& filter) {
+  auto make = [&](std::string k) {
+    SimEvent e;
+    e.kind = std::move(k);
+    e.at_us = world.now().time_since_epoch().count();
+    e.host = std::string(world.host_name(host));
+    e.trace_kind = std::string(kind);
+    e.detail = std::string(detail);
+    return e;
+  };
+  if (kind == "log.info" && filter.accepted && detail.starts_with("session=") && detail.find(" acked ") != detail.npos) {
+    if (auto id = number_after(detail, " msg=")) {
+      SimEvent e = make("accepted");
+      e.message_id = *id;
+      return e;
+    }
+  }
+  if (kind == "log.info" && filter.delivered && detail.starts_with("smtp[") && detail.find(" result=2") != detail.npos) {
+    const auto open = detail.find("]: ");
+    const auto colon = open == detail.npos ? detail.npos : detail.find(':', open + 3);
+    if (colon != detail.npos) {
+      SimEvent e = make("delivered");
+      e.queue_id = std::string(detail.substr(open + 3, colon - open - 3));
+      return e;
+    }
+  }
+  for (const auto& p : filter.trace_prefixes) {
+    if (kind.starts_with(p)) return make("trace");
+  }
+  return std::nullopt;
+}
+
+std::vector<StoredMessage> stored_messages(const sim::DiskState& disk, const sim::MailServerConfig& config) {
+  std::vector<StoredMessage> out;
+  for (const auto& u : config.directory.users) {
+    for (const char* folder : {"new", "cur"}) {
+      const std::string dir = sim::maildir_of(config, u.name) + "/" + folder;
+      auto list = disk.list(dir);
+      if (!list) continue;
+      for (const auto& entry : *list) {
+        if (entry.is_dir) continue;
+        auto data = disk.read(dir + "/" + entry.name);
+        if (!data) continue;
+        out.push_back(StoredMessage{u.name, folder, entry.name, std::move(*data)});
+      }
+    }
+  }
+  return out;
+}
+
+std::string prepare_content(std::string_view content, std::uint64_t id) {
+  if (content.find('\0') != std::string_view::npos) raise_error(ErrorKind::config, "message content contains NUL");
+  std::string c;
+  c.reserve(content.size() + 64);
+  for (std::size_t i = 0; i < content.size(); ++i) {
+    if (content[i] == '\n' && (i == 0 || content[i - 1] != '\r')) c += '\r';
+    c += content[i];
+  }
+  if (!c.ends_with("\r\n")) c += "\r\n";
+  const std::string header = "X-Sim-Id: " + std::to_string(id);
+  if (c.starts_with("\r\n")) return "Subject: (no subject)\r\n" + header + "\r\n" + c;
+  const auto end = c.find("\r\n\r\n");
+  if (end == std::string::npos) return "Subject: (no subject)\r\n" + header + "\r\n\r\n" + c;
+  c.insert(end, "\r\n" + header);
+  return c;
+}
+
+// ============================================================================ SimWorld
+
+SimWorld::SimWorld(std::uint64_t seed, sim::WorldConfig config)
+    : world_(std::make_unique<sim::World>(seed, std::move(config))) {
+  world_->set_tap([this](sim::HostId h, std::string_view kind, std::string_view detail) { on_record(h, kind, detail); });
+}
+
+SimWorld::~SimWorld() {
+  // No callbacks from the teardown; then the World goes first: its teardown destroys
+  // client tasks that use the ledger and the sessions.
+  world_->set_tap({});
+  world_.reset();
+}
+
+sim::HostId SimWorld::id_of(const std::string& name) const {
+  auto it = hosts_.find(name);
+  if (it == hosts_.end()) raise_error(ErrorKind::not_found, "no host named '" + name + "'");
+  return it->second;
+}
+
+void SimWorld::require_mutable(const char* what) const {
+  if (in_callback_) {
+    raise_error(ErrorKind::state, std::string(what) +
+                                      " inside an event callback: schedule it with world.after(0, fn) instead");
+  }
+}
+
+std::string SimWorld::add_server(ServerSpec spec) {
+  require_mutable("add_server");
+  if (spec.wait_ready && running_) {
+    raise_error(ErrorKind::state, "add_server(wait_ready=True) during a run: pass wait_ready=False");
+  }
+  if (spec.name.empty()) spec.name = "mx" + std::to_string(next_server_);
+  if (spec.address.empty()) spec.address = "10.0.1." + std::to_string(next_server_);
+  ++next_server_;
+  if (!valid_host_name(spec.name)) raise_error(ErrorKind::config, "host names are [a-z0-9-]+: '" + spec.name + "'");
+  if (hosts_.count(spec.name)) raise_error(ErrorKind::config, "a host named '" + spec.name + "' exists");
+  if (world_->net().host_at(spec.address)) raise_error(ErrorKind::config, "address " + spec.address + " is taken");
+  if (spec.domains.empty()) raise_error(ErrorKind::config, "a mail server needs at least one domain");
+  if (spec.users.empty()) raise_error(ErrorKind::config, "a mail server needs at least one user");
+  if (spec.data_dir.empty() || spec.data_dir.front() != '/') raise_error(ErrorKind::config, "data_dir must be absolute");
+  if (spec.port == 0) raise_error(ErrorKind::config, "port must not be 0");
+  for (const auto& d : spec.domains) {
+    if (!smtp::is_valid_domain(d, false)) raise_error(ErrorKind::config, "not a domain name: '" + d + "'");
+  }
+  sim::MailServerConfig cfg;
+  cfg.directory.domains = spec.domains;
+  for (const auto& u : spec.users) {
+    if (!valid_host_name(u.name)) raise_error(ErrorKind::config, "user names are [a-z0-9-]+: '" + u.name + "'");
+    cfg.directory.users.push_back(store::UserConfig{u.name, u.aliases});
+  }
+  cfg.data_dir = spec.data_dir;
+  cfg.smtp_port = spec.port;
+  sim::HostConfig hc;
+  hc.name = spec.name;
+  hc.address = spec.address;
+  hc.clock_skew = spec.clock_skew;
+  hc.disk = spec.disk;
+  const sim::HostId id = world_->add_host(hc, sim::mail_server_boot(cfg));
+  if (spec.provision_data_dir) provision(world_->disk_state(id), cfg.data_dir);
+  hosts_.emplace(spec.name, id);
+  servers_.emplace(spec.name, Server{id, std::move(cfg)});
+  world_->boot(id);
+  if (spec.wait_ready) {
+    // As an operator waits for "ready": mailboxes made, listening. A disk fault may keep
+    // it from ever getting there; the bound keeps this finite either way.
+    (void)world_->run_until(
+        [&] {
+          auto services = std::static_pointer_cast<sim::MailServerServices>(world_->services(id));
+          return services != nullptr && services->ready;
+        },
+        60s, 1'000'000);
+  }
+  return spec.name;
+}
+
+std::string SimWorld::add_client(std::string name, std::string address) {
+  require_mutable("add_client");
+  if (name.empty()) name = "client" + std::to_string(next_client_);
+  if (address.empty()) address = "10.0.2." + std::to_string(next_client_);
+  ++next_client_;
+  if (!valid_host_name(name)) raise_error(ErrorKind::config, "host names are [a-z0-9-]+: '" + name + "'");
+  if (hosts_.count(name)) raise_error(ErrorKind::config, "a host named '" + name + "' exists");
+  if (world_->net().host_at(address)) raise_error(ErrorKind::config, "address " + address + " is taken");
+  sim::HostConfig hc;
+  hc.name = name;
+  hc.address = address;
+  const sim::HostId id = world_->add_host(hc);
+  hosts_.emplace(name, id);
+  world_->boot(id);
+  return name;
+}
+
+std::vector<std::string> SimWorld::host_names() const {
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < world_->host_count(); ++i) out.emplace_back(world_->host_name(static_cast<sim::HostId>(i)));
+  return out;
+}
+
+bool SimWorld::is_server(const std::string& name) const { return servers_.count(name) != 0; }
+
+const sim::MailServerConfig& SimWorld::server_config(const std::string& name) const {
+  auto it = servers_.find(name);
+  if (it == servers_.end()) raise_error(ErrorKind::not_found, "no mail server named '" + name + "'");
+  return it->second.config;
+}
+
+std::string SimWorld::address_of(const std::string& name) const { return world_->host_config(id_of(name)).address; }
+
+std::uint32_t SimWorld::open_session(const SessionSpec& spec) {
+  require_mutable("send");
+  const sim::HostId client = id_of(spec.client);
+  if (is_server(spec.client)) raise_error(ErrorKind::config, "'" + spec.client + "' is a mail server, not a client");
+  const sim::MailServerConfig& server = server_config(spec.server);
+  if (!world_->host_up(client)) raise_error(ErrorKind::state, "client host '" + spec.client + "' is down");
+  if (spec.messages.empty()) raise_error(ErrorKind::config, "a session needs at least one message");
+  for (const auto& m : spec.messages) {
+    if (m.recipients.empty()) raise_error(ErrorKind::config, "a message needs at least one recipient");
+    if (m.mail_from && !m.mail_from->empty()) check_mailbox(*m.mail_from, "mail_from");
+    for (const auto& r : m.recipients) check_mailbox(r, "recipient");
+  }
+  SessionState& s = sessions_.emplace_back();
+  s.index = static_cast<std::uint32_t>(sessions_.size() - 1);
+  s.client = spec.client;
+  s.server = spec.server;
+  sim::SessionPlan plan;
+  plan.index = s.index;
+  plan.client = client;
+  plan.server = rt::Endpoint{address_of(spec.server), server.smtp_port};
+  plan.start = spec.start_delay;
+  plan.pipelining = spec.pipelining;
+  plan.chunking = spec.chunking;
+  plan.hang_up_after_bytes = spec.hang_up_after_bytes;
+  for (const auto& m : spec.messages) {
+    sim::LedgerEntry& e = ledger_.add();
+    e.session = s.index;
+    e.server = plan.server.address;
+    e.content = prepare_content(m.content, e.id);
+    e.recipients = m.recipients;
+    e.mail_from_set = m.mail_from.has_value();
+    e.mail_from = m.mail_from.value_or("");
+    plan.messages.push_back(e.id);
+    s.messages.push_back(e.id);
+  }
+  sim::WorkloadConfig wc;
+  wc.connect_timeout = spec.connect_timeout;
+  std::vector<sim::SessionPlan> plans;
+  plans.push_back(std::move(plan));
+  sim::launch_sessions(*world_, world_->now(), std::move(plans), wc, ledger_, s.stats);
+  return s.index;
+}
+
+const SessionState& SimWorld::session(std::uint32_t index) const {
+  if (index >= sessions_.size()) raise_error(ErrorKind::not_found, "no session " + std::to_string(index));
+  return sessions_[index];
+}
+
+void SimWorld::partition(const std::string& a, const std::string& b, bool one_way) {
+  require_mutable("partition");
+  const sim::HostId x = id_of(a), y = id_of(b);
+  if (x == y) raise_error(ErrorKind::config, "cannot partition a host from itself");
+  if (one_way) {
+    world_->net().partition_one_way(x, y);
+  } else {
+    world_->net().partition(x, y);
+  }
+}
+
+void SimWorld::isolate(const std::string& host) {
+  require_mutable("isolate");
+  world_->net().isolate(id_of(host));
+}
+
+void SimWorld::heal(const std::string& a, const std::string& b) {
+  require_mutable("heal");
+  world_->net().heal(id_of(a), id_of(b));
+}
+
+void SimWorld::heal_all() {
+  require_mutable("heal");
+  world_->net().heal_all();
+}
+
+void SimWorld::crash(const std::string& host) {
+  require_mutable("crash");
+  const sim::HostId id = id_of(host);
+  if (!world_->host_up(id)) raise_error(ErrorKind::state, "host '" + host + "' is already down");
+  world_->crash(id);
+}
+
+void SimWorld::restart(const std::string& host) {
+  require_mutable("restart");
+  world_->restart(id_of(host));
+}
+
+void SimWorld::boot(const std::string& host) {
+  require_mutable("boot");
+  const sim::HostId id = id_of(host);
+  if (world_->host_up(id)) raise_error(ErrorKind::state, "host '" + host + "' is already up");
+  world_->boot(id);
+}
+
+bool SimWorld::host_up(const std::string& host) const { return world_->host_up(id_of(host)); }
+
+void SimWorld::set_disk(const std::string& host, const sim::DiskConfig& disk) {
+  require_mutable("set_disk");
+  if (disk.latency.min > disk.latency.max || disk.sync_latency.min > disk.sync_latency.max) {
+    raise_error(ErrorKind::config, "disk latency min must not exceed max");
+  }
+  world_->set_disk_config(id_of(host), disk);
+}
+
+sim::DiskConfig SimWorld::disk(const std::string& host) const { return world_->host_config(id_of(host)).disk; }
+
+sim::NetConfig& SimWorld::net() { return world_->net().config(); }
+
+void SimWorld::begin_run() {
+  require_mutable("run");
+  if (running_) raise_error(ErrorKind::state, "the world is already running (run_* called from inside a run)");
+  running_ = true;
+}
+
+sim::RunStatus SimWorld::finish_run(sim::RunStatus status) {
+  running_ = false;
+  if (failed_) {
+    std::exception_ptr e = failed_;
+    failed_ = nullptr;
+    std::rethrow_exception(e);
+  }
+  if (status == sim::RunStatus::budget_exhausted) {
+    raise_error(ErrorKind::simulation, "step budget exhausted at " + std::to_string(world_->steps()) +
+                                           " steps (a livelock, or pass a larger max_steps)");
+  }
+  return status;
+}
+
+sim::RunStatus SimWorld::run_for(Duration d, std::uint64_t max_steps) {
+  if (d < Duration(0)) raise_error(ErrorKind::config, "negative duration");
+  begin_run();
+  const Instant end = world_->now() + d;
+  sim::RunStatus st = world_->run_until([this] { return failed_ != nullptr; }, d, max_steps);
+  if (st == sim::RunStatus::idle && world_->now() < end) st = world_->run_for(end - world_->now());
+  return finish_run(st);
+}
+
+sim::RunStatus SimWorld::run_until_idle(std::uint64_t max_steps) {
+  begin_run();
+  const sim::RunStatus st = world_->run_until([this] { return failed_ != nullptr; }, Duration(INT64_MAX / 4), max_steps);
+  return finish_run(st);
+}
+
+sim::RunStatus SimWorld::run_until(const std::function<bool()>& done, Duration max, std::uint64_t max_steps) {
+  if (max < Duration(0)) raise_error(ErrorKind::config, "negative duration");
+  begin_run();
+  const sim::RunStatus st = world_->run_until(
+      [&] {
+        if (failed_) return true;
+        try {
+          return done();
+        } catch (...) {
+          fail(std::current_exception());
+          return true;
+        }
+      },
+      max, max_steps);
+  return finish_run(st);
+}
+
+sim::RunStatus SimWorld::run_until_sessions_done(const std::vector<std::uint32_t>& ids, Duration max,
+                                                 std::uint64_t max_steps) {
+  for (auto i : ids) (void)session(i);
+  return run_until(
+      [&] { return std::all_of(ids.begin(), ids.end(), [&](std::uint32_t i) { return sessions_[i].done(); }); }, max,
+      max_steps);
+}
+
+void SimWorld::after(Duration delay, std::function<void()> fn) {
+  if (delay < Duration(0)) raise_error(ErrorKind::config, "negative delay");
+  world_->schedule_after(delay, sim::kWorldHost, [this, fn = std::move(fn)]() mutable {
+    if (failed_) return;
+    try {
+      fn();
+    } catch (...) {
+      fail(std::current_exception());
+    }
+  });
+}
+
+std::vector<StoredMessage> SimWorld::mailbox(const std::string& server, bool durable) const {
+  const sim::MailServerConfig& cfg = server_config(server);
+  const sim::DiskState& live = world_->disk_state(servers_.at(server).id);
+  if (!durable) return stored_messages(live, cfg);
+  const sim::DiskState after_crash = live.durable_view();
+  return stored_messages(after_crash, cfg);
+}
+
+std::vector<sim::Violation> SimWorld::check() const {
+  std::vector<sim::Violation> out;
+  for (const auto& [name, s] : servers_) {
+    const sim::DiskState& live = world_->disk_state(s.id);
+    const std::string address = world_->host_config(s.id).address;
+    sim::check_mailboxes(ledger_, s.config, address, sim::MailboxView{name + " live", &live}, out);
+    const sim::DiskState durable = live.durable_view();
+    sim::check_mailboxes(ledger_, s.config, address, sim::MailboxView{name + " after power loss", &durable}, out);
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, std::int64_t>> SimWorld::stats() const {
+  std::vector<std::pair<std::string, std::int64_t>> out;
+  auto add = [&](std::string k, std::uint64_t v) { out.emplace_back(std::move(k), static_cast<std::int64_t>(v)); };
+  add("steps", world_->steps());
+  add("virtual_us", static_cast<std::uint64_t>(world_->now().time_since_epoch().count()));
+  add("pending_events", world_->pending_events());
+  add("connections_opened", world_->net().connections_opened());
+  add("trace_records", world_->trace().records());
+  std::uint64_t started = 0, finished = 0, failures = 0, hung = 0;
+  for (const auto& s : sessions_) {
+    started += s.stats.started;
+    finished += s.stats.finished;
+    failures += s.stats.connect_failures;
+    hung += s.stats.hung_up;
+  }
+  add("sessions", sessions_.size());
+  add("sessions_started", started);
+  add("sessions_finished", finished);
+  add("connect_failures", failures);
+  add("hung_up", hung);
+  std::uint64_t by[5] = {0, 0, 0, 0, 0};
+  for (const auto& e : ledger_.entries()) ++by[static_cast<int>(e.outcome)];
+  add("messages", ledger_.entries().size());
+  add("not_sent", by[0]);
+  add("pending", by[1]);
+  add("acked", by[2]);
+  add("refused", by[3]);
+  add("unknown", by[4]);
+  for (const auto& [name, s] : servers_) {
+    add(name + ".incarnation", world_->incarnation(s.id));
+    if (!world_->host_up(s.id)) continue;
+    auto services = std::static_pointer_cast<sim::MailServerServices>(world_->services(s.id));
+    if (services == nullptr) continue;
+    const auto& c = services->server.counters();
+    add(name + ".connections_accepted", c.connections_accepted);
+    add(name + ".messages_accepted", c.messages_accepted);
+    add(name + ".messages_refused", c.messages_refused);
+  }
+  return out;
+}
+
+void SimWorld::set_events(EventFilter filter, EventFn fn) {
+  filter_ = std::move(filter);
+  on_event_ = std::move(fn);
+}
+
+void SimWorld::fail(std::exception_ptr error) {
+  if (!failed_) failed_ = std::move(error);
+}
+
+void SimWorld::on_record(sim::HostId host, std::string_view kind, std::string_view detail) {
+  if (!on_event_ || !filter_.any() || failed_) return;
+  auto event = classify(*world_, host, kind, detail, filter_);
+  if (!event) return;
+  in_callback_ = true;
+  try {
+    on_event_(*event);
+  } catch (...) {
+    fail(std::current_exception());
+  }
+  in_callback_ = false;
+}
+
+}  // namespace mail::py

@@ -1,0 +1,191 @@
+// SimWorld: a simulated world built in code for the Python bindings — mail server hosts,
+// client hosts, scripted SMTP client sessions, faults, runs with bounds, inspection and
+// event taps. Wraps mail::sim::World and the simulator's own workload session, ledger and
+// checkers; adds no behaviour of its own. Free of pybind11 (bind_sim.cpp binds it).
+// Single-threaded like the World: one Python thread drives one SimWorld at a time.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "simulator/checker.h"
+#include "simulator/mail_host.h"
+#include "simulator/world.h"
+#include "simulator/workload.h"
+
+namespace mail::py {
+
+struct UserSpec {
+  std::string name;
+  std::vector<std::string> aliases;
+};
+
+struct ServerSpec {
+  std::string name;
+  std::string address;  // empty: 10.0.1.<n>
+  std::vector<std::string> domains{"example.test"};
+  std::vector<UserSpec> users;
+  std::string data_dir = "/var/lib/cloudsdial";
+  std::uint16_t port = 25;
+  Duration clock_skew{0};
+  sim::DiskConfig disk;
+  bool provision_data_dir = true;  // the data dir exists durably before the first boot
+  bool wait_ready = true;          // run the world until the server listens (bounded)
+};
+
+struct MessageSpec {
+  std::optional<std::string> mail_from;  // "a@b"; "" is the null sender <>; none: sender<n>@clients.test
+  std::vector<std::string> recipients;   // "local@domain"
+  std::string content;                   // headers + body; LF or CRLF line ends
+};
+
+struct SessionSpec {
+  std::string client;
+  std::string server;
+  bool pipelining = true;
+  bool chunking = false;
+  Duration start_delay{0};
+  std::optional<std::uint64_t> hang_up_after_bytes;
+  Duration connect_timeout = 30s;
+  std::vector<MessageSpec> messages;
+};
+
+struct SessionState {
+  std::uint32_t index = 0;
+  std::string client, server;
+  std::vector<std::uint64_t> messages;  // ledger ids
+  sim::SessionStats stats;              // this session only
+  bool done() const noexcept { return stats.finished > 0; }
+};
+
+struct StoredMessage {
+  std::string user;
+  std::string folder;  // "new" or "cur"
+  std::string name;    // Maildir file name
+  std::string data;    // as stored (Return-Path:, Received: first)
+};
+
+// One callback-worthy moment of a run, delivered at the point of the run where it happens.
+struct SimEvent {
+  std::string kind;        // "accepted" | "delivered" | "trace"
+  std::int64_t at_us = 0;  // virtual time
+  std::string host;
+  std::string trace_kind;  // the trace record's kind ("log.info", "net.partition", ...)
+  std::string detail;      // the trace record's text
+  std::uint64_t message_id = 0;  // accepted: the ledger id
+  std::string queue_id;          // delivered: the server's queue id
+};
+
+// Which trace records become SimEvents.
+struct EventFilter {
+  bool accepted = false;
+  bool delivered = false;
+  std::vector<std::string> trace_prefixes;  // "" matches every record
+  bool any() const noexcept { return accepted || delivered || !trace_prefixes.empty(); }
+};
+
+// Turns a trace record into an event when the filter wants it (pure).
+std::optional<SimEvent> classify(const sim::World& world, sim::HostId host, std::string_view kind,
+                                 std::string_view detail, const EventFilter& filter);
+
+// The messages in every user's Maildir of a server, as the disk is now or as a power loss
+// now would leave it.
+std::vector<StoredMessage> stored_messages(const sim::DiskState& disk, const sim::MailServerConfig& config);
+
+// Makes `content` CRLF-terminated and inserts "X-Sim-Id: <id>" at the end of its header
+// (the checkers identify messages by it). Throws ConfigError on NUL bytes.
+std::string prepare_content(std::string_view content, std::uint64_t id);
+
+class SimWorld {
+ public:
+  SimWorld(std::uint64_t seed, sim::WorldConfig config);
+  ~SimWorld();
+  SimWorld(const SimWorld&) = delete;
+  SimWorld& operator=(const SimWorld&) = delete;
+
+  sim::World& world() noexcept { return *world_; }
+  const sim::Ledger& ledger() const noexcept { return ledger_; }
+
+  // ---------------------------------------------------------------- building
+  std::string add_server(ServerSpec spec);
+  std::string add_client(std::string name, std::string address);
+  std::vector<std::string> host_names() const;
+  bool is_server(const std::string& name) const;
+  const sim::MailServerConfig& server_config(const std::string& name) const;
+  std::string address_of(const std::string& name) const;
+
+  // ---------------------------------------------------------------- clients
+  // Starts a client session (after spec.start_delay); returns its index.
+  std::uint32_t open_session(const SessionSpec& spec);
+  const SessionState& session(std::uint32_t index) const;
+  std::size_t session_count() const noexcept { return sessions_.size(); }
+
+  // ---------------------------------------------------------------- faults
+  void partition(const std::string& a, const std::string& b, bool one_way);
+  void isolate(const std::string& host);
+  void heal(const std::string& a, const std::string& b);
+  void heal_all();
+  void crash(const std::string& host);
+  void restart(const std::string& host);
+  void boot(const std::string& host);
+  bool host_up(const std::string& host) const;
+  void set_disk(const std::string& host, const sim::DiskConfig& disk);
+  sim::DiskConfig disk(const std::string& host) const;
+  sim::NetConfig& net();
+
+  // ---------------------------------------------------------------- running
+  // All run with the step budget `max_steps`; budget_exhausted throws SimulationError.
+  sim::RunStatus run_for(Duration d, std::uint64_t max_steps);
+  sim::RunStatus run_until_idle(std::uint64_t max_steps);
+  sim::RunStatus run_until(const std::function<bool()>& done, Duration max, std::uint64_t max_steps);
+  sim::RunStatus run_until_sessions_done(const std::vector<std::uint32_t>& sessions, Duration max,
+                                         std::uint64_t max_steps);
+  // Schedules fn at now + delay on the world (the way callbacks change the world).
+  void after(Duration delay, std::function<void()> fn);
+
+  // ---------------------------------------------------------------- inspection
+  std::vector<StoredMessage> mailbox(const std::string& server, bool durable) const;
+  std::vector<sim::Violation> check() const;
+  std::vector<std::pair<std::string, std::int64_t>> stats() const;
+
+  // ---------------------------------------------------------------- events
+  using EventFn = std::function<void(const SimEvent&)>;
+  void set_events(EventFilter filter, EventFn fn);
+  bool in_callback() const noexcept { return in_callback_; }
+  // A callback failed: the run stops at the next step and rethrows `error`.
+  void fail(std::exception_ptr error);
+
+ private:
+  sim::HostId id_of(const std::string& name) const;
+  void require_mutable(const char* what) const;
+  void begin_run();
+  sim::RunStatus finish_run(sim::RunStatus status);
+  void on_record(sim::HostId host, std::string_view kind, std::string_view detail);
+
+  struct Server {
+    sim::HostId id;
+    sim::MailServerConfig config;
+  };
+  // The ledger and the sessions outlive the World: its destructor destroys client tasks.
+  sim::Ledger ledger_;
+  std::deque<SessionState> sessions_;
+  std::unique_ptr<sim::World> world_;
+  std::map<std::string, Server> servers_;
+  std::map<std::string, sim::HostId> hosts_;
+  std::uint32_t next_server_ = 1, next_client_ = 1;
+  EventFilter filter_;
+  EventFn on_event_;
+  bool in_callback_ = false;
+  bool running_ = false;
+  std::exception_ptr failed_;
+};
+
+}  // namespace mail::py
