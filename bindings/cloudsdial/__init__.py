@@ -1,0 +1,16 @@
+# cloudsdial: Python bindings of Cloudsdial Mail (docs/PYTHON.md). The simulator (World,
+# Scenario, run_seeds), the embedded real server (Server), the sans-IO SMTP sessions
+# (cloudsdial.smtp) and the error classes; the pytest plugin is cloudsdial.pytest_plugin.
+from ._core import (CloudsdialError, ConfigError, NetworkError, NotFoundError, SimTimeoutError,
+                    SimulationError, StateError, StorageError, __version__)
+from .sim import (RunReport, Scenario, ScenarioRun, SentMessage, Session, SimEvent, StoredMessage, Violation,
+                  World, make_message, run_scenario, run_seeds)
+from .server import ReceivedMessage, Server
+from . import smtp
+
+__all__ = [
+    "World", "Session", "SentMessage", "StoredMessage", "Violation", "SimEvent", "Scenario", "ScenarioRun",
+    "RunReport", "run_scenario", "run_seeds", "make_message", "Server", "ReceivedMessage", "smtp",
+    "CloudsdialError", "ConfigError", "NotFoundError", "StateError", "StorageError", "NetworkError",
+    "SimTimeoutError", "SimulationError", "__version__",
+]

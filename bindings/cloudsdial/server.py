@@ -1,0 +1,176 @@
+# cloudsdial.Server: the production server embedded in-process (own thread, ephemeral
+# loopback port, temporary data dir) as a context manager, with the inspection API tests
+# need: received messages (envelope + content), mailboxes parsed with `email`, and
+# wait_for_message(). The GreenMail use case for any test suite that sends real mail.
+from __future__ import annotations
+
+import shutil
+import smtplib
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Optional, Sequence, Union
+
+from . import _core
+from .sim import StoredMessage
+
+__all__ = ["Server", "ReceivedMessage"]
+
+
+@dataclass(frozen=True)
+class ReceivedMessage:
+    """A message the embedded server accepted (250), as the client sent it."""
+    queue_id: str
+    mail_from: str
+    recipients: list
+    content: bytes
+    reply: str
+
+    def email(self):
+        import email
+        import email.policy
+        return email.message_from_bytes(self.content, policy=email.policy.default)
+
+
+def _toml_str(s: str) -> str:
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _config_text(hostname: str, domains: Sequence[str], users: Sequence, message_size_max: Optional[int]) -> str:
+    lines = ["[server]", f"hostname = {_toml_str(hostname)}", "", "[smtp]", 'listen = ["127.0.0.1:0"]',
+             'error_delay = "0s"']
+    if message_size_max is not None:
+        lines.append(f"message_size_max = {int(message_size_max)}")
+    lines += ["", "[domains]", "local = [" + ", ".join(_toml_str(d) for d in domains) + "]", ""]
+    for u in users:
+        name, aliases = (u, []) if isinstance(u, str) else (u[0], list(u[1]))
+        lines += ["[[users]]", f"name = {_toml_str(name)}"]
+        if aliases:
+            lines.append("aliases = [" + ", ".join(_toml_str(a) for a in aliases) + "]")
+        lines.append("")
+    return "\n".join(lines)
+
+
+class Server:
+    """The real cloudsdial SMTP server, in-process.
+
+    with cloudsdial.Server(users=["alice"]) as srv:
+        with smtplib.SMTP(srv.host, srv.port) as s:
+            s.sendmail("a@b.test", ["alice@example.test"], "Subject: hi\\r\\n\\r\\nhello")
+        msg = srv.wait_for_message(timeout=10)
+
+    `config` is a TOML text (the `cloudsdial serve` format) or a path to one; without it a
+    configuration is made from hostname/domains/users. In both cases the server listens on
+    `host`:`port` (default 127.0.0.1 and an ephemeral port) and keeps its mail in
+    `data_dir` (default: a temporary directory removed at stop())."""
+
+    def __init__(self, config: Union[str, Path, None] = None, *, users: Sequence = ("demo",),
+                 domains: Sequence[str] = ("example.test",), hostname: str = "mx.example.test",
+                 data_dir: Union[str, Path, None] = None, host: str = "127.0.0.1", port: int = 0,
+                 log_level: str = "warn", message_size_max: Optional[int] = None):
+        if config is None:
+            text, source = _config_text(hostname, domains, users, message_size_max), "<cloudsdial.Server>"
+        elif isinstance(config, Path) or (isinstance(config, str) and "\n" not in config and config.endswith(".toml")):
+            text, source = Path(config).read_text(encoding="utf-8"), str(config)
+        else:
+            text, source = str(config), "<config>"
+        self._tmp = None
+        if data_dir is None:
+            self._tmp = tempfile.mkdtemp(prefix="cloudsdial-")
+            data_dir = self._tmp
+        self._core = _core.EmbeddedServer(text, source, str(data_dir), host, port, log_level)
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self, timeout: float = 30.0) -> "Server":
+        """Starts the server thread; returns once it listens."""
+        self._core.start(timeout)
+        return self
+
+    def stop(self, grace: float = 5.0) -> None:
+        """Graceful shutdown (sessions get `grace` seconds), then removes a temporary data dir."""
+        self._core.stop(grace)
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+    def __enter__(self) -> "Server":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._core.running
+
+    # ------------------------------------------------------------------ where
+    @property
+    def host(self) -> str:
+        return self._core.endpoints[0][0]
+
+    @property
+    def port(self) -> int:
+        """The bound SMTP port (the real one when 0 was asked for)."""
+        return self._core.endpoints[0][1]
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self._core.data_dir)
+
+    @property
+    def hostname(self) -> str:
+        return self._core.hostname
+
+    @property
+    def domains(self) -> list[str]:
+        return list(self._core.domains)
+
+    @property
+    def users(self) -> list[str]:
+        return [name for name, _ in self._core.users]
+
+    def address(self, user: str) -> str:
+        """user@<first domain>."""
+        return f"{user}@{self.domains[0]}"
+
+    def smtp(self, timeout: float = 30.0) -> smtplib.SMTP:
+        """An smtplib client connected to this server."""
+        return smtplib.SMTP(self.host, self.port, local_hostname="client.test", timeout=timeout)
+
+    # ------------------------------------------------------------------ inspection
+    @property
+    def received(self) -> list[ReceivedMessage]:
+        """Every message accepted so far, in acceptance order."""
+        return [ReceivedMessage(**m) for m in self._core.received()]
+
+    def wait_for_messages(self, count: int, timeout: float = 10.0) -> list[ReceivedMessage]:
+        """Waits until `count` messages were accepted; raises SimTimeoutError otherwise."""
+        if not self._core.wait_received(count, timeout):
+            raise _core.SimTimeoutError(f"{len(self.received)} of {count} messages arrived within {timeout}s")
+        return self.received[:count]
+
+    def wait_for_message(self, match: Optional[Callable[[ReceivedMessage], bool]] = None,
+                         timeout: float = 10.0) -> ReceivedMessage:
+        """The first accepted message (matching `match`), waiting up to `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        seen = 0
+        while True:
+            for m in self.received[seen:]:
+                if match is None or match(m):
+                    return m
+            seen = len(self.received)
+            left = deadline - time.monotonic()
+            if left <= 0 or not self._core.wait_received(seen + 1, left):
+                raise _core.SimTimeoutError(f"no matching message within {timeout}s")
+
+    def mailbox(self, user: str) -> list[StoredMessage]:
+        """The messages in a user's Maildir (new/ and cur/) as stored, oldest name first."""
+        out = []
+        base = self.data_dir / "mail" / user / "Maildir"
+        for folder in ("new", "cur"):
+            d = base / folder
+            if d.is_dir():
+                for p in sorted(d.iterdir()):
+                    out.append(StoredMessage(user, folder, p.name, p.read_bytes()))
+        return out

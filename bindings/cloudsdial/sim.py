@@ -1,0 +1,249 @@
+# The simulation API of the `cloudsdial` package: World (a simulated world built in code),
+# client Sessions and the messages they send, stored messages parsed with `email`,
+# scenarios and the batch runner. Thin Python over cloudsdial._core (bindings/src).
+# Every run is deterministic: same seed and same calls give the same trace_hash.
+from __future__ import annotations
+
+import email
+import email.message
+import email.policy
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Optional, Sequence, Union
+
+from . import _core
+from ._core import RunReport, Scenario, ScenarioRun, SimEvent, run_scenario
+
+__all__ = [
+    "World", "Session", "SentMessage", "StoredMessage", "Violation", "SimEvent",
+    "Scenario", "ScenarioRun", "RunReport", "run_scenario", "run_seeds", "make_message",
+]
+
+
+@dataclass(frozen=True)
+class Violation:
+    """An invariant the checkers found broken ("lost-after-ack", "duplicate", ...)."""
+    invariant: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    """A message a simulated client submitted, and what the server answered.
+
+    outcome: "not_sent" (never got to send it), "pending", "acked" (250 after the data:
+    it MUST be stored), "refused" (4xx/5xx from the server) or "unknown" (the connection
+    failed after the content may have gone out)."""
+    id: int
+    session: int
+    server: str
+    recipients: list
+    rcpt_accepted: list
+    outcome: str
+    reply: str
+    decided_at: float
+    content: bytes
+    liveness: bool = False
+
+    @property
+    def acked(self) -> bool:
+        return self.outcome == "acked"
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    """A message file in a user's Maildir (new/ or cur/), bytes as stored."""
+    user: str
+    folder: str
+    name: str
+    data: bytes
+
+    def email(self) -> email.message.EmailMessage:
+        """The message parsed with Python's email package (policy=default)."""
+        return email.message_from_bytes(self.data, policy=email.policy.default)
+
+    @property
+    def sim_id(self) -> Optional[int]:
+        """The id of the SentMessage this is a copy of (its X-Sim-Id header)."""
+        value = self.email().get("X-Sim-Id")
+        return int(value) if value is not None else None
+
+
+def make_message(mail_from: Optional[str] = None, to: Sequence[str] = (), subject: str = "test",
+                 body: str = "hello\n", headers: Optional[dict] = None) -> bytes:
+    """A small RFC 5322 message (CRLF lines) for World.send."""
+    lines = [f"From: <{mail_from or 'sender@clients.test'}>", "To: " + ", ".join(f"<{t}>" for t in to),
+             f"Subject: {subject}"]
+    for k, v in (headers or {}).items():
+        lines.append(f"{k}: {v}")
+    text = "\r\n".join(lines) + "\r\n\r\n" + body.replace("\r\n", "\n").replace("\n", "\r\n")
+    return text.encode("utf-8")
+
+
+def _content(message: Union[str, bytes, email.message.Message, None], mail_from, to, subject, body) -> str:
+    if message is None:
+        message = make_message(mail_from, to, subject, body)
+    if isinstance(message, email.message.Message):
+        message = message.as_bytes(policy=email.policy.SMTP)
+    if isinstance(message, bytes):
+        return message.decode("utf-8", "surrogateescape")
+    return message
+
+
+class Session:
+    """One simulated SMTP client session (connect, EHLO, transactions, QUIT)."""
+
+    def __init__(self, world: "World", index: int):
+        self._world = world
+        self.index = index
+
+    def _info(self) -> dict:
+        return self._world._session(self.index)
+
+    @property
+    def done(self) -> bool:
+        """The session is over (QUIT answered, connection failed or broken)."""
+        return self._info()["done"]
+
+    @property
+    def connect_failed(self) -> bool:
+        return self._info()["connect_failed"]
+
+    @property
+    def messages(self) -> list[SentMessage]:
+        return [self._world.message(i) for i in self._info()["messages"]]
+
+    @property
+    def message(self) -> SentMessage:
+        """The first (often the only) message of the session."""
+        return self.messages[0]
+
+    def wait(self, max_seconds: float = 3600.0, max_steps: int = 50_000_000) -> bool:
+        """Runs the world until this session is over; False if max_seconds passed first."""
+        return self._world._run_sessions([self.index], max_seconds, max_steps)
+
+    def __repr__(self) -> str:
+        info = self._info()
+        return f"<Session {self.index} {info['client']}->{info['server']} done={info['done']}>"
+
+
+class World(_core.World):
+    """A simulated world: mail servers, clients, network, disks and a virtual clock.
+
+    World(seed) builds an empty world; add hosts with add_server/add_client, send mail
+    with send(), inject faults (partition, heal, crash, restart, set_disk, set_network),
+    run it (run_for, run_until, run_until_idle) and inspect it (mailbox, messages,
+    check, stats, trace_hash). Times are virtual seconds (floats)."""
+
+    def __init__(self, seed: int, **kwargs):
+        super().__init__(seed, **kwargs)
+        self._handlers: dict[str, list] = {"accepted": [], "delivered": [], "trace": []}
+        self._prefixes: list[str] = []
+
+    # ------------------------------------------------------------------ mail
+    def send(self, client: str, server: str, message=None, *, mail_from: Optional[str] = None,
+             to: Union[str, Sequence[str]] = (), subject: str = "test", body: str = "hello\n",
+             pipelining: bool = True, chunking: bool = False, start_delay: float = 0.0,
+             hang_up_after_bytes: Optional[int] = None, connect_timeout: float = 30.0) -> Session:
+        """Starts a client session from `client` to `server` that sends one message.
+
+        `message` may be bytes/str (RFC 5322 text, LF or CRLF) or an email.message.Message;
+        without it one is made from mail_from/to/subject/body. `to` is the envelope
+        recipients. mail_from=None sends a default sender, "" the null sender <>."""
+        return self.session(client, server, [(mail_from, to, message, subject, body)], pipelining=pipelining,
+                            chunking=chunking, start_delay=start_delay, hang_up_after_bytes=hang_up_after_bytes,
+                            connect_timeout=connect_timeout)
+
+    def session(self, client: str, server: str, messages: Iterable[tuple], *, pipelining: bool = True,
+                chunking: bool = False, start_delay: float = 0.0, hang_up_after_bytes: Optional[int] = None,
+                connect_timeout: float = 30.0) -> Session:
+        """Starts a session that sends several messages, each a tuple
+        (mail_from, to) + optionally (message,) or (message, subject, body)."""
+        items = []
+        for m in messages:
+            mail_from, to = m[0], m[1]
+            to = [to] if isinstance(to, str) else list(to)
+            message = m[2] if len(m) > 2 else None
+            subject = m[3] if len(m) > 3 else "test"
+            body = m[4] if len(m) > 4 else "hello\n"
+            items.append((mail_from, to, _content(message, mail_from, to, subject, body)))
+        index = self._open_session(client, server, items, pipelining, chunking, start_delay, hang_up_after_bytes,
+                                   connect_timeout)
+        return Session(self, index)
+
+    def message(self, id: int) -> SentMessage:
+        """A sent message by id (its X-Sim-Id)."""
+        return SentMessage(**self._message(id))
+
+    @property
+    def messages(self) -> list[SentMessage]:
+        """Every message any client submitted, in id order."""
+        return [SentMessage(**m) for m in self._messages()]
+
+    def acked(self) -> list[SentMessage]:
+        """The messages a server acknowledged (250 after the data)."""
+        return [m for m in self.messages if m.acked]
+
+    def mailbox(self, server: str, user: Optional[str] = None, *, durable: bool = False) -> list[StoredMessage]:
+        """Messages in the Maildirs of `server` (one user's, or all). durable=True shows what
+        a power loss right now would leave."""
+        return [StoredMessage(*m) for m in self._mailbox(server, user, durable)]
+
+    def check(self) -> list[Violation]:
+        """Runs the checkers: every acked message stored (live and after a power loss) exactly
+        once and intact, nothing stored that was never sent or was refused."""
+        return [Violation(*v) for v in self._check()]
+
+    def run_until_sessions_done(self, sessions: Optional[Iterable[Session]] = None, max_seconds: float = 3600.0,
+                                max_steps: int = 50_000_000) -> bool:
+        """Runs until the given (default: every) session is over."""
+        if sessions is None:
+            ids = list(range(self.stats()["sessions"]))
+        else:
+            ids = [s.index for s in sessions]
+        return self._run_sessions(ids, max_seconds, max_steps)
+
+    # ------------------------------------------------------------------ events
+    def on_accepted(self, fn: Callable[[SimEvent], None]) -> None:
+        """fn(event) when a client gets the 250 for a message (event.message_id)."""
+        self._subscribe("accepted", fn)
+
+    def on_delivered(self, fn: Callable[[SimEvent], None]) -> None:
+        """fn(event) when a server has stored a message durably (event.queue_id, event.host)."""
+        self._subscribe("delivered", fn)
+
+    def on_trace(self, fn: Callable[[SimEvent], None], prefix: str = "") -> None:
+        """fn(event) for every trace record whose kind starts with `prefix` ("net.", "disk.")."""
+        self._prefixes.append(prefix)
+        self._subscribe("trace", (prefix, fn))
+
+    def _subscribe(self, kind: str, fn) -> None:
+        self._handlers[kind].append(fn)
+        _install(self, self._handlers, self._prefixes)
+
+
+def _install(target, handlers: dict, prefixes: list) -> None:
+    def dispatch(event):
+        if event.kind == "trace":
+            for prefix, fn in handlers["trace"]:
+                if event.trace_kind.startswith(prefix):
+                    fn(event)
+        else:
+            for fn in handlers[event.kind]:
+                fn(event)
+    target._set_events(bool(handlers["accepted"]), bool(handlers["delivered"]), list(prefixes), dispatch)
+
+
+def _scenario(scenario: Union[str, Scenario]) -> Scenario:
+    if isinstance(scenario, Scenario):
+        return scenario
+    if scenario in Scenario.builtin_names():
+        return Scenario.builtin(scenario)
+    return Scenario.from_file(str(scenario))
+
+
+def run_seeds(scenario: Union[str, Scenario], seeds: Iterable[int], jobs: int = 1, *,
+              lying_fsync: bool = False) -> list[RunReport]:
+    """Runs a scenario (built-in name, TOML path or Scenario) for each seed on `jobs`
+    threads, with the GIL released; returns one RunReport per seed, in seed order
+    (report.trace_hash, report.violations, report.replay)."""
+    return _core._run_seeds(_scenario(scenario), list(seeds), jobs, lying_fsync)
