@@ -1,0 +1,143 @@
+# The World API: building hosts, sending mail through scripted SMTP sessions, running with
+# bounds, inspecting mailboxes (parsed with `email`), sent messages, stats and the trace.
+import email.message
+
+import pytest
+
+import cloudsdial
+
+
+def small_world(seed=1, **kw):
+    w = cloudsdial.World(seed)
+    w.add_server("mx1", domains=["example.test"], users=["alice", ("bob", ["robert"])], **kw)
+    w.add_client("client1")
+    return w
+
+
+def test_send_and_inspect():
+    w = small_world()
+    assert w.hosts == ["mx1", "client1"]
+    assert w.is_server("mx1") and not w.is_server("client1")
+    assert w.address("mx1") == "10.0.1.1"
+    s = w.send("client1", "mx1", mail_from="joe@clients.test", to="alice@example.test", subject="Hello",
+               body="line one\n.line with a dot\n")
+    assert not s.done
+    assert s.wait(max_seconds=60)
+    m = s.message
+    assert m.outcome == "acked" and m.acked and m.reply.startswith("250")
+    stored = w.mailbox("mx1", "alice")
+    assert len(stored) == 1
+    msg = stored[0].email()
+    assert msg["Subject"] == "Hello"
+    assert msg["Return-Path"] == "<joe@clients.test>"
+    assert ".line with a dot" in msg.get_content()
+    assert stored[0].sim_id == m.id
+    assert w.mailbox("mx1", "bob") == []
+    assert w.check() == []
+    st = w.stats()
+    assert st["acked"] == 1 and st["sessions_finished"] == 1 and st["mx1.messages_accepted"] == 1
+
+
+def test_alias_unknown_user_and_null_sender():
+    w = small_world()
+    msg = email.message.EmailMessage()
+    msg["Subject"] = "built with email"
+    msg.set_content("body\n")
+    s = w.session("client1", "mx1", [("", ["robert@example.test", "nobody@example.test"], msg)])
+    w.run_until_sessions_done()
+    m = s.message
+    assert m.outcome == "acked"
+    assert m.rcpt_accepted == [True, False]
+    assert [x.user for x in w.mailbox("mx1")] == ["bob"]
+    assert w.mailbox("mx1", "bob")[0].email()["Return-Path"] == "<>"
+    refused = w.send("client1", "mx1", to=["nobody@example.test"])
+    refused.wait()
+    assert refused.message.outcome == "refused" and refused.message.reply.startswith("550")
+
+
+def test_several_messages_one_session_and_chunking():
+    w = small_world()
+    s = w.session("client1", "mx1", [(None, "alice@example.test", None, f"m{i}") for i in range(3)], chunking=True)
+    s.wait()
+    assert [m.outcome for m in s.messages] == ["acked"] * 3
+    subjects = sorted(x.email()["Subject"] for x in w.mailbox("mx1", "alice"))
+    assert subjects == ["m0", "m1", "m2"]
+    assert [m.id for m in w.messages] == [1, 2, 3]
+    assert len(w.acked()) == 3
+
+
+def test_same_seed_same_hash_different_seed_different_hash():
+    def run(seed):
+        w = small_world(seed)
+        w.session("client1", "mx1", [(None, "alice@example.test")] * 2)
+        w.run_until_idle()
+        return w.trace_hash
+    assert run(5) == run(5)
+    assert run(5) != run(6)
+
+
+def test_run_for_and_run_until():
+    w = small_world()
+    start = w.now
+    assert w.run_for(10.0) == "time_limit"
+    assert w.now == pytest.approx(start + 10.0)
+    s = w.send("client1", "mx1", to="alice@example.test", start_delay=5.0)
+    assert w.run_until(lambda: s.done, max_seconds=120)
+    assert s.message.acked
+    assert w.run_until(lambda: False, max_seconds=1) is False
+    assert w.run_until_idle() == "idle"
+    assert w.steps > 0 and w.trace_records if hasattr(w, "trace_records") else True
+
+
+def test_partition_and_heal():
+    w = small_world()
+    w.partition("client1", "mx1")
+    s = w.send("client1", "mx1", to="alice@example.test", connect_timeout=5.0)
+    s.wait()
+    assert s.connect_failed and s.message.outcome == "not_sent"
+    w.heal()
+    s2 = w.send("client1", "mx1", to="alice@example.test")
+    s2.wait()
+    assert s2.message.acked
+    w.partition("client1", "mx1", one_way=True)
+    w.heal("client1", "mx1")
+    w.isolate("mx1")
+    w.heal()
+
+
+def test_crash_and_restart_keep_acked_mail():
+    w = small_world()
+    s = w.send("client1", "mx1", to="alice@example.test")
+    s.wait()
+    w.crash("mx1")
+    assert not w.host_up("mx1")
+    assert len(w.mailbox("mx1", "alice", durable=True)) == 1
+    w.restart("mx1")
+    w.run_for(1.0)
+    assert w.host_up("mx1")
+    assert w.stats()["mx1.incarnation"] == 2
+    assert len(w.mailbox("mx1", "alice")) == 1
+    assert w.check() == []
+
+
+def test_disk_and_network_knobs():
+    w = small_world()
+    w.set_disk("mx1", sync_eio_ppm=1_000_000)
+    assert w.disk("mx1")["sync_eio_ppm"] == 1_000_000
+    s = w.send("client1", "mx1", to="alice@example.test")
+    s.wait()
+    assert s.message.outcome == "refused" and s.message.reply.startswith("451")
+    w.set_disk("mx1", sync_eio_ppm=0, latency=(0.0001, 0.001))
+    w.set_network(latency=(0.01, 0.05), stall_ppm=1000)
+    assert w.network["latency"] == pytest.approx((0.01, 0.05))
+    s = w.send("client1", "mx1", to="alice@example.test")
+    s.wait()
+    assert s.message.acked
+    assert w.check() == []
+
+
+def test_trace_tail_and_hash_text():
+    w = small_world()
+    w.send("client1", "mx1", to="alice@example.test").wait()
+    assert "host.boot" in w.trace_tail(500)
+    assert w.trace_hash_hex == f"{w.trace_hash:016x}"
