@@ -92,9 +92,9 @@ class SimTarget final : public Target {
     // As live_test.sh: errors are not slowed down (the delay is virtual, but a delayed
     // reply would arrive after an `s: none` window and make that check vacuous).
     config.limits.error_delay = Duration(0);
-    server_ = world_.add_host(sim::HostConfig{"mx.example.test", std::string(kServerAddress)},
+    server_ = world_.add_host(sim::HostConfig{"mx.example.test", std::string(kServerAddress), Duration(0), {}},
                               sim::mail_server_boot(config));
-    client_ = world_.add_host(sim::HostConfig{"client.example.test", "10.0.0.2"},
+    client_ = world_.add_host(sim::HostConfig{"client.example.test", "10.0.0.2", Duration(0), {}},
                               [](sim::SimEnv&) -> std::shared_ptr<void> { return nullptr; });
     world_.boot(server_);
     world_.boot(client_);
