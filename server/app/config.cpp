@@ -40,6 +40,24 @@ errors_max = 20                 # bad commands before 421 and close
 greeting_timeout = "5min"       # RFC 5321 4.5.3.2 timeouts
 command_timeout = "5min"
 data_timeout = "3min"
+submission_listen = ["127.0.0.1:5587"]    # RFC 6409 (587 in production): STARTTLS, AUTH before MAIL
+submissions_listen = ["127.0.0.1:4465"]   # RFC 8314 (465 in production): implicit TLS, AUTH before MAIL
+tls_handshake_timeout = "60s"
+
+[tls]
+enabled = true                  # STARTTLS on every listener, and the submissions listeners
+# cert = "/etc/cloudsdial/fullchain.pem"  # PEM chain, leaf first; reloaded on SIGHUP
+# key = "/etc/cloudsdial/privkey.pem"     # default: a self-signed pair in <data_dir>/tls
+
+[auth]
+# users_file = "./var/users"    # default <data_dir>/users; edit with `cloudsdial user add NAME`
+mechanisms = ["SCRAM-SHA-256", "PLAIN", "LOGIN"]  # PLAIN/LOGIN only under TLS
+plaintext_on_loopback = false   # true: PLAIN/LOGIN without TLS from 127.0.0.1/::1 only
+failure_delay = "1s"            # first failed AUTH from an IP; doubles per failure
+failure_delay_max = "15s"
+failure_window = "15min"        # failures counted over this window
+ip_failures_max = 20            # then every AUTH from that IP is refused
+user_failures_max = 10          # then that name cannot log in until the window passes
 
 [domains]
 local = ["example.test"]
@@ -301,8 +319,8 @@ Result<AppConfig> build(const toml::table& root, std::string_view source) {
   cfg.source = std::string(source);
   auto& limits = cfg.smtp.session.limits;
 
-  r.check_keys(root, "", {"server", "smtp", "domains", "users"});
-  for (std::string_view section : {"server", "smtp", "domains"}) {
+  r.check_keys(root, "", {"server", "smtp", "domains", "users", "tls", "auth"});
+  for (std::string_view section : {"server", "smtp", "domains", "tls", "auth"}) {
     if (const toml::node* n = root.get(section); n && !n->is_table()) r.fail_at(n->source(), section, "must be a table ([" + std::string(section) + "])");
   }
 
@@ -328,22 +346,31 @@ Result<AppConfig> build(const toml::table& root, std::string_view source) {
     r.check_keys(t, "smtp",
                  {"listen", "max_connections", "max_connections_per_ip", "message_size_max", "recipients_max", "hops_max",
                   "errors_max", "error_delay", "greeting_timeout", "command_timeout", "data_timeout", "write_timeout",
-                  "pipelining", "chunking", "smtputf8", "eightbitmime", "binarymime", "dsn", "vrfy"});
-    std::vector<std::string> listen;
-    toml::source_region where;
-    if (r.get_strings(t, "smtp", "listen", listen, &where) && !r.failed()) {
-      if (listen.empty()) r.fail_at(where, "smtp.listen", "must name at least one endpoint");
-      cfg.smtp.listen.clear();
+                  "pipelining", "chunking", "smtputf8", "eightbitmime", "binarymime", "dsn", "vrfy", "submission_listen",
+                  "submissions_listen", "tls_handshake_timeout"});
+    const std::pair<std::string_view, std::vector<rt::Endpoint>*> lists[] = {
+        {"listen", &cfg.smtp.listen},
+        {"submission_listen", &cfg.smtp.listen_submission},
+        {"submissions_listen", &cfg.smtp.listen_submissions},
+    };
+    for (const auto& [key, out] : lists) {
+      std::vector<std::string> listen;
+      toml::source_region where;
+      const std::string name = "smtp." + std::string(key);
+      if (!r.get_strings(t, "smtp", key, listen, &where) || r.failed()) continue;
+      if (listen.empty() && key == "listen") r.fail_at(where, name, "must name at least one endpoint");
+      out->clear();
       for (std::size_t i = 0; i < listen.size(); ++i) {
         auto ep = parse_endpoint(listen[i]);
         if (!ep) {
-          r.fail_at(where, "smtp.listen[" + std::to_string(i) + "]",
+          r.fail_at(where, name + "[" + std::to_string(i) + "]",
                     "'" + listen[i] + "' is not IP:PORT (e.g. \"127.0.0.1:25\" or \"[::1]:25\")");
           break;
         }
-        cfg.smtp.listen.push_back(*ep);
+        out->push_back(*ep);
       }
     }
+    r.get_duration(t, "smtp", "tls_handshake_timeout", 1s, 1h, cfg.smtp.tls_handshake_timeout);
     r.get_int(t, "smtp", "max_connections", 1, 1'000'000, cfg.smtp.connections.connections_max);
     r.get_int(t, "smtp", "max_connections_per_ip", 1, 1'000'000, cfg.smtp.connections.connections_per_ip_max);
     r.get_size(t, "smtp", "message_size_max", 64 * 1024, 1ull << 30, limits.message_bytes_max);
@@ -363,6 +390,46 @@ Result<AppConfig> build(const toml::table& root, std::string_view source) {
     r.get_bool(t, "smtp", "binarymime", s.binary_mime);
     r.get_bool(t, "smtp", "dsn", s.dsn);
     r.get_bool(t, "smtp", "vrfy", s.vrfy_enabled);
+  }
+
+  if (const toml::table* tls = root["tls"].as_table()) {
+    r.check_keys(*tls, "tls", {"enabled", "cert", "key"});
+    r.get_bool(*tls, "tls", "enabled", cfg.tls.enabled);
+    r.get_string(*tls, "tls", "cert", cfg.tls.cert_file);
+    r.get_string(*tls, "tls", "key", cfg.tls.key_file);
+    if (cfg.tls.cert_file.empty() != cfg.tls.key_file.empty()) {
+      r.fail_at(tls->source(), "tls", "cert and key go together (both set, or both unset for a self-signed pair)");
+    }
+  }
+  if (!r.failed() && !cfg.tls.enabled && !cfg.smtp.listen_submissions.empty()) {
+    r.fail_at(root.source(), "smtp.submissions_listen", "implicit TLS listeners need [tls] enabled = true");
+  }
+
+  if (const toml::table* auth = root["auth"].as_table()) {
+    r.check_keys(*auth, "auth",
+                 {"users_file", "mechanisms", "plaintext_on_loopback", "failure_delay", "failure_delay_max",
+                  "failure_window", "ip_failures_max", "user_failures_max"});
+    r.get_string(*auth, "auth", "users_file", cfg.users_file);
+    std::vector<std::string> mechanisms;
+    toml::source_region where;
+    if (r.get_strings(*auth, "auth", "mechanisms", mechanisms, &where) && !r.failed()) {
+      cfg.smtp.session.auth.mechanisms.clear();
+      for (const auto& m : mechanisms) {
+        auto mech = sasl::parse_mechanism(m);
+        if (!mech) {
+          r.fail_at(where, "auth.mechanisms", "'" + m + "' is not one of SCRAM-SHA-256, PLAIN, LOGIN");
+          break;
+        }
+        cfg.smtp.session.auth.mechanisms.push_back(*mech);
+      }
+    }
+    auto& g = cfg.smtp.auth_guard;
+    r.get_bool(*auth, "auth", "plaintext_on_loopback", cfg.smtp.auth_plaintext_on_loopback);
+    r.get_duration(*auth, "auth", "failure_delay", 0s, 60s, g.failure_delay);
+    r.get_duration(*auth, "auth", "failure_delay_max", 0s, 10min, g.failure_delay_max);
+    r.get_duration(*auth, "auth", "failure_window", 1s, 24h, g.window);
+    r.get_int(*auth, "auth", "ip_failures_max", 1, 1'000'000, g.ip_failures_max);
+    r.get_int(*auth, "auth", "user_failures_max", 1, 1'000'000, g.user_failures_max);
   }
 
   if (const toml::table* domains = root["domains"].as_table()) {
@@ -463,10 +530,16 @@ std::string describe_config(const AppConfig& c) {
       {"log_level", c.log_level},
       {"shutdown_timeout", duration_text(c.shutdown_timeout)},
   };
-  toml::array listen;
-  for (const auto& ep : c.smtp.listen) listen.push_back(ep.to_string());
+  auto endpoints = [](const std::vector<rt::Endpoint>& eps) {
+    toml::array a;
+    for (const auto& ep : eps) a.push_back(ep.to_string());
+    return a;
+  };
   toml::table smtp{
-      {"listen", listen},
+      {"listen", endpoints(c.smtp.listen)},
+      {"submission_listen", endpoints(c.smtp.listen_submission)},
+      {"submissions_listen", endpoints(c.smtp.listen_submissions)},
+      {"tls_handshake_timeout", duration_text(c.smtp.tls_handshake_timeout)},
       {"max_connections", static_cast<std::int64_t>(c.smtp.connections.connections_max)},
       {"max_connections_per_ip", static_cast<std::int64_t>(c.smtp.connections.connections_per_ip_max)},
       {"message_size_max", static_cast<std::int64_t>(l.message_bytes_max)},
@@ -499,7 +572,22 @@ std::string describe_config(const AppConfig& c) {
     for (const auto& a : u.aliases) aliases.push_back(a);
     users.push_back(toml::table{{"name", u.name}, {"aliases", aliases}});
   }
-  toml::table root{{"server", server}, {"smtp", smtp}, {"domains", domain_table}, {"users", users}};
+  toml::table tls{{"enabled", c.tls.enabled}, {"cert", c.tls.cert_file}, {"key", c.tls.key_file}};
+  toml::array mechanisms;
+  for (auto m : c.smtp.session.auth.mechanisms) mechanisms.push_back(std::string(sasl::to_string(m)));
+  const auto& g = c.smtp.auth_guard;
+  toml::table auth{
+      {"users_file", c.users_path()},
+      {"mechanisms", mechanisms},
+      {"plaintext_on_loopback", c.smtp.auth_plaintext_on_loopback},
+      {"failure_delay", duration_text(g.failure_delay)},
+      {"failure_delay_max", duration_text(g.failure_delay_max)},
+      {"failure_window", duration_text(g.window)},
+      {"ip_failures_max", static_cast<std::int64_t>(g.ip_failures_max)},
+      {"user_failures_max", static_cast<std::int64_t>(g.user_failures_max)},
+  };
+  toml::table root{{"server", server}, {"smtp", smtp},       {"tls", tls},
+                   {"auth", auth},     {"domains", domain_table}, {"users", users}};
   std::ostringstream out;
   out << "# effective configuration (from " << c.source << ")\n" << root << "\n";
   return out.str();

@@ -14,6 +14,14 @@
 
 namespace mail::app {
 
+// [tls]: the certificate for STARTTLS and implicit TLS. Empty files: a self-signed
+// certificate is generated under <data_dir>/tls on first start (and the server says so).
+struct TlsFilesConfig {
+  bool enabled = true;
+  std::string cert_file;  // PEM chain, leaf first
+  std::string key_file;   // PEM private key
+};
+
 struct AppConfig {
   std::string source;    // "embedded default" or the file path, for messages
   std::string hostname;  // [server] hostname; empty: the system host name
@@ -21,10 +29,14 @@ struct AppConfig {
   std::string pid_file;  // empty: <data_dir>/cloudsdial.pid
   std::string log_level = "info";  // debug | info | warn | error
   Duration shutdown_timeout = 10s; // SIGTERM/SIGINT: graceful shutdown deadline
-  node::SmtpServerConfig smtp;
+  node::SmtpServerConfig smtp;  // includes [auth] (session.auth.mechanisms, auth_guard, ...)
   store::DirectoryConfig directory;
+  TlsFilesConfig tls;
+  std::string users_file;  // [auth] users_file; empty: <data_dir>/users
 
   std::string pid_path() const { return pid_file.empty() ? data_dir + "/cloudsdial.pid" : pid_file; }
+  std::string users_path() const { return users_file.empty() ? data_dir + "/users" : users_file; }
+  std::string tls_dir() const { return data_dir + "/tls"; }
 };
 
 // The configuration compiled into the binary (used when no --config is given).

@@ -10,6 +10,7 @@
 
 #include "app/config.h"
 #include "app/serve.h"
+#include "app/user_cli.h"
 #include "conformance/conformance_main.h"
 #include "simulator/sim_main.h"
 
@@ -25,6 +26,8 @@ constexpr std::string_view kUsage = R"(usage: cloudsdial <verb> [options]
 verbs:
   serve [--config FILE]         run the mail server (SMTP) until SIGTERM/SIGINT
   check-config [--config FILE]  validate a configuration and print the effective one
+  user add|passwd|del|list [NAME] [--config FILE]
+                                manage the users who may authenticate (cloudsdial user --help)
   sim [--scenario S] [--seed N | --seeds A..B --jobs J] [--json]
                                 run the deterministic simulator (cloudsdial sim --help)
   conformance --suite smtp --target HOST:PORT|inproc [--only P] [--junit F] [--json F]
@@ -39,7 +42,10 @@ Without --config, the built-in default configuration is used
 constexpr std::string_view kServeHelp = R"(usage: cloudsdial serve [--config FILE]
 
 Runs the SMTP server with the configuration in FILE (TOML), or with the built-in default
-(domain example.test, user demo, SMTP on 127.0.0.1:2525, data in ./var).
+(domain example.test, user demo, SMTP on 127.0.0.1:2525 with STARTTLS, submission on
+127.0.0.1:5587 and implicit-TLS submission on 127.0.0.1:4465, data in ./var). Without a
+configured certificate a self-signed one is generated once under <data_dir>/tls.
+Users who may authenticate are managed with `cloudsdial user add NAME`.
 
 On start it prints which configuration it uses, creates each user's Maildir under
 <data_dir>/mail/<user>/Maildir, listens, prints "listening on IP:PORT" for every bound
@@ -48,7 +54,7 @@ endpoint (the real port when the configuration says port 0), and writes its pid 
 
 Mail is acknowledged (250) only after it is durable on disk.
 
-Signals: SIGTERM or SIGINT start a graceful shutdown: listeners close, idle sessions get
+Signals: SIGHUP reloads the TLS certificate and the users file. SIGTERM or SIGINT start a graceful shutdown: listeners close, idle sessions get
 421, sessions inside a transaction finish it first; after [server] shutdown_timeout
 (default 10s) the rest get 421. Exit code 0 after a graceful shutdown, 1 if startup
 fails, 2 for usage or configuration errors.
@@ -113,6 +119,7 @@ int main_impl(const std::vector<std::string_view>& argv) {
     }
     return 0;
   }
+  if (verb == "user") return user_main(rest);
   if (verb == "serve" || verb == "check-config") {
     if (!rest.empty() && (rest[0] == "--help" || rest[0] == "-h")) {
       std::cout << (verb == "serve" ? kServeHelp : kUsage);

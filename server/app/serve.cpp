@@ -1,7 +1,8 @@
-// `cloudsdial serve`: AsioEnv + MaildirStore + LocalDelivery + SmtpServer, a pid file with
-// an exclusive lock (one server per data dir), readiness on stderr ("listening on ..."),
-// and graceful shutdown on SIGTERM/SIGINT. Includes io/ headers (pimpl, no Asio types);
-// must not include toml++ or Boost directly.
+// `cloudsdial serve`: AsioEnv + MaildirStore + LocalDelivery + SmtpServer, TLS (configured
+// or self-signed) and the user database for AUTH, a pid file with an exclusive lock (one
+// server per data dir), readiness on stderr ("listening on ..."), SIGHUP reload of the
+// certificate and users, graceful shutdown on SIGTERM/SIGINT. Includes io/ headers (pimpl,
+// no Asio types); must not include toml++ or Boost directly.
 #include "app/serve.h"
 
 #include <fcntl.h>
@@ -15,12 +16,15 @@
 #include <iostream>
 #include <optional>
 
+#include "app/tls_setup.h"
 #include "io/asio_env.h"
 #include "node/local_delivery.h"
 #include "node/smtp_server.h"
 #include "runtime/await.h"
 #include "store/directory.h"
 #include "store/maildir.h"
+#include "store/user_db.h"
+#include "tls/sasl_crypto.h"
 
 namespace mail::app {
 namespace {
@@ -65,6 +69,40 @@ class PidFile {
   int fd_ = -1;
 };
 
+// Reads the user database and swaps it in when its text changed; keeps the old copy on
+// errors (a half-edited file never locks everybody out).
+rt::Task<void> reload_users(io::AsioEnv& env, std::string path, store::LiveUserDb& users, std::string& last_text,
+                            bool announce) {
+  auto text = co_await rt::read_file(env.disk(), path);
+  std::string current = text.ok() ? std::move(*text) : std::string();
+  if (!text.ok() && text.code() != Errc::not_found) {
+    env.log().write(rt::LogLevel::error, "cloudsdial: cannot read " + path + ": " + text.error().detail);
+    co_return;
+  }
+  if (current == last_text && !announce) co_return;
+  auto db = store::UserDb::parse(current);
+  if (!db.ok()) {
+    env.log().write(rt::LogLevel::error, "cloudsdial: " + path + ": " + db.error().detail + " (keeping the previous users)");
+    co_return;
+  }
+  last_text = std::move(current);
+  const std::size_t n = db->size();
+  users.replace(std::move(db.value()));
+  env.log().write(rt::LogLevel::info, "cloudsdial: " + std::to_string(n) + " user(s) from " + path);
+}
+
+// Re-reads the users file every few seconds, so `cloudsdial user add` takes effect
+// without a signal.
+rt::Task<void> watch_users(io::AsioEnv& env, std::string path, store::LiveUserDb& users, std::string& last_text,
+                           const bool& stopping) {
+  auto timer = env.clock().make_timer();
+  while (!stopping) {
+    (void)co_await rt::sleep_until(*timer, env.clock().now() + 5s);
+    if (stopping) break;
+    co_await reload_users(env, path, users, last_text, false);
+  }
+}
+
 }  // namespace
 
 int run_serve(const AppConfig& config) {
@@ -89,9 +127,29 @@ int run_serve(const AppConfig& config) {
   store::MaildirStore maildirs(env, store::MaildirConfig{config.data_dir});
   node::SmtpServerConfig smtp_config = config.smtp;
   if (smtp_config.session.hostname.empty()) smtp_config.session.hostname = std::string(env.hostname());
+  const std::string hostname = smtp_config.session.hostname;
   node::LocalDelivery delivery(env, directory, maildirs, node::LocalDeliveryConfig{smtp_config.session.hostname});
   node::LocalMailHandler handler(delivery);
+  tls::OpenSslCrypto crypto;
+  store::LiveUserDb users;
+  std::string users_text;
+  smtp_config.session.auth.crypto = &crypto;
+  smtp_config.session.auth.credentials = &users;
   node::SmtpServer server(env, std::move(smtp_config), handler);
+
+  if (config.tls.enabled) {
+    auto tls = load_server_tls(config, hostname);
+    if (!tls.ok()) {
+      std::cerr << "cloudsdial: TLS: " << tls.error().detail << "\n";
+      return 1;
+    }
+    if (tls->generated) {
+      std::cerr << "cloudsdial: generated a self-signed certificate for " << hostname << " in " << config.tls_dir()
+                << " (clients will not verify it: set [tls] cert and key for production)\n";
+    }
+    std::cerr << "cloudsdial: TLS certificate " << tls->cert_file << "\n";
+    server.set_tls(tls->context);
+  }
 
   int exit_code = 0;
   bool started = false;
@@ -109,7 +167,18 @@ int run_serve(const AppConfig& config) {
 
   auto signals = env.on_signal({SIGTERM, SIGINT, SIGHUP}, [&](int signo) {
     if (signo == SIGHUP) {
-      env.log().write(rt::LogLevel::warn, "cloudsdial: SIGHUP ignored (reload is not implemented yet)");
+      // Reload what can change without a restart: the certificate and the users.
+      if (config.tls.enabled) {
+        auto tls = load_server_tls(config, hostname);
+        if (tls.ok()) {
+          server.set_tls(tls->context);
+          env.log().write(rt::LogLevel::info, "cloudsdial: SIGHUP: TLS certificate reloaded from " + tls->cert_file);
+        } else {
+          env.log().write(rt::LogLevel::error, "cloudsdial: SIGHUP: TLS reload failed, keeping the old certificate: " +
+                                                   tls.error().detail);
+        }
+      }
+      env.tasks().spawn(reload_users(env, config.users_path(), users, users_text, true));
       return;
     }
     shutdown(signo == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -118,7 +187,10 @@ int run_serve(const AppConfig& config) {
   // Startup runs on the Env: mailboxes first (so a configured user always has a Maildir),
   // then the listeners; only then are we ready.
   env.tasks().spawn([](io::AsioEnv& e, const AppConfig& cfg, store::MaildirStore& store, node::SmtpServer& s,
-                       bool& started_flag, bool& stopping_flag, int& code) -> rt::Task<void> {
+                       store::LiveUserDb& user_db, std::string& user_text, bool& started_flag, bool& stopping_flag,
+                       int& code) -> rt::Task<void> {
+    co_await reload_users(e, cfg.users_path(), user_db, user_text, true);
+    e.tasks().spawn(watch_users(e, cfg.users_path(), user_db, user_text, stopping_flag));
     for (const auto& user : cfg.directory.users) {
       auto made = co_await store.ensure_mailbox(user.name);
       if (!made.ok()) {
@@ -138,9 +210,13 @@ int run_serve(const AppConfig& config) {
       co_return;
     }
     started_flag = true;
-    for (const auto& ep : s.bound_endpoints()) std::cerr << "cloudsdial: listening on " << ep.to_string() << "\n";
+    for (std::size_t i = 0; i < s.bound_endpoints().size(); ++i) {
+      std::cerr << "cloudsdial: listening on " << s.bound_endpoints()[i].to_string();
+      if (s.bound_kind(i) != node::ListenerKind::smtp) std::cerr << " (" << node::to_string(s.bound_kind(i)) << ")";
+      std::cerr << "\n";
+    }
     std::cerr << "cloudsdial: ready (pid " << ::getpid() << ", data dir " << cfg.data_dir << ")" << std::endl;
-  }(env, config, maildirs, server, started, stopping, exit_code));
+  }(env, config, maildirs, server, users, users_text, started, stopping, exit_code));
 
   env.run();
   return exit_code;
