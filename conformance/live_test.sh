@@ -1,7 +1,9 @@
 #!/bin/sh
 # Runs the SMTP conformance suite against the real `cloudsdial serve` on an ephemeral
-# loopback port (ctest conformance_smtp_live). Configures the target the suite expects
-# (docs/CONFORMANCE.md): hostname mx.example.test, domain example.test, postmaster exists.
+# loopback port (ctest conformance_smtp_live): once in plaintext, once upgraded with
+# STARTTLS and logged-in cases enabled (a user made with `cloudsdial user add`). Configures
+# the target the suite expects (docs/CONFORMANCE.md): hostname mx.example.test, domain
+# example.test, postmaster exists.
 # usage: live_test.sh CLOUDSDIAL_BINARY SUITE_DIR
 set -eu
 bin=$1
@@ -31,6 +33,7 @@ local = ["example.test"]
 name = "demo"
 aliases = ["postmaster"]
 CONF
+echo "conformance-pass-1" | "$bin" user add conformance --config "$tmp/cloudsdial.toml" > /dev/null
 "$bin" serve --config "$tmp/cloudsdial.toml" > "$tmp/server.log" 2>&1 &
 pid=$!
 port=
@@ -45,5 +48,8 @@ done
 [ -n "$port" ] || { cat "$tmp/server.log"; echo "server did not listen" >&2; exit 1; }
 status=0
 "$bin" conformance --suite smtp --target "127.0.0.1:$port" --suite-dir "$dir" --quiet || status=$?
+echo "--- again inside STARTTLS, with --user (AUTH cases)"
+"$bin" conformance --suite smtp --target "127.0.0.1:$port" --suite-dir "$dir" --quiet --starttls \
+  --user conformance --password conformance-pass-1 || status=$?
 if [ "$status" -ne 0 ]; then echo "--- server log" >&2; cat "$tmp/server.log" >&2; fi
 exit "$status"
