@@ -158,7 +158,10 @@ int conformance_main(int argc, char** argv) {
       return 2;
     }
     std::string error;
-    target = target_spec == "inproc" ? make_inproc_smtp_target() : make_sim_smtp_target(error);
+    InprocOptions inproc;
+    inproc.user = user;
+    inproc.password = password;
+    target = target_spec == "inproc" ? make_inproc_smtp_target(inproc) : make_sim_smtp_target(error);
     if (!target) {
       std::cerr << "cloudsdial conformance: " << error << "\n";
       return 2;

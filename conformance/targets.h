@@ -14,7 +14,14 @@ namespace mail::conformance {
 // MAIL 250 2.1.0; RCPT 250 2.1.5 for @example.test (local part "unknown": 550 5.1.1),
 // any other domain 554 5.7.1 (relay denied) except postmaster@mx.example.test (what the
 // session makes of a bare <Postmaster>, RFC 5321 §4.5.1); message 250 2.0.0.
-std::unique_ptr<Target> make_inproc_smtp_target();
+// STARTTLS (a self-signed certificate made at start, RFC 3207) and AUTH (one user, SCRAM
+// credentials derived from the password, so PLAIN, LOGIN and SCRAM-SHA-256 work; 235 or
+// 535 on the session's Auth event) are optional.
+struct InprocOptions {
+  bool starttls = true;
+  std::string user, password;  // empty: AUTH not offered
+};
+std::unique_ptr<Target> make_inproc_smtp_target(const InprocOptions& options = {});
 
 // Our SMTP server (node::SmtpServer over store::MaildirStore, as `cloudsdial serve` wires
 // it) on a simulated host of a deterministic sim::World: host mx.example.test, domain
