@@ -11,7 +11,7 @@ packages=(
   pybind11-dev python3-pybind11 python3-pytest python3-dev
   python3-setuptools python3-pip python3-venv
   libc-ares-dev libtomlplusplus-dev
-  swaks postfix
+  swaks postfix libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl
 )
 
 missing=()

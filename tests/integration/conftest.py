@@ -37,7 +37,7 @@ def toml_list(items):
 class Server:
     """One cloudsdial process (restartable on the same data dir)."""
 
-    def __init__(self, root: Path, smtp_extra=None, users=None, shutdown_timeout="5s"):
+    def __init__(self, root: Path, smtp_extra=None, users=None, shutdown_timeout="5s", sections=None):
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
         self.data_dir = root / "var"
@@ -46,6 +46,7 @@ class Server:
         self.port = None
         self.starts = 0
         self.log_path = None
+        self.ports = {}  # listener kind ("smtp", "submission", "submissions") -> bound port
         smtp = {
             "listen": '["127.0.0.1:0"]',
             "max_connections_per_ip": "50",
@@ -65,6 +66,9 @@ class Server:
             "[smtp]",
         ]
         lines += [f"{k} = {v}" for k, v in smtp.items()]
+        # Extra tables, e.g. {"tls": {"enabled": "true"}, "auth": {...}}: values are TOML literals.
+        for section, keys in (sections or {}).items():
+            lines += ["", f"[{section}]"] + [f"{k} = {v}" for k, v in keys.items()]
         lines += ["", "[domains]", f'local = ["{DOMAIN}"]', ""]
         for name, aliases in users:
             lines += ["[[users]]", f'name = "{name}"']
@@ -92,6 +96,8 @@ class Server:
             m = re.search(r"listening on 127\.0\.0\.1:(\d+)", text)
             if m and "ready" in text:
                 self.port = int(m.group(1))
+                for port, kind in re.findall(r"cloudsdial: listening on 127\.0\.0\.1:(\d+)(?: \((\w+)\))?", text):
+                    self.ports.setdefault(kind or "smtp", int(port))
                 return self
             if self.proc.poll() is not None:
                 raise AssertionError(f"cloudsdial exited with {self.proc.returncode} during startup:\n{text}")
@@ -129,6 +135,14 @@ class Server:
 
     def pid(self):
         return self.proc.pid
+
+    def user(self, action, name, password=None):
+        """Runs `cloudsdial user ACTION NAME` on this server's config (password on stdin)."""
+        r = subprocess.run([find_binary(), "user", action, name, "--config", str(self.config_path)],
+                           input=(password + "\n") if password is not None else "", capture_output=True, text=True,
+                           cwd=self.root, timeout=60, env=dict(os.environ, ASAN_OPTIONS="detect_leaks=1"))
+        assert r.returncode == 0, r.stderr
+        return r
 
     # ------------------------------------------------------------------ clients
     def smtp(self, **kw):

@@ -51,9 +51,15 @@ std::string_view to_string(Failure f) noexcept {
 
 Step conclude(std::string authcid, std::string authzid, bool verified) {
   if (!is_acceptable_username(authcid)) return failure(Failure::bad_username);
-  if (!verified) return failure(Failure::bad_credentials);
+  // Failures name the identity tried, so the application can budget failures per user.
+  auto named = [&authcid](Failure f) {
+    Step s = failure(f);
+    s.authcid = authcid;
+    return s;
+  };
+  if (!verified) return named(Failure::bad_credentials);
   // Checked after the password so a wrong authzid is no oracle for the password.
-  if (!authzid.empty() && authzid != authcid) return failure(Failure::authz_denied);
+  if (!authzid.empty() && authzid != authcid) return named(Failure::authz_denied);
   Step s;
   s.kind = Step::Kind::success;
   s.authcid = std::move(authcid);

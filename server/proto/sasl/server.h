@@ -44,7 +44,7 @@ struct Step {
   Kind kind = Kind::failure;
   std::string challenge_b64;  // challenge: send as "334 <this>" / "+ <this>"
   Failure failure = Failure::none;
-  std::string authcid;        // success: the authenticated identity
+  std::string authcid;        // success: the authenticated identity; bad_credentials/authz_denied: the one tried
   std::string authzid;        // success: empty or equal to authcid
 };
 
