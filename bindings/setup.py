@@ -11,7 +11,8 @@ from pathlib import Path
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
-HERE = Path(__file__).resolve().parent
+# Not resolve(): a checkout whose bindings/ is a symlink builds its own tree.
+HERE = Path(os.path.abspath(__file__)).parent
 REPO = HERE.parent
 
 
