@@ -90,6 +90,10 @@ Status configure(SSL_CTX* ctx, Role role, const TlsConfig& cfg) {
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
   SSL_CTX_set_max_proto_version(ctx, cfg.max_version == MaxVersion::tls12 ? TLS1_2_VERSION : TLS1_3_VERSION);
   SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  if (!cfg.session_tickets) {
+    SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+    SSL_CTX_set_num_tickets(ctx, 0);
+  }
   SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_RELEASE_BUFFERS);
   if (SSL_CTX_set_cipher_list(ctx, cfg.ciphers_tls12.c_str()) != 1)
     return fail(Errc::invalid, openssl_error_text("cipher list"));

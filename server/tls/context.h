@@ -40,6 +40,9 @@ struct TlsConfig {
   // Client: check certificate validity at this time instead of the system clock — the
   // simulator pins it to virtual time so verification is reproducible.
   std::optional<WallTime> verification_time;
+  // Server: TLS 1.3 session tickets (RFC 8446 §4.6.1). Their contents carry the wall clock,
+  // so the simulator turns them off to keep every byte reproducible.
+  bool session_tickets = true;
 };
 
 class TlsContext {
