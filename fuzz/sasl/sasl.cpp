@@ -8,35 +8,13 @@
 #include <string_view>
 
 #include "core/assert.h"
-#include "core/hash.h"
 #include "proto/sasl/base64.h"
+#include "fake_sasl.h"
 #include "proto/sasl/server.h"
 
-namespace {
 using namespace mail::sasl;
-
-struct FakeCrypto final : Crypto {
-  Digest fill(std::string_view a, std::string_view b) {
-    Digest d{};
-    std::uint64_t h = mail::fnv1a64(b, mail::fnv1a64(a, 1));
-    for (auto& x : d) x = static_cast<std::uint8_t>(h >>= 1);
-    return d;
-  }
-  Digest sha256(std::string_view d) override { return fill("h", d); }
-  Digest hmac_sha256(std::string_view k, std::string_view d) override { return fill(k, d); }
-  Digest pbkdf2_sha256(std::string_view p, std::string_view s, std::uint32_t) override { return fill(p, s); }
-  bool constant_time_equal(std::string_view a, std::string_view b) override { return a == b; }
-  void random_bytes(std::span<std::uint8_t> out) override { for (auto& b : out) b = 7; }
-};
-
-struct Store final : CredentialStore {
-  std::optional<ScramCredentials> lookup(std::string_view u) const override {
-    if (u != "user") return std::nullopt;
-    FakeCrypto c;
-    return derive_scram_credentials(c, "pencil", "salt", 4096);
-  }
-};
-}  // namespace
+using mail::fuzz::FakeCrypto;
+using Store = mail::fuzz::FakeStore;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;

@@ -1,12 +1,15 @@
-// libFuzzer target: a whole smtp::ServerSession (RFC 5321 + PIPELINING, CHUNKING, STARTTLS)
-// driven by the documented contract. Byte 0 picks the piece size, whether verdicts refuse,
-// are held back (pipelined input must then stop at its bound) and whether TLS "succeeds";
-// the rest is client input. Must never crash, stall, or exceed the buffered-bytes bound.
+// libFuzzer target: a whole smtp::ServerSession (RFC 5321 + PIPELINING, CHUNKING, STARTTLS,
+// AUTH) driven by the documented contract. Byte 0 picks the piece size, whether verdicts
+// refuse (and PLAIN/LOGIN go without TLS), are held back (pipelined input must then stop at
+// its bound) and whether TLS "succeeds"; the rest is client input. Must never crash, stall,
+// or exceed the buffered-bytes bound.
 #include <cstdint>
+#include <algorithm>
 #include <deque>
 #include <string_view>
 
 #include "core/assert.h"
+#include "fake_sasl.h"
 #include "proto/smtp/server_session.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -20,13 +23,26 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   config.limits.message_bytes_max = 4096;
   config.limits.pipelined_input_bytes_max = 512;
   config.limits.recipients_max = 4;
+  fuzz::FakeCrypto crypto;
+  fuzz::FakeStore store;
+  config.auth.crypto = &crypto;
+  config.auth.credentials = &store;
+  config.auth.plaintext_without_tls = (mode & 2) != 0;
   const std::size_t bound = 4096 + 512 + config.limits.command_line_bytes_max;
   const std::size_t piece = 1 + (mode >> 4) * 37;
   Instant now{};
   ServerSession s(config, SessionInfo{}, now);
   std::deque<EventId> held;
+  std::deque<EventId> auth_ok;
+  std::deque<EventId> failed_auth;  // Auth events that failed: never 235  // Auth events whose credentials matched (only those may get 235)
   auto verdict = [&](EventId id) {
     const bool refuse = (mode & 2) != 0 && id % 3 == 0;
+    if (std::find(auth_ok.begin(), auth_ok.end(), id) != auth_ok.end()) {
+      return refuse ? Reply::make(535, {5, 7, 8}, "no") : Reply::make(235, {2, 7, 0}, "ok");
+    }
+    if (std::find(failed_auth.begin(), failed_auth.end(), id) != failed_auth.end()) {
+      return Reply::make(535, {5, 7, 8}, "no");
+    }
     return refuse ? Reply::make(id % 2 ? 550 : 451, {static_cast<std::uint8_t>(id % 2 ? 5 : 4), 7, 1}, "no")
                   : Reply::make(250, {2, 0, 0}, "Ok");
   };
@@ -43,6 +59,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (auto* m = std::get_if<ev::MailFrom>(&*e)) id = m->id;
         if (auto* r = std::get_if<ev::RcptTo>(&*e)) id = r->id;
         if (auto* g = std::get_if<ev::Message>(&*e)) id = g->id;
+        if (auto* a = std::get_if<ev::Auth>(&*e)) {
+          id = a->id;
+          if (a->success) auth_ok.push_back(id);
+          else failed_auth.push_back(id);
+        }
         if (id == 0) continue;
         if ((mode & 4) != 0) held.push_back(id); else s.complete(id, verdict(id), now);
       }
