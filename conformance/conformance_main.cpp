@@ -47,6 +47,7 @@ options:
   --timeout MS               wait this long for each reply (default 5000)
   --allow-remote             allow a non-loopback target (you must own it)
   --quiet                    print only failures and the summary
+  --list                     print the cases and their counts per RFC and level; run nothing
 
 Exit code: 0 when every MUST case passed, 1 when a MUST case failed or could not run,
 2 for usage errors and transcripts that do not load.
@@ -57,7 +58,7 @@ Exit code: 0 when every MUST case passed, 1 when a MUST case failed or could not
 int conformance_main(int argc, char** argv) {
   std::vector<std::string_view> args(argv + 1, argv + argc);
   std::string suite_name, target_spec, only, junit, json, dir, user, password, ca, sni;
-  bool allow_remote = false, quiet = false, implicit_tls = false, starttls = false;
+  bool allow_remote = false, quiet = false, implicit_tls = false, starttls = false, list = false;
   long timeout_ms = 5000;
   if (const char* env = std::getenv("CLOUDSDIAL_CONFORMANCE_DIR")) dir = env;
   for (std::size_t i = 0; i < args.size(); ++i) {
@@ -88,6 +89,7 @@ int conformance_main(int argc, char** argv) {
     else if (a == "--tls") implicit_tls = true;
     else if (a == "--starttls") starttls = true;
     else if (a == "--allow-remote") allow_remote = true;
+    else if (a == "--list") list = true;
     else if (a == "--quiet") quiet = true;
     else if (a == "--timeout") {
       std::string v;
@@ -104,7 +106,7 @@ int conformance_main(int argc, char** argv) {
     }
     if (!ok) return 2;
   }
-  if (suite_name.empty() || target_spec.empty()) {
+  if (suite_name.empty() || (target_spec.empty() && !list)) {
     std::cerr << kUsage;
     return 2;
   }
@@ -125,6 +127,10 @@ int conformance_main(int argc, char** argv) {
     return 2;
   }
 
+  if (list) {
+    print_case_list(std::cout, suite, protocol, only);
+    return 0;
+  }
   if (implicit_tls && starttls) {
     std::cerr << "cloudsdial conformance: --tls and --starttls exclude each other\n";
     return 2;

@@ -8,6 +8,7 @@
 #include <fnmatch.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <iomanip>
 #include <map>
@@ -115,6 +116,29 @@ std::vector<CaseResult> run_suite(const Suite& suite, Protocol protocol, Target&
     results.push_back(run_case(c, suite, target, options));
   }
   return results;
+}
+
+void print_case_list(std::ostream& out, const Suite& suite, Protocol protocol, const std::string& only) {
+  std::map<int, std::array<int, 3>> per_rfc;
+  std::map<std::pair<int, std::string>, int> per_section;
+  std::size_t n = 0;
+  for (const auto& c : suite.cases) {
+    if (c.protocol != protocol || !selected(c, only)) continue;
+    ++n;
+    out << std::left << std::setw(48) << c.full_id() << std::setw(11) << c.level_text << "RFC " << c.rfc << "\n";
+    const int rfc = std::stoi(c.rfc_numbers.front());
+    ++per_rfc[rfc][static_cast<std::size_t>(c.level)];
+    // The first section named after the first RFC number: "5321 §4.1.4, §3.3" -> "§4.1.4".
+    std::string section = c.rfc.substr(c.rfc.find(' ') == std::string::npos ? c.rfc.size() : c.rfc.find(' ') + 1);
+    section = section.substr(0, section.find_first_of(", "));
+    ++per_section[{rfc, section}];
+  }
+  out << "\n" << n << " cases\n\nRFC     MUST SHOULD  MAY  total\n";
+  for (const auto& [rfc, l] : per_rfc)
+    out << std::left << std::setw(6) << rfc << std::right << std::setw(6) << l[0] << std::setw(7) << l[1] << std::setw(5)
+        << l[2] << std::setw(7) << l[0] + l[1] + l[2] << "\n";
+  out << "\nper section (first RFC, first section):\n";
+  for (const auto& [key, count] : per_section) out << "  RFC " << key.first << " " << key.second << ": " << count << "\n";
 }
 
 void print_table(std::ostream& out, const std::vector<CaseResult>& results, bool verbose_failures) {

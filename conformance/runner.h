@@ -89,6 +89,10 @@ bool probe_smtp_capabilities(Target& target, std::chrono::milliseconds timeout, 
 CaseResult run_case(const Case& c, const Suite& suite, Target& target, const RunOptions& options);
 std::vector<CaseResult> run_suite(const Suite& suite, Protocol protocol, Target& target, const RunOptions& options);
 
+// Lists the cases of `protocol` matching `only` ("topic/id LEVEL RFC ...") and then the
+// number of cases per RFC (first of each case's rfc: line) and level, and per section.
+void print_case_list(std::ostream& out, const Suite& suite, Protocol protocol, const std::string& only);
+
 // Reports.
 void print_table(std::ostream& out, const std::vector<CaseResult>& results, bool verbose_failures = true);
 // "RFC 5321: 120/122 MUST, 30/31 SHOULD, 2/2 MAY (3 n/a)" per RFC, first RFC of each case.
