@@ -5,6 +5,7 @@
 // completes": a reply timeout is virtual time, so `s: none 500` costs microseconds.
 // Network segmentation and latency stay on (the runner must reassemble replies).
 #include <array>
+#include <memory>
 #include <optional>
 
 #include "runtime/env.h"
@@ -43,12 +44,15 @@ class SimConnection final : public Connection {
       return false;
     }
     out_ = std::string(bytes);  // alive until the write completes
-    std::optional<Status> result;
+    // The completion owns its slot: should the World outlive this call with the operation
+    // pending, it writes into the shared slot, never into a dead stack frame.
+    auto result = std::make_shared<std::optional<Status>>();
     const Instant deadline = world_.host_now(client_) + std::chrono::seconds(30);
     stream_->async_write_all(std::as_bytes(std::span<const char>(out_.data(), out_.size())), deadline,
-                             [&result](Status s) { result = std::move(s); });
-    if (!run_until(world_, [&] { return result.has_value(); }, std::chrono::seconds(60)) || !result->ok()) {
-      error = result ? result->error().detail : "write did not complete";
+                             [result](Status s) { *result = std::move(s); });
+    if (!run_until(world_, [&] { return result->has_value(); }, std::chrono::seconds(60)) || !(*result)->ok()) {
+      error = *result ? (*result)->error().detail : "write did not complete";
+      closed_ = true;
       return false;
     }
     return true;
@@ -56,21 +60,23 @@ class SimConnection final : public Connection {
 
   Recv recv(std::string& buf, std::chrono::milliseconds timeout) override {
     if (closed_) return Recv::eof;
-    std::optional<Result<std::size_t>> result;
+    auto result = std::make_shared<std::optional<Result<std::size_t>>>();
     const Instant deadline = world_.host_now(client_) + std::chrono::duration_cast<Duration>(timeout);
-    stream_->async_read_some(std::as_writable_bytes(std::span<char>(in_.data(), in_.size())), deadline,
-                             [&result](Result<std::size_t> r) { result = std::move(r); });
-    if (!run_until(world_, [&] { return result.has_value(); }, std::chrono::duration_cast<Duration>(timeout) + std::chrono::seconds(1))) {
-      closed_ = true;  // the read is still pending: the World cannot go on without it
+    stream_->async_read_some(std::as_writable_bytes(std::span<char>(in_->data(), in_->size())), deadline,
+                             [result, keep = in_](Result<std::size_t> r) { *result = std::move(r); });
+    if (!run_until(world_, [&] { return result->has_value(); },
+                   std::chrono::duration_cast<Duration>(timeout) + std::chrono::seconds(1))) {
+      closed_ = true;  // the read is still pending (its buffer and slot stay alive with it)
       return Recv::error;
     }
-    if (result->ok()) {
-      buf.append(in_.data(), result->value());
+    const auto& r = **result;
+    if (r.ok()) {
+      buf.append(in_->data(), r.value());
       return Recv::data;
     }
-    if (result->error().code == Errc::timeout) return Recv::timeout;
+    if (r.error().code == Errc::timeout) return Recv::timeout;
     closed_ = true;
-    return result->error().code == Errc::eof ? Recv::eof : Recv::error;
+    return r.error().code == Errc::eof ? Recv::eof : Recv::error;
   }
 
  private:
@@ -78,7 +84,7 @@ class SimConnection final : public Connection {
   sim::HostId client_;
   std::unique_ptr<rt::Stream> stream_;
   std::string out_;
-  std::array<char, 16384> in_{};
+  std::shared_ptr<std::array<char, 16384>> in_ = std::make_shared<std::array<char, 16384>>();
   bool closed_ = false;
 };
 
@@ -112,19 +118,19 @@ class SimTarget final : public Target {
   std::string describe() const override { return "sim (node::SmtpServer on a simulated host, seed 1)"; }
 
   std::unique_ptr<Connection> connect(std::string& error) override {
-    std::optional<Result<std::unique_ptr<rt::Stream>>> result;
+    auto result = std::make_shared<std::optional<Result<std::unique_ptr<rt::Stream>>>>();
     const Instant deadline = world_.host_now(client_) + std::chrono::seconds(10);
     world_.env(client_).net().async_connect(rt::Endpoint{std::string(kServerAddress), kSmtpPort}, deadline,
-                                            [&result](Result<std::unique_ptr<rt::Stream>> r) { result = std::move(r); });
-    if (!run_until(world_, [&] { return result.has_value(); }, std::chrono::seconds(20))) {
+                                            [result](Result<std::unique_ptr<rt::Stream>> r) { *result = std::move(r); });
+    if (!run_until(world_, [&] { return result->has_value(); }, std::chrono::seconds(20))) {
       error = "simulated connect did not complete";
       return nullptr;
     }
-    if (!result->ok()) {
-      error = "simulated connect: " + result->error().detail;
+    if (!(*result)->ok()) {
+      error = "simulated connect: " + (*result)->error().detail;
       return nullptr;
     }
-    return std::make_unique<SimConnection>(world_, client_, std::move(result->value()));
+    return std::make_unique<SimConnection>(world_, client_, std::move((*result)->value()));
   }
 
  private:
