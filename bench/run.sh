@@ -4,12 +4,13 @@
 #   1. BUILD_DIR/bench/disk_sync/disk_sync   durable file creations/s of this disk (if built)
 #   2. BUILD_DIR/bench/sim_throughput/sim_throughput  simulated SMTP transactions/s (if built)
 #   3. bench/smtp_inbound/run.sh             SMTP inbound, cloudsdial vs Postfix, same run
-# -q is the quick mode of both (smoke test, noisy figures). Other options go to
+#   4. bench/tls_handshakes/run.sh           TLS handshakes/s, STARTTLS + AUTH CPU cost (if built)
+# -q is the quick mode of all (smoke test, noisy figures). Other options go to
 # smtp_inbound/run.sh (e.g. -W 2.5 to wait for a quiet machine, -s for sync-call counts).
 # Exit status: 0 if every benchmark that ran succeeded.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-[ $# -ge 1 ] || { sed -n '2,8p' "$0"; exit 2; }
+[ $# -ge 1 ] || { sed -n '2,9p' "$0"; exit 2; }
 BUILD=$(realpath "$1"); shift
 QUICK=0
 for a in "$@"; do [ "$a" = -q ] && QUICK=1; done
@@ -43,5 +44,18 @@ if [ -x "$BIN" ]; then
 else
   echo "=== smtp_inbound: $BIN not built (cmake --build $BUILD --target cloudsdial)" >&2
   status=1
+fi
+
+TLS_CLIENT=$BUILD/bench/tls_handshakes/tls_handshakes
+if [ -x "$TLS_CLIENT" ] && [ -x "$BIN" ]; then
+  echo
+  echo "=== tls_handshakes ($(date +%T), load $(cut -d' ' -f1-3 /proc/loadavg))"
+  if [ "$QUICK" = 1 ]; then
+    "$HERE/tls_handshakes/run.sh" -q "$BUILD" || status=1
+  else
+    "$HERE/tls_handshakes/run.sh" "$BUILD" || status=1
+  fi
+else
+  echo "=== tls_handshakes: $TLS_CLIENT not built, skipped"
 fi
 exit $status
