@@ -40,7 +40,9 @@ MailServerServices::MailServerServices(SimEnv& env, const MailServerConfig& conf
       maildirs(env, store::MaildirConfig{config.data_dir}),
       delivery(env, directory, maildirs, node::LocalDeliveryConfig{std::string(env.hostname())}),
       handler(delivery),
-      server(env, smtp_config(env, config), handler) {}
+      server(env, smtp_config(env, config), handler) {
+  server.set_tls(config.tls);
+}
 
 World::BootFn mail_server_boot(MailServerConfig config) {
   return [config = std::move(config)](SimEnv& env) -> std::shared_ptr<void> {

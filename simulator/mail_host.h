@@ -22,6 +22,7 @@ struct MailServerConfig {
   std::uint16_t smtp_port = 25;
   smtp::SmtpLimits limits;  // session limits (timeouts included)
   node::ConnectionLimitsConfig connections;
+  std::shared_ptr<tls::TlsContext> tls;  // STARTTLS offered when set (sim_tls.h makes it)
 };
 
 // Owned by the World's host record between a boot and the next crash.

@@ -8,6 +8,8 @@
 
 #include "sim_env.h"
 #include "sim_net.h"
+#include "sim_tls.h"
+#include "tls/sim_random.h"
 
 namespace mail::sim {
 
@@ -32,6 +34,7 @@ struct ScenarioRun::Impl {
   std::vector<SessionPlan> liveness_plans;
   std::uint32_t planned_sessions = 0;
   Prng chaos{0};
+  Prng openssl_rng{0};  // OpenSSL's randomness while this World runs (TLS scenarios)
   bool chaos_active = true;
   Phase phase = Phase::faults;
   Instant fault_end{};
@@ -88,6 +91,14 @@ void ScenarioRun::Impl::setup() {
   report.scenario = sc.name;
   report.seed = seed;
 
+  if (sc.tls) {
+    // One certificate per World, from its seed (sc is this run's own copy).
+    Prng cert = world->fork("tls-certificate");
+    SimTls t = make_sim_tls(cert);
+    sc.server.tls = t.server;
+    sc.workload.tls_client = t.client;
+  }
+
   Prng skew = world->fork("clock-skew");
   for (std::uint32_t i = 0; i < sc.servers; ++i) {
     HostConfig hc;
@@ -113,6 +124,7 @@ void ScenarioRun::Impl::setup() {
   for (HostId h : clients) world->boot(h);
 
   chaos = world->fork("chaos");
+  openssl_rng = world->fork("openssl");
   fault_end = world->now() + sc.fault_phase;
 
   // Workload: every plan is drawn now, so faults never change what is sent.
@@ -276,6 +288,7 @@ void ScenarioRun::Impl::finish(std::string_view budget_note) {
   report.sessions = stats.started;
   report.connect_failures = stats.connect_failures;
   report.hung_up = stats.hung_up;
+  report.tls_sessions = stats.tls_sessions;
   report.steps = world->steps();
   report.virtual_us = world->now().time_since_epoch().count();
   report.trace_hash = world->trace().hash();
@@ -303,6 +316,8 @@ const RunReport& ScenarioRun::report() const {
 bool ScenarioRun::advance(std::uint64_t max_steps) {
   Impl& s = *impl_;
   World& w = *s.world;
+  // Every random byte OpenSSL draws while this World runs comes from its seed.
+  tls::ScopedDeterministicRandom openssl_randomness(s.openssl_rng);
   if (s.phase == Impl::Phase::done) return false;
   if (w.steps() >= s.sc.max_steps) {
     s.finish("more than " + std::to_string(s.sc.max_steps) + " events: a livelock or a runaway workload");
@@ -350,7 +365,7 @@ Scenario base(std::string name, std::string description) {
 
 }  // namespace
 
-std::vector<std::string> builtin_scenario_names() { return {"smtp-basic", "smtp-faults", "smtp-crash"}; }
+std::vector<std::string> builtin_scenario_names() { return {"smtp-basic", "smtp-faults", "smtp-crash", "smtp-tls"}; }
 
 std::optional<Scenario> builtin_scenario(std::string_view name) {
   if (name == "smtp-basic") {
@@ -383,6 +398,24 @@ std::optional<Scenario> builtin_scenario(std::string_view name) {
     s.faults.buggify = true;
     return s;
   }
+  if (name == "smtp-tls") {
+    // STARTTLS inside the simulation (issue 4): a per-World certificate, OpenSSL's
+    // randomness from the seed; network faults and crashes while sessions upgrade.
+    Scenario s = base("smtp-tls", "most sessions use STARTTLS; resets, stalls, partitions and crashes");
+    s.tls = true;
+    s.workload.sessions = 30;
+    s.workload.starttls_ppm = 700'000;
+    s.workload.session_start = DurationRange{0s, 4min};
+    s.fault_phase = 5min;
+    s.faults.net.stall_ppm = 2'000;
+    s.faults.net.reset_ppm = 10'000;
+    s.faults.crash_interval = DurationRange{1min, 4min};
+    s.faults.downtime = DurationRange{1s, 20s};
+    s.faults.crash_after_ack_ppm = 30'000;
+    s.faults.partition_interval = DurationRange{30s, 3min};
+    s.faults.partition_duration = DurationRange{1s, 30s};
+    return s;
+  }
   if (name == "smtp-crash") {
     Scenario s = base("smtp-crash", "crash-heavy: crashes between fsync and 250, after 250 and at random; torn writes");
     s.workload.sessions = 40;
@@ -411,7 +444,9 @@ std::string summary_line(const RunReport& r) {
                 r.seed, r.scenario.c_str(), r.trace_hash, r.ok() ? "ok" : "VIOLATION", r.messages, r.acked, r.refused,
                 r.unknown, r.not_sent, r.warnings.size(), r.sessions, r.crashes, r.partitions, r.steps,
                 static_cast<double>(r.virtual_us) / 1e6, r.wall_seconds);
-  return buf;
+  std::string line = buf;
+  if (r.tls_sessions > 0) line += " tls_sessions=" + std::to_string(r.tls_sessions);
+  return line;
 }
 
 namespace {

@@ -52,6 +52,10 @@ struct Scenario {
   // when the client retries (RFC 5321 §6.1 prefers duplicates to loss). By default that is
   // a warning; strict makes it a violation.
   bool strict_refusals = false;
+  // STARTTLS on every server (a per-World certificate, sim_tls.h); clients use it with
+  // workload.starttls_ppm. OpenSSL's randomness comes from the seed, so runs stay
+  // reproducible.
+  bool tls = false;
   Duration fault_phase = 5min;
   Duration settle = 10s;         // after healing, before the liveness sessions start
   Duration drain_phase = 30min;  // bound on the liveness/drain phase (virtual time)
@@ -72,6 +76,7 @@ struct RunReport {
   std::vector<Violation> warnings;  // reported, but the seed still passes
   std::uint64_t messages = 0, acked = 0, refused = 0, unknown = 0, not_sent = 0;
   std::uint32_t sessions = 0, connect_failures = 0, hung_up = 0;
+  std::uint32_t tls_sessions = 0;  // sessions that completed a STARTTLS handshake
   std::uint32_t crashes = 0, partitions = 0;
   std::uint64_t steps = 0;
   std::int64_t virtual_us = 0;

@@ -168,6 +168,7 @@ void read_scenario(const toml::table& root, Scenario& s) {
   r.integer("client_hosts", s.client_hosts);
   r.boolean("provision_data_dir", s.provision_data_dir);
   r.boolean("strict_refusals", s.strict_refusals);
+  r.boolean("tls", s.tls);
   if (s.servers == 0 || s.servers > 200) throw Bad{"servers must be 1..200"};
   if (s.client_hosts == 0 || s.client_hosts > 200) throw Bad{"client_hosts must be 1..200"};
 
@@ -223,6 +224,7 @@ void read_scenario(const toml::table& root, Scenario& s) {
     w.range("message_bytes", c.message_bytes);
     w.integer("pipelining_ppm", c.pipelining_ppm);
     w.integer("chunking_ppm", c.chunking_ppm);
+    w.integer("starttls_ppm", c.starttls_ppm);
     w.integer("abrupt_disconnect_ppm", c.abrupt_disconnect_ppm);
     w.integer("unknown_recipient_ppm", c.unknown_recipient_ppm);
     w.integer("dot_line_ppm", c.dot_line_ppm);
@@ -289,7 +291,8 @@ void read_scenario(const toml::table& root, Scenario& s) {
     f.done();
   }
   r.done();
-  for (std::uint32_t ppm : {s.workload.pipelining_ppm, s.workload.chunking_ppm, s.workload.abrupt_disconnect_ppm,
+  for (std::uint32_t ppm : {s.workload.pipelining_ppm, s.workload.chunking_ppm, s.workload.starttls_ppm,
+                            s.workload.abrupt_disconnect_ppm,
                             s.workload.unknown_recipient_ppm, s.workload.dot_line_ppm, s.faults.net.split_ppm,
                             s.faults.net.bytewise_ppm, s.faults.net.stall_ppm, s.faults.net.reset_ppm,
                             s.faults.disk.read_eio_ppm, s.faults.disk.write_eio_ppm, s.faults.disk.sync_eio_ppm,

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "runtime/await.h"
+#include "sim_tls.h"
 #include "sim_env.h"
 
 namespace mail::sim {
@@ -74,6 +75,8 @@ std::vector<SessionPlan> plan_sessions(Prng& rng, const WorkloadConfig& config, 
     p.start = liveness ? Duration(static_cast<std::int64_t>(rng.below(1'000'000))) : config.session_start.draw(rng);
     p.pipelining = rng.chance_ppm(config.pipelining_ppm);
     p.chunking = rng.chance_ppm(config.chunking_ppm);
+    // Drawn only in TLS scenarios, so the draws (and hashes) of the others do not move.
+    if (config.tls_client) p.starttls = rng.chance_ppm(config.starttls_ppm);
     const std::uint64_t txs = config.transactions_per_session.draw(rng);
     std::uint64_t total_bytes = 0;
     for (std::uint64_t t = 0; t < txs; ++t) {
@@ -127,6 +130,7 @@ rt::Task<void> run_session(rt::Env& env, SessionPlan plan, WorkloadConfig config
   cc.helo_name = std::string(env.hostname()) + ".clients.test";
   cc.use_pipelining = plan.pipelining;
   cc.use_chunking = plan.chunking;
+  cc.use_starttls = plan.starttls;
   smtp::ClientSession session(cc, now());
   std::map<smtp::TxId, std::uint64_t> tx_to_message;
   for (std::uint64_t id : plan.messages) {
@@ -184,7 +188,15 @@ rt::Task<void> run_session(rt::Env& env, SessionPlan plan, WorkloadConfig config
         stream->close();
         done = true;
       } else {
-        session.feed_eof(now());  // STARTTLS is not configured for simulated clients
+        // out::StartTls: the 220 arrived; upgrade the stream (sim_tls.h), then tell the session.
+        MAIL_ASSERT(config.tls_client != nullptr);
+        const bool up = co_await client_tls_handshake(env, stream, *config.tls_client, now() + config.connect_timeout);
+        if (up) {
+          ++stats.tls_sessions;
+          session.tls_established(now());
+        } else {
+          session.feed_eof(now());
+        }
       }
     }
     while (auto ev = session.poll_event()) {

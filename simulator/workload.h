@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,6 +19,7 @@
 #include "proto/smtp/client_session.h"
 #include "runtime/env.h"
 #include "runtime/task.h"
+#include "tls/context.h"
 #include "world.h"
 
 namespace mail::sim {
@@ -51,6 +53,8 @@ struct WorkloadConfig {
   std::uint32_t dot_line_ppm = 100'000;      // a body line starts with '.' (transparency)
   std::uint32_t liveness_sessions = 3;       // after healing: must all succeed
   Duration connect_timeout = 30s;
+  std::uint32_t starttls_ppm = 0;            // session upgrades with STARTTLS (TLS scenarios)
+  std::shared_ptr<tls::TlsContext> tls_client;  // set by the scenario when its servers offer TLS
 };
 
 struct LedgerEntry {
@@ -96,6 +100,7 @@ struct SessionPlan {
   Duration start{0};  // from the start of its phase
   bool pipelining = true;
   bool chunking = false;
+  bool starttls = false;
   std::optional<std::uint64_t> hang_up_after_bytes;  // abrupt disconnect
   std::vector<std::uint64_t> messages;                // ledger ids
   bool liveness = false;
@@ -106,6 +111,7 @@ struct SessionStats {
   std::uint32_t finished = 0;
   std::uint32_t connect_failures = 0;
   std::uint32_t hung_up = 0;
+  std::uint32_t tls_sessions = 0;  // sessions that completed a STARTTLS handshake
   std::uint64_t client_buffered_max = 0;  // largest ClientSession::buffered_bytes() seen
   std::uint64_t server_buffered_max = 0;  // largest server connection input (SmtpServerCounters)
   std::vector<std::string> problems;      // protocol-level oddities worth a violation
