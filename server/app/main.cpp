@@ -30,7 +30,8 @@ verbs:
                                 manage the users who may authenticate (cloudsdial user --help)
   sim [--scenario S] [--seed N | --seeds A..B --jobs J] [--json]
                                 run the deterministic simulator (cloudsdial sim --help)
-  conformance --suite smtp --target HOST:PORT|inproc [--only P] [--junit F] [--json F]
+  conformance --suite smtp|imap|pop3 --target HOST:PORT|inproc|sim [--tls|--starttls]
+              [--user U --password P] [--only P] [--junit F] [--json F] [--list]
                                 run the RFC conformance transcripts (cloudsdial conformance --help)
   help [serve|config]           this text, the serve verb, or the default configuration
   --version                     print the version
