@@ -30,6 +30,15 @@ struct Contexts {
     c.ca_pem = identity().cert_pem;
     client = tls::TlsContext::create(tls::Role::client, c).value();
   }
+  // TLS streams over raw loopback streams, the server's optionally with bytes already read.
+  std::unique_ptr<TlsStream> server_over(io::AsioEnv& e, std::unique_ptr<rt::Stream> raw, std::string initial = {}) {
+    return std::make_unique<TlsStream>(e.executor(), std::move(raw),
+                                       std::make_unique<tls::TlsEngine>(*server, tls::Role::server), std::move(initial));
+  }
+  std::unique_ptr<TlsStream> client_over(io::AsioEnv& e, std::unique_ptr<rt::Stream> raw) {
+    return std::make_unique<TlsStream>(e.executor(), std::move(raw),
+                                       std::make_unique<tls::TlsEngine>(*client, tls::Role::client, "mx.test"));
+  }
   std::unique_ptr<tls::TlsContext> server, client;
 };
 
@@ -87,9 +96,10 @@ TEST(TlsStream, HandshakeDataBothWaysAndCloseNotify) {
   run_task(env, [](io::AsioEnv& e, Contexts& x) -> rt::Task<void> {
     Connected raw = co_await connect_pair(e);
     if (!raw.server || !raw.client) co_return;
-    TlsStream server(e.executor(), std::move(raw.server), std::make_unique<tls::TlsEngine>(*x.server, tls::Role::server));
-    TlsStream client(e.executor(), std::move(raw.client),
-                     std::make_unique<tls::TlsEngine>(*x.client, tls::Role::client, "mx.test"));
+    auto server_ptr = x.server_over(e, std::move(raw.server));
+    auto client_ptr = x.client_over(e, std::move(raw.client));
+    TlsStream& server = *server_ptr;
+    TlsStream& client = *client_ptr;
     const Instant deadline = e.clock().now() + 10s;
     EagerHandshake server_hs;
     server_hs.start(server, deadline);
@@ -133,19 +143,17 @@ TEST(TlsStream, CiphertextReadBeforeTheHandshakeIsUsed) {
     Connected raw = co_await connect_pair(e);
     if (!raw.server || !raw.client) co_return;
     const Instant deadline = e.clock().now() + 10s;
-    TlsStream client(e.executor(), std::move(raw.client),
-                     std::make_unique<tls::TlsEngine>(*x.client, tls::Role::client, "mx.test"));
+    auto client = x.client_over(e, std::move(raw.client));
     EagerHandshake client_hs;
-    client_hs.start(client, deadline);
+    client_hs.start(*client, deadline);
     // The server's driver had a plain read in flight when the ClientHello arrived.
     std::vector<std::byte> first(64 * 1024);
     auto got = co_await rt::read_some(*raw.server, first, deadline);
     EXPECT_TRUE(got.ok());
     if (!got.ok()) co_return;
     std::string initial(reinterpret_cast<const char*>(first.data()), *got);
-    TlsStream server(e.executor(), std::move(raw.server), std::make_unique<tls::TlsEngine>(*x.server, tls::Role::server),
-                     std::move(initial));
-    auto s = co_await handshake(server, deadline);
+    auto server = x.server_over(e, std::move(raw.server), std::move(initial));
+    auto s = co_await handshake(*server, deadline);
     auto c = co_await client_hs.wait(e);
     EXPECT_TRUE(s.ok());
     EXPECT_TRUE(c.ok());
@@ -163,8 +171,8 @@ TEST(TlsStream, PlaintextGarbageFailsTheHandshake) {
     const auto smuggled_bytes = bytes_of(smuggled);
     auto w = co_await rt::write_all(*raw.client, smuggled_bytes, deadline);
     EXPECT_TRUE(w.ok());
-    TlsStream server(e.executor(), std::move(raw.server), std::make_unique<tls::TlsEngine>(*x.server, tls::Role::server));
-    auto s = co_await handshake(server, deadline);
+    auto server = x.server_over(e, std::move(raw.server));
+    auto s = co_await handshake(*server, deadline);
     EXPECT_FALSE(s.ok());
     if (!s.ok()) {
       EXPECT_EQ(s.code(), Errc::invalid) << s.error().detail;
@@ -178,8 +186,8 @@ TEST(TlsStream, SilentClientTimesOut) {
   run_task(env, [](io::AsioEnv& e, Contexts& x) -> rt::Task<void> {
     Connected raw = co_await connect_pair(e);
     if (!raw.server || !raw.client) co_return;
-    TlsStream server(e.executor(), std::move(raw.server), std::make_unique<tls::TlsEngine>(*x.server, tls::Role::server));
-    auto s = co_await handshake(server, e.clock().now() + 200ms);
+    auto server = x.server_over(e, std::move(raw.server));
+    auto s = co_await handshake(*server, e.clock().now() + 200ms);
     EXPECT_EQ(s.code(), Errc::timeout);
   }(env, ctx));
 }
