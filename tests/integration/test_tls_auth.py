@@ -250,3 +250,50 @@ def test_lockout_after_the_ip_budget(tmp_path):
         assert "client locked out" in srv.log()
     finally:
         srv.stop()
+
+
+def make_cert(directory, cn):
+    cert, key = directory / f"{cn}.crt", directory / f"{cn}.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", f"/CN={cn}"],
+                   check=True, capture_output=True)
+    return cert, key
+
+
+def test_sighup_reloads_certificate_and_users(tmp_path):
+    import signal
+    import time
+    live_cert, live_key = tmp_path / "live.crt", tmp_path / "live.key"
+    cert, key = make_cert(tmp_path, "first.example.test")
+    shutil.copy(cert, live_cert)
+    shutil.copy(key, live_key)
+    srv = Server(tmp_path / "srv", sections={"tls": {"cert": f'"{live_cert}"', "key": f'"{live_key}"'}})
+    srv.start()
+    try:
+        def served_cn():
+            out = s_client(["-starttls", "smtp", "-connect", f"127.0.0.1:{srv.ports['smtp']}"], b"QUIT\r\n")
+            return out
+        assert "CN = first.example.test" in served_cn()
+        # A new certificate and a new user, then SIGHUP: both take effect for new connections.
+        cert, key = make_cert(tmp_path, "second.example.test")
+        shutil.copy(cert, live_cert)
+        shutil.copy(key, live_key)
+        srv.user("add", "carol", PASSWORD)
+        srv.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 20
+        while "TLS certificate reloaded" not in srv.log() or "user(s) from" not in srv.log().split("SIGHUP")[-1]:
+            assert time.monotonic() < deadline, srv.log()
+            time.sleep(0.05)
+        assert "CN = second.example.test" in served_cn()
+        with srv.connect() as raw:
+            raw.greet()
+            assert scram_client(raw, "carol", PASSWORD) == 235
+        # A broken certificate file: the reload fails, the old certificate stays.
+        live_cert.write_text("not a certificate")
+        srv.proc.send_signal(signal.SIGHUP)
+        while "TLS reload failed" not in srv.log():
+            assert time.monotonic() < deadline + 20, srv.log()
+            time.sleep(0.05)
+        assert "CN = second.example.test" in served_cn()
+    finally:
+        srv.stop()
