@@ -6,6 +6,11 @@
 
 #include <cstddef>
 #include <string_view>
+#include <type_traits>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace mail::smtp {
 
@@ -49,10 +54,26 @@ constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
 }
 
 // Index of the first CR or LF (or NUL too, when `nul_too`) at or after `from`, or npos.
-// A plain byte loop on purpose: string_view::find_first_of calls memchr once per input byte,
-// which was 20 % of the server's CPU on 100 KiB messages (bench/smtp_inbound profile).
+// 16 octets per step with SSE2 (three compares and a movemask), the plain byte loop for
+// the tail and at compile time. Not string_view::find_first_of: it calls memchr once per
+// input byte, which was 20 % of the server's CPU on 100 KiB messages (bench profile).
 constexpr std::size_t find_line_break(std::string_view s, std::size_t from = 0, bool nul_too = false) noexcept {
-  for (std::size_t i = from; i < s.size(); ++i) {
+  std::size_t i = from;
+#if defined(__SSE2__)
+  if (!std::is_constant_evaluated()) {
+    const __m128i cr = _mm_set1_epi8('\r');
+    const __m128i lf = _mm_set1_epi8('\n');
+    const __m128i nul = nul_too ? _mm_setzero_si128() : cr;  // CR again: adds nothing
+    for (; i + 16 <= s.size(); i += 16) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i));
+      const __m128i m =
+          _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf)), _mm_cmpeq_epi8(v, nul));
+      const int bits = _mm_movemask_epi8(m);
+      if (bits != 0) return i + static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(bits)));
+    }
+  }
+#endif
+  for (; i < s.size(); ++i) {
     const char c = s[i];
     if (c == '\r' || c == '\n' || (nul_too && c == '\0')) return i;
   }

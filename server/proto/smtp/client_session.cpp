@@ -10,6 +10,10 @@
 #include "core/assert.h"
 #include "proto/message/dot_stuff.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace mail::smtp {
 
 std::string_view to_string(ClientState s) noexcept {
@@ -178,12 +182,28 @@ std::size_t chunk_length(std::string_view wire, std::size_t from, std::size_t ch
 }  // namespace
 
 bool has_bare_cr_or_lf(std::string_view content) noexcept {
-  for (std::size_t i = 0; i < content.size(); ++i) {
-    const char c = content[i];
-    if (c == '\r' && (i + 1 == content.size() || content[i + 1] != '\n')) return true;
-    if (c == '\n' && (i == 0 || content[i - 1] != '\r')) return true;
+  // CRLF-only means: every LF right after a CR, and every CR right before an LF.
+  const std::size_t n = content.size();
+  std::size_t i = 0;
+  bool prev_cr = false;  // content[i - 1] == '\r'
+#if defined(__SSE2__)
+  // 16 octets per step: the LF mask must be exactly the CR mask shifted by one octet.
+  const __m128i cr = _mm_set1_epi8('\r');
+  const __m128i lf = _mm_set1_epi8('\n');
+  for (; i + 16 <= n; i += 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(content.data() + i));
+    const auto crs = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, cr)));
+    const auto lfs = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, lf)));
+    if (lfs != (((crs << 1) | (prev_cr ? 1u : 0u)) & 0xffffu)) return true;
+    prev_cr = (crs >> 15) != 0;
   }
-  return false;
+#endif
+  for (; i < n; ++i) {
+    const char c = content[i];
+    if (prev_cr != (c == '\n')) return true;  // a CR without its LF, or an LF without its CR
+    prev_cr = c == '\r';
+  }
+  return prev_cr;  // a CR at the very end
 }
 
 std::string format_mail_from(const Path& from, const MailParams& params, std::uint64_t size,

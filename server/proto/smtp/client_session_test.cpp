@@ -470,6 +470,24 @@ TEST(ClientSession, HasBareCrOrLf) {
   EXPECT_TRUE(has_bare_cr_or_lf("\r\r\n"));
   EXPECT_TRUE(has_bare_cr_or_lf("\r\n\n"));
   EXPECT_TRUE(has_bare_cr_or_lf("\n\r"));
+  // Past the 16-octet vector blocks: the carry across a block edge, and the tail.
+  const std::string line15 = std::string(13, 'x') + "\r\n";
+  EXPECT_FALSE(has_bare_cr_or_lf(line15 + line15 + line15));
+  EXPECT_FALSE(has_bare_cr_or_lf(std::string(15, 'x') + "\r\n" + std::string(40, 'y') + "\r\n"));
+  EXPECT_TRUE(has_bare_cr_or_lf(std::string(15, 'x') + "\r" + std::string(40, 'y') + "\r\n"));
+  EXPECT_TRUE(has_bare_cr_or_lf(std::string(16, 'x') + "\n" + std::string(40, 'y') + "\r\n"));
+  EXPECT_TRUE(has_bare_cr_or_lf(std::string(31, 'x') + "\r"));
+}
+
+// The byte-at-a-time definition; the 16-octet scan must agree with it everywhere.
+RC_GTEST_PROP(ClientSessionProperty, HasBareCrOrLfMatchesByteDefinition, ()) {
+  const auto x = *rc::gen::container<std::string>(rc::gen::element('\r', '\n', 'a'));
+  bool bare = false;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    if (x[i] == '\r' && (i + 1 == x.size() || x[i + 1] != '\n')) bare = true;
+    if (x[i] == '\n' && (i == 0 || x[i - 1] != '\r')) bare = true;
+  }
+  RC_ASSERT(has_bare_cr_or_lf(x) == bare);
 }
 
 TEST(ClientSession, InvalidEnvelopeRefusedLocally) {

@@ -1,6 +1,7 @@
 // Tests for SMTP command-line framing: CRLF only (RFC 5321 §2.3.8), the 512-octet limit
 // (§4.5.3.1.4) at its boundary pair, bounded discarding, and segmentation invariance.
 #include "proto/smtp/line_reader.h"
+#include "proto/smtp/chars.h"
 
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
@@ -133,6 +134,23 @@ RC_GTEST_PROP(Rfc5321_2_3_8, SegmentationInvariance, ()) {
   RC_ASSERT(whole.items == split.items);
   RC_ASSERT(split.buffered_max <= 8u);
 }
+
+
+// find_line_break scans 16 octets at a time; it must agree with the byte loop from any start.
+RC_GTEST_PROP(FindLineBreak, VectorScanMatchesByteLoop, ()) {
+  const auto s = *rc::gen::container<std::string>(rc::gen::element('\r', '\n', '\0', 'a', 'b', 'c', 'd'));
+  const auto from = *rc::gen::inRange<std::size_t>(0, s.size() + 2);
+  const bool nul_too = *rc::gen::arbitrary<bool>();
+  std::size_t want = std::string_view::npos;
+  for (std::size_t i = from; i < s.size(); ++i) {
+    if (s[i] == '\r' || s[i] == '\n' || (nul_too && s[i] == '\0')) {
+      want = i;
+      break;
+    }
+  }
+  RC_ASSERT(find_line_break(s, from, nul_too) == want);
+}
+static_assert(find_line_break("abc\r\n") == 3);  // still usable at compile time
 
 }  // namespace
 }  // namespace mail::smtp
