@@ -67,58 +67,55 @@ void check_mailboxes(const Ledger& ledger, const MailServerConfig& server, std::
     const std::string base = maildir_of(server, u.name);
     for (const char* sub : {"new", "cur"}) {
       const std::string d = base + "/" + sub;
-      auto list = view.disk->list(d);
-      if (!list) continue;  // a mailbox that does not exist (yet) holds nothing
-      for (const auto& entry : *list) {
-        const std::string path = d + "/" + entry.name;
-        if (entry.is_dir) {
-          out.push_back({"corrupt", view.label + ": unexpected directory " + path});
-          continue;
+      // A mailbox that does not exist (yet) holds nothing: visit() fails, nothing is found.
+      (void)view.disk->visit(d, [&](std::string_view name, bool is_dir, std::string_view data) {
+        auto path = [&] { return d + "/" + std::string(name); };
+        if (is_dir) {
+          out.push_back({"corrupt", view.label + ": unexpected directory " + path()});
+          return;
         }
-        auto data = view.disk->read(path);
-        if (!data) continue;
-        auto [received, rest] = split_received(*data);
+        auto [received, rest] = split_received(data);
         if (received.empty()) {
-          out.push_back({"corrupt", view.label + ": " + path + " has no Received: header (" +
-                                        std::to_string(data->size()) + " bytes)"});
-          continue;
+          out.push_back({"corrupt", view.label + ": " + path() + " has no Received: header (" +
+                                        std::to_string(data.size()) + " bytes)"});
+          return;
         }
         const auto id = sim_id(rest);
         const LedgerEntry* e = id ? ledger.find(*id) : nullptr;
         if (e == nullptr) {
-          out.push_back({"phantom", view.label + ": " + path + " was never submitted"});
-          continue;
+          out.push_back({"phantom", view.label + ": " + path() + " was never submitted"});
+          return;
         }
         if (e->server != server_address) {
-          out.push_back({"phantom", view.label + ": " + path + " (message " + std::to_string(e->id) +
+          out.push_back({"phantom", view.label + ": " + path() + " (message " + std::to_string(e->id) +
                                         ") was sent to " + e->server});
-          continue;
+          return;
         }
         if (rest != e->content) {
-          out.push_back({"corrupt", view.label + ": " + path + " (message " + std::to_string(e->id) +
+          out.push_back({"corrupt", view.label + ": " + path() + " (message " + std::to_string(e->id) +
                                         ") differs from what was submitted (" + std::to_string(rest.size()) + " vs " +
                                         std::to_string(e->content.size()) + " bytes)"});
-          continue;
+          return;
         }
         ++found[{u.name, e->id}];
-      }
+      });
     }
   }
   // What was found must be explained by the ledger...
   for (const auto& [key, copies] : found) {
     const auto& [user, id] = key;
     const LedgerEntry& e = *ledger.find(id);
-    const std::string what = view.label + ": message " + std::to_string(id) + " in " + user + "'s mailbox";
-    if (copies > 1) out.push_back({"duplicate", what + " " + std::to_string(copies) + " times"});
-    if (e.outcome == LedgerEntry::Outcome::not_sent) out.push_back({"phantom", what + " but it was never sent"});
+    auto what = [&] { return view.label + ": message " + std::to_string(id) + " in " + user + "'s mailbox"; };
+    if (copies > 1) out.push_back({"duplicate", what() + " " + std::to_string(copies) + " times"});
+    if (e.outcome == LedgerEntry::Outcome::not_sent) out.push_back({"phantom", what() + " but it was never sent"});
     if (e.outcome == LedgerEntry::Outcome::refused) {
-      out.push_back({"refused-but-delivered", what + " though the server answered " + e.reply});
+      out.push_back({"refused-but-delivered", what() + " though the server answered " + e.reply});
     }
     // An acked message belongs to its accepted recipients only; one with an unknown outcome
     // (RCPT replies possibly lost) at least to one of its recipients.
     const bool acked = e.outcome == LedgerEntry::Outcome::acked;
     if ((acked || e.outcome == LedgerEntry::Outcome::unknown) && accepted_users(e, dir, acked).count(user) == 0) {
-      out.push_back({"misdelivered", what + " but no " + (acked ? "accepted " : "") + "recipient maps to " + user});
+      out.push_back({"misdelivered", what() + " but no " + (acked ? "accepted " : "") + "recipient maps to " + user});
     }
   }
   // ...and every acknowledged message must be there, once per accepted user.

@@ -43,11 +43,40 @@ Result<std::vector<std::string>> DiskState::split(std::string_view path) {
   return parts;
 }
 
+namespace {
+// The components of a path without copying them ("" and "." skipped; the caller has
+// already refused "..", see has_dot_dot).
+struct PathParts {
+  std::string_view path;
+  std::size_t i = 0;
+  bool next(std::string_view& part) noexcept {
+    while (i <= path.size()) {
+      std::size_t j = path.find('/', i);
+      if (j == std::string_view::npos) j = path.size();
+      part = path.substr(i, j - i);
+      i = j + 1;
+      if (!part.empty() && part != ".") return true;
+    }
+    return false;
+  }
+};
+
+bool has_dot_dot(std::string_view path) noexcept {
+  for (std::size_t at = path.find(".."); at != std::string_view::npos; at = path.find("..", at + 1)) {
+    const bool starts = at == 0 || path[at - 1] == '/';
+    const bool ends = at + 2 == path.size() || path[at + 2] == '/';
+    if (starts && ends) return true;
+  }
+  return false;
+}
+}  // namespace
+
 Result<DiskState::Ino> DiskState::resolve(std::string_view path) const {
-  auto parts = split(path);
-  if (!parts) return fail(parts.error());
+  if (has_dot_dot(path)) return fail(Errc::invalid, "'..' in simulated path");
   Ino cur = kRoot;
-  for (const auto& part : *parts) {
+  PathParts parts{path};
+  std::string_view part;
+  while (parts.next(part)) {
     const Inode& node = inodes_.at(cur);
     if (!node.dir) return fail(Errc::invalid, "not a directory");
     auto it = node.entries.find(part);
@@ -58,18 +87,22 @@ Result<DiskState::Ino> DiskState::resolve(std::string_view path) const {
 }
 
 Result<std::pair<DiskState::Ino, std::string>> DiskState::resolve_parent(std::string_view path) const {
-  auto parts = split(path);
-  if (!parts) return fail(parts.error());
-  if (parts->empty()) return fail(Errc::invalid, "the root has no parent");
+  if (has_dot_dot(path)) return fail(Errc::invalid, "'..' in simulated path");
+  PathParts parts{path};
+  std::string_view part;
+  if (!parts.next(part)) return fail(Errc::invalid, "the root has no parent");
   Ino cur = kRoot;
-  for (std::size_t i = 0; i + 1 < parts->size(); ++i) {
+  std::string_view next;
+  while (parts.next(next)) {
+    // `part` names a directory on the way to the last component.
     const Inode& node = inodes_.at(cur);
-    auto it = node.entries.find((*parts)[i]);
+    auto it = node.entries.find(part);
     if (it == node.entries.end()) return fail(Errc::not_found, std::string(path));
     cur = it->second;
     if (!inodes_.at(cur).dir) return fail(Errc::invalid, "not a directory");
+    part = next;
   }
-  return std::pair<Ino, std::string>(cur, std::move(parts->back()));
+  return std::pair<Ino, std::string>(cur, std::string(part));
 }
 
 DiskState::Ino DiskState::new_inode(bool dir) {
@@ -114,7 +147,7 @@ void DiskState::unlink_entry(Ino dir, const std::string& name) {
   Inode& node = inodes_.at(ino);
   MAIL_ASSERT(node.links > 0);
   --node.links;
-  if (!node.dir && node.links == 0) bytes_used_ -= node.data.size();
+  if (!node.dir && node.links == 0) bytes_used_ -= view(node.data).size();
   maybe_free(ino);
 }
 
@@ -138,15 +171,17 @@ Status DiskState::write(std::string_view path, std::string_view data, rt::WriteM
     Inode& node = inodes_.at(it->second);
     if (node.dir) return fail(Errc::invalid, "is a directory");
     if (mode == rt::WriteMode::create_new) return fail(Errc::exists, std::string(path));
-    const std::uint64_t old_size = node.data.size();
+    const std::uint64_t old_size = view(node.data).size();
     const std::uint64_t new_size = mode == rt::WriteMode::append ? old_size + data.size() : data.size();
     if (quota_bytes != 0 && new_size > old_size && bytes_used_ + (new_size - old_size) > quota_bytes) {
       return fail(Errc::no_space, "simulated quota");
     }
-    if (mode == rt::WriteMode::append) {
-      node.data.append(data);
-    } else {
-      node.data.assign(data);
+    if (mode == rt::WriteMode::append && !data.empty()) {
+      // Copy on write: the old contents may also be the durable ones.
+      if (!node.data || node.data.use_count() > 1) node.data = std::make_shared<std::string>(view(node.data));
+      node.data->append(data);
+    } else if (mode != rt::WriteMode::append) {
+      node.data = std::make_shared<std::string>(data);
     }
     bytes_used_ = bytes_used_ - old_size + new_size;
     node.dirty = true;
@@ -155,7 +190,7 @@ Status DiskState::write(std::string_view path, std::string_view data, rt::WriteM
   if (quota_bytes != 0 && bytes_used_ + data.size() > quota_bytes) return fail(Errc::no_space, "simulated quota");
   const Ino ino = new_inode(false);
   Inode& node = inodes_.at(ino);
-  node.data.assign(data);
+  node.data = std::make_shared<std::string>(data);
   node.dirty = true;
   node.links = 1;
   set_entry(dir, name, ino);
@@ -168,7 +203,15 @@ Result<std::string> DiskState::read(std::string_view path) const {
   if (!ino) return fail(ino.error());
   const Inode& node = inodes_.at(*ino);
   if (node.dir) return fail(Errc::invalid, "is a directory");
-  return node.data;
+  return std::string(view(node.data));
+}
+
+Result<std::string_view> DiskState::read_view(std::string_view path) const {
+  auto ino = resolve(path);
+  if (!ino) return fail(ino.error());
+  const Inode& node = inodes_.at(*ino);
+  if (node.dir) return fail(Errc::invalid, "is a directory");
+  return view(node.data);
 }
 
 Status DiskState::sync_file(std::string_view path) {
@@ -300,12 +343,24 @@ Result<std::vector<rt::DirEntry>> DiskState::list(std::string_view path) const {
   return out;
 }
 
+Status DiskState::visit(std::string_view dir, const Visitor& fn) const {
+  auto ino = resolve(dir);
+  if (!ino) return fail(ino.error());
+  const Inode& d = inodes_.at(*ino);
+  if (!d.dir) return fail(Errc::invalid, "not a directory");
+  for (const auto& [name, child] : d.entries) {
+    const Inode& c = inodes_.at(child);
+    fn(name, c.dir, c.dir ? std::string_view() : view(c.data));
+  }
+  return {};
+}
+
 Result<std::uint64_t> DiskState::size(std::string_view path) const {
   auto ino = resolve(path);
   if (!ino) return fail(ino.error());
   const Inode& node = inodes_.at(*ino);
   if (node.dir) return fail(Errc::invalid, "is a directory");
-  return static_cast<std::uint64_t>(node.data.size());
+  return static_cast<std::uint64_t>(view(node.data).size());
 }
 
 bool DiskState::exists(std::string_view path) const { return resolve(path).ok(); }
@@ -325,15 +380,21 @@ void DiskState::crash(Prng* tear, std::uint32_t tear_ppm) {
     }
     if (node.dirty && tear != nullptr && tear_ppm != 0 && tear->chance_ppm(tear_ppm)) {
       // A torn write: the blocks of a prefix of the new data reached the platter.
+      const std::string_view now = view(node.data);
+      const std::string_view old = view(node.durable_data);
       std::size_t common = 0;
-      const std::size_t lim = std::min(node.data.size(), node.durable_data.size());
-      while (common < lim && node.data[common] == node.durable_data[common]) ++common;
-      const auto keep = static_cast<std::size_t>(tear->between(common, node.data.size()));
-      node.durable_data = node.data.substr(0, keep);
+      const std::size_t lim = std::min(now.size(), old.size());
+      while (common < lim && now[common] == old[common]) ++common;
+      const auto keep = static_cast<std::size_t>(tear->between(common, now.size()));
+      node.durable_data = std::make_shared<std::string>(now.substr(0, keep));
     }
     node.data = node.durable_data;
     node.dirty = false;
   }
+  collect_and_recount();
+}
+
+void DiskState::collect_and_recount() {
   // 2. Keep only what the durable tree reaches, and recount links.
   std::map<Ino, bool> reachable;
   std::vector<Ino> stack{kRoot};
@@ -361,15 +422,31 @@ void DiskState::crash(Prng* tear, std::uint32_t tear_ppm) {
     }
   }
   for (auto& [ino, node] : inodes_) {
-    if (!node.dir) bytes_used_ += node.data.size();
+    if (!node.dir) bytes_used_ += view(node.data).size();
   }
   inodes_.at(kRoot).links = 1;
   inodes_.at(kRoot).durable_links = 1;
 }
 
 DiskState DiskState::durable_view() const {
-  DiskState copy(*this);
-  copy.crash();
+  // crash() without tearing on a copy, but copying only the durable layer (file contents
+  // are shared pointers; nothing volatile is copied just to be dropped).
+  DiskState copy;
+  copy.inodes_.clear();
+  for (const auto& [ino, node] : inodes_) {
+    Inode c;
+    c.dir = node.dir;
+    if (node.dir) {
+      c.entries = node.durable_entries;
+      c.durable_entries = node.durable_entries;
+    } else {
+      c.data = node.durable_data;
+      c.durable_data = node.durable_data;
+    }
+    copy.inodes_.emplace_hint(copy.inodes_.end(), ino, std::move(c));
+  }
+  copy.next_ino_ = next_ino_;
+  copy.collect_and_recount();
   return copy;
 }
 

@@ -10,7 +10,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -36,6 +38,8 @@ class DiskState {
   // a relative path is taken from the root; "." components are ignored, ".." is invalid.
   Status write(std::string_view path, std::string_view data, rt::WriteMode mode, std::uint64_t quota_bytes = 0);
   Result<std::string> read(std::string_view path) const;
+  // The volatile contents without a copy; valid until this state next changes.
+  Result<std::string_view> read_view(std::string_view path) const;
   Status sync_file(std::string_view path);
   Status sync_dir(std::string_view path);
   Status rename(std::string_view from, std::string_view to);
@@ -43,6 +47,10 @@ class DiskState {
   Status remove(std::string_view path);
   Status make_dirs(std::string_view path);
   Result<std::vector<rt::DirEntry>> list(std::string_view path) const;  // sorted by name
+  // Calls fn(name, is_dir, contents) for each entry of `dir`, sorted by name, without
+  // copying names or contents (checkers); fn must not change this state.
+  using Visitor = std::function<void(std::string_view name, bool is_dir, std::string_view data)>;
+  Status visit(std::string_view dir, const Visitor& fn) const;
   Result<std::uint64_t> size(std::string_view path) const;
   bool exists(std::string_view path) const;
   bool is_dir(std::string_view path) const;
@@ -62,10 +70,14 @@ class DiskState {
 
  private:
   using Ino = std::uint64_t;
+  // File contents are shared, never changed while shared (copy on write): a sync, a crash
+  // and a durable_view() copy a pointer, not the bytes. Null is the empty file.
+  using Blob = std::shared_ptr<std::string>;
+  static std::string_view view(const Blob& b) noexcept { return b ? std::string_view(*b) : std::string_view(); }
   struct Inode {
     bool dir = false;
-    std::string data;          // volatile contents (files)
-    std::string durable_data;  // contents after a crash
+    Blob data;          // volatile contents (files)
+    Blob durable_data;  // contents after a crash
     bool dirty = false;        // data != durable_data possible
     std::map<std::string, Ino, std::less<>> entries;          // volatile entries (dirs)
     std::map<std::string, Ino, std::less<>> durable_entries;  // entries after a crash
@@ -81,6 +93,9 @@ class DiskState {
   void unlink_entry(Ino dir, const std::string& name);
   void maybe_free(Ino ino);
   bool is_ancestor(Ino maybe_ancestor, Ino ino) const;
+  // After the volatile layer was replaced by the durable one: drop what the tree no longer
+  // reaches and recount links and bytes.
+  void collect_and_recount();
 
   std::map<Ino, Inode> inodes_;
   Ino next_ino_ = 2;

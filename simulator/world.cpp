@@ -1,6 +1,7 @@
 // World: scheduler, hosts, crash and boot (see world.h).
 #include "world.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "buggify.h"
@@ -50,9 +51,10 @@ World::~World() {
   for (std::size_t i = hosts_.size(); i-- > 0;) {
     if (hosts_[i]->up) crash(static_cast<HostId>(i));
   }
-  while (!queue_.empty()) {
-    auto node = queue_.extract(queue_.begin());
-    (void)node;
+  // In queue order, one at a time: a destructor may schedule or cancel others.
+  while (!heap_.empty()) {
+    UniqueFunction<void()> fn = heap_remove(0);
+    (void)fn;
   }
 }
 
@@ -151,14 +153,69 @@ void World::restart(HostId id) {
 }
 
 void World::drop_host_events(HostId id) {
-  // Extract first, destroy after: destructors may schedule or cancel other events.
-  std::vector<decltype(queue_)::node_type> dropped;
-  for (auto it = queue_.begin(); it != queue_.end();) {
-    auto next = std::next(it);
-    if (it->second.host == id) dropped.push_back(queue_.extract(it));
-    it = next;
+  // Extract first, destroy after (destructors may schedule or cancel other events), in
+  // queue order as before.
+  std::vector<HeapEntry> mine;
+  for (const HeapEntry& e : heap_) {
+    if (slots_[e.slot].host == id) mine.push_back(e);
   }
+  std::sort(mine.begin(), mine.end());
+  std::vector<UniqueFunction<void()>> dropped;
+  dropped.reserve(mine.size());
+  for (const HeapEntry& e : mine) dropped.push_back(heap_remove(slots_[e.slot].heap_pos));
   dropped.clear();
+}
+
+// ============================================================================ event heap
+
+void World::heap_place(std::size_t pos, const HeapEntry& e) noexcept {
+  heap_[pos] = e;
+  slots_[e.slot].heap_pos = static_cast<std::uint32_t>(pos);
+}
+
+void World::heap_sift_up(std::size_t pos) noexcept {
+  const HeapEntry e = heap_[pos];
+  while (pos > 0) {
+    const std::size_t parent = (pos - 1) / 2;
+    if (!(e < heap_[parent])) break;
+    heap_place(pos, heap_[parent]);
+    pos = parent;
+  }
+  heap_place(pos, e);
+}
+
+void World::heap_sift_down(std::size_t pos) noexcept {
+  const HeapEntry e = heap_[pos];
+  const std::size_t n = heap_.size();
+  for (;;) {
+    std::size_t child = 2 * pos + 1;
+    if (child >= n) break;
+    if (child + 1 < n && heap_[child + 1] < heap_[child]) ++child;
+    if (!(heap_[child] < e)) break;
+    heap_place(pos, heap_[child]);
+    pos = child;
+  }
+  heap_place(pos, e);
+}
+
+UniqueFunction<void()> World::heap_remove(std::size_t pos) noexcept {
+  MAIL_ASSERT(pos < heap_.size());
+  const std::uint32_t slot = heap_[pos].slot;
+  const HeapEntry last = heap_.back();
+  heap_.pop_back();
+  if (pos < heap_.size()) {
+    heap_place(pos, last);
+    if (pos > 0 && last < heap_[(pos - 1) / 2]) {
+      heap_sift_up(pos);
+    } else {
+      heap_sift_down(pos);
+    }
+  }
+  Slot& s = slots_[slot];
+  UniqueFunction<void()> fn = std::move(s.fn);
+  s.seq = 0;
+  free_slots_.push_back(slot);
+  return fn;
 }
 
 // ============================================================================ scheduler
@@ -167,35 +224,50 @@ EventHandle World::schedule_at(Instant at, HostId host_id, UniqueFunction<void()
   MAIL_ASSERT(fn);
   if (host_id != kWorldHost && !host(host_id).up) return {};  // fn destroyed uncalled
   if (at < now_) at = now_;
-  const EventHandle h{at, next_seq_++};
-  queue_.emplace(Key{at.time_since_epoch().count(), h.seq}, Event{host_id, std::move(fn)});
+  std::uint32_t slot;
+  if (!free_slots_.empty()) {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+  } else {
+    slot = static_cast<std::uint32_t>(slots_.size());
+    slots_.emplace_back();
+  }
+  const EventHandle h{at, next_seq_++, slot};
+  Slot& s = slots_[slot];
+  s.seq = h.seq;
+  s.host = host_id;
+  s.fn = std::move(fn);
+  heap_.push_back(HeapEntry{at.time_since_epoch().count(), h.seq, slot});
+  heap_sift_up(heap_.size() - 1);
   return h;
 }
 
 bool World::cancel(EventHandle& h) {
   if (!h) return false;
-  auto it = queue_.find(Key{h.at.time_since_epoch().count(), h.seq});
+  const EventHandle was = h;
   h = {};
-  if (it == queue_.end()) return false;
-  auto node = queue_.extract(it);  // destroyed at the end of this scope, uncalled
+  if (was.slot >= slots_.size() || slots_[was.slot].seq != was.seq) return false;  // ran or canceled
+  UniqueFunction<void()> fn = heap_remove(slots_[was.slot].heap_pos);  // destroyed here, uncalled
   return true;
 }
 
 std::optional<Instant> World::next_event_time() const noexcept {
-  if (queue_.empty()) return std::nullopt;
-  return Instant(Duration(queue_.begin()->first.at_us));
+  if (heap_.empty()) return std::nullopt;
+  return Instant(Duration(heap_.front().at_us));
 }
 
 bool World::step() {
-  if (queue_.empty()) return false;
+  if (heap_.empty()) return false;
   MAIL_ASSERT(steps_ < config_.max_steps);
-  auto node = queue_.extract(queue_.begin());
-  const Instant at(Duration(node.key().at_us));
+  const HeapEntry top = heap_.front();
+  const HostId host_id = slots_[top.slot].host;
+  UniqueFunction<void()> fn = heap_remove(0);
+  const Instant at(Duration(top.at_us));
   MAIL_ASSERT(at >= now_);
   now_ = at;
   ++steps_;
-  trace_.fold(static_cast<std::uint64_t>(node.key().at_us), node.key().seq, node.mapped().host);
-  node.mapped().fn();
+  trace_.fold(static_cast<std::uint64_t>(top.at_us), top.seq, host_id);
+  fn();
   return true;
 }
 
@@ -205,7 +277,7 @@ bool World::budget_left(std::uint64_t start, std::uint64_t max_steps) const noex
 
 RunStatus World::run_until_idle(std::uint64_t max_steps) {
   const std::uint64_t start = steps_;
-  while (!queue_.empty()) {
+  while (!heap_.empty()) {
     if (!budget_left(start, max_steps)) return RunStatus::budget_exhausted;
     step();
   }
@@ -215,7 +287,7 @@ RunStatus World::run_until_idle(std::uint64_t max_steps) {
 RunStatus World::run_for(Duration d, std::uint64_t max_steps) {
   const std::uint64_t start = steps_;
   const Instant end = now_ + d;
-  while (!queue_.empty() && queue_.begin()->first.at_us <= end.time_since_epoch().count()) {
+  while (!heap_.empty() && heap_.front().at_us <= end.time_since_epoch().count()) {
     if (!budget_left(start, max_steps)) return RunStatus::budget_exhausted;
     step();
   }
@@ -228,8 +300,8 @@ RunStatus World::run_until(const std::function<bool()>& done, Duration max_durat
   const Instant end = now_ + max_duration;
   while (true) {
     if (done()) return RunStatus::predicate;
-    if (queue_.empty()) return RunStatus::idle;
-    if (queue_.begin()->first.at_us > end.time_since_epoch().count()) {
+    if (heap_.empty()) return RunStatus::idle;
+    if (heap_.front().at_us > end.time_since_epoch().count()) {
       now_ = end;
       return RunStatus::time_limit;
     }

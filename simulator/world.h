@@ -33,10 +33,11 @@ class Buggify;
 using HostId = std::uint32_t;
 inline constexpr HostId kWorldHost = UINT32_MAX;  // events owned by no host (network internals)
 
-// Identifies a scheduled event; cancel() needs both parts (the queue key).
+// Identifies a scheduled event: its queue key (at, seq) and where the World keeps it.
 struct EventHandle {
   Instant at{};
   std::uint64_t seq = 0;
+  std::uint32_t slot = 0;
   explicit operator bool() const noexcept { return seq != 0; }
 };
 
@@ -123,7 +124,7 @@ class World {
   [[nodiscard]] RunStatus run_for(Duration d, std::uint64_t max_steps = UINT64_MAX);
   [[nodiscard]] RunStatus run_until(const std::function<bool()>& done, Duration max_duration,
                                     std::uint64_t max_steps = UINT64_MAX);
-  std::size_t pending_events() const noexcept { return queue_.size(); }
+  std::size_t pending_events() const noexcept { return heap_.size(); }
   std::optional<Instant> next_event_time() const noexcept;
   std::uint64_t steps() const noexcept { return steps_; }
 
@@ -142,13 +143,20 @@ class World {
   void set_disk_config(HostId id, DiskConfig config);
 
  private:
-  struct Key {
+  // The event queue: a binary min-heap of keys ordered by (time, sequence number) — a
+  // total order, so the run order never depends on the heap's layout — over a slab of
+  // slots that hold the callbacks. A slot knows its heap position, so cancel() removes
+  // in O(log n) without a search; slots are reused (a handle names its seq too).
+  struct HeapEntry {
     std::int64_t at_us;
     std::uint64_t seq;
-    friend auto operator<=>(const Key&, const Key&) = default;
+    std::uint32_t slot;
+    bool operator<(const HeapEntry& o) const noexcept { return at_us != o.at_us ? at_us < o.at_us : seq < o.seq; }
   };
-  struct Event {
-    HostId host;
+  struct Slot {
+    std::uint64_t seq = 0;  // 0: free
+    HostId host = 0;
+    std::uint32_t heap_pos = 0;
     UniqueFunction<void()> fn;
   };
   struct Host;
@@ -156,6 +164,11 @@ class World {
   Host& host(HostId id);
   const Host& host(HostId id) const;
   void drop_host_events(HostId id);
+  void heap_place(std::size_t pos, const HeapEntry& e) noexcept;
+  void heap_sift_up(std::size_t pos) noexcept;
+  void heap_sift_down(std::size_t pos) noexcept;
+  // Removes the entry at heap position `pos`, frees its slot and hands back its callback.
+  UniqueFunction<void()> heap_remove(std::size_t pos) noexcept;
   bool budget_left(std::uint64_t start, std::uint64_t max_steps) const noexcept;
 
   std::uint64_t seed_;
@@ -164,7 +177,9 @@ class World {
   Instant now_{};
   std::uint64_t next_seq_ = 1;
   std::uint64_t steps_ = 0;
-  std::map<Key, Event> queue_;
+  std::vector<HeapEntry> heap_;
+  std::vector<Slot> slots_;
+  std::vector<std::uint32_t> free_slots_;
   std::vector<std::unique_ptr<Host>> hosts_;
   std::unique_ptr<Network> net_;
   std::unique_ptr<DnsZones> dns_;
