@@ -102,24 +102,70 @@ struct GroupCommitter::RunGuard {
     owner->guard_ = nullptr;
     owner->running_ = false;
     // Waiters of an abandoned round are never resumed; they die with the crashed host.
-    for (Waiter* w : owner->in_round_) {
-      if (w != nullptr) w->owner = nullptr;
+    for (auto* round : {&owner->in_round_, &owner->syncing_}) {
+      for (Waiter* w : *round) {
+        if (w != nullptr) w->owner = nullptr;
+      }
+      round->clear();
     }
-    owner->in_round_.clear();
   }
 };
 
 GroupCommitter::~GroupCommitter() {
   if (guard_ != nullptr) guard_->owner = nullptr;
   for (Waiter* w : queued_) w->owner = nullptr;
-  for (Waiter* w : in_round_) {
-    if (w != nullptr) w->owner = nullptr;
+  for (auto* round : {&in_round_, &syncing_}) {
+    for (Waiter* w : *round) {
+      if (w != nullptr) w->owner = nullptr;
+    }
   }
 }
 
 void GroupCommitter::forget(Waiter* w) noexcept {
   if (auto it = std::find(queued_.begin(), queued_.end(), w); it != queued_.end()) queued_.erase(it);
   std::replace(in_round_.begin(), in_round_.end(), w, static_cast<Waiter*>(nullptr));
+  std::replace(syncing_.begin(), syncing_.end(), w, static_cast<Waiter*>(nullptr));
+}
+
+// One round's items and the state of its sync_files, which completes through a callback
+// (it may finish while run() is busy with the previous round) and lives in run()'s frame.
+// If that frame dies (crash, shutdown) the Env drops the pending completion uncalled.
+struct GroupCommitter::Batch {
+  std::vector<CommitItem> items;
+  bool synced = false;                 // the sync_files completion has run
+  Status sync_status{};
+  std::coroutine_handle<> waiting{};  // run(), suspended until `synced`
+};
+
+struct GroupCommitter::AwaitSync {
+  Batch& b;
+  bool await_ready() const noexcept { return b.synced; }
+  void await_suspend(std::coroutine_handle<> h) noexcept { b.waiting = h; }
+  void await_resume() const noexcept {}
+};
+
+void GroupCommitter::start_batch(Batch& b) {
+  MAIL_ASSERT(syncing_.empty());
+  syncing_ = std::exchange(queued_, {});
+  b.items.clear();
+  b.items.reserve(syncing_.size());
+  for (Waiter* w : syncing_) b.items.push_back(std::move(w->item));
+  b.synced = false;
+  b.sync_status = Status{};
+  b.waiting = {};
+  ++stats_.rounds;
+  stats_.items += b.items.size();
+  stats_.largest_round = std::max<std::uint64_t>(stats_.largest_round, b.items.size());
+  // 1. File data of the whole round: one call, which the Env may turn into one fsync
+  //    batch. We cannot tell which file failed, so a failure fails the round.
+  std::vector<std::string> paths;
+  paths.reserve(b.items.size());
+  for (const auto& it : b.items) paths.push_back(it.tmp_path);
+  env_.disk().async_sync_files(std::move(paths), [&b](Status s) {
+    b.sync_status = std::move(s);
+    b.synced = true;
+    if (b.waiting) std::exchange(b.waiting, {}).resume();
+  });
 }
 
 rt::Task<Status> GroupCommitter::commit(CommitItem item) {
@@ -135,34 +181,43 @@ rt::Task<Status> GroupCommitter::commit(CommitItem item) {
 rt::Task<void> GroupCommitter::run() {
   MAIL_ASSERT(running_);
   RunGuard guard(this);
+  // Two batches: `cur` finishes its round while `next` has its data synced (pipelining).
+  Batch a;
+  Batch b;
+  Batch* cur = &a;
+  Batch* next = &b;
   while (!queued_.empty()) {
-    in_round_ = std::exchange(queued_, {});
-    std::vector<CommitItem> items;
-    items.reserve(in_round_.size());
-    for (Waiter* w : in_round_) items.push_back(std::move(w->item));
-    ++stats_.rounds;
-    stats_.items += items.size();
-    stats_.largest_round = std::max<std::uint64_t>(stats_.largest_round, items.size());
+    start_batch(*cur);
+    for (;;) {
+      AwaitSync synced{*cur};  // a named awaiter (GCC 12: no braced temporaries in co_await)
+      co_await synced;
+      in_round_ = std::exchange(syncing_, {});
+      // The next round's data sync starts now, under this round's names and dir syncs.
+      const bool more = !queued_.empty();
+      if (more) start_batch(*next);
 
-    std::vector<Status> results = co_await run_round(items);
-    MAIL_ASSERT(results.size() == in_round_.size());
+      std::vector<Status> results = co_await finish_round(cur->items, std::move(cur->sync_status));
+      MAIL_ASSERT(results.size() == in_round_.size());
 
-    // Resume the waiters from the executor, not from here: a resumed delivery may finish
-    // its whole connection (or tear the store down) before returning.
-    for (std::size_t i = 0; i < in_round_.size(); ++i) {
-      Waiter* w = in_round_[i];
-      if (!results[i].ok()) ++stats_.failed;
-      if (w == nullptr) continue;
-      w->result = std::move(results[i]);
-      w->owner = nullptr;
-      env_.executor().post([h = w->handle] { h.resume(); });
+      // Resume the waiters from the executor, not from here: a resumed delivery may finish
+      // its whole connection (or tear the store down) before returning.
+      for (std::size_t i = 0; i < in_round_.size(); ++i) {
+        Waiter* w = in_round_[i];
+        if (!results[i].ok()) ++stats_.failed;
+        if (w == nullptr) continue;
+        w->result = std::move(results[i]);
+        w->owner = nullptr;
+        env_.executor().post([h = w->handle] { h.resume(); });
+      }
+      in_round_.clear();
+      if (!more) break;
+      std::swap(cur, next);
     }
-    in_round_.clear();
   }
   // ~RunGuard clears running_ as the frame finishes.
 }
 
-rt::Task<std::vector<Status>> GroupCommitter::run_round(std::vector<CommitItem>& items) {
+rt::Task<std::vector<Status>> GroupCommitter::finish_round(std::vector<CommitItem>& items, Status synced) {
   rt::Disk& disk = env_.disk();
   const std::size_t n = items.size();
   std::vector<Status> st(n);
@@ -178,16 +233,9 @@ rt::Task<std::vector<Status>> GroupCommitter::run_round(std::vector<CommitItem>&
     if (st[i].ok()) st[i] = s;
   };
 
-  // 1. File data of the whole round: one call, which the Env may turn into one fsync
-  //    batch. We cannot tell which file failed, so a failure fails the round.
-  {
-    std::vector<std::string> paths;
-    paths.reserve(n);
-    for (const auto& it : items) paths.push_back(it.tmp_path);
-    Status s = co_await rt::sync_files(disk, std::move(paths));
-    if (!s.ok()) {
-      for (std::size_t i = 0; i < n; ++i) fail_item(i, s);
-    }
+  // 1. (done by start_batch) The round's file data: a failure fails every item.
+  if (!synced.ok()) {
+    for (std::size_t i = 0; i < n; ++i) fail_item(i, synced);
   }
 
   // 2. Hard links into the other recipients' new/ (before the rename removes the tmp name).

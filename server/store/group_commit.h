@@ -3,8 +3,11 @@
 // round) -> link into the other recipients' new/ (or write + sync a copy when links are
 // impossible) -> rename into the first recipient's new/ -> sync_dir once per distinct new/
 // -> complete. Deliveries arriving while a round is in flight wait for the next round, so
-// the batch grows with load (classic group commit, no timer). Never reports success before
-// the directory entries are durable; on failure removes what it created (best effort).
+// the batch grows with load (classic group commit, no timer). Rounds are pipelined: the
+// next round's sync_files starts as soon as this round's has finished, so it runs while
+// this round links, renames and syncs its directories (two device flushes overlap instead
+// of following each other). Never reports success before the directory entries are
+// durable; on failure removes what it created (best effort).
 #pragma once
 
 #include <coroutine>
@@ -54,13 +57,19 @@ class GroupCommitter {
   struct Waiter;
   struct Enqueue;
   struct RunGuard;
+  struct Batch;
+  struct AwaitSync;
   void forget(Waiter* w) noexcept;
   rt::Task<void> run();
-  rt::Task<std::vector<Status>> run_round(std::vector<CommitItem>& items);
+  // Takes every queued delivery into `b` and starts its sync_files (completes into `b`).
+  void start_batch(Batch& b);
+  // Steps 2-6 of a round whose files' data sync ended with `synced`.
+  rt::Task<std::vector<Status>> finish_round(std::vector<CommitItem>& items, Status synced);
 
   rt::Env& env_;
   std::vector<Waiter*> queued_;    // for the next round, in arrival order
   std::vector<Waiter*> in_round_;  // current round; nullptr where the waiter went away
+  std::vector<Waiter*> syncing_;   // the next round, its data sync in flight; same rule
   bool running_ = false;
   RunGuard* guard_ = nullptr;  // in run()'s frame while it lives
   GroupCommitStats stats_;

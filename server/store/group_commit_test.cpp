@@ -1,7 +1,8 @@
 // GroupCommitter protocol against a scripted in-memory Env: the durability order of a
 // round (sync_files -> link -> rename -> sync_dir -> complete), batching of deliveries
-// that arrive during a round, per-directory failure isolation with cleanup, and a crash
-// (pending completions dropped, tasks destroyed) after which the committer still works.
+// that arrive during a round (their data sync overlapping that round's names), per-
+// directory failure isolation with cleanup, and a crash (pending completions dropped,
+// tasks destroyed) after which the committer still works.
 #include "store/group_commit.h"
 
 #include <gtest/gtest.h>
@@ -177,9 +178,11 @@ TEST(GroupCommit, ArrivalsDuringARoundShareTheNextOne) {
   EXPECT_EQ(gc.stats().largest_round, 2u);
   const std::vector<std::string> want{
       "sync_files a/tmp/m1",
+      // Pipelined: the second round's data sync starts as soon as the first one's is done,
+      // and runs while the first round renames and syncs its directory.
+      "sync_files a/tmp/m2 b/tmp/m3",  // one sync for the whole second round
       "rename a/tmp/m1 a/new/m1",
       "sync_dir a/new",
-      "sync_files a/tmp/m2 b/tmp/m3",  // one sync for the whole second round
       "link b/tmp/m3 a/new/m3",
       "rename a/tmp/m2 a/new/m2",
       "rename b/tmp/m3 b/new/m3",
@@ -220,6 +223,23 @@ TEST(GroupCommit, SyncFilesFailureFailsTheRoundAndRemovesTmpFiles) {
   EXPECT_EQ(r->code(), Errc::no_space);
   const std::vector<std::string> want{"sync_files a/tmp/m1", "remove a/tmp/m1"};
   EXPECT_EQ(env.ops, want);  // nothing was linked or renamed
+}
+
+TEST(GroupCommit, NextRoundSyncFailureFailsOnlyTheNextRound) {
+  ScriptedEnv env;
+  GroupCommitter gc(env);
+  std::optional<Status> r1, r2;
+  start(env, gc, item("m1", {"a"}), &r1);
+  start(env, gc, item("m2", {"a"}), &r2);  // queued while m1's data is synced
+  env.fail_rules["sync_files a/tmp/m2"] = Errc::io;
+  env.drain();
+  ASSERT_TRUE(r1 && r2);
+  EXPECT_TRUE(r1->ok());
+  EXPECT_EQ(r2->code(), Errc::io);
+  const std::vector<std::string> want{
+      "sync_files a/tmp/m1", "sync_files a/tmp/m2", "rename a/tmp/m1 a/new/m1", "sync_dir a/new", "remove a/tmp/m2",
+  };
+  EXPECT_EQ(env.ops, want);  // m2 was never renamed
 }
 
 TEST(GroupCommit, LinkErrorFallsBackToASyncedCopy) {
