@@ -51,7 +51,7 @@ struct Fd {
   int release() { return std::exchange(fd, -1); }
 };
 
-Status write_file(const std::string& path, const std::string& data, rt::WriteMode mode, std::uint32_t file_mode) {
+Status write_file(const std::string& path, std::string_view data, rt::WriteMode mode, std::uint32_t file_mode) {
   int flags = O_WRONLY | O_CREAT | O_CLOEXEC;
   switch (mode) {
     case rt::WriteMode::create_new: flags |= O_EXCL; break;
@@ -246,6 +246,13 @@ void PosixDisk::run(Fn fn, rt::Completion<T> done) {
 
 void PosixDisk::async_write_file(std::string path, std::string data, rt::WriteMode mode, rt::Completion<void> done) {
   run<void>([path = std::move(path), data = std::move(data), mode, fm = options_.file_mode] { return write_file(path, data, mode, fm); },
+            std::move(done));
+}
+
+void PosixDisk::async_write_shared(std::string path, std::shared_ptr<const std::string> data, rt::WriteMode mode,
+                                   rt::Completion<void> done) {
+  MAIL_ASSERT(data != nullptr);
+  run<void>([path = std::move(path), data = std::move(data), mode, fm = options_.file_mode] { return write_file(path, *data, mode, fm); },
             std::move(done));
 }
 

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,9 @@ class PosixDisk final : public rt::Disk {
   PosixDisk(WorkerPool& pool, rt::Executor& executor, PosixDiskOptions options = {});
 
   void async_write_file(std::string path, std::string data, rt::WriteMode mode, rt::Completion<void> done) override;
+  // Writes straight from the shared buffer (no copy of the message).
+  void async_write_shared(std::string path, std::shared_ptr<const std::string> data, rt::WriteMode mode,
+                          rt::Completion<void> done) override;
   void async_read_file(std::string path, rt::Completion<std::string> done) override;
   // Durable data (and size) of every file, with the strategy above. The files must have
   // been written before the call; Errc::not_found if one is missing.

@@ -29,6 +29,11 @@ inline auto write_file(Disk& d, std::string path, std::string data, WriteMode mo
     d.async_write_file(std::move(path), std::move(data), mode, std::move(c));
   });
 }
+inline auto write_shared(Disk& d, std::string path, std::shared_ptr<const std::string> data, WriteMode mode) {
+  return async_op<void>([&d, path = std::move(path), data = std::move(data), mode](Completion<void> c) mutable {
+    d.async_write_shared(std::move(path), std::move(data), mode, std::move(c));
+  });
+}
 inline auto read_file(Disk& d, std::string path) {
   return async_op<std::string>([&d, path = std::move(path)](Completion<std::string> c) mutable { d.async_read_file(std::move(path), std::move(c)); });
 }

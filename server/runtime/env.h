@@ -109,6 +109,12 @@ class Disk {
  public:
   virtual ~Disk() = default;
   virtual void async_write_file(std::string path, std::string data, WriteMode mode, Completion<void> done) = 0;
+  // The same write from a buffer the caller keeps sharing (a retry under another name
+  // needs the bytes again): an Env that can write without copying overrides this.
+  virtual void async_write_shared(std::string path, std::shared_ptr<const std::string> data, WriteMode mode,
+                                  Completion<void> done) {
+    async_write_file(std::move(path), std::string(*data), mode, std::move(done));
+  }
   virtual void async_read_file(std::string path, Completion<std::string> done) = 0;
   // Makes the data of each named file durable. Implementations may batch (group commit).
   virtual void async_sync_files(std::vector<std::string> paths, Completion<void> done) = 0;

@@ -5,6 +5,7 @@
 #include "store/maildir.h"
 
 #include <algorithm>
+#include <memory>
 #include <set>
 #include <utility>
 
@@ -139,6 +140,8 @@ rt::Task<Result<std::string>> MaildirStore::deliver(std::vector<std::string> use
 
   rt::Disk& disk = impl_->env.disk();
   const std::uint64_t size_bytes = content.size();
+  // Shared, not copied: a retry under another name still needs the bytes.
+  auto shared = std::make_shared<const std::string>(std::move(content));
   const std::string first_md = maildir_path(distinct.front());
   std::string name;
   std::string tmp_path;
@@ -147,11 +150,10 @@ rt::Task<Result<std::string>> MaildirStore::deliver(std::vector<std::string> use
   for (int attempt = 0; attempt < name_attempts_max && !written; ++attempt) {
     name = impl_->namer.next(impl_->env.clock().wall_now(), size_bytes);
     tmp_path = first_md + "/tmp/" + name;
-    // A copy: a retry under another name still needs the bytes.
-    Status s = co_await rt::write_file(disk, tmp_path, content, rt::WriteMode::create_new);
+    Status s = co_await rt::write_shared(disk, tmp_path, shared, rt::WriteMode::create_new);
     if (s.ok()) {
       written = true;
-      std::string().swap(content);  // the file has them now; do not hold them through the commit
+      shared.reset();  // the file has them now; do not hold them through the commit
     } else if (s.code() == Errc::exists) {
       continue;  // somebody else's file: draw another name
     } else if (s.code() == Errc::not_found && !recreated) {
