@@ -4,13 +4,13 @@
 from ._core import (CloudsdialError, ConfigError, NetworkError, NotFoundError, SimTimeoutError,
                     SimulationError, StateError, StorageError, __version__)
 from .sim import (RunReport, Scenario, ScenarioRun, SentMessage, Session, SimEvent, StoredMessage, Violation,
-                  World, make_message, run_scenario, run_seeds)
+                  World, make_message, parse_email, run_scenario, run_seeds)
 from .server import ReceivedMessage, Server
 from . import smtp
 
 __all__ = [
     "World", "Session", "SentMessage", "StoredMessage", "Violation", "SimEvent", "Scenario", "ScenarioRun",
-    "RunReport", "run_scenario", "run_seeds", "make_message", "Server", "ReceivedMessage", "smtp",
+    "RunReport", "run_scenario", "run_seeds", "make_message", "parse_email", "Server", "ReceivedMessage", "smtp",
     "CloudsdialError", "ConfigError", "NotFoundError", "StateError", "StorageError", "NetworkError",
     "SimTimeoutError", "SimulationError", "__version__",
 ]

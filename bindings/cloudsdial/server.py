@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Callable, Optional, Sequence, Union
 
 from . import _core
-from .sim import StoredMessage
+from .sim import StoredMessage, parse_email
 
 __all__ = ["Server", "ReceivedMessage"]
 
@@ -28,9 +28,8 @@ class ReceivedMessage:
     reply: str
 
     def email(self):
-        import email
-        import email.policy
-        return email.message_from_bytes(self.content, policy=email.policy.default)
+        """The content parsed with Python's email package (LF line ends, see parse_email)."""
+        return parse_email(self.content)
 
 
 def _toml_str(s: str) -> str:

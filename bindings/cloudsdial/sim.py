@@ -15,7 +15,7 @@ from ._core import RunReport, Scenario, ScenarioRun, SimEvent, run_scenario
 
 __all__ = [
     "World", "Session", "SentMessage", "StoredMessage", "Violation", "SimEvent",
-    "Scenario", "ScenarioRun", "RunReport", "run_scenario", "run_seeds", "make_message",
+    "Scenario", "ScenarioRun", "RunReport", "run_scenario", "run_seeds", "make_message", "parse_email",
 ]
 
 
@@ -58,14 +58,23 @@ class StoredMessage:
     data: bytes
 
     def email(self) -> email.message.EmailMessage:
-        """The message parsed with Python's email package (policy=default)."""
-        return email.message_from_bytes(self.data, policy=email.policy.default)
+        """The message parsed with Python's email package (policy=default). CRLF line ends
+        become LF first, as the package expects: get_content() gives "text\n"; `data`
+        keeps the bytes as stored."""
+        return parse_email(self.data)
 
     @property
     def sim_id(self) -> Optional[int]:
         """The id of the SentMessage this is a copy of (its X-Sim-Id header)."""
         value = self.email().get("X-Sim-Id")
         return int(value) if value is not None else None
+
+
+def parse_email(data: bytes) -> email.message.EmailMessage:
+    """Message bytes (CRLF line ends, as on the wire and in Maildir) parsed with Python's
+    email package: line ends are made LF first, else every line of get_content() would
+    keep its CR."""
+    return email.message_from_bytes(data.replace(b"\r\n", b"\n"), policy=email.policy.default)
 
 
 def make_message(mail_from: Optional[str] = None, to: Sequence[str] = (), subject: str = "test",
@@ -138,6 +147,31 @@ class World(_core.World):
         super().__init__(seed, **kwargs)
         self._handlers: dict[str, list] = {"accepted": [], "delivered": [], "trace": []}
         self._prefixes: list[str] = []
+        self.workload: list[Session] = []  # the sessions from_scenario started
+
+    @classmethod
+    def from_scenario(cls, scenario: Union[str, Scenario], seed: int, **kwargs) -> "World":
+        """A World with a scenario's hosts (mx1.., client1..), server configuration (TLS
+        included), disk and network settings and its fault-phase workload (world.workload,
+        the sessions it started, all starting within the scenario's fault_phase), but
+        without its chaos injector, liveness sessions or clock skews: the faults are yours
+        to inject. Its trace hash differs from `run_scenario`'s for the same seed."""
+        world = cls(seed, **kwargs)
+        world.workload = [Session(world, i) for i in world._setup_scenario(_scenario(scenario))]
+        return world
+
+    def add_workload(self, sessions: int = 10, *, clients: Sequence[str] = (), servers: Sequence[str] = (),
+                     start: tuple = (0.0, 60.0), transactions: tuple = (1, 3), recipients: tuple = (1, 3),
+                     message_bytes: tuple = (200, 6000), connect_timeout: float = 30.0, **ppm) -> list[Session]:
+        """Random client sessions drawn as the scenarios draw them (simulator/workload.h):
+        each starts within `start` seconds from now, between the given (default: all)
+        clients and servers, to the first server's users. ppm knobs (parts per million of
+        sessions or messages): pipelining_ppm, chunking_ppm, abrupt_disconnect_ppm,
+        unknown_recipient_ppm, dot_line_ppm, starttls_ppm (servers added with tls=True).
+        Plans are drawn from the seed now, so faults change what happens, not what is sent."""
+        ids = self._add_workload(sessions, list(clients), list(servers), start, transactions, recipients,
+                                 message_bytes, ppm, connect_timeout)
+        return [Session(self, i) for i in ids]
 
     # ------------------------------------------------------------------ mail
     def send(self, client: str, server: str, message=None, *, mail_from: Optional[str] = None,

@@ -16,7 +16,9 @@
 
 #include "errors.h"
 #include "gil.h"
+#include "simulator/buggify.h"
 #include "simulator/scenario.h"
+#include "simulator/sim_net.h"
 #include "sim_world.h"
 
 namespace mail::py {
@@ -272,7 +274,7 @@ void bind_sim(pyb::module_& m) {
       .def("add_server",
            [](SimWorld& w, std::string name, std::string address, std::vector<std::string> domains, pyb::list users,
               std::string data_dir, std::uint16_t port, double clock_skew, bool provision_data_dir,
-              bool wait_ready, const pyb::kwargs& disk) {
+              bool wait_ready, bool tls, const pyb::kwargs& disk) {
              ServerSpec s;
              s.name = std::move(name);
              s.address = std::move(address);
@@ -290,14 +292,16 @@ void bind_sim(pyb::module_& m) {
              s.clock_skew = seconds(clock_skew);
              s.provision_data_dir = provision_data_dir;
              s.wait_ready = wait_ready;
+             s.tls = tls;
              apply_disk(s.disk, disk);
              return w.add_server(std::move(s));
            },
            "name"_a = "", pyb::kw_only(), "address"_a = "", "domains"_a = std::vector<std::string>{"example.test"},
            "users"_a = pyb::list(), "data_dir"_a = "/var/lib/cloudsdial", "port"_a = 25, "clock_skew"_a = 0.0,
-           "provision_data_dir"_a = true, "wait_ready"_a = true,
+           "provision_data_dir"_a = true, "wait_ready"_a = true, "tls"_a = false,
            "Adds a mail server host and boots it (then runs until it listens unless wait_ready=False). "
-           "users: names or (name, [aliases]); extra keywords are disk options (see set_disk).")
+           "users: names or (name, [aliases]); tls=True offers STARTTLS with the world's certificate; extra "
+           "keywords are disk options (see set_disk).")
       .def("add_client", &SimWorld::add_client, "name"_a = "", pyb::kw_only(), "address"_a = "")
       .def_property_readonly("hosts", &SimWorld::host_names)
       .def("is_server", &SimWorld::is_server, "host"_a)
@@ -334,6 +338,54 @@ void bind_sim(pyb::module_& m) {
            },
            "client"_a, "server"_a, "messages"_a, "pipelining"_a, "chunking"_a, "start_delay"_a,
            "hang_up_after_bytes"_a, "connect_timeout"_a)
+      .def("_add_workload", [](SimWorld& w, std::uint32_t sessions, std::vector<std::string> clients,
+                               std::vector<std::string> servers, std::pair<double, double> start,
+                               std::pair<std::uint64_t, std::uint64_t> transactions,
+                               std::pair<std::uint64_t, std::uint64_t> recipients,
+                               std::pair<std::uint64_t, std::uint64_t> message_bytes, const pyb::dict& ppms,
+                               double connect_timeout) {
+             sim::WorkloadConfig c;
+             c.sessions = sessions;
+             c.session_start = sim::DurationRange{seconds(start.first), seconds(start.second)};
+             c.transactions_per_session = sim::Range{transactions.first, transactions.second};
+             c.recipients = sim::Range{recipients.first, recipients.second};
+             c.message_bytes = sim::Range{message_bytes.first, message_bytes.second};
+             for (auto [k, v] : ppms) {
+               const auto key = k.cast<std::string>();
+               if (key == "pipelining_ppm") c.pipelining_ppm = ppm(v, "pipelining_ppm");
+               else if (key == "chunking_ppm") c.chunking_ppm = ppm(v, "chunking_ppm");
+               else if (key == "abrupt_disconnect_ppm") c.abrupt_disconnect_ppm = ppm(v, "abrupt_disconnect_ppm");
+               else if (key == "unknown_recipient_ppm") c.unknown_recipient_ppm = ppm(v, "unknown_recipient_ppm");
+               else if (key == "dot_line_ppm") c.dot_line_ppm = ppm(v, "dot_line_ppm");
+               else if (key == "starttls_ppm") c.starttls_ppm = ppm(v, "starttls_ppm");
+               else raise_error(ErrorKind::config, "unknown workload option '" + key + "'");
+             }
+             c.connect_timeout = seconds(connect_timeout);
+             if (c.message_bytes.max > (64u << 20)) raise_error(ErrorKind::config, "message_bytes beyond 64 MiB");
+             return w.add_workload(c, std::move(clients), std::move(servers));
+           }, "sessions"_a, "clients"_a, "servers"_a, "start"_a, "transactions"_a, "recipients"_a, "message_bytes"_a,
+           "ppms"_a, "connect_timeout"_a)
+      .def("_setup_scenario", [](SimWorld& w, const PyScenario& ps) {
+             const sim::Scenario& sc = ps.sc;
+             if (!w.host_names().empty()) raise_error(ErrorKind::state, "from_scenario needs an empty world");
+             w.net() = sc.faults.net;
+             w.world().buggify().config().enabled = sc.faults.buggify;
+             for (std::uint32_t i = 0; i < sc.servers; ++i) {
+               ServerSpec spec;
+               spec.config = sc.server;
+               if (sc.tls) spec.config->tls = w.tls().server;  // as the scenario runner: one certificate per World
+               spec.disk = sc.faults.disk;
+               spec.provision_data_dir = sc.provision_data_dir;
+               spec.wait_ready = false;
+               w.add_server(std::move(spec));
+             }
+             for (std::uint32_t i = 0; i < sc.client_hosts; ++i) w.add_client("", "");
+             sim::WorkloadConfig wl = sc.workload;
+             if (!sc.tls) wl.starttls_ppm = 0;
+             if (wl.session_start.max > sc.fault_phase) wl.session_start.max = sc.fault_phase;
+             if (wl.session_start.min > wl.session_start.max) wl.session_start.min = wl.session_start.max;
+             return w.add_workload(wl, {}, {});
+           }, "scenario"_a)
       .def("_session", [](SimWorld& w, std::uint32_t i) {
              const SessionState& s = w.session(i);
              return pyb::dict("index"_a = s.index, "client"_a = s.client, "server"_a = s.server,
@@ -488,6 +540,8 @@ void bind_sim(pyb::module_& m) {
       .def_property_readonly("unknown", [](const PyReport& p) { return p.r.unknown; })
       .def_property_readonly("not_sent", [](const PyReport& p) { return p.r.not_sent; })
       .def_property_readonly("sessions", [](const PyReport& p) { return p.r.sessions; })
+      .def_property_readonly("tls_sessions", [](const PyReport& p) { return p.r.tls_sessions; },
+                             "sessions that completed a STARTTLS handshake")
       .def_property_readonly("crashes", [](const PyReport& p) { return p.r.crashes; })
       .def_property_readonly("partitions", [](const PyReport& p) { return p.r.partitions; })
       .def_property_readonly("steps", [](const PyReport& p) { return p.r.steps; })

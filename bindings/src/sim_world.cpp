@@ -10,6 +10,7 @@
 #include "simulator/sim_disk.h"
 #include "simulator/sim_env.h"
 #include "simulator/sim_net.h"
+#include "tls/sim_random.h"
 
 namespace mail::py {
 
@@ -130,7 +131,7 @@ std::string prepare_content(std::string_view content, std::uint64_t id) {
 // ============================================================================ SimWorld
 
 SimWorld::SimWorld(std::uint64_t seed, sim::WorldConfig config)
-    : world_(std::make_unique<sim::World>(seed, std::move(config))) {
+    : world_(std::make_unique<sim::World>(seed, std::move(config))), openssl_rng_(world_->fork("openssl")) {
   world_->set_tap([this](sim::HostId h, std::string_view kind, std::string_view detail) { on_record(h, kind, detail); });
 }
 
@@ -165,21 +166,26 @@ std::string SimWorld::add_server(ServerSpec spec) {
   if (!valid_host_name(spec.name)) raise_error(ErrorKind::config, "host names are [a-z0-9-]+: '" + spec.name + "'");
   if (hosts_.count(spec.name)) raise_error(ErrorKind::config, "a host named '" + spec.name + "' exists");
   if (world_->net().host_at(spec.address)) raise_error(ErrorKind::config, "address " + spec.address + " is taken");
-  if (spec.domains.empty()) raise_error(ErrorKind::config, "a mail server needs at least one domain");
-  if (spec.users.empty()) raise_error(ErrorKind::config, "a mail server needs at least one user");
-  if (spec.data_dir.empty() || spec.data_dir.front() != '/') raise_error(ErrorKind::config, "data_dir must be absolute");
-  if (spec.port == 0) raise_error(ErrorKind::config, "port must not be 0");
-  for (const auto& d : spec.domains) {
+  sim::MailServerConfig cfg;
+  if (spec.config) {
+    cfg = *spec.config;
+  } else {
+    cfg.directory.domains = spec.domains;
+    for (const auto& u : spec.users) cfg.directory.users.push_back(store::UserConfig{u.name, u.aliases});
+    cfg.data_dir = spec.data_dir;
+    cfg.smtp_port = spec.port;
+    if (spec.tls) cfg.tls = tls().server;
+  }
+  if (cfg.directory.domains.empty()) raise_error(ErrorKind::config, "a mail server needs at least one domain");
+  if (cfg.directory.users.empty()) raise_error(ErrorKind::config, "a mail server needs at least one user");
+  if (cfg.data_dir.empty() || cfg.data_dir.front() != '/') raise_error(ErrorKind::config, "data_dir must be absolute");
+  if (cfg.smtp_port == 0) raise_error(ErrorKind::config, "port must not be 0");
+  for (const auto& d : cfg.directory.domains) {
     if (!smtp::is_valid_domain(d, false)) raise_error(ErrorKind::config, "not a domain name: '" + d + "'");
   }
-  sim::MailServerConfig cfg;
-  cfg.directory.domains = spec.domains;
-  for (const auto& u : spec.users) {
+  for (const auto& u : cfg.directory.users) {
     if (!valid_host_name(u.name)) raise_error(ErrorKind::config, "user names are [a-z0-9-]+: '" + u.name + "'");
-    cfg.directory.users.push_back(store::UserConfig{u.name, u.aliases});
   }
-  cfg.data_dir = spec.data_dir;
-  cfg.smtp_port = spec.port;
   sim::HostConfig hc;
   hc.name = spec.name;
   hc.address = spec.address;
@@ -191,6 +197,7 @@ std::string SimWorld::add_server(ServerSpec spec) {
   servers_.emplace(spec.name, Server{id, std::move(cfg)});
   world_->boot(id);
   if (spec.wait_ready) {
+    tls::ScopedDeterministicRandom openssl_randomness(openssl_rng_);
     // As an operator waits for "ready": mailboxes made, listening. A disk fault may keep
     // it from ever getting there; the bound keeps this finite either way.
     (void)world_->run_until(
@@ -284,6 +291,67 @@ const SessionState& SimWorld::session(std::uint32_t index) const {
   return sessions_[index];
 }
 
+std::vector<std::uint32_t> SimWorld::add_workload(const sim::WorkloadConfig& config, std::vector<std::string> clients,
+                                                  std::vector<std::string> servers) {
+  require_mutable("add_workload");
+  if (clients.empty()) {
+    for (const auto& [name, id] : hosts_) {
+      if (!is_server(name)) clients.push_back(name);
+    }
+  }
+  if (servers.empty()) {
+    for (const auto& [name, s] : servers_) servers.push_back(name);
+  }
+  if (clients.empty() || servers.empty()) raise_error(ErrorKind::config, "a workload needs clients and servers");
+  if (config.session_start.min > config.session_start.max) raise_error(ErrorKind::config, "start: min > max");
+  std::vector<sim::HostId> client_ids;
+  for (const auto& c : clients) {
+    if (is_server(c)) raise_error(ErrorKind::config, "'" + c + "' is a mail server, not a client");
+    client_ids.push_back(id_of(c));
+    if (!world_->host_up(client_ids.back())) raise_error(ErrorKind::state, "client host '" + c + "' is down");
+  }
+  sim::WorkloadConfig wc = config;
+  wc.tls_client = nullptr;
+  if (wc.starttls_ppm > 0) {
+    for (const auto& s : servers) {
+      if (!server_config(s).tls) raise_error(ErrorKind::config, "starttls_ppm: '" + s + "' has no TLS (add_server(tls=True))");
+    }
+    wc.tls_client = tls().client;
+  }
+  std::vector<rt::Endpoint> endpoints;
+  for (const auto& s : servers) endpoints.push_back(rt::Endpoint{address_of(s), server_config(s).smtp_port});
+  const sim::MailServerConfig& first = server_config(servers.front());
+  std::vector<std::string> users;
+  for (const auto& u : first.directory.users) users.push_back(u.name);
+  Prng rng = world_->fork("workload-" + std::to_string(++workloads_));
+  auto plans = sim::plan_sessions(rng, wc, wc.sessions, static_cast<std::uint32_t>(sessions_.size()), client_ids,
+                                  endpoints, first.directory.domains, users, false, ledger_);
+  std::vector<std::uint32_t> out;
+  for (auto& plan : plans) {
+    SessionState& s = sessions_.emplace_back();
+    s.index = static_cast<std::uint32_t>(sessions_.size() - 1);
+    MAIL_ASSERT(s.index == plan.index);
+    s.client = std::string(world_->host_name(plan.client));
+    for (const auto& [name, srv] : servers_) {
+      if (address_of(name) == plan.server.address) s.server = name;
+    }
+    s.messages = plan.messages;
+    out.push_back(s.index);
+    std::vector<sim::SessionPlan> one;
+    one.push_back(std::move(plan));
+    sim::launch_sessions(*world_, world_->now(), std::move(one), wc, ledger_, s.stats);
+  }
+  return out;
+}
+
+const sim::SimTls& SimWorld::tls() {
+  if (!tls_.server) {
+    Prng cert = world_->fork("tls-certificate");
+    tls_ = sim::make_sim_tls(cert);
+  }
+  return tls_;
+}
+
 void SimWorld::partition(const std::string& a, const std::string& b, bool one_way) {
   require_mutable("partition");
   const sim::HostId x = id_of(a), y = id_of(b);
@@ -366,6 +434,7 @@ sim::RunStatus SimWorld::finish_run(sim::RunStatus status) {
 sim::RunStatus SimWorld::run_for(Duration d, std::uint64_t max_steps) {
   if (d < Duration(0)) raise_error(ErrorKind::config, "negative duration");
   begin_run();
+  tls::ScopedDeterministicRandom openssl_randomness(openssl_rng_);
   const Instant end = world_->now() + d;
   sim::RunStatus st = world_->run_until([this] { return failed_ != nullptr; }, d, max_steps);
   if (st == sim::RunStatus::idle && world_->now() < end) st = world_->run_for(end - world_->now());
@@ -374,6 +443,7 @@ sim::RunStatus SimWorld::run_for(Duration d, std::uint64_t max_steps) {
 
 sim::RunStatus SimWorld::run_until_idle(std::uint64_t max_steps) {
   begin_run();
+  tls::ScopedDeterministicRandom openssl_randomness(openssl_rng_);
   const sim::RunStatus st = world_->run_until([this] { return failed_ != nullptr; }, Duration(INT64_MAX / 4), max_steps);
   return finish_run(st);
 }
@@ -381,6 +451,7 @@ sim::RunStatus SimWorld::run_until_idle(std::uint64_t max_steps) {
 sim::RunStatus SimWorld::run_until(const std::function<bool()>& done, Duration max, std::uint64_t max_steps) {
   if (max < Duration(0)) raise_error(ErrorKind::config, "negative duration");
   begin_run();
+  tls::ScopedDeterministicRandom openssl_randomness(openssl_rng_);
   const sim::RunStatus st = world_->run_until(
       [&] {
         if (failed_) return true;
@@ -443,8 +514,9 @@ std::vector<std::pair<std::string, std::int64_t>> SimWorld::stats() const {
   add("pending_events", world_->pending_events());
   add("connections_opened", world_->net().connections_opened());
   add("trace_records", world_->trace().records());
-  std::uint64_t started = 0, finished = 0, failures = 0, hung = 0;
+  std::uint64_t started = 0, finished = 0, failures = 0, hung = 0, tls_sessions = 0;
   for (const auto& s : sessions_) {
+    tls_sessions += s.stats.tls_sessions;
     started += s.stats.started;
     finished += s.stats.finished;
     failures += s.stats.connect_failures;
@@ -455,6 +527,7 @@ std::vector<std::pair<std::string, std::int64_t>> SimWorld::stats() const {
   add("sessions_finished", finished);
   add("connect_failures", failures);
   add("hung_up", hung);
+  add("tls_sessions", tls_sessions);
   std::uint64_t by[5] = {0, 0, 0, 0, 0};
   for (const auto& e : ledger_.entries()) ++by[static_cast<int>(e.outcome)];
   add("messages", ledger_.entries().size());

@@ -16,8 +16,10 @@
 #include <utility>
 #include <vector>
 
+#include "core/prng.h"
 #include "simulator/checker.h"
 #include "simulator/mail_host.h"
+#include "simulator/sim_tls.h"
 #include "simulator/world.h"
 #include "simulator/workload.h"
 
@@ -39,6 +41,10 @@ struct ServerSpec {
   sim::DiskConfig disk;
   bool provision_data_dir = true;  // the data dir exists durably before the first boot
   bool wait_ready = true;          // run the world until the server listens (bounded)
+  bool tls = false;                // offer STARTTLS with the World's certificate (SimWorld::tls)
+  // Complete server configuration (limits, connection caps, TLS ...) from a scenario; when
+  // set, domains, users, data_dir, port and tls above are ignored.
+  std::optional<sim::MailServerConfig> config;
 };
 
 struct MessageSpec {
@@ -126,7 +132,21 @@ class SimWorld {
   // Starts a client session (after spec.start_delay); returns its index.
   std::uint32_t open_session(const SessionSpec& spec);
   const SessionState& session(std::uint32_t index) const;
+  // Draws `config.sessions` sessions as the scenarios do (simulator/workload.h) between the
+  // given clients and servers (default: all), to start over config.session_start from now;
+  // recipients are the first server's users and domains. starttls_ppm > 0 needs servers
+  // with TLS. Returns their indexes.
+  std::vector<std::uint32_t> add_workload(const sim::WorkloadConfig& config, std::vector<std::string> clients,
+                                          std::vector<std::string> servers);
   std::size_t session_count() const noexcept { return sessions_.size(); }
+
+  // ---------------------------------------------------------------- TLS
+  // The World's certificate and client context (made from its seed on first use, as the
+  // scenario runner makes them): servers given `tls().server` offer STARTTLS, workloads
+  // with starttls_ppm use `tls().client`. OpenSSL's randomness comes from the seed
+  // during every run, so TLS worlds stay reproducible.
+  const sim::SimTls& tls();
+  bool has_tls() const noexcept { return tls_.server != nullptr; }
 
   // ---------------------------------------------------------------- faults
   void partition(const std::string& a, const std::string& b, bool one_way);
@@ -180,7 +200,9 @@ class SimWorld {
   std::unique_ptr<sim::World> world_;
   std::map<std::string, Server> servers_;
   std::map<std::string, sim::HostId> hosts_;
-  std::uint32_t next_server_ = 1, next_client_ = 1;
+  std::uint32_t next_server_ = 1, next_client_ = 1, workloads_ = 0;
+  Prng openssl_rng_;  // OpenSSL's randomness while this World runs
+  sim::SimTls tls_;
   EventFilter filter_;
   EventFn on_event_;
   bool in_callback_ = false;

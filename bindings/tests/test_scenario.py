@@ -1,6 +1,6 @@
 # Scenarios from Python: built-in, TOML file and text; run_scenario, ScenarioRun in slices
-# with callbacks, run_seeds, the planted-bug sweep, and the determinism check Python vs
-# the C++ CLI (`cloudsdial sim`): same scenario + seed => same trace hash.
+# with callbacks, run_seeds (smtp-tls included), the planted-bug sweep, and the determinism
+# check Python vs the C++ CLI (`cloudsdial sim`): same scenario + seed => same trace hash.
 import json
 import subprocess
 
@@ -21,7 +21,7 @@ def cli_hash(cli, scenario, seed, *extra):
 
 def test_builtin_and_file_scenarios():
     names = cloudsdial.Scenario.builtin_names()
-    assert {"smtp-basic", "smtp-faults", "smtp-crash"} <= set(names)
+    assert {"smtp-basic", "smtp-faults", "smtp-crash", "smtp-tls"} <= set(names)
     s = cloudsdial.Scenario.builtin("smtp-basic")
     assert s.name == "smtp-basic" and s.origin == "smtp-basic" and s.servers == 1 and "alice" in s.users
     f = cloudsdial.Scenario.from_file(str(TINY))
@@ -34,7 +34,7 @@ def test_builtin_and_file_scenarios():
         cloudsdial.Scenario.from_toml("name = [", "bad")
 
 
-@pytest.mark.parametrize("scenario,seed", [("smtp-basic", 7), (str(TINY), 76)])
+@pytest.mark.parametrize("scenario,seed", [("smtp-basic", 7), (str(TINY), 76), ("smtp-tls", 5)])
 def test_python_and_cli_give_the_same_hash(cli, scenario, seed):
     s = cloudsdial.Scenario.builtin(scenario) if "/" not in scenario else cloudsdial.Scenario.from_file(scenario)
     report = cloudsdial.run_scenario(s, seed)
@@ -86,3 +86,13 @@ def test_sweep_finds_the_planted_bug_and_replays_it(cli):
     assert again.trace_hash == first.trace_hash and not again.ok
     expected = cli_hash(cli, "smtp-crash", first.seed, "--inject-bug", "lying-fsync")
     assert expected["hash"] == first.trace_hash_hex and expected["ok"] is False
+
+
+def test_run_seeds_smtp_tls():
+    seeds = [1, 2, 3]
+    reports = cloudsdial.run_seeds("smtp-tls", seeds, jobs=2)
+    assert [r.seed for r in reports] == seeds
+    assert all(r.ok for r in reports), [r.violations for r in reports]
+    assert all(r.tls_sessions > 0 for r in reports)
+    single = [cloudsdial.run_scenario(cloudsdial.Scenario.builtin("smtp-tls"), s).trace_hash for s in seeds]
+    assert [r.trace_hash for r in reports] == single  # threads do not share OpenSSL randomness

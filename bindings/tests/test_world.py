@@ -1,10 +1,15 @@
-# The World API: building hosts, sending mail through scripted SMTP sessions, running with
-# bounds, inspecting mailboxes (parsed with `email`), sent messages, stats and the trace.
+# The World API: building hosts, sending mail through scripted SMTP sessions, random
+# workloads, worlds from scenario files (TLS included) with faults injected by hand,
+# running with bounds, inspecting mailboxes (parsed with `email`), sent messages, stats
+# and the trace.
 import email.message
 
 import pytest
 
 import cloudsdial
+from conftest import REPO
+
+TINY = REPO / "simulator" / "scenarios" / "tiny-faults.toml"
 
 
 def small_world(seed=1, **kw):
@@ -141,3 +146,65 @@ def test_trace_tail_and_hash_text():
     w.send("client1", "mx1", to="alice@example.test").wait()
     assert "host.boot" in w.trace_tail(500)
     assert w.trace_hash_hex == f"{w.trace_hash:016x}"
+
+
+def test_add_workload():
+    w = small_world(4)
+    w.add_client("client2")
+    sessions = w.add_workload(8, start=(0.0, 30.0), abrupt_disconnect_ppm=0, unknown_recipient_ppm=0)
+    assert len(sessions) == 8 and {s.index for s in sessions} == set(range(8))
+    assert w.run_until_sessions_done(sessions, max_seconds=600)
+    assert all(m.outcome == "acked" for s in sessions for m in s.messages)
+    assert w.check() == []
+    with pytest.raises(cloudsdial.ConfigError):
+        w.add_workload(1, no_such_ppm=1)
+    with pytest.raises(cloudsdial.ConfigError):
+        w.add_workload(1, starttls_ppm=1_000_000)  # mx1 has no TLS
+    with pytest.raises(cloudsdial.ConfigError):
+        w.add_workload(1, clients=["mx1"])
+    w.crash("client2")
+    with pytest.raises(cloudsdial.StateError):
+        w.add_workload(1, clients=["client2"])
+
+
+def from_scenario_run(path, seed, phase):
+    world = cloudsdial.World.from_scenario(path, seed=seed)
+    world.run_for(phase / 2)
+    world.crash("mx1")
+    world.restart("mx1")
+    assert world.run_until_sessions_done(world.workload, max_seconds=7200)
+    return world
+
+
+def test_world_from_scenario_with_own_faults():
+    scenario = cloudsdial.Scenario.from_file(str(TINY))
+    world = from_scenario_run(str(TINY), 76, scenario.fault_phase)
+    assert world.hosts[:scenario.servers] == [f"mx{i + 1}" for i in range(scenario.servers)]
+    assert len(world.hosts) == scenario.servers + scenario.client_hosts
+    assert len(world.workload) == scenario.sessions
+    assert all(s.done for s in world.workload)
+    assert world.check() == []
+    again = from_scenario_run(str(TINY), 76, scenario.fault_phase)
+    assert again.trace_hash == world.trace_hash
+    with pytest.raises(cloudsdial.StateError):
+        world._setup_scenario(scenario)  # only on an empty world
+
+
+def test_tls_world_from_code_and_from_scenario():
+    w = cloudsdial.World(5)
+    w.add_server("mx1", users=["alice", "bob"], tls=True)
+    w.add_client("c1")
+    sessions = w.add_workload(4, starttls_ppm=1_000_000, abrupt_disconnect_ppm=0, unknown_recipient_ppm=0)
+    assert w.run_until_sessions_done(sessions, max_seconds=600)
+    assert w.stats()["tls_sessions"] == 4
+    assert all(m.outcome == "acked" for s in sessions for m in s.messages)
+    assert w.check() == []
+
+    def tls_run():
+        world = cloudsdial.World.from_scenario("smtp-tls", seed=3)
+        assert world.run_until_sessions_done(world.workload, max_seconds=7200)
+        return world
+    first, second = tls_run(), tls_run()
+    assert first.stats()["tls_sessions"] > 0
+    assert first.check() == []
+    assert first.trace_hash == second.trace_hash  # OpenSSL's randomness comes from the seed
