@@ -11,7 +11,8 @@ EXAMPLES = sorted((BINDINGS / "examples").glob("*.py"))
 
 
 def test_examples_exist():
-    assert {p.name for p in EXAMPLES} >= {"flaky_network.py", "crash_mid_transaction.py", "seed_sweep.py"}
+    assert {p.name for p in EXAMPLES} >= {"flaky_network.py", "crash_mid_transaction.py", "seed_sweep.py",
+                                          "new_user_walkthrough.py"}
 
 
 @pytest.mark.parametrize("script", EXAMPLES, ids=lambda p: p.name)
