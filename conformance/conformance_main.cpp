@@ -1,11 +1,14 @@
-// `cloudsdial conformance --suite smtp|imap|pop3 --target HOST:PORT|inproc|sim [--tls|
+// `cloudsdial conformance --suite smtp|imap|pop3|all --target HOST:PORT|inproc|sim [--tls|
 //  --starttls] [--user U --password P] [--only PATTERN] [--junit FILE] [--json FILE] ...`
 // Loads conformance/<suite>/*.md, probes the target's capabilities (EHLO, CAPABILITY,
 // CAPA), runs the cases and prints the table and the per-RFC summary.
 // Exit: 0 ok, 1 a MUST failed, 2 usage/load error.
 #include "conformance_main.h"
 
+#include <algorithm>
 #include <cstdlib>
+#include <deque>
+#include <map>
 #include <fstream>
 #include <iostream>
 #include <string>
@@ -24,17 +27,19 @@
 namespace mail::conformance {
 namespace {
 
-constexpr std::string_view kUsage = R"(usage: cloudsdial conformance --suite smtp|imap|pop3 --target HOST:PORT|inproc|sim [options]
+constexpr std::string_view kUsage = R"(usage: cloudsdial conformance --suite smtp|imap|pop3|all --target HOST:PORT|inproc|sim [options]
 
 Runs the RFC conformance transcripts (conformance/<suite>/*.md, docs/CONFORMANCE.md)
 against a live server on loopback, against our SMTP session in-process, or against our
 server inside the deterministic simulator.
 
 options:
-  --suite smtp|imap|pop3     which suite
+  --suite smtp|imap|pop3|all which suite; all = each suite that has a target (below)
   --target HOST:PORT|inproc|sim
                              the server under test; inproc = smtp::ServerSession, no sockets;
-                             sim = our SMTP server on a simulated network and disk
+                             sim = our SMTP server on a simulated network and disk.
+                             With --suite all: smtp=HOST:PORT,imap=HOST:PORT,pop3=HOST:PORT
+                             (any subset; inproc/sim mean smtp=inproc/sim)
   --tls                      implicit TLS on every connection (RFC 8314)
   --starttls                 upgrade every connection first (STARTTLS / STLS)
   --ca FILE                  verify the server certificate against FILE (default: no check)
@@ -52,6 +57,21 @@ options:
 Exit code: 0 when every MUST case passed, 1 when a MUST case failed or could not run,
 2 for usage errors and transcripts that do not load.
 )";
+
+// The options every suite run shares.
+struct Cli {
+  std::string only, junit, json, dir, user, password, ca, sni;
+  bool allow_remote = false, quiet = false, implicit_tls = false, starttls = false, list = false;
+  long timeout_ms = 5000;
+};
+
+// One suite against one target: prints its table and summary; appends its results.
+// Returns 0 (no MUST failed), 1 (a MUST failed) or 2 (usage/load error).
+// Results point into their Suite: `suites` keeps every loaded suite alive for the caller.
+int run_one(const Cli& cli, const std::string& suite_name, const std::string& target_spec,
+            std::vector<CaseResult>& all_results, std::deque<Suite>& suites, bool reports);
+void write_reports(const Cli& cli, const std::vector<CaseResult>& results, const std::string& suite_name,
+                   const std::string& described);
 
 }  // namespace
 
@@ -110,17 +130,83 @@ int conformance_main(int argc, char** argv) {
     std::cerr << kUsage;
     return 2;
   }
+  Cli cli{only, junit, json, dir, user, password, ca, sni, allow_remote, quiet, implicit_tls, starttls, list, timeout_ms};
+  if (cli.dir.empty()) cli.dir = MAIL_CONFORMANCE_DIR;
+  if (suite_name != "all") {
+    std::vector<CaseResult> results;
+    std::deque<Suite> suites;
+    return run_one(cli, suite_name, target_spec, results, suites, true);
+  }
+  // --suite all: every suite that has a target, one after the other, one verdict.
+  std::map<std::string, std::string> targets;
+  if (target_spec == "inproc" || target_spec == "sim") {
+    targets["smtp"] = target_spec;
+  } else {
+    std::string_view rest = target_spec;
+    while (!rest.empty()) {
+      const std::size_t comma = rest.find(',');
+      const std::string_view item = rest.substr(0, comma);
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+      const std::size_t eq = item.find('=');
+      const std::string proto(item.substr(0, eq));
+      if (eq == std::string_view::npos || (proto != "smtp" && proto != "imap" && proto != "pop3")) {
+        std::cerr << "cloudsdial conformance: --suite all wants --target smtp=HOST:PORT,imap=HOST:PORT,pop3=HOST:PORT\n";
+        return 2;
+      }
+      targets[proto] = std::string(item.substr(eq + 1));
+    }
+  }
+  std::vector<CaseResult> all;
+  std::deque<Suite> suites;
+  int worst = 0;
+  for (const char* name : {"smtp", "imap", "pop3"}) {
+    auto it = targets.find(name);
+    if (it == targets.end()) {
+      std::cout << "== suite " << name << ": skipped (no target)\n\n";
+      continue;
+    }
+    std::cout << "== suite " << name << " against " << it->second << "\n";
+    Cli one = cli;
+    one.junit.clear();
+    one.json.clear();
+    const int code = run_one(one, name, it->second, all, suites, false);
+    if (code == 2) return 2;
+    worst = std::max(worst, code);
+    std::cout << "\n";
+  }
+  if (all.empty()) {
+    std::cerr << "cloudsdial conformance: no case selected\n";
+    return 2;
+  }
+  std::cout << "== all suites\n";
+  print_summary(std::cout, all);
+  write_reports(cli, all, "all", "all suites");
+  return worst;
+}
+
+namespace {
+
+int run_one(const Cli& cli, const std::string& suite_name, const std::string& target_spec,
+            std::vector<CaseResult>& all_results, std::deque<Suite>& suites, bool reports) {
+  const std::string& only = cli.only;
+  const std::string& dir = cli.dir;
+  const std::string& user = cli.user;
+  const std::string& password = cli.password;
+  const std::string& ca = cli.ca;
+  const std::string& sni = cli.sni;
+  const bool allow_remote = cli.allow_remote, quiet = cli.quiet, implicit_tls = cli.implicit_tls,
+             starttls = cli.starttls, list = cli.list;
+  const long timeout_ms = cli.timeout_ms;
   Protocol protocol;
   if (suite_name == "smtp") protocol = Protocol::smtp;
   else if (suite_name == "imap") protocol = Protocol::imap;
   else if (suite_name == "pop3") protocol = Protocol::pop3;
   else {
-    std::cerr << "cloudsdial conformance: --suite smtp, imap or pop3\n";
+    std::cerr << "cloudsdial conformance: --suite smtp, imap, pop3 or all\n";
     return 2;
   }
-  if (dir.empty()) dir = MAIL_CONFORMANCE_DIR;
 
-  Suite suite;
+  Suite& suite = suites.emplace_back();
   std::vector<LoadError> errors;
   if (!load_suite_dir(dir + "/" + suite_name, suite, errors)) {
     for (const auto& e : errors) std::cerr << e.file << ":" << e.line << ": " << e.message << "\n";
@@ -225,21 +311,29 @@ int conformance_main(int argc, char** argv) {
   }
   std::cout << "\n";
   print_summary(std::cout, results);
-  if (!junit.empty()) {
-    std::ofstream f(junit);
-    write_junit(f, results, "conformance." + suite_name);
-    if (!f) std::cerr << "cloudsdial conformance: cannot write " << junit << "\n";
-  }
-  if (!json.empty()) {
-    std::ofstream f(json);
-    write_json(f, results, target->describe());
-    if (!f) std::cerr << "cloudsdial conformance: cannot write " << json << "\n";
-  }
+  if (reports) write_reports(cli, results, suite_name, target->describe());
+  all_results.insert(all_results.end(), results.begin(), results.end());
   if (results.empty()) {
-    std::cerr << "cloudsdial conformance: no case selected\n";
-    return 2;
+    if (reports) std::cerr << "cloudsdial conformance: no case selected\n";
+    return reports ? 2 : 0;
   }
   return any_must_failed(results) ? 1 : 0;
 }
+
+void write_reports(const Cli& cli, const std::vector<CaseResult>& results, const std::string& suite_name,
+                   const std::string& described) {
+  if (!cli.junit.empty()) {
+    std::ofstream f(cli.junit);
+    write_junit(f, results, "conformance." + suite_name);
+    if (!f) std::cerr << "cloudsdial conformance: cannot write " << cli.junit << "\n";
+  }
+  if (!cli.json.empty()) {
+    std::ofstream f(cli.json);
+    write_json(f, results, described);
+    if (!f) std::cerr << "cloudsdial conformance: cannot write " << cli.json << "\n";
+  }
+}
+
+}  // namespace
 
 }  // namespace mail::conformance
