@@ -138,7 +138,8 @@ Network::Network(World& world, NetConfig config)
       config_(std::move(config)),
       latency_rng_(world.fork("net.latency")),
       split_rng_(world.fork("net.split")),
-      fault_rng_(world.fork("net.faults")) {}
+      fault_rng_(world.fork("net.faults")),
+      loss_rng_(world.fork("net.loss")) {}
 
 Network::~Network() = default;
 
@@ -188,6 +189,60 @@ void Network::heal_all() {
 }
 
 bool Network::blocked(HostId from, HostId to) const { return from != to && blocked_.count({from, to}) != 0; }
+
+// ============================================================================ links
+
+namespace {
+std::pair<HostId, HostId> link_key(HostId a, HostId b) { return {std::min(a, b), std::max(a, b)}; }
+}  // namespace
+
+void Network::set_link(HostId a, HostId b, LinkConfig link) {
+  MAIL_ASSERT(a != b);
+  MAIL_ASSERT(link.loss_ppm <= 1'000'000);
+  MAIL_ASSERT(!link.latency || link.latency->min <= link.latency->max);
+  std::string what = std::string(world_.host_name(a)) + " <-> " + std::string(world_.host_name(b));
+  if (link.latency) {
+    what += " latency=" + std::to_string(link.latency->min.count()) + ".." + std::to_string(link.latency->max.count()) +
+            "us";
+  }
+  what += " loss_ppm=" + std::to_string(link.loss_ppm);
+  links_[link_key(a, b)] = std::move(link);
+  world_.record(kWorldHost, "net.link", what);
+}
+
+void Network::clear_link(HostId a, HostId b) {
+  if (links_.erase(link_key(a, b)) != 0) {
+    world_.record(kWorldHost, "net.link",
+                  std::string(world_.host_name(a)) + " <-> " + std::string(world_.host_name(b)) + " cleared");
+  }
+}
+
+void Network::clear_links() {
+  if (links_.empty()) return;
+  links_.clear();
+  world_.record(kWorldHost, "net.link", "all cleared");
+}
+
+const LinkConfig* Network::link(HostId a, HostId b) const {
+  auto it = links_.find(link_key(a, b));
+  return it == links_.end() ? nullptr : &it->second;
+}
+
+// Without links these draw exactly what they drew before links existed (same fork, same
+// order), so seeds that configure none keep their traces.
+Duration Network::one_way_latency(HostId from, HostId to) {
+  const LinkConfig* l = links_.empty() ? nullptr : link(from, to);
+  if (l != nullptr && l->latency) return l->latency->sample(latency_rng_);
+  return config_.latency.sample(latency_rng_);
+}
+
+bool Network::lost(HostId from, HostId to) {
+  if (links_.empty() || from == to) return false;
+  const LinkConfig* l = link(from, to);
+  if (l == nullptr || l->loss_ppm == 0 || !loss_rng_.chance_ppm(l->loss_ppm)) return false;
+  ++losses_;
+  return true;
+}
 
 // ============================================================================ listen / accept
 
@@ -272,7 +327,9 @@ void Network::connect(HostId from, const rt::Endpoint& to, Instant deadline,
   }
   connecting_.emplace(op->id, op);
   world_.record(from, "net.connect", "op=" + std::to_string(op->id) + " to=" + to.to_string());
-  op->attempt = world_.schedule_after(config_.latency.sample(latency_rng_), kWorldHost, [this, op]() {
+  const std::optional<HostId> dst = host_at(to.address);
+  const Duration syn = dst ? one_way_latency(from, *dst) : config_.latency.sample(latency_rng_);
+  op->attempt = world_.schedule_after(syn, kWorldHost, [this, op]() {
     op->attempt = {};
     attempt(op);
   });
@@ -295,7 +352,11 @@ void Network::attempt(const std::shared_ptr<ConnectOp>& op) {
   };
   const std::optional<HostId> dst = host_at(op->to.address);
   if (!dst || blocked(op->from, *dst) || blocked(*dst, op->from)) return retry();  // SYN or SYN-ACK lost
-  const Duration back = config_.latency.sample(latency_rng_);
+  if (lost(op->from, *dst) || lost(*dst, op->from)) {
+    world_.record(kWorldHost, "net.loss", "op=" + std::to_string(op->id) + " syn");
+    return retry();
+  }
+  const Duration back = one_way_latency(*dst, op->from);
   auto lit = listeners_.find({op->to.address, op->to.port});
   if (!world_.host_up(*dst) || lit == listeners_.end()) {
     finish_connect(op, fail(Errc::refused, "connection refused"), back);
@@ -481,7 +542,7 @@ void Network::enqueue_data(Conn& c, int side, std::string_view data) {
       const std::size_t n = std::min<std::size_t>(end - start, config_.segment_bytes_max);
       Segment seg;
       seg.bytes.assign(data.substr(start, n));
-      Duration delay = config_.latency.sample(latency_rng_);
+      Duration delay = one_way_latency(c.side[side].host, c.side[1 - side].host);
       if (config_.stall_ppm != 0 && fault_rng_.chance_ppm(config_.stall_ppm)) delay += config_.stall.sample(fault_rng_);
       seg.due = std::max(world_.now() + delay, p.last_due);
       p.last_due = seg.due;
@@ -501,7 +562,7 @@ void Network::enqueue_control(const std::shared_ptr<Conn>& c, int side, bool fin
   Segment seg;
   seg.fin = fin;
   seg.rst = rst;
-  seg.due = std::max(world_.now() + config_.latency.sample(latency_rng_), p.last_due);
+  seg.due = std::max(world_.now() + one_way_latency(c->side[side].host, c->side[1 - side].host), p.last_due);
   p.last_due = seg.due;
   p.fin_queued = p.fin_queued || fin || rst;
   p.rst_queued = p.rst_queued || rst;
@@ -523,15 +584,10 @@ void Network::deliver_head(const std::shared_ptr<Conn>& c, int pipe) {
   Pipe& p = c->pipe[pipe];
   if (c->reset || p.flight.empty()) return;
   const int dst = 1 - pipe;
-  if (blocked(c->side[pipe].host, c->side[dst].host)) {
-    if (!p.retransmitting) {
-      p.retransmitting = true;
-      p.retransmit_since = world_.now();
-    }
-    if (world_.now() - p.retransmit_since > config_.give_up) return reset_conn(c, "retransmission timeout");
-    p.flight.front().due = world_.now() + config_.retransmit;
-    schedule_head(c, pipe);
-    return;
+  if (blocked(c->side[pipe].host, c->side[dst].host)) return retransmit_head(c, pipe);
+  if (lost(c->side[pipe].host, c->side[dst].host)) {
+    world_.record(kWorldHost, "net.loss", conn_tag(*c, pipe));
+    return retransmit_head(c, pipe);
   }
   p.retransmitting = false;
   Segment seg = std::move(p.flight.front());
@@ -552,6 +608,19 @@ void Network::deliver_head(const std::shared_ptr<Conn>& c, int pipe) {
   }
   if (!p.flight.empty() && !p.head) schedule_head(c, pipe);
   maybe_forget(c);
+}
+
+// The head segment did not arrive (partition or loss): it goes again after `retransmit`;
+// the segments behind it wait, so order and exactly-once delivery hold.
+void Network::retransmit_head(const std::shared_ptr<Conn>& c, int pipe) {
+  Pipe& p = c->pipe[pipe];
+  if (!p.retransmitting) {
+    p.retransmitting = true;
+    p.retransmit_since = world_.now();
+  }
+  if (world_.now() - p.retransmit_since > config_.give_up) return reset_conn(c, "retransmission timeout");
+  p.flight.front().due = world_.now() + config_.retransmit;
+  schedule_head(c, pipe);
 }
 
 void Network::reset_conn(const std::shared_ptr<Conn>& c, std::string_view why) {

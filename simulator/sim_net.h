@@ -2,10 +2,9 @@
 // Models: connect (refused when nothing listens, timeout when partitioned or nobody has
 // the address), arbitrary segmentation of every write (down to 1 byte) delivered in order
 // after a latency draw, stalls, flow control (a window per direction), RST at a chosen or
-// random byte offset, half-close (FIN after the data), close with unread data → RST,
-// symmetric and one-way partitions with heal (segments are retransmitted until the
-// partition heals or `give_up` passes), read/write deadlines via the World clock, and host
-// crashes (the crashed side vanishes; peers see RST). All randomness comes from the world
+// random byte offset, half-close, close with unread data → RST, partitions with heal and
+// per-link latency/loss (segments are retransmitted until delivered or `give_up` passes),
+// read/write deadlines, host crashes (peers see RST). All randomness comes from the world
 // seed's "net.*" forks. Network is world-wide; HostNet is one SimEnv's rt::Net.
 #pragma once
 
@@ -27,6 +26,18 @@
 
 namespace mail::sim {
 
+// Settings of the link between two hosts (both directions), over the world-wide NetConfig.
+struct LinkConfig {
+  // Replaces NetConfig::latency for every segment (and SYN / SYN-ACK) between the two hosts;
+  // stalls still apply on top.
+  std::optional<Latency> latency;
+  // Each transmission of a segment (data, FIN, RST) or of a SYN / SYN-ACK is lost with this
+  // probability; a lost segment is retransmitted after NetConfig::retransmit (in order,
+  // exactly once, as under a partition, and counting towards give_up), a lost SYN after
+  // NetConfig::syn_retry. Drawn from the world seed's "net.loss" fork.
+  std::uint32_t loss_ppm = 0;
+};
+
 class Network {
  public:
   Network(World& world, NetConfig config);
@@ -44,8 +55,17 @@ class Network {
   void partition_one_way(HostId from, HostId to);  // `from`'s packets to `to` are lost
   void isolate(HostId h);                          // from every other host, both ways
   void heal(HostId a, HostId b);                   // both directions
-  void heal_all();
+  void heal_all();  // partitions only: links (below) are not partitions and stay as set
   bool blocked(HostId from, HostId to) const;
+
+  // ------------------------------------------------------------------ links
+  // Applies to traffic between a and b in both directions, from the next segment or SYN
+  // on (segments already in flight keep their due time). Replaces an earlier setting.
+  void set_link(HostId a, HostId b, LinkConfig link);
+  void clear_link(HostId a, HostId b);  // back to the world-wide NetConfig
+  void clear_links();
+  const LinkConfig* link(HostId a, HostId b) const;  // nullptr when not set
+  std::uint64_t losses() const noexcept { return losses_; }  // segments and SYNs lost on links
 
   // ------------------------------------------------------------------ connection faults
   struct ConnInfo {
@@ -104,21 +124,27 @@ class Network {
   void complete_write(Conn& c, int side, Status r);
   void maybe_forget(const std::shared_ptr<Conn>& c);
   std::string conn_tag(const Conn& c, int side) const;
+  Duration one_way_latency(HostId from, HostId to);  // the link's latency, else the world's
+  bool lost(HostId from, HostId to);                  // a loss draw, only on lossy links
+  void retransmit_head(const std::shared_ptr<Conn>& c, int pipe);
 
   World& world_;
   NetConfig config_;
   Prng latency_rng_;
   Prng split_rng_;
   Prng fault_rng_;
+  Prng loss_rng_;
   std::map<HostId, std::string> address_of_;
   std::map<std::string, HostId, std::less<>> host_of_;
   std::set<std::pair<HostId, HostId>> blocked_;
+  std::map<std::pair<HostId, HostId>, LinkConfig> links_;  // keyed by (min, max) host id
   std::map<std::pair<std::string, std::uint16_t>, std::shared_ptr<ListenerState>> listeners_;
   std::map<std::uint64_t, std::shared_ptr<Conn>> conns_;
   std::map<std::uint64_t, std::shared_ptr<ConnectOp>> connecting_;
   std::map<HostId, std::uint16_t> next_port_;
   std::uint64_t next_conn_id_ = 1;
   std::uint64_t next_op_id_ = 1;
+  std::uint64_t losses_ = 0;
   WriteObserver write_observer_;
 };
 

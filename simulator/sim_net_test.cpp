@@ -1,5 +1,6 @@
 // SimNet: connect/refuse/timeout, ordered delivery under segmentation, half-close, RST,
-// partitions with heal, deadlines, flow control, host crashes, determinism.
+// partitions with heal, deadlines, flow control, host crashes, determinism, per-link
+// latency and loss.
 #include "simulator/sim_net.h"
 
 #include <gtest/gtest.h>
@@ -388,6 +389,153 @@ TEST(SimNet, SameSeedSameSegmentation) {
   };
   EXPECT_EQ(run(11), run(11));
   EXPECT_NE(run(11).second, run(12).second);
+}
+
+// ------------------------------------------------------------------ per-link settings
+// (virtual time only: every bound below follows from the configured latencies)
+
+LinkConfig link_of(std::optional<Latency> latency, std::uint32_t loss_ppm) {
+  LinkConfig l;
+  l.latency = latency;
+  l.loss_ppm = loss_ppm;
+  return l;
+}
+
+TEST(SimNet, SlowLinkDeliversLaterThanTheDefault) {
+  struct Times {
+    Instant connected{};
+    Duration transfer{};
+  };
+  auto run = [](bool slow) {
+    Pair p(5);
+    if (slow) p.w.net().set_link(p.a, p.b, link_of(Latency{50ms, 80ms, 0, Duration(0)}, 0));
+    std::unique_ptr<rt::Listener> l;
+    auto [client, server] = establish(p, l);
+    Times t;
+    t.connected = p.w.now();
+    Reader r;
+    Errc wc = Errc::io;
+    p.eb().tasks().spawn(read_to_end(*server, &r));
+    const Instant start = p.w.now();
+    p.ea().tasks().spawn(write_one(*client, std::string(5000, 's'), &wc));
+    EXPECT_EQ(p.w.run_until([&] { return r.data.size() == 5000; }, 60s), RunStatus::predicate);
+    t.transfer = p.w.now() - start;
+    return t;
+  };
+  const Times def = run(false), slow = run(true);
+  EXPECT_LE(def.connected, Instant(4ms));  // SYN + SYN-ACK at the world's 100us..2ms
+  EXPECT_GE(slow.connected, Instant(100ms));
+  EXPECT_LE(def.transfer, 2ms);
+  EXPECT_GE(slow.transfer, 50ms);
+  EXPECT_LE(slow.transfer, 80ms);
+}
+
+struct LossyRun {
+  std::string at_server, at_client;
+  Errc end_server = Errc::io, end_client = Errc::io;
+  std::uint64_t losses = 0;
+  Instant finished{};
+  std::uint64_t hash = 0;
+};
+
+std::string numbered(int n, std::string_view sep) {
+  std::string s;
+  for (int i = 0; i < n; ++i) s += std::to_string(i) + std::string(sep);
+  return s;
+}
+
+// Both directions at once over a link losing `loss_ppm` of all transmissions, then FINs.
+LossyRun lossy_run(std::uint64_t seed, std::uint32_t loss_ppm) {
+  NetConfig nc;
+  nc.split_ppm = 1'000'000;
+  nc.segment_bytes_max = 100;
+  Pair p(seed, nc);
+  p.w.net().set_link(p.a, p.b, link_of(std::nullopt, loss_ppm));
+  std::unique_ptr<rt::Listener> l;
+  auto [client, server] = establish(p, l);
+  const std::string up = numbered(4000, ","), down = numbered(3000, ";");
+  Reader at_server, at_client;
+  Errc w1 = Errc::io, w2 = Errc::io;
+  p.eb().tasks().spawn(read_to_end(*server, &at_server));
+  p.ea().tasks().spawn(read_to_end(*client, &at_client));
+  p.ea().tasks().spawn(write_one(*client, up, &w1));
+  p.eb().tasks().spawn(write_one(*server, down, &w2));
+  EXPECT_EQ(p.w.run_until([&] { return w1 == Errc::ok && w2 == Errc::ok; }, 600s), RunStatus::predicate);
+  client->shutdown_send();
+  server->shutdown_send();
+  EXPECT_EQ(p.w.run_until([&] { return at_server.finished && at_client.finished; }, 600s), RunStatus::predicate);
+  LossyRun out;
+  EXPECT_EQ(at_server.data, up);  // every byte, in order, exactly once
+  EXPECT_EQ(at_client.data, down);
+  out.at_server = std::move(at_server.data);
+  out.at_client = std::move(at_client.data);
+  out.end_server = at_server.end;
+  out.end_client = at_client.end;
+  out.losses = p.w.net().losses();
+  out.finished = p.w.now();
+  out.hash = p.w.trace().hash();
+  return out;
+}
+
+TEST(SimNet, LossyLinkDeliversEveryByteInOrderExactlyOnceJustLater) {
+  const LossyRun clean = lossy_run(7, 0);
+  const LossyRun lossy = lossy_run(7, 300'000);
+  EXPECT_EQ(clean.losses, 0u);
+  EXPECT_GT(lossy.losses, 20u);
+  EXPECT_EQ(lossy.at_server, clean.at_server);
+  EXPECT_EQ(lossy.at_client, clean.at_client);
+  EXPECT_EQ(lossy.end_server, Errc::eof);  // the FINs got through too
+  EXPECT_EQ(lossy.end_client, Errc::eof);
+  // Each loss costs a 200 ms retransmission (or a 1 s SYN retry); without loss it is milliseconds.
+  EXPECT_LT(clean.finished, Instant(200ms));
+  EXPECT_GE(lossy.finished, Instant(200ms));
+}
+
+TEST(SimNet, LossyLinkSameSeedSameTrace) {
+  const LossyRun a = lossy_run(21, 300'000), b = lossy_run(21, 300'000), c = lossy_run(22, 300'000);
+  EXPECT_EQ(a.hash, b.hash);
+  EXPECT_EQ(a.losses, b.losses);
+  EXPECT_EQ(a.finished, b.finished);
+  EXPECT_NE(a.hash, c.hash);
+}
+
+TEST(SimNet, LostSynsAreRetriedAndClearLinkRestoresTheDefault) {
+  Pair p;
+  auto lr = p.eb().net().listen(rt::Endpoint{"0.0.0.0", 25});
+  ASSERT_TRUE(lr.ok());
+  std::unique_ptr<rt::Listener> l = std::move(*lr);
+  p.w.net().set_link(p.a, p.b, link_of(Latency{300ms, 300ms, 0, Duration(0)}, 1'000'000));
+  std::unique_ptr<rt::Stream> s1;
+  Errc c1 = Errc::ok;
+  p.ea().tasks().spawn(connect_one(p.ea(), rt::Endpoint{"10.0.0.2", 25}, Instant(5s), &s1, &c1));
+  EXPECT_EQ(p.w.run_until_idle(), RunStatus::idle);
+  EXPECT_EQ(c1, Errc::timeout);
+  EXPECT_GE(p.w.net().losses(), 4u);  // a SYN every second
+  p.w.net().heal_all();  // links are not partitions
+  ASSERT_NE(p.w.net().link(p.b, p.a), nullptr);
+  p.w.net().clear_link(p.b, p.a);
+  EXPECT_EQ(p.w.net().link(p.a, p.b), nullptr);
+  // Back to the world-wide 100us..2ms, no loss.
+  const std::uint64_t losses = p.w.net().losses();
+  std::unique_ptr<rt::Stream> client, server;
+  Errc ca = Errc::io, cc = Errc::io;
+  const Instant start = p.w.now();
+  p.eb().tasks().spawn(accept_one(*l, &server, &ca));
+  p.ea().tasks().spawn(connect_one(p.ea(), rt::Endpoint{"10.0.0.2", 25}, start + 5s, &client, &cc));
+  EXPECT_EQ(p.w.run_until([&] { return client && server; }, 5s), RunStatus::predicate);
+  EXPECT_LE(p.w.now() - start, 4ms);
+  Reader r;
+  Errc wc = Errc::io;
+  p.eb().tasks().spawn(read_to_end(*server, &r));
+  const Instant sent = p.w.now();
+  p.ea().tasks().spawn(write_one(*client, "x", &wc));
+  EXPECT_EQ(p.w.run_until([&] { return r.data == "x"; }, 5s), RunStatus::predicate);
+  EXPECT_LE(p.w.now() - sent, 2ms);
+  EXPECT_EQ(p.w.net().losses(), losses);
+  // clear_links drops every link.
+  p.w.net().set_link(p.a, p.b, link_of(std::nullopt, 10));
+  p.w.net().clear_links();
+  EXPECT_EQ(p.w.net().link(p.a, p.b), nullptr);
 }
 
 }  // namespace
