@@ -412,7 +412,27 @@ void bind_sim(pyb::module_& m) {
              } else {
                w.heal_all();
              }
-           }, "a"_a = pyb::none(), "b"_a = pyb::none(), "Heals one partition, or every one.")
+           }, "a"_a = pyb::none(), "b"_a = pyb::none(), "Heals one partition, or every one (links stay as set).")
+      .def("set_link", [](SimWorld& w, const std::string& a, const std::string& b, const pyb::object& latency,
+                          double loss) {
+             sim::LinkConfig link;
+             if (!latency.is_none()) {
+               sim::Latency l;
+               apply_latency(l, latency, "latency");
+               link.latency = l;
+             }
+             if (!std::isfinite(loss) || loss < 0 || loss > 1) {
+               raise_error(ErrorKind::config, "loss is a probability in [0, 1]");
+             }
+             link.loss_ppm = static_cast<std::uint32_t>(std::llround(loss * 1e6));
+             w.set_link(a, b, link);
+           }, "a"_a, "b"_a, pyb::kw_only(), "latency"_a = pyb::none(), "loss"_a = 0.0,
+           "Settings of the link between two hosts, both directions, replacing earlier ones: "
+           "latency=(min_s, max_s) per segment instead of the world-wide latency (None: the world's), "
+           "loss = the probability that a segment or SYN is lost (it is retransmitted, so TCP still "
+           "delivers every byte in order, later). heal() does not clear links; clear_link does.")
+      .def("clear_link", &SimWorld::clear_link, "a"_a, "b"_a,
+           "Back to the world-wide network settings between two hosts.")
       .def("crash", &SimWorld::crash, "host"_a,
            "Power loss: connections reset, tasks destroyed, unsynced disk state lost. The host stays down.")
       .def("restart", &SimWorld::restart, "host"_a, "Crash (when up), then boot.")

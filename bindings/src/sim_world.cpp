@@ -378,6 +378,22 @@ void SimWorld::heal_all() {
   world_->net().heal_all();
 }
 
+void SimWorld::set_link(const std::string& a, const std::string& b, const sim::LinkConfig& link) {
+  require_mutable("set_link");
+  const sim::HostId x = id_of(a), y = id_of(b);
+  if (x == y) raise_error(ErrorKind::config, "a link joins two different hosts");
+  if (link.latency && link.latency->min > link.latency->max) {
+    raise_error(ErrorKind::config, "link latency: (min, max) with min <= max");
+  }
+  if (link.loss_ppm > 1'000'000) raise_error(ErrorKind::config, "link loss is a probability in [0, 1]");
+  world_->net().set_link(x, y, link);
+}
+
+void SimWorld::clear_link(const std::string& a, const std::string& b) {
+  require_mutable("clear_link");
+  world_->net().clear_link(id_of(a), id_of(b));
+}
+
 void SimWorld::crash(const std::string& host) {
   require_mutable("crash");
   const sim::HostId id = id_of(host);

@@ -19,6 +19,7 @@
 #include "core/prng.h"
 #include "simulator/checker.h"
 #include "simulator/mail_host.h"
+#include "simulator/sim_net.h"
 #include "simulator/sim_tls.h"
 #include "simulator/world.h"
 #include "simulator/workload.h"
@@ -153,6 +154,9 @@ class SimWorld {
   void isolate(const std::string& host);
   void heal(const std::string& a, const std::string& b);
   void heal_all();
+  // Per-link latency (over the world-wide one) and loss, both directions (sim::LinkConfig).
+  void set_link(const std::string& a, const std::string& b, const sim::LinkConfig& link);
+  void clear_link(const std::string& a, const std::string& b);
   void crash(const std::string& host);
   void restart(const std::string& host);
   void boot(const std::string& host);

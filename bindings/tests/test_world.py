@@ -110,6 +110,52 @@ def test_partition_and_heal():
     w.heal()
 
 
+def test_lossy_slow_link_still_delivers_everything_acked():
+    def run(seed, loss):
+        w = small_world(seed)
+        lost = []
+        w.on_trace(lambda e: lost.append(e.detail), prefix="net.loss")
+        w.set_link("client1", "mx1", latency=(0.005, 0.02), loss=loss)
+        w.heal()  # links are not partitions: they stay
+        sessions = [w.session("client1", "mx1", [(None, "alice@example.test")] * 3, start_delay=i * 0.5)
+                    for i in range(4)]
+        w.run_until_sessions_done(sessions)
+        acked = [m for s in sessions for m in s.messages if m.acked]
+        assert len(acked) == 12  # loss only delays: TCP retransmits
+        assert len(w.mailbox("mx1", "alice")) == len(acked)
+        assert w.check() == []
+        return w.trace_hash, len(lost), w.now
+    hash1, losses, lossy_done = run(3, 0.3)
+    assert losses > 10
+    assert run(3, 0.3) == (hash1, losses, lossy_done)  # same seed, same trace
+    clean_hash, clean_losses, _ = run(3, 0.0)
+    assert clean_losses == 0 and clean_hash != hash1
+
+
+def test_clear_link_and_link_errors():
+    def run(clear):
+        w = small_world(4)
+        w.set_link("client1", "mx1", loss=1.0)  # every SYN is lost
+        s = w.send("client1", "mx1", to="alice@example.test", connect_timeout=5.0)
+        s.wait()
+        assert s.connect_failed and s.message.outcome == "not_sent"
+        if clear:
+            w.clear_link("mx1", "client1")
+        s = w.send("client1", "mx1", to="alice@example.test", connect_timeout=5.0)
+        s.wait()
+        return s.message.outcome
+    assert run(clear=True) == "acked"
+    assert run(clear=False) == "not_sent"
+    w = small_world()
+    with pytest.raises(cloudsdial.ConfigError):
+        w.set_link("client1", "mx1", loss=1.5)
+    with pytest.raises(cloudsdial.ConfigError):
+        w.set_link("client1", "mx1", latency=(0.2, 0.1))
+    with pytest.raises(cloudsdial.ConfigError):
+        w.set_link("mx1", "mx1", latency=(0.1, 0.2))
+    w.clear_link("client1", "mx1")  # no link: nothing to do
+
+
 def test_crash_and_restart_keep_acked_mail():
     w = small_world()
     s = w.send("client1", "mx1", to="alice@example.test")
