@@ -60,25 +60,23 @@ struct ScenarioRun::Impl {
   void finish(std::string_view budget_note);
 };
 
-namespace {
-// mkdir -p with every level durable, as an installer (and a careful fsync-ing one) leaves it.
-void provision(DiskState& disk, const std::string& dir) {
-  MAIL_ASSERT(disk.make_dirs(dir).ok());
+Status provision_data_dir(DiskState& disk, const std::string& dir) {
+  if (auto made = disk.make_dirs(dir); !made.ok()) return made;
   std::string path = "/";
-  MAIL_ASSERT(disk.sync_dir(path).ok());
+  if (auto synced = disk.sync_dir(path); !synced.ok()) return synced;
   std::size_t i = 0;
   while (i < dir.size()) {
     const std::size_t j = dir.find('/', i);
     const std::string part = dir.substr(i, j == std::string::npos ? std::string::npos : j - i);
     if (!part.empty()) {
       path += (path.back() == '/' ? "" : "/") + part;
-      MAIL_ASSERT(disk.sync_dir(path).ok());
+      if (auto synced = disk.sync_dir(path); !synced.ok()) return synced;
     }
     if (j == std::string::npos) break;
     i = j + 1;
   }
+  return {};
 }
-}  // namespace
 
 void ScenarioRun::Impl::setup() {
   wall_start = std::chrono::steady_clock::now();
@@ -118,7 +116,7 @@ void ScenarioRun::Impl::setup() {
     clients.push_back(world->add_host(hc));
   }
   if (sc.provision_data_dir) {
-    for (HostId h : servers) provision(world->disk_state(h), sc.server.data_dir);
+    for (HostId h : servers) MAIL_ASSERT(provision_data_dir(world->disk_state(h), sc.server.data_dir).ok());
   }
   for (HostId h : servers) world->boot(h);
   for (HostId h : clients) world->boot(h);

@@ -62,6 +62,10 @@ struct Scenario {
   std::uint64_t max_steps = 50'000'000;
 };
 
+// mkdir -p of `dir` with every level durable (each parent directory synced), as a package
+// install leaves a data directory. Used when Scenario::provision_data_dir is set.
+Status provision_data_dir(DiskState& disk, const std::string& dir);
+
 struct RunOptions {
   std::string trace_file;         // full trace, when non-empty
   std::size_t tail_records = 80;  // trace lines in a failure report

@@ -7,6 +7,7 @@
 
 #include "errors.h"
 #include "proto/smtp/address.h"
+#include "simulator/scenario.h"
 #include "simulator/sim_disk.h"
 #include "simulator/sim_env.h"
 #include "simulator/sim_net.h"
@@ -32,20 +33,7 @@ void check_mailbox(const std::string& address, const char* what) {
 
 // mkdir -p with every level durable, as a package install leaves the data directory.
 void provision(sim::DiskState& disk, const std::string& dir) {
-  if (!disk.make_dirs(dir).ok()) raise_error(ErrorKind::config, "bad data_dir " + dir);
-  std::string path = "/";
-  (void)disk.sync_dir(path);
-  std::size_t i = 0;
-  while (i < dir.size()) {
-    const std::size_t j = dir.find('/', i);
-    const std::string part = dir.substr(i, j == std::string::npos ? std::string::npos : j - i);
-    if (!part.empty()) {
-      path += (path.back() == '/' ? "" : "/") + part;
-      (void)disk.sync_dir(path);
-    }
-    if (j == std::string::npos) break;
-    i = j + 1;
-  }
+  if (!sim::provision_data_dir(disk, dir).ok()) raise_error(ErrorKind::config, "bad data_dir " + dir);
 }
 
 std::optional<std::uint64_t> number_after(std::string_view s, std::string_view key) {
