@@ -119,10 +119,11 @@ struct ServerSession::Impl {
 
   // --- commands/auth.cpp: AUTH (RFC 4954 §4, §6), the exchange and its verdict -----------
   bool auth_offered() const noexcept { return extended_ && config_.auth.enabled(); }
-  bool mechanism_offered(sasl::Mechanism m) const noexcept;
+  bool mechanism_in_policy(sasl::Mechanism m) const noexcept;  // listed in AuthConfig::mechanisms
+  bool mechanism_offered(sasl::Mechanism m) const noexcept;    // ...and usable on this connection now
   std::string auth_keyword_line() const;  // "AUTH SCRAM-SHA-256 PLAIN LOGIN", empty when none
-  std::optional<Reply> check_auth(std::string_view mechanism) const;
-  void proceed_auth(std::string_view mechanism, std::optional<std::string_view> initial);
+  Checked<sasl::Mechanism> check_auth(std::string_view mechanism) const;
+  void proceed_auth(sasl::Mechanism mechanism, std::optional<std::string_view> initial);
   void auth_step(const sasl::Step& step);   // a challenge goes out, an outcome asks the application
   bool process_auth_line();                 // one SASL response line; false when more input is needed
   void verdict_auth(PendingVerdict p, Reply verdict);

@@ -25,13 +25,17 @@ std::optional<Reply> exchange_error(sasl::Failure f) {
 }
 }  // namespace
 
-bool ServerSession::Impl::mechanism_offered(sasl::Mechanism m) const noexcept {
-  if (!auth_offered()) return false;
-  if (sends_password(m) && !tls_active_ && !config_.auth.plaintext_without_tls) return false;
+bool ServerSession::Impl::mechanism_in_policy(sasl::Mechanism m) const noexcept {
   for (sasl::Mechanism allowed : config_.auth.mechanisms) {
     if (allowed == m) return true;
   }
   return false;
+}
+
+bool ServerSession::Impl::mechanism_offered(sasl::Mechanism m) const noexcept {
+  if (!auth_offered()) return false;
+  if (sends_password(m) && !tls_active_ && !config_.auth.plaintext_without_tls) return false;
+  return mechanism_in_policy(m);
 }
 
 std::string ServerSession::Impl::auth_keyword_line() const {
@@ -44,7 +48,7 @@ std::string ServerSession::Impl::auth_keyword_line() const {
   return line == "AUTH" ? std::string() : line;
 }
 
-std::optional<Reply> ServerSession::Impl::check_auth(std::string_view mechanism) const {
+Checked<sasl::Mechanism> ServerSession::Impl::check_auth(std::string_view mechanism) const {
   MAIL_ASSERT(!pending_);
   MAIL_ASSERT(!auth_);
   if (!config_.auth.enabled()) return Reply::make(502, {5, 5, 1}, "Error: authentication not enabled");
@@ -56,24 +60,22 @@ std::optional<Reply> ServerSession::Impl::check_auth(std::string_view mechanism)
   if (mechanism.empty()) return Reply::make(501, {5, 5, 4}, "Syntax: AUTH mechanism [initial-response]");
   const auto mech = sasl::parse_mechanism(mechanism);
   if (!mech) return Reply::make(504, {5, 5, 4}, "Unrecognized authentication type");
-  bool in_policy = false;
-  for (sasl::Mechanism allowed : config_.auth.mechanisms) in_policy = in_policy || allowed == *mech;
-  if (!in_policy) return Reply::make(534, {5, 7, 9}, "Authentication mechanism is too weak");
+  if (!mechanism_in_policy(*mech)) return Reply::make(534, {5, 7, 9}, "Authentication mechanism is too weak");
   // §4, §6: a mechanism that needs an encryption layer first.
   if (!mechanism_offered(*mech)) {
     return Reply::make(538, {5, 7, 11}, "Encryption required for requested authentication mechanism");
   }
-  return std::nullopt;
+  return *mech;
 }
 
-void ServerSession::Impl::proceed_auth(std::string_view mechanism, std::optional<std::string_view> initial) {
+void ServerSession::Impl::proceed_auth(sasl::Mechanism mechanism, std::optional<std::string_view> initial) {
   MAIL_ASSERT(state_ == State::ready);
-  MAIL_ASSERT(auth_offered());
+  MAIL_ASSERT(mechanism_offered(mechanism));
   AuthExchange x;
   x.sasl = std::make_unique<sasl::SaslServer>(*config_.auth.crypto, *config_.auth.credentials, config_.auth.sasl);
-  x.mechanism = std::string(sasl::to_string(*sasl::parse_mechanism(mechanism)));
+  x.mechanism = std::string(sasl::to_string(mechanism));
   auth_ = std::move(x);
-  const sasl::Step step = auth_->sasl->start(mechanism, initial);
+  const sasl::Step step = auth_->sasl->start(auth_->mechanism, initial);
   auth_step(step);
 }
 
@@ -173,11 +175,12 @@ void ServerSession::Impl::on_auth(const Command& c) {
       return;
     }
   }
-  if (auto err = check_auth(mechanism)) {
+  Checked<sasl::Mechanism> checked = check_auth(mechanism);
+  if (auto* err = std::get_if<Reply>(&checked)) {
     send_error(*err);
     return;
   }
-  proceed_auth(mechanism, initial);
+  proceed_auth(std::get<sasl::Mechanism>(checked), initial);
 }
 
 }  // namespace mail::smtp
