@@ -5,15 +5,13 @@
 #include <algorithm>
 
 #include "core/assert.h"
+#include "store/user_db.h"
 
 namespace mail::node {
 
 std::string auth_budget_key(std::string_view user) {
-  std::string k(user.substr(0, 255));
-  for (char& c : k) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return k;
+  // The users file's own canonical form, so a budget and a login name never disagree.
+  return store::canonical_user_name(user.substr(0, sasl::kIdentityBytesMax));
 }
 
 std::uint32_t AuthGuard::count(const Map& m, std::string_view key, Instant now) const {

@@ -67,7 +67,7 @@ class GuardedCredentials final : public sasl::CredentialStore {
   const sasl::CredentialStore& inner_;
 };
 
-// User names compare case-insensitively for budgets (ASCII), as logins usually do.
+// User names compare case-insensitively for budgets (ASCII), as in the users file.
 std::string auth_budget_key(std::string_view user);
 
 }  // namespace mail::node

@@ -4,8 +4,6 @@
 // through the Wakeup, so the session is only ever called from this coroutine).
 #include "node/smtp_connection.h"
 
-#include "runtime/buggify.h"
-
 #include <algorithm>
 #include <cstring>
 #include <span>
@@ -14,6 +12,7 @@
 #include "core/assert.h"
 #include "node/tls_stream.h"
 #include "runtime/await.h"
+#include "runtime/buggify.h"
 
 namespace mail::node {
 
@@ -423,8 +422,8 @@ rt::Task<bool> SmtpConnection::handshake(std::string initial_ciphertext) {
     co_return false;
   }
   ++server_.counters_.tls_handshakes;
-  tls_summary_ = done->version + " " + done->cipher;
-  env_.log().write(rt::LogLevel::info, "smtp[" + std::to_string(id_) + "]: TLS " + tls_summary_ + " with " + client_);
+  env_.log().write(rt::LogLevel::info, "smtp[" + std::to_string(id_) + "]: TLS " + done->version + " " + done->cipher +
+                                           " with " + client_);
   co_return true;
 }
 

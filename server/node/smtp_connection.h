@@ -76,7 +76,6 @@ class SmtpConnection {
   std::string client_;
   std::shared_ptr<tls::TlsContext> tls_context_;  // the server's at accept time (reload-safe)
   bool tls_start_pending_ = false;                // STARTTLS accepted, handshake not yet run
-  std::string tls_summary_;                       // "TLSv1.3 TLS_AES_256_GCM_SHA384" once up
   Wakeup wakeup_;
 
   // Input: a fixed buffer; bytes [0, input_len_) were read but not yet taken by feed().

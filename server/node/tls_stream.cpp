@@ -54,7 +54,7 @@ struct TlsStream::Core : std::enable_shared_from_this<TlsStream::Core> {
   std::optional<PendingRead> user_read;
   std::optional<PendingWrite> user_write;
   std::optional<PendingHandshake> user_handshake;
-  std::optional<Errc> read_timeout;  // the inner read hit its deadline
+  bool read_timed_out = false;  // the inner read hit its deadline
 
   template <class T>
   void post(rt::Completion<T> done, Result<T> r) {
@@ -115,13 +115,13 @@ struct TlsStream::Core : std::enable_shared_from_this<TlsStream::Core> {
         auto h = std::move(*user_handshake);
         user_handshake.reset();
         post<tls::ev::HandshakeDone>(std::move(h.done), *handshake);
-      } else if (failure || read_timeout || inner_eof) {
+      } else if (failure || read_timed_out || inner_eof) {
         auto h = std::move(*user_handshake);
         user_handshake.reset();
         Error e = failure ? *failure
-                          : read_timeout ? Error{Errc::timeout, "TLS handshake timed out"}
+                          : read_timed_out ? Error{Errc::timeout, "TLS handshake timed out"}
                                          : Error{Errc::eof, "connection closed during the TLS handshake"};
-        read_timeout.reset();
+        read_timed_out = false;
         post<tls::ev::HandshakeDone>(std::move(h.done), mail::fail(std::move(e)));
       }
     }
@@ -134,12 +134,12 @@ struct TlsStream::Core : std::enable_shared_from_this<TlsStream::Core> {
         auto r = std::move(*user_read);
         user_read.reset();
         post<std::size_t>(std::move(r.done), p.size());
-      } else if (failure || peer_closed || inner_eof || read_timeout) {
+      } else if (failure || peer_closed || inner_eof || read_timed_out) {
         auto r = std::move(*user_read);
         user_read.reset();
         Error e = failure ? *failure
-                          : read_timeout ? Error{Errc::timeout, "read timed out"} : Error{Errc::eof, "end of stream"};
-        read_timeout.reset();
+                          : read_timed_out ? Error{Errc::timeout, "read timed out"} : Error{Errc::eof, "end of stream"};
+        read_timed_out = false;
         post<std::size_t>(std::move(r.done), mail::fail(std::move(e)));
       }
     }
@@ -188,7 +188,7 @@ struct TlsStream::Core : std::enable_shared_from_this<TlsStream::Core> {
           const std::size_t n = self->engine->feed_ciphertext(got);
           if (n < got.size()) self->backlog.append(got.substr(n));
         } else if (r.code() == Errc::timeout) {
-          self->read_timeout = Errc::timeout;
+          self->read_timed_out = true;
         } else if (r.code() == Errc::eof) {
           self->inner_eof = true;
           self->engine->feed_eof();  // without close_notify: a truncation, reported as Failed

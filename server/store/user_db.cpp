@@ -3,6 +3,7 @@
 #include "store/user_db.h"
 
 #include "proto/sasl/base64.h"
+#include "proto/smtp/chars.h"
 #include "runtime/await.h"
 
 namespace mail::store {
@@ -34,9 +35,7 @@ std::optional<sasl::Digest> digest(std::string_view b64) {
 
 std::string canonical_user_name(std::string_view name) {
   std::string s(name);
-  for (char& c : s) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
+  for (char& c : s) c = smtp::ascii_lower(c);
   return s;
 }
 
