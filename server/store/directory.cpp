@@ -6,14 +6,14 @@
 
 #include <algorithm>
 
+#include "proto/smtp/chars.h"
+
 namespace mail::store {
 namespace {
 
-char ascii_lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
 std::string ascii_lower(std::string_view s) {
   std::string out(s);
-  for (char& c : out) c = ascii_lower(c);
+  for (char& c : out) c = smtp::ascii_lower(c);
   return out;
 }
 

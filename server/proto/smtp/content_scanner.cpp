@@ -11,7 +11,6 @@ namespace mail::smtp {
 
 namespace {
 constexpr std::string_view kReceived = "received";
-constexpr char lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 }  // namespace
 
 ContentScanner::ContentScanner(const SmtpLimits& limits, std::uint64_t size_limit, bool line_checks)
@@ -66,7 +65,7 @@ void ContentScanner::on_line_byte(char c) noexcept {
   // (RFC 5322 §4.5.3 obsolete syntax), then ":" — only in the header section.
   if (!in_header_ || received_match_ < 0 || received_match_ > 8) return;
   if (received_match_ < 8) {
-    received_match_ = lower(c) == kReceived[static_cast<std::size_t>(received_match_)] ? received_match_ + 1 : -1;
+    received_match_ = ascii_lower(c) == kReceived[static_cast<std::size_t>(received_match_)] ? received_match_ + 1 : -1;
     return;
   }
   if (c == ':') {
