@@ -25,7 +25,20 @@
 #               the filesystem the Postfix peer spools and delivers on)
 #   -l LEVEL    our server's log_level (default info; the log goes to a file, as
 #               Postfix's maillog does)
+#   -x CLEAN    between runs, empty the measured Maildir's new/ and cur/ by
+#                 aside   moving the files into a sibling directory, removed at the end
+#                         (default: no file is deleted while measuring, see below)
+#                 delete  deleting them (smtp-load.sh -C, this script's old default)
 #   -k          keep the temp dir (config, server log, raw TSV) for inspection
+#
+# Why "aside": on ext4 without a journal (this project's VMs) the inode allocator skips
+# every inode freed in the last 60 s (360 s while its inode-table block is dirty), reading
+# each from the buffer cache, before it takes a free one. Measured here (2000 creates of
+# 1 KiB files, /usr/bin/python3): 12 us per create normally, 75-100 us in the 10-30 s
+# after 2000 deletions in the same block group. Deleting 2000 files before every run made
+# each next run of either server pay that, by an amount that depended on how many runs
+# (of both servers: they share the block group) came before, so the figures drifted run by
+# run. Moving files aside frees no inode; both servers are cleaned the same way.
 #
 # What is measured (see bench/README.md): per size x sessions cell, messages/s and MB/s
 # (payload bytes, 1e6) ACCEPTED (250 after DATA, smtp-source wall time) and END TO END
@@ -50,20 +63,21 @@ PY=/usr/bin/python3
 
 COUNT=2000; RUNS=3; SIZES="1024 102400"; SESS="1 20"; REUSE=""; OURS_ONLY=0; SYSCALLS=0
 LOAD_MAX=""; LOAD_WAIT_MIN=40; OUTDIR=$REPO/bench/results; TMPBASE=${TMPDIR:-/var/tmp}
-LOG_LEVEL=info; KEEP=0; INTERLEAVE=0; CEILING=0
+LOG_LEVEL=info; KEEP=0; INTERLEAVE=0; CEILING=0; CLEAN=aside
 usage() { sed -n '2,40p' "$0"; exit 2; }
 OPTIND=1
-while getopts "n:r:qz:p:dOicsW:T:o:D:l:kh" o; do
+while getopts "n:r:qz:p:dOicsW:T:o:D:l:x:kh" o; do
   case $o in
     n) COUNT=$OPTARG;; r) RUNS=$OPTARG;; q) COUNT=300; RUNS=1;;
     z) SIZES=$OPTARG;; p) SESS=$OPTARG;; d) REUSE=-d;; O) OURS_ONLY=1;; s) SYSCALLS=1;;
     i) INTERLEAVE=1;; c) CEILING=1;;
     W) LOAD_MAX=$OPTARG;; T) LOAD_WAIT_MIN=$OPTARG;; o) OUTDIR=$OPTARG;; D) TMPBASE=$OPTARG;;
-    l) LOG_LEVEL=$OPTARG;; k) KEEP=1;; *) usage;;
+    l) LOG_LEVEL=$OPTARG;; x) CLEAN=$OPTARG;; k) KEEP=1;; *) usage;;
   esac
 done
 shift $((OPTIND - 1))
 [ $# -eq 1 ] || usage
+case $CLEAN in aside|delete) ;; *) echo "smtp_inbound: -x takes aside or delete" >&2; exit 2;; esac
 BIN=$(realpath "$1")
 [ -x "$BIN" ] || { echo "smtp_inbound: $1 is not an executable" >&2; exit 2; }
 [ -x "$PEERS/smtp-load.sh" ] || { echo "smtp_inbound: no peer scripts in $PEERS (set PEERS=)" >&2; exit 2; }
@@ -103,8 +117,20 @@ stop_ours() {
   wait "$SRV_PID" 2>/dev/null || true
   SRV_PID=""
 }
+# set_aside MAILDIR: moves the delivered files out of new/ and cur/ into a directory beside
+# the Maildir (same filesystem, so each move is a rename and frees no inode); the
+# directories are removed once everything is measured (cleanup).
+ASIDE_DIRS=()
+set_aside() {
+  local md=$1 dir
+  dir="$(dirname "$md")/bench-aside.$STAMP.${#ASIDE_DIRS[@]}"
+  mkdir -p "$dir"
+  ASIDE_DIRS+=("$dir")
+  find "$md/new" "$md/cur" -maxdepth 1 -type f -exec mv -t "$dir" {} + 2>/dev/null || true
+}
 cleanup() {
   stop_ours
+  rm -rf "${ASIDE_DIRS[@]}"
   if [ "$PF_STARTED" = 1 ]; then "$PEERS/stop-peers.sh" >/dev/null 2>&1 || true; PF_STARTED=0; fi
   if [ "$KEEP" = 1 ]; then echo "smtp_inbound: kept $WORK"; else rm -rf "$WORK"; fi
 }
@@ -135,27 +161,38 @@ fi
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ------------------------------------------------------------------ per-cell driver
-# run_cells LABEL PORT MAILDIR PIDSPEC [PERF_PID]: smtp-load.sh once per (size, sessions)
-# cell, appending raw rows to $TSV; with -s, perf counts the fsync family meanwhile.
+# run_cells LABEL PORT MAILDIR PIDSPEC [PERF_PID]: smtp-load.sh for each (size, sessions)
+# cell, appending raw rows to $TSV; with -s, perf counts the fsync family meanwhile. With
+# -x aside (and a Maildir to count), one smtp-load.sh per run, the Maildir set aside first.
 run_cells() {
-  local label=$1 port=$2 md=$3 pidspec=$4 perf_pid=${5:-} size s pf_out
-  local -a wrap
+  local label=$1 port=$2 md=$3 pidspec=$4 perf_pid=${5:-} size s runs per_call i
   for size in $SIZES; do
     for s in $SESS; do
-      wrap=()
-      if [ -n "$perf_pid" ]; then
-        # perf counts the server's threads for as long as smtp-load.sh runs
-        PERF_N=$((PERF_N + 1))
-        pf_out=$WORK/perf.$PERF_N.$label.$size.$s
-        wrap=(perf stat -x, -o "$pf_out" -p "$perf_pid"
-              -e syscalls:sys_enter_fsync,syscalls:sys_enter_fdatasync,syscalls:sys_enter_syncfs
-              -e syscalls:sys_enter_rename,task-clock,context-switches --)
-        printf '%s\t%s\t%s\t%s\t%s\n' "$label" "$size" "$s" "$((COUNT * RUNS))" "$pf_out" >>"$SYSC"
-      fi
-      "${wrap[@]}" "$PEERS/smtp-load.sh" 127.0.0.1 "$port" -z "$size" -p "$s" -n "$COUNT" -r "$RUNS" $REUSE \
-        ${md:+-m "$md" -C} -P "$pidspec" -L "$label" -o "$TSV" | tee -a "$WORK/$label.txt"
+      if [ -n "$md" ] && [ "$CLEAN" = aside ]; then runs=$RUNS; per_call=1; else runs=1; per_call=$RUNS; fi
+      for i in $(seq 1 "$runs"); do
+        [ -n "$md" ] && [ "$CLEAN" = aside ] && set_aside "$md"
+        load_call "$label" "$port" "$md" "$pidspec" "$perf_pid" "$size" "$s" "$per_call"
+      done
     done
   done
+}
+
+# load_call LABEL PORT MAILDIR PIDSPEC PERF_PID SIZE SESSIONS RUNS: one smtp-load.sh
+load_call() {
+  local label=$1 port=$2 md=$3 pidspec=$4 perf_pid=$5 size=$6 s=$7 runs=$8 pf_out
+  local -a wrap=() clean=()
+  if [ -n "$perf_pid" ]; then
+    # perf counts the server's threads for as long as smtp-load.sh runs
+    PERF_N=$((PERF_N + 1))
+    pf_out=$WORK/perf.$PERF_N.$label.$size.$s
+    wrap=(perf stat -x, -o "$pf_out" -p "$perf_pid"
+          -e syscalls:sys_enter_fsync,syscalls:sys_enter_fdatasync,syscalls:sys_enter_syncfs
+          -e syscalls:sys_enter_rename,task-clock,context-switches --)
+    printf '%s\t%s\t%s\t%s\t%s\n' "$label" "$size" "$s" "$((COUNT * runs))" "$pf_out" >>"$SYSC"
+  fi
+  [ -n "$md" ] && [ "$CLEAN" = delete ] && clean=(-C)
+  "${wrap[@]}" "$PEERS/smtp-load.sh" 127.0.0.1 "$port" -z "$size" -p "$s" -n "$COUNT" -r "$runs" $REUSE \
+    ${md:+-m "$md"} "${clean[@]}" -P "$pidspec" -L "$label" -o "$TSV" | tee -a "$WORK/$label.txt"
 }
 
 # ------------------------------------------------------------------ servers
@@ -199,7 +236,7 @@ EOF
   fi
   echo "cloudsdial pid $SRV_PID listening on 127.0.0.1:$PORT, data $DATA"
   # warm-up (page cache, first Maildir entries, allocator), not recorded
-  "$PEERS/smtp-load.sh" 127.0.0.1 "$PORT" -z 1024 -p 20 -n 100 -r 1 -m "$MAILDIR" -C >/dev/null
+  "$PEERS/smtp-load.sh" 127.0.0.1 "$PORT" -z 1024 -p 20 -n 100 -r 1 -m "$MAILDIR" >/dev/null
 }
 
 PF_NOTE="not measured (-O)"
@@ -216,7 +253,7 @@ start_postfix() {
       { cat "$WORK/start-peers.txt" >&2; exit 1; }
     PF_NOTE="fresh instance (empty queue and Maildir), smtpd maxproc 100"
   fi
-  "$PEERS/smtp-load.sh" 127.0.0.1 12525 -z 1024 -p 20 -n 100 -r 1 -m "$PF_MAILDIR" -C >/dev/null
+  "$PEERS/smtp-load.sh" 127.0.0.1 12525 -z 1024 -p 20 -n 100 -r 1 -m "$PF_MAILDIR" >/dev/null
 }
 stop_postfix() {
   if [ "$PF_STARTED" = 1 ]; then "$PEERS/stop-peers.sh" >/dev/null; PF_STARTED=0; fi
@@ -278,7 +315,11 @@ fi
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ------------------------------------------------------------------ report
-export ORDER_NOTE COUNT RUNS REUSE LOAD_NOTE LOAD_START LOAD_END PF_NOTE BIN LOG_LEVEL
+case $CLEAN in
+  aside) CLEAN_NOTE="between runs the Maildir's files were moved aside (no inode freed while measuring, -x aside)";;
+  delete) CLEAN_NOTE="between runs the Maildir's files were deleted (smtp-load.sh -C, -x delete)";;
+esac
+export ORDER_NOTE COUNT RUNS REUSE CLEAN_NOTE LOAD_NOTE LOAD_START LOAD_END PF_NOTE BIN LOG_LEVEL
 export R_GIT="repo HEAD $(git -C "$REPO" describe --always --dirty 2>/dev/null || echo unknown) at report time, binary built $(date -r "$BIN" '+%Y-%m-%d %H:%M')"
 export R_FS=$(df -T "$WORK" | awk 'NR==2{print $2 " on " $1}')
 export R_HOST="$(nproc) CPUs, kernel $(uname -r)"
@@ -409,8 +450,8 @@ if os.path.exists(sysc) and os.path.getsize(sysc) > 0:
             f(ev.get("fdatasync", NAN), 0), f(ev.get("syncfs", NAN), 0), f(n / fs if fs else NAN, 2),
             f(ev.get("task-clock", NAN) / n, 3), f(ev.get("context-switches", NAN) / n, 1)))
 p("")
-p("Conditions: %s; data on %s; load average (1/5/15 min) at start %s, at end %s; load wait: %s; order: %s." % (
-    E["R_HOST"], E["R_FS"], E["LOAD_START"], E["LOAD_END"], E["LOAD_NOTE"], E["ORDER_NOTE"]))
+p("Conditions: %s; data on %s; load average (1/5/15 min) at start %s, at end %s; load wait: %s; order: %s; %s." % (
+    E["R_HOST"], E["R_FS"], E["LOAD_START"], E["LOAD_END"], E["LOAD_NOTE"], E["ORDER_NOTE"], E["CLEAN_NOTE"]))
 p("Postfix: %s. cloudsdial: %s (`%s`), log_level %s, %s after the runs, %s warn/error log lines." % (
     E["PF_NOTE"], E["R_GIT"], E["BIN"], E["LOG_LEVEL"], E["R_MEM"], E["R_WARN"]))
 p("Raw per-run rows: `%s`." % os.path.basename(tsv))
