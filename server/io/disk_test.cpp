@@ -126,6 +126,65 @@ rt::Task<void> namespace_case(rt::Disk& d, std::string dir) {
   EXPECT_TRUE((co_await rt::remove(d, dir + "/gone")).ok());
 }
 
+// write_parts: the file is the parts in order (writev), empty parts and many parts
+// included (more than IOV_MAX would be split across writev calls).
+rt::Task<void> write_parts_case(rt::Disk& d, std::string dir) {
+  auto parts = std::make_shared<std::vector<std::string>>();
+  parts->push_back("Return-Path: <a@b>\r\n");
+  parts->push_back("");
+  parts->push_back(std::string(200'000, 'x'));
+  std::string want = (*parts)[0] + (*parts)[2];
+  for (int i = 0; i < 2000; ++i) {
+    parts->push_back(std::to_string(i) + ",");
+    want += parts->back();
+  }
+  auto w = co_await rt::write_parts(d, dir + "/parts", parts, rt::WriteMode::create_new);
+  EXPECT_TRUE(w.ok());
+  auto r = co_await rt::read_file(d, dir + "/parts");
+  EXPECT_TRUE(r.ok());
+  if (r) {
+    EXPECT_TRUE(*r == want);
+  }
+  auto again = co_await rt::write_parts(d, dir + "/parts", parts, rt::WriteMode::create_new);
+  EXPECT_EQ(again.code(), Errc::exists);
+  auto none = co_await rt::write_parts(d, dir + "/none", std::make_shared<std::vector<std::string>>(),
+                                       rt::WriteMode::create_new);
+  EXPECT_TRUE(none.ok());
+  auto rn = co_await rt::read_file(d, dir + "/none");
+  if (rn) {
+    EXPECT_EQ(*rn, "");
+  }
+}
+
+TEST_F(DiskTest, WritePartsWritesThePartsInOrder) { test::run_task(env, write_parts_case(env.disk(), dir)); }
+
+// rename_each: every move is tried, each reports on its own, in order.
+rt::Task<void> rename_each_case(rt::Disk& d, std::string dir) {
+  for (const char* f : {"/a", "/c"}) {
+    auto w = co_await rt::write_file(d, dir + f, f, rt::WriteMode::create_new);
+    EXPECT_TRUE(w.ok());
+  }
+  std::vector<std::pair<std::string, std::string>> moves{
+      {dir + "/a", dir + "/A"}, {dir + "/missing", dir + "/M"}, {dir + "/c", dir + "/C"}};
+  auto rs = co_await rt::rename_each(d, std::move(moves));
+  EXPECT_TRUE(rs.ok());
+  if (rs) {
+    EXPECT_EQ(rs->size(), 3u);
+    if (rs->size() == 3) {
+      EXPECT_TRUE((*rs)[0].ok());
+      EXPECT_EQ((*rs)[1].code(), Errc::not_found);
+      EXPECT_TRUE((*rs)[2].ok());
+    }
+  }
+  auto ra = co_await rt::read_file(d, dir + "/A");
+  auto rc = co_await rt::read_file(d, dir + "/C");
+  EXPECT_TRUE(ra.ok() && rc.ok());
+  auto gone = co_await rt::read_file(d, dir + "/a");
+  EXPECT_EQ(gone.code(), Errc::not_found);
+}
+
+TEST_F(DiskTest, RenameEachReportsEveryMove) { test::run_task(env, rename_each_case(env.disk(), dir)); }
+
 TEST_F(DiskTest, RenameLinkRemoveListMakeDirs) { test::run_task(env, namespace_case(env.disk(), dir)); }
 
 rt::Task<void> list_sorted_case(rt::Disk& d, std::string dir) {

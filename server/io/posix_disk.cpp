@@ -5,7 +5,9 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -16,6 +18,8 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
+#include <string_view>
 #include <utility>
 
 #include "core/assert.h"
@@ -51,7 +55,9 @@ struct Fd {
   int release() { return std::exchange(fd, -1); }
 };
 
-Status write_file(const std::string& path, std::string_view data, rt::WriteMode mode, std::uint32_t file_mode) {
+// Writes `parts` one after the other into `path` (writev, continuing partial writes).
+Status write_file(const std::string& path, std::span<const std::string_view> parts, rt::WriteMode mode,
+                  std::uint32_t file_mode) {
   int flags = O_WRONLY | O_CREAT | O_CLOEXEC;
   switch (mode) {
     case rt::WriteMode::create_new: flags |= O_EXCL; break;
@@ -60,18 +66,28 @@ Status write_file(const std::string& path, std::string_view data, rt::WriteMode 
   }
   Fd fd(open_retry(path, flags, file_mode));
   if (fd.fd < 0) return errno_fail(errno, "open", path);
-  const char* p = data.data();
-  std::size_t left = data.size();
-  while (left > 0) {
-    const ssize_t n = ::write(fd.fd, p, left);
+  // The parts not yet written, the first one possibly partly.
+  std::vector<iovec> iov;
+  iov.reserve(parts.size());
+  for (std::string_view part : parts) {
+    if (!part.empty()) iov.push_back(iovec{const_cast<char*>(part.data()), part.size()});
+  }
+  std::size_t first = 0;
+  while (first < iov.size()) {
+    const int count = static_cast<int>(std::min<std::size_t>(iov.size() - first, IOV_MAX));
+    const ssize_t n = ::writev(fd.fd, iov.data() + first, count);
     if (n < 0) {
       if (errno == EINTR) continue;
       return errno_fail(errno, "write", path);
     }
-    // write(2) returns 0 only for a zero count; guard the loop anyway.
+    // writev(2) returns 0 only for a zero count; guard the loop anyway.
     if (n == 0) return errno_fail(EIO, "write", path);
-    p += n;
-    left -= static_cast<std::size_t>(n);
+    auto done = static_cast<std::size_t>(n);
+    while (first < iov.size() && done >= iov[first].iov_len) done -= iov[first++].iov_len;
+    if (first < iov.size()) {
+      iov[first].iov_base = static_cast<char*>(iov[first].iov_base) + done;
+      iov[first].iov_len -= done;
+    }
   }
   // close() can report a deferred write error (NFS, quota); it closes the fd even when it
   // fails, EINTR included, so it is never retried.
@@ -245,15 +261,23 @@ void PosixDisk::run(Fn fn, rt::Completion<T> done) {
 }
 
 void PosixDisk::async_write_file(std::string path, std::string data, rt::WriteMode mode, rt::Completion<void> done) {
-  run<void>([path = std::move(path), data = std::move(data), mode, fm = options_.file_mode] { return write_file(path, data, mode, fm); },
-            std::move(done));
+  run<void>(
+      [path = std::move(path), data = std::move(data), mode, fm = options_.file_mode] {
+        const std::string_view part(data);
+        return write_file(path, {&part, 1}, mode, fm);
+      },
+      std::move(done));
 }
 
-void PosixDisk::async_write_shared(std::string path, std::shared_ptr<const std::string> data, rt::WriteMode mode,
-                                   rt::Completion<void> done) {
-  MAIL_ASSERT(data != nullptr);
-  run<void>([path = std::move(path), data = std::move(data), mode, fm = options_.file_mode] { return write_file(path, *data, mode, fm); },
-            std::move(done));
+void PosixDisk::async_write_parts(std::string path, std::shared_ptr<const std::vector<std::string>> parts,
+                                  rt::WriteMode mode, rt::Completion<void> done) {
+  MAIL_ASSERT(parts != nullptr);
+  run<void>(
+      [path = std::move(path), parts = std::move(parts), mode, fm = options_.file_mode] {
+        const std::vector<std::string_view> views(parts->begin(), parts->end());
+        return write_file(path, views, mode, fm);
+      },
+      std::move(done));
 }
 
 void PosixDisk::async_read_file(std::string path, rt::Completion<std::string> done) {
@@ -367,6 +391,25 @@ void PosixDisk::async_rename(std::string from, std::string to, rt::Completion<vo
       [from = std::move(from), to = std::move(to)]() -> Status {
         if (::rename(from.c_str(), to.c_str()) != 0) return errno_fail(errno, "rename", from + " -> " + to);
         return {};
+      },
+      std::move(done));
+}
+
+void PosixDisk::async_rename_each(std::vector<std::pair<std::string, std::string>> moves,
+                                  rt::Completion<std::vector<Result<void>>> done) {
+  MAIL_ASSERT(!moves.empty());
+  run<std::vector<Result<void>>>(
+      [moves = std::move(moves)]() -> Result<std::vector<Result<void>>> {
+        std::vector<Result<void>> out;
+        out.reserve(moves.size());
+        for (const auto& [from, to] : moves) {
+          if (::rename(from.c_str(), to.c_str()) != 0) {
+            out.push_back(errno_fail(errno, "rename", from + " -> " + to));
+          } else {
+            out.emplace_back();
+          }
+        }
+        return out;
       },
       std::move(done));
 }

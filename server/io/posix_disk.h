@@ -37,15 +37,18 @@ class PosixDisk final : public rt::Disk {
   PosixDisk(WorkerPool& pool, rt::Executor& executor, PosixDiskOptions options = {});
 
   void async_write_file(std::string path, std::string data, rt::WriteMode mode, rt::Completion<void> done) override;
-  // Writes straight from the shared buffer (no copy of the message).
-  void async_write_shared(std::string path, std::shared_ptr<const std::string> data, rt::WriteMode mode,
-                          rt::Completion<void> done) override;
+  // Writes straight from the shared parts with writev (no copy of the message).
+  void async_write_parts(std::string path, std::shared_ptr<const std::vector<std::string>> parts, rt::WriteMode mode,
+                         rt::Completion<void> done) override;
   void async_read_file(std::string path, rt::Completion<std::string> done) override;
   // Durable data (and size) of every file, with the strategy above. The files must have
   // been written before the call; Errc::not_found if one is missing.
   void async_sync_files(std::vector<std::string> paths, rt::Completion<void> done) override;
   void async_sync_dir(std::string path, rt::Completion<void> done) override;
   void async_rename(std::string from, std::string to, rt::Completion<void> done) override;
+  // All renames in one worker job, in order: one hand-off each way for a whole round.
+  void async_rename_each(std::vector<std::pair<std::string, std::string>> moves,
+                         rt::Completion<std::vector<Result<void>>> done) override;
   void async_link(std::string from, std::string to, rt::Completion<void> done) override;
   // Unlinks a file, or removes an empty directory.
   void async_remove(std::string path, rt::Completion<void> done) override;

@@ -104,11 +104,11 @@ rt::Task<DeliveryResult> LocalDelivery::deliver(const smtp::Envelope& envelope, 
   const std::string_view host = config_.hostname.empty() ? env_.hostname() : std::string_view(config_.hostname);
   // RFC 5321 §4.4: the final-delivery server inserts Return-Path (the reverse-path, "<>"
   // for a bounce) above the trace header it adds.
-  std::string message = "Return-Path: " + envelope.mail_from.to_string() + "\r\n";
-  message += smtp::build_received(envelope, host, queue_id, env_.clock().wall_now());
-  message += content;
-  content = std::string();  // the prefixed copy replaces it; do not hold both
-  const std::uint64_t size_bytes = message.size();
+  // The two are written ahead of the content as received, not joined with it: a large
+  // message is never copied.
+  std::string head = "Return-Path: " + envelope.mail_from.to_string() + "\r\n";
+  head += smtp::build_received(envelope, host, queue_id, env_.clock().wall_now());
+  const std::uint64_t size_bytes = head.size() + content.size();
 
   for (const auto& u : users) {
     Status s = co_await maildirs_.ensure_mailbox(u);
@@ -121,7 +121,10 @@ rt::Task<DeliveryResult> LocalDelivery::deliver(const smtp::Envelope& envelope, 
   if (MAIL_BUGGIFY(env_, "local-delivery.transient-failure")) {
     co_return DeliveryResult{storage_error_reply(Errc::io), {}, 0};
   }
-  auto stored = co_await maildirs_.deliver(std::move(users), std::move(message));
+  std::vector<std::string> parts;
+  parts.push_back(std::move(head));
+  parts.push_back(std::move(content));
+  auto stored = co_await maildirs_.deliver_parts(std::move(users), std::move(parts));
   if (!stored.ok()) {
     env_.log().write(rt::LogLevel::warn, queue_id + ": maildir delivery failed: " + std::string(to_string(stored.code())) +
                                              ": " + stored.error().detail);

@@ -29,9 +29,9 @@ inline auto write_file(Disk& d, std::string path, std::string data, WriteMode mo
     d.async_write_file(std::move(path), std::move(data), mode, std::move(c));
   });
 }
-inline auto write_shared(Disk& d, std::string path, std::shared_ptr<const std::string> data, WriteMode mode) {
-  return async_op<void>([&d, path = std::move(path), data = std::move(data), mode](Completion<void> c) mutable {
-    d.async_write_shared(std::move(path), std::move(data), mode, std::move(c));
+inline auto write_parts(Disk& d, std::string path, std::shared_ptr<const std::vector<std::string>> parts, WriteMode mode) {
+  return async_op<void>([&d, path = std::move(path), parts = std::move(parts), mode](Completion<void> c) mutable {
+    d.async_write_parts(std::move(path), std::move(parts), mode, std::move(c));
   });
 }
 inline auto read_file(Disk& d, std::string path) {
@@ -46,6 +46,11 @@ inline auto sync_dir(Disk& d, std::string path) {
 inline auto rename(Disk& d, std::string from, std::string to) {
   return async_op<void>([&d, from = std::move(from), to = std::move(to)](Completion<void> c) mutable {
     d.async_rename(std::move(from), std::move(to), std::move(c));
+  });
+}
+inline auto rename_each(Disk& d, std::vector<std::pair<std::string, std::string>> moves) {
+  return async_op<std::vector<Result<void>>>([&d, moves = std::move(moves)](Completion<std::vector<Result<void>>> c) mutable {
+    d.async_rename_each(std::move(moves), std::move(c));
   });
 }
 inline auto link(Disk& d, std::string from, std::string to) {

@@ -1,7 +1,32 @@
 // Small out-of-line helpers of the Env vocabulary.
 #include "runtime/env.h"
 
+#include "core/assert.h"
+
 namespace mail::rt {
+
+// Every rename starts now (the order the simulator's trace records); the last completion
+// to arrive completes the batch, so `done` runs from the executor like any completion.
+void Disk::async_rename_each(std::vector<std::pair<std::string, std::string>> moves,
+                             Completion<std::vector<Result<void>>> done) {
+  MAIL_ASSERT(!moves.empty());
+  struct Batch {
+    std::vector<Result<void>> results;
+    std::size_t left = 0;
+    Completion<std::vector<Result<void>>> done;
+  };
+  auto batch = std::make_shared<Batch>();
+  batch->results.resize(moves.size());
+  batch->left = moves.size();
+  batch->done = std::move(done);
+  for (std::size_t i = 0; i < moves.size(); ++i) {
+    async_rename(std::move(moves[i].first), std::move(moves[i].second), [batch, i](Result<void> r) {
+      batch->results[i] = std::move(r);
+      MAIL_ASSERT(batch->left > 0);
+      if (--batch->left == 0) std::move(batch->done)(std::move(batch->results));
+    });
+  }
+}
 
 std::string Endpoint::to_string() const {
   const bool v6 = address.find(':') != std::string::npos;

@@ -14,6 +14,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/function.h"
@@ -109,11 +110,15 @@ class Disk {
  public:
   virtual ~Disk() = default;
   virtual void async_write_file(std::string path, std::string data, WriteMode mode, Completion<void> done) = 0;
-  // The same write from a buffer the caller keeps sharing (a retry under another name
-  // needs the bytes again): an Env that can write without copying overrides this.
-  virtual void async_write_shared(std::string path, std::shared_ptr<const std::string> data, WriteMode mode,
-                                  Completion<void> done) {
-    async_write_file(std::move(path), std::string(*data), mode, std::move(done));
+  // The same write from buffers the caller keeps sharing (a retry under another name
+  // needs the bytes again); the file's bytes are the parts in order (a header block and
+  // the body, never joined in memory). An Env that can write them without copying
+  // (writev) overrides this.
+  virtual void async_write_parts(std::string path, std::shared_ptr<const std::vector<std::string>> parts,
+                                 WriteMode mode, Completion<void> done) {
+    std::string data;
+    for (const auto& p : *parts) data += p;
+    async_write_file(std::move(path), std::move(data), mode, std::move(done));
   }
   virtual void async_read_file(std::string path, Completion<std::string> done) = 0;
   // Makes the data of each named file durable. Implementations may batch (group commit).
@@ -121,6 +126,11 @@ class Disk {
   // Makes the directory's entries (creates, renames, links, unlinks) durable.
   virtual void async_sync_dir(std::string path, Completion<void> done) = 0;
   virtual void async_rename(std::string from, std::string to, Completion<void> done) = 0;
+  // Several independent renames (from, to), `moves` non-empty; their statuses in order,
+  // one failing does not stop the others. An Env may run them as one job; the default
+  // starts every async_rename at once and completes when the last one has.
+  virtual void async_rename_each(std::vector<std::pair<std::string, std::string>> moves,
+                                 Completion<std::vector<Result<void>>> done);
   virtual void async_link(std::string from, std::string to, Completion<void> done) = 0;
   virtual void async_remove(std::string path, Completion<void> done) = 0;
   virtual void async_make_dirs(std::string path, Completion<void> done) = 0;  // mkdir -p

@@ -32,11 +32,6 @@ StartOp op_link(rt::Disk& disk, std::string from, std::string to) {
     disk.async_link(std::move(from), std::move(to), std::move(c));
   };
 }
-StartOp op_rename(rt::Disk& disk, std::string from, std::string to) {
-  return [&disk, from = std::move(from), to = std::move(to)](rt::Completion<void> c) mutable {
-    disk.async_rename(std::move(from), std::move(to), std::move(c));
-  };
-}
 StartOp op_remove(rt::Disk& disk, std::string path) {
   return [&disk, path = std::move(path)](rt::Completion<void> c) mutable { disk.async_remove(std::move(path), std::move(c)); };
 }
@@ -306,14 +301,24 @@ rt::Task<std::vector<Status>> GroupCommitter::finish_round(std::vector<CommitIte
       std::string from, to;
     };
     std::vector<Move> moves;
-    std::vector<StartOp> ops;
     for (std::size_t i = 0; i < n; ++i) {
       if (!st[i].ok()) continue;
       moves.push_back({i, true, items[i].tmp_path, items[i].new_paths[0]});
       for (const auto& [from, to] : tr[i].copy_moves) moves.push_back({i, false, from, to});
     }
-    for (const auto& m : moves) ops.push_back(op_rename(disk, m.from, m.to));
-    const std::vector<Status> rs = co_await when_all(std::move(ops));
+    // One Disk call for the round (PosixDisk: one worker job, not one per message).
+    std::vector<Status> rs;
+    if (!moves.empty()) {
+      std::vector<std::pair<std::string, std::string>> pairs;
+      pairs.reserve(moves.size());
+      for (const auto& m : moves) pairs.emplace_back(m.from, m.to);
+      auto renamed = co_await rt::rename_each(disk, std::move(pairs));
+      if (renamed.ok()) {
+        rs = std::move(renamed).value();
+      } else {
+        rs.assign(moves.size(), Status(fail(renamed.error())));  // the batch failed as a whole
+      }
+    }
     for (std::size_t k = 0; k < moves.size(); ++k) {
       const Move& m = moves[k];
       if (!rs[k].ok()) {

@@ -127,6 +127,12 @@ rt::Task<Status> MaildirStore::ensure_mailbox(std::string user) {
 }
 
 rt::Task<Result<std::string>> MaildirStore::deliver(std::vector<std::string> users, std::string content) {
+  std::vector<std::string> parts;
+  parts.push_back(std::move(content));
+  co_return co_await deliver_parts(std::move(users), std::move(parts));
+}
+
+rt::Task<Result<std::string>> MaildirStore::deliver_parts(std::vector<std::string> users, std::vector<std::string> parts) {
   // Distinct users in first-seen order: the first one gets the tmp file.
   std::vector<std::string> distinct;
   for (auto& u : users) {
@@ -139,9 +145,10 @@ rt::Task<Result<std::string>> MaildirStore::deliver(std::vector<std::string> use
   }
 
   rt::Disk& disk = impl_->env.disk();
-  const std::uint64_t size_bytes = content.size();
+  std::uint64_t size_bytes = 0;
+  for (const auto& p : parts) size_bytes += p.size();
   // Shared, not copied: a retry under another name still needs the bytes.
-  auto shared = std::make_shared<const std::string>(std::move(content));
+  auto shared = std::make_shared<const std::vector<std::string>>(std::move(parts));
   const std::string first_md = maildir_path(distinct.front());
   std::string name;
   std::string tmp_path;
@@ -150,7 +157,7 @@ rt::Task<Result<std::string>> MaildirStore::deliver(std::vector<std::string> use
   for (int attempt = 0; attempt < name_attempts_max && !written; ++attempt) {
     name = impl_->namer.next(impl_->env.clock().wall_now(), size_bytes);
     tmp_path = first_md + "/tmp/" + name;
-    Status s = co_await rt::write_shared(disk, tmp_path, shared, rt::WriteMode::create_new);
+    Status s = co_await rt::write_parts(disk, tmp_path, shared, rt::WriteMode::create_new);
     if (s.ok()) {
       written = true;
       shared.reset();  // the file has them now; do not hold them through the commit

@@ -63,6 +63,9 @@ class MaildirStore {
   // unique base name used (time.MusecRrandQn.host,S=size). Ensures missing mailboxes.
   // On error nothing of this delivery is left in any new/ (best effort cleanup).
   rt::Task<Result<std::string>> deliver(std::vector<std::string> users, std::string content);
+  // The same, the message being `parts` in order (e.g. a trace-header block and the body
+  // as received): written with one writev, never joined in memory.
+  rt::Task<Result<std::string>> deliver_parts(std::vector<std::string> users, std::vector<std::string> parts);
 
   // Read side (tests, inspection API): messages in new/ then cur/, each sorted by name.
   rt::Task<Result<std::vector<MaildirEntry>>> list_messages(std::string user);
