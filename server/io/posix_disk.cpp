@@ -57,7 +57,7 @@ struct Fd {
 
 // Writes `parts` one after the other into `path` (writev, continuing partial writes).
 Status write_file(const std::string& path, std::span<const std::string_view> parts, rt::WriteMode mode,
-                  std::uint32_t file_mode) {
+                  std::uint32_t file_mode, bool start_writeback = false) {
   int flags = O_WRONLY | O_CREAT | O_CLOEXEC;
   switch (mode) {
     case rt::WriteMode::create_new: flags |= O_EXCL; break;
@@ -89,6 +89,10 @@ Status write_file(const std::string& path, std::span<const std::string_view> par
       iov[first].iov_len -= done;
     }
   }
+  // Start writing the pages back now, without waiting: the sync_files that must follow
+  // before any name points at this file then finds them written or in flight, and its
+  // round is shorter. A hint only; errors surface at that sync (errseq).
+  if (start_writeback) (void)::sync_file_range(fd.fd, 0, 0, SYNC_FILE_RANGE_WRITE);
   // close() can report a deferred write error (NFS, quota); it closes the fd even when it
   // fails, EINTR included, so it is never retried.
   if (::close(fd.release()) != 0 && errno != EINTR) return errno_fail(errno, "close", path);
@@ -275,7 +279,7 @@ void PosixDisk::async_write_parts(std::string path, std::shared_ptr<const std::v
   run<void>(
       [path = std::move(path), parts = std::move(parts), mode, fm = options_.file_mode] {
         const std::vector<std::string_view> views(parts->begin(), parts->end());
-        return write_file(path, views, mode, fm);
+        return write_file(path, views, mode, fm, /*start_writeback=*/true);
       },
       std::move(done));
 }
