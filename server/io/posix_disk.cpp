@@ -199,6 +199,11 @@ Status make_dirs(const std::string& path, std::uint32_t dir_mode) {
   return {};
 }
 
+Status rename_path(const std::string& from, const std::string& to) {
+  if (::rename(from.c_str(), to.c_str()) != 0) return errno_fail(errno, "rename", from + " -> " + to);
+  return {};
+}
+
 Status remove_path(const std::string& path) {
   if (::unlink(path.c_str()) == 0) return {};
   // Linux says EISDIR for a directory, POSIX allows EPERM.
@@ -391,12 +396,7 @@ void PosixDisk::async_sync_dir(std::string path, rt::Completion<void> done) {
 }
 
 void PosixDisk::async_rename(std::string from, std::string to, rt::Completion<void> done) {
-  run<void>(
-      [from = std::move(from), to = std::move(to)]() -> Status {
-        if (::rename(from.c_str(), to.c_str()) != 0) return errno_fail(errno, "rename", from + " -> " + to);
-        return {};
-      },
-      std::move(done));
+  run<void>([from = std::move(from), to = std::move(to)] { return rename_path(from, to); }, std::move(done));
 }
 
 void PosixDisk::async_rename_each(std::vector<std::pair<std::string, std::string>> moves,
@@ -406,13 +406,7 @@ void PosixDisk::async_rename_each(std::vector<std::pair<std::string, std::string
       [moves = std::move(moves)]() -> Result<std::vector<Result<void>>> {
         std::vector<Result<void>> out;
         out.reserve(moves.size());
-        for (const auto& [from, to] : moves) {
-          if (::rename(from.c_str(), to.c_str()) != 0) {
-            out.push_back(errno_fail(errno, "rename", from + " -> " + to));
-          } else {
-            out.emplace_back();
-          }
-        }
+        for (const auto& [from, to] : moves) out.push_back(rename_path(from, to));
         return out;
       },
       std::move(done));
