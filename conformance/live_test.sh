@@ -15,37 +15,14 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT INT TERM
-cat > "$tmp/cloudsdial.toml" <<CONF
-[server]
-hostname = "mx.example.test"
-data_dir = "$tmp/var"
-log_level = "warn"
-shutdown_timeout = "2s"
-
-[smtp]
-listen = ["127.0.0.1:0"]
-error_delay = "10ms"
-
-[domains]
-local = ["example.test"]
-
-[[users]]
-name = "demo"
-aliases = ["postmaster"]
-CONF
+. "$dir/target.sh"
+target_config "$tmp/cloudsdial.toml" "$tmp/var"
 echo "conformance-pass-1" | "$bin" user add conformance --config "$tmp/cloudsdial.toml" > /dev/null
-"$bin" serve --config "$tmp/cloudsdial.toml" > "$tmp/server.log" 2>&1 &
-pid=$!
-port=
-i=0
-while [ $i -lt 300 ]; do
-  port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$tmp/server.log" | head -n 1)
-  [ -n "$port" ] && break
-  kill -0 "$pid" 2>/dev/null || { cat "$tmp/server.log"; echo "server exited" >&2; exit 1; }
-  sleep 0.1
-  i=$((i + 1))
-done
-[ -n "$port" ] || { cat "$tmp/server.log"; echo "server did not listen" >&2; exit 1; }
+if ! target_start "$bin" "$tmp/cloudsdial.toml" "$tmp/server.log"; then
+  cat "$tmp/server.log"
+  if kill -0 "$pid" 2>/dev/null; then echo "server did not listen" >&2; else echo "server exited" >&2; fi
+  exit 1
+fi
 status=0
 "$bin" conformance --suite smtp --target "127.0.0.1:$port" --suite-dir "$dir" --quiet || status=$?
 echo "--- again inside STARTTLS, with --user (AUTH cases)"

@@ -47,32 +47,9 @@ printf '%-34s %8s  %s\n' "inproc (smtp::ServerSession)" "$m" "$(cases)"
 m=$(time_suite "$BIN" conformance --suite smtp --target sim --suite-dir "$SUITE")
 printf '%-34s %8s  %s\n' "sim (virtual time)" "$m" "$(cases)"
 
-cat > "$tmp/cloudsdial.toml" <<CONF
-[server]
-hostname = "mx.example.test"
-data_dir = "$tmp/var"
-log_level = "warn"
-shutdown_timeout = "2s"
-
-[smtp]
-listen = ["127.0.0.1:0"]
-error_delay = "10ms"
-
-[domains]
-local = ["example.test"]
-
-[[users]]
-name = "demo"
-aliases = ["postmaster"]
-CONF
-"$BIN" serve --config "$tmp/cloudsdial.toml" > "$tmp/server.log" 2>&1 &
-pid=$!
-port=
-for _ in $(seq 1 300); do
-  port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$tmp/server.log" | head -n 1)
-  [ -n "$port" ] && break
-  sleep 0.1
-done
+. "$SUITE/target.sh"
+target_config "$tmp/cloudsdial.toml" "$tmp/var"
+target_start "$BIN" "$tmp/cloudsdial.toml" "$tmp/server.log" || true
 if [ -n "$port" ]; then
   m=$(time_suite "$BIN" conformance --suite smtp --target "127.0.0.1:$port" --suite-dir "$SUITE")
   printf '%-34s %8s  %s\n' "live cloudsdial serve" "$m" "$(cases)"
