@@ -32,29 +32,29 @@ class DiskTest : public ::testing::Test {
   std::string dir;
 };
 
+// Reads `path` back and expects exactly `want` (compared with ==: a large `want` printed
+// by EXPECT_EQ would flood the log).
+rt::Task<void> expect_contents(rt::Disk& d, std::string path, std::string want) {
+  auto r = co_await rt::read_file(d, path);
+  EXPECT_TRUE(r.ok()) << path;
+  if (r) {
+    EXPECT_TRUE(*r == want) << path << ": " << r->size() << " bytes, want " << want.size();
+  }
+}
+
 rt::Task<void> write_read_case(rt::Disk& d, std::string dir) {
   const std::string f = dir + "/msg";
   auto w1 = co_await rt::write_file(d, f, "hello", rt::WriteMode::create_new);
   EXPECT_TRUE(w1.ok());
   auto w2 = co_await rt::write_file(d, f, "again", rt::WriteMode::create_new);
   EXPECT_EQ(w2.code(), Errc::exists);
-  auto r1 = co_await rt::read_file(d, f);
-  EXPECT_TRUE(r1.ok());
-  if (r1) {
-    EXPECT_EQ(*r1, "hello");
-  }
+  co_await expect_contents(d, f, "hello");
   auto w3 = co_await rt::write_file(d, f, " world", rt::WriteMode::append);
   EXPECT_TRUE(w3.ok());
-  auto r2 = co_await rt::read_file(d, f);
-  if (r2) {
-    EXPECT_EQ(*r2, "hello world");
-  }
+  co_await expect_contents(d, f, "hello world");
   auto w4 = co_await rt::write_file(d, f, "new", rt::WriteMode::truncate);
   EXPECT_TRUE(w4.ok());
-  auto r3 = co_await rt::read_file(d, f);
-  if (r3) {
-    EXPECT_EQ(*r3, "new");
-  }
+  co_await expect_contents(d, f, "new");
   auto size = co_await rt::file_size(d, f);
   EXPECT_TRUE(size.ok());
   if (size) {
@@ -66,17 +66,10 @@ rt::Task<void> write_read_case(rt::Disk& d, std::string dir) {
   for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 7 % 256);
   auto wb = co_await rt::write_file(d, dir + "/big", big, rt::WriteMode::create_new);
   EXPECT_TRUE(wb.ok());
-  auto rb = co_await rt::read_file(d, dir + "/big");
-  EXPECT_TRUE(rb.ok());
-  if (rb) {
-    EXPECT_TRUE(*rb == big);
-  }
+  co_await expect_contents(d, dir + "/big", big);
   auto empty = co_await rt::write_file(d, dir + "/empty", "", rt::WriteMode::create_new);
   EXPECT_TRUE(empty.ok());
-  auto re = co_await rt::read_file(d, dir + "/empty");
-  if (re) {
-    EXPECT_EQ(*re, "");
-  }
+  co_await expect_contents(d, dir + "/empty", "");
 }
 
 TEST_F(DiskTest, WriteModesAndReadBack) {
@@ -140,20 +133,13 @@ rt::Task<void> write_parts_case(rt::Disk& d, std::string dir) {
   }
   auto w = co_await rt::write_parts(d, dir + "/parts", parts, rt::WriteMode::create_new);
   EXPECT_TRUE(w.ok());
-  auto r = co_await rt::read_file(d, dir + "/parts");
-  EXPECT_TRUE(r.ok());
-  if (r) {
-    EXPECT_TRUE(*r == want);
-  }
+  co_await expect_contents(d, dir + "/parts", want);
   auto again = co_await rt::write_parts(d, dir + "/parts", parts, rt::WriteMode::create_new);
   EXPECT_EQ(again.code(), Errc::exists);
   auto none = co_await rt::write_parts(d, dir + "/none", std::make_shared<std::vector<std::string>>(),
                                        rt::WriteMode::create_new);
   EXPECT_TRUE(none.ok());
-  auto rn = co_await rt::read_file(d, dir + "/none");
-  if (rn) {
-    EXPECT_EQ(*rn, "");
-  }
+  co_await expect_contents(d, dir + "/none", "");
 }
 
 TEST_F(DiskTest, WritePartsWritesThePartsInOrder) { test::run_task(env, write_parts_case(env.disk(), dir)); }
@@ -176,9 +162,8 @@ rt::Task<void> rename_each_case(rt::Disk& d, std::string dir) {
       EXPECT_TRUE((*rs)[2].ok());
     }
   }
-  auto ra = co_await rt::read_file(d, dir + "/A");
-  auto rc = co_await rt::read_file(d, dir + "/C");
-  EXPECT_TRUE(ra.ok() && rc.ok());
+  co_await expect_contents(d, dir + "/A", "/a");
+  co_await expect_contents(d, dir + "/C", "/c");
   auto gone = co_await rt::read_file(d, dir + "/a");
   EXPECT_EQ(gone.code(), Errc::not_found);
 }
