@@ -27,6 +27,7 @@
 
 #include "core/time.h"
 #include "proto/sasl/server.h"
+#include "proto/session_output.h"
 #include "proto/smtp/envelope.h"
 #include "proto/smtp/limits.h"
 #include "proto/smtp/reply.h"
@@ -115,18 +116,10 @@ struct Closed {              // informational: the session is over
 
 using Event = std::variant<ev::Helo, ev::MailFrom, ev::RcptTo, ev::Message, ev::Auth, ev::TransactionReset, ev::Closed>;
 
-namespace out {
-struct Send {  // write these bytes
-  std::string bytes;
-};
-struct Pause {  // write nothing further before `until` (error-reply delay)
-  Instant until;
-};
-struct StartTls {};  // the "220 Ready to start TLS" was sent: handshake now, then tls_established()
-struct Close {};     // close after writing everything before this
-}  // namespace out
-
-using Output = std::variant<out::Send, out::Pause, out::StartTls, out::Close>;
+// Output items are protocol-neutral (proto/session_output.h): the one driver in
+// node/connection.h runs this session and, later, IMAP and POP3 sessions alike.
+namespace out = proto::out;
+using Output = proto::Output;
 
 enum class State : std::uint8_t {
   greeting,        // before EHLO/HELO
