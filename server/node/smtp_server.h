@@ -1,9 +1,9 @@
-// SmtpServer: the SMTP listener service. Accepts on env.net() endpoints, admits connections
-// through ConnectionLimits, and runs one driver coroutine per connection around a sans-IO
-// smtp::ServerSession (smtp_connection.h). Env only: no Asio, no clock but env.clock(), no
-// getenv, no globals. The server must outlive its tasks: destroy it only after stop() has
-// completed (or after the Env destroyed its tasks). RFC 5321 §4.5.3.2 timeouts come from
-// the session; connection caps follow Postfix smtpd_client_connection_count_limit.
+// SmtpServer: the SMTP service — a ListenerService (accept, admission, shutdown: shared with
+// every protocol) whose connections run the generic node::Connection driver around a sans-IO
+// smtp::ServerSession (smtp_session_adapter.h). It decides what each listener kind offers
+// (STARTTLS, AUTH required on submission, RFC 8314 implicit TLS on 465). Env only: no Asio,
+// no clock but env.clock(), no getenv, no globals. The server must outlive its tasks:
+// destroy it only after stop() has completed (or after the Env destroyed its tasks).
 #pragma once
 
 #include <cstdint>
@@ -17,8 +17,8 @@
 #include "core/time.h"
 #include "node/auth_guard.h"
 #include "node/connection_limits.h"
+#include "node/listener_service.h"
 #include "node/local_delivery.h"
-#include "node/wakeup.h"
 #include "proto/smtp/server_session.h"
 #include "runtime/env.h"
 #include "runtime/task.h"
@@ -97,12 +97,12 @@ struct SmtpServerCounters {
   std::uint64_t auth_failures = 0;
 };
 
-class SmtpConnection;
+class SmtpSessionAdapter;
 
-class SmtpServer {
+class SmtpServer final : private ServiceProtocol {
  public:
   SmtpServer(rt::Env& env, SmtpServerConfig config, MailHandler& handler);
-  ~SmtpServer();
+  ~SmtpServer() override;
   SmtpServer(const SmtpServer&) = delete;
   SmtpServer& operator=(const SmtpServer&) = delete;
 
@@ -112,56 +112,42 @@ class SmtpServer {
 
   // The bound endpoints, in configuration order: listen, listen_submission, then
   // listen_submissions (the real port when 0 was configured).
-  const std::vector<rt::Endpoint>& bound_endpoints() const noexcept { return bound_; }
-  ListenerKind bound_kind(std::size_t i) const { return kinds_.at(i); }
+  const std::vector<rt::Endpoint>& bound_endpoints() const noexcept { return service_.bound(); }
+  ListenerKind bound_kind(std::size_t i) const { return static_cast<ListenerKind>(service_.spec(i).kind); }
 
   // The certificate for STARTTLS and port 465; null = no TLS (STARTTLS not offered, and
   // start() refuses submissions listeners). Replaced on reload: connections keep the
   // context they started with.
-  void set_tls(std::shared_ptr<tls::TlsContext> context) { tls_ = std::move(context); }
-  const std::shared_ptr<tls::TlsContext>& tls() const noexcept { return tls_; }
+  void set_tls(std::shared_ptr<tls::TlsContext> context) { service_.set_tls(std::move(context)); }
+  const std::shared_ptr<tls::TlsContext>& tls() const noexcept { return service_.tls(); }
   AuthGuard& auth_guard() noexcept { return guard_; }
 
   // Graceful shutdown: stops accepting, asks every session to finish (an idle session gets
   // 421 now, one inside a transaction after it), at `deadline` forces 421 on the rest, and
   // force_close_grace later closes what is still open. Completes when every connection
   // and accept loop is gone. Call once.
-  rt::Task<void> stop(Instant deadline);
+  rt::Task<void> stop(Instant deadline) { return service_.stop(deadline); }
 
-  std::size_t connection_count() const noexcept { return connections_.size(); }
-  const SmtpServerCounters& counters() const noexcept { return counters_; }
+  std::size_t connection_count() const noexcept { return service_.connection_count(); }
+  SmtpServerCounters counters() const noexcept;
   const SmtpServerConfig& config() const noexcept { return config_; }
 
  private:
-  friend class SmtpConnection;
-  rt::Task<void> accept_loop(rt::Listener& listener, ListenerKind kind);
-  void on_accepted(std::unique_ptr<rt::Stream> stream, ListenerKind kind);
-  rt::Task<void> run_connection(std::unique_ptr<rt::Stream> stream, std::uint64_t id, std::string client,
-                                ListenerKind kind);
+  friend class SmtpSessionAdapter;
+  // ServiceProtocol
+  std::unique_ptr<DrivenSession> open_session(Connection& connection, const ConnectionInfo& info) override;
+  std::string refusal_bytes(std::string_view why) const override;
   // The session configuration for one connection: TLS offered or active, AUTH through the
   // guard, plaintext mechanisms on loopback when configured, AUTH required on submission.
   smtp::ServerConfig session_config(ListenerKind kind, const std::string& client_address) const;
-  rt::Task<void> refuse(std::unique_ptr<rt::Stream> stream, std::string bytes);
-  bool idle() const noexcept { return accept_loops_ == 0 && connections_.empty() && refusals_in_flight_ == 0; }
 
   rt::Env& env_;
   SmtpServerConfig config_;
   MailHandler& handler_;
-  ConnectionLimits limits_;
-  std::vector<std::unique_ptr<rt::Listener>> listeners_;
-  std::vector<rt::Endpoint> bound_;
-  std::vector<ListenerKind> kinds_;
-  std::shared_ptr<tls::TlsContext> tls_;
   AuthGuard guard_;
   std::optional<GuardedCredentials> guarded_credentials_;
-  std::map<std::uint64_t, SmtpConnection*> connections_;  // ordered: deterministic shutdown
-  std::uint64_t next_connection_id_ = 1;
-  std::uint32_t accept_loops_ = 0;
-  std::uint32_t refusals_in_flight_ = 0;
-  bool started_ = false;
-  bool stopping_ = false;
-  Wakeup stop_wakeup_;
-  SmtpServerCounters counters_;
+  ListenerService service_;
+  SmtpServerCounters counters_;  // the SMTP part; the listener's part lives in service_
 };
 
 }  // namespace mail::node
