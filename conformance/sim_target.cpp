@@ -106,7 +106,7 @@ class SimTarget final : public Target {
     world_.boot(client_);
     const auto ready = [&] {
       auto s = std::static_pointer_cast<sim::MailServerServices>(world_.services(server_));
-      return s && s->ready;
+      return s && s->ready();
     };
     if (!run_until(world_, ready, std::chrono::seconds(60))) {
       error = "the simulated server did not become ready";

@@ -6,50 +6,41 @@
 
 namespace mail::sim {
 
-namespace {
-node::SmtpServerConfig smtp_config(SimEnv& env, const MailServerConfig& config) {
-  node::SmtpServerConfig c;
-  c.listen.push_back(rt::Endpoint{"0.0.0.0", config.smtp_port});
-  c.session.hostname = std::string(env.hostname());
-  c.session.limits = config.limits;
-  c.connections = config.connections;
+node::MailServerConfig server_config(SimEnv& env, const MailServerConfig& config) {
+  node::MailServerConfig c;
+  c.data_dir = config.data_dir;
+  c.directory = config.directory;
+  c.smtp.listen.push_back(rt::Endpoint{"0.0.0.0", config.smtp_port});
+  if (config.submission_port != 0) c.smtp.listen_submission.push_back(rt::Endpoint{"0.0.0.0", config.submission_port});
+  if (config.submissions_port != 0) c.smtp.listen_submissions.push_back(rt::Endpoint{"0.0.0.0", config.submissions_port});
+  c.smtp.session.hostname = std::string(env.hostname());
+  c.smtp.session.limits = config.limits;
+  c.smtp.connections = config.connections;
+  c.smtp.auth_plaintext_on_loopback = config.auth_plaintext_on_loopback;
+  c.users_path = config.users_path;
+  c.tls = config.tls;
   return c;
 }
 
-rt::Task<void> startup(SimEnv& env, std::shared_ptr<MailServerServices> s, std::vector<std::string> users) {
-  for (const auto& user : users) {
-    Status made = co_await s->maildirs.ensure_mailbox(user);
-    if (!made.ok()) {
-      // As `cloudsdial serve` does, a host that cannot create its mailboxes does not serve;
-      // the scenario's liveness phase reboots it (with disk faults healed).
-      env.log().write(rt::LogLevel::error, "sim: cannot create the mailbox of " + user + ": " + made.error().detail);
-      co_return;
-    }
-  }
-  if (auto listening = s->server.start(); !listening.ok()) {
-    env.log().write(rt::LogLevel::error, "sim: " + listening.error().detail);
+namespace {
+rt::Task<void> startup(SimEnv& env, std::shared_ptr<MailServerServices> s) {
+  // As `cloudsdial serve` does, a host that cannot create its mailboxes does not serve;
+  // the scenario's liveness phase reboots it (with disk faults healed).
+  if (Status started = co_await s->server.start(); !started.ok()) {
+    env.log().write(rt::LogLevel::error, "sim: " + started.error().detail);
     co_return;
   }
-  s->ready = true;
   env.log().write(rt::LogLevel::info, "sim: ready");
 }
 }  // namespace
 
 MailServerServices::MailServerServices(SimEnv& env, const MailServerConfig& config)
-    : directory(config.directory),
-      maildirs(env, store::MaildirConfig{config.data_dir}),
-      delivery(env, directory, maildirs, node::LocalDeliveryConfig{std::string(env.hostname())}),
-      handler(delivery),
-      server(env, smtp_config(env, config), handler) {
-  server.set_tls(config.tls);
-}
+    : server(env, server_config(env, config)) {}
 
 World::BootFn mail_server_boot(MailServerConfig config) {
   return [config = std::move(config)](SimEnv& env) -> std::shared_ptr<void> {
     auto services = std::make_shared<MailServerServices>(env, config);
-    std::vector<std::string> users;
-    for (const auto& u : config.directory.users) users.push_back(u.name);
-    env.tasks().spawn(startup(env, services, std::move(users)));
+    env.tasks().spawn(startup(env, services));
     return services;
   };
 }

@@ -1,17 +1,15 @@
-// A simulated mail server host: the production services (Directory, MaildirStore,
-// LocalDelivery, SmtpServer) built on a SimEnv exactly as `cloudsdial serve` builds them on
-// AsioEnv, re-created from scratch by every boot. Nothing here changes server behaviour;
-// it only wires and starts it.
+// A simulated mail server host: node::MailServer — the assembly `cloudsdial serve` runs on
+// AsioEnv — on a SimEnv, re-created from scratch by every boot. Nothing here changes server
+// behaviour; it only translates the scenario's host settings into the server's
+// configuration and starts it.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <string>
 
-#include "node/local_delivery.h"
-#include "node/smtp_server.h"
+#include "node/mail_server.h"
 #include "store/directory.h"
-#include "store/maildir.h"
 #include "world.h"
 
 namespace mail::sim {
@@ -20,24 +18,29 @@ struct MailServerConfig {
   store::DirectoryConfig directory;
   std::string data_dir = "/data";
   std::uint16_t smtp_port = 25;
+  std::uint16_t submission_port = 0;   // RFC 6409 listener (STARTTLS, AUTH before MAIL); 0 = none
+  std::uint16_t submissions_port = 0;  // RFC 8314 implicit TLS listener (needs `tls`); 0 = none
   smtp::SmtpLimits limits;  // session limits (timeouts included)
   node::ConnectionLimitsConfig connections;
   std::shared_ptr<tls::TlsContext> tls;  // STARTTLS offered when set (sim_tls.h makes it)
+  // The users file on the host's disk (SCRAM credentials; see store/user_db.h). Set: AUTH
+  // is offered exactly as `serve` offers it. Empty: no AUTH, as for a plain MX.
+  std::string users_path;
+  bool auth_plaintext_on_loopback = false;
 };
 
 // Owned by the World's host record between a boot and the next crash.
 struct MailServerServices {
   MailServerServices(SimEnv& env, const MailServerConfig& config);
-  store::Directory directory;
-  store::MaildirStore maildirs;
-  node::LocalDelivery delivery;
-  node::LocalMailHandler handler;
-  node::SmtpServer server;
-  bool ready = false;  // mailboxes ensured and listening
+  node::MailServer server;
+  bool ready() const noexcept { return server.ready(); }  // mailboxes ensured and listening
 };
 
+// The server's configuration for a host, as `cloudsdial serve` would read it from TOML.
+node::MailServerConfig server_config(SimEnv& env, const MailServerConfig& config);
+
 // The boot function for World::add_host/set_boot: builds the services and spawns the
-// startup task (ensure every mailbox, then listen), like app/serve.cpp.
+// start-up task (node::MailServer::start), as app/serve.cpp does.
 World::BootFn mail_server_boot(MailServerConfig config);
 
 // Where a user's Maildir lives on the host's disk (data_dir/mail/<user>/Maildir).

@@ -173,7 +173,7 @@ void ScenarioRun::Impl::note_server_memory(HostId h) {
   if (!world->host_up(h)) return;
   auto services = std::static_pointer_cast<MailServerServices>(world->services(h));
   if (services == nullptr) return;
-  stats.server_buffered_max = std::max(stats.server_buffered_max, services->server.counters().session_buffered_max);
+  stats.server_buffered_max = std::max(stats.server_buffered_max, services->server.smtp().counters().session_buffered_max);
 }
 
 void ScenarioRun::Impl::schedule_random_crash(HostId h, Instant from) {
@@ -228,7 +228,7 @@ void ScenarioRun::Impl::heal() {
     // A server whose startup hit a fault never listens: restart it, as an operator would.
     if (world->host_up(h)) {
       auto services = std::static_pointer_cast<MailServerServices>(world->services(h));
-      if (services == nullptr || !services->ready) {
+      if (services == nullptr || !services->ready()) {
         world->record(kWorldHost, "chaos.restart", std::string(world->host_name(h)) + " not ready");
         note_server_memory(h);
         world->crash(h);

@@ -37,7 +37,12 @@ void bind_server(pyb::module_& m) {
              cfg.data_dir = data_dir;
              cfg.pid_file.clear();
              cfg.smtp.listen = {rt::Endpoint{host, port}};
-             if (log_level) cfg.log_level = *log_level;
+             if (log_level) {
+               if (*log_level != "debug" && *log_level != "info" && *log_level != "warn" && *log_level != "error") {
+                 raise_error(ErrorKind::config, "log_level must be one of debug, info, warn, error");
+               }
+               cfg.log_level = *log_level;
+             }
              return std::make_unique<EmbeddedServer>(std::move(cfg));
            }),
            "config_text"_a, "source"_a, "data_dir"_a, "host"_a, "port"_a, "log_level"_a = pyb::none())

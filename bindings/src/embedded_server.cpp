@@ -1,17 +1,16 @@
-// EmbeddedServer (see embedded_server.h). The thread body mirrors app/serve.cpp's
-// run_serve() minus the pid file and signals; the shutdown is posted onto the Env thread
-// (executor().post is the one thread-safe entry into an AsioEnv).
+// EmbeddedServer (see embedded_server.h). The thread body runs node::MailServer — the
+// assembly app/serve.cpp runs, TLS and AUTH included — minus the pid file and signals; the
+// shutdown is posted onto the Env thread (executor().post is the one thread-safe entry into
+// an AsioEnv).
 #include "embedded_server.h"
 
 #include <filesystem>
 
 #include "errors.h"
+#include "app/tls_setup.h"
 #include "io/asio_env.h"
-#include "node/local_delivery.h"
-#include "node/smtp_server.h"
+#include "node/mail_server.h"
 #include "runtime/await.h"
-#include "store/directory.h"
-#include "store/maildir.h"
 
 namespace mail::py {
 
@@ -25,18 +24,11 @@ struct EmbeddedServer::Shared {
   std::vector<ReceivedMessage> received;
   // Set while the Env runs; used (under mu) to post the shutdown.
   io::AsioEnv* env = nullptr;
-  node::SmtpServer* server = nullptr;
+  node::MailServer* server = nullptr;
   bool stop_posted = false;
 };
 
 namespace {
-
-rt::LogLevel parse_level(std::string_view s) {
-  if (s == "debug") return rt::LogLevel::debug;
-  if (s == "info") return rt::LogLevel::info;
-  if (s == "error") return rt::LogLevel::error;
-  return rt::LogLevel::warn;
-}
 
 std::string mailbox_text(const smtp::Path& p) { return p.mailbox ? p.mailbox->to_string() : std::string(); }
 
@@ -70,31 +62,20 @@ class RecordingHandler final : public node::MailHandler {
   EmbeddedServer::Shared& shared_;
 };
 
-rt::Task<void> startup(io::AsioEnv& env, const app::AppConfig& cfg, store::MaildirStore& maildirs,
-                       node::SmtpServer& server, EmbeddedServer::Shared& shared) {
-  std::string error;
-  for (const auto& user : cfg.directory.users) {
-    Status made = co_await maildirs.ensure_mailbox(user.name);
-    if (!made.ok()) {
-      error = "cannot create the mailbox of " + user.name + ": " + made.error().detail;
-      break;
-    }
-  }
-  if (error.empty()) {
-    if (Status listening = server.start(); !listening.ok()) error = listening.error().detail;
-  }
+rt::Task<void> startup(io::AsioEnv& env, node::MailServer& server, EmbeddedServer::Shared& shared) {
+  Status started = co_await server.start();
   std::lock_guard<std::mutex> lock(shared.mu);
-  if (error.empty()) {
+  if (started.ok()) {
     shared.ready = true;
-    shared.endpoints = server.bound_endpoints();
+    shared.endpoints = server.smtp().bound_endpoints();
   } else {
-    shared.error = error;
+    shared.error = started.error().detail;
     env.stop();
   }
   shared.cv.notify_all();
 }
 
-rt::Task<void> shutdown_task(io::AsioEnv& env, node::SmtpServer& server, Duration grace, bool started) {
+rt::Task<void> shutdown_task(io::AsioEnv& env, node::MailServer& server, Duration grace, bool started) {
   if (started) co_await server.stop(env.clock().now() + grace);
   env.stop();
 }
@@ -130,25 +111,33 @@ void EmbeddedServer::thread_main() {
   {
     io::AsioEnvOptions options;
     options.hostname = config_.hostname;
-    options.log_level_min = parse_level(config_.log_level);
+    options.log_level_min = app::parse_log_level(config_.log_level);
     options.disk_threads = 2;
     options.dns_threads = 1;
     io::AsioEnv env(options);
-    store::Directory directory(config_.directory);
-    store::MaildirStore maildirs(env, store::MaildirConfig{config_.data_dir});
-    node::SmtpServerConfig smtp_config = config_.smtp;
-    if (smtp_config.session.hostname.empty()) smtp_config.session.hostname = std::string(env.hostname());
-    node::LocalDelivery delivery(env, directory, maildirs, node::LocalDeliveryConfig{smtp_config.session.hostname});
-    node::LocalMailHandler local(delivery);
-    RecordingHandler handler(local, *shared_);
-    node::SmtpServer server(env, std::move(smtp_config), handler);
+    const auto record = [this](node::MailHandler& local) -> std::unique_ptr<node::MailHandler> {
+      return std::make_unique<RecordingHandler>(local, *shared_);
+    };
+    node::MailServer server(env, config_.server_config(), record);
+    std::string error;
+    if (config_.tls.enabled) {
+      auto tls = app::load_server_tls(config_, server.config().smtp.session.hostname);
+      if (tls.ok()) {
+        server.set_tls(tls->context);
+      } else {
+        error = "TLS: " + tls.error().detail;
+      }
+    }
     {
       std::lock_guard<std::mutex> lock(shared_->mu);
       shared_->env = &env;
       shared_->server = &server;
+      if (!error.empty()) shared_->error = error;
     }
-    env.tasks().spawn(startup(env, config_, maildirs, server, *shared_));
-    env.run();
+    if (error.empty()) {
+      env.tasks().spawn(startup(env, server, *shared_));
+      env.run();
+    }
     std::lock_guard<std::mutex> lock(shared_->mu);
     shared_->env = nullptr;
     shared_->server = nullptr;
@@ -165,7 +154,7 @@ void EmbeddedServer::stop(Duration grace) {
     if (shared_->env != nullptr && !shared_->stop_posted) {
       shared_->stop_posted = true;
       io::AsioEnv* env = shared_->env;
-      node::SmtpServer* server = shared_->server;
+      node::MailServer* server = shared_->server;
       const bool started = shared_->ready;
       env->executor().post([env, server, grace, started] { env->tasks().spawn(shutdown_task(*env, *server, grace, started)); });
     }

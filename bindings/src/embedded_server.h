@@ -1,7 +1,7 @@
-// EmbeddedServer: the production server (io::AsioEnv + MaildirStore + LocalDelivery +
-// SmtpServer, wired as `cloudsdial serve` wires them) running in-process on its own
-// thread, for test suites that send real mail (the GreenMail use case). No pid file, no
-// signal handling; start() waits until it listens, stop() shuts down gracefully and joins.
+// EmbeddedServer: the production server (node::MailServer on io::AsioEnv: the assembly
+// `cloudsdial serve` runs, TLS and AUTH included) running in-process on its own thread,
+// for test suites that send real mail (the GreenMail use case). No pid file, no signal
+// handling; start() waits until it listens, stop() shuts down gracefully and joins.
 // Records every accepted message (envelope + content) for inspection. Free of pybind11.
 #pragma once
 

@@ -191,7 +191,7 @@ std::string SimWorld::add_server(ServerSpec spec) {
     (void)world_->run_until(
         [&] {
           auto services = std::static_pointer_cast<sim::MailServerServices>(world_->services(id));
-          return services != nullptr && services->ready;
+          return services != nullptr && services->ready();
         },
         60s, 1'000'000);
   }
@@ -545,7 +545,7 @@ std::vector<std::pair<std::string, std::int64_t>> SimWorld::stats() const {
     if (!world_->host_up(s.id)) continue;
     auto services = std::static_pointer_cast<sim::MailServerServices>(world_->services(s.id));
     if (services == nullptr) continue;
-    const auto& c = services->server.counters();
+    const auto& c = services->server.smtp().counters();
     add(name + ".connections_accepted", c.connections_accepted);
     add(name + ".messages_accepted", c.messages_accepted);
     add(name + ".messages_refused", c.messages_refused);

@@ -9,7 +9,9 @@
 
 #include "core/result.h"
 #include "core/time.h"
+#include "node/mail_server.h"
 #include "node/smtp_server.h"
+#include "runtime/env.h"
 #include "store/directory.h"
 
 namespace mail::app {
@@ -37,7 +39,13 @@ struct AppConfig {
   std::string pid_path() const { return pid_file.empty() ? data_dir + "/cloudsdial.pid" : pid_file; }
   std::string users_path() const { return users_file.empty() ? data_dir + "/users" : users_file; }
   std::string tls_dir() const { return data_dir + "/tls"; }
+  // The one server assembly's configuration (node/mail_server.h): what `serve` and the
+  // Python embedded server run. TLS is left out: the caller loads it (app/tls_setup.h).
+  node::MailServerConfig server_config() const;
 };
+
+// "debug" | "info" | "warn" | "error" (parse_config() accepts nothing else).
+rt::LogLevel parse_log_level(std::string_view name);
 
 // The configuration compiled into the binary (used when no --config is given).
 std::string_view default_config_text() noexcept;

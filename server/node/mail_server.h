@@ -1,0 +1,89 @@
+// MailServer: the one server assembly. `cloudsdial serve` (over AsioEnv), the Python
+// embedded server (AsioEnv on a thread) and every simulated host (SimEnv) build exactly
+// this: the user directory, the Maildir store, local delivery, the users file for AUTH,
+// and the SMTP service with its smtp / submission / submissions listeners. What differs
+// between them stays outside: pid file and signals (serve), a recording handler (Python),
+// the boot/crash cycle (simulator). Env only: no Asio, no clock but env.clock(), no globals.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "core/result.h"
+#include "node/local_delivery.h"
+#include "node/smtp_server.h"
+#include "runtime/env.h"
+#include "runtime/task.h"
+#include "store/directory.h"
+#include "store/maildir.h"
+#include "store/user_db.h"
+#include "tls/context.h"
+#include "tls/sasl_crypto.h"
+
+namespace mail::node {
+
+struct MailServerConfig {
+  std::string data_dir;               // mail lives in <data_dir>/mail/<user>/Maildir
+  store::DirectoryConfig directory;   // local domains, users and their aliases
+  SmtpServerConfig smtp;              // listeners, session, limits; empty hostname = env's
+  // The SCRAM credentials of the logins (`cloudsdial user add`). Set: AUTH is offered (as
+  // the session's policy allows) and the file is read at start and re-read every
+  // users_poll_interval (0: only at start and on reload_users()). Empty: no AUTH at all.
+  std::string users_path;
+  Duration users_poll_interval = 5s;
+  std::shared_ptr<tls::TlsContext> tls;  // STARTTLS and implicit TLS; null: neither
+};
+
+class MailServer {
+ public:
+  // Lets a caller put its own MailHandler in front of local delivery (the Python embedded
+  // server records what it accepts). Returns the handler the SMTP service will use.
+  using HandlerWrapper = std::function<std::unique_ptr<MailHandler>(MailHandler& local)>;
+
+  MailServer(rt::Env& env, MailServerConfig config, const HandlerWrapper& wrap = {});
+  MailServer(const MailServer&) = delete;
+  MailServer& operator=(const MailServer&) = delete;
+
+  // Reads the users (when configured) and starts polling them, ensures every configured
+  // user's mailbox (so a configured user always has a Maildir), then listens. An error
+  // says what failed ("cannot create the mailbox of demo: ..." / "cannot listen on ...");
+  // then nothing listens. Call once.
+  rt::Task<Status> start();
+  // Graceful shutdown of the listeners (SmtpServer::stop) and of the users poll. Call once,
+  // after start() completed (whatever it returned).
+  rt::Task<void> stop(Instant deadline);
+
+  // Re-reads the users file now; `announce` logs the count even when nothing changed.
+  rt::Task<void> reload_users(bool announce);
+  void set_tls(std::shared_ptr<tls::TlsContext> context) { smtp_.set_tls(std::move(context)); }
+
+  bool ready() const noexcept { return ready_; }  // start() succeeded and listens
+  SmtpServer& smtp() noexcept { return smtp_; }
+  const SmtpServer& smtp() const noexcept { return smtp_; }
+  store::MaildirStore& maildirs() noexcept { return maildirs_; }
+  const MailServerConfig& config() const noexcept { return config_; }
+
+ private:
+  static SmtpServerConfig wire(rt::Env& env, MailServerConfig& config, tls::OpenSslCrypto& crypto,
+                               store::LiveUserDb& users);
+  rt::Task<void> poll_users();
+
+  rt::Env& env_;
+  MailServerConfig config_;
+  tls::OpenSslCrypto crypto_;
+  store::LiveUserDb users_;
+  std::string users_text_;  // the last text swapped in: unchanged files are not re-parsed
+  store::Directory directory_;
+  store::MaildirStore maildirs_;
+  LocalDelivery delivery_;
+  LocalMailHandler local_handler_;
+  std::unique_ptr<MailHandler> wrapped_handler_;
+  SmtpServer smtp_;
+  std::unique_ptr<rt::Timer> users_timer_;
+  bool polling_ = false;
+  bool ready_ = false;
+  bool stopping_ = false;
+};
+
+}  // namespace mail::node
