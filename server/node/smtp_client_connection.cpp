@@ -22,7 +22,9 @@ SmtpClientConnection::SmtpClientConnection(rt::Env& env, std::unique_ptr<rt::Str
       stream_(std::move(stream)),
       options_(std::move(options)),
       hooks_(hooks),
-      session_(options_.session, env.clock().now()) {
+      session_(options_.session, env.clock().now()),
+      write_timeout_(options_.write_timeout.value_or(options_.session.timeouts.data_block)),
+      tls_handshake_timeout_(options_.tls_handshake_timeout.value_or(options_.session.timeouts.tls_handshake)) {
   MAIL_ASSERT(stream_ != nullptr);
   MAIL_ASSERT(options_.read_buffer_bytes > 0);
   // STARTTLS needs a context to upgrade with; a session that may ask for it without one
@@ -31,12 +33,13 @@ SmtpClientConnection::SmtpClientConnection(rt::Env& env, std::unique_ptr<rt::Str
 }
 
 smtp::TxId SmtpClientConnection::submit(smtp::MailTransaction tx) {
-  MAIL_ASSERT(!finished_ || session_.closed());
+  MAIL_ASSERT(!ended_);  // its result could never be handed out
   poked_ = true;
   return session_.submit(std::move(tx), env_.clock().now());
 }
 
 void SmtpClientConnection::quit() {
+  MAIL_ASSERT(!ended_);
   poked_ = true;
   quit_requested_ = true;
   session_.quit(env_.clock().now());
@@ -64,7 +67,7 @@ rt::Task<void> SmtpClientConnection::drain_output() {
       bytes = bytes.substr(0, plan.bytes);
       if (!bytes.empty()) {
         const auto span = std::as_bytes(std::span<const char>(bytes.data(), bytes.size()));
-        auto w = co_await rt::write_all(*stream_, span, now() + options_.write_timeout);
+        auto w = co_await rt::write_all(*stream_, span, now() + write_timeout_);
         bytes_sent_ += bytes.size();
         if (!w) {
           // Part of the bytes may be gone: the stream is unusable for writing (io/ contract).
@@ -85,7 +88,7 @@ rt::Task<void> SmtpClientConnection::drain_output() {
       // out::StartTls: the 220 arrived and the session discards any cleartext after it.
       MAIL_ASSERT(options_.tls_context != nullptr);
       auto up = co_await client_tls_handshake(env_, stream_, *options_.tls_context, options_.tls_server_name,
-                                              now() + options_.tls_handshake_timeout);
+                                              now() + tls_handshake_timeout_);
       hooks_.on_tls(*this, up);
       if (up) {
         session_.tls_established(now());
@@ -143,6 +146,7 @@ rt::Task<void> SmtpClientConnection::run() {
   }
   MAIL_ASSERT(stream_closed_);
   MAIL_ASSERT(session_.pending_transactions() == 0);
+  ended_ = true;
 }
 
 rt::Task<Result<tls::ev::HandshakeDone>> client_tls_handshake(rt::Env& env, std::unique_ptr<rt::Stream>& stream,

@@ -3,12 +3,14 @@
 // simulator's clients. It writes what the session sends, upgrades the stream on STARTTLS
 // (RFC 3207 §4), reads with the session's deadline (RFC 5321 §4.5.3.2) and hands every
 // event to the caller's hooks. Env only: no Asio, no clock but env.clock(), no log of its
-// own (callers log through the hooks), and it changes nothing about the order of Env calls.
+// own (callers log through the hooks); its Env calls are one write per out::Send, the
+// handshake, one read per round — the simulator's trace digests depend on that order.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -24,11 +26,11 @@ namespace mail::node {
 
 struct SmtpClientOptions {
   smtp::ClientConfig session;
-  // Each write must finish by now + write_timeout (RFC 5321 §4.5.3.2.5 data block is 3 min;
-  // a write also carries commands). After a failed write the connection is given up.
-  Duration write_timeout = 5min;
-  // The STARTTLS handshake must finish by now + tls_handshake_timeout.
-  Duration tls_handshake_timeout = 2min;
+  // Each write must finish by now + write_timeout; unset: session.timeouts.data_block (RFC
+  // 5321 §4.5.3.2.5, per write). After a failed write the connection is given up.
+  std::optional<Duration> write_timeout;
+  // The STARTTLS handshake must finish by now + this; unset: session.timeouts.tls_handshake.
+  std::optional<Duration> tls_handshake_timeout;
   // Client context for STARTTLS; required when session.use_starttls is set.
   std::shared_ptr<tls::TlsContext> tls_context;
   std::string tls_server_name;  // SNI, and the name the server's certificate must carry
@@ -77,8 +79,8 @@ class SmtpClientConnection {
   SmtpClientConnection(const SmtpClientConnection&) = delete;
   SmtpClientConnection& operator=(const SmtpClientConnection&) = delete;
 
-  // Queues a transaction, before run() or from a hook while it runs. Its one
-  // TransactionResult reaches on_event().
+  // Queues a transaction, before run() or from a hook while it runs (not after run()
+  // ended). Its one TransactionResult reaches on_event().
   smtp::TxId submit(smtp::MailTransaction tx);
   // QUIT once every queued transaction is finished (before run() or from a hook).
   void quit();
@@ -105,10 +107,13 @@ class SmtpClientConnection {
   SmtpClientOptions options_;
   SmtpClientHooks& hooks_;
   smtp::ClientSession session_;
+  const Duration write_timeout_;
+  const Duration tls_handshake_timeout_;
   std::uint64_t bytes_sent_ = 0;
   bool quit_requested_ = false;
   bool poked_ = false;      // submit()/quit() since the round began: drain before reading
   bool running_ = false;
+  bool ended_ = false;      // run() returned: nothing may be submitted any more
   bool finished_ = false;   // the stream was closed (out::Close or a hang-up): stop
   bool hang_up_ = false;    // before_write() asked to close after this write
   bool hung_up_ = false;

@@ -1,8 +1,8 @@
 // SmtpClientConnection over real loopback sockets (AsioEnv) against a scripted server:
 // a pipelined transaction accepted (MAIL, RCPT and DATA in one write), a 4xx at RCPT (RSET,
 // no DATA), the server closing mid-transaction (one local 451 per submitted transaction),
-// STARTTLS with real OpenSSL (EHLO again over TLS), reuse through on_idle, and the
-// before_write hang-up hook. The simulator covers the same loop under faults.
+// STARTTLS with real OpenSSL (EHLO again over TLS) and a failed handshake, reuse through
+// on_idle, and the before_write hang-up hook. The simulator covers the same loop under faults.
 #include "node/smtp_client_connection.h"
 
 #include <gtest/gtest.h>
@@ -20,7 +20,6 @@ namespace {
 
 using io::test::bytes_of;
 using io::test::connect_pair;
-using io::test::Connected;
 using io::test::run_task;
 
 // The server end: reads command lines and content, writes replies, as a test scripts it.
@@ -194,7 +193,7 @@ void drive(Outcome& run, SmtpClientOptions o, const std::function<void(SmtpClien
   io::AsioEnv env(io::test::test_options());
   run_task(env, [](io::AsioEnv& e, Outcome& out, SmtpClientOptions opts, const std::function<void(SmtpClientConnection&, Outcome&)>& set,
                    const Script& scr) -> rt::Task<void> {
-    Connected raw = co_await connect_pair(e);
+    auto raw = co_await connect_pair(e);
     if (!raw.server || !raw.client) co_return;
     ScriptedServer server(e, std::move(raw.server));
     SmtpClientConnection client(e, std::move(raw.client), std::move(opts), out.rec);
@@ -342,6 +341,32 @@ TEST(SmtpClientConnection, StartTlsUpgradesAndSaysEhloAgain) {
   ASSERT_NE(ready, nullptr);
   EXPECT_TRUE(ready->tls);  // no transaction before TLS
   EXPECT_TRUE(run.tls);
+}
+
+TEST(SmtpClientConnection, FailedStartTlsHandshakeFailsTheTransactionLocally) {
+  test::TlsContexts tls;
+  SmtpClientOptions o = options();
+  o.session.use_starttls = true;
+  o.tls_context = tls.client;
+  o.tls_server_name = test::kTestTlsHostname;
+  Outcome run;
+  drive(run, std::move(o), submits({"b"}), [](ScriptedServer& s) -> rt::Task<void> {
+    co_await s.send("220 mx.test ESMTP\r\n");
+    EXPECT_EQ(co_await s.line(), "EHLO client.test");
+    co_await s.send("250-mx.test\r\n250 STARTTLS\r\n");
+    EXPECT_EQ(co_await s.line(), "STARTTLS");
+    co_await s.send("220 2.0.0 ready to start TLS\r\n");
+    co_await s.send("this is not a TLS record\r\n");  // then the server goes away
+    s.close();
+  });
+  ASSERT_EQ(run.rec.tls.size(), 1u);
+  EXPECT_FALSE(run.rec.tls[0].ok());
+  const auto results = run.rec.results();
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_TRUE(results[0].local);
+  EXPECT_EQ(results[0].reply.code, 451);
+  EXPECT_EQ(run.end_state, smtp::ClientState::closed);
+  EXPECT_FALSE(run.tls);
 }
 
 TEST(SmtpClientConnection, IdleHookSubmitsMoreOnTheSameConnectionThenQuits) {
