@@ -78,7 +78,7 @@ rt::Task<void> SmtpClientConnection::drain_output() {
       if (plan.close_after) {
         hooks_.on_hang_up(*this);
         close_stream();
-        hang_up_ = true;
+        closed_by_hook_ = true;
         finished_ = true;
       }
     } else if (std::holds_alternative<smtp::out::Close>(*out)) {
@@ -137,7 +137,7 @@ rt::Task<void> SmtpClientConnection::run() {
       session_.feed_eof(now());
     }
   }
-  if (hang_up_ && !session_.closed()) {
+  if (closed_by_hook_ && !session_.closed()) {
     // The unfinished transactions may or may not have reached the server: each still gets
     // its one result (local 451), after the events that were already due.
     hung_up_ = true;

@@ -54,7 +54,8 @@ class SmtpClientHooks {
   // submitted transaction, whatever happens), Closed. May submit() or quit() (reuse).
   virtual void on_event(SmtpClientConnection& conn, smtp::ClientEvent event) = 0;
   // The session has nothing to do (ready, nothing queued, no QUIT asked): submit() the next
-  // transaction or quit(). Doing neither quits.
+  // transaction or quit(). Doing neither quits: a connection does not yet stay open idle
+  // while the caller looks for more work (that needs a Wakeup-driven read, as SmtpConnection has).
   virtual void on_idle(SmtpClientConnection& /*conn*/) {}
   // A STARTTLS handshake ended (ok: TLS from here on; else the connection is given up).
   virtual void on_tls(SmtpClientConnection& /*conn*/, const Result<tls::ev::HandshakeDone>& /*result*/) {}
@@ -115,8 +116,8 @@ class SmtpClientConnection {
   bool running_ = false;
   bool ended_ = false;      // run() returned: nothing may be submitted any more
   bool finished_ = false;   // the stream was closed (out::Close or a hang-up): stop
-  bool hang_up_ = false;    // before_write() asked to close after this write
-  bool hung_up_ = false;
+  bool closed_by_hook_ = false;  // before_write() asked to close, and it was closed
+  bool hung_up_ = false;         // ... and the unfinished transactions are being failed
   bool stream_closed_ = false;
 };
 
