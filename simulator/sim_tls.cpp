@@ -1,8 +1,7 @@
-// make_sim_tls / client_tls_handshake (see header).
+// make_sim_tls (see header).
 #include "sim_tls.h"
 
 #include "core/assert.h"
-#include "node/tls_stream.h"
 #include "tls/self_signed.h"
 #include "tls/sim_random.h"
 #include "world.h"
@@ -25,21 +24,6 @@ SimTls make_sim_tls(Prng& prng) {
   out.server = std::shared_ptr<tls::TlsContext>(tls::TlsContext::create(tls::Role::server, s).value());
   out.client = std::shared_ptr<tls::TlsContext>(tls::TlsContext::create(tls::Role::client, c).value());
   return out;
-}
-
-rt::Task<bool> client_tls_handshake(rt::Env& env, std::unique_ptr<rt::Stream>& stream, tls::TlsContext& context,
-                                    Instant deadline) {
-  auto t = std::make_unique<node::TlsStream>(
-      env.executor(), std::move(stream), std::make_unique<tls::TlsEngine>(context, tls::Role::client, kSimTlsHostname));
-  node::TlsStream& ts = *t;
-  stream = std::move(t);
-  auto done = co_await rt::async_op<tls::ev::HandshakeDone>(
-      [&ts, deadline](rt::Completion<tls::ev::HandshakeDone> c) { ts.async_handshake(deadline, std::move(c)); });
-  if (!done.ok()) {
-    stream->close();
-    co_return false;
-  }
-  co_return true;
 }
 
 }  // namespace mail::sim

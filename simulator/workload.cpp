@@ -4,6 +4,7 @@
 #include <array>
 #include <utility>
 
+#include "node/smtp_client_connection.h"
 #include "runtime/await.h"
 #include "sim_tls.h"
 #include "sim_env.h"
@@ -125,6 +126,78 @@ std::vector<SessionPlan> plan_sessions(Prng& rng, const WorkloadConfig& config, 
   return plans;
 }
 
+namespace {
+
+// The simulator's side of one client connection, as hooks of the node service: ledger
+// bookkeeping and its log lines, the abrupt hang-up fault, and the client statistics.
+class SessionHooks final : public node::SmtpClientHooks {
+ public:
+  SessionHooks(rt::Env& env, const SessionPlan& plan, Ledger& ledger, SessionStats& stats, std::string tag)
+      : env_(env), plan_(plan), ledger_(ledger), stats_(stats), tag_(std::move(tag)) {}
+
+  std::map<smtp::TxId, std::uint64_t> tx_to_message;
+
+  void on_event(node::SmtpClientConnection& conn, smtp::ClientEvent event) override {
+    auto* tr = std::get_if<smtp::ev::TransactionResult>(&event);
+    if (tr == nullptr) return;  // SessionReady, Closed: nothing for the ledger
+    LedgerEntry& e = ledger_.at(tx_to_message.at(tr->id));
+    MAIL_ASSERT(e.outcome == LedgerEntry::Outcome::pending);
+    e.decided_at = env_.clock().now();
+    if (conn.hung_up()) {
+      // Failed by our own hang-up: the server may or may not have stored it.
+      e.outcome = LedgerEntry::Outcome::unknown;
+      e.reply = "hung up";
+      return;
+    }
+    e.reply = one_line(tr->reply);
+    e.rcpt_accepted.clear();
+    for (const auto& r : tr->recipients) e.rcpt_accepted.push_back(r.accepted);
+    if (tr->accepted) {
+      e.outcome = LedgerEntry::Outcome::acked;
+    } else if (tr->local) {
+      e.outcome = LedgerEntry::Outcome::unknown;
+    } else {
+      e.outcome = LedgerEntry::Outcome::refused;
+    }
+    env_.log().write(rt::LogLevel::info,
+                     tag_ + " msg=" + std::to_string(e.id) + " " + std::string(to_string(e.outcome)) + " " + e.reply);
+  }
+
+  void on_tls(node::SmtpClientConnection&, const Result<tls::ev::HandshakeDone>& result) override {
+    if (result) ++stats_.tls_sessions;
+  }
+
+  // The abrupt disconnect: the bytes up to the planned count go out, then the stream closes.
+  node::WritePlan before_write(const node::SmtpClientConnection& conn, std::string_view bytes) override {
+    if (!plan_.hang_up_after_bytes || conn.bytes_sent() + bytes.size() < *plan_.hang_up_after_bytes)
+      return node::WritePlan{bytes.size(), false};
+    MAIL_ASSERT(conn.bytes_sent() <= *plan_.hang_up_after_bytes);
+    return node::WritePlan{static_cast<std::size_t>(*plan_.hang_up_after_bytes - conn.bytes_sent()), true};
+  }
+
+  void on_hang_up(const node::SmtpClientConnection& conn) override {
+    env_.log().write(rt::LogLevel::info, tag_ + " hangs up after " + std::to_string(conn.bytes_sent()) + " bytes");
+    ++stats_.hung_up;
+  }
+
+  void on_feed(const node::SmtpClientConnection&, std::size_t offered, std::size_t taken) override {
+    if (taken != offered) stats_.problems.push_back(tag_ + ": ClientSession::feed took fewer bytes than offered");
+  }
+
+  void after_round(const node::SmtpClientConnection& conn) override {
+    stats_.client_buffered_max = std::max<std::uint64_t>(stats_.client_buffered_max, conn.session().buffered_bytes());
+  }
+
+ private:
+  rt::Env& env_;
+  const SessionPlan& plan_;
+  Ledger& ledger_;
+  SessionStats& stats_;
+  std::string tag_;
+};
+
+}  // namespace
+
 rt::Task<void> run_session(rt::Env& env, SessionPlan plan, WorkloadConfig config, Ledger& ledger, SessionStats& stats) {
   ++stats.started;
   auto now = [&env] { return env.clock().now(); };
@@ -136,15 +209,18 @@ rt::Task<void> run_session(rt::Env& env, SessionPlan plan, WorkloadConfig config
     env.log().write(rt::LogLevel::info, tag + " connect failed: " + std::string(to_string(conn.code())));
     co_return;  // every message stays not_sent
   }
-  std::unique_ptr<rt::Stream> stream = std::move(*conn);
 
-  smtp::ClientConfig cc;
-  cc.helo_name = std::string(env.hostname()) + ".clients.test";
-  cc.use_pipelining = plan.pipelining;
-  cc.use_chunking = plan.chunking;
-  cc.use_starttls = plan.starttls;
-  smtp::ClientSession session(cc, now());
-  std::map<smtp::TxId, std::uint64_t> tx_to_message;
+  node::SmtpClientOptions options;
+  options.session.helo_name = std::string(env.hostname()) + ".clients.test";
+  options.session.use_pipelining = plan.pipelining;
+  options.session.use_chunking = plan.chunking;
+  options.session.use_starttls = plan.starttls;
+  options.write_timeout = config.connect_timeout * 10;
+  options.tls_handshake_timeout = config.connect_timeout;
+  options.tls_context = config.tls_client;
+  options.tls_server_name = kSimTlsHostname;
+  SessionHooks hooks(env, plan, ledger, stats, tag);
+  node::SmtpClientConnection client(env, std::move(*conn), std::move(options), hooks);
   for (std::uint64_t id : plan.messages) {
     LedgerEntry& e = ledger.at(id);
     smtp::MailTransaction tx;
@@ -162,100 +238,17 @@ rt::Task<void> run_session(rt::Env& env, SessionPlan plan, WorkloadConfig config
     }
     tx.content = e.content;
     e.outcome = LedgerEntry::Outcome::pending;
-    tx_to_message.emplace(session.submit(std::move(tx), now()), id);
+    hooks.tx_to_message.emplace(client.submit(std::move(tx)), id);
   }
-  session.quit(now());
-
-  std::vector<std::byte> buf(16 * 1024);
-  std::uint64_t sent = 0;
-  bool done = false;
-  bool hung_up = false;
-  while (!done) {
-    // Drain outputs and events after every session call (ClientSession contract).
-    while (!done) {
-      auto out = session.poll_output();
-      if (!out) break;
-      if (auto* send = std::get_if<smtp::out::Send>(&*out)) {
-        std::string_view bytes = send->bytes;
-        if (plan.hang_up_after_bytes && sent + bytes.size() >= *plan.hang_up_after_bytes) {
-          bytes = bytes.substr(0, *plan.hang_up_after_bytes - sent);
-          hung_up = true;
-        }
-        if (!bytes.empty()) {
-          auto span = std::span<const std::byte>(reinterpret_cast<const std::byte*>(bytes.data()), bytes.size());
-          auto w = co_await rt::write_all(*stream, span, now() + config.connect_timeout * 10);
-          sent += bytes.size();
-          if (!w) {
-            session.feed_eof(now());
-            continue;
-          }
-        }
-        if (hung_up) {
-          env.log().write(rt::LogLevel::info, tag + " hangs up after " + std::to_string(sent) + " bytes");
-          stream->close();
-          ++stats.hung_up;
-          done = true;
-        }
-      } else if (std::holds_alternative<smtp::out::Close>(*out)) {
-        stream->close();
-        done = true;
-      } else {
-        // out::StartTls: the 220 arrived; upgrade the stream (sim_tls.h), then tell the session.
-        MAIL_ASSERT(config.tls_client != nullptr);
-        const bool up = co_await client_tls_handshake(env, stream, *config.tls_client, now() + config.connect_timeout);
-        if (up) {
-          ++stats.tls_sessions;
-          session.tls_established(now());
-        } else {
-          session.feed_eof(now());
-        }
-      }
-    }
-    while (auto ev = session.poll_event()) {
-      if (auto* tr = std::get_if<smtp::ev::TransactionResult>(&*ev)) {
-        LedgerEntry& e = ledger.at(tx_to_message.at(tr->id));
-        e.decided_at = now();
-        e.reply = one_line(tr->reply);
-        e.rcpt_accepted.clear();
-        for (const auto& r : tr->recipients) e.rcpt_accepted.push_back(r.accepted);
-        if (tr->accepted) {
-          e.outcome = LedgerEntry::Outcome::acked;
-        } else if (tr->local) {
-          e.outcome = LedgerEntry::Outcome::unknown;
-        } else {
-          e.outcome = LedgerEntry::Outcome::refused;
-        }
-        env.log().write(rt::LogLevel::info, tag + " msg=" + std::to_string(e.id) + " " +
-                                                std::string(to_string(e.outcome)) + " " + e.reply);
-      } else if (std::holds_alternative<smtp::ev::Closed>(*ev)) {
-        // Output (Close) follows; keep draining.
-      }
-    }
-    stats.client_buffered_max = std::max<std::uint64_t>(stats.client_buffered_max, session.buffered_bytes());
-    if (done) break;
-    if (session.closed()) {
-      stream->close();
-      break;
-    }
-    const Instant deadline = session.poll_timeout().value_or(instant_max());
-    auto r = co_await rt::read_some(*stream, buf, deadline);
-    if (r) {
-      const std::size_t taken =
-          session.feed(std::string_view(reinterpret_cast<const char*>(buf.data()), *r), now());
-      if (taken != *r) stats.problems.push_back(tag + ": ClientSession::feed took fewer bytes than offered");
-    } else if (r.code() == Errc::timeout) {
-      session.handle_timeout(now());
-    } else {
-      session.feed_eof(now());
-    }
-  }
-  // Whatever had no result when the session ended may or may not have been stored.
+  client.quit();
+  co_await client.run();
+  // The node service gives every transaction its result; this only guards that promise.
   for (std::uint64_t id : plan.messages) {
     LedgerEntry& e = ledger.at(id);
     if (e.outcome == LedgerEntry::Outcome::pending) {
       e.outcome = LedgerEntry::Outcome::unknown;
       e.decided_at = now();
-      e.reply = hung_up ? "hung up" : "no result";
+      e.reply = "no result";
     }
   }
   ++stats.finished;

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -45,6 +46,26 @@ inline void run_task(AsioEnv& env, rt::Task<void> task, Duration limit = 20s) {
 inline std::span<const std::byte> bytes_of(std::string_view s) { return std::as_bytes(std::span<const char>(s.data(), s.size())); }
 
 inline std::string string_of(std::span<const std::byte> b) { return std::string(reinterpret_cast<const char*>(b.data()), b.size()); }
+
+// Both ends of a loopback TCP connection (empty when connecting failed; the test fails).
+struct Connected {
+  std::unique_ptr<rt::Stream> server, client;
+};
+
+inline rt::Task<Connected> connect_pair(AsioEnv& env) {
+  auto l = env.net().listen({"127.0.0.1", 0});
+  EXPECT_TRUE(l.ok());
+  if (!l.ok()) co_return Connected{};
+  auto accepting = rt::accept(**l);
+  auto c = co_await rt::connect(env.net(), (*l)->local_endpoint(), env.clock().now() + 5s);
+  auto s = co_await std::move(accepting);
+  Connected out;
+  if (c.ok() && s.ok()) {
+    out.client = std::move(*c);
+    out.server = std::move(*s);
+  }
+  co_return out;
+}
 
 inline AsioEnvOptions test_options() {
   AsioEnvOptions o;

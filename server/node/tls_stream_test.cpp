@@ -7,29 +7,17 @@
 #include <gtest/gtest.h>
 
 #include "io/io_test_util.h"
-#include "tls/self_signed.h"
+#include "node/tls_test_util.h"
 
 namespace mail::node {
 namespace {
 
 using io::test::bytes_of;
+using io::test::connect_pair;
+using io::test::Connected;
 using io::test::run_task;
 
-const tls::SelfSigned& identity() {
-  static const tls::SelfSigned id = tls::generate_self_signed("mx.test", WallTime{1'767'225'600'000'000}).value();
-  return id;
-}
-
-struct Contexts {
-  Contexts() {
-    tls::TlsConfig s;
-    s.cert_chain_pem = identity().cert_pem;
-    s.key_pem = identity().key_pem;
-    server = tls::TlsContext::create(tls::Role::server, s).value();
-    tls::TlsConfig c;
-    c.ca_pem = identity().cert_pem;
-    client = tls::TlsContext::create(tls::Role::client, c).value();
-  }
+struct Contexts : test::TlsContexts {
   // TLS streams over raw loopback streams, the server's optionally with bytes already read.
   std::unique_ptr<TlsStream> server_over(io::AsioEnv& e, std::unique_ptr<rt::Stream> raw, std::string initial = {}) {
     return std::make_unique<TlsStream>(e.executor(), std::move(raw),
@@ -37,9 +25,8 @@ struct Contexts {
   }
   std::unique_ptr<TlsStream> client_over(io::AsioEnv& e, std::unique_ptr<rt::Stream> raw) {
     return std::make_unique<TlsStream>(e.executor(), std::move(raw),
-                                       std::make_unique<tls::TlsEngine>(*client, tls::Role::client, "mx.test"));
+                                       std::make_unique<tls::TlsEngine>(*client, tls::Role::client, test::kTestTlsHostname));
   }
-  std::unique_ptr<tls::TlsContext> server, client;
 };
 
 auto handshake(TlsStream& s, Instant deadline) {
@@ -68,24 +55,6 @@ rt::Task<std::string> read_n(rt::Stream& s, std::size_t n, Instant deadline) {
     auto r = co_await rt::read_some(s, buf, deadline);
     if (!r.ok()) break;
     out.append(reinterpret_cast<const char*>(buf.data()), *r);
-  }
-  co_return out;
-}
-
-struct Connected {
-  std::unique_ptr<rt::Stream> server, client;
-};
-
-rt::Task<Connected> connect_pair(io::AsioEnv& env) {
-  auto l = env.net().listen({"127.0.0.1", 0});
-  EXPECT_TRUE(l.ok());
-  auto accepting = rt::accept(**l);
-  auto c = co_await rt::connect(env.net(), (*l)->local_endpoint(), env.clock().now() + 5s);
-  auto s = co_await std::move(accepting);
-  Connected out;
-  if (c.ok() && s.ok()) {
-    out.client = std::move(*c);
-    out.server = std::move(*s);
   }
   co_return out;
 }
