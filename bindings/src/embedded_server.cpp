@@ -70,11 +70,11 @@ class RecordingHandler final : public node::MailHandler {
   EmbeddedServer::Shared& shared_;
 };
 
-rt::Task<void> startup(io::AsioEnv& env, const app::AppConfig& cfg, store::MaildirStore& maildirs,
+rt::Task<void> startup(io::AsioEnv& env, const app::AppConfig& cfg, store::MailboxStore& mailboxes,
                        node::SmtpServer& server, EmbeddedServer::Shared& shared) {
   std::string error;
   for (const auto& user : cfg.directory.users) {
-    Status made = co_await maildirs.ensure_mailbox(user.name);
+    Status made = co_await mailboxes.ensure_mailbox(user.name);
     if (!made.ok()) {
       error = "cannot create the mailbox of " + user.name + ": " + made.error().detail;
       break;

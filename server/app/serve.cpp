@@ -194,7 +194,7 @@ int run_serve(const AppConfig& config) {
 
   // Startup runs on the Env: mailboxes first (so a configured user always has a Maildir),
   // then the listeners; only then are we ready.
-  env.tasks().spawn([](io::AsioEnv& e, const AppConfig& cfg, store::MaildirStore& store, node::SmtpServer& s,
+  env.tasks().spawn([](io::AsioEnv& e, const AppConfig& cfg, store::MailboxStore& store, node::SmtpServer& s,
                        store::LiveUserDb& user_db, std::string& user_text, bool& started_flag, bool& stopping_flag,
                        int& code) -> rt::Task<void> {
     co_await reload_users(e, cfg.users_path(), user_db, user_text, true);
