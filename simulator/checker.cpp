@@ -5,6 +5,7 @@
 #include <set>
 
 #include "store/directory.h"
+#include "store/maildir.h"
 
 namespace mail::sim {
 
@@ -64,9 +65,8 @@ void check_mailboxes(const Ledger& ledger, const MailServerConfig& server, std::
   // (user, id) -> copies found
   std::map<std::pair<std::string, std::uint64_t>, int> found;
   for (const auto& u : server.directory.users) {
-    const std::string base = maildir_of(server, u.name);
-    for (const char* sub : {"new", "cur"}) {
-      const std::string d = base + "/" + sub;
+    for (store::MaildirFolder folder : store::maildir_message_folders) {
+      const std::string d = store::maildir_folder_path(server.data_dir, u.name, folder);
       // A mailbox that does not exist (yet) holds nothing: visit() fails, nothing is found.
       (void)view.disk->visit(d, [&](std::string_view name, bool is_dir, std::string_view data) {
         auto path = [&] { return d + "/" + std::string(name); };

@@ -46,7 +46,7 @@ World::BootFn mail_server_boot(MailServerConfig config) {
 }
 
 std::string maildir_of(const MailServerConfig& config, std::string_view user) {
-  return config.data_dir + "/mail/" + std::string(user) + "/Maildir";
+  return store::maildir_path(config.data_dir, user);
 }
 
 }  // namespace mail::sim

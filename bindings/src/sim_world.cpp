@@ -11,6 +11,7 @@
 #include "simulator/sim_disk.h"
 #include "simulator/sim_env.h"
 #include "simulator/sim_net.h"
+#include "store/maildir.h"
 #include "tls/sim_random.h"
 
 namespace mail::py {
@@ -84,15 +85,15 @@ std::optional<SimEvent> classify(const sim::World& world, sim::HostId host, std:
 std::vector<StoredMessage> stored_messages(const sim::DiskState& disk, const sim::MailServerConfig& config) {
   std::vector<StoredMessage> out;
   for (const auto& u : config.directory.users) {
-    for (const char* folder : {"new", "cur"}) {
-      const std::string dir = sim::maildir_of(config, u.name) + "/" + folder;
+    for (store::MaildirFolder folder : store::maildir_message_folders) {
+      const std::string dir = store::maildir_folder_path(config.data_dir, u.name, folder);
       auto list = disk.list(dir);
       if (!list) continue;
       for (const auto& entry : *list) {
         if (entry.is_dir) continue;
         auto data = disk.read(dir + "/" + entry.name);
         if (!data) continue;
-        out.push_back(StoredMessage{u.name, folder, entry.name, std::move(*data)});
+        out.push_back(StoredMessage{u.name, std::string(store::to_string(folder)), entry.name, std::move(*data)});
       }
     }
   }

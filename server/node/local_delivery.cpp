@@ -1,16 +1,15 @@
 // LocalDelivery: RCPT verdicts from the Directory and durable Maildir delivery with a
 // Received: header (RFC 5321 §4.4). Env only; time from env.clock().wall_now(), queue
-// ids from env.rng().fork("queue-id"). Must not answer 250 before MaildirStore::deliver
+// ids from env.rng().fork("queue-id"). Must not answer 250 before MailboxStore::deliver_parts
 // has completed successfully (DESIGN.md "nothing acknowledged is ever lost").
 #include "node/local_delivery.h"
 
 #include "runtime/buggify.h"
 
-#include <algorithm>
 #include <vector>
 
 #include "proto/smtp/received.h"
-#include "store/maildir.h"
+#include "store/mailbox_store.h"
 
 namespace mail::node {
 
@@ -50,9 +49,9 @@ std::string transaction_log_line(std::string_view queue_id, const smtp::Envelope
   return out;
 }
 
-LocalDelivery::LocalDelivery(rt::Env& env, const store::Directory& directory, store::MaildirStore& maildirs,
+LocalDelivery::LocalDelivery(rt::Env& env, const store::Directory& directory, store::MailboxStore& mailboxes,
                              LocalDeliveryConfig config)
-    : env_(env), directory_(directory), maildirs_(maildirs), config_(std::move(config)), queue_ids_(env.rng().fork("queue-id")) {}
+    : env_(env), directory_(directory), mailboxes_(mailboxes), config_(std::move(config)), queue_ids_(env.rng().fork("queue-id")) {}
 
 smtp::Reply LocalDelivery::check_recipient(const smtp::Path& path) const {
   if (path.is_null()) return smtp::Reply::make(501, {5, 1, 3}, "Bad recipient address syntax");
@@ -90,13 +89,15 @@ std::string LocalDelivery::next_queue_id() {
 
 rt::Task<DeliveryResult> LocalDelivery::deliver(const smtp::Envelope& envelope, std::string content) {
   // Recipients were checked at RCPT time; look them up again (the directory may have been
-  // reloaded since) and store one copy per distinct user, in RCPT order.
+  // reloaded since). Users in RCPT order, repeats included: the store keeps one copy per
+  // distinct user and creates missing mailboxes, so neither happens here as well.
   std::vector<std::string> users;
   for (const auto& r : envelope.recipients) {
     if (r.path.is_null()) continue;
     auto found = resolve(*r.path.mailbox);
     if (found.kind != store::Lookup::local_user) continue;
-    if (std::find(users.begin(), users.end(), found.user) == users.end()) users.push_back(std::move(found.user));
+    MAIL_ASSERT(!found.user.empty());
+    users.push_back(std::move(found.user));
   }
   if (users.empty()) co_return DeliveryResult{smtp::Reply::make(554, {5, 5, 1}, "Error: no valid recipients"), {}, 0};
 
@@ -110,13 +111,6 @@ rt::Task<DeliveryResult> LocalDelivery::deliver(const smtp::Envelope& envelope, 
   head += smtp::build_received(envelope, host, queue_id, env_.clock().wall_now());
   const std::uint64_t size_bytes = head.size() + content.size();
 
-  for (const auto& u : users) {
-    Status s = co_await maildirs_.ensure_mailbox(u);
-    if (!s.ok()) {
-      env_.log().write(rt::LogLevel::warn, queue_id + ": mailbox " + u + " unavailable: " + s.error().detail);
-      co_return DeliveryResult{storage_error_reply(s.code()), {}, 0};
-    }
-  }
   // BUGGIFY: a transient storage failure before anything is stored is always legal (451).
   if (MAIL_BUGGIFY(env_, "local-delivery.transient-failure")) {
     co_return DeliveryResult{storage_error_reply(Errc::io), {}, 0};
@@ -124,12 +118,13 @@ rt::Task<DeliveryResult> LocalDelivery::deliver(const smtp::Envelope& envelope, 
   std::vector<std::string> parts;
   parts.push_back(std::move(head));
   parts.push_back(std::move(content));
-  auto stored = co_await maildirs_.deliver_parts(std::move(users), std::move(parts));
+  auto stored = co_await mailboxes_.deliver_parts(std::move(users), std::move(parts));
   if (!stored.ok()) {
     env_.log().write(rt::LogLevel::warn, queue_id + ": maildir delivery failed: " + std::string(to_string(stored.code())) +
                                              ": " + stored.error().detail);
     co_return DeliveryResult{storage_error_reply(stored.code()), {}, 0};
   }
+  MAIL_ASSERT(!stored->empty());
   co_return DeliveryResult{queued_reply(queue_id), std::move(queue_id), size_bytes};
 }
 

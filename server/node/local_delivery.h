@@ -1,7 +1,8 @@
 // LocalDelivery: the node service that answers RCPT for local recipients and stores an
 // accepted message durably in every recipient's Maildir before the 250 (DESIGN.md
 // "nothing acknowledged is ever lost"). Written against Env only: no clock but
-// env.clock(), no randomness but env.rng().fork("queue-id"), no files but MaildirStore.
+// env.clock(), no randomness but env.rng().fork("queue-id"), no files but through the
+// store::MailboxStore interface (it never knows the mailbox layout).
 // Reply texts follow Postfix so existing tooling and habits recognise them.
 #pragma once
 
@@ -17,7 +18,7 @@
 #include "store/directory.h"
 
 namespace mail::store {
-class MaildirStore;
+class MailboxStore;
 }
 
 namespace mail::node {
@@ -34,7 +35,7 @@ struct LocalDeliveryConfig {
 
 class LocalDelivery {
  public:
-  LocalDelivery(rt::Env& env, const store::Directory& directory, store::MaildirStore& maildirs,
+  LocalDelivery(rt::Env& env, const store::Directory& directory, store::MailboxStore& mailboxes,
                 LocalDeliveryConfig config = {});
 
   // RCPT verdict: 250 2.1.5 for a local user, 550 5.1.1 unknown user, 554 5.7.1 relay
@@ -43,7 +44,8 @@ class LocalDelivery {
   smtp::Reply check_recipient(const smtp::Path& path) const;
 
   // Prepends the Received: trace header (RFC 5321 §4.4) and stores the message once per
-  // distinct local user; completes only when every copy is durable. Replies: 250 2.0.0
+  // distinct local user (one MailboxStore::deliver_parts call, which creates missing
+  // mailboxes); completes only when every copy is durable. Replies: 250 2.0.0
   // "Ok: queued as <id>"; 452 4.3.1 on no_space; 451 4.3.0 on any other storage error;
   // 554 5.5.1 when no recipient is (any longer) local. Storage errors are logged (warn);
   // the per-transaction line is the caller's (transaction_log_line()).
@@ -57,7 +59,7 @@ class LocalDelivery {
 
   rt::Env& env_;
   const store::Directory& directory_;
-  store::MaildirStore& maildirs_;
+  store::MailboxStore& mailboxes_;
   LocalDeliveryConfig config_;
   Prng queue_ids_;
 };

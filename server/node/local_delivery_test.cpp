@@ -1,7 +1,8 @@
 // LocalDelivery against the production Env (io::AsioEnv, a temp dir under /tmp): RCPT
 // verdicts (local user, alias, subaddress, unknown, foreign domain, domain case, literal,
 // null path), delivery with Received: and queue id, per-user dedupe, 451/452 mapping,
-// and the transaction log line.
+// the transaction log line, and what LocalDelivery asks of a store::MailboxStore (a
+// recording fake: the service through the interface only).
 #include "node/local_delivery.h"
 
 #include <gtest/gtest.h>
@@ -89,6 +90,31 @@ class FailingEnv final : public rt::Env {
   FailingWriteDisk disk_;
 };
 
+// A MailboxStore that records what it is asked and answers `result`: no files at all.
+class RecordingStore final : public store::MailboxStore {
+ public:
+  rt::Task<Status> ensure_mailbox(std::string user) override {
+    ensured.push_back(std::move(user));
+    co_return Status{};
+  }
+  rt::Task<Result<std::string>> deliver_parts(std::vector<std::string> users, std::vector<std::string> parts) override {
+    delivered_users.push_back(std::move(users));
+    delivered_parts.push_back(std::move(parts));
+    co_return result;
+  }
+  rt::Task<Result<std::vector<store::StoredMessageRef>>> list_messages(std::string) override {
+    co_return fail(Errc::unsupported, "not a reading store");
+  }
+  rt::Task<Result<std::string>> read_message(std::string, store::StoredMessageRef) override {
+    co_return fail(Errc::unsupported, "not a reading store");
+  }
+
+  Result<std::string> result = std::string("stored-name");
+  std::vector<std::string> ensured;
+  std::vector<std::vector<std::string>> delivered_users;
+  std::vector<std::vector<std::string>> delivered_parts;
+};
+
 class LocalDeliveryTest : public ::testing::Test {
  protected:
   LocalDeliveryTest() : env_(env_options(7)), directory_(directory_config()) {}
@@ -123,7 +149,9 @@ class LocalDeliveryTest : public ::testing::Test {
     return e;
   }
 
-  fs::path new_dir(const std::string& user) const { return fs::path(root_) / "mail" / user / "Maildir" / "new"; }
+  fs::path new_dir(const std::string& user) const {
+    return store::maildir_folder_path(root_, user, store::MaildirFolder::new_mail);
+  }
 
   io::AsioEnv env_;
   store::Directory directory_;
@@ -245,6 +273,50 @@ TEST_F(LocalDeliveryTest, NoSpaceIs452AndNothingStored) {
   EXPECT_EQ(res.reply.enhanced, (smtp::EnhancedCode{4, 3, 1}));
   EXPECT_EQ(res.reply.lines, std::vector<std::string>{"Insufficient system storage"});
   EXPECT_TRUE(files_in(new_dir("demo")).empty());
+}
+
+TEST_F(LocalDeliveryTest, ThroughTheInterfaceOneStoreCallPerMessage) {
+  RecordingStore store;
+  LocalDelivery ld(env_, directory_, store);
+  const std::string body = "Subject: x\r\n\r\nbody\r\n";
+  // demo, demo again through an alias, alice; an unknown user and a foreign domain are not
+  // passed on (they were refused at RCPT time).
+  auto e = envelope({path("demo", "example.test"), path("postmaster", "example.test"), path("alice", "example.test"),
+                     path("nobody", "example.test"), path("demo", "example.org")});
+  auto res = deliver(ld, e, body);
+  ASSERT_EQ(res.reply.code, 250) << res.reply.lines.at(0);
+  // One deliver_parts with the resolved users in RCPT order, repeats left to the store,
+  // which also creates missing mailboxes: LocalDelivery does neither itself.
+  ASSERT_EQ(store.delivered_users.size(), 1u);
+  EXPECT_EQ(store.delivered_users[0], (std::vector<std::string>{"demo", "demo", "alice"}));
+  EXPECT_TRUE(store.ensured.empty());
+  // Two parts, never joined: Return-Path + Received:, then the content as received.
+  ASSERT_EQ(store.delivered_parts[0].size(), 2u);
+  const std::string& head = store.delivered_parts[0][0];
+  EXPECT_EQ(head.rfind("Return-Path: <sender@example.org>\r\nReceived: from client.example.org", 0), 0u) << head;
+  EXPECT_NE(head.find("id " + res.queue_id), std::string::npos) << head;
+  EXPECT_EQ(head.substr(head.size() - 2), "\r\n");
+  EXPECT_EQ(store.delivered_parts[0][1], body);
+  EXPECT_EQ(res.size_bytes, head.size() + body.size());
+}
+
+TEST_F(LocalDeliveryTest, ThroughTheInterfaceStoreErrorsAreReplies) {
+  RecordingStore store;
+  LocalDelivery ld(env_, directory_, store);
+  const auto e = envelope({path("demo", "example.test")});
+  store.result = fail(Errc::no_space, "full");
+  auto full = deliver(ld, e, "x");
+  EXPECT_EQ(full.reply.code, 452);
+  EXPECT_TRUE(full.queue_id.empty());
+  EXPECT_EQ(full.size_bytes, 0u);
+  store.result = fail(Errc::not_found, "mailbox vanished");
+  EXPECT_EQ(deliver(ld, e, "x").reply.code, 451);
+  store.result = fail(Errc::invalid, "bad user name");
+  EXPECT_EQ(deliver(ld, e, "x").reply.code, 451);
+  EXPECT_EQ(store.delivered_users.size(), 3u);
+  // No local recipient: the store is not asked at all.
+  EXPECT_EQ(deliver(ld, envelope({path("nobody", "example.test")}), "x").reply.code, 554);
+  EXPECT_EQ(store.delivered_users.size(), 3u);
 }
 
 TEST(TransactionLogLine, Format) {

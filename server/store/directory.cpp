@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "core/assert.h"
 #include "proto/smtp/chars.h"
 
 namespace mail::store {
@@ -14,7 +15,12 @@ namespace {
 std::string ascii_lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = smtp::ascii_lower(c);
+  MAIL_ASSERT(out.size() == s.size());
   return out;
+}
+
+bool has_ascii_upper(std::string_view s) noexcept {
+  return std::any_of(s.begin(), s.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
 }
 
 bool is_atext(unsigned char c) noexcept {
@@ -29,7 +35,9 @@ bool is_atext(unsigned char c) noexcept {
 std::string canonical_domain(std::string_view domain) {
   if (!domain.empty() && domain.front() == '[') return std::string(domain);
   if (!domain.empty() && domain.back() == '.') domain.remove_suffix(1);
-  return ascii_lower(domain);
+  std::string out = ascii_lower(domain);
+  MAIL_ASSERT(!has_ascii_upper(out));
+  return out;
 }
 
 bool is_dot_string(std::string_view s) noexcept {
@@ -60,6 +68,7 @@ std::optional<std::string> unquoted_local_part(std::string_view local_part) {
       content.push_back(inner[i]);
     }
     if (!is_dot_string(content)) return std::nullopt;
+    MAIL_ASSERT(content.size() + 2 <= local_part.size());  // unquoting only shortens
     return content;
   }
   if (!is_dot_string(local_part)) return std::nullopt;
@@ -76,6 +85,10 @@ Directory::Directory(DirectoryConfig config) : config_(std::move(config)) {
   for (const auto& u : config_.users) {
     for (const auto& a : u.aliases) by_local_part_.emplace(ascii_lower(a), u.name);
   }
+  // Every configured name is found (possibly as an earlier user of the same spelling), and
+  // the table holds nothing but names and aliases.
+  MAIL_ASSERT(domains_.size() <= config_.domains.size());
+  for (const auto& u : config_.users) MAIL_ASSERT(by_local_part_.contains(ascii_lower(u.name)));
 }
 
 bool Directory::is_local_domain(std::string_view domain) const {
@@ -91,6 +104,14 @@ std::optional<std::string> Directory::find_user(std::string_view local_part) con
 }
 
 LookupResult Directory::lookup(std::string_view local_part, std::string_view domain) const {
+  LookupResult r = lookup_unchecked(local_part, domain);
+  // The user is named exactly when the recipient is local.
+  MAIL_ASSERT(r.kind == Lookup::local_user || r.user.empty());
+  MAIL_ASSERT(r.kind != Lookup::local_user || by_local_part_.contains(ascii_lower(r.user)));
+  return r;
+}
+
+LookupResult Directory::lookup_unchecked(std::string_view local_part, std::string_view domain) const {
   if (!is_local_domain(domain)) return {Lookup::not_local, {}};
   const auto local = unquoted_local_part(local_part);
   if (!local) return {Lookup::unknown_user, {}};

@@ -50,6 +50,7 @@ class Directory {
 
  private:
   std::optional<std::string> find_user(std::string_view local_part) const;
+  LookupResult lookup_unchecked(std::string_view local_part, std::string_view domain) const;  // lookup() minus its checks
 
   DirectoryConfig config_;
   std::vector<std::string> domains_;                  // canonical_domain() of each config domain

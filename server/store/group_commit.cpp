@@ -16,6 +16,8 @@ namespace mail::store {
 namespace {
 
 std::string parent_dir(const std::string& path) {
+  MAIL_ASSERT(!path.empty());
+  MAIL_ASSERT(path.back() != '/');  // a file's path, not a directory's
   const auto slash = path.rfind('/');
   if (slash == std::string::npos) return ".";
   if (slash == 0) return "/";
@@ -26,6 +28,10 @@ std::string parent_dir(const std::string& path) {
 // filesystem or Env without hard links as unsupported. exists/not_found/no_space would
 // fail the copy the same way, so they fail the delivery at once.
 bool copy_may_help(Errc e) noexcept { return e == Errc::io || e == Errc::unsupported; }
+
+// A path a commit item may name: non-empty, no empty component (the store builds them from
+// one layout function, so a "//" means a bug there).
+bool is_item_path(const std::string& p) noexcept { return !p.empty() && p.find("//") == std::string::npos; }
 
 StartOp op_link(rt::Disk& disk, std::string from, std::string to) {
   return [&disk, from = std::move(from), to = std::move(to)](rt::Completion<void> c) mutable {
@@ -117,6 +123,8 @@ GroupCommitter::~GroupCommitter() {
 }
 
 void GroupCommitter::forget(Waiter* w) noexcept {
+  MAIL_ASSERT(w != nullptr);
+  MAIL_ASSERT(w->owner == this);
   if (auto it = std::find(queued_.begin(), queued_.end(), w); it != queued_.end()) queued_.erase(it);
   std::replace(in_round_.begin(), in_round_.end(), w, static_cast<Waiter*>(nullptr));
   std::replace(syncing_.begin(), syncing_.end(), w, static_cast<Waiter*>(nullptr));
@@ -148,9 +156,13 @@ void GroupCommitter::start_batch(Batch& b) {
   b.synced = false;
   b.sync_status = Status{};
   b.waiting = {};
+  // Only called with deliveries waiting: a round is never empty.
+  MAIL_ASSERT(!b.items.empty());
+  MAIL_ASSERT(queued_.empty());
   ++stats_.rounds;
   stats_.items += b.items.size();
   stats_.largest_round = std::max<std::uint64_t>(stats_.largest_round, b.items.size());
+  MAIL_ASSERT(stats_.largest_round <= stats_.items);
   // 1. File data of the whole round: one call, which the Env may turn into one fsync
   //    batch. We cannot tell which file failed, so a failure fails the round.
   std::vector<std::string> paths;
@@ -167,6 +179,16 @@ rt::Task<Status> GroupCommitter::commit(CommitItem item) {
   MAIL_ASSERT(!item.tmp_path.empty());
   MAIL_ASSERT(!item.new_paths.empty());
   MAIL_ASSERT(item.copy_paths.size() == item.new_paths.size());
+  MAIL_ASSERT(is_item_path(item.tmp_path));
+  MAIL_ASSERT(item.copy_paths[0].empty());  // the first target is the rename, never a copy
+  for (std::size_t j = 0; j < item.new_paths.size(); ++j) {
+    MAIL_ASSERT(is_item_path(item.new_paths[j]));
+    MAIL_ASSERT(item.new_paths[j] != item.tmp_path);
+    MAIL_ASSERT(j == 0 || item.copy_paths[j].empty() || is_item_path(item.copy_paths[j]));
+    // Distinct targets: one entry per recipient, never two links to one name.
+    MAIL_ASSERT(std::find(item.new_paths.begin() + static_cast<std::ptrdiff_t>(j) + 1, item.new_paths.end(),
+                          item.new_paths[j]) == item.new_paths.end());
+  }
   Waiter w{std::move(item)};
   co_await Enqueue{*this, w};
   MAIL_ASSERT(w.owner == nullptr);
@@ -191,6 +213,7 @@ rt::Task<void> GroupCommitter::run() {
       const bool more = !queued_.empty();
       if (more) start_batch(*next);
 
+      MAIL_ASSERT(in_round_.size() == cur->items.size());
       std::vector<Status> results = co_await finish_round(cur->items, std::move(cur->sync_status));
       MAIL_ASSERT(results.size() == in_round_.size());
 
@@ -205,6 +228,7 @@ rt::Task<void> GroupCommitter::run() {
         env_.executor().post([h = w->handle] { h.resume(); });
       }
       in_round_.clear();
+      MAIL_ASSERT(stats_.failed <= stats_.items);
       if (!more) break;
       std::swap(cur, next);
     }
@@ -215,6 +239,7 @@ rt::Task<void> GroupCommitter::run() {
 rt::Task<std::vector<Status>> GroupCommitter::finish_round(std::vector<CommitItem>& items, Status synced) {
   rt::Disk& disk = env_.disk();
   const std::size_t n = items.size();
+  MAIL_ASSERT(n > 0);
   std::vector<Status> st(n);
   // What of each item is on disk right now, for the cleanup of failed items.
   struct Track {
@@ -246,6 +271,7 @@ rt::Task<std::vector<Status>> GroupCommitter::finish_round(std::vector<CommitIte
       }
     }
     const std::vector<Status> rs = co_await when_all(std::move(ops));
+    MAIL_ASSERT(rs.size() == ids.size());
     for (std::size_t k = 0; k < ids.size(); ++k) {
       const auto [i, j] = ids[k];
       if (rs[k].ok()) {
@@ -269,6 +295,7 @@ rt::Task<std::vector<Status>> GroupCommitter::finish_round(std::vector<CommitIte
       ops.push_back(op_copy(disk, items[i].tmp_path, items[i].copy_paths[j]));
     }
     const std::vector<Status> rs = co_await when_all(std::move(ops));
+    MAIL_ASSERT(rs.size() == ids.size());
     std::vector<std::string> to_sync;
     std::vector<std::size_t> synced_items;
     for (std::size_t k = 0; k < ids.size(); ++k) {
@@ -319,6 +346,7 @@ rt::Task<std::vector<Status>> GroupCommitter::finish_round(std::vector<CommitIte
         rs.assign(moves.size(), Status(fail(renamed.error())));  // the batch failed as a whole
       }
     }
+    MAIL_ASSERT(rs.size() == moves.size());
     for (std::size_t k = 0; k < moves.size(); ++k) {
       const Move& m = moves[k];
       if (!rs[k].ok()) {
@@ -327,9 +355,12 @@ rt::Task<std::vector<Status>> GroupCommitter::finish_round(std::vector<CommitIte
       }
       Track& t = tr[m.item];
       if (m.main) {
+        MAIL_ASSERT(t.tmp_live);  // renamed once
         t.tmp_live = false;
       } else {
-        t.copies_live.erase(std::find(t.copies_live.begin(), t.copies_live.end(), m.from));
+        const auto live = std::find(t.copies_live.begin(), t.copies_live.end(), m.from);
+        MAIL_ASSERT(live != t.copies_live.end());
+        t.copies_live.erase(live);
       }
       t.created.push_back(m.to);
     }
@@ -348,6 +379,7 @@ rt::Task<std::vector<Status>> GroupCommitter::finish_round(std::vector<CommitIte
     std::vector<StartOp> ops;
     for (const auto& [dir, users] : dirs) ops.push_back(op_sync_dir(disk, dir));
     const std::vector<Status> rs = co_await when_all(std::move(ops));
+    MAIL_ASSERT(rs.size() == dirs.size());
     std::size_t k = 0;
     for (const auto& [dir, users] : dirs) {
       if (!rs[k].ok()) {
@@ -379,6 +411,16 @@ rt::Task<std::vector<Status>> GroupCommitter::finish_round(std::vector<CommitIte
     std::vector<StartOp> syncs;
     for (const auto& d : dirs_to_sync) syncs.push_back(op_sync_dir(disk, d));
     (void)co_await when_all(std::move(syncs));
+  }
+  // A committed item has exactly one durable entry per target, each made once (never two
+  // entries for one name in a round), and left nothing in tmp/.
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!st[i].ok()) continue;
+    const Track& t = tr[i];
+    MAIL_ASSERT(!t.tmp_live);
+    MAIL_ASSERT(t.copies_live.empty());
+    MAIL_ASSERT(t.created.size() == items[i].new_paths.size());
+    for (const auto& p : items[i].new_paths) MAIL_ASSERT(std::count(t.created.begin(), t.created.end(), p) == 1);
   }
   co_return st;
 }

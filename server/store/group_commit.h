@@ -23,9 +23,10 @@ namespace mail::store {
 
 struct CommitItem {
   std::string tmp_path;                 // written (create_new), not yet synced
-  std::vector<std::string> new_paths;   // [0]: rename target; [1..]: hard-link targets
+  std::vector<std::string> new_paths;   // [0]: rename target; [1..]: hard-link targets;
+                                        // all distinct
   std::vector<std::string> copy_paths;  // parallel to new_paths: a tmp/ path in that
-                                        // target's Maildir for the copy fallback ([0] unused;
+                                        // target's Maildir for the copy fallback ([0] empty;
                                         // empty: no fallback). The copy is read back from
                                         // tmp_path, so callers need not keep the bytes.
 };

@@ -1,6 +1,6 @@
-// MaildirStore: mailbox creation, the delivery path (unique name -> tmp/ write -> group
-// commit) and the read side. All file access through Env::Disk, time and randomness from
-// Env (clock().wall_now(), rng().fork("maildir"), hostname()); nothing else.
+// MaildirStore: the layout, mailbox creation, the delivery path (unique name -> tmp/ write
+// -> group commit) and the read side. All file access through Env::Disk, time and
+// randomness from Env (clock().wall_now(), rng().fork("maildir"), hostname()); nothing else.
 // Maildir: https://cr.yp.to/proto/maildir.html; ",S=" size hint as in Dovecot.
 #include "store/maildir.h"
 
@@ -17,11 +17,45 @@
 namespace mail::store {
 namespace {
 
-std::string mail_root_of(std::string data_dir) {
-  if (data_dir.empty()) data_dir = ".";
-  while (data_dir.size() > 1 && data_dir.back() == '/') data_dir.pop_back();
-  if (data_dir == "/") return "/mail";
-  return data_dir + "/mail";
+// data_dir as maildir_path() uses it: "" -> ".", runs of '/' -> one, no trailing '/'.
+std::string normal_data_dir(std::string_view data_dir) {
+  if (data_dir.empty()) return ".";
+  std::string out;
+  out.reserve(data_dir.size());
+  for (char c : data_dir) {
+    if (c == '/' && !out.empty() && out.back() == '/') continue;
+    out.push_back(c);
+  }
+  if (out.size() > 1 && out.back() == '/') out.pop_back();
+  MAIL_ASSERT(!out.empty());
+  MAIL_ASSERT(out.find("//") == std::string::npos);
+  return out;
+}
+
+// A path this store made: `root`, then only plain file names (never "", "." or ".."). The
+// data dir itself is the administrator's and may hold "..".
+bool is_clean_below(std::string_view root, std::string_view path) noexcept {
+  if (!path.starts_with(root)) return false;
+  std::string_view rest = path.substr(root.size());
+  if (root != "/") {
+    if (!rest.starts_with('/')) return false;
+    rest.remove_prefix(1);
+  }
+  while (!rest.empty()) {
+    const auto slash = rest.find('/');
+    if (!is_plain_file_name(rest.substr(0, slash))) return false;
+    rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+  }
+  return true;
+}
+
+// A StoredMessageRef id of this store: "new/<name>" or "cur/<name>", name a plain file name.
+bool is_message_id(std::string_view id) noexcept {
+  const auto slash = id.find('/');
+  if (slash == std::string_view::npos) return false;
+  const std::string_view folder = id.substr(0, slash);
+  if (folder != to_string(MaildirFolder::new_mail) && folder != to_string(MaildirFolder::cur)) return false;
+  return is_plain_file_name(id.substr(slash + 1));
 }
 
 // Tries to create the tmp file this many times when the name is taken (a leftover from a
@@ -29,6 +63,34 @@ std::string mail_root_of(std::string data_dir) {
 constexpr int name_attempts_max = 4;
 
 }  // namespace
+
+std::string_view to_string(MaildirFolder folder) noexcept {
+  switch (folder) {
+    case MaildirFolder::tmp: return "tmp";
+    case MaildirFolder::new_mail: return "new";
+    case MaildirFolder::cur: return "cur";
+  }
+  MAIL_UNREACHABLE();
+}
+
+std::string maildir_path(std::string_view data_dir, std::string_view user) {
+  MAIL_ASSERT(is_valid_mailbox_user(user));
+  const std::string root = normal_data_dir(data_dir);
+  std::string out = root == "/" ? std::string() : root;
+  out += "/mail/";
+  out += user;
+  out += "/Maildir";
+  MAIL_ASSERT(out.find("//") == std::string::npos);
+  MAIL_ASSERT(is_clean_below(root, out));
+  return out;
+}
+
+std::string maildir_folder_path(std::string_view data_dir, std::string_view user, MaildirFolder folder) {
+  std::string out = maildir_path(data_dir, user);
+  out += '/';
+  out += to_string(folder);
+  return out;
+}
 
 std::vector<std::string> ancestor_dirs(std::string_view path) {
   std::string p(path);
@@ -44,28 +106,28 @@ std::vector<std::string> ancestor_dirs(std::string_view path) {
       p.resize(slash);
       while (p.size() > 1 && p.back() == '/') p.pop_back();
     }
+    // Each step is a strict prefix of the one before: the walk ends.
+    MAIL_ASSERT(out.empty() || p.size() < out.back().size() || p == ".");
     out.push_back(p);
   }
   return out;
 }
 
-bool is_valid_mailbox_user(std::string_view user) noexcept {
-  if (user.empty() || user.size() > 255) return false;
-  if (user.front() == '.') return false;
-  return user.find('/') == std::string_view::npos && user.find('\0') == std::string_view::npos;
-}
-
 struct MaildirStore::Impl {
   Impl(rt::Env& e, MaildirConfig c)
-      : env(e),
-        data_dir(c.data_dir.empty() ? std::string(".") : c.data_dir),
-        mail_root(mail_root_of(std::move(c.data_dir))),
-        namer(e.rng().fork("maildir"), e.hostname()),
-        committer(e) {}
+      : env(e), data_dir(normal_data_dir(c.data_dir)), namer(e.rng().fork("maildir"), e.hostname()), committer(e) {}
+
+  // <data_dir>/mail/<user>/Maildir/<folder>/<name>: a file path of the delivery path.
+  std::string file_path(std::string_view user, MaildirFolder folder, std::string_view name) const {
+    std::string p = maildir_folder_path(data_dir, user, folder);
+    p += '/';
+    p += name;
+    MAIL_ASSERT(is_clean_below(data_dir, p));
+    return p;
+  }
 
   rt::Env& env;
-  std::string data_dir;
-  std::string mail_root;  // <data_dir>/mail
+  std::string data_dir;  // normal_data_dir() of the configured one
   MaildirNamer namer;
   GroupCommitter committer;
   std::set<std::string> known;  // users whose Maildir is known to exist durably
@@ -75,13 +137,7 @@ struct MaildirStore::Impl {
 MaildirStore::MaildirStore(rt::Env& env, MaildirConfig config) : impl_(std::make_unique<Impl>(env, std::move(config))) {}
 MaildirStore::~MaildirStore() = default;
 
-std::string MaildirStore::maildir_path(std::string_view user) const {
-  std::string p = impl_->mail_root;
-  p += '/';
-  p += user;
-  p += "/Maildir";
-  return p;
-}
+std::string MaildirStore::maildir_path(std::string_view user) const { return store::maildir_path(impl_->data_dir, user); }
 
 MaildirStats MaildirStore::stats() const noexcept {
   MaildirStats s = impl_->stats;
@@ -89,6 +145,9 @@ MaildirStats MaildirStore::stats() const noexcept {
   s.commit_rounds = g.rounds;
   s.largest_round = g.largest_round;
   s.link_copies = g.copies;
+  // Every delivery that reached the commit is one item of one round.
+  MAIL_ASSERT(g.items <= s.deliveries);
+  MAIL_ASSERT(g.largest_round <= g.items);
   return s;
 }
 
@@ -99,8 +158,10 @@ rt::Task<Status> MaildirStore::ensure_mailbox(std::string user) {
   const std::string md = maildir_path(user);
   {
     std::vector<StartOp> ops;
-    for (const char* sub : {"/tmp", "/new", "/cur"}) {
-      ops.push_back([&disk, path = md + sub](rt::Completion<void> c) mutable { disk.async_make_dirs(std::move(path), std::move(c)); });
+    for (MaildirFolder f : maildir_folders) {
+      ops.push_back([&disk, path = maildir_folder_path(impl_->data_dir, user, f)](rt::Completion<void> c) mutable {
+        disk.async_make_dirs(std::move(path), std::move(c));
+      });
     }
     for (Status& s : co_await when_all(std::move(ops))) {
       if (!s.ok()) co_return s;
@@ -108,13 +169,21 @@ rt::Task<Status> MaildirStore::ensure_mailbox(std::string user) {
   }
   // mkdir -p made entries in every level, possibly above <data_dir> too (a fresh
   // /var/lib/cloudsdial); each level's entry is durable only after its parent directory is
-  // synced, so sync every ancestor as well (the simulator's fresh-data-dir scenario lost
-  // acknowledged mail without this). Once per new mailbox, never on the hot path.
+  // synced, so sync every directory from the Maildir up to the root (the simulator's
+  // fresh-data-dir scenario lost acknowledged mail without this). Once per new mailbox,
+  // never on the hot path.
   {
-    std::vector<StartOp> ops;
+    // Above the data dir nearest first, then from the data dir down to the Maildir.
     std::vector<std::string> dirs = ancestor_dirs(impl_->data_dir);
-    for (std::string d : {impl_->data_dir, impl_->mail_root, impl_->mail_root + "/" + user, md}) dirs.push_back(std::move(d));
-    for (std::string dir : dirs) {
+    std::vector<std::string> below = ancestor_dirs(md);
+    MAIL_ASSERT(below.size() == dirs.size() + 3);  // <data_dir>, mail, <user>
+    MAIL_ASSERT(std::equal(dirs.begin(), dirs.end(), below.end() - static_cast<std::ptrdiff_t>(dirs.size())));
+    below.resize(below.size() - dirs.size());
+    MAIL_ASSERT(below.back() == impl_->data_dir);
+    dirs.insert(dirs.end(), below.rbegin(), below.rend());
+    dirs.push_back(md);
+    std::vector<StartOp> ops;
+    for (std::string& dir : dirs) {
       ops.push_back([&disk, dir = std::move(dir)](rt::Completion<void> c) mutable { disk.async_sync_dir(std::move(dir), std::move(c)); });
     }
     for (Status& s : co_await when_all(std::move(ops))) {
@@ -124,12 +193,6 @@ rt::Task<Status> MaildirStore::ensure_mailbox(std::string user) {
   impl_->known.insert(std::move(user));
   ++impl_->stats.mailboxes_created;
   co_return Status{};
-}
-
-rt::Task<Result<std::string>> MaildirStore::deliver(std::vector<std::string> users, std::string content) {
-  std::vector<std::string> parts;
-  parts.push_back(std::move(content));
-  co_return co_await deliver_parts(std::move(users), std::move(parts));
 }
 
 rt::Task<Result<std::string>> MaildirStore::deliver_parts(std::vector<std::string> users, std::vector<std::string> parts) {
@@ -143,20 +206,21 @@ rt::Task<Result<std::string>> MaildirStore::deliver_parts(std::vector<std::strin
     Status s = co_await ensure_mailbox(u);
     if (!s.ok()) co_return fail(s.error());
   }
+  // Past ensure_mailbox: every user is a valid name whose Maildir is believed to exist.
+  for (const auto& u : distinct) MAIL_ASSERT(impl_->known.contains(u));
 
   rt::Disk& disk = impl_->env.disk();
   std::uint64_t size_bytes = 0;
   for (const auto& p : parts) size_bytes += p.size();
   // Shared, not copied: a retry under another name still needs the bytes.
   auto shared = std::make_shared<const std::vector<std::string>>(std::move(parts));
-  const std::string first_md = maildir_path(distinct.front());
   std::string name;
   std::string tmp_path;
   bool written = false;
   bool recreated = false;
   for (int attempt = 0; attempt < name_attempts_max && !written; ++attempt) {
     name = impl_->namer.next(impl_->env.clock().wall_now(), size_bytes);
-    tmp_path = first_md + "/tmp/" + name;
+    tmp_path = impl_->file_path(distinct.front(), MaildirFolder::tmp, name);
     Status s = co_await rt::write_parts(disk, tmp_path, shared, rt::WriteMode::create_new);
     if (s.ok()) {
       written = true;
@@ -175,13 +239,14 @@ rt::Task<Result<std::string>> MaildirStore::deliver_parts(std::vector<std::strin
     }
   }
   if (!written) co_return fail(Errc::exists, "no unique maildir name after retries");
+  MAIL_ASSERT(shared == nullptr);
+  MAIL_ASSERT(maildir_size_hint(name) == size_bytes);
 
   CommitItem item;
   item.tmp_path = std::move(tmp_path);
   for (std::size_t k = 0; k < distinct.size(); ++k) {
-    const std::string md = k == 0 ? first_md : maildir_path(distinct[k]);
-    item.new_paths.push_back(md + "/new/" + name);
-    item.copy_paths.push_back(k == 0 ? std::string() : md + "/tmp/" + name);
+    item.new_paths.push_back(impl_->file_path(distinct[k], MaildirFolder::new_mail, name));
+    item.copy_paths.push_back(k == 0 ? std::string() : impl_->file_path(distinct[k], MaildirFolder::tmp, name));
   }
   ++impl_->stats.deliveries;
   Status s = co_await impl_->committer.commit(std::move(item));
@@ -195,32 +260,34 @@ rt::Task<Result<std::string>> MaildirStore::deliver_parts(std::vector<std::strin
   co_return name;
 }
 
-rt::Task<Result<std::vector<MaildirEntry>>> MaildirStore::list_messages(std::string user) {
+rt::Task<Result<std::vector<StoredMessageRef>>> MaildirStore::list_messages(std::string user) {
   if (!is_valid_mailbox_user(user)) co_return fail(Errc::invalid, "invalid mailbox user name");
   rt::Disk& disk = impl_->env.disk();
-  const std::string md = maildir_path(user);
-  std::vector<MaildirEntry> out;
-  for (const char* sub : {"new", "cur"}) {
-    auto listed = co_await rt::list_dir(disk, md + "/" + sub);
+  std::vector<StoredMessageRef> out;
+  for (MaildirFolder f : maildir_message_folders) {
+    auto listed = co_await rt::list_dir(disk, maildir_folder_path(impl_->data_dir, user, f));
     if (!listed.ok()) co_return fail(listed.error());
     std::vector<std::string> names;
     for (auto& e : *listed) {
-      if (e.is_dir || e.name.empty() || e.name.front() == '.') continue;
+      if (e.is_dir || !is_plain_file_name(e.name)) continue;  // ".", "..", dot files
       names.push_back(std::move(e.name));
     }
     std::sort(names.begin(), names.end());
-    for (auto& n : names) out.push_back(MaildirEntry{sub, std::move(n)});
+    for (auto& n : names) {
+      StoredMessageRef ref{std::string(to_string(f)) + "/" + std::move(n)};
+      MAIL_ASSERT(is_message_id(ref.id));
+      out.push_back(std::move(ref));
+    }
   }
   co_return out;
 }
 
-rt::Task<Result<std::string>> MaildirStore::read_message(std::string user, MaildirEntry entry) {
+rt::Task<Result<std::string>> MaildirStore::read_message(std::string user, StoredMessageRef ref) {
   if (!is_valid_mailbox_user(user)) co_return fail(Errc::invalid, "invalid mailbox user name");
-  if (entry.subdir != "new" && entry.subdir != "cur") co_return fail(Errc::invalid, "not a message folder");
-  if (entry.name.empty() || entry.name.front() == '.' || entry.name.find('/') != std::string::npos) {
-    co_return fail(Errc::invalid, "invalid message file name");
-  }
-  co_return co_await rt::read_file(impl_->env.disk(), maildir_path(user) + "/" + entry.relative_path());
+  if (!is_message_id(ref.id)) co_return fail(Errc::invalid, "not a message of this store: " + ref.id);
+  std::string path = maildir_path(user) + "/" + ref.id;
+  MAIL_ASSERT(is_clean_below(impl_->data_dir, path));
+  co_return co_await rt::read_file(impl_->env.disk(), std::move(path));
 }
 
 }  // namespace mail::store

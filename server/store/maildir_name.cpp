@@ -2,7 +2,15 @@
 // Pure string work; no clock, no randomness of its own.
 #include "store/maildir_name.h"
 
+#include "core/assert.h"
+
 namespace mail::store {
+
+bool is_plain_file_name(std::string_view s) noexcept {
+  if (s.empty() || s.size() > 255) return false;
+  if (s.front() == '.') return false;
+  return s.find('/') == std::string_view::npos && s.find('\0') == std::string_view::npos;
+}
 
 std::string maildir_safe_host(std::string_view host) {
   if (host.empty()) return "localhost";
@@ -16,11 +24,19 @@ std::string maildir_safe_host(std::string_view host) {
       default: out.push_back(c); break;
     }
   }
+  // What the name's grammar needs of the host part: no '/' (a path), no ':' (the ":2,"
+  // info), no ',' (the ",S=" field).
+  MAIL_ASSERT(!out.empty());
+  MAIL_ASSERT(out.find('/') == std::string::npos);
+  MAIL_ASSERT(out.find(':') == std::string::npos);
+  MAIL_ASSERT(out.find(',') == std::string::npos);
   return out;
 }
 
 std::string format_maildir_name(WallTime now, std::uint64_t random, std::uint64_t counter, std::string_view safe_host,
                                 std::uint64_t size_bytes) {
+  MAIL_ASSERT(!safe_host.empty());
+  MAIL_ASSERT(safe_host.find_first_of("/:,") == std::string_view::npos);
   // A wall clock before 1970 would give negative parts; clamp rather than print a '-'.
   const std::int64_t us = now.unix_us < 0 ? 0 : now.unix_us;
   static constexpr char hex[] = "0123456789abcdef";
@@ -42,6 +58,12 @@ std::string format_maildir_name(WallTime now, std::uint64_t random, std::uint64_
   out += safe_host;
   out += ",S=";
   out += std::to_string(size_bytes);
+  // One path component without ":2," info (its length is the file system's to refuse: a
+  // long host name is configuration, not a bug), whose size hint reads back what was written.
+  MAIL_ASSERT(out.front() != '.');
+  MAIL_ASSERT(out.find('/') == std::string::npos);
+  MAIL_ASSERT(out.find(':') == std::string::npos);
+  MAIL_ASSERT(maildir_size_hint(out) == size_bytes);
   return out;
 }
 
@@ -57,6 +79,7 @@ std::optional<std::uint64_t> maildir_size_hint(std::string_view name) noexcept {
     if (c < '0' || c > '9') return std::nullopt;
     v = v * 10 + static_cast<std::uint64_t>(c - '0');
   }
+  MAIL_ASSERT(digits.size() < 20);  // so v did not wrap
   return v;
 }
 

@@ -14,11 +14,16 @@
 
 namespace mail::store {
 
+// One path component a Maildir reader accepts, and the store writes: non-empty, at most
+// 255 bytes, no '/', no NUL, not starting with '.' (so never "." or "..", never hidden).
+bool is_plain_file_name(std::string_view s) noexcept;
+
 // Host name made safe for a Maildir name: '/' -> "\057", ':' -> "\072", ',' -> "\054"
 // (the first two per the convention, the comma because ",S=" follows). Empty -> "localhost".
 std::string maildir_safe_host(std::string_view host);
 
-// The base name (no ":2," info). `safe_host` must come from maildir_safe_host().
+// The base name (no ":2," info), a plain file name. `safe_host` must come from
+// maildir_safe_host().
 std::string format_maildir_name(WallTime now, std::uint64_t random, std::uint64_t counter, std::string_view safe_host,
                                 std::uint64_t size_bytes);
 

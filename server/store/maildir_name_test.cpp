@@ -73,5 +73,45 @@ TEST(AncestorDirs, AbsoluteRelativeAndDotPaths) {
   EXPECT_TRUE(ancestor_dirs(".").empty());
 }
 
+// The layout, spelled out once more here on purpose: this is the test of the one function
+// that knows it (the simulator's checker, the Python bindings and the tests all use it).
+TEST(MaildirLayout, PathOfAUsersMaildir) {
+  EXPECT_EQ(maildir_path("/var/lib/cloudsdial", "demo"), "/var/lib/cloudsdial/mail/demo/Maildir");
+  EXPECT_EQ(maildir_path("var", "demo"), "var/mail/demo/Maildir");
+  EXPECT_EQ(maildir_path("../var", "demo"), "../var/mail/demo/Maildir");  // the admin's "..": kept
+  EXPECT_EQ(maildir_path("", "demo"), "./mail/demo/Maildir");
+  EXPECT_EQ(maildir_path("/", "demo"), "/mail/demo/Maildir");
+  // Trailing and repeated slashes never make a "//".
+  EXPECT_EQ(maildir_path("/var/lib/x/", "a"), "/var/lib/x/mail/a/Maildir");
+  EXPECT_EQ(maildir_path("//var//lib///x//", "a"), "/var/lib/x/mail/a/Maildir");
+}
+
+TEST(MaildirLayout, Folders) {
+  EXPECT_EQ(maildir_folder_path("/d", "u", MaildirFolder::tmp), "/d/mail/u/Maildir/tmp");
+  EXPECT_EQ(maildir_folder_path("/d", "u", MaildirFolder::new_mail), "/d/mail/u/Maildir/new");
+  EXPECT_EQ(maildir_folder_path("/d/", "u", MaildirFolder::cur), "/d/mail/u/Maildir/cur");
+  // Messages are read from new/ then cur/, never from tmp/.
+  ASSERT_EQ(maildir_message_folders.size(), 2u);
+  EXPECT_EQ(to_string(maildir_message_folders[0]), "new");
+  EXPECT_EQ(to_string(maildir_message_folders[1]), "cur");
+  ASSERT_EQ(maildir_folders.size(), 3u);
+  EXPECT_EQ(to_string(maildir_folders[0]), "tmp");
+}
+
+TEST(MaildirLayout, MailboxUserNames) {
+  for (const char* ok : {"demo", "a", "x.y", "user-1", "a..b"}) EXPECT_TRUE(is_valid_mailbox_user(ok)) << ok;
+  for (const char* bad : {"", ".", "..", ".hidden", "a/b", "/"}) EXPECT_FALSE(is_valid_mailbox_user(bad)) << bad;
+  EXPECT_FALSE(is_valid_mailbox_user(std::string_view("a\0b", 3)));
+  EXPECT_TRUE(is_valid_mailbox_user(std::string(255, 'u')));
+  EXPECT_FALSE(is_valid_mailbox_user(std::string(256, 'u')));
+}
+
+TEST(MaildirLayoutDeathTest, AnInvalidUserIsAProgrammerError) {
+  // Names from outside are checked first (the stores answer Errc::invalid); a path for an
+  // unchecked "../x" would leave the mail root.
+  EXPECT_DEATH((void)maildir_path("/d", "../x"), "assertion failed");
+  EXPECT_DEATH((void)maildir_path("/d", "a/b"), "assertion failed");
+}
+
 }  // namespace
 }  // namespace mail::store

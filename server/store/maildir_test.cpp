@@ -67,7 +67,7 @@ class MaildirTest : public ::testing::Test {
     return std::move(*out);
   }
 
-  fs::path maildir(const std::string& user) const { return fs::path(root_) / "mail" / user / "Maildir"; }
+  fs::path maildir(const std::string& user) const { return maildir_path(root_, user); }
 
   io::AsioEnv env_;
   std::string root_;
@@ -89,7 +89,7 @@ TEST_F(MaildirTest, DeliverToOneUserLeavesExactlyOneIdenticalFileInNew) {
   EXPECT_NE(r->find(".M"), std::string::npos);
   EXPECT_NE(r->find("Q0.mx.example.test,S=" + std::to_string(content.size())), std::string::npos);
   EXPECT_EQ(store.stats().commit_rounds, 1u);
-  EXPECT_EQ(store.maildir_path("demo"), maildir("demo").string());
+  EXPECT_EQ(store.maildir_path("demo"), root_ + "/mail/demo/Maildir");
 }
 
 TEST_F(MaildirTest, DistinctUsersGetHardLinksOfOneFile) {
@@ -166,7 +166,7 @@ TEST_F(MaildirTest, InvalidUserNamesAreRefused) {
   }
   auto r = deliver(store, {}, "x");
   EXPECT_EQ(r.code(), Errc::invalid);
-  EXPECT_FALSE(fs::exists(fs::path(root_) / "mail" / "a"));
+  EXPECT_FALSE(fs::exists(fs::path(root_) / "mail"));
 }
 
 TEST_F(MaildirTest, DataDirThatIsAFileFails) {
@@ -184,7 +184,7 @@ TEST_F(MaildirTest, NonexistentParentIsCreated) {
   MaildirStore store(env_, MaildirConfig{root_ + "/deep/er/"});
   auto r = deliver(store, {"demo"}, "x");
   ASSERT_TRUE(r.ok()) << r.error().detail;
-  EXPECT_EQ(names_in(fs::path(root_) / "deep" / "er" / "mail" / "demo" / "Maildir" / "new").size(), 1u);
+  EXPECT_EQ(names_in(maildir_folder_path(root_ + "/deep/er", "demo", MaildirFolder::new_mail)).size(), 1u);
 }
 
 TEST_F(MaildirTest, RenameFailureLeavesNothingInAnyNew) {
@@ -230,8 +230,8 @@ TEST_F(MaildirTest, CrossDeviceRecipientGetsACopy) {
   }
   const std::string other = make_temp_dir("/dev/shm");
   extra_dirs_.push_back(other);
-  fs::create_directories(fs::path(root_) / "mail" / "bob");
-  fs::create_symlink(other, fs::path(root_) / "mail" / "bob" / "Maildir");
+  fs::create_directories(maildir("bob").parent_path());
+  fs::create_symlink(other, maildir("bob"));
   MaildirStore store(env_, MaildirConfig{root_});
   const std::string content = "copied\r\n";
   auto r = deliver(store, {"alice", "bob"}, content);
@@ -247,7 +247,7 @@ TEST_F(MaildirTest, CrossDeviceRecipientGetsACopy) {
 TEST_F(MaildirTest, VanishedMailboxIsRecreated) {
   MaildirStore store(env_, MaildirConfig{root_});
   ASSERT_TRUE(deliver(store, {"demo"}, "one").ok());
-  fs::remove_all(fs::path(root_) / "mail" / "demo");
+  fs::remove_all(maildir("demo").parent_path());
   auto r = deliver(store, {"demo"}, "two");
   ASSERT_TRUE(r.ok()) << r.error().detail;
   EXPECT_EQ(slurp(maildir("demo") / "new" / *r), "two");
@@ -261,25 +261,28 @@ TEST_F(MaildirTest, ListAndReadMessages) {
   ASSERT_TRUE(second.ok());
   // An IMAP client moved one message to cur/ with flags.
   fs::rename(maildir("demo") / "new" / *first, maildir("demo") / "cur" / (*first + ":2,S"));
-  std::optional<Result<std::vector<MaildirEntry>>> listed;
-  std::optional<Result<std::string>> body, bad, missing;
-  // Named entries: GCC 12 double-destroys brace-initialised aggregate temporaries that
+  std::optional<Result<std::vector<StoredMessageRef>>> listed;
+  std::optional<Result<std::string>> body, bad, missing, escape;
+  // Named refs: GCC 12 double-destroys brace-initialised aggregate temporaries that
   // appear inside a co_await expression.
-  const MaildirEntry in_cur{"cur", *first + ":2,S"}, in_tmp{"tmp", *second}, absent{"new", "nope"};
+  const StoredMessageRef in_cur{"cur/" + *first + ":2,S"}, in_tmp{"tmp/" + *second}, absent{"new/nope"},
+      up{"new/../../../demo/Maildir/new/" + *second};
   run([&]() -> rt::Task<void> {
     listed.emplace(co_await store.list_messages("demo"));
     body.emplace(co_await store.read_message("demo", in_cur));
     bad.emplace(co_await store.read_message("demo", in_tmp));
     missing.emplace(co_await store.read_message("demo", absent));
+    escape.emplace(co_await store.read_message("demo", up));
   });
   ASSERT_TRUE(listed->ok());
   ASSERT_EQ((*listed)->size(), 2u);
-  EXPECT_EQ((**listed)[0], (MaildirEntry{"new", *second}));
-  EXPECT_EQ((**listed)[1], (MaildirEntry{"cur", *first + ":2,S"}));
+  EXPECT_EQ((**listed)[0], (StoredMessageRef{"new/" + *second}));
+  EXPECT_EQ((**listed)[1], (StoredMessageRef{"cur/" + *first + ":2,S"}));
   ASSERT_TRUE(body->ok());
   EXPECT_EQ(**body, "first");
   EXPECT_EQ(bad->code(), Errc::invalid);
   EXPECT_EQ(missing->code(), Errc::not_found);
+  EXPECT_EQ(escape->code(), Errc::invalid);
 }
 
 TEST_F(MaildirTest, UniqueNamesAcrossManyDeliveries) {

@@ -2,6 +2,9 @@
 // canonical serialization (sorted by name), and the durable replace-by-rename.
 #include "store/user_db.h"
 
+#include <algorithm>
+
+#include "core/assert.h"
 #include "proto/sasl/base64.h"
 #include "proto/smtp/chars.h"
 #include "runtime/await.h"
@@ -36,6 +39,7 @@ std::optional<sasl::Digest> digest(std::string_view b64) {
 std::string canonical_user_name(std::string_view name) {
   std::string s(name);
   for (char& c : s) c = smtp::ascii_lower(c);
+  MAIL_ASSERT(s.size() == name.size());
   return s;
 }
 
@@ -70,6 +74,7 @@ Result<UserDb> UserDb::parse(std::string_view text) {
     sasl::ScramCredentials c{std::move(*salt), iterations, *stored, *server};
     if (auto added = db.add(f[0], std::move(c)); !added.ok()) return bad("duplicate user " + std::string(f[0]));
   }
+  MAIL_ASSERT(db.size() <= line_no);  // at most one user per line
   return db;
 }
 
@@ -85,6 +90,8 @@ std::string UserDb::serialize() const {
     out += ' ' + sasl::base64_encode(sasl::as_view(c.server_key));
     out += '\n';
   }
+  // The header line and one line per user: what parse() reads back.
+  MAIL_ASSERT(static_cast<std::size_t>(std::count(out.begin(), out.end(), '\n')) == users_.size() + 1);
   return out;
 }
 
@@ -98,6 +105,7 @@ Status UserDb::add(std::string_view name, sasl::ScramCredentials creds) {
   if (!sasl::is_acceptable_username(name)) return fail(Errc::invalid, "unusable user name");
   auto [it, inserted] = users_.emplace(canonical_user_name(name), std::move(creds));
   if (!inserted) return fail(Errc::exists, "user " + it->first + " exists");
+  MAIL_ASSERT(it->first == canonical_user_name(it->first));  // stored lower-cased
   return {};
 }
 
@@ -110,6 +118,7 @@ Status UserDb::replace(std::string_view name, sasl::ScramCredentials creds) {
 
 Status UserDb::remove(std::string_view name) {
   if (users_.erase(canonical_user_name(name)) == 0) return fail(Errc::not_found, "no user " + std::string(name));
+  MAIL_ASSERT(!users_.contains(canonical_user_name(name)));
   return {};
 }
 
@@ -117,10 +126,12 @@ std::vector<std::string> UserDb::names() const {
   std::vector<std::string> out;
   out.reserve(users_.size());
   for (const auto& [name, c] : users_) out.push_back(name);
+  MAIL_ASSERT(std::is_sorted(out.begin(), out.end()));  // serialize() and `user list` order
   return out;
 }
 
 rt::Task<Result<UserDb>> load_user_db(rt::Disk& disk, std::string path) {
+  MAIL_ASSERT(!path.empty());
   auto text = co_await rt::read_file(disk, path);
   if (!text.ok()) {
     if (text.code() == Errc::not_found) co_return UserDb{};
@@ -135,6 +146,9 @@ rt::Task<Status> save_user_db(rt::Disk& disk, std::string path, const UserDb& db
   const std::string tmp = path + ".tmp";
   const std::size_t slash = path.rfind('/');
   const std::string dir = slash == std::string::npos ? std::string(".") : path.substr(0, slash == 0 ? 1 : slash);
+  // users_path() is never empty; the replacement is written beside it.
+  MAIL_ASSERT(!path.empty());
+  MAIL_ASSERT(!dir.empty());
   auto written = co_await rt::write_file(disk, tmp, db.serialize(), rt::WriteMode::truncate);
   if (!written.ok()) co_return written;
   std::vector<std::string> files{tmp};
