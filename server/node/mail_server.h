@@ -61,7 +61,7 @@ class MailServer {
   bool ready() const noexcept { return ready_; }  // start() succeeded and listens
   SmtpServer& smtp() noexcept { return smtp_; }
   const SmtpServer& smtp() const noexcept { return smtp_; }
-  store::MaildirStore& maildirs() noexcept { return maildirs_; }
+  store::MailboxStore& mailboxes() noexcept { return maildirs_; }
   const MailServerConfig& config() const noexcept { return config_; }
 
  private:
