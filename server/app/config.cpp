@@ -13,6 +13,7 @@
 
 #include <toml++/toml.h>
 
+#include "core/ascii.h"
 #include "proto/smtp/address.h"
 
 namespace mail::app {
@@ -306,13 +307,6 @@ bool valid_local_name(std::string_view n, bool allow_utf8) {
   return n.find("..") == std::string_view::npos;
 }
 
-std::string lower(std::string s) {
-  for (char& c : s) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return s;
-}
-
 Result<AppConfig> build(const toml::table& root, std::string_view source) {
   Reader r(source);
   AppConfig cfg;
@@ -438,7 +432,7 @@ Result<AppConfig> build(const toml::table& root, std::string_view source) {
     if (r.get_strings(*domains, "domains", "local", cfg.directory.domains, &where) && !r.failed()) {
       std::set<std::string> seen;
       for (auto& d : cfg.directory.domains) {
-        d = lower(d);
+        d = ascii_lower(d);
         if (!smtp::is_valid_domain(d, true)) r.fail_at(where, "domains.local", "'" + d + "' is not a domain name");
         if (!seen.insert(d).second) r.fail_at(where, "domains.local", "'" + d + "' is listed twice");
       }
@@ -479,7 +473,7 @@ Result<AppConfig> build(const toml::table& root, std::string_view source) {
           } else if (cfg.directory.subaddress_separator != '\0' &&
                      part.find(cfg.directory.subaddress_separator) != std::string::npos) {
             r.fail_at(u.source(), key, "'" + part + "' contains the subaddress separator");
-          } else if (!local_parts.insert(lower(part)).second) {
+          } else if (!local_parts.insert(ascii_lower(part)).second) {
             r.fail_at(u.source(), "users", "'" + part + "' is defined twice (names and aliases must be unique)");
           }
         }

@@ -6,16 +6,10 @@
 
 #include <algorithm>
 
-#include "proto/smtp/chars.h"
+#include "core/ascii.h"
 
 namespace mail::store {
 namespace {
-
-std::string ascii_lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = smtp::ascii_lower(c);
-  return out;
-}
 
 bool is_atext(unsigned char c) noexcept {
   if (c >= 0x80) return true;  // RFC 6531 UTF8-non-ascii; validity is the parser's job

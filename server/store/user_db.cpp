@@ -2,8 +2,8 @@
 // canonical serialization (sorted by name), and the durable replace-by-rename.
 #include "store/user_db.h"
 
+#include "core/ascii.h"
 #include "proto/sasl/base64.h"
-#include "proto/smtp/chars.h"
 #include "runtime/await.h"
 
 namespace mail::store {
@@ -33,11 +33,7 @@ std::optional<sasl::Digest> digest(std::string_view b64) {
 }
 }  // namespace
 
-std::string canonical_user_name(std::string_view name) {
-  std::string s(name);
-  for (char& c : s) c = smtp::ascii_lower(c);
-  return s;
-}
+std::string canonical_user_name(std::string_view name) { return ascii_lower(name); }
 
 Result<UserDb> UserDb::parse(std::string_view text) {
   UserDb db;
