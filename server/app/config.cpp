@@ -14,6 +14,7 @@
 #include <toml++/toml.h>
 
 #include "core/ascii.h"
+#include "core/units.h"
 #include "proto/smtp/address.h"
 
 namespace mail::app {
@@ -142,7 +143,7 @@ class Reader {
     out = static_cast<Int>(v);
   }
 
-  // Bytes: an integer, or a string with a K/M/G (powers of 1024) suffix: "35MiB", "10M".
+  // Bytes: an integer, or a string for parse_size (core/units.h): "35MiB", "10M", "512k".
   void get_size(const toml::table& t, std::string_view prefix, std::string_view key, std::uint64_t min,
                 std::uint64_t max, std::uint64_t& out) {
     const toml::node* n = t.get(key);
@@ -156,9 +157,10 @@ class Reader {
       }
       v = static_cast<std::uint64_t>(i);
     } else if (n->is_string()) {
-      auto parsed = parse_size(*n->value<std::string>());
+      auto parsed = mail::parse_size(*n->value<std::string>());
       if (!parsed) {
-        fail_at(n->source(), join(prefix, key), "must be bytes, e.g. 10485760 or \"10MiB\"");
+        fail_at(n->source(), join(prefix, key),
+                "must be bytes, e.g. 10485760 or \"10MiB\" (" + parsed.error().detail + ")");
         return;
       }
       v = *parsed;
@@ -174,20 +176,28 @@ class Reader {
     out = v;
   }
 
-  // Durations: "300ms", "10s", "5min", "1h", or an integer number of seconds.
+  // Durations: an integer number of seconds, or a string for parse_duration (core/units.h):
+  // "300ms", "10s", "5min", "1h".
   void get_duration(const toml::table& t, std::string_view prefix, std::string_view key, Duration min, Duration max,
                     Duration& out) {
     const toml::node* n = t.get(key);
     if (!n) return;
     std::optional<Duration> v;
+    std::string why;
     if (n->is_integer()) {
       const std::int64_t s = *n->value<std::int64_t>();
       if (s >= 0 && s <= 100'000'000) v = std::chrono::seconds(s);
     } else if (n->is_string()) {
-      v = parse_duration(*n->value<std::string>());
+      auto parsed = mail::parse_duration(*n->value<std::string>());
+      if (parsed) {
+        v = *parsed;
+      } else {
+        why = " (" + parsed.error().detail + ")";
+      }
     }
     if (!v) {
-      fail_at(n->source(), join(prefix, key), "must be a duration such as \"300ms\", \"10s\", \"5min\" or \"1h\"");
+      fail_at(n->source(), join(prefix, key),
+              "must be a duration such as \"300ms\", \"10s\", \"5min\" or \"1h\"" + why);
       return;
     }
     if (*v < min || *v > max) {
@@ -217,41 +227,6 @@ class Reader {
       out.push_back(*item.value<std::string>());
     }
     return true;
-  }
-
-  static std::optional<std::uint64_t> parse_size(std::string_view s) {
-    std::uint64_t v = 0;
-    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc() || end == s.data()) return std::nullopt;
-    std::string_view unit(end, static_cast<std::size_t>(s.data() + s.size() - end));
-    while (!unit.empty() && unit.front() == ' ') unit.remove_prefix(1);
-    std::uint64_t mult = 1;
-    if (unit.empty() || unit == "B") {
-      mult = 1;
-    } else if (unit == "K" || unit == "KiB" || unit == "k" || unit == "KB") {
-      mult = 1024;
-    } else if (unit == "M" || unit == "MiB" || unit == "MB") {
-      mult = 1024 * 1024;
-    } else if (unit == "G" || unit == "GiB" || unit == "GB") {
-      mult = 1024ull * 1024 * 1024;
-    } else {
-      return std::nullopt;
-    }
-    if (v > UINT64_MAX / mult) return std::nullopt;
-    return v * mult;
-  }
-
-  static std::optional<Duration> parse_duration(std::string_view s) {
-    std::int64_t v = 0;
-    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc() || end == s.data() || v < 0 || v > 100'000'000) return std::nullopt;
-    std::string_view unit(end, static_cast<std::size_t>(s.data() + s.size() - end));
-    while (!unit.empty() && unit.front() == ' ') unit.remove_prefix(1);
-    if (unit == "ms") return std::chrono::milliseconds(v);
-    if (unit == "s" || unit.empty()) return std::chrono::seconds(v);
-    if (unit == "min" || unit == "m") return std::chrono::minutes(v);
-    if (unit == "h") return std::chrono::hours(v);
-    return std::nullopt;
   }
 
   static std::string format_duration(Duration d) {
