@@ -29,5 +29,22 @@ for d in "${dirs[@]}"; do
     fi
   done
 done
+# Upward and sideways includes that CMake linking cannot catch (every layer shares one
+# include root): core includes only core; tls and proto, siblings over core, not each other.
+# Tests and test helpers may reach across (proto's SASL tests hash with tls::OpenSslCrypto).
+declare -A upward=(
+  [server/core]='#\s*include\s*"(proto|tls|runtime|store|node|io|app)/'
+  [server/tls]='#\s*include\s*"(proto|runtime|store|node|io|app)/'
+  [server/proto]='#\s*include\s*"(tls|runtime|store|node|io|app)/'
+)
+for d in "${!upward[@]}"; do
+  [ -d "$root/$d" ] || continue
+  p=${upward[$d]}
+  hits=$(grep -rnE --include='*.h' --include='*.cpp' "$p" "$root/$d" 2>/dev/null |
+         grep -vE '(_test\.cpp|/test_support\.h):' || true)
+  if [ -n "$hits" ]; then
+    echo "layering: $d must not include '$p':"; echo "$hits"; status=1
+  fi
+done
 [ $status -eq 0 ] && echo "banned_symbols: clean (${dirs[*]})"
 exit $status

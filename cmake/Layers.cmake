@@ -16,6 +16,18 @@ function(mail_layer name)
   target_link_libraries(mail_${name} PUBLIC ${L_DEPS} PRIVATE mail_warnings)
 endfunction()
 
+# mail_forbid_deps(NAME LAYER...) -> configure error if mail_NAME links one of the layers
+# directly. For siblings the one-way "down only" rule cannot express: tls and proto both
+# sit on core, and neither may link the other (core/crypto.h is what they share).
+function(mail_forbid_deps name)
+  get_target_property(deps mail_${name} LINK_LIBRARIES)
+  foreach(layer ${ARGN})
+    if(mail::${layer} IN_LIST deps OR mail_${layer} IN_LIST deps)
+      message(FATAL_ERROR "mail_${name} must not link mail_${layer} (layering: docs/ARCHITECTURE.md)")
+    endif()
+  endforeach()
+endfunction()
+
 # mail_test(NAME SOURCES... DEPS ...) -> a GoogleTest executable registered with ctest.
 function(mail_test name)
   cmake_parse_arguments(T "" "" "SOURCES;DEPS" ${ARGN})

@@ -4,8 +4,6 @@
 // server must not send before the handshake), so they fail the case.
 #include "case_run.h"
 
-#include <cctype>
-
 #include "proto/sasl/base64.h"
 #include "tls_connection.h"
 
@@ -29,12 +27,6 @@ std::string printable(std::string_view s, std::size_t max) {
       r += hex[c & 15];
     } else r += static_cast<char>(c);
   }
-  return r;
-}
-
-std::string upper_ascii(std::string_view s) {
-  std::string r(s);
-  for (char& c : r) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return r;
 }
 

@@ -12,13 +12,13 @@
 #include <string>
 #include <vector>
 
+#include "core/ascii.h"  // ascii_upper, iequals for the protocol runners
 #include "runner.h"
 
 namespace mail::conformance {
 
 // Printable form of wire bytes for transcripts: CR/LF/controls escaped, long runs cut.
 std::string printable(std::string_view s, std::size_t max = 160);
-std::string upper_ascii(std::string_view s);
 
 class CaseRun {
  public:

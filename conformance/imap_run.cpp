@@ -14,13 +14,6 @@
 namespace mail::conformance {
 namespace {
 
-bool istarts_with(std::string_view s, std::string_view p) {
-  if (s.size() < p.size()) return false;
-  for (std::size_t i = 0; i < p.size(); ++i)
-    if (std::toupper(static_cast<unsigned char>(s[i])) != std::toupper(static_cast<unsigned char>(p[i]))) return false;
-  return true;
-}
-
 std::string describe(const ImapExpect& e) {
   std::string r;
   switch (e.kind) {
@@ -38,9 +31,9 @@ std::string describe(const ImapExpect& e) {
 // Words of a response for s-contains: split at SP and the brackets/parentheses of response
 // codes and lists, so "[CAPABILITY IMAP4rev1 IDLE]" yields IMAP4rev1 and IDLE.
 bool has_atom(std::string_view text, std::string_view atom) {
-  const std::string want = upper_ascii(atom);
+  const std::string want = ascii_upper(atom);
   std::string word;
-  auto check = [&] { return !word.empty() && upper_ascii(word) == want; };
+  auto check = [&] { return !word.empty() && ascii_upper(word) == want; };
   for (char c : text) {
     if (c == ' ' || c == '[' || c == ']' || c == '(' || c == ')' || c == '\r' || c == '\n') {
       if (check()) return true;
@@ -102,7 +95,7 @@ class ImapCaseRun final : public CaseRun {
       for (std::size_t bar; start <= e.status.size(); start = bar + 1) {
         bar = e.status.find('|', start);
         if (bar == std::string::npos) bar = e.status.size();
-        ok = ok || upper_ascii(status) == std::string_view(e.status).substr(start, bar - start);
+        ok = ok || ascii_upper(status) == std::string_view(e.status).substr(start, bar - start);
       }
       if (!ok) {
         why = "status " + std::string(status);
@@ -307,7 +300,7 @@ bool probe_imap_capabilities(Target& target, const RunOptions& o, std::set<std::
       const int t = take_imap_response(buf, r, error);
       if (t < 0) return false;
       if (t == 1) {
-        std::string text = upper_ascii(r.text);
+        std::string text = ascii_upper(r.text);
         // "* CAPABILITY ..." data or a "[CAPABILITY ...]" response code; not prose.
         std::size_t at = text.rfind("* CAPABILITY ", 0) == 0 ? 13 : text.find("[CAPABILITY ");
         if (at != std::string::npos) {

@@ -87,10 +87,10 @@ class Pop3CaseRun final : public CaseRun {
 
   bool contains(const Step& s) override {
     if (!last_) return fail(s, "a previous response", "none");
-    const std::string want = upper_ascii(s.arg);
+    const std::string want = ascii_upper(s.arg);
     bool found = false;
     for (const auto& l : last_->lines) {
-      const std::string u = upper_ascii(l);
+      const std::string u = ascii_upper(l);
       found = found || (u.rfind(want, 0) == 0 && (u.size() == want.size() || u[want.size()] == ' '));
     }
     if (s.kind == Step::Kind::contains && !found) return fail(s, "a body line starting with " + s.arg, "none does");
@@ -189,7 +189,7 @@ bool probe_pop3_capabilities(Target& target, const RunOptions& o, std::set<std::
   if (!conn->send("CAPA\r\n", error) || !read(true, capa)) return false;
   // A server without CAPA (RFC 2449 is optional) answers -ERR: it has no capabilities.
   for (const auto& l : capa.lines) {
-    std::istringstream words(upper_ascii(l));
+    std::istringstream words(ascii_upper(l));
     std::string tag;
     words >> tag;
     if (tag.empty()) continue;

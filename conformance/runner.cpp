@@ -32,8 +32,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::string upper(std::string_view s) { return upper_ascii(s); }
-
 bool selected(const Case& c, const std::string& only) {
   if (only.empty()) return true;
   const std::string id = c.full_id();
@@ -74,7 +72,7 @@ CaseResult run_case(const Case& c, const Suite& suite, Target& target, const Run
   }
   for (const auto& req : c.requires_caps) {
     const bool negated = !req.empty() && req[0] == '!';
-    const std::string cap = upper(negated ? std::string_view(req).substr(1) : std::string_view(req));
+    const std::string cap = ascii_upper(negated ? std::string_view(req).substr(1) : std::string_view(req));
     if (!options.capabilities_known) {
       r.verdict = Verdict::not_applicable;
       r.reason = "target capabilities unknown";

@@ -61,7 +61,7 @@ std::string describe(const SmtpExpect& e) {
 }
 
 bool keyword_line(std::string_view text, std::string_view want) {
-  const std::string t = upper_ascii(text), w = upper_ascii(want);
+  const std::string t = ascii_upper(text), w = ascii_upper(want);
   if (t.compare(0, w.size(), w) != 0) return false;
   return t.size() == w.size() || t[w.size()] == ' ' || t[w.size()] == '=';
 }
@@ -248,7 +248,7 @@ bool probe_smtp_capabilities(Target& target, std::chrono::milliseconds timeout, 
     return false;
   }
   for (std::size_t i = 1; i < ehlo.texts.size(); ++i) {
-    const std::string line = upper_ascii(ehlo.texts[i]);
+    const std::string line = ascii_upper(ehlo.texts[i]);
     const std::string keyword = line.substr(0, line.find(' '));
     caps.insert(keyword);
     // "AUTH PLAIN LOGIN" also gives AUTH=PLAIN and AUTH=LOGIN, so a case can require a mechanism.

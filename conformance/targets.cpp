@@ -17,6 +17,7 @@
 #include <cstring>
 #include <variant>
 
+#include "core/ascii.h"
 #include "core/time.h"
 #include "proto/sasl/credentials.h"
 #include "proto/smtp/server_session.h"
@@ -34,10 +35,8 @@ smtp::Reply verdict_for(const smtp::Event& e) {
   if (std::holds_alternative<smtp::ev::MailFrom>(e)) return smtp::Reply::make(250, {2, 1, 0}, "Ok");
   if (const auto* r = std::get_if<smtp::ev::RcptTo>(&e)) {
     const auto& mb = r->path.mailbox;
-    std::string domain = mb ? mb->domain : std::string();
-    for (char& c : domain) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    std::string local = mb ? mb->local_part : std::string();
-    for (char& c : local) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const std::string domain = mb ? ascii_lower(mb->domain) : std::string();
+    const std::string local = mb ? ascii_lower(mb->local_part) : std::string();
     // The session turns a bare <Postmaster> into postmaster@<hostname> (RFC 5321 §4.5.1);
     // node::LocalDelivery maps that to the first local domain's postmaster, and so do we.
     if (domain == "mx.example.test" && local == "postmaster") return smtp::Reply::make(250, {2, 1, 5}, "Ok");

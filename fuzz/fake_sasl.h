@@ -6,22 +6,22 @@
 #include <optional>
 #include <string_view>
 
+#include "core/crypto.h"
 #include "core/hash.h"
 #include "proto/sasl/credentials.h"
-#include "proto/sasl/crypto.h"
 
 namespace mail::fuzz {
 
-struct FakeCrypto final : sasl::Crypto {
-  sasl::Digest fill(std::string_view a, std::string_view b) {
-    sasl::Digest d{};
+struct FakeCrypto final : Crypto {
+  Sha256Digest fill(std::string_view a, std::string_view b) {
+    Sha256Digest d{};
     std::uint64_t h = fnv1a64(b, fnv1a64(a, 1));
     for (auto& x : d) x = static_cast<std::uint8_t>(h >>= 1);
     return d;
   }
-  sasl::Digest sha256(std::string_view d) override { return fill("h", d); }
-  sasl::Digest hmac_sha256(std::string_view k, std::string_view d) override { return fill(k, d); }
-  sasl::Digest pbkdf2_sha256(std::string_view p, std::string_view s, std::uint32_t) override { return fill(p, s); }
+  Sha256Digest sha256(std::string_view d) override { return fill("h", d); }
+  Sha256Digest hmac_sha256(std::string_view k, std::string_view d) override { return fill(k, d); }
+  Sha256Digest pbkdf2_sha256(std::string_view p, std::string_view s, std::uint32_t) override { return fill(p, s); }
   bool constant_time_equal(std::string_view a, std::string_view b) override { return a == b; }
   void random_bytes(std::span<std::uint8_t> out) override {
     for (auto& b : out) b = 7;

@@ -206,6 +206,11 @@ TEST(ScenarioToml, ErrorsNameTheProblem) {
   auto dur = parse_scenario_toml("[phases]\nfaults = \"10 minutes\"\n", "x.toml");
   ASSERT_FALSE(dur.ok());
   EXPECT_NE(dur.error().detail.find("phases.faults"), std::string::npos);
+  // 9223372036855 s is past INT64_MAX microseconds: it used to wrap into a negative phase.
+  auto big = parse_scenario_toml("[phases]\nfaults = \"9223372036855s\"\n", "x.toml");
+  ASSERT_FALSE(big.ok());
+  EXPECT_NE(big.error().detail.find("phases.faults must be a duration"), std::string::npos) << big.error().detail;
+  EXPECT_NE(big.error().detail.find("too large"), std::string::npos) << big.error().detail;
   auto syntax = parse_scenario_toml("servers = = 1\n", "x.toml");
   ASSERT_FALSE(syntax.ok());
   EXPECT_NE(syntax.error().detail.find("x.toml:1"), std::string::npos) << syntax.error().detail;

@@ -6,6 +6,7 @@
 #include <sstream>
 #include <toml++/toml.h>
 
+#include "core/units.h"
 #include "scenario.h"
 
 namespace mail::sim {
@@ -15,33 +16,6 @@ namespace {
 struct Bad {
   std::string what;
 };
-
-std::optional<Duration> parse_duration(std::string_view s) {
-  std::size_t i = 0;
-  std::uint64_t n = 0;
-  if (s.empty()) return std::nullopt;
-  while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
-    n = n * 10 + static_cast<std::uint64_t>(s[i] - '0');
-    ++i;
-  }
-  if (i == 0) return std::nullopt;
-  const std::string_view unit = s.substr(i);
-  std::uint64_t us_per = 0;
-  if (unit == "us") {
-    us_per = 1;
-  } else if (unit == "ms") {
-    us_per = 1'000;
-  } else if (unit == "s") {
-    us_per = 1'000'000;
-  } else if (unit == "m" || unit == "min") {
-    us_per = 60'000'000;
-  } else if (unit == "h") {
-    us_per = 3'600'000'000ull;
-  } else {
-    return std::nullopt;
-  }
-  return Duration(static_cast<std::int64_t>(n * us_per));
-}
 
 class Reader {
  public:
@@ -81,10 +55,13 @@ class Reader {
       out = *v;
     }
   }
+  // A string for parse_duration (core/units.h); its reason (e.g. overflow) joins the error.
   static Duration duration_of(const toml::node& n, const std::string& what) {
+    const std::string usage = what + " must be a duration like \"500ms\", \"30s\", \"5m\"";
     auto v = n.value<std::string>();
-    auto d = v ? parse_duration(*v) : std::nullopt;
-    if (!d) throw Bad{what + " must be a duration like \"500ms\", \"30s\", \"5m\""};
+    if (!v) throw Bad{usage};
+    auto d = parse_duration(*v);
+    if (!d) throw Bad{usage + " (" + d.error().detail + ")"};
     return *d;
   }
   void duration(std::string_view key, Duration& out) {

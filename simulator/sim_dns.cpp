@@ -4,15 +4,13 @@
 #include <algorithm>
 #include <utility>
 
+#include "core/ascii.h"
+
 namespace mail::sim {
 
 std::string DnsZones::canonical(std::string_view name) {
-  std::string out(name);
-  while (!out.empty() && out.back() == '.') out.pop_back();
-  for (char& ch : out) {
-    if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
-  }
-  return out;
+  while (!name.empty() && name.back() == '.') name.remove_suffix(1);
+  return ascii_lower(name);
 }
 
 void DnsZones::add_a(std::string_view name, std::string address) { names_[canonical(name)].a.push_back(std::move(address)); }

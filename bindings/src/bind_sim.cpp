@@ -219,10 +219,10 @@ struct PyScenarioRun {
   }
 };
 
-}  // namespace
+using WorldClass = pyb::class_<SimWorld>;
 
-void bind_sim(pyb::module_& m) {
-  // ---------------------------------------------------------------- events
+// SimEvent (what callbacks receive) and the _Latch test hook.
+void bind_events(pyb::module_& m) {
   pyb::class_<SimEvent>(m, "SimEvent", "One moment of a run handed to a callback, at the point where it happens.")
       .def_readonly("kind", &SimEvent::kind, "'accepted', 'delivered' or 'trace'")
       .def_property_readonly("time", [](const SimEvent& e) { return to_seconds(e.at_us); }, "virtual seconds")
@@ -250,71 +250,11 @@ void bind_sim(pyb::module_& m) {
         std::lock_guard<std::mutex> lock(l.mu);
         return l.released_in_time;
       });
+}
 
-  // ---------------------------------------------------------------- World
-  pyb::class_<SimWorld>(m, "World", pyb::dynamic_attr(), "A simulated world built in code (see cloudsdial.World).")
-      .def(pyb::init([](std::uint64_t seed, std::size_t trace_tail, std::string trace_file, std::uint64_t max_steps,
-                        bool buggify) {
-             sim::WorldConfig wc;
-             wc.trace = sim::TraceOptions{trace_tail, std::move(trace_file)};
-             wc.max_steps = max_steps;
-             wc.buggify.enabled = buggify;
-             auto w = std::make_unique<SimWorld>(seed, std::move(wc));
-             if (!w->world().trace().file_ok()) raise_error(ErrorKind::storage, "cannot open the trace file");
-             return w;
-           }),
-           "seed"_a, pyb::kw_only(), "trace_tail"_a = 200, "trace_file"_a = "", "max_steps"_a = 200'000'000,
-           "buggify"_a = false)
-      .def_property_readonly("seed", [](SimWorld& w) { return w.world().seed(); })
-      .def_property_readonly("now", [](SimWorld& w) { return to_seconds(w.world().now()); }, "virtual seconds")
-      .def_property_readonly("steps", [](SimWorld& w) { return w.world().steps(); })
-      .def_property_readonly("trace_hash", [](SimWorld& w) { return w.world().trace().hash(); })
-      .def_property_readonly("trace_hash_hex", [](SimWorld& w) { return hex(w.world().trace().hash()); })
-      .def("trace_tail", [](SimWorld& w, std::size_t n) { return w.world().trace().tail(n); }, "n"_a = 50)
-      .def("add_server",
-           [](SimWorld& w, std::string name, std::string address, std::vector<std::string> domains, pyb::list users,
-              std::string data_dir, std::uint16_t port, double clock_skew, bool provision_data_dir,
-              bool wait_ready, bool tls, const pyb::kwargs& disk) {
-             ServerSpec s;
-             s.name = std::move(name);
-             s.address = std::move(address);
-             s.domains = std::move(domains);
-             for (auto u : users) {
-               if (pyb::isinstance<pyb::str>(u)) {
-                 s.users.push_back(UserSpec{u.cast<std::string>(), {}});
-               } else {
-                 auto t = u.cast<std::pair<std::string, std::vector<std::string>>>();
-                 s.users.push_back(UserSpec{t.first, t.second});
-               }
-             }
-             s.data_dir = std::move(data_dir);
-             s.port = port;
-             s.clock_skew = seconds(clock_skew);
-             s.provision_data_dir = provision_data_dir;
-             s.wait_ready = wait_ready;
-             s.tls = tls;
-             apply_disk(s.disk, disk);
-             return w.add_server(std::move(s));
-           },
-           "name"_a = "", pyb::kw_only(), "address"_a = "", "domains"_a = std::vector<std::string>{"example.test"},
-           "users"_a = pyb::list(), "data_dir"_a = "/var/lib/cloudsdial", "port"_a = 25, "clock_skew"_a = 0.0,
-           "provision_data_dir"_a = true, "wait_ready"_a = true, "tls"_a = false,
-           "Adds a mail server host and boots it (then runs until it listens unless wait_ready=False). "
-           "users: names or (name, [aliases]); tls=True offers STARTTLS with the world's certificate; extra "
-           "keywords are disk options (see set_disk).")
-      .def("add_client", &SimWorld::add_client, "name"_a = "", pyb::kw_only(), "address"_a = "")
-      .def_property_readonly("hosts", &SimWorld::host_names)
-      .def("is_server", &SimWorld::is_server, "host"_a)
-      .def("address", &SimWorld::address_of, "host"_a)
-      .def("host_up", &SimWorld::host_up, "host"_a)
-      .def("users", [](SimWorld& w, const std::string& server) {
-             std::vector<std::string> out;
-             for (const auto& u : w.server_config(server).directory.users) out.push_back(u.name);
-             return out;
-           }, "server"_a)
-      .def("domains", [](SimWorld& w, const std::string& server) { return w.server_config(server).directory.domains; },
-           "server"_a)
-      .def("_open_session",
+// World: sessions, workloads, a scenario's setup, and the ledger of sent messages.
+void bind_world_traffic(WorldClass& cls) {
+  cls.def("_open_session",
            [](SimWorld& w, std::string client, std::string server, const pyb::list& messages, bool pipelining,
               bool chunking, double start_delay, std::optional<std::uint64_t> hang_up_after_bytes,
               double connect_timeout) {
@@ -401,8 +341,12 @@ void bind_sim(pyb::module_& m) {
         pyb::list out;
         for (const auto& e : w.ledger().entries()) out.append(ledger_entry(e));
         return out;
-      })
-      .def("partition", &SimWorld::partition, "a"_a, "b"_a, pyb::kw_only(), "one_way"_a = false,
+      });
+}
+
+// World: partitions, links, crashes and reboots, disk and network knobs.
+void bind_world_faults(WorldClass& cls) {
+  cls.def("partition", &SimWorld::partition, "a"_a, "b"_a, pyb::kw_only(), "one_way"_a = false,
            "Blocks traffic between two hosts (both ways unless one_way: a's packets to b are lost).")
       .def("isolate", &SimWorld::isolate, "host"_a, "Cuts a host off from every other host.")
       .def("heal", [](SimWorld& w, std::optional<std::string> a, std::optional<std::string> b) {
@@ -450,8 +394,12 @@ void bind_sim(pyb::module_& m) {
              w.net() = n;
            }, "World-wide network knobs: latency=(min_s, max_s), stall_ppm, stall, reset_ppm, split_ppm, "
               "bytewise_ppm, segment_bytes_max, give_up, crash_sends_reset.")
-      .def_property_readonly("network", [](SimWorld& w) { return net_dict(w.net()); })
-      .def("run_for", [](SimWorld& w, double s, std::uint64_t max_steps) {
+      .def_property_readonly("network", [](SimWorld& w) { return net_dict(w.net()); });
+}
+
+// World: running virtual time (the GIL is released) and scheduling Python callbacks.
+void bind_world_running(WorldClass& cls) {
+  cls.def("run_for", [](SimWorld& w, double s, std::uint64_t max_steps) {
              const Duration d = seconds(s);
              return std::string(sim::to_string(without_gil([&] { return w.run_for(d, max_steps); })));
            }, "seconds"_a, pyb::kw_only(), "max_steps"_a = 50'000'000, "Runs `seconds` of virtual time.")
@@ -494,8 +442,12 @@ void bind_sim(pyb::module_& m) {
                latch->cv.notify_all();
                latch->released_in_time = latch->cv.wait_for(lock, timeout, [&] { return latch->set; });
              });
-           }, "latch"_a, "wait_seconds"_a, "Testing: an event now that blocks until latch.set() (or the wait ends).")
-      .def("_mailbox", [](SimWorld& w, const std::string& server, std::optional<std::string> user, bool durable) {
+           }, "latch"_a, "wait_seconds"_a, "Testing: an event now that blocks until latch.set() (or the wait ends).");
+}
+
+// World: mailboxes, invariant checks, counters and event callbacks.
+void bind_world_inspection(WorldClass& cls) {
+  cls.def("_mailbox", [](SimWorld& w, const std::string& server, std::optional<std::string> user, bool durable) {
              return stored_list(w.mailbox(server, durable), user);
            }, "server"_a, "user"_a, "durable"_a)
       .def("_check", [](SimWorld& w) { return violations(w.check()); })
@@ -508,8 +460,80 @@ void bind_sim(pyb::module_& m) {
                              pyb::object fn) {
              w.set_events(filter_from(accepted, delivered, std::move(prefixes)), event_fn(std::move(fn)));
            });
+}
 
-  // ---------------------------------------------------------------- scenarios
+// World: construction, properties, hosts and their configuration; then the groups above.
+void bind_world(pyb::module_& m) {
+  WorldClass cls(m, "World", pyb::dynamic_attr(), "A simulated world built in code (see cloudsdial.World).");
+  cls.def(pyb::init([](std::uint64_t seed, std::size_t trace_tail, std::string trace_file, std::uint64_t max_steps,
+                        bool buggify) {
+             sim::WorldConfig wc;
+             wc.trace = sim::TraceOptions{trace_tail, std::move(trace_file)};
+             wc.max_steps = max_steps;
+             wc.buggify.enabled = buggify;
+             auto w = std::make_unique<SimWorld>(seed, std::move(wc));
+             if (!w->world().trace().file_ok()) raise_error(ErrorKind::storage, "cannot open the trace file");
+             return w;
+           }),
+           "seed"_a, pyb::kw_only(), "trace_tail"_a = 200, "trace_file"_a = "", "max_steps"_a = 200'000'000,
+           "buggify"_a = false)
+      .def_property_readonly("seed", [](SimWorld& w) { return w.world().seed(); })
+      .def_property_readonly("now", [](SimWorld& w) { return to_seconds(w.world().now()); }, "virtual seconds")
+      .def_property_readonly("steps", [](SimWorld& w) { return w.world().steps(); })
+      .def_property_readonly("trace_hash", [](SimWorld& w) { return w.world().trace().hash(); })
+      .def_property_readonly("trace_hash_hex", [](SimWorld& w) { return hex(w.world().trace().hash()); })
+      .def("trace_tail", [](SimWorld& w, std::size_t n) { return w.world().trace().tail(n); }, "n"_a = 50)
+      .def("add_server",
+           [](SimWorld& w, std::string name, std::string address, std::vector<std::string> domains, pyb::list users,
+              std::string data_dir, std::uint16_t port, double clock_skew, bool provision_data_dir,
+              bool wait_ready, bool tls, const pyb::kwargs& disk) {
+             ServerSpec s;
+             s.name = std::move(name);
+             s.address = std::move(address);
+             s.domains = std::move(domains);
+             for (auto u : users) {
+               if (pyb::isinstance<pyb::str>(u)) {
+                 s.users.push_back(UserSpec{u.cast<std::string>(), {}});
+               } else {
+                 auto t = u.cast<std::pair<std::string, std::vector<std::string>>>();
+                 s.users.push_back(UserSpec{t.first, t.second});
+               }
+             }
+             s.data_dir = std::move(data_dir);
+             s.port = port;
+             s.clock_skew = seconds(clock_skew);
+             s.provision_data_dir = provision_data_dir;
+             s.wait_ready = wait_ready;
+             s.tls = tls;
+             apply_disk(s.disk, disk);
+             return w.add_server(std::move(s));
+           },
+           "name"_a = "", pyb::kw_only(), "address"_a = "", "domains"_a = std::vector<std::string>{"example.test"},
+           "users"_a = pyb::list(), "data_dir"_a = "/var/lib/cloudsdial", "port"_a = 25, "clock_skew"_a = 0.0,
+           "provision_data_dir"_a = true, "wait_ready"_a = true, "tls"_a = false,
+           "Adds a mail server host and boots it (then runs until it listens unless wait_ready=False). "
+           "users: names or (name, [aliases]); tls=True offers STARTTLS with the world's certificate; extra "
+           "keywords are disk options (see set_disk).")
+      .def("add_client", &SimWorld::add_client, "name"_a = "", pyb::kw_only(), "address"_a = "")
+      .def_property_readonly("hosts", &SimWorld::host_names)
+      .def("is_server", &SimWorld::is_server, "host"_a)
+      .def("address", &SimWorld::address_of, "host"_a)
+      .def("host_up", &SimWorld::host_up, "host"_a)
+      .def("users", [](SimWorld& w, const std::string& server) {
+             std::vector<std::string> out;
+             for (const auto& u : w.server_config(server).directory.users) out.push_back(u.name);
+             return out;
+           }, "server"_a)
+      .def("domains", [](SimWorld& w, const std::string& server) { return w.server_config(server).directory.domains; },
+           "server"_a);
+  bind_world_traffic(cls);
+  bind_world_faults(cls);
+  bind_world_running(cls);
+  bind_world_inspection(cls);
+}
+
+// Scenario: built-in, from a file or TOML text, with a few writable knobs.
+void bind_scenario(pyb::module_& m) {
   pyb::class_<PyScenario>(m, "Scenario", "A scenario: topology, workload, faults and phase lengths.")
       .def_static("builtin", [](const std::string& name) {
              auto s = sim::builtin_scenario(name);
@@ -545,7 +569,10 @@ void bind_sim(pyb::module_& m) {
       .def_property("max_steps", [](const PyScenario& s) { return s.sc.max_steps; },
                     [](PyScenario& s, std::uint64_t v) { s.sc.max_steps = v; })
       .def("__repr__", [](const PyScenario& s) { return "<Scenario " + s.sc.name + " from " + s.origin + ">"; });
+}
 
+// RunReport: the outcome of one seed.
+void bind_run_report(pyb::module_& m) {
   pyb::class_<PyReport>(m, "RunReport", "The result of one scenario run for one seed.")
       .def_property_readonly("scenario", [](const PyReport& p) { return p.r.scenario; })
       .def_property_readonly("seed", [](const PyReport& p) { return p.r.seed; })
@@ -572,7 +599,10 @@ void bind_sim(pyb::module_& m) {
       .def("summary", [](const PyReport& p) { return sim::summary_line(p.r); })
       .def("json", [](const PyReport& p) { return sim::to_json(p.r); })
       .def("__repr__", [](const PyReport& p) { return "<RunReport " + sim::summary_line(p.r) + ">"; });
+}
 
+// run_scenario and _run_seeds (seeds over threads, without the GIL).
+void bind_run_functions(pyb::module_& m) {
   m.def("run_scenario", [](const PyScenario& s, std::uint64_t seed, bool lying_fsync, std::string trace_file,
                            std::size_t tail) {
           const auto opts = run_options(lying_fsync, trace_file, tail);
@@ -602,7 +632,10 @@ void bind_sim(pyb::module_& m) {
           for (auto& r : reports) out.push_back(make_report(std::move(r), s, lying_fsync));
           return out;
         }, "scenario"_a, "seeds"_a, "jobs"_a, "lying_fsync"_a);
+}
 
+// ScenarioRun: a scenario advanced in slices, with inspection and callbacks.
+void bind_scenario_run(pyb::module_& m) {
   pyb::class_<PyScenarioRun>(m, "ScenarioRun", "A scenario played in bounded slices, with inspection and callbacks.")
       .def(pyb::init([](const PyScenario& s, std::uint64_t seed, bool lying_fsync, std::string trace_file) {
              auto p = std::make_unique<PyScenarioRun>();
@@ -673,6 +706,18 @@ void bind_sim(pyb::module_& m) {
         r.filter = filter_from(accepted, delivered, std::move(prefixes));
         r.on_event = event_fn(std::move(fn));
       });
+}
+
+}  // namespace
+
+void bind_sim(pyb::module_& m) {
+  // Registration order matters: a class is registered before a signature names it.
+  bind_events(m);
+  bind_world(m);
+  bind_scenario(m);
+  bind_run_report(m);
+  bind_run_functions(m);
+  bind_scenario_run(m);
 }
 
 }  // namespace mail::py

@@ -26,5 +26,7 @@ def test_tutorial_runs(capsys):
 
 
 def test_pytest_examples_compile():
-    for block in blocks("## pytest", "## Errors"):
+    code = blocks("## pytest", "## Errors")
+    assert code, "the pytest section has no python block left to check"
+    for block in code:
         compile(block, str(DOC), "exec")

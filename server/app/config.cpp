@@ -13,6 +13,8 @@
 
 #include <toml++/toml.h>
 
+#include "core/ascii.h"
+#include "core/units.h"
 #include "proto/smtp/address.h"
 
 namespace mail::app {
@@ -141,7 +143,7 @@ class Reader {
     out = static_cast<Int>(v);
   }
 
-  // Bytes: an integer, or a string with a K/M/G (powers of 1024) suffix: "35MiB", "10M".
+  // Bytes: an integer, or a string for parse_size (core/units.h): "35MiB", "10M", "512k".
   void get_size(const toml::table& t, std::string_view prefix, std::string_view key, std::uint64_t min,
                 std::uint64_t max, std::uint64_t& out) {
     const toml::node* n = t.get(key);
@@ -155,9 +157,10 @@ class Reader {
       }
       v = static_cast<std::uint64_t>(i);
     } else if (n->is_string()) {
-      auto parsed = parse_size(*n->value<std::string>());
+      auto parsed = mail::parse_size(*n->value<std::string>());
       if (!parsed) {
-        fail_at(n->source(), join(prefix, key), "must be bytes, e.g. 10485760 or \"10MiB\"");
+        fail_at(n->source(), join(prefix, key),
+                "must be bytes, e.g. 10485760 or \"10MiB\" (" + parsed.error().detail + ")");
         return;
       }
       v = *parsed;
@@ -173,20 +176,28 @@ class Reader {
     out = v;
   }
 
-  // Durations: "300ms", "10s", "5min", "1h", or an integer number of seconds.
+  // Durations: an integer number of seconds, or a string for parse_duration (core/units.h):
+  // "300ms", "10s", "5min", "1h".
   void get_duration(const toml::table& t, std::string_view prefix, std::string_view key, Duration min, Duration max,
                     Duration& out) {
     const toml::node* n = t.get(key);
     if (!n) return;
     std::optional<Duration> v;
+    std::string why;
     if (n->is_integer()) {
       const std::int64_t s = *n->value<std::int64_t>();
       if (s >= 0 && s <= 100'000'000) v = std::chrono::seconds(s);
     } else if (n->is_string()) {
-      v = parse_duration(*n->value<std::string>());
+      auto parsed = mail::parse_duration(*n->value<std::string>());
+      if (parsed) {
+        v = *parsed;
+      } else {
+        why = " (" + parsed.error().detail + ")";
+      }
     }
     if (!v) {
-      fail_at(n->source(), join(prefix, key), "must be a duration such as \"300ms\", \"10s\", \"5min\" or \"1h\"");
+      fail_at(n->source(), join(prefix, key),
+              "must be a duration such as \"300ms\", \"10s\", \"5min\" or \"1h\"" + why);
       return;
     }
     if (*v < min || *v > max) {
@@ -216,41 +227,6 @@ class Reader {
       out.push_back(*item.value<std::string>());
     }
     return true;
-  }
-
-  static std::optional<std::uint64_t> parse_size(std::string_view s) {
-    std::uint64_t v = 0;
-    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc() || end == s.data()) return std::nullopt;
-    std::string_view unit(end, static_cast<std::size_t>(s.data() + s.size() - end));
-    while (!unit.empty() && unit.front() == ' ') unit.remove_prefix(1);
-    std::uint64_t mult = 1;
-    if (unit.empty() || unit == "B") {
-      mult = 1;
-    } else if (unit == "K" || unit == "KiB" || unit == "k" || unit == "KB") {
-      mult = 1024;
-    } else if (unit == "M" || unit == "MiB" || unit == "MB") {
-      mult = 1024 * 1024;
-    } else if (unit == "G" || unit == "GiB" || unit == "GB") {
-      mult = 1024ull * 1024 * 1024;
-    } else {
-      return std::nullopt;
-    }
-    if (v > UINT64_MAX / mult) return std::nullopt;
-    return v * mult;
-  }
-
-  static std::optional<Duration> parse_duration(std::string_view s) {
-    std::int64_t v = 0;
-    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc() || end == s.data() || v < 0 || v > 100'000'000) return std::nullopt;
-    std::string_view unit(end, static_cast<std::size_t>(s.data() + s.size() - end));
-    while (!unit.empty() && unit.front() == ' ') unit.remove_prefix(1);
-    if (unit == "ms") return std::chrono::milliseconds(v);
-    if (unit == "s" || unit.empty()) return std::chrono::seconds(v);
-    if (unit == "min" || unit == "m") return std::chrono::minutes(v);
-    if (unit == "h") return std::chrono::hours(v);
-    return std::nullopt;
   }
 
   static std::string format_duration(Duration d) {
@@ -306,24 +282,8 @@ bool valid_local_name(std::string_view n, bool allow_utf8) {
   return n.find("..") == std::string_view::npos;
 }
 
-std::string lower(std::string s) {
-  for (char& c : s) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return s;
-}
-
-Result<AppConfig> build(const toml::table& root, std::string_view source) {
-  Reader r(source);
-  AppConfig cfg;
-  cfg.source = std::string(source);
-  auto& limits = cfg.smtp.session.limits;
-
-  r.check_keys(root, "", {"server", "smtp", "domains", "users", "tls", "auth"});
-  for (std::string_view section : {"server", "smtp", "domains", "tls", "auth"}) {
-    if (const toml::node* n = root.get(section); n && !n->is_table()) r.fail_at(n->source(), section, "must be a table ([" + std::string(section) + "])");
-  }
-
+// [server]: names, paths, logging, shutdown.
+void read_server(Reader& r, const toml::table& root, AppConfig& cfg) {
   if (const toml::table* server = root["server"].as_table()) {
     r.check_keys(*server, "server", {"hostname", "data_dir", "pid_file", "log_level", "shutdown_timeout"});
     r.get_string(*server, "server", "hostname", cfg.hostname);
@@ -339,7 +299,37 @@ Result<AppConfig> build(const toml::table& root, std::string_view source) {
       r.fail_at(server->get("log_level")->source(), "server.log_level", "must be one of debug, info, warn, error");
     }
   }
+}
 
+// [smtp] listen, submission_listen, submissions_listen: "IP:PORT" lists.
+void read_smtp_listeners(Reader& r, const toml::table& t, AppConfig& cfg) {
+  const std::pair<std::string_view, std::vector<rt::Endpoint>*> lists[] = {
+      {"listen", &cfg.smtp.listen},
+      {"submission_listen", &cfg.smtp.listen_submission},
+      {"submissions_listen", &cfg.smtp.listen_submissions},
+  };
+  for (const auto& [key, out] : lists) {
+    std::vector<std::string> listen;
+    toml::source_region where;
+    const std::string name = "smtp." + std::string(key);
+    if (!r.get_strings(t, "smtp", key, listen, &where) || r.failed()) continue;
+    if (listen.empty() && key == "listen") r.fail_at(where, name, "must name at least one endpoint");
+    out->clear();
+    for (std::size_t i = 0; i < listen.size(); ++i) {
+      auto ep = parse_endpoint(listen[i]);
+      if (!ep) {
+        r.fail_at(where, name + "[" + std::to_string(i) + "]",
+                  "'" + listen[i] + "' is not IP:PORT (e.g. \"127.0.0.1:25\" or \"[::1]:25\")");
+        break;
+      }
+      out->push_back(*ep);
+    }
+  }
+}
+
+// [smtp]: listeners (default 127.0.0.1:2525), connection limits, RFC 5321 limits and timeouts, extensions.
+void read_smtp(Reader& r, const toml::table& root, AppConfig& cfg) {
+  auto& limits = cfg.smtp.session.limits;
   cfg.smtp.listen = {rt::Endpoint{"127.0.0.1", 2525}};
   if (const toml::table* smtp_table = root["smtp"].as_table()) {
     const toml::table& t = *smtp_table;
@@ -348,28 +338,7 @@ Result<AppConfig> build(const toml::table& root, std::string_view source) {
                   "errors_max", "error_delay", "greeting_timeout", "command_timeout", "data_timeout", "write_timeout",
                   "pipelining", "chunking", "smtputf8", "eightbitmime", "binarymime", "dsn", "vrfy", "submission_listen",
                   "submissions_listen", "tls_handshake_timeout"});
-    const std::pair<std::string_view, std::vector<rt::Endpoint>*> lists[] = {
-        {"listen", &cfg.smtp.listen},
-        {"submission_listen", &cfg.smtp.listen_submission},
-        {"submissions_listen", &cfg.smtp.listen_submissions},
-    };
-    for (const auto& [key, out] : lists) {
-      std::vector<std::string> listen;
-      toml::source_region where;
-      const std::string name = "smtp." + std::string(key);
-      if (!r.get_strings(t, "smtp", key, listen, &where) || r.failed()) continue;
-      if (listen.empty() && key == "listen") r.fail_at(where, name, "must name at least one endpoint");
-      out->clear();
-      for (std::size_t i = 0; i < listen.size(); ++i) {
-        auto ep = parse_endpoint(listen[i]);
-        if (!ep) {
-          r.fail_at(where, name + "[" + std::to_string(i) + "]",
-                    "'" + listen[i] + "' is not IP:PORT (e.g. \"127.0.0.1:25\" or \"[::1]:25\")");
-          break;
-        }
-        out->push_back(*ep);
-      }
-    }
+    read_smtp_listeners(r, t, cfg);
     r.get_duration(t, "smtp", "tls_handshake_timeout", 1s, 1h, cfg.smtp.tls_handshake_timeout);
     r.get_int(t, "smtp", "max_connections", 1, 1'000'000, cfg.smtp.connections.connections_max);
     r.get_int(t, "smtp", "max_connections_per_ip", 1, 1'000'000, cfg.smtp.connections.connections_per_ip_max);
@@ -391,7 +360,10 @@ Result<AppConfig> build(const toml::table& root, std::string_view source) {
     r.get_bool(t, "smtp", "dsn", s.dsn);
     r.get_bool(t, "smtp", "vrfy", s.vrfy_enabled);
   }
+}
 
+// [tls]: STARTTLS and implicit TLS; the certificate pair, or none for a self-signed one.
+void read_tls(Reader& r, const toml::table& root, AppConfig& cfg) {
   if (const toml::table* tls = root["tls"].as_table()) {
     r.check_keys(*tls, "tls", {"enabled", "cert", "key"});
     r.get_bool(*tls, "tls", "enabled", cfg.tls.enabled);
@@ -404,7 +376,10 @@ Result<AppConfig> build(const toml::table& root, std::string_view source) {
   if (!r.failed() && !cfg.tls.enabled && !cfg.smtp.listen_submissions.empty()) {
     r.fail_at(root.source(), "smtp.submissions_listen", "implicit TLS listeners need [tls] enabled = true");
   }
+}
 
+// [auth]: the users file, SASL mechanisms and the failed-login guard.
+void read_auth(Reader& r, const toml::table& root, AppConfig& cfg) {
   if (const toml::table* auth = root["auth"].as_table()) {
     r.check_keys(*auth, "auth",
                  {"users_file", "mechanisms", "plaintext_on_loopback", "failure_delay", "failure_delay_max",
@@ -431,14 +406,17 @@ Result<AppConfig> build(const toml::table& root, std::string_view source) {
     r.get_int(*auth, "auth", "ip_failures_max", 1, 1'000'000, g.ip_failures_max);
     r.get_int(*auth, "auth", "user_failures_max", 1, 1'000'000, g.user_failures_max);
   }
+}
 
+// [domains]: the local domains (required) and the subaddress separator.
+void read_domains(Reader& r, const toml::table& root, AppConfig& cfg) {
   if (const toml::table* domains = root["domains"].as_table()) {
     r.check_keys(*domains, "domains", {"local", "subaddress_separator"});
     toml::source_region where;
     if (r.get_strings(*domains, "domains", "local", cfg.directory.domains, &where) && !r.failed()) {
       std::set<std::string> seen;
       for (auto& d : cfg.directory.domains) {
-        d = lower(d);
+        d = ascii_lower(d);
         if (!smtp::is_valid_domain(d, true)) r.fail_at(where, "domains.local", "'" + d + "' is not a domain name");
         if (!seen.insert(d).second) r.fail_at(where, "domains.local", "'" + d + "' is listed twice");
       }
@@ -454,7 +432,10 @@ Result<AppConfig> build(const toml::table& root, std::string_view source) {
     r.fail_at(root.source(), "domains", "missing: [domains] local = [\"example.org\"]");
   }
   if (!r.failed() && cfg.directory.domains.empty()) r.fail_at(root.source(), "domains.local", "must name at least one domain");
+}
 
+// [[users]]: names and aliases, unique across all users (ASCII case-insensitively).
+void read_users(Reader& r, const toml::table& root, AppConfig& cfg) {
   if (const toml::node* users = root.get("users")) {
     const toml::array* arr = users->as_array();
     if (!arr || !arr->is_array_of_tables()) {
@@ -479,7 +460,7 @@ Result<AppConfig> build(const toml::table& root, std::string_view source) {
           } else if (cfg.directory.subaddress_separator != '\0' &&
                      part.find(cfg.directory.subaddress_separator) != std::string::npos) {
             r.fail_at(u.source(), key, "'" + part + "' contains the subaddress separator");
-          } else if (!local_parts.insert(lower(part)).second) {
+          } else if (!local_parts.insert(ascii_lower(part)).second) {
             r.fail_at(u.source(), "users", "'" + part + "' is defined twice (names and aliases must be unique)");
           }
         }
@@ -488,6 +469,24 @@ Result<AppConfig> build(const toml::table& root, std::string_view source) {
     }
   }
   if (!r.failed() && cfg.directory.users.empty()) r.fail_at(root.source(), "users", "define at least one [[users]] entry");
+}
+
+Result<AppConfig> build(const toml::table& root, std::string_view source) {
+  Reader r(source);
+  AppConfig cfg;
+  cfg.source = std::string(source);
+
+  r.check_keys(root, "", {"server", "smtp", "domains", "users", "tls", "auth"});
+  for (std::string_view section : {"server", "smtp", "domains", "tls", "auth"}) {
+    if (const toml::node* n = root.get(section); n && !n->is_table()) r.fail_at(n->source(), section, "must be a table ([" + std::string(section) + "])");
+  }
+
+  read_server(r, root, cfg);
+  read_smtp(r, root, cfg);
+  read_tls(r, root, cfg);
+  read_auth(r, root, cfg);
+  read_domains(r, root, cfg);
+  read_users(r, root, cfg);
 
   if (r.failed()) return fail(r.take_error());
   cfg.smtp.session.hostname = cfg.hostname;

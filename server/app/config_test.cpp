@@ -122,6 +122,15 @@ TEST(Config, TypeAndRangeErrorsNameTheKey) {
   EXPECT_NE(e.find("smtp.command_timeout"), std::string::npos) << e;
   e = error_of(std::string(kMinimal) + "[smtp]\nmessage_size_max = \"12XB\"\n");
   EXPECT_NE(e.find("smtp.message_size_max"), std::string::npos) << e;
+  // Overflow is an error with its line and reason, never a wrapped value (core/units.h).
+  e = error_of(std::string(kMinimal) + "[smtp]\ncommand_timeout = \"9223372036855s\"\n");
+  EXPECT_NE(e.find("t.toml:6: smtp.command_timeout: must be a duration"), std::string::npos) << e;
+  EXPECT_NE(e.find("too large"), std::string::npos) << e;
+  e = error_of(std::string(kMinimal) + "[smtp]\nmessage_size_max = \"17179869184G\"\n");
+  EXPECT_NE(e.find("t.toml:6: smtp.message_size_max: must be bytes"), std::string::npos) << e;
+  EXPECT_NE(e.find("too large"), std::string::npos) << e;
+  e = error_of(std::string(kMinimal) + "[smtp]\ncommand_timeout = \"-5s\"\n");
+  EXPECT_NE(e.find("negative"), std::string::npos) << e;
   e = error_of(std::string(kMinimal) + "[server]\nlog_level = \"loud\"\n");
   EXPECT_NE(e.find("server.log_level"), std::string::npos) << e;
 }

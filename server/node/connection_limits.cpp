@@ -2,8 +2,8 @@
 // Pure logic, unit-tested in connection_limits_test.cpp; no I/O and no clock.
 #include "node/connection_limits.h"
 
+#include "core/ascii.h"
 #include "core/assert.h"
-#include "proto/smtp/chars.h"
 
 namespace mail::node {
 
@@ -17,8 +17,7 @@ std::string_view to_string(Admission a) noexcept {
 }
 
 std::string ConnectionLimits::canonical_address(std::string_view client_address) {
-  std::string out(client_address);
-  for (char& c : out) c = smtp::ascii_lower(c);
+  std::string out = ascii_lower(client_address);
   constexpr std::string_view mapped = "::ffff:";
   // Only the dotted form is a mapped IPv4 address; "::ffff:abcd" is plain IPv6.
   if (out.size() > mapped.size() && out.compare(0, mapped.size(), mapped) == 0 &&

@@ -6,18 +6,11 @@
 
 #include <algorithm>
 
+#include "core/ascii.h"
 #include "core/assert.h"
-#include "proto/smtp/chars.h"
 
 namespace mail::store {
 namespace {
-
-std::string ascii_lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = smtp::ascii_lower(c);
-  MAIL_ASSERT(out.size() == s.size());
-  return out;
-}
 
 bool has_ascii_upper(std::string_view s) noexcept {
   return std::any_of(s.begin(), s.end(), [](char c) { return c >= 'A' && c <= 'Z'; });

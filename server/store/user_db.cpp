@@ -4,9 +4,9 @@
 
 #include <algorithm>
 
+#include "core/ascii.h"
 #include "core/assert.h"
 #include "proto/sasl/base64.h"
-#include "proto/smtp/chars.h"
 #include "runtime/await.h"
 
 namespace mail::store {
@@ -37,8 +37,7 @@ std::optional<sasl::Digest> digest(std::string_view b64) {
 }  // namespace
 
 std::string canonical_user_name(std::string_view name) {
-  std::string s(name);
-  for (char& c : s) c = smtp::ascii_lower(c);
+  std::string s = ascii_lower(name);
   MAIL_ASSERT(s.size() == name.size());
   return s;
 }

@@ -1,4 +1,4 @@
-// OpenSSL 3 implementation of sasl::Crypto. Failures of these primitives mean a broken
+// OpenSSL 3 implementation of mail::Crypto. Failures of these primitives mean a broken
 // OpenSSL install or memory exhaustion: programmer/environment errors, so they assert.
 #include "tls/sasl_crypto.h"
 
@@ -13,8 +13,8 @@
 
 namespace mail::tls {
 
-sasl::Digest OpenSslCrypto::sha256(std::string_view data) {
-  sasl::Digest out{};
+Sha256Digest OpenSslCrypto::sha256(std::string_view data) {
+  Sha256Digest out{};
   unsigned int len = 0;
   const int ok = EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr);
   MAIL_ASSERT(ok == 1);
@@ -22,8 +22,8 @@ sasl::Digest OpenSslCrypto::sha256(std::string_view data) {
   return out;
 }
 
-sasl::Digest OpenSslCrypto::hmac_sha256(std::string_view key, std::string_view data) {
-  sasl::Digest out{};
+Sha256Digest OpenSslCrypto::hmac_sha256(std::string_view key, std::string_view data) {
+  Sha256Digest out{};
   unsigned int len = 0;
   MAIL_ASSERT(key.size() <= INT_MAX);
   const unsigned char* r = HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
@@ -33,9 +33,9 @@ sasl::Digest OpenSslCrypto::hmac_sha256(std::string_view key, std::string_view d
   return out;
 }
 
-sasl::Digest OpenSslCrypto::pbkdf2_sha256(std::string_view password, std::string_view salt,
+Sha256Digest OpenSslCrypto::pbkdf2_sha256(std::string_view password, std::string_view salt,
                                           std::uint32_t iterations) {
-  sasl::Digest out{};
+  Sha256Digest out{};
   MAIL_ASSERT(iterations > 0);
   MAIL_ASSERT(iterations <= INT_MAX);
   const int ok = PKCS5_PBKDF2_HMAC(password.data(), static_cast<int>(password.size()),

@@ -3,6 +3,7 @@
 // rules (RFC 4422 §3.4.1: authzid empty or equal to authcid; no proxy authorization yet).
 #include "proto/sasl/server.h"
 
+#include "core/ascii.h"
 #include "core/assert.h"
 #include "proto/sasl/base64.h"
 #include "proto/sasl/mechanism.h"
@@ -10,15 +11,8 @@
 namespace mail::sasl {
 
 std::optional<Mechanism> parse_mechanism(std::string_view name) noexcept {
-  auto eq = [&](std::string_view want) {
-    if (name.size() != want.size()) return false;
-    for (std::size_t i = 0; i < want.size(); ++i) {
-      char ch = name[i];
-      if (ch >= 'a' && ch <= 'z') ch = static_cast<char>(ch - 'a' + 'A');
-      if (ch != want[i]) return false;
-    }
-    return true;
-  };
+  // Registered names are upper-case (RFC 4422 §3.1); a client may send any case.
+  auto eq = [&](std::string_view want) { return iequals(name, want); };
   if (eq("PLAIN")) return Mechanism::plain;
   if (eq("LOGIN")) return Mechanism::login;
   if (eq("SCRAM-SHA-256")) return Mechanism::scram_sha_256;

@@ -1,12 +1,14 @@
-// ASCII character classes of the SMTP grammars: WSP, ALPHA / DIGIT / Let-dig / HEXDIG and
-// qtextSMTP (RFC 5321 §4.1.2), atext (RFC 5322 §3.2.3), and ASCII-only case folding for
-// keywords and domains (RFC 5321 §2.4). Octets >= 0x80 are in no class and never fold.
-// Header-only and constexpr; include from .cpp files only (not part of any public API).
+// ASCII character classes of the SMTP grammars: Let-dig and qtextSMTP (RFC 5321 §4.1.2),
+// atext (RFC 5322 §3.2.3), upper-case hexchar (RFC 3461 §4), and line-break scanning. The
+// generic classes (WSP, ALPHA, DIGIT, HEXDIG) and ASCII case folding are core/ascii.h.
+// Octets >= 0x80 are in no class. Header-only and constexpr; include from .cpp files only.
 #pragma once
 
 #include <cstddef>
 #include <string_view>
 #include <type_traits>
+
+#include "core/ascii.h"
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -14,13 +16,7 @@
 
 namespace mail::smtp {
 
-constexpr bool is_blank(unsigned char c) noexcept { return c == ' ' || c == '\t'; }  // RFC 5234 WSP
-constexpr bool is_alpha(unsigned char c) noexcept { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
-constexpr bool is_digit(unsigned char c) noexcept { return c >= '0' && c <= '9'; }
 constexpr bool is_let_dig(unsigned char c) noexcept { return is_alpha(c) || is_digit(c); }
-constexpr bool is_hex(unsigned char c) noexcept {
-  return is_digit(c) || (c >= 'A' && c <= 'F') || (c >= 'a' && c <= 'f');
-}
 // RFC 3461 §4 hexchar: upper-case only.
 constexpr bool is_upper_hex(unsigned char c) noexcept { return is_digit(c) || (c >= 'A' && c <= 'F'); }
 
@@ -40,17 +36,6 @@ constexpr bool is_atext(unsigned char c) noexcept {
 // RFC 5321 §4.1.2 qtextSMTP = %d32-33 / %d35-91 / %d93-126.
 constexpr bool is_qtext(unsigned char c) noexcept {
   return c == 32 || c == 33 || (c >= 35 && c <= 91) || (c >= 93 && c <= 126);
-}
-
-constexpr char ascii_lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-constexpr char ascii_upper(char c) noexcept { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c; }
-
-// ASCII case-insensitive equality (RFC 5321 §2.4 verbs, keywords; RFC 5234 §2.3 strings).
-constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (ascii_upper(a[i]) != ascii_upper(b[i])) return false;
-  return true;
 }
 
 // Index of the first CR or LF (or NUL too, when `nul_too`) at or after `from`, or npos.
