@@ -21,7 +21,7 @@ build-release: deps
 	@cmake --build build/release -j $(JOBS) --target cloudsdial
 
 run: build-release
-	./build/release/server/app/cloudsdial serve
+	./build/release/app/cloudsdial serve
 
 build-test: deps
 	@cmake --preset asan >/dev/null

@@ -36,7 +36,7 @@ else
   echo "=== sim_throughput: $SIM not built, skipped"
 fi
 
-BIN=$BUILD/server/app/cloudsdial
+BIN=$BUILD/app/cloudsdial
 if [ -x "$BIN" ]; then
   echo
   echo "=== smtp_inbound ($(date +%T), load $(cut -d' ' -f1-3 /proc/loadavg))"

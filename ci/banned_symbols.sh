@@ -46,5 +46,11 @@ for d in "${!upward[@]}"; do
     echo "layering: $d must not include '$p':"; echo "$hits"; status=1
   fi
 done
+# The server is a library: the CLI (app/) sits above it with the simulator and the
+# conformance runner, and nothing under server/ reaches up to any of them.
+hits=$(grep -rnE --include='*.h' --include='*.cpp' '#\s*include\s*"(simulator|conformance|app)/' "$root/server" 2>/dev/null || true)
+if [ -n "$hits" ]; then
+  echo "layering: server/ must not include simulator/, conformance/ or app/:"; echo "$hits"; status=1
+fi
 [ $status -eq 0 ] && echo "banned_symbols: clean (${dirs[*]})"
 exit $status

@@ -1,7 +1,7 @@
 #!/bin/bash
 # bench/tls_handshakes/run.sh - full TLS handshakes per second and the server CPU cost of
 # STARTTLS and AUTH PLAIN per SMTP session, against our plaintext session (issue 4).
-# Starts BUILD_DIR/server/app/cloudsdial on 127.0.0.1 ephemeral ports (temp data dir, one
+# Starts BUILD_DIR/app/cloudsdial on 127.0.0.1 ephemeral ports (temp data dir, one
 # user), runs BUILD_DIR/bench/tls_handshakes/tls_handshakes once per scenario and reads the
 # server's CPU from /proc/PID/stat around each run. Prints a table, saves it to bench/results.
 #
@@ -31,7 +31,7 @@ done
 shift $((OPTIND - 1))
 [ $# -eq 1 ] || usage
 BUILD=$(realpath "$1")
-BIN=$BUILD/server/app/cloudsdial
+BIN=$BUILD/app/cloudsdial
 CLIENT=$BUILD/bench/tls_handshakes/tls_handshakes
 for f in "$BIN" "$CLIENT"; do
   [ -x "$f" ] || { echo "tls_handshakes: $f not built (cmake --build $1 --target cloudsdial tls_handshakes)" >&2; exit 2; }

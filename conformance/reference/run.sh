@@ -12,7 +12,7 @@ PEERS=${PEERS:-$REPO/../shared/peers}
 REF_ROOT=${REF_ROOT:-/var/tmp/cloudsdial-conformance-ref}
 OUT=${OUT:-$REF_ROOT/results}
 MODE=${1:-run}
-BIN=${2:-$REPO/build/conf/server/app/cloudsdial}
+BIN=${2:-$REPO/build/conf/app/cloudsdial}
 SMTP_PORT=${SMTP_PORT:-12625}; SMTPS_PORT=${SMTPS_PORT:-12626}
 IMAP_PORT=${IMAP_PORT:-11243}; IMAPS_PORT=${IMAPS_PORT:-11244}
 POP3_PORT=${POP3_PORT:-11210}; POP3S_PORT=${POP3S_PORT:-11211}
