@@ -110,12 +110,7 @@ std::string SmtpServer::refusal_bytes(std::string_view why) const {
 
 SmtpServerCounters SmtpServer::counters() const noexcept {
   SmtpServerCounters c = counters_;
-  const ListenerCounters& l = service_.counters();
-  c.connections_accepted = l.connections_accepted;
-  c.connections_refused = l.connections_refused;
-  c.session_buffered_max = l.session_buffered_max;
-  c.tls_handshakes = l.tls_handshakes;
-  c.tls_handshake_failures = l.tls_handshake_failures;
+  static_cast<ListenerCounters&>(c) = service_.counters();
   return c;
 }
 

@@ -82,17 +82,11 @@ struct SmtpServerConfig {
   AuthGuardConfig auth_guard;
 };
 
-struct SmtpServerCounters {
-  std::uint64_t connections_accepted = 0;
-  std::uint64_t connections_refused = 0;
+// The listener's counters (connections, TLS handshakes, the buffered-input high-water mark
+// the simulator checks against the limits) plus SMTP's own.
+struct SmtpServerCounters : ListenerCounters {
   std::uint64_t messages_accepted = 0;  // 2xx to the end of data
   std::uint64_t messages_refused = 0;   // 4xx/5xx from the handler
-  // High-water mark of one connection's buffered input: ServerSession::buffered_bytes()
-  // plus the read-buffer bytes the session has not taken yet (the simulator checks it
-  // against the limits: per-session memory stays bounded whatever the client sends).
-  std::uint64_t session_buffered_max = 0;
-  std::uint64_t tls_handshakes = 0;         // STARTTLS and implicit TLS, completed
-  std::uint64_t tls_handshake_failures = 0;
   std::uint64_t auth_successes = 0;
   std::uint64_t auth_failures = 0;
 };
