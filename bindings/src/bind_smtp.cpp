@@ -105,6 +105,10 @@ class PyServerSession {
                        "recipients"_a = rcpts, "helo"_a = m->envelope.helo, "content"_a = as_bytes(m->content));
     }
     if (std::holds_alternative<smtp::ev::TransactionReset>(*e)) return pyb::dict("kind"_a = "transaction_reset");
+    if (auto* r = std::get_if<smtp::ev::Rejected>(&*e)) {
+      return pyb::dict("kind"_a = "rejected", "stage"_a = r->stage, "code"_a = r->reply.code,
+                       "argument"_a = r->argument, "mail_from"_a = r->mail_from);
+    }
     if (auto* c = std::get_if<smtp::ev::Closed>(&*e)) return pyb::dict("kind"_a = "closed", "reason"_a = c->reason);
     return pyb::none();
   }

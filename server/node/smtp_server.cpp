@@ -57,7 +57,8 @@ SmtpServer::SmtpServer(rt::Env& env, SmtpServerConfig config, MailHandler& handl
       config_(std::move(config)),
       handler_(handler),
       guard_(config_.auth_guard),
-      service_(env, "smtp", listener_config(config_), *this) {
+      service_(env, "smtp", listener_config(config_), *this),
+      reject_log_(config_.reject_log) {
   if (config_.session.auth.credentials != nullptr) {
     guarded_credentials_.emplace(guard_, env_.clock(), *config_.session.auth.credentials);
   }

@@ -18,6 +18,7 @@
 #include "node/auth_guard.h"
 #include "node/connection_limits.h"
 #include "node/listener_service.h"
+#include "node/log_budget.h"
 #include "node/local_delivery.h"
 #include "proto/smtp/server_session.h"
 #include "runtime/env.h"
@@ -80,6 +81,7 @@ struct SmtpServerConfig {
   // PLAIN/LOGIN without TLS from 127.0.0.1 / ::1 only (local scripts, tests); never remote.
   bool auth_plaintext_on_loopback = false;
   AuthGuardConfig auth_guard;
+  LogBudgetConfig reject_log;  // "NOQUEUE: reject:" lines: burst and rate
 };
 
 // The listener's counters (connections, TLS handshakes, the buffered-input high-water mark
@@ -89,6 +91,7 @@ struct SmtpServerCounters : ListenerCounters {
   std::uint64_t messages_refused = 0;   // 4xx/5xx from the handler
   std::uint64_t auth_successes = 0;
   std::uint64_t auth_failures = 0;
+  std::uint64_t rejections = 0;  // 4xx/5xx refusals (ev::Rejected), logged or not
 };
 
 class SmtpSessionAdapter;
@@ -141,6 +144,7 @@ class SmtpServer final : private ServiceProtocol {
   AuthGuard guard_;
   std::optional<GuardedCredentials> guarded_credentials_;
   ListenerService service_;
+  LogBudget reject_log_;
   SmtpServerCounters counters_;  // the SMTP part; the listener's part lives in service_
 };
 

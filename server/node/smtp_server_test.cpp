@@ -613,3 +613,36 @@ TEST_F(SmtpServerTest, NewConnectionsAfterStopAreNotServed) {
 
 }  // namespace
 }  // namespace mail::node
+
+namespace mail::node {
+namespace {
+
+// Issue 12: every rejection gets one log line (Postfix's "NOQUEUE: reject:" shape), and a
+// flood of them is rate-limited with a count of what was left out.
+TEST_F(SmtpServerTest, RejectionsAreLoggedOncePerRejectionAndRateLimited) {
+  SmtpServerConfig config;
+  config.reject_log = LogBudgetConfig{2, 1};
+  start(config);
+  auto c = env_.connect();
+  env_.client_send(c, "EHLO client.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<no@x.test>\r\n");
+  EXPECT_TRUE(env_.log_.contains(
+      "NOQUEUE: reject: RCPT from 10.0.0.1: 550 5.1.1 User unknown; from=<a@b.test> arg=<<no@x.test>> "
+      "helo=<client.test>"))
+      << env_.log_.lines.back();
+  env_.client_send(c, "RCPT TO:<no2@x.test>\r\nRCPT TO:<no3@x.test>\r\nRCPT TO:<no4@x.test>\r\n");
+  EXPECT_TRUE(env_.log_.contains("arg=<<no2@x.test>>"));
+  EXPECT_FALSE(env_.log_.contains("arg=<<no3@x.test>>"));  // over the burst of 2
+  EXPECT_FALSE(env_.log_.contains("arg=<<no4@x.test>>"));
+  EXPECT_EQ(server_->counters().rejections, 4u);
+  env_.run_for(1500ms);  // one token back
+  env_.client_send(c, "RCPT TO:<no5@x.test>\r\n");
+  EXPECT_TRUE(env_.log_.contains("arg=<<no5@x.test>> helo=<client.test> (2 earlier rejection line(s) suppressed)"))
+      << env_.log_.lines.back();
+  env_.client_send(c, "QUIT\r\n");
+  env_.client_close(c);
+  env_.run_for(1s);
+  EXPECT_TRUE(stop(env_.clock_.now_ + 10s));
+}
+
+}  // namespace
+}  // namespace mail::node

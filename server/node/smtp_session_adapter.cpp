@@ -41,10 +41,32 @@ void SmtpSessionAdapter::on_event(smtp::Event& event, Instant now) {
     connection_.start_job(deliver(std::move(*message)));
   } else if (auto* auth = std::get_if<smtp::ev::Auth>(&event)) {
     on_auth(*auth, now);
+  } else if (auto* rejected = std::get_if<smtp::ev::Rejected>(&event)) {
+    log_rejection(*rejected, now);
   } else if (auto* closed = std::get_if<smtp::ev::Closed>(&event)) {
     connection_.set_close_reason(closed->reason);
   }
   // Helo and TransactionReset are informational.
+}
+
+// One line per rejection, Postfix's shape so existing habits and tools find it:
+//   smtp[7]: NOQUEUE: reject: RCPT from 192.0.2.1: 554 5.7.1 <x@gmail.com>: Relay access
+//   denied; from=<a@b.test> arg=<TO:<x@gmail.com>> helo=<client.example>
+// Rate-limited per server (LogBudget): a flood of bad commands costs a bounded log.
+void SmtpSessionAdapter::log_rejection(const smtp::ev::Rejected& r, Instant now) {
+  ++server_.counters_.rejections;
+  LogBudget& budget = server_.reject_log_;
+  if (!budget.admit(now)) return;
+  const std::string wire = r.reply.to_wire(true);
+  std::string line = "NOQUEUE: reject: " + r.stage + " from " + connection_.client() + ": " +
+                     wire.substr(0, wire.find("\r\n"));
+  line += "; from=<" + r.mail_from + ">";
+  if (!r.argument.empty()) line += " arg=<" + r.argument + ">";
+  line += " helo=<" + r.helo + ">";
+  if (const std::uint64_t dropped = budget.take_suppressed(); dropped > 0) {
+    line += " (" + std::to_string(dropped) + " earlier rejection line(s) suppressed)";
+  }
+  connection_.log(r.reply.transient() ? rt::LogLevel::info : rt::LogLevel::warn, line);
 }
 
 rt::Task<Connection::JobResult> SmtpSessionAdapter::deliver(smtp::ev::Message message) {

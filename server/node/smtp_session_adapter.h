@@ -40,6 +40,7 @@ class SmtpSessionAdapter final : public DrivenSession {
 
  private:
   void on_event(smtp::Event& event, Instant now);
+  void log_rejection(const smtp::ev::Rejected& rejected, Instant now);
   rt::Task<Connection::JobResult> deliver(smtp::ev::Message message);
   // AUTH verdicts: 235 at once; a failure is answered after the AuthGuard's delay.
   void on_auth(const smtp::ev::Auth& auth, Instant now);

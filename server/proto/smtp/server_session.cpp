@@ -122,7 +122,36 @@ void ServerSession::Impl::enter(State next) {
 void ServerSession::Impl::send(const Reply& r) {
   MAIL_ASSERT(state_ != State::closed);
   MAIL_ASSERT(!r.lines.empty());
+  if (r.code >= 400 && r.code != 421 && !answering_.empty()) emit_rejected(r);
   outputs_.push_back(out::Send{r.to_wire(config_.enhanced_status_codes)});
+}
+
+namespace {
+// At most this much of a refused command's argument goes into the event (and the log).
+constexpr std::size_t kRejectedArgumentBytesMax = 200;
+
+std::string printable(std::string_view s) {
+  std::string out(s.substr(0, kRejectedArgumentBytesMax));
+  for (char& c : out) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) c = '?';
+  }
+  if (s.size() > kRejectedArgumentBytesMax) out += "...";
+  return out;
+}
+}  // namespace
+
+void ServerSession::Impl::emit_rejected(const Reply& r) {
+  MAIL_ASSERT(r.code >= 400);
+  MAIL_ASSERT(!answering_.empty());
+  ev::Rejected e;
+  e.stage = std::string(answering_);
+  e.reply = r;
+  e.argument = printable(!answering_arg_.empty() ? answering_arg_ : std::string_view(answering_path_));
+  e.in_transaction = state_ == State::mail || state_ == State::rcpt || state_ == State::data || state_ == State::bdat;
+  if (e.in_transaction && tx_.envelope.mail_from.mailbox) e.mail_from = tx_.envelope.mail_from.mailbox->to_string();
+  e.helo = printable(helo_);
+  emit(std::move(e));
 }
 
 void ServerSession::Impl::send_error(const Reply& r) {
@@ -346,6 +375,14 @@ void ServerSession::Impl::process() {
 void ServerSession::Impl::process_line(std::string_view line) {
   MAIL_ASSERT(state_ != State::closed);
   MAIL_ASSERT((kCommandStates & state_bit(state_)) != 0);
+  answering_ = "UNKNOWN";
+  answering_arg_ = {};
+  answering_path_.clear();
+  dispatch_line(line);
+  answering_arg_ = {};  // it views inbuf_, which moves on
+}
+
+void ServerSession::Impl::dispatch_line(std::string_view line) {
   switch (line_defect(line)) {
     case LineDefect::nul:
       send_error(simple(500, {5, 5, 2}, "Error: NUL character in command"));
@@ -361,6 +398,9 @@ void ServerSession::Impl::process_line(std::string_view line) {
     send_error(simple(500, {5, 5, 2}, "Error: command not recognized"));
     return;
   }
+  // AUTH failures are logged with the AUTH verdict (ev::Auth), not twice.
+  answering_ = cmd.spec->id == Verb::auth ? std::string_view() : cmd.spec->verb;
+  answering_arg_ = cmd.arg;
   if (cmd.spec->id == Verb::forbidden) {
     on_forbidden(cmd);
     return;
@@ -488,6 +528,10 @@ void ServerSession::complete(EventId id, Reply verdict, Instant now) {
   s.activity_ = now;
   PendingVerdict p = std::move(*s.pending_);
   s.pending_.reset();
+  // A refusal of MAIL or RCPT is logged (ev::Rejected) with the path; AUTH's and the
+  // whole message's verdicts are logged by the application.
+  s.answering_ = p.kind == Verb::mail ? "MAIL" : p.kind == Verb::rcpt ? "RCPT" : "";
+  if (!verdict.positive() && (p.kind == Verb::mail || p.kind == Verb::rcpt)) s.answering_path_ = p.path.to_string();
   switch (p.kind) {
     case Verb::mail: s.verdict_mail(std::move(p), std::move(verdict)); break;
     case Verb::rcpt: s.verdict_rcpt(std::move(p), std::move(verdict)); break;

@@ -109,12 +109,26 @@ struct Auth {
   sasl::Failure failure = sasl::Failure::none;
 };
 struct TransactionReset {};  // informational: RSET / EHLO / abort dropped the transaction
+// Informational: the session refused something (a 4xx/5xx reply other than 421), for the
+// one log line per rejection operators expect (Postfix "NOQUEUE: reject: RCPT from ...").
+// Not emitted for AUTH failures (ev::Auth) nor for the application's own verdict on a whole
+// message (the application logs those with the transaction).
+struct Rejected {
+  std::string stage;      // the command refused: "MAIL", "RCPT", "DATA", "BDAT", "EHLO", ...;
+                          // "END-OF-MESSAGE" for the content; "UNKNOWN" for a bad command line
+  Reply reply;
+  std::string argument;   // the command's argument (or the refused path), bounded, printable
+  std::string mail_from;  // the transaction's sender once MAIL was accepted, else empty
+  bool in_transaction = false;
+  std::string helo;
+};
 struct Closed {              // informational: the session is over
   std::string reason;
 };
 }  // namespace ev
 
-using Event = std::variant<ev::Helo, ev::MailFrom, ev::RcptTo, ev::Message, ev::Auth, ev::TransactionReset, ev::Closed>;
+using Event = std::variant<ev::Helo, ev::MailFrom, ev::RcptTo, ev::Message, ev::Auth, ev::TransactionReset,
+                           ev::Rejected, ev::Closed>;
 
 // Output items are protocol-neutral (proto/session_output.h): the one driver in
 // node/connection.h runs this session and, later, IMAP and POP3 sessions alike.

@@ -1345,5 +1345,86 @@ TEST(Session, HistoryRecordsTransitionsAndIsBounded) {
   EXPECT_EQ(to_string(State::tls_handshake), "tls_handshake");
 }
 
+// ---------------------------------------------------------------------------------------
+// ev::Rejected: one informational event per refusal, for the operator's log (Postfix
+// "NOQUEUE: reject: RCPT from ..."). Not an RFC requirement: an operator one (issue 12).
+
+TEST(Rejections, ApplicationRefusalOfRcptNamesStagePathAndSender) {
+  Harness h;
+  h.decide = [](const Event& e) -> std::optional<Reply> {
+    if (std::holds_alternative<ev::RcptTo>(e)) return Reply::make(554, {5, 7, 1}, "<x@remote.example>: Relay access denied");
+    return testing::default_verdict(e);
+  };
+  h.ehlo("client.example");
+  h.feed("MAIL FROM:<a@b.example>\r\nRCPT TO:<x@remote.example>\r\n");
+  const auto r = h.all<ev::Rejected>();
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].stage, "RCPT");
+  EXPECT_EQ(r[0].reply.code, 554);
+  EXPECT_EQ(r[0].argument, "<x@remote.example>");
+  EXPECT_EQ(r[0].mail_from, "a@b.example");
+  EXPECT_TRUE(r[0].in_transaction);
+  EXPECT_EQ(r[0].helo, "client.example");
+}
+
+TEST(Rejections, SessionRefusalsCarryTheCommandArgument) {
+  ServerConfig c = testing::test_config();
+  c.limits.message_bytes_max = 1000;
+  Harness h(c);
+  h.ehlo();
+  h.feed("MAIL FROM:<a@b.example> SIZE=5000\r\nXYZZY\r\nDATA\r\n");
+  const auto r = h.all<ev::Rejected>();
+  ASSERT_EQ(r.size(), 3u);
+  EXPECT_EQ(r[0].stage, "MAIL");
+  EXPECT_EQ(r[0].reply.code, 552);
+  EXPECT_EQ(r[0].argument, "FROM:<a@b.example> SIZE=5000");
+  EXPECT_TRUE(r[0].mail_from.empty());  // MAIL was not accepted
+  EXPECT_EQ(r[1].stage, "UNKNOWN");
+  EXPECT_EQ(r[1].reply.code, 500);
+  EXPECT_EQ(r[2].stage, "DATA");
+  EXPECT_EQ(r[2].reply.code, 503);
+  EXPECT_TRUE(r[2].argument.empty());
+}
+
+TEST(Rejections, ContentRefusalIsEndOfMessage) {
+  Harness h;
+  h.ehlo();
+  h.feed("MAIL FROM:<a@b.example>\r\nRCPT TO:<c@mx.test>\r\nDATA\r\n");
+  h.feed("Subject: x\r\n\r\nbare\nLF\r\n.\r\n");
+  const auto r = h.all<ev::Rejected>();
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].stage, "END-OF-MESSAGE");
+  EXPECT_EQ(r[0].reply.code, 554);
+  EXPECT_EQ(r[0].mail_from, "a@b.example");
+  EXPECT_EQ(h.messages(), 0u);
+}
+
+TEST(Rejections, NotForAcceptanceTheMessageVerdictOr421) {
+  Harness h;
+  h.decide = [](const Event& e) -> std::optional<Reply> {
+    if (std::holds_alternative<ev::Message>(e)) return Reply::make(451, {4, 3, 0}, "Error: queue file write error");
+    return testing::default_verdict(e);
+  };
+  h.ehlo();
+  h.feed("MAIL FROM:<a@b.example>\r\nRCPT TO:<c@mx.test>\r\nDATA\r\n");
+  h.feed("Subject: x\r\n\r\nbody\r\n.\r\n");
+  h.session.shutdown(h.now, true);
+  h.drain();
+  EXPECT_NE(h.out.find("451 4.3.0"), std::string::npos);  // the application logs its own verdicts
+  EXPECT_NE(h.out.find("421 4.3.2"), std::string::npos);
+  EXPECT_TRUE(h.all<ev::Rejected>().empty());
+}
+
+TEST(Rejections, ControlCharactersInTheArgumentAreMaskedAndLengthBounded) {
+  Harness h;
+  h.ehlo();
+  h.feed("RCPT TO:<\x1b" + std::string(300, 'b') + ">\r\n");
+  const auto r = h.all<ev::Rejected>();
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].argument.find('\x1b'), std::string::npos);
+  EXPECT_LE(r[0].argument.size(), 203u);
+  EXPECT_EQ(r[0].argument.substr(0, 5), "TO:<?");
+}
+
 }  // namespace
 }  // namespace mail::smtp

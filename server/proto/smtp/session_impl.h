@@ -78,6 +78,7 @@ struct ServerSession::Impl {
   void process();
   bool process_content();                        // DATA / BDAT bytes; false when more input is needed
   void process_line(std::string_view line);
+  void dispatch_line(std::string_view line);     // process_line's body, between its bookkeeping
   void maybe_finish_shutdown();
   std::string_view unread() const noexcept { return std::string_view(inbuf_).substr(inpos_); }
   void advance(std::size_t n) noexcept;
@@ -160,6 +161,13 @@ struct ServerSession::Impl {
 
   // Session facts (RFC 5321 §4.1.1.1; RFC 3207 §4.2 forgets them after TLS).
   std::string helo_;
+  // For ev::Rejected: the command whose reply is being composed (empty: refusals are logged
+  // elsewhere), its argument while its line is being handled (a view into inbuf_, cleared
+  // when the line is done), and the refused path when a verdict arrives later.
+  std::string_view answering_ = "CONNECT";
+  std::string_view answering_arg_;
+  std::string answering_path_;
+  void emit_rejected(const Reply& r);
   bool extended_ = false;
   bool tls_active_ = false;
   std::string auth_identity_;            // RFC 4954: set by a 235, forgotten at STARTTLS

@@ -107,6 +107,8 @@ void ServerSession::Impl::finish_message() {
   MAIL_ASSERT(state_ == State::data || state_ == State::bdat);
   MAIL_ASSERT(!pending_);
   tx_.content->finish();
+  answering_ = "END-OF-MESSAGE";
+  answering_path_.clear();
   if (auto err = content_error()) {
     send_error(*err);
     if (state_ != State::closed) reset_transaction(true);
