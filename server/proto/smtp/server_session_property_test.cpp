@@ -55,6 +55,8 @@ std::string describe(const Event& e) {
     return "G:" + g->content + "|" + g->envelope.mail_from.to_string() + "|" +
            std::to_string(g->envelope.recipients.size()) + "|" + std::to_string(g->id);
   if (std::holds_alternative<ev::TransactionReset>(e)) return "X";
+  if (auto* j = std::get_if<ev::Rejected>(&e))
+    return "J:" + j->stage + std::to_string(j->reply.code) + "|" + j->argument + "|" + j->mail_from + "|" + j->helo;
   return "C:" + std::get<ev::Closed>(e).reason;
 }
 
