@@ -60,6 +60,7 @@ class GuardedCredentials final : public sasl::CredentialStore {
   GuardedCredentials(const AuthGuard& guard, rt::Clock& clock, const sasl::CredentialStore& inner)
       : guard_(guard), clock_(clock), inner_(inner) {}
   std::optional<sasl::ScramCredentials> lookup(std::string_view authcid) const override;
+  bool has_users() const override { return inner_.has_users(); }
 
  private:
   const AuthGuard& guard_;

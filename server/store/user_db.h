@@ -53,6 +53,7 @@ class LiveUserDb final : public sasl::CredentialStore {
   std::optional<sasl::ScramCredentials> lookup(std::string_view name) const override {
     return current_->lookup(name);
   }
+  bool has_users() const override { return current_->size() > 0; }
   void replace(UserDb db) { current_ = std::make_shared<const UserDb>(std::move(db)); }
   std::size_t size() const noexcept { return current_->size(); }
 

@@ -24,6 +24,9 @@ class CredentialStore {
   virtual ~CredentialStore() = default;
   // Returns the user's credentials, or nullopt when there is no such user.
   [[nodiscard]] virtual std::optional<ScramCredentials> lookup(std::string_view authcid) const = 0;
+  // False when no user exists at all: then AUTH is not offered (nobody could log in, and a
+  // server that advertises AUTH with no users only invites guessing).
+  [[nodiscard]] virtual bool has_users() const { return true; }
 };
 
 inline constexpr std::size_t kIdentityBytesMax = 255;  // RFC 4616 §2, SECURITY.md §5.13
