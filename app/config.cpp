@@ -45,6 +45,7 @@ data_timeout = "3min"
 submission_listen = ["127.0.0.1:5587"]    # RFC 6409 (587 in production): STARTTLS, AUTH before MAIL
 submissions_listen = ["127.0.0.1:4465"]   # RFC 8314 (465 in production): implicit TLS, AUTH before MAIL
 tls_handshake_timeout = "60s"
+dsn = false                     # RFC 3461 DSN: not advertised until the relay sends DSNs
 
 [tls]
 enabled = true                  # STARTTLS on every listener, and the submissions listeners

@@ -24,6 +24,14 @@ struct TlsFilesConfig {
   std::string key_file;   // PEM private key
 };
 
+// The server's defaults where they differ from the protocol engine's: DSN (RFC 3461) is
+// not advertised until the relay generates the reports it promises (issue 13).
+inline node::SmtpServerConfig app_smtp_defaults() {
+  node::SmtpServerConfig c;
+  c.session.dsn = false;
+  return c;
+}
+
 struct AppConfig {
   std::string source;    // "embedded default" or the file path, for messages
   std::string hostname;  // [server] hostname; empty: the system host name
@@ -31,7 +39,7 @@ struct AppConfig {
   std::string pid_file;  // empty: <data_dir>/cloudsdial.pid
   std::string log_level = "info";  // debug | info | warn | error
   Duration shutdown_timeout = 10s; // SIGTERM/SIGINT: graceful shutdown deadline
-  node::SmtpServerConfig smtp;  // includes [auth] (session.auth.mechanisms, auth_guard, ...)
+  node::SmtpServerConfig smtp = app_smtp_defaults();  // includes [auth] (session.auth.mechanisms, auth_guard, ...)
   store::DirectoryConfig directory;
   TlsFilesConfig tls;
   std::string users_file;  // [auth] users_file; empty: <data_dir>/users

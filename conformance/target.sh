@@ -18,6 +18,7 @@ shutdown_timeout = "2s"
 [smtp]
 listen = ["127.0.0.1:0"]
 error_delay = "10ms"
+dsn = true  # the suite checks the RFC 3461 parameters; the server's default is off for now
 
 [domains]
 local = ["example.test"]
