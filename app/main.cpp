@@ -27,12 +27,12 @@ verbs:
   serve [--config FILE]         run the mail server (SMTP) until SIGTERM/SIGINT
   check-config [--config FILE]  validate a configuration and print the effective one
   user add|passwd|del|list [NAME] [--config FILE]
-                                manage the users who may authenticate (cloudsdial user --help)
+                                manage who may authenticate (cloudsdial user --help)
   sim [--scenario S] [--seed N | --seeds A..B --jobs J] [--json]
                                 run the deterministic simulator (cloudsdial sim --help)
   conformance --suite smtp|imap|pop3 --target HOST:PORT|inproc|sim [--tls|--starttls]
               [--user U --password P] [--only P] [--junit F] [--json F] [--list]
-                                run the RFC conformance transcripts (cloudsdial conformance --help)
+                                run the RFC conformance transcripts (see --help)
   help [serve|config]           this text, the serve verb, or the default configuration
   --version                     print the version
 
@@ -48,17 +48,19 @@ Runs the SMTP server with the configuration in FILE (TOML), or with the built-in
 configured certificate a self-signed one is generated once under <data_dir>/tls.
 Users who may authenticate are managed with `cloudsdial user add NAME`.
 
-On start it prints which configuration it uses, creates each user's Maildir under
-<data_dir>/mail/<user>/Maildir, listens, prints "listening on IP:PORT" for every bound
-endpoint (the real port when the configuration says port 0), and writes its pid to
-<data_dir>/cloudsdial.pid (locked: one server per data dir).
+On start it claims its listening ports first (a busy port stops it before anything is
+created on disk), then creates <data_dir> (mode 0700) and writes its pid to
+<data_dir>/cloudsdial.pid (locked: one server per data dir), reads the users, creates each
+user's Maildir under <data_dir>/mail/<user>/Maildir, and prints "listening on IP:PORT"
+for every bound endpoint (the real port when the configuration says port 0).
 
 Mail is acknowledged (250) only after it is durable on disk.
 
-Signals: SIGHUP reloads the TLS certificate and the users file. SIGTERM or SIGINT start a graceful shutdown: listeners close, idle sessions get
-421, sessions inside a transaction finish it first; after [server] shutdown_timeout
-(default 10s) the rest get 421. Exit code 0 after a graceful shutdown, 1 if startup
-fails, 2 for usage or configuration errors.
+Signals: SIGHUP reloads the TLS certificate and the users file. SIGTERM or SIGINT start
+a graceful shutdown: listeners close, idle sessions get 421, sessions inside a
+transaction finish it first; after [server] shutdown_timeout (default 10s) the rest get
+421. A second SIGTERM or SIGINT stops at once. Exit code 0 after a shutdown, 1 if
+startup fails, 2 for usage or configuration errors.
 )";
 
 struct Options {

@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
@@ -15,6 +17,7 @@
 #include <string>
 
 #include "app/config.h"
+#include "app/tls_setup.h"
 #include "io/asio_env.h"
 #include "store/user_db.h"
 #include "tls/sasl_crypto.h"
@@ -22,11 +25,13 @@
 namespace mail::app {
 namespace {
 
-constexpr std::string_view kUserHelp = R"(usage: cloudsdial user <add|passwd|del|list> [NAME] [--config FILE] [--iterations N]
+constexpr std::string_view kUserHelp = R"(usage: cloudsdial user <add|passwd|del|list> [NAME] [--config FILE]
+                       [--iterations N]
 
 Manages the users who may authenticate (SMTP AUTH now; IMAP and POP3 later). The users
-file is <data_dir>/users (or [auth] users_file); a running server picks changes up
-within 5 seconds, or at once on SIGHUP.
+file is <data_dir>/users (or [auth] users_file), mode 0600. A server running on the same
+data dir is told at once (SIGHUP through its pid file); it also re-reads the file every
+5 seconds.
 
   add NAME      create NAME; the password is asked twice (or read from stdin's first line)
   passwd NAME   set a new password for NAME
@@ -129,6 +134,26 @@ rt::Task<void> run_edit(io::AsioEnv& env, std::string path, Edit edit, int& code
 
 }  // namespace
 
+namespace {
+// A server serving this data dir holds an exclusive flock on its pid file (app/serve.cpp).
+// Tell it to re-read the users now (SIGHUP), so a new login works at once instead of after
+// the next 5 s poll. Quiet when no server runs.
+void notify_running_server(const std::string& pid_path) {
+  const int fd = ::open(pid_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  const bool running = ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  char text[32] = {};
+  const ssize_t n = ::pread(fd, text, sizeof text - 1, 0);
+  ::close(fd);
+  if (!running || n <= 0) return;
+  const long pid = std::strtol(text, nullptr, 10);
+  if (pid <= 1) return;
+  if (::kill(static_cast<pid_t>(pid), SIGHUP) == 0) {
+    std::cerr << "cloudsdial user: told the running server (pid " << pid << ") to reload the users\n";
+  }
+}
+}  // namespace
+
 int user_main(const std::vector<std::string_view>& args) {
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
     std::cout << kUserHelp;
@@ -183,8 +208,12 @@ int user_main(const std::vector<std::string_view>& args) {
     }
   }
   const std::string path = config->users_path();
-  std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+  if (const std::string dir = std::filesystem::path(path).parent_path().string(); !dir.empty()) {
+    if (auto made = make_private_dirs(dir); !made.ok()) {
+      std::cerr << "cloudsdial user: " << made.error().detail << "\n";
+      return 1;
+    }
+  }
   EditLock lock(path);
   if (!lock.ok()) {
     std::cerr << "cloudsdial user: cannot lock " << path << ".lock: " << std::strerror(errno) << "\n";
@@ -194,11 +223,13 @@ int user_main(const std::vector<std::string_view>& args) {
   options.log_level_min = rt::LogLevel::error;
   io::AsioEnv env(options);
   int code = 0;
+  const bool edit_changes_users = edit.verb != "list";
   env.tasks().spawn([](io::AsioEnv& e, std::string p, Edit ed, int& c) -> rt::Task<void> {
     co_await run_edit(e, std::move(p), std::move(ed), c);
     e.stop();
   }(env, path, std::move(edit), code));
   env.run();
+  if (code == 0 && edit_changes_users) notify_running_server(config->pid_path());
   return code;
 }
 
