@@ -37,6 +37,8 @@ class PidFile {
   }
   Status acquire(const std::string& path) {
     path_ = path;
+    // 0644: it holds only a number, for monitoring and `kill $(cat ...)`; the data dir
+    // around it is 0700 when we created it.
     fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd_ < 0) return fail(error_from_errno(errno, "open " + path));
     if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
@@ -68,18 +70,6 @@ int run_serve(const AppConfig& config) {
   // it (larger ones, up to the 35 MiB message limit, are still mmapped and returned).
   ::mallopt(M_MMAP_THRESHOLD, 4 << 20);
   ::mallopt(M_TRIM_THRESHOLD, 32 << 20);
-  std::error_code ec;
-  std::filesystem::create_directories(config.data_dir, ec);
-  if (ec) {
-    std::cerr << "cloudsdial: cannot create data dir " << config.data_dir << ": " << ec.message() << "\n";
-    return 1;
-  }
-  PidFile pid_file;
-  if (auto locked = pid_file.acquire(config.pid_path()); !locked.ok()) {
-    std::cerr << "cloudsdial: " << locked.error().detail << "\n";
-    return 1;
-  }
-
   io::AsioEnvOptions options;
   options.hostname = config.hostname;
   options.log_level_min = parse_log_level(config.log_level);
@@ -87,6 +77,22 @@ int run_serve(const AppConfig& config) {
 
   node::MailServer server(env, config.server_config());
   const std::string hostname = server.config().smtp.session.hostname;
+
+  // The ports first: a port in use (or not ours to take) stops the start before anything
+  // is created on disk.
+  if (Status bound = server.bind(); !bound.ok()) {
+    std::cerr << "cloudsdial: " << bound.error().detail << "\n";
+    return 1;
+  }
+  if (Status made = make_private_dirs(config.data_dir); !made.ok()) {
+    std::cerr << "cloudsdial: data dir: " << made.error().detail << "\n";
+    return 1;
+  }
+  PidFile pid_file;
+  if (auto locked = pid_file.acquire(config.pid_path()); !locked.ok()) {
+    std::cerr << "cloudsdial: " << locked.error().detail << "\n";
+    return 1;
+  }
 
   if (config.tls.enabled) {
     auto tls = load_server_tls(config, hostname);
@@ -107,7 +113,14 @@ int run_serve(const AppConfig& config) {
   bool stopping = false;
 
   auto shutdown = [&](std::string_view why) {
-    if (stopping) return;
+    if (stopping) {
+      // The second signal: an operator who asks twice does not want to wait for stalled
+      // clients (most servers do the same). Sessions are cut; nothing acknowledged is lost,
+      // since a 250 is only ever sent after the message is durable.
+      env.log().write(rt::LogLevel::warn, "cloudsdial: " + std::string(why) + " again, stopping now");
+      env.stop();
+      return;
+    }
     stopping = true;
     env.log().write(rt::LogLevel::info, "cloudsdial: " + std::string(why) + ", shutting down");
     env.tasks().spawn([](io::AsioEnv& e, node::MailServer& s, Duration grace, bool was_started) -> rt::Task<void> {

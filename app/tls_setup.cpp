@@ -10,6 +10,7 @@
 #include <chrono>
 #include <filesystem>
 
+#include "core/assert.h"
 #include "tls/self_signed.h"
 
 namespace mail::app {
@@ -57,8 +58,7 @@ Result<TlsSetup> load_server_tls(const AppConfig& config, const std::string& hos
     tc.key_file = dir + "/key.pem";
     std::error_code ec;
     if (!std::filesystem::exists(tc.cert_chain_file, ec) || !std::filesystem::exists(tc.key_file, ec)) {
-      std::filesystem::create_directories(dir, ec);
-      if (ec) return fail(Errc::io, "cannot create " + dir + ": " + ec.message());
+      if (auto made = make_private_dirs(dir); !made.ok()) return fail(made.error());
       const auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
                               std::chrono::system_clock::now().time_since_epoch())
                               .count();
@@ -75,6 +75,24 @@ Result<TlsSetup> load_server_tls(const AppConfig& config, const std::string& hos
   out.context = std::shared_ptr<tls::TlsContext>(std::move(ctx.value()));
   out.cert_file = tc.cert_chain_file;
   return out;
+}
+
+Status make_private_dirs(const std::string& path) {
+  MAIL_ASSERT(!path.empty());
+  std::string prefix;
+  std::size_t pos = 0;
+  while (pos <= path.size()) {
+    const std::size_t slash = path.find('/', pos);
+    prefix = path.substr(0, slash == std::string::npos ? path.size() : slash);
+    pos = slash == std::string::npos ? path.size() + 1 : slash + 1;
+    if (prefix.empty() || prefix == "." || prefix == "..") continue;
+    if (::mkdir(prefix.c_str(), 0700) != 0 && errno != EEXIST) {
+      return fail(error_from_errno(errno, "cannot create " + prefix));
+    }
+  }
+  std::error_code ec;
+  if (!std::filesystem::is_directory(path, ec)) return fail(Errc::io, "cannot create " + path + ": not a directory");
+  return {};
 }
 
 }  // namespace mail::app

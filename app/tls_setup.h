@@ -24,4 +24,9 @@ Result<TlsSetup> load_server_tls(const AppConfig& config, const std::string& hos
 // Writes `data` to `path` durably: a temporary file, fsync, rename, fsync of the directory.
 Status write_file_durably(const std::string& path, std::string_view data, unsigned mode);
 
+// mkdir -p with mode 0700 for every directory it creates (existing ones keep their mode):
+// the data directory holds mail, the users' credentials and the TLS key, so what we create
+// is never readable by other users, whatever the umask.
+Status make_private_dirs(const std::string& path);
+
 }  // namespace mail::app

@@ -89,9 +89,9 @@ EmbeddedServer::~EmbeddedServer() { stop(2s); }
 
 void EmbeddedServer::start(std::chrono::milliseconds timeout) {
   if (thread_.joinable()) raise_error(ErrorKind::state, "the server was already started");
-  std::error_code ec;
-  std::filesystem::create_directories(config_.data_dir, ec);
-  if (ec) raise_error(ErrorKind::storage, "cannot create data dir " + config_.data_dir + ": " + ec.message());
+  if (Status made = app::make_private_dirs(config_.data_dir); !made.ok()) {
+    raise_error(ErrorKind::storage, "data dir: " + made.error().detail);
+  }
   thread_ = std::thread([this] { thread_main(); });
   std::unique_lock<std::mutex> lock(shared_->mu);
   const bool settled = shared_->cv.wait_for(lock, timeout, [&] { return shared_->ready || shared_->finished; });

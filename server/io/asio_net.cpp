@@ -76,7 +76,7 @@ class AsioNet final : public rt::Net {
     const auto addr = asio::ip::make_address(at.address, ec);
     if (ec) return fail(Errc::invalid, "listen: not an IP address: " + at.address);
     const tcp::endpoint ep(addr, at.port);
-    const std::string what = "listen " + rt::Endpoint{at.address, at.port}.to_string();
+    const std::string what = "listen on " + rt::Endpoint{at.address, at.port}.to_string();
     auto s = std::make_shared<ListenerState>(io_);
     if (s->acceptor.open(ep.protocol(), ec); ec) return fail(error_from_asio(ec, what));
     set_cloexec(s->acceptor.native_handle());

@@ -33,28 +33,42 @@ void ListenerService::close_listeners() {
   for (auto& l : listeners_) l->close();  // pending accepts complete canceled
 }
 
-Status ListenerService::start(std::vector<ListenerSpec> specs) {
-  MAIL_ASSERT(!started_);
+Status ListenerService::bind(std::vector<ListenerSpec> specs) {
+  MAIL_ASSERT(!bound_called_);
   MAIL_ASSERT(!stopping_);
-  started_ = true;
-  for (const ListenerSpec& spec : specs) {
-    if (spec.implicit_tls && tls_ == nullptr) {
-      return fail(Errc::invalid, spec.label + " on " + spec.at.to_string() + " needs a TLS certificate");
-    }
-  }
+  bound_called_ = true;
   for (const ListenerSpec& spec : specs) {
     auto listener = env_.net().listen(spec.at);
     if (!listener.ok()) {
       close_listeners();
       listeners_.clear();
       bound_.clear();
-      return fail(listener.error().code, "cannot listen on " + spec.at.to_string() + ": " + listener.error().detail);
+      // The Env's message usually names the endpoint already ("listen on 127.0.0.1:25:
+      // Address already in use"): say it once.
+      const std::string& detail = listener.error().detail;
+      return fail(listener.error().code, detail.starts_with("listen on ")
+                                             ? "cannot " + detail
+                                             : "cannot listen on " + spec.at.to_string() + ": " + detail);
     }
     bound_.push_back((*listener)->local_endpoint());
     listeners_.push_back(std::move(listener.value()));
   }
   specs_ = std::move(specs);
   MAIL_ASSERT(specs_.size() == listeners_.size());
+  return {};
+}
+
+Status ListenerService::start() {
+  MAIL_ASSERT(bound_called_);
+  MAIL_ASSERT(!started_);
+  MAIL_ASSERT(!stopping_);
+  for (const ListenerSpec& spec : specs_) {
+    if (spec.implicit_tls && tls_ == nullptr) {
+      close_listeners();
+      return fail(Errc::invalid, spec.label + " on " + spec.at.to_string() + " needs a TLS certificate");
+    }
+  }
+  started_ = true;
   for (std::size_t i = 0; i < listeners_.size(); ++i) {
     ++accept_loops_;
     env_.tasks().spawn(accept_loop(*listeners_[i], i));

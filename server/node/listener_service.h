@@ -60,9 +60,14 @@ class ListenerService {
   ListenerService(const ListenerService&) = delete;
   ListenerService& operator=(const ListenerService&) = delete;
 
-  // Binds every spec in order and starts accepting. On error nothing listens and the error
-  // names the endpoint. An implicit-TLS spec needs a TLS context. Call once.
-  [[nodiscard]] Status start(std::vector<ListenerSpec> specs);
+  // Binds every spec in order (listening, not yet accepting). On error nothing is bound and
+  // the error names the endpoint. Call once. Lets a server claim its ports before it
+  // creates anything on disk, so a busy port leaves nothing behind.
+  [[nodiscard]] Status bind(std::vector<ListenerSpec> specs);
+  // Starts accepting on what bind() bound. An implicit-TLS spec needs a TLS context by
+  // now (else nothing accepts, and the error says which). Call once, after bind().
+  [[nodiscard]] Status start();
+  bool bound_already() const noexcept { return bound_called_; }
 
   // The bound endpoints, in spec order (the real port when 0 was asked).
   const std::vector<rt::Endpoint>& bound() const noexcept { return bound_; }
@@ -102,6 +107,7 @@ class ListenerService {
   std::uint64_t next_connection_id_ = 1;
   std::uint32_t accept_loops_ = 0;
   std::uint32_t refusals_in_flight_ = 0;
+  bool bound_called_ = false;
   bool started_ = false;
   bool stopping_ = false;
   Wakeup stop_wakeup_;

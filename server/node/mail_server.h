@@ -45,6 +45,9 @@ class MailServer {
   MailServer(const MailServer&) = delete;
   MailServer& operator=(const MailServer&) = delete;
 
+  // Claims the listening ports now (before anything is created on disk); optional, start()
+  // does it otherwise. The error names the endpoint.
+  [[nodiscard]] Status bind() { return smtp_.bind(); }
   // Reads the users (when configured) and starts polling them, ensures every configured
   // user's mailbox (so a configured user always has a Maildir), then listens. An error
   // says what failed ("cannot create the mailbox of demo: ..." / "cannot listen on ...");

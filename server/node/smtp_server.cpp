@@ -69,16 +69,16 @@ SmtpServer::~SmtpServer() = default;
 smtp::ServerConfig SmtpServer::session_config(ListenerKind kind, const std::string& client_address) const {
   smtp::ServerConfig c = config_.session;
   c.starttls_available = tls() != nullptr && kind != ListenerKind::submissions;
-  if (guarded_credentials_) c.auth.credentials = &*guarded_credentials_;
+  // No users, no AUTH: the session then neither advertises nor accepts it (submission
+  // still requires it: MAIL gets 530). Checked per connection, so a user added to a
+  // running server is offered AUTH from the next connection on.
+  if (guarded_credentials_) c.auth.credentials = guarded_credentials_->has_users() ? &*guarded_credentials_ : nullptr;
   c.auth.plaintext_without_tls = config_.auth_plaintext_on_loopback && is_loopback(client_address);
   c.auth.required = c.auth.required || kind != ListenerKind::smtp;
   return c;
 }
 
-Status SmtpServer::start() {
-  if (!config_.listen_submissions.empty() && tls() == nullptr) {
-    return fail(Errc::invalid, "port 465 (submissions) needs a TLS certificate");
-  }
+Status SmtpServer::bind() {
   std::vector<ListenerSpec> specs;
   const std::pair<const std::vector<rt::Endpoint>*, ListenerKind> groups[] = {
       {&config_.listen, ListenerKind::smtp},
@@ -91,7 +91,17 @@ Status SmtpServer::start() {
                                    kind == ListenerKind::submissions});
     }
   }
-  return service_.start(std::move(specs));
+  return service_.bind(std::move(specs));
+}
+
+Status SmtpServer::start() {
+  if (!config_.listen_submissions.empty() && tls() == nullptr) {
+    return fail(Errc::invalid, "port 465 (submissions) needs a TLS certificate");
+  }
+  if (!service_.bound_already()) {
+    if (Status bound = bind(); !bound.ok()) return bound;
+  }
+  return service_.start();
 }
 
 std::unique_ptr<DrivenSession> SmtpServer::open_session(Connection& connection, const ConnectionInfo& info) {

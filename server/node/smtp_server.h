@@ -103,8 +103,10 @@ class SmtpServer final : private ServiceProtocol {
   SmtpServer(const SmtpServer&) = delete;
   SmtpServer& operator=(const SmtpServer&) = delete;
 
-  // Binds every configured endpoint and starts accepting. On error nothing listens and
-  // the error names the endpoint. Call once.
+  // Binds every configured endpoint (listening, not accepting yet). On error nothing is
+  // bound and the error names the endpoint. Optional: start() binds if it was not called.
+  [[nodiscard]] Status bind();
+  // Starts accepting (binding first if needed). On error nothing accepts. Call once.
   [[nodiscard]] Status start();
 
   // The bound endpoints, in configuration order: listen, listen_submission, then
