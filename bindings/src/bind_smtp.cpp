@@ -106,6 +106,9 @@ class PyServerSession {
     }
     if (std::holds_alternative<smtp::ev::TransactionReset>(*e)) return pyb::dict("kind"_a = "transaction_reset");
     if (auto* c = std::get_if<smtp::ev::Closed>(&*e)) return pyb::dict("kind"_a = "closed", "reason"_a = c->reason);
+    if (auto* a = std::get_if<smtp::ev::Authenticated>(&*e))
+      return pyb::dict("kind"_a = "authenticated", "mechanism"_a = std::string(sasl::to_string(a->mechanism)),
+                       "user"_a = a->user);
     return pyb::none();
   }
   void complete(smtp::EventId id, int code, const std::string& text, const std::string& enhanced, double now) {
@@ -188,6 +191,9 @@ class PyClientSession {
                        "local"_a = t->local, "reply"_a = reply_dict(t->reply), "recipients"_a = rcpts);
     }
     if (auto* c = std::get_if<smtp::ev::Closed>(&*e)) return pyb::dict("kind"_a = "closed", "reason"_a = c->reason);
+    if (auto* a = std::get_if<smtp::ev::Authenticated>(&*e))
+      return pyb::dict("kind"_a = "authenticated", "mechanism"_a = std::string(sasl::to_string(a->mechanism)),
+                       "user"_a = a->user);
     return pyb::none();
   }
   pyb::object poll_timeout() const {

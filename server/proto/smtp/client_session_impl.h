@@ -1,6 +1,6 @@
 // Private: the state of one smtp::ClientSession, shared by client_session.cpp (transitions,
 // output, reply dispatch, public API) and client/*.cpp (one file per stage: greeting and
-// EHLO/HELO, STARTTLS, MAIL, RCPT, DATA/BDAT, QUIT and timeouts; wire helpers). Not part of
+// EHLO/HELO, STARTTLS, AUTH, MAIL, RCPT, DATA/BDAT, QUIT and timeouts; wire helpers). Not part of
 // the public API; no I/O, no clock, no RNG, no exceptions. RFC 5321 §3, §4.1, §4.2.
 #pragma once
 
@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "proto/smtp/client_session.h"
@@ -16,7 +17,7 @@
 namespace mail::smtp {
 
 // What a reply in the in-flight queue answers.
-enum class Cmd : std::uint8_t { greeting, ehlo, helo, starttls, mail, rcpt, data, dot, bdat, bdat_last, rset, quit };
+enum class Cmd : std::uint8_t { greeting, ehlo, helo, starttls, auth, mail, rcpt, data, dot, bdat, bdat_last, rset, quit };
 
 std::string_view to_string(Cmd c) noexcept;
 
@@ -63,6 +64,11 @@ struct ClientSession::Impl {
   Capabilities caps;
   bool extended = false;
   bool tls = false;
+  bool authenticated = false;
+  // AUTH in progress: what to answer the next 334 continuations (LOGIN's base64 user and
+  // password), and the mechanism used.
+  std::deque<std::string> auth_responses;
+  sasl::Mechanism auth_mechanism = sasl::Mechanism::plain;
   bool quit_requested = false;
   TxId next_id = 1;
   std::size_t discarded = 0;
@@ -90,6 +96,13 @@ struct ClientSession::Impl {
 
   // --- client/starttls.cpp -------------------------------------------------------------
   void on_starttls(const Reply& r, Instant now);
+
+  // --- client/auth.cpp: AUTH (RFC 4954) -----------------------------------------------
+  void after_tls_decided(Instant now);
+  // Pure: the mechanism to use, or the local refusal when there is none we may use.
+  std::variant<sasl::Mechanism, Reply> check_auth() const;
+  void start_auth(Instant now);
+  void on_auth(const Reply& r, Instant now);
 
   // --- client/mail.cpp: validation, starting a transaction, MAIL, RSET -------------------
   std::optional<Reply> check_submit(const MailTransaction& tx) const;
