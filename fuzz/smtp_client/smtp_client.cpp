@@ -1,8 +1,9 @@
 // libFuzzer target: smtp::ClientSession fed arbitrary server replies. Byte 0 picks the
 // config (PIPELINING, BDAT, STARTTLS, require TLS) and the split size; the rest is what
-// the "server" says. When byte 1 is 'A' the session also holds credentials (AUTH PLAIN or
-// LOGIN, RFC 4954; cleartext allowed unless the knobs require TLS) and the server's bytes
-// start at byte 2 (no older seed starts its reply with 'A'). Checks: no crash, bounded buffering, one result per transaction,
+// the "server" says. When byte 1 is 'A' the session also holds credentials (AUTH
+// SCRAM-SHA-256 with a cheap fake Crypto, PLAIN or LOGIN, RFC 4954; cleartext allowed unless
+// the knobs require TLS) and the server's bytes start at byte 2 (no older seed starts its
+// reply with 'A'). Checks: no crash, bounded buffering, one result per transaction,
 // nothing we send carries a bare CR or LF (RFC 5321 §2.3.8, SMTP smuggling outbound).
 #include <cstddef>
 #include <cstdint>
@@ -10,6 +11,7 @@
 #include <string_view>
 
 #include "core/assert.h"
+#include "fake_sasl.h"
 #include "proto/smtp/client_session.h"
 
 using namespace mail;
@@ -26,7 +28,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   cfg.require_tls = (knobs & 8) != 0;
   cfg.chunk_bytes = 1u + ((knobs >> 4) & 3u) * 7u;
   const bool auth = size >= 2 && data[1] == 'A';
-  if (auth) cfg.auth = ClientAuth{"user", "pencil", {sasl::Mechanism::plain, sasl::Mechanism::login}, (knobs & 8) == 0};
+  fuzz::FakeCrypto crypto;
+  if (auth) {
+    cfg.auth = ClientAuth{"user", "pencil", {sasl::Mechanism::scram_sha_256, sasl::Mechanism::plain, sasl::Mechanism::login},
+                          (knobs & 8) == 0, &crypto};
+  }
   const std::size_t split = (knobs >> 6) == 0 ? SIZE_MAX : (1u << ((knobs >> 6) * 2));  // whole, 4, 16, 64
   Instant now{};
   ClientSession s(cfg, now);

@@ -4,8 +4,9 @@
 // Implements RFC 5321 (§3.1-3.3 sessions and transactions, §4.1.4 EHLO->HELO fallback,
 // §4.2 replies, §4.5.2 transparency, §4.5.3.2 client timeouts), RFC 1870 SIZE, 2034/3463
 // enhanced codes, 2920 PIPELINING, 3030 CHUNKING/BINARYMIME, 3207 STARTTLS, 3461 DSN,
-// 6152 8BITMIME, 6531 SMTPUTF8, 4954 AUTH (client: PLAIN with an initial response, RFC 4616,
-// and LOGIN; never a password without TLS unless ClientAuth::plaintext_without_tls).
+// 6152 8BITMIME, 6531 SMTPUTF8, 4954 AUTH (client: SCRAM-SHA-256, RFC 5802/7677, with the
+// caller's Crypto; PLAIN with an initial response, RFC 4616; LOGIN; never a password in
+// cleartext without TLS unless ClientAuth::plaintext_without_tls).
 //
 // Driving contract (the same shape as ServerSession):
 //   1. construct (waits for the server's 220; nothing to send yet);
@@ -28,6 +29,7 @@
 #include <variant>
 #include <vector>
 
+#include "core/crypto.h"
 #include "core/time.h"
 #include "proto/sasl/server.h"  // sasl::Mechanism
 #include "proto/smtp/address.h"
@@ -59,12 +61,15 @@ struct ClientTimeouts {
 struct ClientAuth {
   std::string user;      // authentication identity: 1..255 octets, no NUL (asserted)
   std::string password;  // no NUL (asserted: PLAIN separates its fields with NUL, RFC 4616 §2)
-  // Tried in this order among those the server offers. SCRAM-SHA-256 is not implemented on
-  // the client yet: it is skipped when listed.
-  std::vector<sasl::Mechanism> mechanisms{sasl::Mechanism::plain, sasl::Mechanism::login};
+  // Tried in this order among those the server offers (the first one usable now wins).
+  std::vector<sasl::Mechanism> mechanisms{sasl::Mechanism::scram_sha_256, sasl::Mechanism::plain,
+                                          sasl::Mechanism::login};
   // PLAIN and LOGIN carry the password in the clear: without TLS they are refused locally
-  // (538 5.7.11) unless this is set, e.g. for a server on loopback.
+  // (538 5.7.11) unless this is set, e.g. for a server on loopback. SCRAM never sends it.
   bool plaintext_without_tls = false;
+  // SCRAM-SHA-256 (RFC 5802, 7677) needs hashes and randomness for its nonce: the caller's
+  // (it must outlive the session). Null: SCRAM is skipped even when listed.
+  Crypto* crypto = nullptr;
 };
 
 // True when `a` can be sent: the identity rules of ClientAuth (bindings check this first).
@@ -112,7 +117,8 @@ struct SessionReady {
   bool extended = false;      // EHLO (true) or HELO fallback
   bool tls = false;
 };
-// The server accepted our AUTH (235, RFC 4954 §4); SessionReady follows.
+// The server accepted our AUTH (235, RFC 4954 §4); with SCRAM it also proved it knows our
+// credentials (RFC 5802 §5: ServerSignature). SessionReady follows.
 struct Authenticated {
   sasl::Mechanism mechanism = sasl::Mechanism::plain;
   std::string user;

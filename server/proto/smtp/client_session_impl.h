@@ -12,6 +12,7 @@
 #include <variant>
 #include <vector>
 
+#include "proto/sasl/scram_client.h"
 #include "proto/smtp/client_session.h"
 
 namespace mail::smtp {
@@ -65,10 +66,15 @@ struct ClientSession::Impl {
   bool extended = false;
   bool tls = false;
   bool authenticated = false;
-  // AUTH in progress: what to answer the next 334 continuations (LOGIN's base64 user and
-  // password), and the mechanism used.
-  std::deque<std::string> auth_responses;
-  sasl::Mechanism auth_mechanism = sasl::Mechanism::plain;
+  // The AUTH exchange in progress (RFC 4954 §4), from AUTH until its final reply.
+  struct AuthExchange {
+    sasl::Mechanism mechanism = sasl::Mechanism::plain;
+    std::uint32_t continuations = 0;          // 334s answered so far
+    std::optional<sasl::ScramClient> scram;   // SCRAM-SHA-256 state
+    bool server_verified = false;             // SCRAM: server-final's signature matched
+    std::optional<Reply> abandoned;           // we cancelled with "*": why (a local reply)
+  };
+  std::optional<AuthExchange> auth_x;
   bool quit_requested = false;
   TxId next_id = 1;
   std::size_t discarded = 0;
@@ -103,6 +109,8 @@ struct ClientSession::Impl {
   std::variant<sasl::Mechanism, Reply> check_auth() const;
   void start_auth(Instant now);
   void on_auth(const Reply& r, Instant now);
+  // The answer to the next 334 (its text is `challenge_b64`), or the local reason to cancel.
+  std::variant<std::string, Reply> auth_response(std::string_view challenge_b64);
 
   // --- client/mail.cpp: validation, starting a transaction, MAIL, RSET -------------------
   std::optional<Reply> check_submit(const MailTransaction& tx) const;
