@@ -793,6 +793,14 @@ void open_tls(Harness& h, const char* ehlo_after_tls) {
   h.server(ehlo_after_tls);
 }
 
+// The one submitted transaction failed with `code`, made up locally or from the server.
+void expect_one_failure(const Harness& h, std::uint16_t code, bool local) {
+  ASSERT_EQ(h.results.size(), 1u);
+  EXPECT_FALSE(h.results[0].accepted);
+  EXPECT_EQ(h.results[0].local, local);
+  EXPECT_EQ(h.results[0].reply.code, code);
+}
+
 const std::string kPlainLine = "AUTH PLAIN " + sasl::base64_encode(std::string("\0alice\0s3cret", 13)) + "\r\n";
 
 TEST(ClientSession, Rfc4954_S4_AuthPlainWithInitialResponseAfterStartTls) {
@@ -869,9 +877,7 @@ TEST(ClientSession, Rfc4954_S6_Auth454IsTransient) {
   open_tls(h, kEhloAuth);
   h.take();
   h.server("454 4.7.0 Temporary authentication failure\r\n");
-  ASSERT_EQ(h.results.size(), 1u);
-  EXPECT_EQ(h.results[0].reply.code, 454);
-  EXPECT_FALSE(h.results[0].local);
+  expect_one_failure(h, 454, /*local=*/false);
   EXPECT_EQ(h.take(), "QUIT\r\n");
 }
 
@@ -881,9 +887,7 @@ TEST(ClientSession, Rfc4954_S6_AuthNotOfferedFailsLocallyWith530) {
   h.submit(make_tx({"bob"}));
   open_tls(h, "250-mx.example.net\r\n250 PIPELINING\r\n");
   EXPECT_EQ(h.take(), "QUIT\r\n");
-  ASSERT_EQ(h.results.size(), 1u);
-  EXPECT_TRUE(h.results[0].local);
-  EXPECT_EQ(h.results[0].reply.code, 530);
+  expect_one_failure(h, 530, /*local=*/true);
   EXPECT_EQ(h.results[0].reply.enhanced, (EnhancedCode{5, 7, 0}));
 
   // Only mechanisms we do not implement (or were told not to use).
@@ -891,8 +895,7 @@ TEST(ClientSession, Rfc4954_S6_AuthNotOfferedFailsLocallyWith530) {
   h2.submit(make_tx({"bob"}));
   open_tls(h2, "250-mx.example.net\r\n250 AUTH SCRAM-SHA-256 CRAM-MD5\r\n");
   EXPECT_EQ(h2.take(), "QUIT\r\n");
-  ASSERT_EQ(h2.results.size(), 1u);
-  EXPECT_EQ(h2.results[0].reply.code, 530);
+  expect_one_failure(h2, 530, /*local=*/true);
 
   // After a HELO fallback there are no capabilities, so no AUTH either.
   ClientConfig c = auth_config();
@@ -901,8 +904,7 @@ TEST(ClientSession, Rfc4954_S6_AuthNotOfferedFailsLocallyWith530) {
   h3.submit(make_tx({"bob"}));
   h3.server("220 mx\r\n500 5.5.1 EHLO?\r\n250 mx\r\n");
   EXPECT_EQ(h3.take(), "EHLO client.example.org\r\nHELO client.example.org\r\nQUIT\r\n");
-  ASSERT_EQ(h3.results.size(), 1u);
-  EXPECT_EQ(h3.results[0].reply.code, 530);
+  expect_one_failure(h3, 530, /*local=*/true);
 }
 
 TEST(ClientSession, Rfc4954_S4_NoPlaintextPasswordWithoutTls) {
@@ -912,9 +914,7 @@ TEST(ClientSession, Rfc4954_S4_NoPlaintextPasswordWithoutTls) {
   h.server("220 mx\r\n");
   h.server(kEhloAuth);
   EXPECT_EQ(h.take(), "EHLO client.example.org\r\nQUIT\r\n");
-  ASSERT_EQ(h.results.size(), 1u);
-  EXPECT_TRUE(h.results[0].local);
-  EXPECT_EQ(h.results[0].reply.code, 538);
+  expect_one_failure(h, 538, /*local=*/true);
   EXPECT_EQ(h.sent.find("AUTH"), std::string::npos);
 
   // STARTTLS offered but refused (opportunistic): still no password in the clear.
@@ -922,8 +922,7 @@ TEST(ClientSession, Rfc4954_S4_NoPlaintextPasswordWithoutTls) {
   h2.submit(make_tx({"bob"}));
   h2.server("220 mx\r\n250-mx\r\n250-STARTTLS\r\n250 AUTH PLAIN\r\n454 4.7.0 TLS not available\r\n");
   EXPECT_EQ(h2.take(), "EHLO client.example.org\r\nSTARTTLS\r\nQUIT\r\n");
-  ASSERT_EQ(h2.results.size(), 1u);
-  EXPECT_EQ(h2.results[0].reply.code, 538);
+  expect_one_failure(h2, 538, /*local=*/true);
 
   // Allowed explicitly (loopback): PLAIN goes in cleartext.
   Harness h3(auth_config(/*plaintext_ok=*/true));
@@ -966,10 +965,8 @@ TEST(ClientSession, AuthUnexpectedContinuationIsCancelled) {
   h.server("334 \r\n");  // PLAIN's response already went with the command
   EXPECT_EQ(h.take(), "*\r\n");
   h.server("501 5.7.0 Authentication cancelled\r\n");
-  ASSERT_EQ(h.results.size(), 1u);
   // Our reason, which says more than the server's 501 to our "*".
-  EXPECT_TRUE(h.results[0].local);
-  EXPECT_EQ(h.results[0].reply.code, 535);
+  expect_one_failure(h, 535, /*local=*/true);
   EXPECT_EQ(h.take(), "QUIT\r\n");
 }
 
@@ -980,9 +977,7 @@ TEST(ClientSession, AuthReplyTimeoutAndEof) {
   ASSERT_TRUE(h.s.poll_timeout().has_value());
   h.s.handle_timeout(*h.s.poll_timeout());
   h.drain();
-  ASSERT_EQ(h.results.size(), 1u);
-  EXPECT_TRUE(h.results[0].local);
-  EXPECT_EQ(h.results[0].reply.code, 451);
+  expect_one_failure(h, 451, /*local=*/true);
   EXPECT_TRUE(h.s.closed());
 
   Harness h2(auth_config());
@@ -990,8 +985,7 @@ TEST(ClientSession, AuthReplyTimeoutAndEof) {
   open_tls(h2, kEhloAuth);
   h2.s.feed_eof(h2.now);
   h2.drain();
-  ASSERT_EQ(h2.results.size(), 1u);
-  EXPECT_EQ(h2.results[0].reply.code, 451);
+  expect_one_failure(h2, 451, /*local=*/true);
 }
 
 TEST(ClientSession, ClientAuthValidity) {
