@@ -463,29 +463,23 @@ std::optional<Scenario> builtin_scenario(std::string_view name) {
   if (name == "smtp-submission") {
     // Submission and AUTH inside the simulation (issue 11): each host runs the submission
     // listener (587, STARTTLS, AUTH before MAIL) from a users file provisioned on its disk.
-    // Most sessions log in with AUTH PLAIN; some with a wrong password (535) or without
-    // AUTH (530): none of their messages may be acked or stored. The rest go to port 25.
-    Scenario s = base("smtp-submission",
-                      "submission on 587 with STARTTLS and AUTH PLAIN (good and bad passwords, no AUTH) and MX "
-                      "sessions on 25; resets, stalls, partitions and crashes");
-    s.tls = true;
+    // Most sessions log in with AUTH PLAIN (some with SCRAM-SHA-256); some with a wrong
+    // password (535) or without AUTH (530): none of their messages may be acked or stored.
+    // The rest go to port 25.
+    // The faults and the pace of smtp-tls.
+    Scenario s = *builtin_scenario("smtp-tls");
+    s.name = "smtp-submission";
+    s.description =
+        "submission on 587 with STARTTLS and AUTH PLAIN/SCRAM (good and bad passwords, no AUTH) and MX sessions "
+        "on 25; resets, stalls, partitions and crashes";
     s.server.submission_port = 587;
     s.logins = {SubmissionUser{"alice", "alice-secret"}, SubmissionUser{"bob", "correct horse"},
                 SubmissionUser{"carol", "c4r0l!"}};
-    s.workload.sessions = 30;
     s.workload.starttls_ppm = 500'000;  // of the port-25 sessions
     s.workload.submission_ppm = 700'000;
     s.workload.bad_password_ppm = 150'000;
     s.workload.no_auth_ppm = 150'000;
-    s.workload.session_start = DurationRange{0s, 4min};
-    s.fault_phase = 5min;
-    s.faults.net.stall_ppm = 2'000;
-    s.faults.net.reset_ppm = 10'000;
-    s.faults.crash_interval = DurationRange{1min, 4min};
-    s.faults.downtime = DurationRange{1s, 20s};
-    s.faults.crash_after_ack_ppm = 30'000;
-    s.faults.partition_interval = DurationRange{30s, 3min};
-    s.faults.partition_duration = DurationRange{1s, 30s};
+    s.workload.scram_ppm = 300'000;  // of the logins; the rest use PLAIN
     return s;
   }
   if (name == "smtp-crash") {

@@ -205,6 +205,7 @@ void read_scenario(const toml::table& root, Scenario& s) {
     w.integer("submission_ppm", c.submission_ppm);
     w.integer("bad_password_ppm", c.bad_password_ppm);
     w.integer("no_auth_ppm", c.no_auth_ppm);
+    w.integer("scram_ppm", c.scram_ppm);
     w.integer("abrupt_disconnect_ppm", c.abrupt_disconnect_ppm);
     w.integer("unknown_recipient_ppm", c.unknown_recipient_ppm);
     w.integer("dot_line_ppm", c.dot_line_ppm);
@@ -299,6 +300,7 @@ void read_scenario(const toml::table& root, Scenario& s) {
   r.done();
   for (std::uint32_t ppm : {s.workload.pipelining_ppm, s.workload.chunking_ppm, s.workload.starttls_ppm,
                             s.workload.submission_ppm, s.workload.bad_password_ppm, s.workload.no_auth_ppm,
+                            s.workload.scram_ppm,
                             s.workload.abrupt_disconnect_ppm,
                             s.workload.unknown_recipient_ppm, s.workload.dot_line_ppm, s.faults.net.split_ppm,
                             s.faults.net.bytewise_ppm, s.faults.net.stall_ppm, s.faults.net.reset_ppm,

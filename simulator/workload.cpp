@@ -6,8 +6,9 @@
 
 #include "node/smtp_client_connection.h"
 #include "runtime/await.h"
-#include "sim_tls.h"
 #include "sim_env.h"
+#include "sim_tls.h"
+#include "tls/sasl_crypto.h"
 
 namespace mail::sim {
 
@@ -98,6 +99,7 @@ void plan_submission(Prng& rng, const WorkloadConfig& config, bool liveness, Ses
   auth.user = u.name;
   auth.password = p.submit == SubmitAuth::good ? u.password : u.password + "-wrong";
   auth.mechanisms = {sasl::Mechanism::plain};
+  if (config.scram_ppm > 0 && rng.chance_ppm(config.scram_ppm)) auth.mechanisms = {sasl::Mechanism::scram_sha_256};
   p.auth = std::move(auth);
 }
 
@@ -260,10 +262,13 @@ rt::Task<void> run_session(rt::Env& env, SessionPlan plan, WorkloadConfig config
   options.session.use_pipelining = plan.pipelining;
   options.session.use_chunking = plan.chunking;
   options.session.use_starttls = plan.starttls;
+  // SCRAM's hashes and nonce. OpenSSL's randomness comes from the seed while a World runs.
+  tls::OpenSslCrypto crypto;
   if (plan.submit != SubmitAuth::none) {
     // Submission: TLS first (the server offers AUTH PLAIN only inside it), then AUTH.
     options.session.require_tls = true;
     options.session.auth = plan.auth;
+    if (options.session.auth) options.session.auth->crypto = &crypto;
   }
   options.write_timeout = config.connect_timeout * 10;
   options.tls_handshake_timeout = config.connect_timeout;

@@ -5,7 +5,7 @@
 // server answered, which is what the checkers compare the mailboxes against.
 // Plans are drawn up front from the world seed's "workload" fork, so faults never change
 // what is sent, only what happens to it. Submission sessions (port 587: STARTTLS, then AUTH
-// PLAIN with a good or a wrong password, or no AUTH) are drawn only when submission_ppm > 0,
+// PLAIN or SCRAM-SHA-256 with a good or a wrong password, or no AUTH) are drawn only when submission_ppm > 0,
 // so scenarios without them draw exactly what they drew before.
 #pragma once
 
@@ -51,8 +51,8 @@ struct SubmissionUser {
 // How a submission session authenticates; `none` is an MX session on the SMTP port.
 enum class SubmitAuth : std::uint8_t {
   none,          // port 25, no AUTH (the MX workload)
-  good,          // port 587, STARTTLS, AUTH PLAIN with the right password: may be acked
-  bad_password,  // port 587, STARTTLS, AUTH PLAIN with a wrong password: 535, nothing acked
+  good,          // port 587, STARTTLS, AUTH (PLAIN or SCRAM) with the right password: may be acked
+  bad_password,  // port 587, STARTTLS, AUTH with a wrong password: 535, nothing acked
   no_auth,       // port 587, STARTTLS, no AUTH: 530 at MAIL, nothing acked
 };
 std::string_view to_string(SubmitAuth) noexcept;
@@ -77,6 +77,7 @@ struct WorkloadConfig {
   std::uint32_t submission_ppm = 0;     // session goes to submission_port (STARTTLS + AUTH)
   std::uint32_t bad_password_ppm = 0;   // of those: a wrong password
   std::uint32_t no_auth_ppm = 0;        // of the others: no AUTH at all
+  std::uint32_t scram_ppm = 0;          // of those that log in: SCRAM-SHA-256 instead of PLAIN
   std::uint16_t submission_port = 0;    // set by the scenario from its server config
   std::vector<SubmissionUser> submission_users;  // set by the scenario (the users file)
 };
@@ -128,7 +129,7 @@ struct SessionPlan {
   bool chunking = false;
   bool starttls = false;
   SubmitAuth submit = SubmitAuth::none;
-  std::optional<smtp::ClientAuth> auth;  // credentials for good/bad_password
+  std::optional<smtp::ClientAuth> auth;  // credentials for good/bad_password (crypto set at run)
   std::optional<std::uint64_t> hang_up_after_bytes;  // abrupt disconnect
   std::vector<std::uint64_t> messages;                // ledger ids
   bool liveness = false;
