@@ -106,9 +106,6 @@ class PyServerSession {
     }
     if (std::holds_alternative<smtp::ev::TransactionReset>(*e)) return pyb::dict("kind"_a = "transaction_reset");
     if (auto* c = std::get_if<smtp::ev::Closed>(&*e)) return pyb::dict("kind"_a = "closed", "reason"_a = c->reason);
-    if (auto* a = std::get_if<smtp::ev::Authenticated>(&*e))
-      return pyb::dict("kind"_a = "authenticated", "mechanism"_a = std::string(sasl::to_string(a->mechanism)),
-                       "user"_a = a->user);
     return pyb::none();
   }
   void complete(smtp::EventId id, int code, const std::string& text, const std::string& enhanced, double now) {
@@ -275,7 +272,7 @@ void bind_smtp(pyb::module_& root) {
       .def("feed_eof", &PyClientSession::feed_eof, "now"_a = 0.0)
       .def("poll_output", &PyClientSession::poll_output)
       .def("poll_event", &PyClientSession::poll_event,
-           "A dict with 'kind' (session_ready, transaction_result, closed) or None.")
+           "A dict with 'kind' (session_ready, transaction_result, authenticated, closed) or None.")
       .def("poll_timeout", &PyClientSession::poll_timeout)
       .def("handle_timeout", &PyClientSession::handle_timeout, "now"_a)
       .def_property_readonly("state", &PyClientSession::state)
