@@ -111,6 +111,12 @@ void check_mailboxes(const Ledger& ledger, const MailServerConfig& server, std::
     if (e.outcome == LedgerEntry::Outcome::refused) {
       out.push_back({"refused-but-delivered", what() + " though the server answered " + e.reply});
     }
+    // RFC 4954 §6 / RFC 6409 §4.3: the submission port takes no mail before a successful
+    // AUTH, whatever the outcome the client saw.
+    if (e.submit != SubmitAuth::none && !e.authenticated) {
+      out.push_back({"unauthenticated-delivered", what() + " though its submission session (" +
+                                                      std::string(to_string(e.submit)) + ") never authenticated"});
+    }
     // An acked message belongs to its accepted recipients only; one with an unknown outcome
     // (RCPT replies possibly lost) at least to one of its recipients.
     const bool acked = e.outcome == LedgerEntry::Outcome::acked;
@@ -152,6 +158,17 @@ void check_memory(const SessionStats& stats, std::uint64_t client_bytes_max, std
   if (stats.server_buffered_max > server_bytes_max) {
     out.push_back({"memory", "a server connection buffered " + std::to_string(stats.server_buffered_max) +
                                  " bytes (bound " + std::to_string(server_bytes_max) + ")"});
+  }
+}
+
+void check_submission(const Ledger& ledger, std::vector<Violation>& out) {
+  for (const auto& e : ledger.entries()) {
+    if (e.submit == SubmitAuth::none) continue;
+    const std::string what = "message " + std::to_string(e.id) + " (submission, " + std::string(to_string(e.submit)) + ")";
+    // A wrong password must never get 235 (and no_auth never sends AUTH at all).
+    if (e.submit != SubmitAuth::good && e.authenticated) out.push_back({"auth-bypass", what + " authenticated"});
+    if (e.outcome == LedgerEntry::Outcome::acked && !e.authenticated)
+      out.push_back({"unauthenticated-acked", what + " was acked (" + e.reply + ") without a successful AUTH"});
   }
 }
 

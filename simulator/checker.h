@@ -41,6 +41,11 @@ void check_mailboxes(const Ledger& ledger, const MailServerConfig& server, std::
 // session must have finished.
 void check_liveness(const Ledger& ledger, const SessionStats& stats, std::vector<Violation>& out);
 
+// Submission (port 587): no message of a session that did not authenticate (wrong password,
+// no AUTH, or an AUTH that failed) is acked, and a wrong password never authenticates.
+// check_mailboxes() adds the third half: no such message is in any mailbox.
+void check_submission(const Ledger& ledger, std::vector<Violation>& out);
+
 // Bounded memory: no client session ever buffered more than `client_bytes_max` (the
 // ClientSession's reply limits), and no server connection more than `server_bytes_max`
 // (the ServerSession limits plus the connection's read buffer).

@@ -139,6 +139,35 @@ TEST(Checker, DurableViewCatchesAnAckBeforeFsync) {
   EXPECT_EQ(kinds(v), "lost-after-ack");
 }
 
+TEST(Checker, SubmissionWithoutAuthIsNeverAckedNorStored) {
+  Fixture f;
+  // Ledger entries live in a vector: keep ids, not references, across add().
+  auto entry = [&](LedgerEntry::Outcome o, const char* rcpt, bool accepted, SubmitAuth a, bool authenticated) {
+    LedgerEntry& e = f.message(o, {rcpt}, {accepted});
+    e.submit = a;
+    e.authenticated = authenticated;
+    return e.id;
+  };
+  // A good login, acked and stored; a wrong password refused (535) and nowhere: quiet.
+  const auto good = entry(LedgerEntry::Outcome::acked, "alice@example.test", true, SubmitAuth::good, true);
+  f.store("alice", "1", received() + f.ledger.at(good).content);
+  const auto bad = entry(LedgerEntry::Outcome::refused, "bob@example.test", false, SubmitAuth::bad_password, false);
+  std::vector<Violation> v = f.check();
+  check_submission(f.ledger, v);
+  EXPECT_EQ(kinds(v), "");
+
+  // No AUTH, yet acked and stored; a wrong password that authenticated; a good login whose
+  // AUTH failed (454, reset) but whose message is in a mailbox anyway.
+  const auto no_auth = entry(LedgerEntry::Outcome::acked, "bob@example.test", true, SubmitAuth::no_auth, false);
+  f.store("bob", "3", received() + f.ledger.at(no_auth).content);
+  f.ledger.at(bad).authenticated = true;
+  const auto failed = entry(LedgerEntry::Outcome::unknown, "alice@example.test", false, SubmitAuth::good, false);
+  f.store("alice", "4", received() + f.ledger.at(failed).content);
+  v = f.check();
+  check_submission(f.ledger, v);
+  EXPECT_EQ(kinds(v), "unauthenticated-delivered,unauthenticated-delivered,auth-bypass,unauthenticated-acked");
+}
+
 TEST(Checker, Liveness) {
   Ledger ledger;
   SessionStats stats;

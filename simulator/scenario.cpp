@@ -6,9 +6,12 @@
 #include <cinttypes>
 #include <cstdio>
 
+#include "proto/sasl/credentials.h"
 #include "sim_env.h"
 #include "sim_net.h"
 #include "sim_tls.h"
+#include "store/user_db.h"
+#include "tls/sasl_crypto.h"
 #include "tls/sim_random.h"
 
 namespace mail::sim {
@@ -78,6 +81,33 @@ Status provision_data_dir(DiskState& disk, const std::string& dir) {
   return {};
 }
 
+Status provision_file(DiskState& disk, const std::string& path, std::string_view text) {
+  const std::size_t slash = path.rfind('/');
+  MAIL_ASSERT(slash != std::string::npos);
+  const std::string dir = slash == 0 ? "/" : path.substr(0, slash);
+  if (Status made = provision_data_dir(disk, dir); !made.ok()) return made;
+  if (Status written = disk.write(path, text, rt::WriteMode::truncate); !written.ok()) return written;
+  if (Status synced = disk.sync_file(path); !synced.ok()) return synced;
+  return disk.sync_dir(dir);
+}
+
+namespace {
+
+// The users file for Scenario::logins, as `cloudsdial user add` writes it, except that the
+// salts come from the seed (`rng`), never from real randomness.
+std::string users_file(Prng& rng, const std::vector<SubmissionUser>& logins) {
+  tls::OpenSslCrypto crypto;  // SHA-256/HMAC/PBKDF2 only: no randomness is drawn
+  store::UserDb db;
+  for (const auto& u : logins) {
+    std::string salt(16, '\0');
+    for (char& c : salt) c = static_cast<char>(rng.below(256));
+    MAIL_ASSERT(db.add(u.name, sasl::derive_scram_credentials(crypto, u.password, salt, 4096)).ok());
+  }
+  return db.serialize();
+}
+
+}  // namespace
+
 void ScenarioRun::Impl::setup() {
   wall_start = std::chrono::steady_clock::now();
   WorldConfig wc;
@@ -96,6 +126,9 @@ void ScenarioRun::Impl::setup() {
     sc.server.tls = t.server;
     sc.workload.tls_client = t.client;
   }
+
+  // Before the boot functions copy the server configuration: where the users file goes.
+  if (!sc.logins.empty() && sc.server.users_path.empty()) sc.server.users_path = sc.server.data_dir + "/users";
 
   Prng skew = world->fork("clock-skew");
   for (std::uint32_t i = 0; i < sc.servers; ++i) {
@@ -117,6 +150,14 @@ void ScenarioRun::Impl::setup() {
   }
   if (sc.provision_data_dir) {
     for (HostId h : servers) MAIL_ASSERT(provision_data_dir(world->disk_state(h), sc.server.data_dir).ok());
+  }
+  if (!sc.logins.empty()) {
+    // Only scenarios with logins fork this stream, so the others draw what they drew before.
+    Prng salts = world->fork("users-file");
+    const std::string text = users_file(salts, sc.logins);
+    for (HostId h : servers) MAIL_ASSERT(provision_file(world->disk_state(h), sc.server.users_path, text).ok());
+    sc.workload.submission_users = sc.logins;
+    sc.workload.submission_port = sc.server.submission_port;
   }
   for (HostId h : servers) world->boot(h);
   for (HostId h : clients) world->boot(h);
@@ -246,6 +287,7 @@ void ScenarioRun::Impl::finish(std::string_view budget_note) {
   auto& v = report.violations;
   if (!budget_note.empty()) v.push_back({"step-budget", std::string(budget_note)});
   check_liveness(ledger, stats, v);
+  check_submission(ledger, v);
   const smtp::ReplyLimits reply_limits;
   for (HostId h : servers) note_server_memory(h);
   const smtp::SmtpLimits& l = sc.server.limits;
@@ -287,6 +329,8 @@ void ScenarioRun::Impl::finish(std::string_view budget_note) {
   report.connect_failures = stats.connect_failures;
   report.hung_up = stats.hung_up;
   report.tls_sessions = stats.tls_sessions;
+  report.submission_sessions = stats.submission_sessions;
+  report.authenticated_sessions = stats.authenticated_sessions;
   report.steps = world->steps();
   report.virtual_us = world->now().time_since_epoch().count();
   report.trace_hash = world->trace().hash();
@@ -363,7 +407,9 @@ Scenario base(std::string name, std::string description) {
 
 }  // namespace
 
-std::vector<std::string> builtin_scenario_names() { return {"smtp-basic", "smtp-faults", "smtp-crash", "smtp-tls"}; }
+std::vector<std::string> builtin_scenario_names() {
+  return {"smtp-basic", "smtp-faults", "smtp-crash", "smtp-tls", "smtp-submission"};
+}
 
 std::optional<Scenario> builtin_scenario(std::string_view name) {
   if (name == "smtp-basic") {
@@ -414,6 +460,28 @@ std::optional<Scenario> builtin_scenario(std::string_view name) {
     s.faults.partition_duration = DurationRange{1s, 30s};
     return s;
   }
+  if (name == "smtp-submission") {
+    // Submission and AUTH inside the simulation (issue 11): each host runs the submission
+    // listener (587, STARTTLS, AUTH before MAIL) from a users file provisioned on its disk.
+    // Most sessions log in with AUTH PLAIN (some with SCRAM-SHA-256); some with a wrong
+    // password (535) or without AUTH (530): none of their messages may be acked or stored.
+    // The rest go to port 25.
+    // The faults and the pace of smtp-tls.
+    Scenario s = *builtin_scenario("smtp-tls");
+    s.name = "smtp-submission";
+    s.description =
+        "submission on 587 with STARTTLS and AUTH PLAIN/SCRAM (good and bad passwords, no AUTH) and MX sessions "
+        "on 25; resets, stalls, partitions and crashes";
+    s.server.submission_port = 587;
+    s.logins = {SubmissionUser{"alice", "alice-secret"}, SubmissionUser{"bob", "correct horse"},
+                SubmissionUser{"carol", "c4r0l!"}};
+    s.workload.starttls_ppm = 500'000;  // of the port-25 sessions
+    s.workload.submission_ppm = 700'000;
+    s.workload.bad_password_ppm = 150'000;
+    s.workload.no_auth_ppm = 150'000;
+    s.workload.scram_ppm = 300'000;  // of the logins; the rest use PLAIN
+    return s;
+  }
   if (name == "smtp-crash") {
     Scenario s = base("smtp-crash", "crash-heavy: crashes between fsync and 250, after 250 and at random; torn writes");
     s.workload.sessions = 40;
@@ -444,6 +512,10 @@ std::string summary_line(const RunReport& r) {
                 static_cast<double>(r.virtual_us) / 1e6, r.wall_seconds);
   std::string line = buf;
   if (r.tls_sessions > 0) line += " tls_sessions=" + std::to_string(r.tls_sessions);
+  if (r.submission_sessions > 0) {
+    line += " submission_sessions=" + std::to_string(r.submission_sessions) +
+            " authenticated=" + std::to_string(r.authenticated_sessions);
+  }
   return line;
 }
 
@@ -481,6 +553,10 @@ std::string to_json(const RunReport& r) {
   out += ",\"sessions\":" + std::to_string(r.sessions);
   out += ",\"crashes\":" + std::to_string(r.crashes);
   out += ",\"partitions\":" + std::to_string(r.partitions);
+  if (r.submission_sessions > 0) {
+    out += ",\"submission_sessions\":" + std::to_string(r.submission_sessions);
+    out += ",\"authenticated_sessions\":" + std::to_string(r.authenticated_sessions);
+  }
   out += ",\"steps\":" + std::to_string(r.steps);
   out += ",\"virtual_us\":" + std::to_string(r.virtual_us);
   out += ",\"violations\":[";

@@ -56,6 +56,10 @@ struct Scenario {
   // workload.starttls_ppm. OpenSSL's randomness comes from the seed, so runs stay
   // reproducible.
   bool tls = false;
+  // Logins written to server.users_path (default <data_dir>/users) on every server's disk,
+  // durably, before the first boot, as `cloudsdial user add` would leave them (SCRAM-SHA-256
+  // credentials with a salt from the seed). Workload submission sessions log in with these.
+  std::vector<SubmissionUser> logins;
   Duration fault_phase = 5min;
   Duration settle = 10s;         // after healing, before the liveness sessions start
   Duration drain_phase = 30min;  // bound on the liveness/drain phase (virtual time)
@@ -65,6 +69,9 @@ struct Scenario {
 // mkdir -p of `dir` with every level durable (each parent directory synced), as a package
 // install leaves a data directory. Used when Scenario::provision_data_dir is set.
 Status provision_data_dir(DiskState& disk, const std::string& dir);
+// Writes `text` to `path` durably (file synced, its directory created and synced): the
+// users file as `cloudsdial user add` leaves it. Used when Scenario::logins is set.
+Status provision_file(DiskState& disk, const std::string& path, std::string_view text);
 
 struct RunOptions {
   std::string trace_file;         // full trace, when non-empty
@@ -81,6 +88,8 @@ struct RunReport {
   std::uint64_t messages = 0, acked = 0, refused = 0, unknown = 0, not_sent = 0;
   std::uint32_t sessions = 0, connect_failures = 0, hung_up = 0;
   std::uint32_t tls_sessions = 0;  // sessions that completed a STARTTLS handshake
+  std::uint32_t submission_sessions = 0;     // sessions to the submission port
+  std::uint32_t authenticated_sessions = 0;  // of those, sessions whose AUTH got 235
   std::uint32_t crashes = 0, partitions = 0;
   std::uint64_t steps = 0;
   std::int64_t virtual_us = 0;

@@ -54,6 +54,58 @@ TEST(Scenario, BasicDeliversEverythingAndIsRepeatable) {
   EXPECT_NE(a.trace_hash, c.trace_hash);
 }
 
+// smtp-submission without faults, so every outcome is exact: a good login is
+// authenticated (235) and acked unless every recipient was unknown; a wrong password is
+// refused with the server's 535 and no AUTH with its 530 at MAIL; port 25 works as before.
+TEST(Scenario, SubmissionAuthenticatesAndRefusesTheRest) {
+  Scenario s = *builtin_scenario("smtp-submission");
+  s.workload.abrupt_disconnect_ppm = 0;
+  s.faults.net.stall_ppm = 0;
+  s.faults.net.reset_ppm = 0;
+  s.faults.crash_interval.reset();
+  s.faults.crash_after_ack_ppm = 0;
+  s.faults.partition_interval.reset();
+  std::map<SubmitAuth, std::size_t> seen;
+  for (std::uint64_t seed = 1; seed <= 3; ++seed) {
+    ScenarioRun run(s, seed);
+    while (run.advance(1'000'000)) {
+    }
+    const RunReport& r = run.report();
+    ASSERT_TRUE(r.ok()) << violations(r);
+    EXPECT_GT(r.authenticated_sessions, 0u);
+    EXPECT_LE(r.authenticated_sessions, r.submission_sessions);
+    for (const auto& e : run.ledger().entries()) {
+      SCOPED_TRACE("seed " + std::to_string(seed) + " message " + std::to_string(e.id) + " " + e.reply);
+      ++seen[e.submit];
+      switch (e.submit) {
+        case SubmitAuth::good:
+          EXPECT_TRUE(e.authenticated);
+          EXPECT_TRUE(e.outcome == LedgerEntry::Outcome::acked || e.reply.rfind("550", 0) == 0);
+          break;
+        case SubmitAuth::bad_password:
+          EXPECT_FALSE(e.authenticated);
+          EXPECT_EQ(e.outcome, LedgerEntry::Outcome::refused);
+          EXPECT_EQ(e.reply.substr(0, 3), "535");
+          break;
+        case SubmitAuth::no_auth:
+          EXPECT_FALSE(e.authenticated);
+          EXPECT_EQ(e.outcome, LedgerEntry::Outcome::refused);
+          EXPECT_EQ(e.reply.substr(0, 3), "530");
+          break;
+        case SubmitAuth::none:
+          EXPECT_FALSE(e.authenticated);
+          EXPECT_TRUE(e.outcome == LedgerEntry::Outcome::acked || e.reply.rfind("550", 0) == 0);
+          break;
+      }
+    }
+  }
+  // Every kind of session occurred.
+  EXPECT_GT(seen[SubmitAuth::good], 0u);
+  EXPECT_GT(seen[SubmitAuth::bad_password], 0u);
+  EXPECT_GT(seen[SubmitAuth::no_auth], 0u);
+  EXPECT_GT(seen[SubmitAuth::none], 0u);
+}
+
 TEST(Scenario, InterleavedWorldsDoNotInfluenceEachOther) {
   const Scenario s = tiny();
   const RunReport solo3 = run_scenario(s, 3);
@@ -216,6 +268,37 @@ TEST(ScenarioToml, ErrorsNameTheProblem) {
   EXPECT_NE(syntax.error().detail.find("x.toml:1"), std::string::npos) << syntax.error().detail;
   auto base = parse_scenario_toml("base = \"nope\"\n", "x.toml");
   EXPECT_FALSE(base.ok());
+}
+
+TEST(ScenarioToml, SubmissionTable) {
+  auto r = parse_scenario_toml(R"(
+base = "smtp-tls"
+[submission]
+port = 2587
+logins = [{ name = "alice", password = "pw" }]
+[workload]
+submission_ppm = 1000000
+bad_password_ppm = 10
+no_auth_ppm = 20
+)",
+                               "sub.toml");
+  ASSERT_TRUE(r.ok()) << r.error().detail;
+  EXPECT_EQ(r->server.submission_port, 2587);
+  ASSERT_EQ(r->logins.size(), 1u);
+  EXPECT_EQ(r->logins[0].password, "pw");
+  EXPECT_EQ(r->workload.submission_ppm, 1'000'000u);
+  EXPECT_EQ(r->workload.bad_password_ppm, 10u);
+  EXPECT_EQ(r->workload.no_auth_ppm, 20u);
+  const auto run = run_scenario(*r, 1);
+  EXPECT_TRUE(run.ok()) << violations(run);
+  EXPECT_GT(run.authenticated_sessions, 0u);
+
+  for (const char* bad : {"base = \"smtp-basic\"\n[workload]\nsubmission_ppm = 1\n",  // no TLS
+                          "base = \"smtp-tls\"\n[workload]\nsubmission_ppm = 1\n",    // no port, no logins
+                          "[submission]\nport = 70000\n", "[submission]\nlogins = [{ name = \"a/b\", password = \"x\" }]\n",
+                          "[submission]\nlogins = [{ name = \"a\", pass = \"x\" }]\n"}) {
+    EXPECT_FALSE(parse_scenario_toml(bad, "bad.toml").ok()) << bad;
+  }
 }
 
 TEST(ScenarioToml, AFileScenarioRuns) {

@@ -202,12 +202,42 @@ void read_scenario(const toml::table& root, Scenario& s) {
     w.integer("pipelining_ppm", c.pipelining_ppm);
     w.integer("chunking_ppm", c.chunking_ppm);
     w.integer("starttls_ppm", c.starttls_ppm);
+    w.integer("submission_ppm", c.submission_ppm);
+    w.integer("bad_password_ppm", c.bad_password_ppm);
+    w.integer("no_auth_ppm", c.no_auth_ppm);
+    w.integer("scram_ppm", c.scram_ppm);
     w.integer("abrupt_disconnect_ppm", c.abrupt_disconnect_ppm);
     w.integer("unknown_recipient_ppm", c.unknown_recipient_ppm);
     w.integer("dot_line_ppm", c.dot_line_ppm);
     w.integer("liveness_sessions", c.liveness_sessions);
     w.duration("connect_timeout", c.connect_timeout);
     w.done();
+  }
+
+  if (const auto* t = r.table("submission")) {
+    Reader sub(*t, "submission");
+    std::uint32_t port = s.server.submission_port;
+    sub.integer("port", port);
+    if (port == 0 || port > 65535) throw Bad{"submission.port must be 1..65535"};
+    s.server.submission_port = static_cast<std::uint16_t>(port);
+    if (const auto* n = sub.get("logins")) {
+      const auto* a = n->as_array();
+      if (a == nullptr) throw Bad{"submission.logins must be an array of { name, password } tables"};
+      s.logins.clear();
+      for (const auto& e : *a) {
+        const auto* lt = e.as_table();
+        if (lt == nullptr) throw Bad{"submission.logins must be an array of { name, password } tables"};
+        Reader lr(*lt, "submission.logins[]");
+        SubmissionUser u;
+        lr.string("name", u.name);
+        lr.string("password", u.password);
+        lr.done();
+        if (!store::is_valid_mailbox_user(u.name)) throw Bad{"submission.logins: bad user name '" + u.name + "'"};
+        if (u.password.find('\0') != std::string::npos) throw Bad{"submission.logins: a password holds a NUL"};
+        s.logins.push_back(std::move(u));
+      }
+    }
+    sub.done();
   }
 
   if (const auto* t = r.table("phases")) {
@@ -269,6 +299,8 @@ void read_scenario(const toml::table& root, Scenario& s) {
   }
   r.done();
   for (std::uint32_t ppm : {s.workload.pipelining_ppm, s.workload.chunking_ppm, s.workload.starttls_ppm,
+                            s.workload.submission_ppm, s.workload.bad_password_ppm, s.workload.no_auth_ppm,
+                            s.workload.scram_ppm,
                             s.workload.abrupt_disconnect_ppm,
                             s.workload.unknown_recipient_ppm, s.workload.dot_line_ppm, s.faults.net.split_ppm,
                             s.faults.net.bytewise_ppm, s.faults.net.stall_ppm, s.faults.net.reset_ppm,
@@ -276,6 +308,12 @@ void read_scenario(const toml::table& root, Scenario& s) {
                             s.faults.disk.tear_ppm, s.faults.crash_after_sync_ppm, s.faults.crash_after_ack_ppm,
                             s.faults.one_way_partition_ppm}) {
     if (ppm > 1'000'000) throw Bad{"a *_ppm value is above 1000000"};
+  }
+  if (s.workload.submission_ppm > 0) {
+    // Submission sessions send AUTH PLAIN, which goes only inside TLS, with these logins.
+    if (!s.tls) throw Bad{"workload.submission_ppm needs tls = true"};
+    if (s.server.submission_port == 0) throw Bad{"workload.submission_ppm needs submission.port"};
+    if (s.logins.empty()) throw Bad{"workload.submission_ppm needs submission.logins"};
   }
   if (s.workload.transactions_per_session.max == 0) throw Bad{"workload.transactions_per_session must allow >= 1"};
 }

@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cinttypes>
@@ -121,8 +122,10 @@ int sim_main(int argc, char** argv) {
       usage(stdout);
       return 0;
     } else if (a == "--list") {
+      int width = 0;  // the longest name, so the descriptions line up
+      for (const auto& n : builtin_scenario_names()) width = std::max(width, static_cast<int>(n.size()));
       for (const auto& n : builtin_scenario_names()) {
-        std::printf("%-12s %s\n", n.c_str(), builtin_scenario(n)->description.c_str());
+        std::printf("%-*s %s\n", width, n.c_str(), builtin_scenario(n)->description.c_str());
       }
       return 0;
     } else if (a == "--scenario") {

@@ -6,8 +6,9 @@
 
 #include "node/smtp_client_connection.h"
 #include "runtime/await.h"
-#include "sim_tls.h"
 #include "sim_env.h"
+#include "sim_tls.h"
+#include "tls/sasl_crypto.h"
 
 namespace mail::sim {
 
@@ -18,6 +19,16 @@ std::string_view to_string(LedgerEntry::Outcome o) noexcept {
     case LedgerEntry::Outcome::acked: return "acked";
     case LedgerEntry::Outcome::refused: return "refused";
     case LedgerEntry::Outcome::unknown: return "unknown";
+  }
+  return "?";
+}
+
+std::string_view to_string(SubmitAuth a) noexcept {
+  switch (a) {
+    case SubmitAuth::none: return "none";
+    case SubmitAuth::good: return "good";
+    case SubmitAuth::bad_password: return "bad-password";
+    case SubmitAuth::no_auth: return "no-auth";
   }
   return "?";
 }
@@ -68,6 +79,30 @@ std::string one_line(const smtp::Reply& r) {
   return out;
 }
 
+// A submission session: port 587, STARTTLS required, and how it authenticates.
+void plan_submission(Prng& rng, const WorkloadConfig& config, bool liveness, SessionPlan& p) {
+  MAIL_ASSERT(config.submission_port != 0);
+  MAIL_ASSERT(!config.submission_users.empty());
+  MAIL_ASSERT(config.tls_client != nullptr);  // AUTH PLAIN goes only inside TLS
+  p.server.port = config.submission_port;
+  p.starttls = true;
+  p.submit = SubmitAuth::good;
+  // Liveness messages must all be acked: those sessions always log in properly.
+  if (!liveness && rng.chance_ppm(config.bad_password_ppm)) {
+    p.submit = SubmitAuth::bad_password;
+  } else if (!liveness && rng.chance_ppm(config.no_auth_ppm)) {
+    p.submit = SubmitAuth::no_auth;
+  }
+  if (p.submit == SubmitAuth::no_auth) return;
+  const SubmissionUser& u = config.submission_users[rng.below(config.submission_users.size())];
+  smtp::ClientAuth auth;
+  auth.user = u.name;
+  auth.password = p.submit == SubmitAuth::good ? u.password : u.password + "-wrong";
+  auth.mechanisms = {sasl::Mechanism::plain};
+  if (config.scram_ppm > 0 && rng.chance_ppm(config.scram_ppm)) auth.mechanisms = {sasl::Mechanism::scram_sha_256};
+  p.auth = std::move(auth);
+}
+
 }  // namespace
 
 std::vector<SessionPlan> plan_sessions(Prng& rng, const WorkloadConfig& config, std::uint32_t count,
@@ -90,6 +125,8 @@ std::vector<SessionPlan> plan_sessions(Prng& rng, const WorkloadConfig& config, 
     p.chunking = rng.chance_ppm(config.chunking_ppm);
     // Drawn only in TLS scenarios, so the draws (and hashes) of the others do not move.
     if (config.tls_client) p.starttls = rng.chance_ppm(config.starttls_ppm);
+    // Drawn only in submission scenarios, for the same reason.
+    if (config.submission_ppm > 0 && rng.chance_ppm(config.submission_ppm)) plan_submission(rng, config, liveness, p);
     const std::uint64_t txs = config.transactions_per_session.draw(rng);
     std::uint64_t total_bytes = 0;
     for (std::uint64_t t = 0; t < txs; ++t) {
@@ -97,6 +134,7 @@ std::vector<SessionPlan> plan_sessions(Prng& rng, const WorkloadConfig& config, 
       e.session = p.index;
       e.server = p.server.address;
       e.liveness = liveness;
+      e.submit = p.submit;
       const std::uint64_t rcpts = std::max<std::uint64_t>(1, config.recipients.draw(rng));
       for (std::uint64_t r = 0; r < rcpts; ++r) {
         std::string local;
@@ -138,6 +176,14 @@ class SessionHooks final : public node::SmtpClientHooks {
   std::map<smtp::TxId, std::uint64_t> tx_to_message;
 
   void on_event(node::SmtpClientConnection& conn, smtp::ClientEvent event) override {
+    if (const auto* a = std::get_if<smtp::ev::Authenticated>(&event)) {
+      // Every message of the session goes through this connection: all are authenticated.
+      ++stats_.authenticated_sessions;
+      for (std::uint64_t id : plan_.messages) ledger_.at(id).authenticated = true;
+      env_.log().write(rt::LogLevel::info, tag_ + " authenticated " + std::string(sasl::to_string(a->mechanism)) +
+                                               " as " + a->user);
+      return;
+    }
     auto* tr = std::get_if<smtp::ev::TransactionResult>(&event);
     if (tr == nullptr) return;  // SessionReady, Closed: nothing for the ledger
     LedgerEntry& e = ledger_.at(tx_to_message.at(tr->id));
@@ -200,6 +246,7 @@ class SessionHooks final : public node::SmtpClientHooks {
 
 rt::Task<void> run_session(rt::Env& env, SessionPlan plan, WorkloadConfig config, Ledger& ledger, SessionStats& stats) {
   ++stats.started;
+  if (plan.submit != SubmitAuth::none) ++stats.submission_sessions;
   auto now = [&env] { return env.clock().now(); };
   const std::string tag = "session=" + std::to_string(plan.index);
   auto conn = co_await rt::connect(env.net(), plan.server, now() + config.connect_timeout);
@@ -215,6 +262,14 @@ rt::Task<void> run_session(rt::Env& env, SessionPlan plan, WorkloadConfig config
   options.session.use_pipelining = plan.pipelining;
   options.session.use_chunking = plan.chunking;
   options.session.use_starttls = plan.starttls;
+  // SCRAM's hashes and nonce. OpenSSL's randomness comes from the seed while a World runs.
+  tls::OpenSslCrypto crypto;
+  if (plan.submit != SubmitAuth::none) {
+    // Submission: TLS first (the server offers AUTH PLAIN only inside it), then AUTH.
+    options.session.require_tls = true;
+    options.session.auth = plan.auth;
+    if (options.session.auth) options.session.auth->crypto = &crypto;
+  }
   options.write_timeout = config.connect_timeout * 10;
   options.tls_handshake_timeout = config.connect_timeout;
   options.tls_context = config.tls_client;

@@ -4,7 +4,9 @@
 // Every message carries "X-Sim-Id: <n>" and is recorded in the Ledger with what the
 // server answered, which is what the checkers compare the mailboxes against.
 // Plans are drawn up front from the world seed's "workload" fork, so faults never change
-// what is sent, only what happens to it.
+// what is sent, only what happens to it. Submission sessions (port 587: STARTTLS, then AUTH
+// PLAIN or SCRAM-SHA-256 with a good or a wrong password, or no AUTH) are drawn only when submission_ppm > 0,
+// so scenarios without them draw exactly what they drew before.
 #pragma once
 
 #include <cstdint>
@@ -40,6 +42,21 @@ struct DurationRange {
   }
 };
 
+// A user's login for submission sessions (the scenario writes the users file from these).
+struct SubmissionUser {
+  std::string name;
+  std::string password;
+};
+
+// How a submission session authenticates; `none` is an MX session on the SMTP port.
+enum class SubmitAuth : std::uint8_t {
+  none,          // port 25, no AUTH (the MX workload)
+  good,          // port 587, STARTTLS, AUTH (PLAIN or SCRAM) with the right password: may be acked
+  bad_password,  // port 587, STARTTLS, AUTH with a wrong password: 535, nothing acked
+  no_auth,       // port 587, STARTTLS, no AUTH: 530 at MAIL, nothing acked
+};
+std::string_view to_string(SubmitAuth) noexcept;
+
 struct WorkloadConfig {
   std::uint32_t sessions = 20;               // during the fault phase
   DurationRange session_start{0s, 5min};     // when each session starts, from phase start
@@ -55,6 +72,14 @@ struct WorkloadConfig {
   Duration connect_timeout = 30s;
   std::uint32_t starttls_ppm = 0;            // session upgrades with STARTTLS (TLS scenarios)
   std::shared_ptr<tls::TlsContext> tls_client;  // set by the scenario when its servers offer TLS
+  // Submission (RFC 6409 + RFC 4954). Drawn only when submission_ppm > 0. Liveness sessions
+  // that go to submission always use a good password.
+  std::uint32_t submission_ppm = 0;     // session goes to submission_port (STARTTLS + AUTH)
+  std::uint32_t bad_password_ppm = 0;   // of those: a wrong password
+  std::uint32_t no_auth_ppm = 0;        // of the others: no AUTH at all
+  std::uint32_t scram_ppm = 0;          // of those that log in: SCRAM-SHA-256 instead of PLAIN
+  std::uint16_t submission_port = 0;    // set by the scenario from its server config
+  std::vector<SubmissionUser> submission_users;  // set by the scenario (the users file)
 };
 
 struct LedgerEntry {
@@ -71,6 +96,8 @@ struct LedgerEntry {
   std::string mail_from;       // "local@domain" or "" for <>; unset: sender<session>@clients.test
   bool mail_from_set = false;  // the bindings' scripted sessions choose their sender
   bool liveness = false;
+  SubmitAuth submit = SubmitAuth::none;  // the session's plan
+  bool authenticated = false;            // the session's AUTH got 235
   std::string content;         // as submitted (CRLF lines, unstuffed)
   std::vector<std::string> recipients;  // "local@domain" as submitted
   std::vector<bool> rcpt_accepted;
@@ -101,6 +128,8 @@ struct SessionPlan {
   bool pipelining = true;
   bool chunking = false;
   bool starttls = false;
+  SubmitAuth submit = SubmitAuth::none;
+  std::optional<smtp::ClientAuth> auth;  // credentials for good/bad_password (crypto set at run)
   std::optional<std::uint64_t> hang_up_after_bytes;  // abrupt disconnect
   std::vector<std::uint64_t> messages;                // ledger ids
   bool liveness = false;
@@ -112,6 +141,8 @@ struct SessionStats {
   std::uint32_t connect_failures = 0;
   std::uint32_t hung_up = 0;
   std::uint32_t tls_sessions = 0;  // sessions that completed a STARTTLS handshake
+  std::uint32_t submission_sessions = 0;     // sessions started towards the submission port
+  std::uint32_t authenticated_sessions = 0;  // sessions whose AUTH got 235
   std::uint64_t client_buffered_max = 0;  // largest ClientSession::buffered_bytes() seen
   std::uint64_t server_buffered_max = 0;  // largest server connection input (SmtpServerCounters)
   std::vector<std::string> problems;      // protocol-level oddities worth a violation

@@ -192,6 +192,9 @@ class PyClientSession {
                        "local"_a = t->local, "reply"_a = reply_dict(t->reply), "recipients"_a = rcpts);
     }
     if (auto* c = std::get_if<smtp::ev::Closed>(&*e)) return pyb::dict("kind"_a = "closed", "reason"_a = c->reason);
+    if (auto* a = std::get_if<smtp::ev::Authenticated>(&*e))
+      return pyb::dict("kind"_a = "authenticated", "mechanism"_a = std::string(sasl::to_string(a->mechanism)),
+                       "user"_a = a->user);
     return pyb::none();
   }
   pyb::object poll_timeout() const {
@@ -273,7 +276,7 @@ void bind_smtp(pyb::module_& root) {
       .def("feed_eof", &PyClientSession::feed_eof, "now"_a = 0.0)
       .def("poll_output", &PyClientSession::poll_output)
       .def("poll_event", &PyClientSession::poll_event,
-           "A dict with 'kind' (session_ready, transaction_result, closed) or None.")
+           "A dict with 'kind' (session_ready, transaction_result, authenticated, closed) or None.")
       .def("poll_timeout", &PyClientSession::poll_timeout)
       .def("handle_timeout", &PyClientSession::handle_timeout, "now"_a)
       .def_property_readonly("state", &PyClientSession::state)

@@ -1,6 +1,9 @@
 // libFuzzer target: smtp::ClientSession fed arbitrary server replies. Byte 0 picks the
 // config (PIPELINING, BDAT, STARTTLS, require TLS) and the split size; the rest is what
-// the "server" says. Checks: no crash, bounded buffering, one result per transaction,
+// the "server" says. When byte 1 is 'A' the session also holds credentials (AUTH
+// SCRAM-SHA-256 with a cheap fake Crypto, PLAIN or LOGIN, RFC 4954; cleartext allowed unless
+// the knobs require TLS) and the server's bytes start at byte 2 (no older seed starts its
+// reply with 'A'). Checks: no crash, bounded buffering, one result per transaction,
 // nothing we send carries a bare CR or LF (RFC 5321 §2.3.8, SMTP smuggling outbound).
 #include <cstddef>
 #include <cstdint>
@@ -8,6 +11,7 @@
 #include <string_view>
 
 #include "core/assert.h"
+#include "fake_sasl.h"
 #include "proto/smtp/client_session.h"
 
 using namespace mail;
@@ -23,6 +27,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   cfg.use_starttls = (knobs & 4) != 0;
   cfg.require_tls = (knobs & 8) != 0;
   cfg.chunk_bytes = 1u + ((knobs >> 4) & 3u) * 7u;
+  const bool auth = size >= 2 && data[1] == 'A';
+  fuzz::FakeCrypto crypto;
+  if (auth) {
+    cfg.auth = ClientAuth{"user", "pencil", {sasl::Mechanism::scram_sha_256, sasl::Mechanism::plain, sasl::Mechanism::login},
+                          (knobs & 8) == 0, &crypto};
+  }
   const std::size_t split = (knobs >> 6) == 0 ? SIZE_MAX : (1u << ((knobs >> 6) * 2));  // whole, 4, 16, 64
   Instant now{};
   ClientSession s(cfg, now);
@@ -42,7 +52,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   s.quit(now);
   drain();
-  std::string_view in(reinterpret_cast<const char*>(data + 1), size - 1);
+  const std::size_t skip = auth ? 2 : 1;
+  std::string_view in(reinterpret_cast<const char*>(data + skip), size - skip);
   while (!in.empty()) {
     const std::size_t n = in.size() < split ? in.size() : split;
     MAIL_ASSERT(s.feed(in.substr(0, n), now) == n);
@@ -59,5 +70,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   MAIL_ASSERT(s.closed());
   MAIL_ASSERT(results == 3);
   MAIL_ASSERT(!has_bare_cr_or_lf(sent));
+  // Never a transaction without the 235 when credentials are held.
+  MAIL_ASSERT(!auth || s.authenticated() || sent.find("MAIL FROM:") == std::string::npos);
   return 0;
 }

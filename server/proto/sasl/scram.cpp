@@ -6,6 +6,8 @@
 #include "core/assert.h"
 #include "proto/sasl/base64.h"
 #include "proto/sasl/mechanism.h"
+#include "proto/sasl/scram_client.h"  // make_scram_nonce
+#include "proto/sasl/scram_common.h"
 
 namespace mail::sasl {
 namespace {
@@ -24,22 +26,8 @@ std::optional<std::string> decode_saslname(std::string_view in) {
   return out;
 }
 
-bool is_printable_nonce(std::string_view n) {
-  if (n.empty()) return false;
-  for (const char ch : n) {
-    if (ch < 0x21 || ch > 0x7E || ch == ',') return false;
-  }
-  return true;
-}
-
-// Splits "a=x,b=y" into its first attribute value for `key`, advancing `rest`.
-std::optional<std::string_view> take_attr(std::string_view& rest, char key) {
-  if (rest.size() < 2 || rest[0] != key || rest[1] != '=') return std::nullopt;
-  const std::size_t comma = rest.find(',');
-  const std::string_view value = rest.substr(2, comma == std::string_view::npos ? rest.npos : comma - 2);
-  rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
-  return value;
-}
+using scram::is_printable_nonce;
+using scram::take_attr;
 
 class Scram final : public Mech {
  public:
@@ -129,18 +117,7 @@ class Scram final : public Mech {
     return challenge("v=" + base64_encode(as_view(server_sig)));
   }
 
-  std::string server_nonce() {
-    // Printable octets 0x21..0x7E except ',' (RFC 5802 §7 "printable"): 93 symbols.
-    std::string out(env_.limits.scram_nonce_chars, '\0');
-    std::string raw(out.size(), '\0');
-    env_.crypto.random_bytes({reinterpret_cast<std::uint8_t*>(raw.data()), raw.size()});
-    for (std::size_t i = 0; i < out.size(); ++i) {
-      int c = 0x21 + static_cast<unsigned char>(raw[i]) % 93;
-      if (c >= ',') ++c;
-      out[i] = static_cast<char>(c);
-    }
-    return out;
-  }
+  std::string server_nonce() { return make_scram_nonce(env_.crypto, env_.limits.scram_nonce_chars); }
 
   // A salt that is stable per unknown name, so two attempts do not reveal absence.
   ScramCredentials fake_credentials() {

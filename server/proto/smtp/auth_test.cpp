@@ -6,6 +6,7 @@
 
 #include "proto/sasl/base64.h"
 #include "proto/sasl/test_support.h"
+#include "proto/smtp/client_session.h"
 #include "proto/smtp/session_harness.h"
 
 namespace mail::smtp {
@@ -286,6 +287,195 @@ TEST_F(AuthFixture, PendingVerdictHoldsTheExchangeOutcome) {
   EXPECT_FALSE(h.session.poll_timeout().has_value());
   h.answer(Reply::make(535, {5, 7, 8}, "Authentication credentials invalid"));
   EXPECT_EQ(codes(h.take()), (std::vector<int>{535, 250}));
+}
+
+// --- Our ClientSession against our ServerSession (RFC 4954 both sides) -------------------
+
+// Shuttles bytes between a ClientSession and the server Harness until both are quiet; a
+// STARTTLS handshake is a null one (both sides simply agree).
+struct ClientPair {
+  ClientSession client;
+  Harness& server;
+  std::vector<ev::TransactionResult> results;
+  std::vector<ev::Authenticated> auths;
+  std::string client_sent;
+
+  ClientPair(ClientConfig cfg, Harness& h) : client(std::move(cfg), h.now), server(h) {}
+
+  void run() {
+    for (int round = 0; round < 1000; ++round) {
+      bool progress = false;
+      while (auto o = client.poll_output()) {
+        progress = true;
+        if (auto* b = std::get_if<out::Send>(&*o)) {
+          client_sent += b->bytes;
+          EXPECT_EQ(server.feed(b->bytes), "");
+        } else if (std::holds_alternative<out::StartTls>(*o)) {
+          server.session.tls_established(server.now);
+          server.drain();
+          client.tls_established(server.now);
+        }
+      }
+      while (auto e = client.poll_event()) {
+        progress = true;
+        if (auto* r = std::get_if<ev::TransactionResult>(&*e)) results.push_back(std::move(*r));
+        if (auto* a = std::get_if<ev::Authenticated>(&*e)) auths.push_back(*a);
+      }
+      const std::string back = server.take();
+      if (!back.empty() && !client.closed()) {
+        EXPECT_EQ(client.feed(back, server.now), back.size());
+        progress = true;
+      }
+      if (!progress) return;
+    }
+    ADD_FAILURE() << "the pair did not become idle";
+  }
+
+  void send_one() {
+    MailTransaction tx;
+    tx.mail_from = Path{Mailbox{"tim", "b.test"}};
+    tx.recipients.push_back(Recipient{Path{Mailbox{"x", "mx.test"}}, {}});
+    tx.content = "Subject: t\r\n\r\nhi\r\n";
+    (void)client.submit(std::move(tx), server.now);
+    client.quit(server.now);
+    run();
+  }
+};
+
+ClientConfig client_auth(std::string user, std::string password, std::vector<sasl::Mechanism> mechs, Crypto* crypto) {
+  ClientConfig c;
+  c.helo_name = "c.test";
+  c.auth = ClientAuth{std::move(user), std::move(password), std::move(mechs), false, crypto};
+  return c;
+}
+
+TEST_F(AuthFixture, ClientScramSha256AgainstOurServerWithoutTls) {
+  ServerConfig c = config();
+  c.auth.required = true;  // submission: nothing before AUTH
+  Harness h(c);
+  ClientPair p(client_auth("user", "pencil", {sasl::Mechanism::scram_sha_256, sasl::Mechanism::plain}, &crypto), h);
+  p.send_one();
+  ASSERT_EQ(p.results.size(), 1u);
+  EXPECT_TRUE(p.results[0].accepted) << p.results[0].reply.code;
+  EXPECT_TRUE(p.client.authenticated());
+  ASSERT_EQ(p.auths.size(), 1u);
+  EXPECT_EQ(p.auths[0].mechanism, sasl::Mechanism::scram_sha_256);
+  EXPECT_EQ(h.messages(), 1u);
+  EXPECT_EQ(h.all<ev::Message>()[0].envelope.auth_identity, "user");
+  // SCRAM went in cleartext, the password never did.
+  EXPECT_EQ(p.client_sent.find("pencil"), std::string::npos);
+  EXPECT_EQ(p.client_sent.find(base64_encode("pencil")), std::string::npos);
+}
+
+TEST_F(AuthFixture, ClientScramWrongPasswordFailsWithTheServers535) {
+  ServerConfig c = config();
+  c.auth.required = true;
+  Harness h(c);
+  ClientPair p(client_auth("user", "crayon", {sasl::Mechanism::scram_sha_256}, &crypto), h);
+  p.send_one();
+  ASSERT_EQ(p.results.size(), 1u);
+  EXPECT_FALSE(p.results[0].accepted);
+  EXPECT_FALSE(p.results[0].local);
+  EXPECT_EQ(p.results[0].reply.code, 535);
+  EXPECT_FALSE(p.client.authenticated());
+  EXPECT_EQ(h.messages(), 0u);
+  EXPECT_TRUE(p.client.closed());
+}
+
+TEST_F(AuthFixture, ClientPlainAfterStartTlsAndLoginAgainstOurServer) {
+  for (sasl::Mechanism m : {sasl::Mechanism::plain, sasl::Mechanism::login}) {
+    ServerConfig c = config(/*starttls=*/true);
+    c.auth.required = true;
+    Harness h(c);
+    ClientConfig cc = client_auth("tim", "tanstaaftanstaaf", {m}, nullptr);
+    cc.use_starttls = true;
+    cc.require_tls = true;
+    ClientPair p(std::move(cc), h);
+    p.send_one();
+    ASSERT_EQ(p.results.size(), 1u);
+    EXPECT_TRUE(p.results[0].accepted) << p.results[0].reply.code;
+    EXPECT_TRUE(p.client.tls());
+    ASSERT_EQ(p.auths.size(), 1u);
+    EXPECT_EQ(p.auths[0].mechanism, m);
+    EXPECT_EQ(h.all<ev::Message>().at(0).envelope.auth_identity, "tim");
+  }
+}
+
+TEST_F(AuthFixture, ClientWithoutTlsDoesNotOfferItsPasswordAndServerRefusesMail) {
+  // Our server offers only SCRAM in cleartext; a PLAIN-only client fails locally (530: no
+  // mechanism), a client without credentials gets the server's 530 at MAIL.
+  ServerConfig c = config();
+  c.auth.required = true;
+  {
+    Harness h(c);
+    ClientPair p(client_auth("tim", "tanstaaftanstaaf", {sasl::Mechanism::plain}, nullptr), h);
+    p.send_one();
+    ASSERT_EQ(p.results.size(), 1u);
+    EXPECT_TRUE(p.results[0].local);
+    EXPECT_EQ(p.results[0].reply.code, 530);
+    EXPECT_EQ(p.client_sent.find("AUTH"), std::string::npos);
+  }
+  {
+    Harness h(c);
+    ClientConfig cc;
+    cc.helo_name = "c.test";
+    ClientPair p(cc, h);
+    p.send_one();
+    ASSERT_EQ(p.results.size(), 1u);
+    EXPECT_FALSE(p.results[0].local);
+    EXPECT_EQ(p.results[0].reply.code, 530);
+  }
+}
+
+// A scripted impostor: it echoes a well-formed server-first for the client's nonce but
+// cannot produce the ServerSignature (it does not hold the credentials).
+TEST_F(AuthFixture, ClientScramRejectsAServerThatCannotProveItself) {
+  const ClientConfig cc = client_auth("user", "pencil", {sasl::Mechanism::scram_sha_256}, &crypto);
+  for (const bool skip_server_final : {false, true}) {
+    SCOPED_TRACE(skip_server_final ? "235 without server-final" : "wrong ServerSignature");
+    ClientSession s(cc, testing::t0());
+    MailTransaction tx;
+    tx.mail_from = Path{Mailbox{"tim", "b.test"}};
+    tx.recipients.push_back(Recipient{Path{Mailbox{"x", "mx.test"}}, {}});
+    tx.content = "x\r\n";
+    (void)s.submit(std::move(tx), testing::t0());
+    std::vector<ev::TransactionResult> results;
+    auto exchange = [&](std::string_view in) {
+      (void)s.feed(in, testing::t0());
+      std::string sent;
+      while (auto o = s.poll_output())
+        if (auto* b = std::get_if<out::Send>(&*o)) sent += b->bytes;
+      while (auto e = s.poll_event())
+        if (auto* r = std::get_if<ev::TransactionResult>(&*e)) results.push_back(*r);
+      return sent;
+    };
+    exchange("220 mx\r\n");
+    const std::string auth = exchange("250-mx\r\n250 AUTH SCRAM-SHA-256\r\n");
+    const std::string prefix = "AUTH SCRAM-SHA-256 ";
+    ASSERT_EQ(auth.substr(0, prefix.size()), prefix);
+    const auto first = base64_decode(auth.substr(prefix.size(), auth.size() - prefix.size() - 2));
+    ASSERT_TRUE(first.has_value());
+    ASSERT_EQ(first->substr(0, 12), "n,,n=user,r=");
+    const std::string cnonce = first->substr(12);
+    EXPECT_EQ(cnonce.size(), 24u);
+    const std::string server_first = "r=" + cnonce + "srv,s=" + base64_encode(kSalt) + ",i=4096";
+    const std::string final_wire = exchange("334 " + base64_encode(server_first) + "\r\n");
+    ASSERT_GT(final_wire.size(), 2u);
+    const auto final_message = base64_decode(final_wire.substr(0, final_wire.size() - 2));
+    ASSERT_TRUE(final_message.has_value());
+    const std::string want = "c=biws,r=" + cnonce + "srv,p=";
+    EXPECT_EQ(final_message->substr(0, want.size()), want);
+    if (skip_server_final) {
+      EXPECT_EQ(exchange("235 2.7.0 ok\r\n"), "QUIT\r\n");
+    } else {
+      EXPECT_EQ(exchange("334 " + base64_encode("v=" + base64_encode(std::string(32, 'x'))) + "\r\n"), "*\r\n");
+      EXPECT_EQ(exchange("501 5.7.0 Authentication cancelled\r\n"), "QUIT\r\n");
+    }
+    ASSERT_EQ(results.size(), 1u);
+    EXPECT_TRUE(results[0].local);
+    EXPECT_EQ(results[0].reply.code, 535);
+    EXPECT_FALSE(s.authenticated());
+  }
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 // smtp::ClientSession implementation: greeting -> EHLO (HELO fallback) -> [STARTTLS ->
-// EHLO] -> per transaction MAIL / RCPT... / DATA or BDAT -> QUIT (RFC 5321 §3, §4.1, §4.2,
-// §4.5.3.2; RFC 2920, 3030, 3207). This file: the transition function, output, results, the
+// EHLO] -> [AUTH] -> per transaction MAIL / RCPT... / DATA or BDAT -> QUIT (RFC 5321 §3, §4.1, §4.2,
+// §4.5.3.2; RFC 2920, 3030, 3207, 4954). This file: the transition function, output, results, the
 // reply dispatch and the public API; each stage is in client/*.cpp. It must not do I/O,
 // read a clock, throw, send a bare CR or LF, or let the server's bytes grow its memory past
 // the reply parser's limits.
@@ -21,6 +21,7 @@ std::string_view to_string(ClientState s) noexcept {
     case ClientState::helo: return "helo";
     case ClientState::starttls: return "starttls";
     case ClientState::tls_handshake: return "tls_handshake";
+    case ClientState::auth: return "auth";
     case ClientState::ready: return "ready";
     case ClientState::mail: return "mail";
     case ClientState::rcpt: return "rcpt";
@@ -46,10 +47,11 @@ constexpr std::uint32_t legal_targets(ClientState from) noexcept {
   using S = ClientState;
   switch (from) {
     case S::greeting: return bit(S::ehlo) | bit(S::quit) | kClosed;
-    case S::ehlo: return bit(S::helo) | bit(S::starttls) | bit(S::ready) | bit(S::quit) | kClosed;
+    case S::ehlo: return bit(S::helo) | bit(S::starttls) | bit(S::auth) | bit(S::ready) | bit(S::quit) | kClosed;
     case S::helo: return bit(S::ready) | bit(S::quit) | kClosed;
-    case S::starttls: return bit(S::tls_handshake) | bit(S::ready) | bit(S::quit) | kClosed;
+    case S::starttls: return bit(S::tls_handshake) | bit(S::auth) | bit(S::ready) | bit(S::quit) | kClosed;
     case S::tls_handshake: return bit(S::ehlo) | kClosed;
+    case S::auth: return bit(S::ready) | bit(S::quit) | kClosed;
     case S::ready: return bit(S::mail) | bit(S::quit) | kClosed;
     case S::mail: return bit(S::rcpt) | bit(S::ready) | kClosed;
     case S::rcpt: return bit(S::data) | bit(S::bdat) | bit(S::rset) | bit(S::ready) | kClosed;
@@ -73,6 +75,7 @@ std::string_view to_string(Cmd c) noexcept {
     case Cmd::ehlo: return "EHLO";
     case Cmd::helo: return "HELO";
     case Cmd::starttls: return "STARTTLS";
+    case Cmd::auth: return "AUTH";
     case Cmd::mail: return "MAIL";
     case Cmd::rcpt: return "RCPT";
     case Cmd::data: return "DATA";
@@ -110,6 +113,7 @@ ClientSession::Impl::Impl(ClientConfig c, Instant now) : cfg(std::move(c)), pars
   // (bindings validate with is_valid_domain / is_valid_address_literal first).
   MAIL_ASSERT(is_valid_domain(cfg.helo_name, false) || is_valid_address_literal(cfg.helo_name));
   MAIL_ASSERT(cfg.chunk_bytes > 0);
+  MAIL_ASSERT(!cfg.auth || is_valid_client_auth(*cfg.auth));
   inflight.push_back({Cmd::greeting, 0});
   rearm(now);
 }
@@ -163,6 +167,7 @@ Duration ClientSession::Impl::timeout_for(Cmd c) const noexcept {
     case Cmd::ehlo:
     case Cmd::helo:
     case Cmd::starttls:
+    case Cmd::auth:
     case Cmd::rset:
     case Cmd::quit: return t.command;
   }
@@ -233,6 +238,7 @@ void ClientSession::Impl::on_reply(Reply r, Instant now) {
     case Cmd::ehlo: return on_ehlo(std::move(r), now);
     case Cmd::helo: return on_helo(r, now);
     case Cmd::starttls: return on_starttls(r, now);
+    case Cmd::auth: return on_auth(r, now);
     case Cmd::mail: return on_mail(std::move(r), now);
     case Cmd::rcpt: return on_rcpt(std::move(r), f.index, now);
     case Cmd::data: return on_data(r, now);
@@ -327,6 +333,7 @@ std::optional<Instant> ClientSession::poll_timeout() const {
 
 ClientState ClientSession::state() const noexcept { return impl_->st; }
 bool ClientSession::tls() const noexcept { return impl_->tls; }
+bool ClientSession::authenticated() const noexcept { return impl_->authenticated; }
 const Capabilities& ClientSession::capabilities() const noexcept { return impl_->caps; }
 std::size_t ClientSession::pending_transactions() const noexcept {
   return impl_->queue.size() + (impl_->active ? 1 : 0);

@@ -4,7 +4,9 @@
 // Implements RFC 5321 (§3.1-3.3 sessions and transactions, §4.1.4 EHLO->HELO fallback,
 // §4.2 replies, §4.5.2 transparency, §4.5.3.2 client timeouts), RFC 1870 SIZE, 2034/3463
 // enhanced codes, 2920 PIPELINING, 3030 CHUNKING/BINARYMIME, 3207 STARTTLS, 3461 DSN,
-// 6152 8BITMIME, 6531 SMTPUTF8.
+// 6152 8BITMIME, 6531 SMTPUTF8, 4954 AUTH (client: SCRAM-SHA-256, RFC 5802/7677, with the
+// caller's Crypto; PLAIN with an initial response, RFC 4616; LOGIN; never a password in
+// cleartext without TLS unless ClientAuth::plaintext_without_tls).
 //
 // Driving contract (the same shape as ServerSession):
 //   1. construct (waits for the server's 220; nothing to send yet);
@@ -27,7 +29,9 @@
 #include <variant>
 #include <vector>
 
+#include "core/crypto.h"
 #include "core/time.h"
+#include "proto/sasl/server.h"  // sasl::Mechanism
 #include "proto/smtp/address.h"
 #include "proto/smtp/envelope.h"
 #include "proto/smtp/params.h"
@@ -52,6 +56,25 @@ struct ClientTimeouts {
   Duration tls_handshake = 2min;      // out::StartTls until tls_established()
 };
 
+// Credentials for AUTH (RFC 4954). With them the session authenticates after EHLO (after
+// STARTTLS when TLS is used) and runs no transaction unless the server answers 235.
+struct ClientAuth {
+  std::string user;      // authentication identity: 1..255 octets, no NUL (asserted)
+  std::string password;  // no NUL (asserted: PLAIN separates its fields with NUL, RFC 4616 §2)
+  // Tried in this order among those the server offers (the first one usable now wins).
+  std::vector<sasl::Mechanism> mechanisms{sasl::Mechanism::scram_sha_256, sasl::Mechanism::plain,
+                                          sasl::Mechanism::login};
+  // PLAIN and LOGIN carry the password in the clear: without TLS they are refused locally
+  // (538 5.7.11) unless this is set, e.g. for a server on loopback. SCRAM never sends it.
+  bool plaintext_without_tls = false;
+  // SCRAM-SHA-256 (RFC 5802, 7677) needs hashes and randomness for its nonce: the caller's
+  // (it must outlive the session). Null: SCRAM is skipped even when listed.
+  Crypto* crypto = nullptr;
+};
+
+// True when `a` can be sent: the identity rules of ClientAuth (bindings check this first).
+bool is_valid_client_auth(const ClientAuth& a) noexcept;
+
 struct ClientConfig {
   // EHLO/HELO argument. Must pass is_valid_domain(_, false) or is_valid_address_literal
   // (address.h): asserted, so bindings validate it before constructing a session.
@@ -62,6 +85,7 @@ struct ClientConfig {
   bool use_starttls = false;            // RFC 3207, when offered (needs a TLS-capable driver)
   bool require_tls = false;             // no transaction without TLS (fail 454 4.7.0)
   bool tls_active = false;              // implicit TLS (RFC 8314): never STARTTLS
+  std::optional<ClientAuth> auth;       // RFC 4954: authenticate before any transaction
   ClientTimeouts timeouts;
   ReplyLimits reply_limits;
   SmtpLimits limits;                    // path/command-line limits our commands must respect
@@ -86,11 +110,18 @@ struct RecipientResult {
 };
 
 namespace ev {
-// After EHLO/HELO (again after STARTTLS): the session can run transactions.
+// After EHLO/HELO (again after STARTTLS; after AUTH's 235 when ClientConfig::auth is set):
+// the session can run transactions.
 struct SessionReady {
   Capabilities capabilities;  // empty after HELO
   bool extended = false;      // EHLO (true) or HELO fallback
   bool tls = false;
+};
+// The server accepted our AUTH (235, RFC 4954 §4); with SCRAM it also proved it knows our
+// credentials (RFC 5802 §5: ServerSignature). SessionReady follows.
+struct Authenticated {
+  sasl::Mechanism mechanism = sasl::Mechanism::plain;
+  std::string user;
 };
 // Exactly one per submitted transaction.
 struct TransactionResult {
@@ -110,7 +141,7 @@ struct TransactionResult {
 };
 }  // namespace ev
 
-using ClientEvent = std::variant<ev::SessionReady, ev::TransactionResult, ev::Closed>;
+using ClientEvent = std::variant<ev::SessionReady, ev::TransactionResult, ev::Closed, ev::Authenticated>;
 using ClientOutput = std::variant<out::Send, out::StartTls, out::Close>;
 
 enum class ClientState : std::uint8_t {
@@ -119,6 +150,7 @@ enum class ClientState : std::uint8_t {
   helo,           // HELO sent (EHLO refused with 5xx)
   starttls,       // STARTTLS sent, waiting for 220
   tls_handshake,  // out::StartTls given, waiting for tls_established()
+  auth,           // AUTH sent, 334 continuations or the final 235 / 4xx / 5xx awaited
   ready,          // no command outstanding; starts the next queued transaction
   mail,           // MAIL sent, its reply awaited
   rcpt,           // RCPT replies awaited
@@ -160,6 +192,7 @@ class ClientSession {
   ClientState state() const noexcept;
   bool closed() const noexcept { return state() == ClientState::closed; }
   bool tls() const noexcept;
+  bool authenticated() const noexcept;  // the server answered 235 to our AUTH
   const Capabilities& capabilities() const noexcept;  // of the last EHLO (empty after HELO)
   std::size_t pending_transactions() const noexcept;  // queued + in progress
   std::size_t discarded_bytes() const noexcept;       // thrown away (STARTTLS injection, after close)

@@ -1,6 +1,6 @@
 // Private: the state of one smtp::ClientSession, shared by client_session.cpp (transitions,
 // output, reply dispatch, public API) and client/*.cpp (one file per stage: greeting and
-// EHLO/HELO, STARTTLS, MAIL, RCPT, DATA/BDAT, QUIT and timeouts; wire helpers). Not part of
+// EHLO/HELO, STARTTLS, AUTH, MAIL, RCPT, DATA/BDAT, QUIT and timeouts; wire helpers). Not part of
 // the public API; no I/O, no clock, no RNG, no exceptions. RFC 5321 §3, §4.1, §4.2.
 #pragma once
 
@@ -9,14 +9,16 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
+#include "proto/sasl/scram_client.h"
 #include "proto/smtp/client_session.h"
 
 namespace mail::smtp {
 
 // What a reply in the in-flight queue answers.
-enum class Cmd : std::uint8_t { greeting, ehlo, helo, starttls, mail, rcpt, data, dot, bdat, bdat_last, rset, quit };
+enum class Cmd : std::uint8_t { greeting, ehlo, helo, starttls, auth, mail, rcpt, data, dot, bdat, bdat_last, rset, quit };
 
 std::string_view to_string(Cmd c) noexcept;
 
@@ -63,6 +65,16 @@ struct ClientSession::Impl {
   Capabilities caps;
   bool extended = false;
   bool tls = false;
+  bool authenticated = false;
+  // The AUTH exchange in progress (RFC 4954 §4), from AUTH until its final reply.
+  struct AuthExchange {
+    sasl::Mechanism mechanism = sasl::Mechanism::plain;
+    std::uint32_t continuations = 0;          // 334s answered so far
+    std::optional<sasl::ScramClient> scram;   // SCRAM-SHA-256 state
+    bool server_verified = false;             // SCRAM: server-final's signature matched
+    std::optional<Reply> abandoned;           // we cancelled with "*": why (a local reply)
+  };
+  std::optional<AuthExchange> auth_x;
   bool quit_requested = false;
   TxId next_id = 1;
   std::size_t discarded = 0;
@@ -90,6 +102,15 @@ struct ClientSession::Impl {
 
   // --- client/starttls.cpp -------------------------------------------------------------
   void on_starttls(const Reply& r, Instant now);
+
+  // --- client/auth.cpp: AUTH (RFC 4954) -----------------------------------------------
+  void after_tls_decided(Instant now);
+  // Pure: the mechanism to use, or the local refusal when there is none we may use.
+  std::variant<sasl::Mechanism, Reply> check_auth() const;
+  void start_auth(Instant now);
+  void on_auth(const Reply& r, Instant now);
+  // The answer to the next 334 (its text is `challenge_b64`), or the local reason to cancel.
+  std::variant<std::string, Reply> auth_response(std::string_view challenge_b64);
 
   // --- client/mail.cpp: validation, starting a transaction, MAIL, RSET -------------------
   std::optional<Reply> check_submit(const MailTransaction& tx) const;

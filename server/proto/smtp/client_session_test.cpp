@@ -8,10 +8,12 @@
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
 #include "core/prng.h"
+#include "proto/sasl/base64.h"
 #include "proto/smtp/server_session.h"
 
 namespace mail::smtp {
@@ -41,6 +43,8 @@ std::string describe(const ClientEvent& e) {
     return std::string("ready ext=") + (ready->extended ? "1" : "0") + " tls=" + (ready->tls ? "1" : "0") +
            " pipe=" + (ready->capabilities.pipelining ? "1" : "0");
   if (const auto* c = std::get_if<ev::Closed>(&e)) return "closed " + c->reason;
+  if (const auto* a = std::get_if<ev::Authenticated>(&e))
+    return "authenticated " + std::string(sasl::to_string(a->mechanism)) + " " + a->user;
   const auto& r = std::get<ev::TransactionResult>(e);
   std::string s = "tx " + std::to_string(r.id) + (r.accepted ? " accepted " : " failed ") + (r.local ? "local " : "") +
                   describe(r.reply);
@@ -762,6 +766,235 @@ TEST(ClientSession, RequireTls) {
     EXPECT_EQ(h.take(), "EHLO client.example.org\r\nSTARTTLS\r\nMAIL FROM:<alice@example.org>\r\n");
     EXPECT_FALSE(h.s.tls());
   }
+}
+
+// --- AUTH (RFC 4954, client side) ----------------------------------------------------------
+
+const char* kEhloAuth = "250-mx.example.net\r\n250-PIPELINING\r\n250-AUTH SCRAM-SHA-256 PLAIN LOGIN\r\n250 8BITMIME\r\n";
+const char* kEhloTls = "250-mx.example.net\r\n250-PIPELINING\r\n250 STARTTLS\r\n";
+
+ClientConfig auth_config(bool plaintext_ok = false) {
+  ClientConfig c = config(true);
+  c.use_starttls = true;
+  c.auth = ClientAuth{"alice", "s3cret", {sasl::Mechanism::plain, sasl::Mechanism::login}, plaintext_ok};
+  return c;
+}
+
+// Greets, upgrades with STARTTLS (a null handshake) and answers the second EHLO.
+void open_tls(Harness& h, const char* ehlo_after_tls) {
+  h.server("220 mx.example.net ESMTP\r\n");
+  h.server(kEhloTls);
+  EXPECT_EQ(h.take(), "EHLO client.example.org\r\nSTARTTLS\r\n");
+  h.server("220 2.0.0 Ready to start TLS\r\n");
+  ASSERT_EQ(h.s.state(), ClientState::tls_handshake);
+  h.s.tls_established(h.now);
+  h.drain();
+  EXPECT_EQ(h.take(), "EHLO client.example.org\r\n");
+  h.server(ehlo_after_tls);
+}
+
+// The one submitted transaction failed with `code`, made up locally or from the server.
+void expect_one_failure(const Harness& h, std::uint16_t code, bool local) {
+  ASSERT_EQ(h.results.size(), 1u);
+  EXPECT_FALSE(h.results[0].accepted);
+  EXPECT_EQ(h.results[0].local, local);
+  EXPECT_EQ(h.results[0].reply.code, code);
+}
+
+const std::string kPlainLine = "AUTH PLAIN " + sasl::base64_encode(std::string("\0alice\0s3cret", 13)) + "\r\n";
+
+TEST(ClientSession, Rfc4954_S4_AuthPlainWithInitialResponseAfterStartTls) {
+  Harness h(auth_config());
+  h.submit(make_tx({"bob"}));
+  open_tls(h, kEhloAuth);
+  EXPECT_EQ(h.s.state(), ClientState::auth);
+  EXPECT_FALSE(h.ready);  // no transaction before 235
+  EXPECT_EQ(h.take(), kPlainLine);
+  EXPECT_EQ(kPlainLine, "AUTH PLAIN AGFsaWNlAHMzY3JldA==\r\n");  // RFC 4616 §2 layout
+  h.server("235 2.7.0 Authentication successful\r\n");
+  EXPECT_TRUE(h.s.authenticated());
+  EXPECT_TRUE(h.ready);
+  // RFC 2920: after AUTH (the last command of its group) MAIL, RCPT and DATA go together.
+  EXPECT_EQ(h.take(), "MAIL FROM:<alice@example.org>\r\nRCPT TO:<bob@example.net>\r\nDATA\r\n");
+  h.server("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 go\r\n");
+  EXPECT_EQ(h.take(), "Subject: t\r\n\r\nhello\r\n.\r\n");
+  h.server("250 2.0.0 queued\r\n");
+  ASSERT_EQ(h.results.size(), 1u);
+  EXPECT_TRUE(h.results[0].accepted);
+  const std::vector<std::string> want_events = {
+      "ready ext=1 tls=1 pipe=1", "authenticated PLAIN alice",
+      "tx 1 accepted 250 2.0.0|queued [<bob@example.net> ok 250 2.1.5|Ok]"};
+  // The first SessionReady is only after AUTH: nothing is announced for the cleartext EHLO.
+  std::vector<std::string> got;
+  for (const auto& e : h.events)
+    if (e.rfind("ready", 0) == 0 || e.rfind("authenticated", 0) == 0 || e.rfind("tx", 0) == 0) got.push_back(e);
+  EXPECT_EQ(got, (std::vector<std::string>{want_events[1], want_events[0], want_events[2]}));
+  for (const auto& line : h.s.history()) EXPECT_EQ(line.find("s3cret"), std::string::npos);
+  const std::vector<std::string> hist(h.s.history().begin(), h.s.history().end());
+  EXPECT_NE(std::find(hist.begin(), hist.end(), "ehlo -> auth"), hist.end());
+  EXPECT_NE(std::find(hist.begin(), hist.end(), "auth -> ready"), hist.end());
+}
+
+TEST(ClientSession, Rfc4954_S4_AuthPlainSplitAtEveryByte) {
+  Harness h(auth_config());
+  h.submit(make_tx({"bob"}));
+  open_tls(h, kEhloAuth);
+  h.take();
+  for (char c : std::string("235-2.7.0 Authentication\r\n235 2.7.0 successful\r\n")) h.server(std::string(1, c));
+  EXPECT_TRUE(h.s.authenticated());
+  EXPECT_EQ(h.take(), "MAIL FROM:<alice@example.org>\r\nRCPT TO:<bob@example.net>\r\nDATA\r\n");
+}
+
+TEST(ClientSession, Rfc4954_S6_Auth535FailsEveryTransactionWithTheServersReply) {
+  Harness h(auth_config());
+  h.submit(make_tx({"bob"}));
+  h.submit(make_tx({"carol", "dave"}));
+  open_tls(h, kEhloAuth);
+  EXPECT_EQ(h.take(), kPlainLine);
+  h.server("535 5.7.8 Authentication credentials invalid\r\n");
+  EXPECT_FALSE(h.s.authenticated());
+  EXPECT_FALSE(h.ready);
+  EXPECT_EQ(h.take(), "QUIT\r\n");  // no MAIL is ever sent
+  ASSERT_EQ(h.results.size(), 2u);
+  for (const auto& r : h.results) {
+    EXPECT_FALSE(r.accepted);
+    EXPECT_FALSE(r.local);  // the server's verdict: the caller must not retry a bad password
+    EXPECT_EQ(r.reply.code, 535);
+    EXPECT_EQ(r.reply.enhanced, (EnhancedCode{5, 7, 8}));
+    for (std::size_t i = 0; i < r.recipients.size(); ++i) EXPECT_EQ(r.outcome(i).code, 535);
+  }
+  // Submitted after the failure: refused locally, the session is closing.
+  h.submit(make_tx({"bob"}));
+  ASSERT_EQ(h.results.size(), 3u);
+  EXPECT_TRUE(h.results[2].local);
+  h.server("221 2.0.0 Bye\r\n");
+  EXPECT_TRUE(h.s.closed());
+}
+
+TEST(ClientSession, Rfc4954_S6_Auth454IsTransient) {
+  Harness h(auth_config());
+  h.submit(make_tx({"bob"}));
+  open_tls(h, kEhloAuth);
+  h.take();
+  h.server("454 4.7.0 Temporary authentication failure\r\n");
+  expect_one_failure(h, 454, /*local=*/false);
+  EXPECT_EQ(h.take(), "QUIT\r\n");
+}
+
+TEST(ClientSession, Rfc4954_S6_AuthNotOfferedFailsLocallyWith530) {
+  // Credentials are configured, the server offers no AUTH at all.
+  Harness h(auth_config());
+  h.submit(make_tx({"bob"}));
+  open_tls(h, "250-mx.example.net\r\n250 PIPELINING\r\n");
+  EXPECT_EQ(h.take(), "QUIT\r\n");
+  expect_one_failure(h, 530, /*local=*/true);
+  EXPECT_EQ(h.results[0].reply.enhanced, (EnhancedCode{5, 7, 0}));
+
+  // Only mechanisms we do not implement (or were told not to use).
+  Harness h2(auth_config());
+  h2.submit(make_tx({"bob"}));
+  open_tls(h2, "250-mx.example.net\r\n250 AUTH SCRAM-SHA-256 CRAM-MD5\r\n");
+  EXPECT_EQ(h2.take(), "QUIT\r\n");
+  expect_one_failure(h2, 530, /*local=*/true);
+
+  // After a HELO fallback there are no capabilities, so no AUTH either.
+  ClientConfig c = auth_config();
+  c.use_starttls = false;
+  Harness h3(c);
+  h3.submit(make_tx({"bob"}));
+  h3.server("220 mx\r\n500 5.5.1 EHLO?\r\n250 mx\r\n");
+  EXPECT_EQ(h3.take(), "EHLO client.example.org\r\nHELO client.example.org\r\nQUIT\r\n");
+  expect_one_failure(h3, 530, /*local=*/true);
+}
+
+TEST(ClientSession, Rfc4954_S4_NoPlaintextPasswordWithoutTls) {
+  // The server offers PLAIN in cleartext and no STARTTLS: the password is not sent.
+  Harness h(auth_config());
+  h.submit(make_tx({"bob"}));
+  h.server("220 mx\r\n");
+  h.server(kEhloAuth);
+  EXPECT_EQ(h.take(), "EHLO client.example.org\r\nQUIT\r\n");
+  expect_one_failure(h, 538, /*local=*/true);
+  EXPECT_EQ(h.sent.find("AUTH"), std::string::npos);
+
+  // STARTTLS offered but refused (opportunistic): still no password in the clear.
+  Harness h2(auth_config());
+  h2.submit(make_tx({"bob"}));
+  h2.server("220 mx\r\n250-mx\r\n250-STARTTLS\r\n250 AUTH PLAIN\r\n454 4.7.0 TLS not available\r\n");
+  EXPECT_EQ(h2.take(), "EHLO client.example.org\r\nSTARTTLS\r\nQUIT\r\n");
+  expect_one_failure(h2, 538, /*local=*/true);
+
+  // Allowed explicitly (loopback): PLAIN goes in cleartext.
+  Harness h3(auth_config(/*plaintext_ok=*/true));
+  h3.submit(make_tx({"bob"}));
+  h3.server("220 mx\r\n");
+  h3.server("250-mx\r\n250 AUTH PLAIN\r\n");
+  EXPECT_EQ(h3.take(), "EHLO client.example.org\r\n" + kPlainLine);
+  h3.server("235 2.7.0 ok\r\n");
+  EXPECT_TRUE(h3.s.authenticated());
+  EXPECT_FALSE(h3.s.tls());
+  // Implicit TLS (RFC 8314) counts as TLS.
+  ClientConfig c = auth_config();
+  c.use_starttls = false;
+  c.tls_active = true;
+  Harness h4(c);
+  h4.server("220 mx\r\n250-mx\r\n250 AUTH PLAIN\r\n");
+  EXPECT_EQ(h4.take(), "EHLO client.example.org\r\n" + kPlainLine);
+}
+
+TEST(ClientSession, AuthLoginWhenPlainIsNotOffered) {
+  Harness h(auth_config());
+  h.submit(make_tx({"bob"}));
+  open_tls(h, "250-mx.example.net\r\n250 AUTH LOGIN\r\n");
+  EXPECT_EQ(h.take(), "AUTH LOGIN\r\n");
+  h.server("334 VXNlcm5hbWU6\r\n");
+  EXPECT_EQ(h.take(), sasl::base64_encode("alice") + "\r\n");
+  h.server("334 UGFzc3dvcmQ6\r\n");
+  EXPECT_EQ(h.take(), sasl::base64_encode("s3cret") + "\r\n");
+  h.server("235 2.7.0 ok\r\n");
+  EXPECT_TRUE(h.s.authenticated());
+  EXPECT_NE(std::find(h.events.begin(), h.events.end(), "authenticated LOGIN alice"), h.events.end());
+  EXPECT_EQ(h.take(), "MAIL FROM:<alice@example.org>\r\n");  // no PIPELINING offered
+}
+
+TEST(ClientSession, AuthUnexpectedContinuationIsCancelled) {
+  Harness h(auth_config());
+  h.submit(make_tx({"bob"}));
+  open_tls(h, kEhloAuth);
+  h.take();
+  h.server("334 \r\n");  // PLAIN's response already went with the command
+  EXPECT_EQ(h.take(), "*\r\n");
+  h.server("501 5.7.0 Authentication cancelled\r\n");
+  // Our reason, which says more than the server's 501 to our "*".
+  expect_one_failure(h, 535, /*local=*/true);
+  EXPECT_EQ(h.take(), "QUIT\r\n");
+}
+
+TEST(ClientSession, AuthReplyTimeoutAndEof) {
+  Harness h(auth_config());
+  h.submit(make_tx({"bob"}));
+  open_tls(h, kEhloAuth);
+  ASSERT_TRUE(h.s.poll_timeout().has_value());
+  h.s.handle_timeout(*h.s.poll_timeout());
+  h.drain();
+  expect_one_failure(h, 451, /*local=*/true);
+  EXPECT_TRUE(h.s.closed());
+
+  Harness h2(auth_config());
+  h2.submit(make_tx({"bob"}));
+  open_tls(h2, kEhloAuth);
+  h2.s.feed_eof(h2.now);
+  h2.drain();
+  expect_one_failure(h2, 451, /*local=*/true);
+}
+
+TEST(ClientSession, ClientAuthValidity) {
+  EXPECT_TRUE(is_valid_client_auth(ClientAuth{"u", "p"}));
+  EXPECT_TRUE(is_valid_client_auth(ClientAuth{"u", ""}));
+  EXPECT_FALSE(is_valid_client_auth(ClientAuth{"", "p"}));
+  EXPECT_FALSE(is_valid_client_auth(ClientAuth{std::string("a\0b", 3), "p"}));
+  EXPECT_FALSE(is_valid_client_auth(ClientAuth{"u", std::string("a\0b", 3)}));
+  EXPECT_FALSE(is_valid_client_auth(ClientAuth{std::string(256, 'u'), "p"}));
 }
 
 TEST(ClientSession, EhloReplySplitAtEveryByte) {

@@ -56,7 +56,7 @@ void ClientSession::Impl::after_hello(Instant now) {
   }
   if (cfg.require_tls && !tls)
     return quit_after_failure(local_reply(454, 7, 0, "TLS required but the server does not offer STARTTLS"), true, now);
-  become_ready(now);
+  after_tls_decided(now);
 }
 
 void ClientSession::Impl::become_ready(Instant now) {

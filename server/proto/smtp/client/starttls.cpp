@@ -23,7 +23,7 @@ void ClientSession::Impl::on_starttls(const Reply& r, Instant now) {
   if (r.code < 400) return protocol_error("STARTTLS reply " + reply_summary(r));
   if (cfg.require_tls)
     return quit_after_failure(local_reply(454, 7, 0, "TLS required but STARTTLS was refused: " + reply_summary(r)), true, now);
-  become_ready(now);  // opportunistic TLS: carry on in cleartext
+  after_tls_decided(now);  // opportunistic TLS: carry on in cleartext (AUTH refuses, unless allowed)
 }
 
 void ClientSession::tls_established(Instant now) {
