@@ -1,7 +1,8 @@
 // Scenario files (TOML, docs/SIMULATOR.md). The only toml++ translation unit of the
 // simulator (toml++ is slow to compile). Unknown keys are errors, so a typo never turns
 // into a silently default knob. toml++ exceptions are caught here and become Results.
-#include <fstream>
+#include <cerrno>
+#include <cstdio>
 #include <set>
 #include <sstream>
 #include <toml++/toml.h>
@@ -298,11 +299,17 @@ Result<Scenario> parse_scenario_toml(std::string_view text, std::string_view ori
 }
 
 Result<Scenario> load_scenario_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail(Errc::not_found, "cannot read scenario file " + path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return parse_scenario_toml(ss.str(), path);
+  // stdio, not a stream, so the error can say why (errno): missing, a directory, no access.
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return fail(error_from_errno(errno, "cannot read scenario file " + path));
+  std::string text;
+  char buf[8192];
+  std::size_t got = 0;
+  while ((got = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, got);
+  const int err = std::ferror(f) != 0 ? errno : 0;
+  std::fclose(f);
+  if (err != 0) return fail(error_from_errno(err, "cannot read scenario file " + path));
+  return parse_scenario_toml(text, path);
 }
 
 }  // namespace mail::sim
