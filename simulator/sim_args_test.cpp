@@ -1,6 +1,6 @@
 // The command-line values of `cloudsdial sim` (sim_args.h): checked numbers and seed ranges
 // whose errors say what is wrong, the nearest-name suggestion, and find_scenario's message
-// for a mistyped scenario name or an unreadable file.
+// for a mistyped scenario name or an unreadable file; one entry of a sweep's warned_seeds.
 #include "simulator/sim_args.h"
 
 #include <gtest/gtest.h>
@@ -100,6 +100,14 @@ TEST(SimArgs, FindScenarioSuggestsTheNearestBuiltin) {
   auto dir = find_scenario("/");
   ASSERT_FALSE(dir.ok());
   EXPECT_EQ(dir.error().detail, "cannot read scenario file /: Is a directory");
+}
+
+TEST(SimArgs, WarnedSeedJsonCountsKinds) {
+  RunReport r;
+  r.seed = 5;
+  r.warnings = {{"refused-but-delivered", "a"}, {"duplicate", "b"}, {"refused-but-delivered", "c"}};
+  EXPECT_EQ(warned_seed_json(r, "cloudsdial sim --seed 0x5"),
+            R"({"seed":5,"kinds":{"duplicate":1,"refused-but-delivered":2},"replay":"cloudsdial sim --seed 0x5"})");
 }
 
 }  // namespace

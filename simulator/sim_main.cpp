@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -65,6 +66,20 @@ const std::vector<std::string>& option_names() {
   return names;
 }
 
+// "1h02m", "3m07s", "42s": short enough for a progress line.
+std::string short_duration(double seconds) {
+  const auto s = static_cast<std::uint64_t>(seconds + 0.5);
+  char buf[32];
+  if (s >= 3600) {
+    std::snprintf(buf, sizeof buf, "%" PRIu64 "h%02" PRIu64 "m", s / 3600, s / 60 % 60);
+  } else if (s >= 60) {
+    std::snprintf(buf, sizeof buf, "%" PRIu64 "m%02" PRIu64 "s", s / 60, s % 60);
+  } else {
+    std::snprintf(buf, sizeof buf, "%" PRIu64 "s", s);
+  }
+  return buf;
+}
+
 std::string seed_text(std::uint64_t seed) {
   char buf[24];
   std::snprintf(buf, sizeof buf, "0x%" PRIx64, seed);
@@ -102,6 +117,19 @@ void print_failure(std::FILE* to, const Options& o, const RunReport& r, bool wit
 }
 
 }  // namespace
+
+std::string warned_seed_json(const RunReport& r, std::string_view replay) {
+  std::map<std::string, std::size_t> kinds;  // sorted, so the JSON is stable
+  for (const auto& w : r.warnings) ++kinds[w.invariant];
+  std::string out = "{\"seed\":" + std::to_string(r.seed) + ",\"kinds\":{";
+  bool first = true;
+  for (const auto& [kind, n] : kinds) {
+    out += std::string(first ? "" : ",") + "\"" + kind + "\":" + std::to_string(n);
+    first = false;
+  }
+  out += "},\"replay\":\"" + std::string(replay) + "\"}";
+  return out;
+}
 
 Result<Scenario> find_scenario(const std::string& name_or_path) {
   if (auto b = builtin_scenario(name_or_path)) return *b;
@@ -242,10 +270,17 @@ int sim_main(int argc, char** argv) {
         std::fflush(stdout);
       }
       if (bar) {
+        // Rate and time left from the runs done so far; seeds differ in cost, so the
+        // estimate settles as the sweep goes.
+        const double elapsed =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+        const double rate = elapsed > 0 ? static_cast<double>(d) / elapsed : 0;
+        const std::string left = rate > 0 ? short_duration(static_cast<double>(count - d) / rate) : "?";
         const int width = 40;
         const int filled = static_cast<int>(static_cast<double>(d) / static_cast<double>(count) * width);
-        std::fprintf(stderr, "\r[%.*s%*s] %" PRIu64 "/%" PRIu64 " failed=%" PRIu64, filled,
-                     "########################################", width - filled, "", d, count, failed.load());
+        std::fprintf(stderr, "\r[%.*s%*s] %" PRIu64 "/%" PRIu64 " failed=%" PRIu64 " %.1f runs/s %s left\033[K",
+                     filled, "########################################", width - filled, "", d, count,
+                     failed.load(), rate, left.c_str());
         std::fflush(stderr);
       }
     }
@@ -282,6 +317,14 @@ int sim_main(int argc, char** argv) {
       out.pop_back();
       std::string cmd = replay_command(o, r.seed);
       out += ",\"replay\":\"" + cmd + "\"}";
+    }
+    out += "],\"warned_seeds\":[";
+    first = true;
+    for (const auto& r : reports) {
+      if (r.warnings.empty()) continue;
+      if (!first) out += ",";
+      first = false;
+      out += warned_seed_json(r, replay_command(o, r.seed));
     }
     out += "]}";
     std::printf("%s\n", out.c_str());

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "core/result.h"
 #include "scenario.h"
@@ -25,5 +26,10 @@ int sim_main(int argc, char** argv);
 // "unknown scenario 'X': did you mean 'Y'? (...)". A path (with '/' or ending in .toml)
 // that cannot be read says so, with the reason.
 Result<Scenario> find_scenario(const std::string& name_or_path);
+
+// One entry of a sweep's "warned_seeds" (--seeds --json): the seed, how many warnings of
+// each kind it had, and its replay command:
+// {"seed":5,"kinds":{"refused-but-delivered":2},"replay":"cloudsdial sim ..."}.
+std::string warned_seed_json(const RunReport& r, std::string_view replay);
 
 }  // namespace mail::sim
