@@ -17,6 +17,7 @@
 
 #include "imap_run.h"
 #include "runner.h"
+#include "simulator/sim_args.h"
 #include "targets.h"
 #include "tls_connection.h"
 
@@ -58,12 +59,8 @@ Exit code: 0 when every MUST case passed, 1 when a MUST case failed or could not
 2 for usage errors and transcripts that do not load.
 )";
 
-// The options every suite run shares.
-struct Cli {
-  std::string only, junit, json, dir, user, password, ca, sni;
-  bool allow_remote = false, quiet = false, implicit_tls = false, starttls = false, list = false;
-  long timeout_ms = 5000;
-};
+// The parsed command line is what every suite run shares.
+using Cli = ConformanceArgs;
 
 // One suite against one target: prints its table and summary; appends its results.
 // Returns 0 (no MUST failed), 1 (a MUST failed) or 2 (usage/load error).
@@ -75,62 +72,96 @@ void write_reports(const Cli& cli, const std::vector<CaseResult>& results, const
 
 }  // namespace
 
-int conformance_main(int argc, char** argv) {
-  std::vector<std::string_view> args(argv + 1, argv + argc);
-  std::string suite_name, target_spec, only, junit, json, dir, user, password, ca, sni;
-  bool allow_remote = false, quiet = false, implicit_tls = false, starttls = false, list = false;
-  long timeout_ms = 5000;
-  if (const char* env = std::getenv("CLOUDSDIAL_CONFORMANCE_DIR")) dir = env;
+Result<ConformanceArgs> parse_conformance_args(const std::vector<std::string_view>& args) {
+  static const std::vector<std::string> kSuites{"smtp", "imap", "pop3", "all"};
+  static const std::vector<std::string> kOptions{
+      "--help", "--suite", "--target", "--tls", "--starttls", "--ca", "--sni", "--user", "--password",
+      "--only", "--junit", "--json", "--timeout", "--suite-dir", "--allow-remote", "--quiet", "--list"};
+  constexpr std::string_view kHint = "see `cloudsdial conformance --help`";
+  const auto usage_error = [](std::string detail) { return fail(Errc::invalid, std::move(detail)); };
+  ConformanceArgs out;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string_view a = args[i];
+    const std::string option(a);
+    std::string missing_value;
     auto value = [&](std::string& into) {
       if (i + 1 >= args.size()) {
-        std::cerr << "cloudsdial conformance: " << a << " needs a value\n";
+        missing_value = option + " needs a value (" + std::string(kHint) + ")";
         return false;
       }
       into = std::string(args[++i]);
       return true;
     };
-    if (a == "--help" || a == "-h") {
-      std::cout << kUsage;
-      return 0;
-    }
     bool ok = true;
-    if (a == "--suite") ok = value(suite_name);
-    else if (a == "--target") ok = value(target_spec);
-    else if (a == "--only") ok = value(only);
-    else if (a == "--junit") ok = value(junit);
-    else if (a == "--json") ok = value(json);
-    else if (a == "--suite-dir") ok = value(dir);
-    else if (a == "--user") ok = value(user);
-    else if (a == "--password") ok = value(password);
-    else if (a == "--ca") ok = value(ca);
-    else if (a == "--sni") ok = value(sni);
-    else if (a == "--tls") implicit_tls = true;
-    else if (a == "--starttls") starttls = true;
-    else if (a == "--allow-remote") allow_remote = true;
-    else if (a == "--list") list = true;
-    else if (a == "--quiet") quiet = true;
+    if (a == "--help" || a == "-h") {
+      out.help = true;
+      return out;
+    } else if (a == "--suite") ok = value(out.suite);
+    else if (a == "--target") ok = value(out.target);
+    else if (a == "--only") ok = value(out.only);
+    else if (a == "--junit") ok = value(out.junit);
+    else if (a == "--json") ok = value(out.json);
+    else if (a == "--suite-dir") ok = value(out.dir);
+    else if (a == "--user") ok = value(out.user);
+    else if (a == "--password") ok = value(out.password);
+    else if (a == "--ca") ok = value(out.ca);
+    else if (a == "--sni") ok = value(out.sni);
+    else if (a == "--tls") out.implicit_tls = true;
+    else if (a == "--starttls") out.starttls = true;
+    else if (a == "--allow-remote") out.allow_remote = true;
+    else if (a == "--list") out.list = true;
+    else if (a == "--quiet") out.quiet = true;
     else if (a == "--timeout") {
       std::string v;
       ok = value(v);
       if (ok) {
-        char* end = nullptr;
-        timeout_ms = std::strtol(v.c_str(), &end, 10);
-        ok = end && *end == '\0' && timeout_ms > 0 && timeout_ms < 600000;
-        if (!ok) std::cerr << "cloudsdial conformance: --timeout wants milliseconds (1..599999)\n";
+        auto ms = sim::parse_number(v, 1, 599'999);
+        if (!ms) return usage_error("--timeout: " + ms.error().detail + "; it wants milliseconds, 1..599999");
+        out.timeout_ms = static_cast<long>(*ms);
       }
     } else {
-      std::cerr << "cloudsdial conformance: unknown option '" << a << "'\n\n" << kUsage;
-      return 2;
+      std::string detail = "unknown option '" + option + "'";
+      if (auto near = sim::nearest_name(a, kOptions)) detail += " (did you mean '" + *near + "'?)";
+      return usage_error(detail + "; " + std::string(kHint));
     }
-    if (!ok) return 2;
+    if (!ok) return usage_error(missing_value);
   }
-  if (suite_name.empty() || (target_spec.empty() && !list)) {
-    std::cerr << kUsage;
+  // Name what is missing or wrong in one line; the whole usage would bury it.
+  if (out.suite.empty()) return usage_error("--suite is missing (smtp, imap, pop3 or all; " + std::string(kHint) + ")");
+  if (std::find(kSuites.begin(), kSuites.end(), out.suite) == kSuites.end()) {
+    std::string detail = "--suite: unknown suite '" + out.suite + "'";
+    if (auto near = sim::nearest_name(out.suite, kSuites)) detail += ": did you mean '" + *near + "'?";
+    return usage_error(detail + " (smtp, imap, pop3 or all)");
+  }
+  if (out.target.empty() && !out.list) {
+    const std::string wanted =
+        out.suite == "all" ? "smtp=HOST:PORT,imap=HOST:PORT,pop3=HOST:PORT, any subset, or inproc or sim for smtp"
+                           : "inproc, sim, or HOST:PORT";
+    return usage_error("--target is missing (" + wanted + "; " + std::string(kHint) + ")");
+  }
+  if (out.implicit_tls && out.starttls) return usage_error("--tls and --starttls exclude each other");
+  if (out.user.empty() != out.password.empty()) {
+    return usage_error(out.user.empty() ? "--user is missing (--password goes with --user)"
+                                        : "--password is missing (--user goes with --password)");
+  }
+  return out;
+}
+
+int conformance_main(int argc, char** argv) {
+  auto parsed = parse_conformance_args(std::vector<std::string_view>(argv + 1, argv + argc));
+  if (!parsed) {
+    std::cerr << "cloudsdial conformance: " << parsed.error().detail << "\n";
     return 2;
   }
-  Cli cli{only, junit, json, dir, user, password, ca, sni, allow_remote, quiet, implicit_tls, starttls, list, timeout_ms};
+  if (parsed->help) {
+    std::cout << kUsage;
+    return 0;
+  }
+  Cli cli = std::move(*parsed);
+  const std::string suite_name = cli.suite, target_spec = cli.target;
+  if (cli.dir.empty()) {
+    if (const char* env = std::getenv("CLOUDSDIAL_CONFORMANCE_DIR")) cli.dir = env;
+  }
   if (cli.dir.empty()) cli.dir = MAIL_CONFORMANCE_DIR;
   if (suite_name != "all") {
     std::vector<CaseResult> results;
@@ -216,14 +247,6 @@ int run_one(const Cli& cli, const std::string& suite_name, const std::string& ta
   if (list) {
     print_case_list(std::cout, suite, protocol, only);
     return 0;
-  }
-  if (implicit_tls && starttls) {
-    std::cerr << "cloudsdial conformance: --tls and --starttls exclude each other\n";
-    return 2;
-  }
-  if (user.empty() != password.empty()) {
-    std::cerr << "cloudsdial conformance: --user and --password go together\n";
-    return 2;
   }
 
   RunOptions options;

@@ -6,6 +6,7 @@
 #include <deque>
 #include <sstream>
 
+#include "conformance/conformance_main.h"
 #include "conformance/runner.h"
 #include "conformance/targets.h"
 #include "conformance/transcript.h"
@@ -415,6 +416,48 @@ TEST(Targets, TcpRefusesNonLoopback) {
   EXPECT_NE(make_tcp_target("[::1]:25", false, error), nullptr);
   EXPECT_NE(make_tcp_target("192.0.2.1:25", true, error), nullptr);
   EXPECT_EQ(make_tcp_target("nonsense", false, error), nullptr);
+}
+
+// ------------------------------------------------------------------ command line
+
+std::string args_error(std::vector<std::string_view> args) {
+  auto r = parse_conformance_args(args);
+  return r ? "ok" : r.error().detail;
+}
+
+TEST(ConformanceArgs, Parsed) {
+  auto r = parse_conformance_args({"--suite", "smtp", "--target", "inproc", "--timeout", "250", "--quiet"});
+  ASSERT_TRUE(r.ok()) << r.error().detail;
+  EXPECT_EQ(r->suite, "smtp");
+  EXPECT_EQ(r->target, "inproc");
+  EXPECT_EQ(r->timeout_ms, 250);
+  EXPECT_TRUE(r->quiet);
+  EXPECT_TRUE(parse_conformance_args({"--suite", "imap", "--list"}).ok());  // --list needs no target
+  EXPECT_TRUE(parse_conformance_args({"--help"})->help);
+}
+
+// Each usage error is one line naming what is missing or wrong, not the whole usage.
+TEST(ConformanceArgs, ErrorsNameWhatIsMissing) {
+  EXPECT_EQ(args_error({"--suite", "smtp"}),
+            "--target is missing (inproc, sim, or HOST:PORT; see `cloudsdial conformance --help`)");
+  EXPECT_NE(args_error({"--suite", "all"}).find("--target is missing (smtp=HOST:PORT,"), std::string::npos);
+  EXPECT_EQ(args_error({"--target", "inproc"}),
+            "--suite is missing (smtp, imap, pop3 or all; see `cloudsdial conformance --help`)");
+  EXPECT_EQ(args_error({}), "--suite is missing (smtp, imap, pop3 or all; see `cloudsdial conformance --help`)");
+  EXPECT_EQ(args_error({"--suite", "smpt", "--target", "inproc"}),
+            "--suite: unknown suite 'smpt': did you mean 'smtp'? (smtp, imap, pop3 or all)");
+  EXPECT_EQ(args_error({"--suite", "smtp", "--tagret", "inproc"}),
+            "unknown option '--tagret' (did you mean '--target'?); see `cloudsdial conformance --help`");
+  EXPECT_EQ(args_error({"--suite", "smtp", "--target"}),
+            "--target needs a value (see `cloudsdial conformance --help`)");
+  EXPECT_EQ(args_error({"--suite", "smtp", "--target", "inproc", "--timeout", "0"}),
+            "--timeout: 0 is smaller than 1; it wants milliseconds, 1..599999");
+  EXPECT_EQ(args_error({"--suite", "smtp", "--target", "inproc", "--timeout", "5s"}),
+            "--timeout: '5s' is not a number (decimal, or hex with 0x); it wants milliseconds, 1..599999");
+  EXPECT_EQ(args_error({"--suite", "smtp", "--target", "inproc", "--user", "u"}),
+            "--password is missing (--user goes with --password)");
+  EXPECT_EQ(args_error({"--suite", "smtp", "--target", "inproc", "--tls", "--starttls"}),
+            "--tls and --starttls exclude each other");
 }
 
 }  // namespace

@@ -261,7 +261,7 @@ TEST(ScenarioToml, ErrorsNameTheProblem) {
   // 9223372036855 s is past INT64_MAX microseconds: it used to wrap into a negative phase.
   auto big = parse_scenario_toml("[phases]\nfaults = \"9223372036855s\"\n", "x.toml");
   ASSERT_FALSE(big.ok());
-  EXPECT_NE(big.error().detail.find("phases.faults must be a duration"), std::string::npos) << big.error().detail;
+  EXPECT_NE(big.error().detail.find("phases.faults: must be a duration"), std::string::npos) << big.error().detail;
   EXPECT_NE(big.error().detail.find("too large"), std::string::npos) << big.error().detail;
   auto syntax = parse_scenario_toml("servers = = 1\n", "x.toml");
   ASSERT_FALSE(syntax.ok());
@@ -299,6 +299,58 @@ no_auth_ppm = 20
                           "[submission]\nlogins = [{ name = \"a\", pass = \"x\" }]\n"}) {
     EXPECT_FALSE(parse_scenario_toml(bad, "bad.toml").ok()) << bad;
   }
+}
+
+// Every kind of error carries FILE:LINE and the key, as the server configuration's do
+// ("FILE:LINE: key: problem"); syntax errors also the column.
+TEST(ScenarioToml, ErrorsCarryTheLine) {
+  struct Case {
+    std::string_view toml;
+    std::string_view error;
+  };
+  const Case cases[] = {
+      {"# comment\n[workload]\nsessions = 3\nsesions = 3\n",
+       "s.toml:4: workload.sesions: unknown key (did you mean 'sessions'?)"},
+      {"\n[phases]\nzzz = 1\n", "s.toml:3: phases.zzz: unknown key (known keys: faults, settle, drain, max_steps)"},
+      {"name = \"x\"\nservers = \"two\"\n", "s.toml:2: servers: must be an integer"},
+      {"\nservers = 0\n", "s.toml:2: servers: must be between 1 and 200 (got 0)"},
+      {"[workload]\nsessions = -3\n", "s.toml:2: workload.sessions: must be between 0 and 4294967295 (got -3)"},
+      // Used to wrap silently into the 32-bit field.
+      {"[workload]\nsessions = 5000000000\n",
+       "s.toml:2: workload.sessions: must be between 0 and 4294967295 (got 5000000000)"},
+      {"[net]\n\nsplit_ppm = 1000001\n", "s.toml:3: net.split_ppm: must be between 0 and 1000000 (got 1000001)"},
+      {"[net]\nwindow_bytes = 0\n", "s.toml:2: net.window_bytes: must be between 1 and 9223372036854775807 (got 0)"},
+      {"tls = 1\n", "s.toml:1: tls: must be true or false"},
+      {"\n\nname = 3\n", "s.toml:3: name: must be a string"},
+      {"[phases]\nsettle = \"10 minutes\"\n",
+       "s.toml:2: phases.settle: must be a duration like \"500ms\", \"30s\", \"5m\" (\"10 minutes\": unknown unit "
+       "'minutes' (use us, ms, s, m, min, h))"},
+      {"[net]\nlatency = [\"1ms\"]\n", "s.toml:2: net.latency: must be [min, max] durations (or \"none\")"},
+      {"[net]\nlatency = {min = \"2ms\", max = \"1ms\"}\n", "s.toml:2: net.latency: min > max"},
+      {"[net]\nlatency = {min = \"1ms\", mx = \"2ms\"}\n",
+       "s.toml:2: net.latency.mx: unknown key (did you mean 'max'?)"},
+      {"[workload]\nrecipients = [3, 1]\n",
+       "s.toml:2: workload.recipients: must be [min, max] integers, 0 <= min <= max"},
+      {"[workload]\ntransactions_per_session = [0, 0]\n",
+       "s.toml:2: workload.transactions_per_session: must allow >= 1"},
+      {"workload = 3\n", "s.toml:1: workload: must be a table"},
+      {"[directory]\ndomains = [\"a.test\",\n  7]\n", "s.toml:3: directory.domains: must be strings"},
+      {"[directory]\nusers = [\"ok\", \"a/b\"]\n", "s.toml:2: directory.users: bad user name 'a/b'"},
+      {"[directory]\nusers = [{name = \"a\", alias = [\"b\"]}]\n",
+       "s.toml:2: directory.users[].alias: unknown key (did you mean 'aliases'?)"},
+      {"[directory]\nusers = [3]\n", "s.toml:2: directory.users: must be names or tables {name, aliases}"},
+      {"\nbase = \"smtp-fault\"\n",
+       "s.toml:2: base: no built-in scenario named 'smtp-fault' (did you mean 'smtp-faults'?)"},
+      {"[faults]\ncrash_interval = [\"5m\", \"1m\"]\n", "s.toml:2: faults.crash_interval: min > max"},
+      {"servers = = 1\n", "s.toml:1:11: TOML syntax: Error while parsing value: could not determine value type"},
+  };
+  for (const auto& c : cases) {
+    auto r = parse_scenario_toml(c.toml, "s.toml");
+    EXPECT_EQ(r.ok() ? std::string("ok") : r.error().detail, c.error) << c.toml;
+  }
+  auto unclosed = parse_scenario_toml("ok = 1\n\n[net\n", "s.toml");
+  ASSERT_FALSE(unclosed.ok());
+  EXPECT_EQ(unclosed.error().detail.substr(0, 10), "s.toml:3:5");
 }
 
 TEST(ScenarioToml, AFileScenarioRuns) {

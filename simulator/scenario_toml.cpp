@@ -1,67 +1,96 @@
 // Scenario files (TOML, docs/SIMULATOR.md). The only toml++ translation unit of the
 // simulator (toml++ is slow to compile). Unknown keys are errors, so a typo never turns
 // into a silently default knob. toml++ exceptions are caught here and become Results.
-#include <fstream>
+// Every error names "FILE:LINE: key: problem", as the server configuration's do.
+#include <cerrno>
+#include <cstdio>
+#include <limits>
 #include <set>
-#include <sstream>
 #include <toml++/toml.h>
+#include <vector>
 
 #include "core/units.h"
 #include "scenario.h"
+#include "sim_args.h"
 
 namespace mail::sim {
 
 namespace {
 
+// An error in the file: where (toml++ keeps every node's line and column), which key, and
+// what is wrong with it. Rendered "FILE:LINE: key: problem", as app/config.cpp does.
 struct Bad {
-  std::string what;
+  toml::source_region where;
+  std::string key;
+  std::string problem;
 };
 
 class Reader {
  public:
   Reader(const toml::table& t, std::string path) : t_(t), path_(std::move(path)) {}
 
-  // Keys not read by the time done() runs are errors.
+  // Keys not read by the time done() runs are errors; every key a table knows has been
+  // asked for by then, so they are the candidates for "did you mean".
   void done() const {
     for (auto&& [k, v] : t_) {
-      if (seen_.count(std::string(k.str())) == 0) throw Bad{"unknown key " + name(k.str())};
+      if (seen_.count(std::string(k.str())) != 0) continue;
+      std::string problem = "unknown key";
+      if (auto near = nearest_name(k.str(), known_)) {
+        problem += " (did you mean '" + *near + "'?)";
+      } else {
+        std::string list;
+        for (const auto& known : known_) list += (list.empty() ? "" : ", ") + known;
+        problem += " (known keys: " + list + ")";
+      }
+      throw Bad{k.source(), name(k.str()), problem};
     }
   }
   const toml::node* get(std::string_view key) {
-    seen_.insert(std::string(key));
+    if (seen_.insert(std::string(key)).second) known_.emplace_back(key);
     return t_.get(key);
   }
   std::string name(std::string_view key) const { return path_.empty() ? std::string(key) : path_ + "." + std::string(key); }
+  [[noreturn]] void reject(const toml::node& n, std::string_view key, std::string problem) const {
+    throw Bad{n.source(), name(key), std::move(problem)};
+  }
 
+  // An integer in [min, max]; by default whatever `Int` holds from 0 up, so a value never
+  // wraps into the field.
   template <class Int>
-  void integer(std::string_view key, Int& out) {
+  void integer(std::string_view key, Int& out, std::int64_t min = 0,
+               std::int64_t max = static_cast<std::int64_t>(std::min<std::uint64_t>(
+                   std::numeric_limits<Int>::max(), std::numeric_limits<std::int64_t>::max()))) {
     if (const auto* n = get(key)) {
-      auto v = n->value<std::int64_t>();
-      if (!v || *v < 0) throw Bad{name(key) + " must be a non-negative integer"};
-      out = static_cast<Int>(*v);
+      if (!n->is_integer()) reject(*n, key, "must be an integer");
+      const std::int64_t v = *n->value<std::int64_t>();
+      if (v < min || v > max) {
+        reject(*n, key,
+               "must be between " + std::to_string(min) + " and " + std::to_string(max) + " (got " +
+                   std::to_string(v) + ")");
+      }
+      out = static_cast<Int>(v);
     }
   }
+  // Parts per million: 0..1000000.
+  void ppm(std::string_view key, std::uint32_t& out) { integer(key, out, 0, 1'000'000); }
   void boolean(std::string_view key, bool& out) {
     if (const auto* n = get(key)) {
-      auto v = n->value<bool>();
-      if (!v) throw Bad{name(key) + " must be true or false"};
-      out = *v;
+      if (!n->is_boolean()) reject(*n, key, "must be true or false");
+      out = *n->value<bool>();
     }
   }
   void string(std::string_view key, std::string& out) {
     if (const auto* n = get(key)) {
-      auto v = n->value<std::string>();
-      if (!v) throw Bad{name(key) + " must be a string"};
-      out = *v;
+      if (!n->is_string()) reject(*n, key, "must be a string");
+      out = *n->value<std::string>();
     }
   }
   // A string for parse_duration (core/units.h); its reason (e.g. overflow) joins the error.
   static Duration duration_of(const toml::node& n, const std::string& what) {
-    const std::string usage = what + " must be a duration like \"500ms\", \"30s\", \"5m\"";
-    auto v = n.value<std::string>();
-    if (!v) throw Bad{usage};
-    auto d = parse_duration(*v);
-    if (!d) throw Bad{usage + " (" + d.error().detail + ")"};
+    const std::string usage = "must be a duration like \"500ms\", \"30s\", \"5m\"";
+    if (!n.is_string()) throw Bad{n.source(), what, usage};
+    auto d = parse_duration(*n.value<std::string>());
+    if (!d) throw Bad{n.source(), what, usage + " (" + d.error().detail + ")"};
     return *d;
   }
   void duration(std::string_view key, Duration& out) {
@@ -81,19 +110,21 @@ class Reader {
   }
   static DurationRange duration_range_of(const toml::node& n, const std::string& what) {
     const auto* a = n.as_array();
-    if (a == nullptr || a->size() != 2) throw Bad{what + " must be [min, max] durations (or \"none\")"};
+    if (a == nullptr || a->size() != 2) throw Bad{n.source(), what, "must be [min, max] durations (or \"none\")"};
     DurationRange r{duration_of(*a->get(0), what), duration_of(*a->get(1), what)};
-    if (r.min > r.max) throw Bad{what + ": min > max"};
+    if (r.min > r.max) throw Bad{n.source(), what, "min > max"};
     return r;
   }
-  void range(std::string_view key, Range& out) {
-    if (const auto* n = get(key)) {
-      const auto* a = n->as_array();
-      auto lo = a && a->size() == 2 ? a->get(0)->value<std::int64_t>() : std::nullopt;
-      auto hi = a && a->size() == 2 ? a->get(1)->value<std::int64_t>() : std::nullopt;
-      if (!lo || !hi || *lo < 0 || *hi < *lo) throw Bad{name(key) + " must be [min, max] integers"};
-      out = Range{static_cast<std::uint64_t>(*lo), static_cast<std::uint64_t>(*hi)};
-    }
+  // [min, max] non-negative integers; returns the node, for checks the caller adds.
+  const toml::node* range(std::string_view key, Range& out) {
+    const auto* n = get(key);
+    if (n == nullptr) return nullptr;
+    const auto* a = n->as_array();
+    auto lo = a && a->size() == 2 && a->get(0)->is_integer() ? a->get(0)->value<std::int64_t>() : std::nullopt;
+    auto hi = a && a->size() == 2 && a->get(1)->is_integer() ? a->get(1)->value<std::int64_t>() : std::nullopt;
+    if (!lo || !hi || *lo < 0 || *hi < *lo) reject(*n, key, "must be [min, max] integers, 0 <= min <= max");
+    out = Range{static_cast<std::uint64_t>(*lo), static_cast<std::uint64_t>(*hi)};
+    return n;
   }
   // Latency: [min, max] or {min, max, slow_ppm, slow_max}.
   void latency(std::string_view key, Latency& out) {
@@ -105,20 +136,20 @@ class Reader {
       return;
     }
     const auto* t = n->as_table();
-    if (t == nullptr) throw Bad{name(key) + " must be [min, max] or a table {min, max, slow_ppm, slow_max}"};
+    if (t == nullptr) reject(*n, key, "must be [min, max] or a table {min, max, slow_ppm, slow_max}");
     Reader r(*t, name(key));
     r.duration("min", out.min);
     r.duration("max", out.max);
     r.integer("slow_ppm", out.slow_ppm);
     r.duration("slow_max", out.slow_max);
     r.done();
-    if (out.min > out.max) throw Bad{name(key) + ": min > max"};
+    if (out.min > out.max) reject(*n, key, "min > max");
   }
   const toml::table* table(std::string_view key) {
     const auto* n = get(key);
     if (n == nullptr) return nullptr;
     const auto* t = n->as_table();
-    if (t == nullptr) throw Bad{name(key) + " must be a table"};
+    if (t == nullptr) reject(*n, key, "must be a table");
     return t;
   }
 
@@ -126,6 +157,7 @@ class Reader {
   const toml::table& t_;
   std::string path_;
   std::set<std::string> seen_;
+  std::vector<std::string> known_;  // seen_ in the order the reader asked, for messages
 };
 
 void read_scenario(const toml::table& root, Scenario& s) {
@@ -134,56 +166,58 @@ void read_scenario(const toml::table& root, Scenario& s) {
   r.string("base", base);
   if (!base.empty()) {
     auto b = builtin_scenario(base);
-    if (!b) throw Bad{"base: no built-in scenario named " + base};
+    if (!b) {
+      std::string problem = "no built-in scenario named '" + base + "'";
+      if (auto near = nearest_name(base, builtin_scenario_names())) problem += " (did you mean '" + *near + "'?)";
+      r.reject(*root.get("base"), "base", problem);
+    }
     s = *b;
   } else {
     s = *builtin_scenario("smtp-basic");
   }
   r.string("name", s.name);
   r.string("description", s.description);
-  r.integer("servers", s.servers);
-  r.integer("client_hosts", s.client_hosts);
+  r.integer("servers", s.servers, 1, 200);
+  r.integer("client_hosts", s.client_hosts, 1, 200);
   r.boolean("provision_data_dir", s.provision_data_dir);
   r.boolean("strict_refusals", s.strict_refusals);
   r.boolean("tls", s.tls);
-  if (s.servers == 0 || s.servers > 200) throw Bad{"servers must be 1..200"};
-  if (s.client_hosts == 0 || s.client_hosts > 200) throw Bad{"client_hosts must be 1..200"};
 
   if (const auto* t = r.table("directory")) {
     Reader d(*t, "directory");
     if (const auto* n = d.get("domains")) {
       const auto* a = n->as_array();
-      if (a == nullptr || a->empty()) throw Bad{"directory.domains must be a non-empty array of strings"};
+      if (a == nullptr || a->empty()) d.reject(*n, "domains", "must be a non-empty array of strings");
       s.server.directory.domains.clear();
       for (const auto& e : *a) {
-        auto v = e.value<std::string>();
-        if (!v) throw Bad{"directory.domains must be strings"};
-        s.server.directory.domains.push_back(*v);
+        if (!e.is_string()) d.reject(e, "domains", "must be strings");
+        s.server.directory.domains.push_back(*e.value<std::string>());
       }
     }
     if (const auto* n = d.get("users")) {
       const auto* a = n->as_array();
-      if (a == nullptr || a->empty()) throw Bad{"directory.users must be a non-empty array"};
+      if (a == nullptr || a->empty()) d.reject(*n, "users", "must be a non-empty array");
       s.server.directory.users.clear();
       for (const auto& e : *a) {
         store::UserConfig u;
-        if (auto v = e.value<std::string>()) {
-          u.name = *v;
+        if (e.is_string()) {
+          u.name = *e.value<std::string>();
         } else if (const auto* ut = e.as_table()) {
           Reader ur(*ut, "directory.users[]");
           ur.string("name", u.name);
           if (const auto* al = ur.get("aliases")) {
             const auto* aa = al->as_array();
-            if (aa == nullptr) throw Bad{"directory.users[].aliases must be an array of strings"};
+            if (aa == nullptr) ur.reject(*al, "aliases", "must be an array of strings");
             for (const auto& x : *aa) {
-              auto xv = x.value<std::string>();
-              if (!xv) throw Bad{"directory.users[].aliases must be strings"};
-              u.aliases.push_back(*xv);
+              if (!x.is_string()) ur.reject(x, "aliases", "must be strings");
+              u.aliases.push_back(*x.value<std::string>());
             }
           }
           ur.done();
+        } else {
+          d.reject(e, "users", "must be names or tables {name, aliases}");
         }
-        if (!store::is_valid_mailbox_user(u.name)) throw Bad{"directory.users: bad user name '" + u.name + "'"};
+        if (!store::is_valid_mailbox_user(u.name)) d.reject(e, "users", "bad user name '" + u.name + "'");
         s.server.directory.users.push_back(std::move(u));
       }
     }
@@ -196,19 +230,22 @@ void read_scenario(const toml::table& root, Scenario& s) {
     auto& c = s.workload;
     w.integer("sessions", c.sessions);
     w.duration_range("session_start", c.session_start);
-    w.range("transactions_per_session", c.transactions_per_session);
+    const auto* transactions = w.range("transactions_per_session", c.transactions_per_session);
+    if (transactions != nullptr && c.transactions_per_session.max == 0) {
+      w.reject(*transactions, "transactions_per_session", "must allow >= 1");
+    }
     w.range("recipients", c.recipients);
     w.range("message_bytes", c.message_bytes);
-    w.integer("pipelining_ppm", c.pipelining_ppm);
-    w.integer("chunking_ppm", c.chunking_ppm);
-    w.integer("starttls_ppm", c.starttls_ppm);
-    w.integer("submission_ppm", c.submission_ppm);
-    w.integer("bad_password_ppm", c.bad_password_ppm);
-    w.integer("no_auth_ppm", c.no_auth_ppm);
-    w.integer("scram_ppm", c.scram_ppm);
-    w.integer("abrupt_disconnect_ppm", c.abrupt_disconnect_ppm);
-    w.integer("unknown_recipient_ppm", c.unknown_recipient_ppm);
-    w.integer("dot_line_ppm", c.dot_line_ppm);
+    w.ppm("pipelining_ppm", c.pipelining_ppm);
+    w.ppm("chunking_ppm", c.chunking_ppm);
+    w.ppm("starttls_ppm", c.starttls_ppm);
+    w.ppm("submission_ppm", c.submission_ppm);
+    w.ppm("bad_password_ppm", c.bad_password_ppm);
+    w.ppm("no_auth_ppm", c.no_auth_ppm);
+    w.ppm("scram_ppm", c.scram_ppm);
+    w.ppm("abrupt_disconnect_ppm", c.abrupt_disconnect_ppm);
+    w.ppm("unknown_recipient_ppm", c.unknown_recipient_ppm);
+    w.ppm("dot_line_ppm", c.dot_line_ppm);
     w.integer("liveness_sessions", c.liveness_sessions);
     w.duration("connect_timeout", c.connect_timeout);
     w.done();
@@ -217,23 +254,23 @@ void read_scenario(const toml::table& root, Scenario& s) {
   if (const auto* t = r.table("submission")) {
     Reader sub(*t, "submission");
     std::uint32_t port = s.server.submission_port;
-    sub.integer("port", port);
-    if (port == 0 || port > 65535) throw Bad{"submission.port must be 1..65535"};
+    sub.integer("port", port, 1, 65535);
     s.server.submission_port = static_cast<std::uint16_t>(port);
     if (const auto* n = sub.get("logins")) {
+      const std::string usage = "must be an array of { name, password } tables";
       const auto* a = n->as_array();
-      if (a == nullptr) throw Bad{"submission.logins must be an array of { name, password } tables"};
+      if (a == nullptr) sub.reject(*n, "logins", usage);
       s.logins.clear();
       for (const auto& e : *a) {
         const auto* lt = e.as_table();
-        if (lt == nullptr) throw Bad{"submission.logins must be an array of { name, password } tables"};
+        if (lt == nullptr) sub.reject(e, "logins", usage);
         Reader lr(*lt, "submission.logins[]");
         SubmissionUser u;
         lr.string("name", u.name);
         lr.string("password", u.password);
         lr.done();
-        if (!store::is_valid_mailbox_user(u.name)) throw Bad{"submission.logins: bad user name '" + u.name + "'"};
-        if (u.password.find('\0') != std::string::npos) throw Bad{"submission.logins: a password holds a NUL"};
+        if (!store::is_valid_mailbox_user(u.name)) sub.reject(e, "logins", "bad user name '" + u.name + "'");
+        if (u.password.find('\0') != std::string::npos) sub.reject(e, "logins", "a password holds a NUL");
         s.logins.push_back(std::move(u));
       }
     }
@@ -253,22 +290,20 @@ void read_scenario(const toml::table& root, Scenario& s) {
     Reader n(*t, "net");
     auto& c = s.faults.net;
     n.latency("latency", c.latency);
-    n.integer("segment_bytes_max", c.segment_bytes_max);
-    n.integer("split_ppm", c.split_ppm);
-    n.integer("bytewise_ppm", c.bytewise_ppm);
-    n.integer("stall_ppm", c.stall_ppm);
+    n.integer("segment_bytes_max", c.segment_bytes_max, 1);
+    n.ppm("split_ppm", c.split_ppm);
+    n.ppm("bytewise_ppm", c.bytewise_ppm);
+    n.ppm("stall_ppm", c.stall_ppm);
     n.latency("stall", c.stall);
-    n.integer("reset_ppm", c.reset_ppm);
+    n.ppm("reset_ppm", c.reset_ppm);
     n.integer("reset_offset_max", c.reset_offset_max);
-    n.integer("window_bytes", c.window_bytes);
+    n.integer("window_bytes", c.window_bytes, 1);
     n.integer("backlog_max", c.backlog_max);
     n.duration("syn_retry", c.syn_retry);
     n.duration("retransmit", c.retransmit);
     n.duration("give_up", c.give_up);
     n.boolean("crash_sends_reset", c.crash_sends_reset);
     n.done();
-    if (c.segment_bytes_max == 0) throw Bad{"net.segment_bytes_max must be > 0"};
-    if (c.window_bytes == 0) throw Bad{"net.window_bytes must be > 0"};
   }
 
   if (const auto* t = r.table("disk")) {
@@ -276,11 +311,11 @@ void read_scenario(const toml::table& root, Scenario& s) {
     auto& c = s.faults.disk;
     d.latency("latency", c.latency);
     d.latency("sync_latency", c.sync_latency);
-    d.integer("read_eio_ppm", c.read_eio_ppm);
-    d.integer("write_eio_ppm", c.write_eio_ppm);
-    d.integer("sync_eio_ppm", c.sync_eio_ppm);
+    d.ppm("read_eio_ppm", c.read_eio_ppm);
+    d.ppm("write_eio_ppm", c.write_eio_ppm);
+    d.ppm("sync_eio_ppm", c.sync_eio_ppm);
     d.integer("quota_bytes", c.quota_bytes);
-    d.integer("tear_ppm", c.tear_ppm);
+    d.ppm("tear_ppm", c.tear_ppm);
     d.done();
   }
 
@@ -289,33 +324,33 @@ void read_scenario(const toml::table& root, Scenario& s) {
     auto& c = s.faults;
     f.optional_duration_range("crash_interval", c.crash_interval);
     f.duration_range("downtime", c.downtime);
-    f.integer("crash_after_sync_ppm", c.crash_after_sync_ppm);
-    f.integer("crash_after_ack_ppm", c.crash_after_ack_ppm);
+    f.ppm("crash_after_sync_ppm", c.crash_after_sync_ppm);
+    f.ppm("crash_after_ack_ppm", c.crash_after_ack_ppm);
     f.optional_duration_range("partition_interval", c.partition_interval);
     f.duration_range("partition_duration", c.partition_duration);
-    f.integer("one_way_partition_ppm", c.one_way_partition_ppm);
+    f.ppm("one_way_partition_ppm", c.one_way_partition_ppm);
     f.boolean("buggify", c.buggify);
     f.done();
   }
   r.done();
-  for (std::uint32_t ppm : {s.workload.pipelining_ppm, s.workload.chunking_ppm, s.workload.starttls_ppm,
-                            s.workload.submission_ppm, s.workload.bad_password_ppm, s.workload.no_auth_ppm,
-                            s.workload.scram_ppm,
-                            s.workload.abrupt_disconnect_ppm,
-                            s.workload.unknown_recipient_ppm, s.workload.dot_line_ppm, s.faults.net.split_ppm,
-                            s.faults.net.bytewise_ppm, s.faults.net.stall_ppm, s.faults.net.reset_ppm,
-                            s.faults.disk.read_eio_ppm, s.faults.disk.write_eio_ppm, s.faults.disk.sync_eio_ppm,
-                            s.faults.disk.tear_ppm, s.faults.crash_after_sync_ppm, s.faults.crash_after_ack_ppm,
-                            s.faults.one_way_partition_ppm}) {
-    if (ppm > 1'000'000) throw Bad{"a *_ppm value is above 1000000"};
-  }
   if (s.workload.submission_ppm > 0) {
-    // Submission sessions send AUTH PLAIN, which goes only inside TLS, with these logins.
-    if (!s.tls) throw Bad{"workload.submission_ppm needs tls = true"};
-    if (s.server.submission_port == 0) throw Bad{"workload.submission_ppm needs submission.port"};
-    if (s.logins.empty()) throw Bad{"workload.submission_ppm needs submission.logins"};
+    // Submission sessions log in (PLAIN only inside TLS) with these logins.
+    const toml::node& where = root;
+    if (!s.tls) throw Bad{where.source(), "workload.submission_ppm", "needs tls = true"};
+    if (s.server.submission_port == 0) throw Bad{where.source(), "workload.submission_ppm", "needs submission.port"};
+    if (s.logins.empty()) throw Bad{where.source(), "workload.submission_ppm", "needs submission.logins"};
   }
-  if (s.workload.transactions_per_session.max == 0) throw Bad{"workload.transactions_per_session must allow >= 1"};
+}
+
+// "FILE:LINE: key: problem", the shape of the server configuration's errors (app/config.cpp).
+std::string located(std::string_view origin, const toml::source_region& where, std::string_view key,
+                    std::string_view problem) {
+  std::string text(origin);
+  if (where.begin.line > 0) text += ":" + std::to_string(where.begin.line);
+  text += ": ";
+  if (!key.empty()) text += std::string(key) + ": ";
+  text += problem;
+  return text;
 }
 
 }  // namespace
@@ -327,20 +362,30 @@ Result<Scenario> parse_scenario_toml(std::string_view text, std::string_view ori
     read_scenario(root, s);
     return s;
   } catch (const toml::parse_error& e) {
-    std::ostringstream msg;
-    msg << origin << ":" << e.source().begin.line << ":" << e.source().begin.column << ": " << e.description();
-    return fail(Errc::invalid, msg.str());
+    // A syntax error also has a column worth pointing at: "FILE:LINE:COLUMN: TOML syntax: ...".
+    std::string msg(origin);
+    if (e.source().begin.line > 0) {
+      msg += ":" + std::to_string(e.source().begin.line) + ":" + std::to_string(e.source().begin.column);
+    }
+    msg += ": TOML syntax: " + std::string(e.description());
+    return fail(Errc::invalid, std::move(msg));
   } catch (const Bad& b) {
-    return fail(Errc::invalid, std::string(origin) + ": " + b.what);
+    return fail(Errc::invalid, located(origin, b.where, b.key, b.problem));
   }
 }
 
 Result<Scenario> load_scenario_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail(Errc::not_found, "cannot read scenario file " + path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return parse_scenario_toml(ss.str(), path);
+  // stdio, not a stream, so the error can say why (errno): missing, a directory, no access.
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return fail(error_from_errno(errno, "cannot read scenario file " + path));
+  std::string text;
+  char buf[8192];
+  std::size_t got = 0;
+  while ((got = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, got);
+  const int err = std::ferror(f) != 0 ? errno : 0;
+  std::fclose(f);
+  if (err != 0) return fail(error_from_errno(err, "cannot read scenario file " + path));
+  return parse_scenario_toml(text, path);
 }
 
 }  // namespace mail::sim

@@ -9,7 +9,7 @@
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
-#include <cstring>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -17,6 +17,7 @@
 
 #include "core/hash.h"
 #include "scenario.h"
+#include "sim_args.h"
 
 namespace mail::sim {
 
@@ -48,25 +49,36 @@ void usage(std::FILE* to) {
   std::fputs("\nExit status: 0 ok, 1 an invariant was violated, 2 usage.\n", to);
 }
 
-bool parse_u64(std::string_view s, std::uint64_t& out) {
-  if (s.empty()) return false;
-  int base = 10;
-  if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-    base = 16;
-    s.remove_prefix(2);
+// "--seed: " + why, with a one-line hint instead of the whole usage; returns the exit status.
+int usage_error(std::string_view option, std::string_view why) {
+  if (option.empty()) {
+    std::fprintf(stderr, "cloudsdial sim: %.*s\n", static_cast<int>(why.size()), why.data());
+  } else {
+    std::fprintf(stderr, "cloudsdial sim: %.*s: %.*s\n", static_cast<int>(option.size()), option.data(),
+                 static_cast<int>(why.size()), why.data());
   }
-  std::uint64_t v = 0;
-  for (char c : s) {
-    int d = -1;
-    if (c >= '0' && c <= '9') d = c - '0';
-    if (base == 16 && c >= 'a' && c <= 'f') d = c - 'a' + 10;
-    if (base == 16 && c >= 'A' && c <= 'F') d = c - 'A' + 10;
-    if (d < 0 || d >= base) return false;
-    if (v > (UINT64_MAX - static_cast<std::uint64_t>(d)) / static_cast<std::uint64_t>(base)) return false;
-    v = v * static_cast<std::uint64_t>(base) + static_cast<std::uint64_t>(d);
+  return 2;
+}
+
+const std::vector<std::string>& option_names() {
+  static const std::vector<std::string> names{"--help",  "--list",    "--scenario", "--seed",
+                                              "--seeds", "--jobs",    "--json",     "--verbose",
+                                              "--trace", "--tail",    "--inject-bug"};
+  return names;
+}
+
+// "1h02m", "3m07s", "42s": short enough for a progress line.
+std::string short_duration(double seconds) {
+  const auto s = static_cast<std::uint64_t>(seconds + 0.5);
+  char buf[32];
+  if (s >= 3600) {
+    std::snprintf(buf, sizeof buf, "%" PRIu64 "h%02" PRIu64 "m", s / 3600, s / 60 % 60);
+  } else if (s >= 60) {
+    std::snprintf(buf, sizeof buf, "%" PRIu64 "m%02" PRIu64 "s", s / 60, s % 60);
+  } else {
+    std::snprintf(buf, sizeof buf, "%" PRIu64 "s", s);
   }
-  out = v;
-  return true;
+  return buf;
 }
 
 std::string seed_text(std::uint64_t seed) {
@@ -107,13 +119,40 @@ void print_failure(std::FILE* to, const Options& o, const RunReport& r, bool wit
 
 }  // namespace
 
+std::string warned_seed_json(const RunReport& r, std::string_view replay) {
+  std::map<std::string, std::size_t> kinds;  // sorted, so the JSON is stable
+  for (const auto& w : r.warnings) ++kinds[w.invariant];
+  std::string out = "{\"seed\":" + std::to_string(r.seed) + ",\"kinds\":{";
+  bool first = true;
+  for (const auto& [kind, n] : kinds) {
+    out += std::string(first ? "" : ",") + "\"" + kind + "\":" + std::to_string(n);
+    first = false;
+  }
+  out += "},\"replay\":\"" + std::string(replay) + "\"}";
+  return out;
+}
+
+Result<Scenario> find_scenario(const std::string& name_or_path) {
+  if (auto b = builtin_scenario(name_or_path)) return *b;
+  // A path, or a file that happens to have a bare name: read it. Anything else is taken for
+  // a mistyped built-in name, which "cannot read scenario file" would not have told.
+  const bool path_like = name_or_path.find('/') != std::string::npos ||
+                         (name_or_path.size() > 5 && name_or_path.ends_with(".toml"));
+  auto loaded = load_scenario_file(name_or_path);
+  if (loaded || path_like || loaded.error().code != Errc::not_found) return loaded;
+  std::string why = "unknown scenario '" + name_or_path + "'";
+  if (auto near = nearest_name(name_or_path, builtin_scenario_names())) why += ": did you mean '" + *near + "'?";
+  why += " (`cloudsdial sim --list` shows all; a path to a .toml file works too)";
+  return fail(Errc::not_found, std::move(why));
+}
+
 int sim_main(int argc, char** argv) {
   Options o;
   for (int i = 1; i < argc; ++i) {
     const std::string_view a = argv[i];
     auto value = [&](std::string_view name) -> const char* {
       if (i + 1 >= argc) {
-        std::fprintf(stderr, "cloudsdial sim: %.*s needs a value\n", static_cast<int>(name.size()), name.data());
+        usage_error(name, "needs a value (`cloudsdial sim --help` lists the options)");
         return nullptr;
       }
       return argv[++i];
@@ -134,29 +173,25 @@ int sim_main(int argc, char** argv) {
       o.scenario = v;
     } else if (a == "--seed") {
       const char* v = value(a);
-      if (v == nullptr || !parse_u64(v, o.first)) {
-        std::fprintf(stderr, "cloudsdial sim: --seed wants a number\n");
-        return 2;
-      }
-      o.last = o.first;
+      if (v == nullptr) return 2;
+      auto seed = parse_number(v);
+      if (!seed) return usage_error(a, seed.error().detail);
+      o.first = o.last = *seed;
       o.many = false;
     } else if (a == "--seeds") {
       const char* v = value(a);
-      const char* dots = v ? std::strstr(v, "..") : nullptr;
-      if (dots == nullptr || !parse_u64(std::string_view(v, static_cast<std::size_t>(dots - v)), o.first) ||
-          !parse_u64(dots + 2, o.last) || o.last < o.first) {
-        std::fprintf(stderr, "cloudsdial sim: --seeds wants A..B with A <= B\n");
-        return 2;
-      }
+      if (v == nullptr) return 2;
+      auto range = parse_seed_range(v);
+      if (!range) return usage_error(a, range.error().detail);
+      o.first = range->first;
+      o.last = range->last;
       o.many = true;
     } else if (a == "--jobs" || a == "-j") {
       const char* v = value(a);
-      std::uint64_t j = 0;
-      if (v == nullptr || !parse_u64(v, j) || j == 0 || j > 1024) {
-        std::fprintf(stderr, "cloudsdial sim: --jobs wants 1..1024\n");
-        return 2;
-      }
-      o.jobs = static_cast<unsigned>(j);
+      if (v == nullptr) return 2;
+      auto jobs = parse_number(v, 1, 1024);
+      if (!jobs) return usage_error(a, jobs.error().detail + " (1..1024 threads)");
+      o.jobs = static_cast<unsigned>(*jobs);
     } else if (a == "--json") {
       o.json = true;
     } else if (a == "--verbose" || a == "-v") {
@@ -167,34 +202,26 @@ int sim_main(int argc, char** argv) {
       o.trace_file = v;
     } else if (a == "--tail") {
       const char* v = value(a);
-      std::uint64_t n = 0;
-      if (v == nullptr || !parse_u64(v, n)) return 2;
-      o.tail = static_cast<std::size_t>(n);
+      if (v == nullptr) return 2;
+      auto n = parse_number(v);
+      if (!n) return usage_error(a, n.error().detail);
+      o.tail = static_cast<std::size_t>(*n);
     } else if (a == "--inject-bug") {
       const char* v = value(a);
-      if (v == nullptr || std::string_view(v) != "lying-fsync") {
-        std::fprintf(stderr, "cloudsdial sim: --inject-bug knows only lying-fsync\n");
-        return 2;
-      }
+      if (v == nullptr) return 2;
+      if (std::string_view(v) != "lying-fsync") return usage_error(a, "knows only lying-fsync");
       o.lying_sync = true;
     } else {
-      std::fprintf(stderr, "cloudsdial sim: unknown argument %s\n", argv[i]);
-      usage(stderr);
-      return 2;
+      std::string why = "unknown argument " + std::string(a);
+      if (auto near = nearest_name(a, option_names())) why += " (did you mean " + *near + "?)";
+      why += "; `cloudsdial sim --help` lists the options";
+      return usage_error("", why);
     }
   }
 
-  Scenario scenario;
-  if (auto b = builtin_scenario(o.scenario)) {
-    scenario = *b;
-  } else {
-    auto loaded = load_scenario_file(o.scenario);
-    if (!loaded) {
-      std::fprintf(stderr, "cloudsdial sim: %s\n", loaded.error().detail.c_str());
-      return 2;
-    }
-    scenario = std::move(*loaded);
-  }
+  auto found = find_scenario(o.scenario);
+  if (!found) return usage_error("", found.error().detail);
+  Scenario scenario = std::move(*found);
   if (o.many && !o.trace_file.empty()) {
     std::fprintf(stderr, "cloudsdial sim: --trace is for one --seed\n");
     return 2;
@@ -246,10 +273,17 @@ int sim_main(int argc, char** argv) {
         std::fflush(stdout);
       }
       if (bar) {
+        // Rate and time left from the runs done so far; seeds differ in cost, so the
+        // estimate settles as the sweep goes.
+        const double elapsed =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+        const double rate = elapsed > 0 ? static_cast<double>(d) / elapsed : 0;
+        const std::string left = rate > 0 ? short_duration(static_cast<double>(count - d) / rate) : "?";
         const int width = 40;
         const int filled = static_cast<int>(static_cast<double>(d) / static_cast<double>(count) * width);
-        std::fprintf(stderr, "\r[%.*s%*s] %" PRIu64 "/%" PRIu64 " failed=%" PRIu64, filled,
-                     "########################################", width - filled, "", d, count, failed.load());
+        std::fprintf(stderr, "\r[%.*s%*s] %" PRIu64 "/%" PRIu64 " failed=%" PRIu64 " %.1f runs/s %s left\033[K",
+                     filled, "########################################", width - filled, "", d, count,
+                     failed.load(), rate, left.c_str());
         std::fflush(stderr);
       }
     }
@@ -286,6 +320,14 @@ int sim_main(int argc, char** argv) {
       out.pop_back();
       std::string cmd = replay_command(o, r.seed);
       out += ",\"replay\":\"" + cmd + "\"}";
+    }
+    out += "],\"warned_seeds\":[";
+    first = true;
+    for (const auto& r : reports) {
+      if (r.warnings.empty()) continue;
+      if (!first) out += ",";
+      first = false;
+      out += warned_seed_json(r, replay_command(o, r.seed));
     }
     out += "]}";
     std::printf("%s\n", out.c_str());
