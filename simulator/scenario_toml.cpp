@@ -8,6 +8,7 @@
 
 #include "core/units.h"
 #include "scenario.h"
+#include "store/user_name.h"
 
 namespace mail::sim {
 
@@ -183,7 +184,12 @@ void read_scenario(const toml::table& root, Scenario& s) {
           }
           ur.done();
         }
-        if (!store::is_valid_mailbox_user(u.name)) throw Bad{"directory.users: bad user name '" + u.name + "'"};
+        if (!store::is_valid_user_name(u.name)) {
+          throw Bad{"directory.users: '" + u.name + "' must be " + std::string(store::kUserNameRule)};
+        }
+        for (const auto& a : u.aliases) {
+          if (!store::is_valid_alias(a)) throw Bad{"directory.users: '" + a + "' must be " + std::string(store::kAliasRule)};
+        }
         s.server.directory.users.push_back(std::move(u));
       }
     }
