@@ -16,6 +16,7 @@
 #include "core/ascii.h"
 #include "core/units.h"
 #include "proto/smtp/address.h"
+#include "store/user_name.h"
 
 namespace mail::app {
 namespace {
@@ -271,18 +272,6 @@ std::optional<rt::Endpoint> parse_endpoint(std::string_view s) {
   return rt::Endpoint{host, static_cast<std::uint16_t>(port)};
 }
 
-// User names become directory names and local parts: keep them boring. Aliases are only
-// local parts, so they may also be UTF-8 (RFC 6531), e.g. "dëmo".
-bool valid_local_name(std::string_view n, bool allow_utf8) {
-  if (n.empty() || n.size() > 64 || n.front() == '.' || n.front() == '-') return false;
-  for (char c : n) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-                    c == '-' || (allow_utf8 && static_cast<unsigned char>(c) >= 0x80);
-    if (!ok) return false;
-  }
-  return n.find("..") == std::string_view::npos;
-}
-
 // [server]: names, paths, logging, shutdown.
 void read_server(Reader& r, const toml::table& root, AppConfig& cfg) {
   if (const toml::table* server = root["server"].as_table()) {
@@ -454,10 +443,9 @@ void read_users(Reader& r, const toml::table& root, AppConfig& cfg) {
         for (std::size_t i = 0; i <= user.aliases.size(); ++i) {
           const std::string& part = i == 0 ? user.name : user.aliases[i - 1];
           const std::string_view key = i == 0 ? "users.name" : "users.aliases";
-          if (!valid_local_name(part, i != 0)) {
+          if (i == 0 ? !store::is_valid_user_name(part) : !store::is_valid_alias(part)) {
             r.fail_at(u.source(), key,
-                      "'" + part + "' must be 1-64 of a-z A-Z 0-9 . _ -" + (i == 0 ? "" : " or UTF-8") +
-                          " (not starting with . or -)");
+                      "'" + part + "' must be " + std::string(i == 0 ? store::kUserNameRule : store::kAliasRule));
           } else if (cfg.directory.subaddress_separator != '\0' &&
                      part.find(cfg.directory.subaddress_separator) != std::string::npos) {
             r.fail_at(u.source(), key, "'" + part + "' contains the subaddress separator");

@@ -9,7 +9,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libssl-dev openssl
   libgtest-dev libgmock-dev librapidcheck-dev
   pybind11-dev python3-pybind11 python3-pytest python3-dev
-  python3-setuptools python3-pip python3-venv
+  python3-setuptools python3-wheel python3-pip python3-venv
   libc-ares-dev libtomlplusplus-dev
   swaks postfix libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl
 )

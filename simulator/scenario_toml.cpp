@@ -12,6 +12,7 @@
 #include "core/units.h"
 #include "scenario.h"
 #include "sim_args.h"
+#include "store/user_name.h"
 
 namespace mail::sim {
 
@@ -217,7 +218,12 @@ void read_scenario(const toml::table& root, Scenario& s) {
         } else {
           d.reject(e, "users", "must be names or tables {name, aliases}");
         }
-        if (!store::is_valid_mailbox_user(u.name)) d.reject(e, "users", "bad user name '" + u.name + "'");
+        if (!store::is_valid_user_name(u.name)) {
+          d.reject(e, "users", "'" + u.name + "' must be " + std::string(store::kUserNameRule));
+        }
+        for (const auto& alias : u.aliases) {
+          if (!store::is_valid_alias(alias)) d.reject(e, "users", "'" + alias + "' must be " + std::string(store::kAliasRule));
+        }
         s.server.directory.users.push_back(std::move(u));
       }
     }

@@ -2,7 +2,7 @@
 # Scenario, run_seeds), the embedded real server (Server), the sans-IO SMTP sessions
 # (cloudsdial.smtp) and the error classes; the pytest plugin is cloudsdial.pytest_plugin.
 from ._core import (CloudsdialError, ConfigError, NetworkError, NotFoundError, SimTimeoutError,
-                    SimulationError, StateError, StorageError, __version__)
+                    SimulationError, StateError, StorageError, __version__, is_valid_alias, is_valid_user_name)
 from .sim import (RunReport, Scenario, ScenarioRun, SentMessage, Session, SimEvent, StoredMessage, Violation,
                   World, make_message, parse_email, run_scenario, run_seeds)
 from .server import ReceivedMessage, Server
@@ -12,5 +12,5 @@ __all__ = [
     "World", "Session", "SentMessage", "StoredMessage", "Violation", "SimEvent", "Scenario", "ScenarioRun",
     "RunReport", "run_scenario", "run_seeds", "make_message", "parse_email", "Server", "ReceivedMessage", "smtp",
     "CloudsdialError", "ConfigError", "NotFoundError", "StateError", "StorageError", "NetworkError",
-    "SimTimeoutError", "SimulationError", "__version__",
+    "SimTimeoutError", "SimulationError", "__version__", "is_valid_user_name", "is_valid_alias",
 ]

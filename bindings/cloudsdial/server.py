@@ -78,7 +78,12 @@ class Server:
         if data_dir is None:
             self._tmp = tempfile.mkdtemp(prefix="cloudsdial-")
             data_dir = self._tmp
-        self._core = _core.EmbeddedServer(text, source, str(data_dir), host, port, log_level)
+        try:
+            self._core = _core.EmbeddedServer(text, source, str(data_dir), host, port, log_level)
+        except BaseException:
+            if self._tmp is not None:  # a refused configuration leaves no directory behind
+                shutil.rmtree(self._tmp, ignore_errors=True)
+            raise
 
     # ------------------------------------------------------------------ lifecycle
     def start(self, timeout: float = 30.0) -> "Server":

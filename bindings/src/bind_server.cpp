@@ -11,6 +11,7 @@
 #include "embedded_server.h"
 #include "errors.h"
 #include "gil.h"
+#include "store/user_name.h"
 
 namespace mail::py {
 
@@ -27,6 +28,14 @@ std::chrono::milliseconds wall(double s) {
 void bind_server(pyb::module_& m) {
   m.def("default_config_text", [] { return std::string(app::default_config_text()); },
         "The built-in configuration of `cloudsdial serve` (TOML).");
+  // The server's user-name rule (store/user_name.h), the one the configuration, the
+  // scenario files and World.add_server apply: Python never keeps a copy of it.
+  m.def("is_valid_user_name", [](const std::string& name) { return store::is_valid_user_name(name); }, "name"_a,
+        "True when `name` is a valid user name of the server's directory.");
+  m.def("is_valid_alias", [](const std::string& alias) { return store::is_valid_alias(alias); }, "alias"_a,
+        "True when `alias` is a valid alias (a user name, or UTF-8 too).");
+  m.attr("USER_NAME_RULE") = std::string(store::kUserNameRule);
+  m.attr("ALIAS_RULE") = std::string(store::kAliasRule);
 
   pyb::class_<EmbeddedServer>(m, "EmbeddedServer", "The production server on its own thread (see cloudsdial.Server).")
       .def(pyb::init([](const std::string& config_text, const std::string& source, const std::string& data_dir,

@@ -12,6 +12,7 @@
 #include "simulator/sim_env.h"
 #include "simulator/sim_net.h"
 #include "store/maildir.h"
+#include "store/user_name.h"
 #include "tls/sim_random.h"
 
 namespace mail::py {
@@ -173,7 +174,12 @@ std::string SimWorld::add_server(ServerSpec spec) {
     if (!smtp::is_valid_domain(d, false)) raise_error(ErrorKind::config, "not a domain name: '" + d + "'");
   }
   for (const auto& u : cfg.directory.users) {
-    if (!valid_host_name(u.name)) raise_error(ErrorKind::config, "user names are [a-z0-9-]+: '" + u.name + "'");
+    if (!store::is_valid_user_name(u.name)) {
+      raise_error(ErrorKind::config, "'" + u.name + "' must be " + std::string(store::kUserNameRule));
+    }
+    for (const auto& a : u.aliases) {
+      if (!store::is_valid_alias(a)) raise_error(ErrorKind::config, "'" + a + "' must be " + std::string(store::kAliasRule));
+    }
   }
   sim::HostConfig hc;
   hc.name = spec.name;

@@ -1,5 +1,7 @@
 # The pytest plugin: fixtures mail_sim and mail_server through the `pytest11` entry point,
 # the seed derived from the test name, and the replay line printed on failure.
+import re
+import shlex
 import subprocess
 import sys
 import textwrap
@@ -35,7 +37,20 @@ def test_failure_prints_seed_and_replay(tmp_path):
     assert out.returncode == 1
     seed = seed_for("test_fails.py::test_boom")
     assert f"mail_sim seed={seed:#x}" in out.stdout
-    assert f"--mail-sim-seed={seed:#x}" in out.stdout
-    again = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(test),
-                            f"--mail-sim-seed={seed:#x}"], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    # The replay hint names this interpreter (a venv's `pytest` may be Debian's, which does
+    # not see the venv), the test by absolute path, and the seed; it works from anywhere.
+    replay = re.search(r"replay: (.*)$", out.stdout, re.MULTILINE)[1]
+    assert shlex.split(replay) == [sys.executable, "-m", "pytest", f"{test}::test_boom", f"--mail-sim-seed={seed:#x}"]
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    again = subprocess.run(shlex.split(replay) + ["-q", "-p", "no:cacheprovider"], capture_output=True, text=True,
+                           cwd=elsewhere, timeout=300)
+    assert again.returncode == 1 and "1 failed" in again.stdout
     assert f"mail_sim seed={seed:#x}" in again.stdout
+
+
+def test_cloudsdial_pytest_runs_pytest_with_this_interpreter():
+    # The `cloudsdial-pytest` console script (pyproject.toml [project.scripts]).
+    code = "import sys; from cloudsdial.pytest_plugin import main; sys.argv[1:] = ['--version']; main()"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and "pytest" in out.stdout + out.stderr

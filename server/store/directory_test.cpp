@@ -4,6 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
+#include "proto/sasl/credentials.h"
+#include "store/mailbox_store.h"
+#include "store/user_name.h"
+
 namespace mail::store {
 namespace {
 
@@ -152,6 +158,26 @@ TEST(Canonical, Helpers) {
   EXPECT_EQ(unquoted_local_part("\"a.b\""), std::optional<std::string>("a.b"));
   EXPECT_EQ(unquoted_local_part("Demo"), std::optional<std::string>("Demo"));
   EXPECT_EQ(unquoted_local_part("\"a b\""), std::nullopt);
+}
+
+// The one user-name rule (user_name.h): what the configuration, the scenario files and the
+// Python World accept. Every valid name is also a mailbox name and a login identity.
+TEST(UserName, OneRule) {
+  const std::string good[] = {"demo", "Alice.B_c", "a", "user-1", "x_y", "A9", std::string(64, 'u')};
+  for (const std::string& ok : good) {
+    EXPECT_TRUE(is_valid_user_name(ok)) << ok;
+    EXPECT_TRUE(is_valid_alias(ok)) << ok;
+    EXPECT_TRUE(is_valid_mailbox_user(ok)) << ok;
+    EXPECT_TRUE(sasl::is_acceptable_username(ok)) << ok;
+  }
+  const std::string refused[] = {"",    ".",   "..",  "a..b", ".hidden",           "-x", "a/b", "a b", "a@b",
+                                 "a+b", "a%b", "d\xc3\xabmo", std::string(65, 'u'), std::string("a\0b", 3)};
+  for (const std::string& bad : refused) {
+    EXPECT_FALSE(is_valid_user_name(bad)) << bad;
+  }
+  EXPECT_TRUE(is_valid_alias("d\xc3\xabmo"));  // aliases are only local parts: UTF-8 is fine
+  EXPECT_FALSE(is_valid_alias(".."));
+  EXPECT_FALSE(is_valid_alias("a/b"));
 }
 
 }  // namespace
