@@ -30,6 +30,8 @@ constexpr std::string_view kDefaultConfig = R"toml(# Cloudsdial Mail: the built-
 data_dir = "./var"              # mail lands in <data_dir>/mail/<user>/Maildir
 # pid_file = "./var/cloudsdial.pid"  # default: <data_dir>/cloudsdial.pid
 log_level = "info"              # debug | info | warn | error
+# log_format = "text"           # text | json (one JSON object per line)
+# log_output = "stderr"         # stderr | syslog (facility mail; journald reads it)
 shutdown_timeout = "10s"        # SIGTERM/SIGINT: sessions get this long to finish
 
 [smtp]
@@ -275,11 +277,14 @@ std::optional<rt::Endpoint> parse_endpoint(std::string_view s) {
 // [server]: names, paths, logging, shutdown.
 void read_server(Reader& r, const toml::table& root, AppConfig& cfg) {
   if (const toml::table* server = root["server"].as_table()) {
-    r.check_keys(*server, "server", {"hostname", "data_dir", "pid_file", "log_level", "shutdown_timeout"});
+    r.check_keys(*server, "server",
+                 {"hostname", "data_dir", "pid_file", "log_level", "log_format", "log_output", "shutdown_timeout"});
     r.get_string(*server, "server", "hostname", cfg.hostname);
     r.get_string(*server, "server", "data_dir", cfg.data_dir);
     r.get_string(*server, "server", "pid_file", cfg.pid_file);
     r.get_string(*server, "server", "log_level", cfg.log_level);
+    r.get_string(*server, "server", "log_format", cfg.log_format);
+    r.get_string(*server, "server", "log_output", cfg.log_output);
     r.get_duration(*server, "server", "shutdown_timeout", 0s, 1h, cfg.shutdown_timeout);
     if (!cfg.hostname.empty() && !smtp::is_valid_domain(cfg.hostname, false)) {
       r.fail_at(server->get("hostname")->source(), "server.hostname", "must be a domain name");
@@ -287,6 +292,12 @@ void read_server(Reader& r, const toml::table& root, AppConfig& cfg) {
     if (cfg.data_dir.empty()) r.fail_at(server->get("data_dir")->source(), "server.data_dir", "must not be empty");
     if (cfg.log_level != "debug" && cfg.log_level != "info" && cfg.log_level != "warn" && cfg.log_level != "error") {
       r.fail_at(server->get("log_level")->source(), "server.log_level", "must be one of debug, info, warn, error");
+    }
+    if (cfg.log_format != "text" && cfg.log_format != "json") {
+      r.fail_at(server->get("log_format")->source(), "server.log_format", "must be text or json");
+    }
+    if (cfg.log_output != "stderr" && cfg.log_output != "syslog") {
+      r.fail_at(server->get("log_output")->source(), "server.log_output", "must be stderr or syslog");
     }
   }
 }
@@ -516,6 +527,8 @@ std::string describe_config(const AppConfig& c) {
       {"data_dir", c.data_dir},
       {"pid_file", c.pid_path()},
       {"log_level", c.log_level},
+      {"log_format", c.log_format},
+      {"log_output", c.log_output},
       {"shutdown_timeout", duration_text(c.shutdown_timeout)},
   };
   auto endpoints = [](const std::vector<rt::Endpoint>& eps) {

@@ -38,6 +38,8 @@ struct AppConfig {
   std::string data_dir = "./var";
   std::string pid_file;  // empty: <data_dir>/cloudsdial.pid
   std::string log_level = "info";  // debug | info | warn | error
+  std::string log_format = "text";  // text | json (io::LogFormat)
+  std::string log_output = "stderr";  // stderr | syslog (io::LogOutput)
   Duration shutdown_timeout = 10s; // SIGTERM/SIGINT: graceful shutdown deadline
   node::SmtpServerConfig smtp = app_smtp_defaults();  // includes [auth] (session.auth.mechanisms, auth_guard, ...)
   store::DirectoryConfig directory;

@@ -135,6 +135,31 @@ TEST(Config, TypeAndRangeErrorsNameTheKey) {
   EXPECT_NE(e.find("server.log_level"), std::string::npos) << e;
 }
 
+TEST(Config, LogFormatAndOutput) {
+  auto d = parse_config(kMinimal, "t.toml");
+  ASSERT_TRUE(d.ok()) << d.error().detail;
+  EXPECT_EQ(d.value().log_format, "text");
+  EXPECT_EQ(d.value().log_output, "stderr");
+  auto r = parse_config(std::string(kMinimal) + "[server]\nlog_format = \"json\"\nlog_output = \"syslog\"\n", "t.toml");
+  ASSERT_TRUE(r.ok()) << r.error().detail;
+  EXPECT_EQ(r.value().log_format, "json");
+  EXPECT_EQ(r.value().log_output, "syslog");
+  const std::string described = describe_config(r.value());
+  EXPECT_NE(described.find("log_format = 'json'"), std::string::npos) << described;
+  EXPECT_NE(described.find("log_output = 'syslog'"), std::string::npos) << described;
+  // The default text names both keys (commented out) with their values.
+  EXPECT_NE(default_config_text().find("# log_format = \"text\""), std::string::npos);
+  EXPECT_NE(default_config_text().find("# log_output = \"stderr\""), std::string::npos);
+
+  EXPECT_EQ(error_of(std::string(kMinimal) + "[server]\nlog_format = \"xml\"\n"),
+            "t.toml:6: server.log_format: must be text or json");
+  EXPECT_EQ(error_of(std::string(kMinimal) + "[server]\nlog_format = \"JSON\"\n"),
+            "t.toml:6: server.log_format: must be text or json");
+  EXPECT_EQ(error_of(std::string(kMinimal) + "[server]\nlog_output = \"journald\"\n"),
+            "t.toml:6: server.log_output: must be stderr or syslog");
+  EXPECT_EQ(error_of(std::string(kMinimal) + "[server]\nlog_output = 2\n"), "t.toml:6: server.log_output: must be a string");
+}
+
 TEST(Config, UsersAndDomainsAreValidated) {
   EXPECT_NE(error_of("[domains]\nlocal = [\"example.test\"]\n").find("users"), std::string::npos);
   EXPECT_NE(error_of("[[users]]\nname = \"demo\"\n").find("domains"), std::string::npos);

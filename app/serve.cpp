@@ -73,6 +73,8 @@ int run_serve(const AppConfig& config) {
   io::AsioEnvOptions options;
   options.hostname = config.hostname;
   options.log_level_min = parse_log_level(config.log_level);
+  options.log_format = config.log_format == "json" ? io::LogFormat::json : io::LogFormat::text;
+  options.log_output = config.log_output == "syslog" ? io::LogOutput::syslog : io::LogOutput::stderr_fd;
   io::AsioEnv env(options);
 
   node::MailServer server(env, config.server_config());

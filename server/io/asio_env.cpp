@@ -1,7 +1,7 @@
 // AsioEnv wiring: the io_context (concurrency hint 1: one env thread, thread-safe post),
 // a work guard so run() waits for stop(), and the parts — Asio clock and net, POSIX disk
-// and DNS on their worker pools, stderr log, seeded Prng. Teardown order is documented
-// in asio_env.h and implemented in ~AsioEnv.
+// and DNS on their worker pools, the log (stderr or syslog), seeded Prng. Teardown order
+// is documented in asio_env.h and implemented in ~AsioEnv.
 #include "io/asio_env.h"
 
 #include <unistd.h>
@@ -16,6 +16,7 @@
 #include "io/asio_native.h"
 #include "io/dns.h"
 #include "io/stderr_log.h"
+#include "io/syslog_log.h"
 #include "io/worker_pool.h"
 
 namespace mail::io {
@@ -40,6 +41,11 @@ std::uint64_t os_seed() {
   return (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
 }
 
+std::unique_ptr<rt::Log> make_log(const AsioEnvOptions& o) {
+  if (o.log_output == LogOutput::syslog) return std::make_unique<SyslogLog>(o.log_level_min, o.log_format);
+  return std::make_unique<StderrLog>(o.log_level_min, STDERR_FILENO, o.log_format);
+}
+
 std::string system_hostname() {
   char buf[HOST_NAME_MAX + 1] = {};
   if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "localhost";
@@ -60,7 +66,7 @@ struct AsioEnv::Impl {
         dns_pool(options.dns_threads, "mail-dns"),
         disk(disk_pool, executor, options.disk),
         dns(dns_pool, executor, *clock),
-        log(options.log_level_min),
+        log(make_log(options)),
         hostname(options.hostname.empty() ? system_hostname() : options.hostname) {}
 
   AsioEnvOptions options;
@@ -75,7 +81,7 @@ struct AsioEnv::Impl {
   WorkerPool dns_pool;
   PosixDisk disk;
   PosixDns dns;
-  StderrLog log;
+  std::unique_ptr<rt::Log> log;  // StderrLog or SyslogLog
   std::string hostname;
 };
 
@@ -99,7 +105,7 @@ Prng& AsioEnv::rng() { return impl_->rng; }
 rt::Net& AsioEnv::net() { return *impl_->net; }
 rt::Disk& AsioEnv::disk() { return impl_->disk; }
 rt::Dns& AsioEnv::dns() { return impl_->dns; }
-rt::Log& AsioEnv::log() { return impl_->log; }
+rt::Log& AsioEnv::log() { return *impl_->log; }
 std::string_view AsioEnv::hostname() const { return impl_->hostname; }
 
 void AsioEnv::run() {

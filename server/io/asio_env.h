@@ -15,9 +15,14 @@
 #include "core/function.h"
 #include "io/posix_disk.h"
 #include "io/signals.h"
+#include "io/stderr_log.h"
 #include "runtime/env.h"
 
 namespace mail::io {
+
+// Where log().write() lines go: stderr (fd 2, one write(2) per line) or syslog(3)
+// (io/syslog_log.h: facility LOG_MAIL, ident "cloudsdial", no timestamp of our own).
+enum class LogOutput : std::uint8_t { stderr_fd, syslog };
 
 struct AsioEnvOptions {
   std::string hostname;                             // empty: gethostname()
@@ -25,6 +30,8 @@ struct AsioEnvOptions {
   std::size_t dns_threads = 2;                      // own pool: a stuck query never delays disk
   std::uint64_t rng_seed = 0;                       // 0: seeded from std::random_device
   rt::LogLevel log_level_min = rt::LogLevel::info;  // lower levels are dropped
+  LogFormat log_format = LogFormat::text;           // text lines or one JSON object per line
+  LogOutput log_output = LogOutput::stderr_fd;
   PosixDiskOptions disk;                            // sync strategy, file and directory modes
 };
 

@@ -24,7 +24,7 @@ def find_binary():
     if env:
         return env
     for candidate in ("build/app", "build/asan", "build/dev", "build/release"):
-        p = REPO / candidate / "server" / "app" / "cloudsdial"
+        p = REPO / candidate / "app" / "cloudsdial"
         if p.exists():
             return str(p)
     pytest.skip("cloudsdial binary not found: set CLOUDSDIAL_BIN")
@@ -37,7 +37,8 @@ def toml_list(items):
 class Server:
     """One cloudsdial process (restartable on the same data dir)."""
 
-    def __init__(self, root: Path, smtp_extra=None, users=None, shutdown_timeout="5s", sections=None):
+    def __init__(self, root: Path, smtp_extra=None, users=None, shutdown_timeout="5s", sections=None,
+                 server_extra=None):
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
         self.data_dir = root / "var"
@@ -62,9 +63,10 @@ class Server:
             f'data_dir = "{self.data_dir}"',
             'log_level = "info"',
             f'shutdown_timeout = "{shutdown_timeout}"',
-            "",
-            "[smtp]",
         ]
+        # More [server] keys, e.g. {"log_format": '"json"'}: values are TOML literals.
+        lines += [f"{k} = {v}" for k, v in (server_extra or {}).items()]
+        lines += ["", "[smtp]"]
         lines += [f"{k} = {v}" for k, v in smtp.items()]
         # Extra tables, e.g. {"tls": {"enabled": "true"}, "auth": {...}}: values are TOML literals.
         for section, keys in (sections or {}).items():
