@@ -335,7 +335,7 @@ TEST(ScenarioToml, ErrorsCarryTheLine) {
        "s.toml:2: workload.transactions_per_session: must allow >= 1"},
       {"workload = 3\n", "s.toml:1: workload: must be a table"},
       {"[directory]\ndomains = [\"a.test\",\n  7]\n", "s.toml:3: directory.domains: must be strings"},
-      {"[directory]\nusers = [\"ok\", \"a/b\"]\n", "s.toml:2: directory.users: bad user name 'a/b'"},
+      {"[directory]\nusers = [\"ok\", \"a/b\"]\n", "s.toml:2: directory.users: 'a/b' must be 1-64 of a-z A-Z 0-9 . _ - (not starting with . or -, no ..)"},
       {"[directory]\nusers = [{name = \"a\", alias = [\"b\"]}]\n",
        "s.toml:2: directory.users[].alias: unknown key (did you mean 'aliases'?)"},
       {"[directory]\nusers = [3]\n", "s.toml:2: directory.users: must be names or tables {name, aliases}"},

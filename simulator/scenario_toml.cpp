@@ -275,7 +275,7 @@ void read_scenario(const toml::table& root, Scenario& s) {
         lr.string("name", u.name);
         lr.string("password", u.password);
         lr.done();
-        if (!store::is_valid_mailbox_user(u.name)) sub.reject(e, "logins", "bad user name '" + u.name + "'");
+        if (!store::is_valid_user_name(u.name)) sub.reject(e, "logins", "'" + u.name + "' must be " + std::string(store::kUserNameRule));
         if (u.password.find('\0') != std::string::npos) sub.reject(e, "logins", "a password holds a NUL");
         s.logins.push_back(std::move(u));
       }
