@@ -82,7 +82,8 @@ class Reader {
   void fail_at(const toml::source_region& where, std::string_view key, std::string_view problem) {
     if (error_) return;  // the first error is the useful one
     std::string text = source_;
-    if (where.begin.line > 0) text += ":" + std::to_string(where.begin.line);
+    // Appended, not `":" + s`: prepending is GCC 12's bogus -Wrestrict at -O2 (bug 105329).
+    if (where.begin.line > 0) text.append(":").append(std::to_string(where.begin.line));
     text += ": ";
     if (!key.empty()) text += std::string(key) + ": ";
     text += problem;
