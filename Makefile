@@ -1,7 +1,7 @@
 # Thin entry points; the real build is CMake (CMakePresets.json).
 #   make run         install deps, build (release), serve with the embedded default config
 #   make test        install deps, build (gcc + ASan/UBSan), run every test (ctest + pytest)
-#   make werror      build the server libraries with gcc -O2, no sanitizer, warnings as errors
+#   make werror      build the cloudsdial binary with gcc -O2, no sanitizer, warnings as errors
 #   make fuzz        build the clang-14 libFuzzer binaries (warnings as errors)
 #   make fuzz-smoke  run each fuzzer for FUZZ_SECONDS (default 60)
 #   make bench       build release and run the benchmarks
@@ -32,11 +32,11 @@ test: build-test
 	cd build/asan && ctest --output-on-failure -j $(JOBS) --timeout 600
 
 # ASan's instrumentation hides some GCC warnings (-Wrestrict, and -Wmaybe-uninitialized is
-# off under it, cmake/Warnings.cmake): the layers are built once more, plain -O2 -Werror.
-WERROR_TARGETS = mail_core mail_runtime mail_proto mail_tls mail_store mail_io mail_node
+# off under it, cmake/Warnings.cmake): what `make run` builds is built once more, plain -O2
+# -Werror (the server libraries, the simulator, the conformance runner and the CLI).
 werror: deps
 	@cmake --preset werror >/dev/null
-	@cmake --build build/werror -j $(JOBS) --target $(WERROR_TARGETS)
+	@cmake --build build/werror -j $(JOBS) --target cloudsdial
 
 fuzz: deps
 	@cmake --preset fuzz >/dev/null
