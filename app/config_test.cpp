@@ -34,6 +34,7 @@ TEST(Config, EmbeddedDefaultParses) {
   EXPECT_EQ(c.smtp.connections.connections_max, 1000u);
   EXPECT_EQ(c.smtp.connections.connections_per_ip_max, 50u);
   EXPECT_EQ(c.smtp.session.limits.message_bytes_max, 35ull << 20);
+  EXPECT_TRUE(c.smtp.session.reject_pipelined_data);
   EXPECT_EQ(c.shutdown_timeout, 10s);
 }
 
@@ -64,6 +65,7 @@ greeting_timeout = 30
 command_timeout = "1min"
 data_timeout = "2min"
 chunking = false
+reject_pipelined_data = false
 [domains]
 local = ["Example.TEST", "other.test"]
 subaddress_separator = "-"
@@ -89,6 +91,7 @@ name = "user1"
   EXPECT_EQ(c.smtp.session.limits.command_timeout, 1min);
   EXPECT_EQ(c.smtp.session.limits.error_delay, 0s);
   EXPECT_FALSE(c.smtp.session.chunking);
+  EXPECT_FALSE(c.smtp.session.reject_pipelined_data);
   EXPECT_EQ(c.directory.domains[0], "example.test");
   EXPECT_EQ(c.directory.subaddress_separator, '-');
   EXPECT_EQ(c.directory.users.size(), 2u);
@@ -97,6 +100,7 @@ name = "user1"
   ASSERT_TRUE(again.ok()) << again.error().detail << "\n" << describe_config(c);
   EXPECT_EQ(again.value().smtp.listen, c.smtp.listen);
   EXPECT_EQ(again.value().shutdown_timeout, c.shutdown_timeout);
+  EXPECT_FALSE(again.value().smtp.session.reject_pipelined_data);
 }
 
 TEST(Config, UnknownKeyNamesLineAndKey) {

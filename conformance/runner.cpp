@@ -93,7 +93,10 @@ CaseResult run_case(const Case& c, const Suite& suite, Target& target, const Run
     return done();
   }
   // A value distinct per case and per run (mailbox names on servers that keep state).
-  const std::string unique = "c" + std::to_string(options.run_id) + "-" + c.topic + std::to_string(c.line);
+  // Appended in place: `"c" + std::to_string(...)` prepends, which GCC 12 at -O2 reports as
+  // an overlapping memcpy (-Wrestrict, GCC bug 105329).
+  std::string unique = "c";
+  unique.append(std::to_string(options.run_id)).append("-").append(c.topic).append(std::to_string(c.line));
   auto run = make_case_run(c.protocol, std::move(conn), options, r, unique);
   for (const auto& name : c.setups) {
     if (!run->run(suite.setups.at(name))) {

@@ -1,8 +1,9 @@
 // libFuzzer target: a whole smtp::ServerSession (RFC 5321 + PIPELINING, CHUNKING, STARTTLS,
-// AUTH) driven by the documented contract. Byte 0 picks the piece size, whether verdicts
-// refuse (and PLAIN/LOGIN go without TLS), are held back (pipelined input must then stop at
-// its bound) and whether TLS "succeeds"; the rest is client input. Must never crash, stall,
-// or exceed the buffered-bytes bound.
+// AUTH) driven by the documented contract. Byte 0 picks the piece size (and, by its parity,
+// whether content sent with DATA is refused, so the DATA reader is reached with big pieces
+// too), whether verdicts refuse (and PLAIN/LOGIN go without TLS), are held back (pipelined
+// input must then stop at its bound) and whether TLS "succeeds"; the rest is client input.
+// Must never crash, stall, or exceed the buffered-bytes bound.
 #include <cstdint>
 #include <algorithm>
 #include <deque>
@@ -23,6 +24,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   config.limits.message_bytes_max = 4096;
   config.limits.pipelined_input_bytes_max = 512;
   config.limits.recipients_max = 4;
+  config.reject_pipelined_data = ((mode >> 4) & 1) != 0;
   fuzz::FakeCrypto crypto;
   fuzz::FakeStore store;
   config.auth.crypto = &crypto;

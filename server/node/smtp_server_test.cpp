@@ -552,7 +552,8 @@ TEST_F(SmtpServerTest, GracefulStopLetsTheTransactionFinish) {
   start();
   auto idle = env_.connect("10.0.0.1");
   auto busy = env_.connect("10.0.0.2");
-  env_.client_send(busy, "EHLO c.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<ok@x.test>\r\nDATA\r\nSubject: x\r\n");
+  env_.client_send(busy, "EHLO c.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<ok@x.test>\r\nDATA\r\n");
+  env_.client_send(busy, "Subject: x\r\n");  // after the 354 (RFC 2920 section 3.1)
   bool done = false;
   env_.tasks().spawn([](SmtpServer& s, Instant d, bool& flag) -> rt::Task<void> {
     co_await s.stop(d);

@@ -119,19 +119,40 @@ def test_pipelining_in_groups(server):
     assert len(server.find(t2)) == 1
 
 
-def test_pipelining_everything_in_one_write(server):
-    # smtpsmug "pipelining": two whole transactions in one write; each framed correctly.
-    t1, t2 = token(), token()
-    blob = (b"EHLO client.test\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<demo@example.test>\r\nDATA\r\n"
+def pipelined_blob(t1, t2):
+    # smtpsmug "pipelining": two whole transactions in one write, content before each 354.
+    return (b"EHLO client.test\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<demo@example.test>\r\nDATA\r\n"
             + message(t1) + b".\r\nMAIL FROM:<b@example.org>\r\nRCPT TO:<demo@example.test>\r\nDATA\r\n"
             + message(t2) + b".\r\nQUIT\r\n")
+
+
+def test_pipelining_everything_in_one_write(server):
+    # RFC 2920 3.1: content sent before the 354 is improper pipelining; by default
+    # (reject_pipelined_data) DATA gets 554 5.5.0 and the connection closes, nothing stored.
+    t1, t2 = token(), token()
     with server.connect() as c:
         assert c.reply()[0] == 220
-        c.send(blob)
+        c.send(pipelined_blob(t1, t2))
+        replies = [c.reply() for _ in range(4)]
+        assert [code for code, _ in replies] == [250, 250, 250, 554], replies
+        assert replies[3][1] == ["5.5.0 Error: SMTP protocol synchronization"], replies[3]
+        assert c.closed()
+    assert server.find(t1) == [] and server.find(t2) == []
+    assert wait_for(lambda: "improper command pipelining after DATA" in server.log()), server.log()[-2000:]
+    server.assert_healthy()
+
+
+def test_pipelining_everything_in_one_write_when_allowed(make_server):
+    # With the check off, each of the two messages is framed correctly, with its own 250.
+    srv = make_server(smtp_extra={"reject_pipelined_data": "false"}).start()
+    t1, t2 = token(), token()
+    with srv.connect() as c:
+        assert c.reply()[0] == 220
+        c.send(pipelined_blob(t1, t2))
         codes = [c.reply()[0] for _ in range(10)]
         assert codes == [250, 250, 250, 354, 250, 250, 250, 354, 250, 221], codes
-    assert len(server.find(t1)) == 1
-    assert len(server.find(t2)) == 1
+    assert len(srv.find(t1)) == 1
+    assert len(srv.find(t2)) == 1
 
 
 def test_hundred_recipients_hundred_copies(server):

@@ -324,7 +324,17 @@ bool Mailbox::needs_smtputf8() const noexcept {
 
 std::string Path::to_string() const {
   if (!mailbox) return "<>";
-  return "<" + mailbox->to_string() + ">";
+  // Appended in place, not `"<" + s + ">"`: prepending to a string is what GCC 12 at -O2
+  // mistakes for an overlapping memcpy (-Wrestrict, GCC bug 105329), and this is one
+  // allocation instead of two.
+  std::string out;
+  out.reserve(mailbox->local_part.size() + mailbox->domain.size() + 3);
+  out.push_back('<');
+  out.append(mailbox->local_part);
+  out.push_back('@');
+  out.append(mailbox->domain);
+  out.push_back('>');
+  return out;
 }
 
 namespace {
@@ -374,13 +384,15 @@ Mailbox make_mailbox(std::string_view in, const MailboxSpans& m) {
 }  // namespace
 
 PathParse parse_path(std::string_view in, const SmtpLimits& limits, bool allow_utf8, bool allow_null) {
-  PathParse r;
-  auto fail = [&r](PathError e) {
-    r.path.reset();
-    r.error = e;
-    r.consumed = 0;
-    return r;
+  // A failure is a fresh result: copying `r` here would copy its (empty) optional Path,
+  // whose engaged flag GCC cannot follow (-Wmaybe-uninitialized at -O2).
+  auto fail = [](PathError e) {
+    PathParse f;
+    f.error = e;
+    MAIL_ASSERT(!f.path.has_value());
+    return f;
   };
+  PathParse r;
   Scanner s{in};
   if (!s.take('<')) return fail(PathError::syntax);
 

@@ -224,12 +224,12 @@ TEST_F(AuthFixture, Rfc4954_S4_NotDuringATransaction) {
 TEST_F(AuthFixture, Rfc4954_S5_AuthParameterTrustedOnlyWhenAuthenticated) {
   Harness h(config(), tls_info());
   h.ehlo();
-  h.feed("MAIL FROM:<a@b.test> AUTH=forged@b.test\r\nRCPT TO:<x@y.test>\r\nDATA\r\n.\r\n");
+  h.feed_sync("MAIL FROM:<a@b.test> AUTH=forged@b.test\r\nRCPT TO:<x@y.test>\r\nDATA\r\n.\r\n");
   ASSERT_EQ(h.messages(), 1u);
   EXPECT_EQ(h.all<ev::Message>()[0].envelope.mail_params.auth, "<>");
   EXPECT_EQ(h.all<ev::Message>()[0].envelope.auth_identity, "");
   h.feed("AUTH PLAIN " + plain("tim", "tanstaaftanstaaf") + "\r\n");
-  h.feed("MAIL FROM:<tim@b.test> AUTH=tim@b.test\r\nRCPT TO:<x@y.test>\r\nDATA\r\n.\r\n");
+  h.feed_sync("MAIL FROM:<tim@b.test> AUTH=tim@b.test\r\nRCPT TO:<x@y.test>\r\nDATA\r\n.\r\n");
   ASSERT_EQ(h.messages(), 2u);
   EXPECT_EQ(h.all<ev::Message>()[1].envelope.mail_params.auth, "tim@b.test");
   EXPECT_EQ(h.all<ev::Message>()[1].envelope.auth_identity, "tim");

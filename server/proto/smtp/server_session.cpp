@@ -405,6 +405,14 @@ void ServerSession::Impl::dispatch_line(std::string_view line) {
     on_forbidden(cmd);
     return;
   }
+  if (cmd.spec->id == Verb::data) {
+    // Whatever DATA's fate, bytes the client sent with it are content it did not wait to
+    // send; after a refused DATA they would run as commands. Checked in every state.
+    if (auto err = check_data_sync()) {
+      send_fatal(*err, "improper command pipelining after DATA");
+      return;
+    }
+  }
   if (cmd.spec->junk) {
     // Postfix smtpd_junk_command_limit: a client that only chatters is cut off.
     if (junk_ >= config_.limits.junk_commands_max) {
@@ -434,7 +442,10 @@ std::size_t ServerSession::feed(std::string_view in, Instant now) {
   s.now_ = now;
   // Closed, or between STARTTLS and the handshake: everything is dropped (CVE-2011-0411:
   // plaintext sent after STARTTLS must never be read as commands under TLS).
-  if (s.state_ == State::closed || s.state_ == State::tls_handshake) return in.size();
+  if (s.state_ == State::closed || s.state_ == State::tls_handshake) {
+    s.input_held_ = false;
+    return in.size();
+  }
   const std::size_t cap = s.config_.limits.pipelined_input_bytes_max;
   std::size_t taken = 0;
   while (taken < in.size()) {
@@ -457,8 +468,14 @@ std::size_t ServerSession::feed(std::string_view in, Instant now) {
     s.compact();
     s.inbuf_.append(in.substr(taken, take));
     taken += take;
+    // The rest of `in` was received with this block: a DATA line at the block's end is
+    // still followed by input (RFC 2920 §3.1, check_data_sync).
+    s.input_held_ = taken < in.size();
     s.process();
   }
+  // What is not taken stays with the driver, to be fed after complete(): it follows
+  // whatever the buffered commands are, and was sent before any reply to them.
+  s.input_held_ = taken < in.size();
   s.compact();
   MAIL_ASSERT(taken <= in.size());
   MAIL_ASSERT(taken > 0 || in.empty() || s.pending_);

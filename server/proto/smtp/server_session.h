@@ -66,6 +66,14 @@ struct ServerConfig {
   bool enhanced_status_codes = true;
   bool starttls_available = false;  // TLS configured (issue: TLS) — the seam is the StartTls output
   bool vrfy_enabled = true;         // VRFY answers 252 (RFC 5321 §3.5.3), never confirms users
+  // RFC 2920 §3.1: DATA ends a group and the client waits for 354 before sending content.
+  // Bytes received after a DATA line before its reply went out (fed with it or earlier, or
+  // held back by feed()) are improper pipelining, a mark of spamware and of smuggling
+  // attempts: DATA then gets "554 5.5.0 Error: SMTP protocol synchronization" and the
+  // session closes, reason "improper command pipelining after DATA" (Postfix
+  // smtpd_forbid_unauth_pipelining). false: those bytes are read as usual. BDAT is framed
+  // by its size and is not affected.
+  bool reject_pipelined_data = true;
   AuthConfig auth;
 };
 

@@ -2,6 +2,9 @@
 // (a transcript fed whole or split at random points, down to single bytes, gives identical
 // bytes out, output kinds and events) and bounded memory (random input never makes
 // buffered_bytes() exceed message_bytes_max + pipelined_input_bytes_max + one command line).
+// Segmentation invariance holds with reject_pipelined_data off: on, what arrived before the
+// 354 matters by design (RFC 2920 §3.1), and the property is that a client that waits for
+// 354 sees no difference.
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
@@ -31,6 +34,8 @@ ServerConfig small_config() {
   c.limits.errors_max = 30;
   c.limits.errors_before_delay = 5;
   c.limits.junk_commands_max = 40;
+  // The transcripts send content with DATA; see Rfc2920_3_1.ClientThatWaitsFor354IsUnaffected.
+  c.reject_pipelined_data = false;
   return c;
 }
 
@@ -138,8 +143,33 @@ RC_GTEST_PROP(Rfc5321_Segmentation, ByteByByteGivesIdenticalOutput, ()) {
   RC_ASSERT(outcome(whole) == outcome(bytes));
 }
 
+// RFC 2920 §3.1 with reject_pipelined_data on: a client that waits for 354 sends nothing
+// after a DATA line until it reads the reply, so each of its writes ends at one (and is
+// split anywhere else). It must get exactly what the check-free session gives the same
+// transcript fed whole.
+RC_GTEST_PROP(Rfc2920_3_1, ClientThatWaitsFor354IsUnaffected, ()) {
+  const std::string input = *transcript();
+  auto cuts = *rc::gen::container<std::vector<std::size_t>>(rc::gen::inRange<std::size_t>(0, input.size() + 1));
+  constexpr std::string_view kData = "DATA\r\n";  // the only way a DATA line ends here
+  for (std::size_t at = input.find(kData); at != std::string::npos; at = input.find(kData, at + 1))
+    cuts.push_back(at + kData.size());
+  Harness whole(small_config());
+  whole.decide = decide;
+  whole.feed(input);
+  ServerConfig strict = small_config();
+  strict.reject_pipelined_data = true;
+  Harness waits(strict);
+  waits.decide = decide;
+  for (const auto& p : split(input, cuts)) {
+    const std::string rest = waits.feed(p);
+    RC_ASSERT(rest.empty());
+  }
+  RC_ASSERT(outcome(whole) == outcome(waits));
+}
+
 RC_GTEST_PROP(Rfc5321_Limits, MemoryStaysBounded, ()) {
-  const ServerConfig config = small_config();
+  ServerConfig config = small_config();
+  config.reject_pipelined_data = *rc::gen::arbitrary<bool>();
   const bool hold_verdicts = *rc::gen::arbitrary<bool>();
   const auto pieces = *rc::gen::container<std::vector<std::string>>(
       rc::gen::oneOf(transcript(), rc::gen::arbitrary<std::string>(),

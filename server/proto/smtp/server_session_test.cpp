@@ -121,7 +121,8 @@ TEST(Rfc5321_4_1_4, EhloResetsTransaction) {
 TEST(Rfc5321_2_4, VerbsAreCaseInsensitive) {
   Harness h;
   h.take();
-  h.feed("ehlo a\r\nmAiL fRoM:<a@b.example>\r\nrcpt to:<c@mx.test>\r\ndata\r\nx\r\n.\r\nnoop\r\nquit\r\n");
+  h.feed("ehlo a\r\nmAiL fRoM:<a@b.example>\r\nrcpt to:<c@mx.test>\r\ndata\r\n");
+  h.feed("x\r\n.\r\nnoop\r\nquit\r\n");
   EXPECT_EQ(codes(h.out), (std::vector<int>{250, 250, 250, 354, 250, 250, 221}));
   EXPECT_EQ(h.messages(), 1u);
 }
@@ -251,7 +252,7 @@ TEST(Rfc6531_3_4, Utf8PathNeedsSmtputf8) {
 TEST(Rfc3461_4, DsnParametersReachTheEnvelope) {
   Harness h;
   h.ehlo();
-  h.feed("MAIL FROM:<a@b.example> RET=HDRS ENVID=QQ314159\r\nRCPT TO:<c@mx.test> NOTIFY=SUCCESS,FAILURE "
+  h.feed_sync("MAIL FROM:<a@b.example> RET=HDRS ENVID=QQ314159\r\nRCPT TO:<c@mx.test> NOTIFY=SUCCESS,FAILURE "
          "ORCPT=rfc822;c@mx.test\r\nDATA\r\nx\r\n.\r\n");
   ASSERT_EQ(h.messages(), 1u);
   const Envelope env = h.all<ev::Message>()[0].envelope;
@@ -358,7 +359,7 @@ TEST(Verdicts, OnlyAcceptedRecipientsReachTheEnvelope) {
     return testing::default_verdict(e);
   };
   h.ehlo();
-  h.feed("MAIL FROM:<a@b.example>\r\nRCPT TO:<one@mx.test>\r\nRCPT TO:<bad@mx.test>\r\nRCPT TO:<later@mx.test>\r\n"
+  h.feed_sync("MAIL FROM:<a@b.example>\r\nRCPT TO:<one@mx.test>\r\nRCPT TO:<bad@mx.test>\r\nRCPT TO:<later@mx.test>\r\n"
          "RCPT TO:<two@mx.test>\r\nDATA\r\nhi\r\n.\r\n");
   EXPECT_EQ(codes(h.out), (std::vector<int>{250, 250, 550, 450, 250, 354, 250}));
   ASSERT_EQ(h.messages(), 1u);
@@ -373,7 +374,7 @@ TEST(Verdicts, MessageCarriesTheWholeEnvelope) {
   info.remote_address = "198.51.100.9";
   Harness h(test_config(), info);
   h.ehlo("relay.example");
-  h.feed("MAIL FROM:<a@b.example> BODY=8BITMIME SIZE=20\r\nRCPT TO:<c@mx.test>\r\nDATA\r\nSubject: x\r\n\r\nbody\r\n.\r\n");
+  h.feed_sync("MAIL FROM:<a@b.example> BODY=8BITMIME SIZE=20\r\nRCPT TO:<c@mx.test>\r\nDATA\r\nSubject: x\r\n\r\nbody\r\n.\r\n");
   ASSERT_EQ(h.messages(), 1u);
   const ev::Message m = h.all<ev::Message>()[0];
   EXPECT_EQ(m.envelope.helo, "relay.example");
@@ -395,7 +396,7 @@ TEST(Verdicts, MessageRefusalIsRelayedAndTransactionEnds) {
     return testing::default_verdict(e);
   };
   h.ehlo();
-  h.feed(std::string(kTx) + "x\r\n.\r\nMAIL FROM:<a@b.example>\r\n");
+  h.feed_sync(std::string(kTx) + "x\r\n.\r\nMAIL FROM:<a@b.example>\r\n");
   EXPECT_EQ(codes(h.out), (std::vector<int>{250, 250, 354, 451, 250}));
 }
 
@@ -438,7 +439,7 @@ void expect_recipient_limit(std::uint32_t max) {
   std::string batch = "MAIL FROM:<a@b.example>\r\n";
   for (std::uint32_t i = 0; i <= max; ++i) batch += "RCPT TO:<u" + std::to_string(i) + "@mx.test>\r\n";
   batch += "DATA\r\nx\r\n.\r\n";
-  h.feed(batch);
+  h.feed_sync(batch);
   const std::vector<int> got = codes(h.out);
   ASSERT_EQ(got.size(), max + 4u);
   for (std::uint32_t i = 1; i <= max; ++i) EXPECT_EQ(got[i], 250);
@@ -489,7 +490,7 @@ TEST(Rfc5321_4_1_1_4, DataWithArgumentIs501) {
 TEST(Rfc5321_4_5_2, DotUnstuffing) {
   Harness h;
   h.ehlo();
-  h.feed(std::string(kTx) + "..leading dot\r\n...two\r\n.\t\r\nmid.dle\r\n..\r\n.\r\n");
+  h.feed_sync(std::string(kTx) + "..leading dot\r\n...two\r\n.\t\r\nmid.dle\r\n..\r\n.\r\n");
   ASSERT_EQ(h.messages(), 1u);
   EXPECT_EQ(h.all<ev::Message>()[0].content, ".leading dot\r\n..two\r\n\t\r\nmid.dle\r\n.\r\n");
 }
@@ -497,7 +498,7 @@ TEST(Rfc5321_4_5_2, DotUnstuffing) {
 TEST(Rfc5321_4_1_1_4, EmptyMessageIsAccepted) {
   Harness h;
   h.ehlo();
-  h.feed(std::string(kTx) + ".\r\n");
+  h.feed_sync(std::string(kTx) + ".\r\n");
   ASSERT_EQ(h.messages(), 1u);
   EXPECT_EQ(h.all<ev::Message>()[0].content, "");
   EXPECT_EQ(codes(h.out).back(), 250);
@@ -507,7 +508,7 @@ TEST(Rfc5321_4_1_1_4, EmptyMessageIsAccepted) {
 TEST(Rfc6152_3, EightBitContentWith7BitBodyIsAcceptedLikePostfix) {
   Harness h;
   h.ehlo();
-  h.feed(std::string(kTx) + "caf\xc3\xa9\r\n.\r\n");
+  h.feed_sync(std::string(kTx) + "caf\xc3\xa9\r\n.\r\n");
   ASSERT_EQ(h.messages(), 1u);
   EXPECT_EQ(h.all<ev::Message>()[0].content, "caf\xc3\xa9\r\n");
 }
@@ -515,10 +516,10 @@ TEST(Rfc6152_3, EightBitContentWith7BitBodyIsAcceptedLikePostfix) {
 TEST(Rfc5321_4_5_3_1_6, TextLineOf1000OctetsOk1001Refused) {
   Harness h;
   h.ehlo();
-  h.feed(std::string(kTx) + line_of(998) + "\r\n.\r\n");
+  h.feed_sync(std::string(kTx) + line_of(998) + "\r\n.\r\n");
   EXPECT_EQ(h.messages(), 1u);
   h.take();
-  h.feed(std::string(kTx) + line_of(999) + "\r\n.\r\n");
+  h.feed_sync(std::string(kTx) + line_of(999) + "\r\n.\r\n");
   EXPECT_EQ(h.messages(), 1u);
   EXPECT_EQ(h.out, "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n"
                    "554 5.6.0 Message line too long (RFC 5321 section 4.5.3.1.6)\r\n");
@@ -529,7 +530,7 @@ TEST(Rfc5321_4_5_3_1_6, StuffingDotDoesNotCount) {
   Harness h;
   h.ehlo();
   // 998 octets of content starting with '.', sent stuffed as 999 + CRLF = 1001 on the wire.
-  h.feed(std::string(kTx) + "." + line_of(998, '.') + "\r\n.\r\n");
+  h.feed_sync(std::string(kTx) + "." + line_of(998, '.') + "\r\n.\r\n");
   ASSERT_EQ(h.messages(), 1u);
   EXPECT_EQ(h.all<ev::Message>()[0].content.size(), 1000u);
 }
@@ -542,10 +543,10 @@ TEST(Rfc1870_6_3, MessageSizeBoundary) {
   // 1000 octets of content exactly: 10 lines of 98 + CRLF.
   std::string content;
   for (int i = 0; i < 10; ++i) content += line_of(98) + "\r\n";
-  h.feed(std::string(kTx) + content + ".\r\n");
+  h.feed_sync(std::string(kTx) + content + ".\r\n");
   ASSERT_EQ(h.messages(), 1u);
   h.take();
-  h.feed(std::string(kTx) + content + "x\r\n.\r\n");
+  h.feed_sync(std::string(kTx) + content + "x\r\n.\r\n");
   EXPECT_EQ(h.messages(), 1u);
   EXPECT_EQ(codes(h.out).back(), 552);
   EXPECT_NE(h.out.find("552 5.3.4 Message size exceeds fixed maximum message size\r\n"), std::string::npos);
@@ -555,10 +556,10 @@ TEST(Rfc1870_6_3, MessageSizeBoundary) {
 TEST(Rfc1870_6_3, MoreThanDeclaredSizeIsRefused) {
   Harness h;
   h.ehlo();
-  h.feed("MAIL FROM:<a@b.example> SIZE=10\r\nRCPT TO:<c@mx.test>\r\nDATA\r\n12345678\r\n.\r\n");
+  h.feed_sync("MAIL FROM:<a@b.example> SIZE=10\r\nRCPT TO:<c@mx.test>\r\nDATA\r\n12345678\r\n.\r\n");
   EXPECT_EQ(h.messages(), 1u);
   h.take();
-  h.feed("MAIL FROM:<a@b.example> SIZE=10\r\nRCPT TO:<c@mx.test>\r\nDATA\r\n123456789\r\n.\r\n");
+  h.feed_sync("MAIL FROM:<a@b.example> SIZE=10\r\nRCPT TO:<c@mx.test>\r\nDATA\r\n123456789\r\n.\r\n");
   EXPECT_EQ(h.messages(), 1u);
   EXPECT_EQ(codes(h.out).back(), 552);
 }
@@ -586,10 +587,10 @@ std::string received_headers(int n) {
 TEST(Rfc5321_6_3, FiftyHopsOkFiftyOneRefused) {
   Harness h;
   h.ehlo();
-  h.feed(std::string(kTx) + received_headers(50) + "Subject: x\r\n\r\nbody\r\n.\r\n");
+  h.feed_sync(std::string(kTx) + received_headers(50) + "Subject: x\r\n\r\nbody\r\n.\r\n");
   EXPECT_EQ(h.messages(), 1u);
   h.take();
-  h.feed(std::string(kTx) + received_headers(51) + "Subject: x\r\n\r\nbody\r\n.\r\n");
+  h.feed_sync(std::string(kTx) + received_headers(51) + "Subject: x\r\n\r\nbody\r\n.\r\n");
   EXPECT_EQ(h.messages(), 1u);
   EXPECT_EQ(h.out.substr(h.out.rfind("554")), "554 5.4.6 Too many hops\r\n");
 }
@@ -600,10 +601,10 @@ TEST(Rfc5321_6_3, HopCountIsCaseInsensitiveAndHeaderOnly) {
   Harness h(c);
   h.ehlo();
   // Two real hops, then the body quotes many Received: lines: still accepted.
-  h.feed(std::string(kTx) + "RECEIVED: a\r\nreceived : b\r\nX-Received: c\r\n\r\n" + received_headers(10) + ".\r\n");
+  h.feed_sync(std::string(kTx) + "RECEIVED: a\r\nreceived : b\r\nX-Received: c\r\n\r\n" + received_headers(10) + ".\r\n");
   EXPECT_EQ(h.messages(), 1u);
   h.take();
-  h.feed(std::string(kTx) + "RECEIVED: a\r\nreceived : b\r\nReceived:c\r\n\r\n.\r\n");
+  h.feed_sync(std::string(kTx) + "RECEIVED: a\r\nreceived : b\r\nReceived:c\r\n\r\n.\r\n");
   EXPECT_EQ(codes(h.out).back(), 554);
 }
 
@@ -698,7 +699,7 @@ TEST(Rfc3030_2, BdatNotOfferedAfterHeloIsSkipped) {
 TEST(Rfc3030_2, DataAfterBdatIs503) {
   Harness h;
   h.ehlo();
-  h.feed(std::string(kBdatTx) + "BDAT 2\r\nabDATA\r\nRSET\r\n");
+  h.feed_sync(std::string(kBdatTx) + "BDAT 2\r\nabDATA\r\nRSET\r\n");
   EXPECT_EQ(h.out,
             "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.0.0 2 octets received\r\n"
             "503 5.5.1 Error: DATA after BDAT (RFC 3030 section 2)\r\n250 2.0.0 Ok\r\n");
@@ -827,7 +828,11 @@ TEST(Rfc3030_3, BinarymimeAllowsAnyOctets) {
 // PIPELINING (RFC 2920).
 
 TEST(Rfc2920_3_2, WholeTransactionInOneWriteRepliesInOrder) {
-  Harness h;
+  // Content sent before the 354 is refused by default (Rfc2920_3_1 below); allowed here
+  // to show the reply order over a whole transaction in one write.
+  ServerConfig c = test_config();
+  c.reject_pipelined_data = false;
+  Harness h(c);
   h.take();
   h.feed("EHLO a\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@mx.test>\r\nRCPT TO:<d@mx.test>\r\nDATA\r\nhello\r\n.\r\n"
          "MAIL FROM:<e@b.example>\r\nRCPT TO:<f@mx.test>\r\nBDAT 4 LAST\r\nhi\r\nQUIT\r\n");
@@ -883,15 +888,187 @@ TEST(Rfc2920_3_2, MessageVerdictHoldsPipelinedCommands) {
     return testing::default_verdict(e);
   };
   h.ehlo();
-  h.feed(std::string(kTx) + "x\r\n.\r\nMAIL FROM:<b@b.example>\r\n");
+  h.feed_sync(std::string(kTx) + "x\r\n.\r\nMAIL FROM:<b@b.example>\r\n");
   EXPECT_EQ(codes(h.take()), (std::vector<int>{250, 250, 354}));
   EXPECT_TRUE(h.session.in_transaction());
   h.answer(Reply::make(250, {2, 0, 0}, "Ok: queued as 1"));
   EXPECT_EQ(h.take(), "250 2.0.0 Ok: queued as 1\r\n250 2.1.0 Ok\r\n");
 }
 
-TEST(Security_1_5, SmtpsmugPipeliningFramesBothMessages) {
+// RFC 2920 §3.1: DATA ends a group; content sent before the 354 is improper pipelining.
+// By default (ServerConfig::reject_pipelined_data) DATA then gets Postfix's 554 5.5.0 and
+// the session closes; the bytes are never read, as content or as commands.
+
+constexpr std::string_view kSyncError = "554 5.5.0 Error: SMTP protocol synchronization\r\n";
+
+void expect_sync_refusal(const Harness& h) {
+  EXPECT_TRUE(h.closed());
+  EXPECT_EQ(h.messages(), 0u);
+  ASSERT_EQ(h.all<ev::Closed>().size(), 1u);
+  EXPECT_EQ(h.all<ev::Closed>()[0].reason, "improper command pipelining after DATA");
+  ASSERT_FALSE(h.kinds.empty());
+  EXPECT_EQ(h.kinds.back(), "close");
+}
+
+TEST(Rfc2920_3_1, ContentInTheSameWriteAsDataIsRefused) {
   Harness h;
+  h.ehlo();
+  h.feed(std::string(kTx) + "Subject: x\r\n\r\nbody\r\n.\r\nQUIT\r\n");
+  EXPECT_EQ(h.out, "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n" + std::string(kSyncError));
+  expect_sync_refusal(h);
+  EXPECT_EQ(h.session.feed("NOOP\r\n", h.now), 6u);  // closed: later bytes are dropped
+}
+
+TEST(Rfc2920_3_1, OneExtraByteIsEnough) {
+  Harness h;
+  h.ehlo();
+  h.feed(std::string(kTx) + "S");
+  EXPECT_EQ(codes(h.out), (std::vector<int>{250, 250, 554}));
+  expect_sync_refusal(h);
+}
+
+TEST(Rfc2920_3_1, ContentAfter354IsAccepted) {
+  Harness h;
+  h.ehlo();
+  h.feed(kTx);  // DATA ends the group: MAIL, RCPT and DATA together are proper pipelining
+  EXPECT_EQ(codes(h.take()), (std::vector<int>{250, 250, 354}));
+  h.feed("Subject: x\r\n\r\nbody\r\n.\r\nQUIT\r\n");
+  EXPECT_EQ(codes(h.out), (std::vector<int>{250, 221}));
+  ASSERT_EQ(h.messages(), 1u);
+  EXPECT_EQ(h.all<ev::Message>()[0].content, "Subject: x\r\n\r\nbody\r\n");
+}
+
+TEST(Rfc2920_3_1, OptionOffReadsPipelinedContent) {
+  ServerConfig c = test_config();
+  c.reject_pipelined_data = false;
+  Harness h(c);
+  h.ehlo();
+  h.feed(std::string(kTx) + "Subject: x\r\n\r\nbody\r\n.\r\nQUIT\r\n");
+  EXPECT_EQ(codes(h.out), (std::vector<int>{250, 250, 354, 250, 221}));
+  ASSERT_EQ(h.messages(), 1u);
+  EXPECT_EQ(h.all<ev::Message>()[0].content, "Subject: x\r\n\r\nbody\r\n");
+}
+
+TEST(Rfc2920_3_1, ContentSentWhileRcptVerdictPendingIsRefused) {
+  // Not about writes: the content came in a later read, but before any 354 could be sent.
+  Harness h;
+  h.decide = [](const Event& e) -> std::optional<Reply> {
+    if (std::holds_alternative<ev::RcptTo>(e)) return std::nullopt;
+    return testing::default_verdict(e);
+  };
+  h.ehlo();
+  h.feed(kTx);
+  EXPECT_EQ(h.take(), "250 2.1.0 Ok\r\n");
+  h.feed("Subject: x\r\n\r\nbody\r\n.\r\n");
+  EXPECT_EQ(h.take(), "");
+  h.answer(Reply::make(250, {2, 1, 5}, "Ok"));
+  EXPECT_EQ(h.out, "250 2.1.5 Ok\r\n" + std::string(kSyncError));
+  expect_sync_refusal(h);
+}
+
+TEST(Rfc2920_3_1, ContentHeldBackByFeedCountsAsPipelined) {
+  // While MAIL's verdict is pending, feed() buffers at most pipelined_input_bytes_max: here
+  // exactly up to the end of the DATA line. The content stays with the driver, yet it
+  // was sent before 354 all the same.
+  const std::string group = "RCPT TO:<r@mx.test>\r\nDATA\r\n";
+  ServerConfig c = test_config();
+  c.limits.pipelined_input_bytes_max = static_cast<std::uint32_t>(group.size());
+  Harness h(c);
+  h.decide = [](const Event& e) -> std::optional<Reply> {
+    if (std::holds_alternative<ev::MailFrom>(e)) return std::nullopt;
+    return testing::default_verdict(e);
+  };
+  h.ehlo();
+  h.feed("MAIL FROM:<s@example.org>\r\n");
+  EXPECT_EQ(h.session.feed(group + "body\r\n.\r\n", h.now), group.size());
+  h.answer(Reply::make(250, {2, 1, 0}, "Ok"));
+  EXPECT_EQ(codes(h.out), (std::vector<int>{250, 250, 554}));
+  expect_sync_refusal(h);
+}
+
+TEST(Rfc2920_3_1, DataAtTheEndOfAFeedBlockSeesTheRestOfTheFeed) {
+  // feed() moves input in blocks of pipelined_input_bytes_max; a DATA line that ends a
+  // block is still followed by the rest of the same feed.
+  ServerConfig c = test_config();
+  c.limits.pipelined_input_bytes_max = 6;  // "DATA\r\n"
+  Harness h(c);
+  h.ehlo();
+  h.feed("MAIL FROM:<s@example.org>\r\n");
+  h.feed("RCPT TO:<r@mx.test>\r\n");
+  EXPECT_EQ(codes(h.take()), (std::vector<int>{250, 250}));
+  h.feed("DATA\r\nbody\r\n.\r\n");
+  EXPECT_EQ(h.out, kSyncError);
+  expect_sync_refusal(h);
+}
+
+TEST(Rfc2920_3_1, RefusedDataWithPipelinedBytesClosesBeforeThemRunAsCommands) {
+  // The reason RFC 2920 §3.1 makes the client wait: when DATA fails (here: no valid
+  // recipient), content sent with it would be read as commands.
+  Harness h;
+  h.decide = [](const Event& e) -> std::optional<Reply> {
+    if (std::holds_alternative<ev::RcptTo>(e)) return Reply::make(550, {5, 1, 1}, "No such user");
+    return testing::default_verdict(e);
+  };
+  h.ehlo();
+  h.feed(std::string(kTx) + "MAIL FROM:<smuggled@example.org>\r\nRCPT TO:<r@mx.test>\r\n");
+  EXPECT_EQ(h.out, "250 2.1.0 Ok\r\n550 5.1.1 No such user\r\n" + std::string(kSyncError));
+  expect_sync_refusal(h);
+  EXPECT_EQ(h.all<ev::MailFrom>().size(), 1u);
+}
+
+TEST(Rfc2920_3_1, RefusedDataWithoutPipelinedBytesKeepsTheSession) {
+  Harness h;
+  h.ehlo();
+  h.feed("DATA\r\n");
+  EXPECT_EQ(codes(h.take()), (std::vector<int>{503}));
+  EXPECT_FALSE(h.closed());
+}
+
+TEST(Rfc2920_3_1, BdatIsFramedByItsSizeAndNotAffected) {
+  Harness h;
+  h.ehlo();
+  h.feed("MAIL FROM:<s@example.org>\r\nRCPT TO:<r@mx.test>\r\nBDAT 7\r\nhello\r\nBDAT 0 LAST\r\nQUIT\r\n");
+  EXPECT_EQ(codes(h.out), (std::vector<int>{250, 250, 250, 250, 221}));
+  ASSERT_EQ(h.messages(), 1u);
+  EXPECT_EQ(h.all<ev::Message>()[0].content, "hello\r\n");
+}
+
+TEST(Rfc2920_3_1, ByteByByteFeedingIsAClientThatWaits) {
+  // Fed one byte per call, nothing follows DATA when it is read; a real client that
+  // waits for 354 looks the same.
+  Harness h;
+  h.ehlo();
+  for (char ch : std::string(kTx) + "body\r\n.\r\n") h.feed(std::string(1, ch));
+  EXPECT_EQ(codes(h.out), (std::vector<int>{250, 250, 354, 250}));
+  EXPECT_EQ(h.messages(), 1u);
+}
+
+// SECURITY.md §1 case 5, the smtpsmug "pipelining" test: mail 1, its end of data, and
+// MAIL/RCPT/DATA plus mail 2, all in one write. Message 1 is framed and accepted; the
+// second DATA arrives with mail 2 behind it and gets 554 5.5.0, and the session closes
+// (Postfix smtpd_forbid_unauth_pipelining; smtpsmug reads the 5xx as "enforces protocol
+// synchronisation"). On the wire:
+//   C: MAIL FROM:<a@b.example>  RCPT TO:<c@mx.test>  DATA      S: 250 250 354
+//   C: <mail 1>.  MAIL FROM:<a@b.example>  RCPT TO:<c@mx.test>  DATA  <mail 2>.
+//   S: 250 2.0.0 Ok: queued   250 2.1.0 Ok   250 2.1.5 Ok
+//   S: 554 5.5.0 Error: SMTP protocol synchronization   (close)
+TEST(Security_1_5, SmtpsmugPipeliningIsRefusedAtTheSecondData) {
+  Harness h;
+  h.ehlo();
+  h.feed("MAIL FROM:<a@b.example>\r\nRCPT TO:<c@mx.test>\r\nDATA\r\n");
+  h.feed("Subject: one\r\n\r\n1\r\n.\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@mx.test>\r\nDATA\r\nSubject: two\r\n\r\n2\r\n.\r\n");
+  ASSERT_EQ(h.messages(), 1u);
+  EXPECT_EQ(h.all<ev::Message>()[0].content, "Subject: one\r\n\r\n1\r\n");
+  EXPECT_EQ(codes(h.out), (std::vector<int>{250, 250, 354, 250, 250, 250, 554}));
+  EXPECT_TRUE(h.closed());
+  EXPECT_EQ(h.all<ev::Closed>().at(0).reason, "improper command pipelining after DATA");
+}
+
+// With the option off, the same write frames both messages correctly, each with its 250.
+TEST(Security_1_5, SmtpsmugPipeliningFramesBothMessagesWhenAllowed) {
+  ServerConfig c = test_config();
+  c.reject_pipelined_data = false;
+  Harness h(c);
   h.ehlo();
   h.feed("MAIL FROM:<a@b.example>\r\nRCPT TO:<c@mx.test>\r\nDATA\r\n");
   h.feed("Subject: one\r\n\r\n1\r\n.\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@mx.test>\r\nDATA\r\nSubject: two\r\n\r\n2\r\n.\r\n");
@@ -1086,7 +1263,7 @@ TEST(Rfc3207_4_2, StateIsForgottenAfterHandshake) {
   h.drain();
   EXPECT_EQ(h.session.state(), State::greeting);
   EXPECT_EQ(h.out, "");  // no new greeting: the client speaks first (§4.2)
-  h.feed("MAIL FROM:<a@b.example>\r\nEHLO a\r\nSTARTTLS\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@mx.test>\r\n"
+  h.feed_sync("MAIL FROM:<a@b.example>\r\nEHLO a\r\nSTARTTLS\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@mx.test>\r\n"
          "DATA\r\nx\r\n.\r\n");
   const std::string out = h.take();
   EXPECT_EQ(out.substr(0, out.find("250-")), "503 5.5.1 Error: send HELO/EHLO first\r\n");
@@ -1180,7 +1357,7 @@ TEST(Security_6_7, DeliveredMessageResetsJunkCount) {
   c.limits.junk_commands_max = 3;
   Harness h(c);
   h.feed("EHLO a\r\nNOOP\r\nRSET\r\n");  // 3 junk
-  h.feed(std::string(kTx) + "x\r\n.\r\nNOOP\r\nNOOP\r\n");
+  h.feed_sync(std::string(kTx) + "x\r\n.\r\nNOOP\r\nNOOP\r\n");
   EXPECT_FALSE(h.closed());
 }
 
@@ -1247,7 +1424,7 @@ TEST(Rfc5321_4_5_3_2, NoTimeoutWhileVerdictPending) {
     return testing::default_verdict(e);
   };
   h.ehlo();
-  h.feed(std::string(kTx) + "x\r\n.\r\n");
+  h.feed_sync(std::string(kTx) + "x\r\n.\r\n");
   EXPECT_FALSE(h.session.poll_timeout().has_value());
   h.session.handle_timeout(h.now + 1h);
   h.drain();
@@ -1267,7 +1444,7 @@ TEST(Session, EofDropsTransactionAndLaterCompleteIsIgnored) {
     return testing::default_verdict(e);
   };
   h.ehlo();
-  h.feed(std::string(kTx) + "x\r\n.\r\n");
+  h.feed_sync(std::string(kTx) + "x\r\n.\r\n");
   ASSERT_EQ(h.messages(), 1u);
   h.take();
   h.session.feed_eof(h.now);
@@ -1281,7 +1458,7 @@ TEST(Session, EofDropsTransactionAndLaterCompleteIsIgnored) {
 TEST(Session, EofInsideDataGivesNoMessage) {
   Harness h;
   h.ehlo();
-  h.feed(std::string(kTx) + "partial\r\n");
+  h.feed_sync(std::string(kTx) + "partial\r\n");
   h.session.feed_eof(h.now);
   h.drain();
   EXPECT_EQ(h.messages(), 0u);
@@ -1332,7 +1509,7 @@ TEST(Session, RefuseConnectionBytes) {
 
 TEST(Session, HistoryRecordsTransitionsAndIsBounded) {
   Harness h;
-  h.feed("EHLO a\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@mx.test>\r\nDATA\r\nx\r\n.\r\n");
+  h.feed_sync("EHLO a\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@mx.test>\r\nDATA\r\nx\r\n.\r\n");
   const auto& hist = h.session.history();
   ASSERT_EQ(hist.size(), 5u);
   EXPECT_EQ(hist[0], "greeting -> ready");

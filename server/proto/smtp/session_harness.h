@@ -110,6 +110,21 @@ struct Harness {
     return std::string(bytes);
   }
 
+  // Feeds `bytes` as a client that waits for every 354 (RFC 2920 §3.1): one call per group,
+  // each ending at a "DATA\r\n" line (a split inside content changes nothing). For tests
+  // about content rather than about reject_pipelined_data.
+  std::string feed_sync(std::string_view bytes) {
+    constexpr std::string_view kData = "DATA\r\n";
+    for (;;) {
+      const std::size_t at = bytes.find(kData);
+      if (at == std::string_view::npos) return feed(bytes);
+      const std::size_t group = at + kData.size();
+      std::string rest = feed(bytes.substr(0, group));
+      if (!rest.empty()) return rest + std::string(bytes.substr(group));
+      bytes.remove_prefix(group);
+    }
+  }
+
   void feed_pieces(const std::vector<std::string>& pieces) {
     std::string rest;
     for (const auto& p : pieces) rest = feed(rest + p);

@@ -81,6 +81,8 @@ struct ServerSession::Impl {
   void dispatch_line(std::string_view line);     // process_line's body, between its bookkeeping
   void maybe_finish_shutdown();
   std::string_view unread() const noexcept { return std::string_view(inbuf_).substr(inpos_); }
+  // Input received after the line just read: in the buffer, or not yet moved into it.
+  bool input_follows() const noexcept { return inpos_ < inbuf_.size() || input_held_; }
   void advance(std::size_t n) noexcept;
   void compact();
   Extensions extensions() const noexcept;
@@ -107,6 +109,7 @@ struct ServerSession::Impl {
   void on_rcpt(const Command& c);
 
   // --- commands/data.cpp: DATA, BDAT, end of message (§4.1.1.4, §4.5.2, RFC 3030) ------
+  std::optional<Reply> check_data_sync() const;  // RFC 2920 §3.1, before the state check
   std::optional<Reply> check_data(std::string_view arg) const;
   void proceed_data();
   std::optional<Reply> check_bdat(const BdatArgs& args) const;
@@ -157,6 +160,9 @@ struct ServerSession::Impl {
   // Input: unprocessed bytes are inbuf_[inpos_..]; bounded (see feed()).
   std::string inbuf_;
   std::size_t inpos_ = 0;
+  // feed() has not moved all it was given into inbuf_ yet (it works in bounded blocks), or
+  // left some to the driver while a verdict was pending: more input follows inbuf_.
+  bool input_held_ = false;
   CommandLineReader line_reader_;
 
   // Session facts (RFC 5321 §4.1.1.1; RFC 3207 §4.2 forgets them after TLS).

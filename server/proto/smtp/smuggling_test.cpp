@@ -95,7 +95,11 @@ TEST(Security_1_2, BareCrInCommandPhaseNeverSplitsCommands) {
 }
 
 TEST(Security_1_5, HonestPipelinedMessagesAreFramedSeparately) {
-  Harness h;
+  // The second DATA has its content right behind it: refused by default as improper
+  // pipelining (server_session_test.cpp, Security_1_5); framing is what is tested here.
+  ServerConfig c = testing::test_config();
+  c.reject_pipelined_data = false;
+  Harness h(c);
   h.feed("EHLO a\r\nMAIL FROM:<t@sender.test>\r\nRCPT TO:<victim@mx.test>\r\nDATA\r\n");
   h.feed("Subject: t\r\n\r\nbody\r\n.\r\n" + smuggle_tail());
   // Correct framing: the second one is a real, separately acknowledged message.
@@ -106,8 +110,8 @@ TEST(Security_1_5, HonestPipelinedMessagesAreFramedSeparately) {
 
 TEST(Security_1, SessionStaysUsableAfterRefusal) {
   Harness h;
-  h.feed("EHLO a\r\nMAIL FROM:<t@sender.test>\r\nRCPT TO:<victim@mx.test>\r\nDATA\r\nbody\n.\nmore\r\n.\r\n");
-  h.feed("MAIL FROM:<t@sender.test>\r\nRCPT TO:<victim@mx.test>\r\nDATA\r\nclean\r\n.\r\n");
+  h.feed_sync("EHLO a\r\nMAIL FROM:<t@sender.test>\r\nRCPT TO:<victim@mx.test>\r\nDATA\r\nbody\n.\nmore\r\n.\r\n");
+  h.feed_sync("MAIL FROM:<t@sender.test>\r\nRCPT TO:<victim@mx.test>\r\nDATA\r\nclean\r\n.\r\n");
   ASSERT_EQ(h.messages(), 1u);
   EXPECT_EQ(h.all<ev::Message>()[0].content, "clean\r\n");
   EXPECT_EQ(h.all<ev::TransactionReset>().size(), 1u);

@@ -1,7 +1,8 @@
-// DATA (RFC 5321 §4.1.1.4, §3.3, §4.5.2) and BDAT (RFC 3030 §2, §3), and the end of a
-// message: content checks (§2.3.8 bare CR/LF, §4.5.3.1.6 line length, RFC 1870 size,
-// §6.3 hops) and the ev::Message handed to the application. Content bytes are read by the
-// session's input loop (DataReader / chunk counting); this file only decides. No I/O.
+// DATA (RFC 5321 §4.1.1.4, §3.3, §4.5.2; RFC 2920 §3.1 synchronisation) and BDAT (RFC
+// 3030 §2, §3), and the end of a message: content checks (§2.3.8 bare CR/LF, §4.5.3.1.6
+// line length, RFC 1870 size, §6.3 hops) and the ev::Message handed to the application.
+// Content bytes are read by the session's input loop (DataReader / chunk counting); this
+// file only decides. No I/O.
 #include "core/assert.h"
 #include "proto/smtp/session_impl.h"
 
@@ -15,6 +16,19 @@ std::uint64_t size_limit(const SmtpLimits& limits, const MailParams& params) {
   return limit;
 }
 }  // namespace
+
+std::optional<Reply> ServerSession::Impl::check_data_sync() const {
+  MAIL_ASSERT(state_ != State::closed);
+  MAIL_ASSERT(state_ != State::data);
+  // RFC 2920 §3.1: DATA "can only appear as the last command in a group", and the client
+  // must wait for 354 before sending content. The 354 goes out only once this round's
+  // input is processed, so any input already here after the DATA line was sent without
+  // it. Postfix's reply (smtpd_forbid_unauth_pipelining); the caller closes, because the
+  // bytes can no longer be told apart as content or commands.
+  if (config_.reject_pipelined_data && input_follows())
+    return Reply::make(554, {5, 5, 0}, "Error: SMTP protocol synchronization");
+  return std::nullopt;
+}
 
 std::optional<Reply> ServerSession::Impl::check_data(std::string_view arg) const {
   MAIL_ASSERT(state_ == State::rcpt);
