@@ -121,8 +121,10 @@ class Reader {
     const auto* n = get(key);
     if (n == nullptr) return nullptr;
     const auto* a = n->as_array();
-    auto lo = a && a->size() == 2 && a->get(0)->is_integer() ? a->get(0)->value<std::int64_t>() : std::nullopt;
-    auto hi = a && a->size() == 2 && a->get(1)->is_integer() ? a->get(1)->value<std::int64_t>() : std::nullopt;
+    const toml::node* first = a != nullptr && a->size() == 2 ? a->get(0) : nullptr;
+    const toml::node* second = a != nullptr && a->size() == 2 ? a->get(1) : nullptr;
+    auto lo = first != nullptr && first->is_integer() ? first->value<std::int64_t>() : std::nullopt;
+    auto hi = second != nullptr && second->is_integer() ? second->value<std::int64_t>() : std::nullopt;
     if (!lo || !hi || *lo < 0 || *hi < *lo) reject(*n, key, "must be [min, max] integers, 0 <= min <= max");
     out = Range{static_cast<std::uint64_t>(*lo), static_cast<std::uint64_t>(*hi)};
     return n;
