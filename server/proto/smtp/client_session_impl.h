@@ -33,6 +33,17 @@ Reply local_reply(std::uint16_t code, std::uint8_t subject, std::uint16_t detail
 // "250 first line", for history and local reply texts.
 std::string reply_summary(const Reply& r);
 
+// The AUTH exchange in progress (RFC 4954 §4), from AUTH until its final reply. At
+// namespace scope, not nested in Impl: clang cannot use a nested struct's default member
+// initializers (optional::emplace()) before the enclosing class is complete.
+struct ClientAuthExchange {
+  sasl::Mechanism mechanism = sasl::Mechanism::plain;
+  std::uint32_t continuations = 0;          // 334s answered so far
+  std::optional<sasl::ScramClient> scram;   // SCRAM-SHA-256 state
+  bool server_verified = false;             // SCRAM: server-final's signature matched
+  std::optional<Reply> abandoned;           // we cancelled with "*": why (a local reply)
+};
+
 struct ClientSession::Impl {
   struct Queued {
     TxId id = 0;
@@ -66,15 +77,7 @@ struct ClientSession::Impl {
   bool extended = false;
   bool tls = false;
   bool authenticated = false;
-  // The AUTH exchange in progress (RFC 4954 §4), from AUTH until its final reply.
-  struct AuthExchange {
-    sasl::Mechanism mechanism = sasl::Mechanism::plain;
-    std::uint32_t continuations = 0;          // 334s answered so far
-    std::optional<sasl::ScramClient> scram;   // SCRAM-SHA-256 state
-    bool server_verified = false;             // SCRAM: server-final's signature matched
-    std::optional<Reply> abandoned;           // we cancelled with "*": why (a local reply)
-  };
-  std::optional<AuthExchange> auth_x;
+  std::optional<ClientAuthExchange> auth_x;  // the AUTH exchange in progress
   bool quit_requested = false;
   TxId next_id = 1;
   std::size_t discarded = 0;

@@ -71,7 +71,7 @@ void ClientSession::Impl::start_auth(Instant now) {
   if (const Reply* refusal = std::get_if<Reply>(&checked)) return quit_after_failure(*refusal, true, now);
   const ClientAuth& a = *cfg.auth;
   MAIL_ASSERT(!auth_x.has_value());
-  AuthExchange& x = auth_x.emplace();  // in place: ScramClient holds a Crypto& (not assignable)
+  ClientAuthExchange& x = auth_x.emplace();  // in place: ScramClient holds a Crypto& (not assignable)
   x.mechanism = std::get<sasl::Mechanism>(checked);
   std::string line = "AUTH " + std::string(sasl::to_string(x.mechanism));
   switch (x.mechanism) {
@@ -103,7 +103,7 @@ void ClientSession::Impl::start_auth(Instant now) {
 std::variant<std::string, Reply> ClientSession::Impl::auth_response(std::string_view challenge_b64) {
   MAIL_ASSERT(auth_x.has_value());
   MAIL_ASSERT(cfg.auth.has_value());
-  AuthExchange& x = *auth_x;
+  ClientAuthExchange& x = *auth_x;
   const std::uint32_t step = x.continuations++;
   switch (x.mechanism) {
     case sasl::Mechanism::plain: break;  // the response went with the command
@@ -146,7 +146,7 @@ void ClientSession::Impl::on_auth(const Reply& r, Instant now) {
     }
     return send_cmd(std::move(std::get<std::string>(answer)), Cmd::auth, 0, now);
   }
-  AuthExchange x = std::move(*auth_x);
+  ClientAuthExchange x = std::move(*auth_x);
   auth_x.reset();
   if (x.abandoned) return quit_after_failure(*x.abandoned, true, now);
   if (r.code == 235) {
