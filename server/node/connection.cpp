@@ -137,7 +137,7 @@ rt::Task<void> Connection::run() {
   // Teardown: nothing of ours may still be in flight when the frame goes away.
   close_stream();
   if (timer_waits_ > 0) timer_->cancel();
-  session_->cancel_waits();
+  MAIL_ASSERT(jobs_in_flight_ == 0);  // finished() waited for them
   while (read_in_flight_ || timer_waits_ > 0 || jobs_in_flight_ > 0) {
     co_await wakeup_.wait();
     apply_wakeups();

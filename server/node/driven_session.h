@@ -41,9 +41,6 @@ class DrivenSession {
   [[nodiscard]] virtual std::string_view state_name() const = 0;
   // A line for the disconnect log entry beyond the reason ("transactions=3"), or empty.
   [[nodiscard]] virtual std::string summary() const { return {}; }
-  // Teardown: stop waits that only delay an answer nobody will read (an AUTH failure
-  // delay). Work that must finish (a delivery) is left to complete.
-  virtual void cancel_waits() {}
 };
 
 }  // namespace mail::node

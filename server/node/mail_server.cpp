@@ -16,7 +16,7 @@ MailServerConfig resolve(rt::Env& env, MailServerConfig config) {
 
 }  // namespace
 
-SmtpServerConfig MailServer::wire(rt::Env& /*env*/, MailServerConfig& config, tls::OpenSslCrypto& crypto,
+SmtpServerConfig MailServer::wire(const MailServerConfig& config, tls::OpenSslCrypto& crypto,
                                   store::LiveUserDb& users) {
   SmtpServerConfig smtp = config.smtp;
   MAIL_ASSERT(!smtp.session.hostname.empty());
@@ -35,7 +35,7 @@ MailServer::MailServer(rt::Env& env, MailServerConfig config, const HandlerWrapp
       delivery_(env, directory_, maildirs_, LocalDeliveryConfig{config_.smtp.session.hostname}),
       local_handler_(delivery_),
       wrapped_handler_(wrap ? wrap(local_handler_) : nullptr),
-      smtp_(env, wire(env, config_, crypto_, users_),
+      smtp_(env, wire(config_, crypto_, users_),
             wrapped_handler_ ? static_cast<MailHandler&>(*wrapped_handler_) : local_handler_),
       users_timer_(env.clock().make_timer()) {
   MAIL_ASSERT(!config_.data_dir.empty());

@@ -68,8 +68,8 @@ class MailServer {
   const MailServerConfig& config() const noexcept { return config_; }
 
  private:
-  static SmtpServerConfig wire(rt::Env& env, MailServerConfig& config, tls::OpenSslCrypto& crypto,
-                               store::LiveUserDb& users);
+  // The SMTP configuration with AUTH wired to our users and crypto (when configured).
+  static SmtpServerConfig wire(const MailServerConfig& config, tls::OpenSslCrypto& crypto, store::LiveUserDb& users);
   rt::Task<void> poll_users();
 
   rt::Env& env_;

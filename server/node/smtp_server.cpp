@@ -95,9 +95,7 @@ Status SmtpServer::bind() {
 }
 
 Status SmtpServer::start() {
-  if (!config_.listen_submissions.empty() && tls() == nullptr) {
-    return fail(Errc::invalid, "port 465 (submissions) needs a TLS certificate");
-  }
+  // A submissions listener without a certificate is refused by the listener service.
   if (!service_.bound_already()) {
     if (Status bound = bind(); !bound.ok()) return bound;
   }

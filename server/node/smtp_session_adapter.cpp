@@ -26,10 +26,6 @@ bool SmtpSessionAdapter::dispatch_events(Instant now) {
   return any;
 }
 
-void SmtpSessionAdapter::cancel_waits() {
-  if (auth_delay_in_flight_) auth_timer_->cancel();  // answered at once, to nobody
-}
-
 void SmtpSessionAdapter::on_event(smtp::Event& event, Instant now) {
   MailHandler& handler = server_.handler_;
   if (auto* mail = std::get_if<smtp::ev::MailFrom>(&event)) {
@@ -114,7 +110,8 @@ void SmtpSessionAdapter::on_auth(const smtp::ev::Auth& auth, Instant now) {
 }
 
 rt::Task<Connection::JobResult> SmtpSessionAdapter::answer_after(smtp::EventId id, smtp::Reply reply, Instant at) {
-  (void)co_await rt::sleep_until(*auth_timer_, at);  // canceled at teardown: answered at once
+  // The connection lingers until this job is done: the delayed answer is always delivered.
+  (void)co_await rt::sleep_until(*auth_timer_, at);
   MAIL_ASSERT(auth_delay_in_flight_);
   auth_delay_in_flight_ = false;
   co_return [this, id, reply = std::move(reply)](Instant now, bool open) mutable {

@@ -36,7 +36,6 @@ class SmtpSessionAdapter final : public DrivenSession {
   std::size_t buffered_bytes() const override { return session_.buffered_bytes(); }
   std::string_view state_name() const override { return smtp::to_string(session_.state()); }
   std::string summary() const override { return "transactions=" + std::to_string(transactions_); }
-  void cancel_waits() override;
 
  private:
   void on_event(smtp::Event& event, Instant now);
