@@ -136,9 +136,7 @@ int main_impl(const std::vector<std::string_view>& argv) {
       std::cout << describe_config(*config);
       return 0;
     }
-    std::cerr << "cloudsdial " << CLOUDSDIAL_VERSION << ": using configuration "
-              << (options->config_path ? *options->config_path : std::string("(embedded default)")) << "\n";
-    return run_serve(*config);
+    return run_serve(*config);  // it says which configuration it uses
   }
   std::cerr << "cloudsdial: unknown verb '" << verb << "'\n\n" << kUsage;
   return 2;

@@ -77,36 +77,50 @@ int run_serve(const AppConfig& config) {
   options.log_output = config.log_output == "syslog" ? io::LogOutput::syslog : io::LogOutput::stderr_fd;
   io::AsioEnv env(options);
 
+  // What `serve` says itself (configuration, certificate, readiness, start-up errors): plain
+  // lines on stderr, or records of the configured log when it is JSON, so that a JSON
+  // consumer sees nothing else.
+  const bool json_log = config.log_format == "json";
+  auto say = [&env, json_log](rt::LogLevel level, const std::string& text) {
+    if (json_log) {
+      env.log().write(level, text);
+    } else {
+      std::cerr << text << std::endl;
+    }
+  };
+  say(rt::LogLevel::info, "cloudsdial " CLOUDSDIAL_VERSION ": using configuration " +
+                              (config.source == "embedded default" ? "(embedded default)" : config.source));
+
   node::MailServer server(env, config.server_config());
   const std::string hostname = server.config().smtp.session.hostname;
 
   // The ports first: a port in use (or not ours to take) stops the start before anything
   // is created on disk.
   if (Status bound = server.bind(); !bound.ok()) {
-    std::cerr << "cloudsdial: " << bound.error().detail << "\n";
+    say(rt::LogLevel::error, "cloudsdial: " + bound.error().detail);
     return 1;
   }
   if (Status made = make_private_dirs(config.data_dir); !made.ok()) {
-    std::cerr << "cloudsdial: data dir: " << made.error().detail << "\n";
+    say(rt::LogLevel::error, "cloudsdial: data dir: " + made.error().detail);
     return 1;
   }
   PidFile pid_file;
   if (auto locked = pid_file.acquire(config.pid_path()); !locked.ok()) {
-    std::cerr << "cloudsdial: " << locked.error().detail << "\n";
+    say(rt::LogLevel::error, "cloudsdial: " + locked.error().detail);
     return 1;
   }
 
   if (config.tls.enabled) {
     auto tls = load_server_tls(config, hostname);
     if (!tls.ok()) {
-      std::cerr << "cloudsdial: TLS: " << tls.error().detail << "\n";
+      say(rt::LogLevel::error, "cloudsdial: TLS: " + tls.error().detail);
       return 1;
     }
     if (tls->generated) {
-      std::cerr << "cloudsdial: generated a self-signed certificate for " << hostname << " in " << config.tls_dir()
-                << " (clients will not verify it: set [tls] cert and key for production)\n";
+      say(rt::LogLevel::warn, "cloudsdial: generated a self-signed certificate for " + hostname + " in " +
+                                  config.tls_dir() + " (clients will not verify it: set [tls] cert and key for production)");
     }
-    std::cerr << "cloudsdial: TLS certificate " << tls->cert_file << "\n";
+    say(rt::LogLevel::info, "cloudsdial: TLS certificate " + tls->cert_file);
     server.set_tls(tls->context);
   }
 
@@ -152,11 +166,11 @@ int run_serve(const AppConfig& config) {
 
   // Start-up runs on the Env (users, mailboxes, then the listeners); only then are we ready.
   env.tasks().spawn([](io::AsioEnv& e, const AppConfig& cfg, node::MailServer& s, bool& started_flag,
-                       bool& stopping_flag, int& code) -> rt::Task<void> {
+                       bool& stopping_flag, int& code, const decltype(say)& tell) -> rt::Task<void> {
     Status up = co_await s.start();
     if (stopping_flag) co_return;  // a signal arrived during start-up: the Env is stopping
     if (!up.ok()) {
-      std::cerr << "cloudsdial: " << up.error().detail << "\n";
+      tell(rt::LogLevel::error, "cloudsdial: " + up.error().detail);
       code = 1;
       stopping_flag = true;
       e.stop();
@@ -165,12 +179,12 @@ int run_serve(const AppConfig& config) {
     started_flag = true;
     const node::SmtpServer& smtp = s.smtp();
     for (std::size_t i = 0; i < smtp.bound_endpoints().size(); ++i) {
-      std::cerr << "cloudsdial: listening on " << smtp.bound_endpoints()[i].to_string();
-      if (smtp.bound_kind(i) != node::ListenerKind::smtp) std::cerr << " (" << node::to_string(smtp.bound_kind(i)) << ")";
-      std::cerr << "\n";
+      std::string line = "cloudsdial: listening on " + smtp.bound_endpoints()[i].to_string();
+      if (smtp.bound_kind(i) != node::ListenerKind::smtp) line += " (" + std::string(node::to_string(smtp.bound_kind(i))) + ")";
+      tell(rt::LogLevel::info, line);
     }
-    std::cerr << "cloudsdial: ready (pid " << ::getpid() << ", data dir " << cfg.data_dir << ")" << std::endl;
-  }(env, config, server, started, stopping, exit_code));
+    tell(rt::LogLevel::info, "cloudsdial: ready (pid " + std::to_string(::getpid()) + ", data dir " + cfg.data_dir + ")");
+  }(env, config, server, started, stopping, exit_code, say));
 
   env.run();
   return exit_code;
