@@ -387,14 +387,9 @@ bool Connection::finished() const noexcept {
 rt::Task<bool> Connection::handshake(std::string initial_ciphertext) {
   MAIL_ASSERT(tls_context_ != nullptr);
   MAIL_ASSERT(!read_in_flight_);
-  auto tls = std::make_unique<TlsStream>(env_.executor(), std::move(stream_),
-                                         std::make_unique<tls::TlsEngine>(*tls_context_, tls::Role::server),
-                                         std::move(initial_ciphertext));
-  TlsStream& t = *tls;
-  stream_ = std::move(tls);
+  auto engine = std::make_unique<tls::TlsEngine>(*tls_context_, tls::Role::server);
   const Instant deadline = env_.clock().now() + config_.tls_handshake_timeout;
-  auto done = co_await rt::async_op<tls::ev::HandshakeDone>(
-      [&t, deadline](rt::Completion<tls::ev::HandshakeDone> c) { t.async_handshake(deadline, std::move(c)); });
+  auto done = co_await upgrade_to_tls(env_.executor(), stream_, std::move(engine), std::move(initial_ciphertext), deadline);
   if (!done.ok()) {
     ++counters_.tls_handshake_failures;
     log(rt::LogLevel::info, "TLS handshake failed with " + client() + ": " + std::string(to_string(done.code())) + " " +

@@ -152,13 +152,10 @@ rt::Task<void> SmtpClientConnection::run() {
 rt::Task<Result<tls::ev::HandshakeDone>> client_tls_handshake(rt::Env& env, std::unique_ptr<rt::Stream>& stream,
                                                               tls::TlsContext& context, std::string server_name,
                                                               Instant deadline) {
-  MAIL_ASSERT(stream != nullptr);
-  auto t = std::make_unique<TlsStream>(env.executor(), std::move(stream),
-                                       std::make_unique<tls::TlsEngine>(context, tls::Role::client, std::move(server_name)));
-  TlsStream& ts = *t;
-  stream = std::move(t);
-  auto done = co_await rt::async_op<tls::ev::HandshakeDone>(
-      [&ts, deadline](rt::Completion<tls::ev::HandshakeDone> c) { ts.async_handshake(deadline, std::move(c)); });
+  // Named locals, not temporaries in the co_await: GCC 12 (docs/ARCHITECTURE.md pitfalls).
+  auto engine = std::make_unique<tls::TlsEngine>(context, tls::Role::client, std::move(server_name));
+  std::string no_initial_bytes;
+  auto done = co_await upgrade_to_tls(env.executor(), stream, std::move(engine), std::move(no_initial_bytes), deadline);
   if (!done.ok()) stream->close();
   co_return done;
 }

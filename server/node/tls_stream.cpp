@@ -10,6 +10,7 @@
 #include <variant>
 
 #include "core/assert.h"
+#include "runtime/await.h"
 
 namespace mail::node {
 
@@ -256,5 +257,17 @@ void TlsStream::shutdown_send() {
 }
 
 void TlsStream::close() { core_->cancel_all(); }
+
+rt::Task<Result<tls::ev::HandshakeDone>> upgrade_to_tls(rt::Executor& executor, std::unique_ptr<rt::Stream>& stream,
+                                                        std::unique_ptr<tls::TlsEngine> engine,
+                                                        std::string initial_ciphertext, Instant deadline) {
+  MAIL_ASSERT(stream != nullptr);
+  MAIL_ASSERT(engine != nullptr);
+  auto tls = std::make_unique<TlsStream>(executor, std::move(stream), std::move(engine), std::move(initial_ciphertext));
+  TlsStream& t = *tls;
+  stream = std::move(tls);
+  co_return co_await rt::async_op<tls::ev::HandshakeDone>(
+      [&t, deadline](rt::Completion<tls::ev::HandshakeDone> c) { t.async_handshake(deadline, std::move(c)); });
+}
 
 }  // namespace mail::node

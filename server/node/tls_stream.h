@@ -9,6 +9,7 @@
 #include <string>
 
 #include "runtime/env.h"
+#include "runtime/task.h"
 #include "tls/engine.h"
 
 namespace mail::node {
@@ -41,5 +42,14 @@ class TlsStream final : public rt::Stream {
   rt::Endpoint local_;
   rt::Endpoint remote_;
 };
+
+// Replaces `stream` by a TlsStream over it and `engine` (server or client role), and runs
+// the handshake to its end by `deadline`: STARTTLS and implicit TLS for the server driver
+// (node/connection.cpp), STARTTLS for the outbound client (smtp_client_connection.cpp).
+// `initial_ciphertext`: bytes already read that belong to the TLS stream. The stream is
+// left as it is on failure: the caller closes it its own way.
+rt::Task<Result<tls::ev::HandshakeDone>> upgrade_to_tls(rt::Executor& executor, std::unique_ptr<rt::Stream>& stream,
+                                                        std::unique_ptr<tls::TlsEngine> engine,
+                                                        std::string initial_ciphertext, Instant deadline);
 
 }  // namespace mail::node
