@@ -13,6 +13,7 @@ namespace mail::smtp {
 struct Recipient {
   Path path;          // as accepted (never null)
   RcptParams params;  // NOTIFY / ORCPT
+  bool operator==(const Recipient&) const = default;
 };
 
 struct Envelope {

@@ -24,17 +24,20 @@ struct MailParams {
   DsnRet ret = DsnRet::unspecified;
   std::optional<std::string> envid;  // decoded xtext
   std::optional<std::string> auth;   // decoded xtext, "<>" allowed
+  bool operator==(const MailParams&) const = default;
 };
 
 struct DsnNotify {
   bool never = false, success = false, failure = false, delay = false;
   bool any() const noexcept { return never || success || failure || delay; }
+  bool operator==(const DsnNotify&) const = default;
 };
 
 struct RcptParams {
   DsnNotify notify;                     // none set = not given
   std::optional<std::string> orcpt_type;  // "rfc822"
   std::optional<std::string> orcpt;       // decoded xtext
+  bool operator==(const RcptParams&) const = default;
 };
 
 struct ParamError {
