@@ -66,6 +66,11 @@ failure_window = "15min"        # failures counted over this window
 ip_failures_max = 20            # then every AUTH from that IP is refused
 user_failures_max = 10          # then that name cannot log in until the window passes
 
+# [dns]                         # default: the system resolver (/etc/resolv.conf, /etc/hosts)
+# servers = ["127.0.0.1:53"]    # "IP:PORT" or "[IPv6]:PORT", at most 3; every query goes there
+# timeout = "5s"                # per try and server
+# attempts = 2                  # tries per server
+
 [domains]
 local = ["example.test"]
 
@@ -412,6 +417,34 @@ void read_auth(Reader& r, const toml::table& root, AppConfig& cfg) {
   }
 }
 
+// [dns]: the resolver's servers, per-try timeout and tries (io::PosixDnsConfig).
+void read_dns(Reader& r, const toml::table& root, AppConfig& cfg) {
+  const toml::table* dns = root["dns"].as_table();
+  if (!dns) return;
+  r.check_keys(*dns, "dns", {"servers", "timeout", "attempts"});
+  std::vector<std::string> servers;
+  toml::source_region where;
+  if (r.get_strings(*dns, "dns", "servers", servers, &where) && !r.failed()) {
+    if (servers.size() > 3) r.fail_at(where, "dns.servers", "at most 3 servers (the resolver's limit)");
+    for (std::size_t i = 0; i < servers.size() && !r.failed(); ++i) {
+      const std::string key = "dns.servers[" + std::to_string(i) + "]";
+      auto ep = parse_endpoint(servers[i]);
+      if (!ep) {
+        r.fail_at(where, key, "'" + servers[i] + "' is not IP:PORT (e.g. \"127.0.0.1:53\" or \"[::1]:5353\"; no host names)");
+      } else if (ep->port == 0) {
+        r.fail_at(where, key, "'" + servers[i] + "': the port must not be 0");
+      } else {
+        cfg.dns.servers.push_back(*ep);
+      }
+    }
+  }
+  r.get_duration(*dns, "dns", "timeout", 1s, 60s, cfg.dns.timeout);
+  if (!r.failed() && cfg.dns.timeout % 1s != Duration::zero()) {
+    r.fail_at(dns->get("timeout")->source(), "dns.timeout", "must be whole seconds (the resolver counts in seconds)");
+  }
+  r.get_int(*dns, "dns", "attempts", 1, 5, cfg.dns.attempts);
+}
+
 // [domains]: the local domains (required) and the subaddress separator.
 void read_domains(Reader& r, const toml::table& root, AppConfig& cfg) {
   if (const toml::table* domains = root["domains"].as_table()) {
@@ -479,8 +512,8 @@ Result<AppConfig> build(const toml::table& root, std::string_view source) {
   AppConfig cfg;
   cfg.source = std::string(source);
 
-  r.check_keys(root, "", {"server", "smtp", "domains", "users", "tls", "auth"});
-  for (std::string_view section : {"server", "smtp", "domains", "tls", "auth"}) {
+  r.check_keys(root, "", {"server", "smtp", "domains", "users", "tls", "auth", "dns"});
+  for (std::string_view section : {"server", "smtp", "domains", "tls", "auth", "dns"}) {
     if (const toml::node* n = root.get(section); n && !n->is_table()) r.fail_at(n->source(), section, "must be a table ([" + std::string(section) + "])");
   }
 
@@ -488,6 +521,7 @@ Result<AppConfig> build(const toml::table& root, std::string_view source) {
   read_smtp(r, root, cfg);
   read_tls(r, root, cfg);
   read_auth(r, root, cfg);
+  read_dns(r, root, cfg);
   read_domains(r, root, cfg);
   read_users(r, root, cfg);
 
@@ -591,8 +625,13 @@ std::string describe_config(const AppConfig& c) {
       {"ip_failures_max", static_cast<std::int64_t>(g.ip_failures_max)},
       {"user_failures_max", static_cast<std::int64_t>(g.user_failures_max)},
   };
-  toml::table root{{"server", server}, {"smtp", smtp},       {"tls", tls},
-                   {"auth", auth},     {"domains", domain_table}, {"users", users}};
+  toml::table dns{
+      {"servers", endpoints(c.dns.servers)},
+      {"timeout", duration_text(c.dns.timeout)},
+      {"attempts", static_cast<std::int64_t>(c.dns.attempts)},
+  };
+  toml::table root{{"server", server}, {"smtp", smtp},       {"tls", tls},   {"auth", auth},
+                   {"dns", dns},       {"domains", domain_table}, {"users", users}};
   std::ostringstream out;
   out << "# effective configuration (from " << c.source << ")\n" << root << "\n";
   return out.str();

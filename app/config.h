@@ -6,6 +6,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/result.h"
 #include "core/time.h"
@@ -22,6 +23,15 @@ struct TlsFilesConfig {
   bool enabled = true;
   std::string cert_file;  // PEM chain, leaf first
   std::string key_file;   // PEM private key
+};
+
+// [dns]: where the resolver sends its queries (mapped onto io::PosixDnsConfig by serve).
+// No servers: the system resolver (/etc/resolv.conf, /etc/hosts). With servers, every
+// query — MX, TXT, A and AAAA — goes to exactly those, in order.
+struct DnsConfig {
+  std::vector<rt::Endpoint> servers;  // at most 3 (libresolv's MAXNS), IP literals, port != 0
+  Duration timeout = 5s;              // per try and server; whole seconds, 1 s .. 60 s
+  int attempts = 2;                   // tries per server, 1 .. 5
 };
 
 // The server's defaults where they differ from the protocol engine's: DSN (RFC 3461) is
@@ -44,6 +54,7 @@ struct AppConfig {
   node::SmtpServerConfig smtp = app_smtp_defaults();  // includes [auth] (session.auth.mechanisms, auth_guard, ...)
   store::DirectoryConfig directory;
   TlsFilesConfig tls;
+  DnsConfig dns;
   std::string users_file;  // [auth] users_file; empty: <data_dir>/users
 
   std::string pid_path() const { return pid_file.empty() ? data_dir + "/cloudsdial.pid" : pid_file; }

@@ -176,6 +176,47 @@ TEST(Config, UsersAndDomainsAreValidated) {
             std::string::npos);
 }
 
+// [dns] servers: where every query goes (io::PosixDnsConfig); the relay's tests point it at
+// a dnsmasq on a loopback port (issue 13).
+TEST(Config, DnsServers) {
+  auto def = parse_config(kMinimal, "t.toml");
+  ASSERT_TRUE(def.ok()) << def.error().detail;
+  EXPECT_TRUE(def.value().dns.servers.empty()) << "default: the system resolver";
+  EXPECT_EQ(def.value().dns.timeout, 5s);
+  EXPECT_EQ(def.value().dns.attempts, 2);
+
+  auto r = parse_config(std::string(kMinimal) + R"([dns]
+servers = ["127.0.0.1:5353", "[::1]:53"]
+timeout = "2s"
+attempts = 1
+)",
+                        "t.toml");
+  ASSERT_TRUE(r.ok()) << r.error().detail;
+  EXPECT_EQ(r.value().dns.servers, (std::vector<rt::Endpoint>{{"127.0.0.1", 5353}, {"::1", 53}}));
+  EXPECT_EQ(r.value().dns.timeout, 2s);
+  EXPECT_EQ(r.value().dns.attempts, 1);
+  const std::string described = describe_config(r.value());
+  EXPECT_NE(described.find("[dns]"), std::string::npos) << described;
+  EXPECT_NE(described.find("[::1]:53"), std::string::npos) << described;
+
+  const std::string dns = std::string(kMinimal) + "[dns]\n";  // the key is on line 6
+  EXPECT_EQ(error_of(dns + "servers = [\"localhost:53\"]\n"),
+            "t.toml:6: dns.servers[0]: 'localhost:53' is not IP:PORT (e.g. \"127.0.0.1:53\" or \"[::1]:5353\"; no host names)");
+  EXPECT_EQ(error_of(dns + "servers = [\"127.0.0.1\"]\n"),
+            "t.toml:6: dns.servers[0]: '127.0.0.1' is not IP:PORT (e.g. \"127.0.0.1:53\" or \"[::1]:5353\"; no host names)");
+  EXPECT_EQ(error_of(dns + "servers = [\"127.0.0.1:53\", \"::1:53\"]\n"),
+            "t.toml:6: dns.servers[1]: '::1:53' is not IP:PORT (e.g. \"127.0.0.1:53\" or \"[::1]:5353\"; no host names)");
+  EXPECT_EQ(error_of(dns + "servers = [\"127.0.0.1:0\"]\n"), "t.toml:6: dns.servers[0]: '127.0.0.1:0': the port must not be 0");
+  EXPECT_EQ(error_of(dns + "servers = [\"127.0.0.1:1\", \"127.0.0.1:2\", \"127.0.0.1:3\", \"127.0.0.1:4\"]\n"),
+            "t.toml:6: dns.servers: at most 3 servers (the resolver's limit)");
+  EXPECT_EQ(error_of(dns + "servers = \"127.0.0.1:53\"\n"), "t.toml:6: dns.servers: must be an array of strings");
+  EXPECT_EQ(error_of(dns + "timeout = \"1500ms\"\n"), "t.toml:6: dns.timeout: must be whole seconds (the resolver counts in seconds)");
+  EXPECT_EQ(error_of(dns + "timeout = \"2min\"\n"), "t.toml:6: dns.timeout: must be between 1s and 1min");
+  EXPECT_EQ(error_of(dns + "attempts = 0\n"), "t.toml:6: dns.attempts: must be between 1 and 5 (got 0)");
+  EXPECT_NE(error_of(dns + "server = [\"127.0.0.1:53\"]\n").find("dns.server: unknown key"), std::string::npos);
+  EXPECT_NE(error_of(std::string(kMinimal) + "dns = 1\n").find("dns"), std::string::npos);
+}
+
 TEST(Config, SyntaxErrorHasLine) {
   const std::string e = error_of("[server]\ndata_dir = \n");
   EXPECT_NE(e.find("t.toml:2:"), std::string::npos) << e;

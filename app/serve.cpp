@@ -75,6 +75,9 @@ int run_serve(const AppConfig& config) {
   options.log_level_min = parse_log_level(config.log_level);
   options.log_format = config.log_format == "json" ? io::LogFormat::json : io::LogFormat::text;
   options.log_output = config.log_output == "syslog" ? io::LogOutput::syslog : io::LogOutput::stderr_fd;
+  options.dns.servers = config.dns.servers;  // [dns]: checked by parse_config
+  options.dns.timeout = config.dns.timeout;
+  options.dns.attempts = config.dns.attempts;
   io::AsioEnv env(options);
 
   // What `serve` says itself (configuration, certificate, readiness, start-up errors): plain

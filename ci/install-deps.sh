@@ -12,6 +12,7 @@ packages=(
   python3-setuptools python3-wheel python3-pip python3-venv
   libc-ares-dev libtomlplusplus-dev
   swaks postfix libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl
+  dnsmasq-base
 )
 
 missing=()
@@ -31,6 +32,8 @@ echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-
 echo "postfix postfix/mailname string localhost" | $SUDO debconf-set-selections
 $SUDO apt-get update -qq >/dev/null
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# dnsmasq-base is the dnsmasq binary alone (no init script or unit, unlike the package
+# dnsmasq): the DNS tests start it on a loopback port, and nothing listens on port 53.
 # Postfix is a benchmark peer only; we start our own instances on loopback.
 if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now postfix >/dev/null 2>&1 || true; fi
 $SUDO service postfix stop >/dev/null 2>&1 || true

@@ -114,6 +114,9 @@ void EmbeddedServer::thread_main() {
     options.log_level_min = app::parse_log_level(config_.log_level);
     options.disk_threads = 2;
     options.dns_threads = 1;
+    options.dns.servers = config_.dns.servers;  // [dns], as serve does
+    options.dns.timeout = config_.dns.timeout;
+    options.dns.attempts = config_.dns.attempts;
     io::AsioEnv env(options);
     const auto record = [this](node::MailHandler& local) -> std::unique_ptr<node::MailHandler> {
       return std::make_unique<RecordingHandler>(local, *shared_);

@@ -65,7 +65,7 @@ struct AsioEnv::Impl {
         disk_pool(options.disk_threads, "mail-disk"),
         dns_pool(options.dns_threads, "mail-dns"),
         disk(disk_pool, executor, options.disk),
-        dns(dns_pool, executor, *clock),
+        dns(dns_pool, executor, *clock, options.dns),
         log(make_log(options)),
         hostname(options.hostname.empty() ? system_hostname() : options.hostname) {}
 

@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "core/function.h"
+#include "io/dns.h"
 #include "io/posix_disk.h"
 #include "io/signals.h"
 #include "io/stderr_log.h"
@@ -33,6 +34,7 @@ struct AsioEnvOptions {
   LogFormat log_format = LogFormat::text;           // text lines or one JSON object per line
   LogOutput log_output = LogOutput::stderr_fd;
   PosixDiskOptions disk;                            // sync strategy, file and directory modes
+  PosixDnsConfig dns;                               // [dns]: empty servers = the system resolver
 };
 
 // Threading: run() drives the Env on the calling thread. Every Env call must be made on

@@ -2,9 +2,16 @@
 // every read to the message buffer and follow compression pointers safely.
 #include "io/dns_wire.h"
 
+#include <arpa/inet.h>
 #include <arpa/nameser.h>
 #include <netinet/in.h>
 #include <resolv.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+
+#include "core/ascii.h"
+#include "core/assert.h"
 
 namespace mail::io {
 namespace {
@@ -19,7 +26,73 @@ Status open_answer(std::span<const unsigned char> answer, ns_msg& msg) {
   return fail(Errc::unavailable, "dns: rcode " + std::to_string(rcode));
 }
 
+// The owner names that count for an address query: the question name and every name a
+// CNAME chain in the answer section leads to from it (RFC 1034 §3.6.2). Records may come
+// in any order, so the chain is grown until a pass adds nothing; each pass adds at least
+// one name or stops, and a loop adds nothing new. The chain is cut at cname_chain_max
+// links (a resolver's own limit is similar), which also bounds the passes, so a hostile
+// answer of thousands of CNAMEs costs linear, not quadratic, work.
+constexpr std::size_t cname_chain_max = 16;
+
+Result<std::vector<std::string>> chain_names(ns_msg& msg) {
+  if (ns_msg_count(msg, ns_s_qd) < 1) return fail(Errc::invalid, "dns: answer without a question");
+  ns_rr q{};
+  if (ns_parserr(&msg, ns_s_qd, 0, &q) != 0) return fail(Errc::invalid, "dns: malformed question");
+  std::vector<std::string> names{ascii_lower(ns_rr_name(q))};
+  const int count = ns_msg_count(msg, ns_s_an);
+  for (bool grew = true; grew && names.size() <= cname_chain_max;) {
+    grew = false;
+    for (int i = 0; i < count; ++i) {
+      ns_rr rr{};
+      if (ns_parserr(&msg, ns_s_an, i, &rr) != 0) return fail(Errc::invalid, "dns: malformed answer record");
+      if (ns_rr_type(rr) != ns_t_cname || ns_rr_class(rr) != ns_c_in) continue;
+      if (std::find(names.begin(), names.end(), ascii_lower(ns_rr_name(rr))) == names.end()) continue;
+      char target[NS_MAXDNAME];
+      if (dn_expand(ns_msg_base(msg), ns_msg_end(msg), ns_rr_rdata(rr), target, sizeof target) < 0) {
+        return fail(Errc::invalid, "dns: malformed CNAME target");
+      }
+      std::string t = ascii_lower(target);
+      if (std::find(names.begin(), names.end(), t) != names.end()) continue;
+      names.push_back(std::move(t));
+      grew = true;
+    }
+  }
+  return names;
+}
+
+// A (RFC 1035 §3.4.1: 4 octets) or AAAA (RFC 3596 §2.2: 16 octets) records of the chain.
+Result<std::vector<std::string>> parse_addresses(std::span<const unsigned char> answer, int type) {
+  MAIL_ASSERT(type == ns_t_a || type == ns_t_aaaa);
+  ns_msg msg{};
+  if (auto s = open_answer(answer, msg); !s) return fail(s.error());
+  auto names = chain_names(msg);
+  if (!names) return fail(names.error());
+  const int family = type == ns_t_a ? AF_INET : AF_INET6;
+  const unsigned rdlen = type == ns_t_a ? 4 : 16;
+  std::vector<std::string> out;
+  const int count = ns_msg_count(msg, ns_s_an);
+  for (int i = 0; i < count; ++i) {
+    ns_rr rr{};
+    if (ns_parserr(&msg, ns_s_an, i, &rr) != 0) return fail(Errc::invalid, "dns: malformed answer record");
+    if (ns_rr_type(rr) != type || ns_rr_class(rr) != ns_c_in) continue;
+    if (ns_rr_rdlen(rr) != rdlen) return fail(Errc::invalid, "dns: address record of the wrong length");
+    if (std::find(names->begin(), names->end(), ascii_lower(ns_rr_name(rr))) == names->end()) continue;
+    char text[INET6_ADDRSTRLEN];
+    if (inet_ntop(family, ns_rr_rdata(rr), text, sizeof text) == nullptr) return fail(Errc::invalid, "dns: bad address");
+    if (std::find(out.begin(), out.end(), text) == out.end()) out.emplace_back(text);
+  }
+  return out;
+}
+
 }  // namespace
+
+Result<std::vector<std::string>> parse_a_answer(std::span<const unsigned char> answer) {
+  return parse_addresses(answer, ns_t_a);
+}
+
+Result<std::vector<std::string>> parse_aaaa_answer(std::span<const unsigned char> answer) {
+  return parse_addresses(answer, ns_t_aaaa);
+}
 
 Result<std::vector<rt::MxRecord>> parse_mx_answer(std::span<const unsigned char> answer) {
   ns_msg msg{};

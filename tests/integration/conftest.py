@@ -7,6 +7,7 @@ import re
 import signal
 import smtplib
 import socket
+import struct
 import subprocess
 import time
 from pathlib import Path
@@ -298,3 +299,175 @@ def make_server(tmp_path):
     for srv in made:
         if srv.proc is not None:
             srv.stop()
+
+
+# ---------------------------------------------------------------------------- dnsmasq
+# An authoritative DNS server for the relay's end-to-end tests ([dns] servers, issue 13):
+# Debian's dnsmasq (package dnsmasq-base) on 127.0.0.1 and a free port, answering only
+# from the records it is given. The zones those names are in are --local, so an unknown
+# name there is NXDOMAIN; any other name is REFUSED (no upstream). Nothing leaves loopback.
+
+DNSMASQ = "/usr/sbin/dnsmasq"
+DNS_TYPES = {"A": 1, "CNAME": 5, "MX": 15, "TXT": 16, "AAAA": 28}
+
+
+def dns_query(server: str, name: str, qtype: str = "MX", timeout: float = 1.0):
+    """One UDP query (RFC 1035 §4.1) to "IP:PORT". Returns (rcode, answers), answers a list
+    of (type name, value): MX -> (preference, exchange), A/AAAA -> address text, CNAME ->
+    name, TXT -> the joined strings. Raises socket.timeout when nothing answers."""
+    host, _, port = server.rpartition(":")
+    host = host.strip("[]")
+    qid = int.from_bytes(os.urandom(2), "big")
+    question = b"".join(bytes([len(label)]) + label.encode("ascii") for label in name.rstrip(".").split(".")) + b"\0"
+    packet = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0) + question + struct.pack(">HH", DNS_TYPES[qtype], 1)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as s:
+        s.settimeout(timeout)
+        s.sendto(packet, (host, int(port)))
+        while True:
+            reply, _ = s.recvfrom(65535)
+            if len(reply) >= 12 and struct.unpack(">H", reply[:2])[0] == qid:
+                break
+    return parse_dns_reply(reply)
+
+
+def _dns_name(msg: bytes, pos: int):
+    """(name, position after it) with compression pointers (RFC 1035 §4.1.4), bounded."""
+    labels, end, hops = [], None, 0
+    while True:
+        length = msg[pos]
+        if length & 0xC0 == 0xC0:
+            if end is None:
+                end = pos + 2
+            pos = ((length & 0x3F) << 8) | msg[pos + 1]
+            hops += 1
+            if hops > 64:
+                raise ValueError("compression loop")
+            continue
+        if length == 0:
+            return ".".join(labels), (end if end is not None else pos + 1)
+        labels.append(msg[pos + 1:pos + 1 + length].decode("ascii", "replace"))
+        pos += 1 + length
+
+
+def parse_dns_reply(msg: bytes):
+    _, flags, qd, an, _, _ = struct.unpack(">HHHHHH", msg[:12])
+    pos = 12
+    for _ in range(qd):
+        _, pos = _dns_name(msg, pos)
+        pos += 4
+    names = {v: k for k, v in DNS_TYPES.items()}
+    answers = []
+    for _ in range(an):
+        _, pos = _dns_name(msg, pos)
+        rtype, _, _, rdlen = struct.unpack(">HHIH", msg[pos:pos + 10])
+        rdata_at = pos + 10
+        rdata = msg[rdata_at:rdata_at + rdlen]
+        kind = names.get(rtype, str(rtype))
+        if kind == "MX":
+            value = (struct.unpack(">H", rdata[:2])[0], _dns_name(msg, rdata_at + 2)[0])
+        elif kind == "A":
+            value = socket.inet_ntop(socket.AF_INET, rdata)
+        elif kind == "AAAA":
+            value = socket.inet_ntop(socket.AF_INET6, rdata)
+        elif kind == "CNAME":
+            value = _dns_name(msg, rdata_at)[0]
+        elif kind == "TXT":
+            parts, i = [], 0
+            while i < len(rdata):
+                parts.append(rdata[i + 1:i + 1 + rdata[i]].decode("utf-8", "replace"))
+                i += 1 + rdata[i]
+            value = "".join(parts)
+        else:
+            value = rdata
+        answers.append((kind, value))
+        pos = rdata_at + rdlen
+    return flags & 0xF, answers
+
+
+class Dnsmasq:
+    """One dnsmasq process; `server` is "127.0.0.1:PORT" for [dns] servers."""
+
+    def __init__(self, root: Path, mx=None, hosts=None, cnames=None, txt=None):
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+        self.proc = None
+        self.server = None
+        args = []
+        zones = set()
+        for domain, records in (mx or {}).items():
+            zones.add(domain)
+            for preference, exchange in records:
+                args.append(f"--mx-host={domain},{exchange},{preference}")
+        for host, addresses in (hosts or {}).items():
+            zones.add(host)
+            if isinstance(addresses, str):
+                addresses = [addresses]
+            args.append(f"--host-record={host}," + ",".join(addresses))
+        for alias, target in (cnames or {}).items():
+            zones.add(alias)
+            args.append(f"--cname={alias},{target}")
+        for name, text in (txt or {}).items():
+            zones.add(name)
+            args.append(f"--txt-record={name},{text}")
+        # Authoritative for the top-level zones named: unknown names there are NXDOMAIN.
+        args += [f"--local=/{tld}/" for tld in sorted({z.rstrip('.').rsplit('.', 1)[-1] for z in zones})]
+        self.records = args
+
+    def start(self, attempts=5):
+        for _ in range(attempts):
+            port = free_udp_port()
+            self.log_path = self.root / f"dnsmasq-{port}.log"
+            cmd = [DNSMASQ, "--no-daemon", f"--port={port}", "--listen-address=127.0.0.1", "--bind-interfaces",
+                   "--no-resolv", "--no-hosts", "--conf-file=/dev/null", "--pid-file=",
+                   f"--log-facility={self.log_path}", "--log-queries"] + self.records
+            with open(self.root / "dnsmasq.stderr", "ab") as err:
+                self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
+            server = f"127.0.0.1:{port}"
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and self.proc.poll() is None:
+                try:
+                    dns_query(server, "probe.invalid", "A", timeout=0.2)
+                    self.server = server
+                    return self
+                except (socket.timeout, ConnectionRefusedError, OSError):
+                    continue
+            self.stop()  # the port was taken (UDP or TCP) or it did not come up: another port
+        err = (self.root / "dnsmasq.stderr").read_text(errors="replace")
+        pytest.fail(f"dnsmasq did not start: {err[-2000:]}")
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+
+def free_udp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def dnsmasq(tmp_path):
+    """Factory: dnsmasq(mx={"b.test": [(10, "mx.b.test")]}, hosts={"mx.b.test": "127.0.0.1"},
+    cnames={...}, txt={...}) starts a server answering exactly those records and returns
+    "127.0.0.1:PORT" (for `[dns] servers`); each is stopped at the end of the test. Skips
+    the test when dnsmasq is not installed (ci/install-deps.sh installs dnsmasq-base)."""
+    if not os.access(DNSMASQ, os.X_OK):
+        pytest.skip("dnsmasq not installed (Debian package dnsmasq-base)")
+    started = []
+
+    def start(**records):
+        d = Dnsmasq(tmp_path / f"dns{len(started)}", **records)
+        started.append(d)
+        return d.start().server
+
+    yield start
+    for d in started:
+        d.stop()
