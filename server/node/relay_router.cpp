@@ -80,9 +80,10 @@ Router::Router(rt::Env& env, RouterConfig config) : env_(env), config_(std::move
   MAIL_ASSERT(config_.max_addresses_per_host >= 1);
   for (auto& name : config_.own_names) name = canonical_name(name);
   for (const auto& a : config_.own_addresses) own_addresses_.push_back(canonical_address(a));
-  for (const auto& r : config_.routes) {
+  for (auto& r : config_.routes) {
     MAIL_ASSERT(!r.domain.empty());
     MAIL_ASSERT(!r.host.empty());
+    r.domain = canonical_name(r.domain);  // "B.Test." matches "b.test"; "*" stays "*"
   }
 }
 
