@@ -51,7 +51,8 @@ class OutboundQueue {
   // follow a partial line; a .msg without .env and a .env without .msg are removed (neither
   // was ever acknowledged) and reported in `problems`; leftovers in tmp/ are removed. A .env
   // whose envelope line is bad is left in place, skipped and reported. At most
-  // `load_reads_in_flight_max` reads at once; content files are never read.
+  // `load_reads_in_flight_max` reads at once; content files are never read. At start-up
+  // only: never while an enqueue is in flight (asserted; the tmp/ sweep would hit it).
   struct Loaded {
     std::vector<QueuedMessage> messages;
     std::vector<std::string> problems;  // one human-readable line each
@@ -72,8 +73,10 @@ class OutboundQueue {
 
   // Appends the records to active/<id>.env and makes them durable; concurrent appends share
   // one sync_files round. Errc::not_found when the message is gone, Errc::invalid for a bad
-  // id or a recipient index out of range. After a failed append the file is repaired
-  // (rewritten without the partial tail) before the next append to it.
+  // id. A record whose recipient index is out of range is not checked here; decoding skips
+  // it as a bad line. After a failed append the file is repaired (rewritten without the
+  // partial tail) before the next append to it. Appends to one message should not overlap
+  // (the scheduler's job): their order in the file is the order their writes land.
   rt::Task<Status> append(std::string id, std::vector<QueueRecord> records);
 
   // Removes active/<id>.env first, then .msg, then sync_dir(active) (shared by concurrent

@@ -366,14 +366,16 @@ TEST_F(OutboundQueueTest, LoadsTwoThousandMessagesSortedById) {
   std::vector<std::string> ids;
   for (int i = 0; i < n; ++i) {
     char id[16];
-    std::snprintf(id, sizeof id, "q%05d", (i * 7919) % n);  // written out of order
+    std::snprintf(id, sizeof id, "q%06d", (i * 7919) % n);  // written out of order
     ids.emplace_back(id);
     std::ofstream(active() / (ids.back() + ".env")) << encode_envelope_line(make_message(ids.back()))
                                                       << encode_record_line(deferred(1, i));
     std::ofstream(active() / (ids.back() + ".msg")) << "x";
   }
   std::sort(ids.begin(), ids.end());
+  const Instant t0 = env_.clock().now();
   auto loaded = load_all(q);
+  std::cout << "[ info ] load_all " << n << ": " << (env_.clock().now() - t0).count() / 1000 << " ms\n";
   ASSERT_TRUE(loaded.ok());
   EXPECT_TRUE(loaded->problems.empty());
   ASSERT_EQ(loaded->messages.size(), static_cast<std::size_t>(n));
