@@ -4,7 +4,6 @@
 // socket or a file that is not a socket, and is removed on close(). A connect honours its
 // deadline while the listener's backlog is full. Linux semantics; nothing TCP here, and no
 // blocking call on the env thread (the liveness probe and connects are non-blocking).
-#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -203,7 +202,7 @@ void attempt(const std::shared_ptr<UnixConnectState>& st) {
     done(make_asio_stream(std::move(st->socket), std::move(local), st->to));
     return;
   }
-  if (err == EAGAIN || err == EINTR) {
+  if (err == EAGAIN) {
     // The backlog is full: try again later, until the deadline (as a TCP SYN to a full
     // accept queue is dropped and retried).
     const auto now = std::chrono::steady_clock::now();
