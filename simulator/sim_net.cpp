@@ -247,6 +247,8 @@ bool Network::lost(HostId from, HostId to) {
 // ============================================================================ listen / accept
 
 Result<std::unique_ptr<rt::Listener>> Network::listen(HostId host, const rt::Endpoint& at) {
+  // Checked before anything is recorded or drawn, so refusing one changes no digest.
+  if (rt::is_unix_endpoint(at)) return fail(Errc::unsupported, "the simulated network has no Unix domain sockets");
   const std::string& own = address_of_.at(host);
   if (!is_any_address(at.address) && at.address != own) return fail(Errc::invalid, "not this host's address");
   std::uint16_t port = at.port;
@@ -311,6 +313,13 @@ void Network::close_listener(const std::shared_ptr<ListenerState>& l, bool call_
 void Network::connect(HostId from, const rt::Endpoint& to, Instant deadline,
                       rt::Completion<std::unique_ptr<rt::Stream>> done) {
   MAIL_ASSERT(done);
+  if (rt::is_unix_endpoint(to)) {
+    // Refused before anything is recorded or drawn; completes later, as every completion.
+    world_.schedule_at(world_.now(), from, [done = std::move(done)]() mutable {
+      done(fail(Errc::unsupported, "the simulated network has no Unix domain sockets"));
+    });
+    return;
+  }
   auto op = std::make_shared<ConnectOp>();
   op->id = next_op_id_++;
   op->from = from;

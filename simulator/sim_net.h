@@ -6,6 +6,7 @@
 // per-link latency/loss (segments are retransmitted until delivered or `give_up` passes),
 // read/write deadlines, host crashes (peers see RST). All randomness comes from the world
 // seed's "net.*" forks. Network is world-wide; HostNet is one SimEnv's rt::Net.
+// "unix:" endpoints (Unix domain sockets) are refused with Errc::unsupported.
 #pragma once
 
 #include <cstdint>

@@ -1,6 +1,6 @@
 // SimNet: connect/refuse/timeout, ordered delivery under segmentation, half-close, RST,
 // partitions with heal, deadlines, flow control, host crashes, determinism, per-link
-// latency and loss.
+// latency and loss; unix: endpoints refused.
 #include "simulator/sim_net.h"
 
 #include <gtest/gtest.h>
@@ -125,6 +125,19 @@ TEST(SimNet, EndpointsAndPorts) {
   ASSERT_EQ(code, Errc::ok);
   EXPECT_EQ(s->remote_endpoint(), (*l0)->local_endpoint());
   EXPECT_EQ(s->local_endpoint().address, "10.0.0.1");
+}
+
+TEST(SimNet, UnixEndpointsAreUnsupported) {
+  Pair p;
+  const rt::Endpoint control{"unix:/var/lib/cloudsdial/control.sock", 0};
+  EXPECT_EQ(p.eb().net().listen(control).code(), Errc::unsupported);
+  std::unique_ptr<rt::Stream> s;
+  Errc code = Errc::ok;
+  p.ea().tasks().spawn(connect_one(p.ea(), control, instant_max(), &s, &code));
+  EXPECT_EQ(p.w.run_until_idle(), RunStatus::idle);
+  EXPECT_EQ(code, Errc::unsupported);
+  EXPECT_EQ(s, nullptr);
+  EXPECT_EQ(p.w.net().connections_opened(), 0u);
 }
 
 TEST(SimNet, BytesArriveInOrderUnderHeavySegmentation) {

@@ -48,6 +48,13 @@ rt::Endpoint endpoint_from_asio(const tcp::endpoint& ep) {
   return rt::Endpoint{addr.to_string(), ep.port()};
 }
 
+rt::Endpoint endpoint_from_asio(const unix_stream::endpoint& ep) {
+  rt::Endpoint out;
+  out.address.append(rt::kUnixEndpointPrefix);  // appended, not "unix:" + path (GCC 12 -Wrestrict)
+  out.address.append(ep.path());
+  return out;
+}
+
 void set_cloexec(int fd) noexcept {
   const int flags = ::fcntl(fd, F_GETFD);
   if (flags >= 0) ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC);

@@ -1,5 +1,6 @@
 // rt::Net over asio: TCP listeners (SO_REUSEADDR, IPV6_V6ONLY, backlog 1024, port 0 =
-// ephemeral) and outgoing connects with a deadline. Like streams, handlers own their
+// ephemeral) and outgoing connects with a deadline; "unix:<path>" endpoints go to
+// asio_unix_net.cpp. Like streams, handlers own their
 // shared state, so closing or destroying a Listener with an accept pending is safe.
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
@@ -72,6 +73,7 @@ class AsioNet final : public rt::Net {
   explicit AsioNet(asio::io_context& io) : io_(io) {}
 
   Result<std::unique_ptr<rt::Listener>> listen(const rt::Endpoint& at) override {
+    if (rt::is_unix_endpoint(at)) return listen_unix(io_, at);
     error_code ec;
     const auto addr = asio::ip::make_address(at.address, ec);
     if (ec) return fail(Errc::invalid, "listen: not an IP address: " + at.address);
@@ -96,6 +98,7 @@ class AsioNet final : public rt::Net {
 
   void async_connect(const rt::Endpoint& to, Instant deadline, rt::Completion<std::unique_ptr<rt::Stream>> done) override {
     MAIL_ASSERT(static_cast<bool>(done));
+    if (rt::is_unix_endpoint(to)) return connect_unix(io_, to, deadline, std::move(done));
     const std::string what = "connect " + to.to_string();
     error_code ec;
     const auto addr = asio::ip::make_address(to.address, ec);

@@ -1,21 +1,24 @@
-// rt::Stream over a connected asio TCP socket. Each direction has its own deadline timer
-// and per-operation cancellation signal, so a read timeout cancels only the read (the
-// session can still write its 421). Handlers hold the shared state, so destroying the
-// Stream with operations pending is safe: they complete Errc::canceled later.
+// rt::Stream over a connected asio socket, TCP or Unix domain (one template, the same
+// behaviour; only TCP gets TCP_NODELAY). Each direction has its own deadline timer and
+// per-operation cancellation signal, so a read timeout cancels only the read (the session
+// can still write its 421). Handlers hold the shared state, so destroying the Stream with
+// operations pending is safe: they complete Errc::canceled later.
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
+#include <type_traits>
 
 #include "io/asio_detail.h"
 
 namespace mail::io::detail {
 namespace {
 
+template <class Protocol>
 struct StreamState {
-  explicit StreamState(tcp::socket s)
+  explicit StreamState(typename Protocol::socket s)
       : socket(std::move(s)), read_timer(socket.get_executor()), write_timer(socket.get_executor()) {}
-  tcp::socket socket;
+  typename Protocol::socket socket;
   asio::steady_timer read_timer;
   asio::steady_timer write_timer;
   asio::cancellation_signal read_cancel;
@@ -32,21 +35,26 @@ struct StreamState {
 };
 
 // A failed operation's Errc: close() wins (canceled), then our own deadline (timeout).
-Error op_error(const StreamState& s, const error_code& ec, bool timed_out, std::string_view what) {
-  if (s.closed) return Error{Errc::canceled, std::string(what) + ": stream closed"};
+Error op_error(bool closed, const error_code& ec, bool timed_out, std::string_view what) {
+  if (closed) return Error{Errc::canceled, std::string(what) + ": stream closed"};
   if (timed_out && ec == asio::error::operation_aborted) return Error{Errc::timeout, std::string(what) + ": deadline passed"};
   return error_from_asio(ec, what);
 }
 
+template <class Protocol>
 class AsioStream final : public rt::Stream {
  public:
-  explicit AsioStream(tcp::socket socket) : s_(std::make_shared<StreamState>(std::move(socket))) {
-    error_code ec;
-    s_->socket.set_option(tcp::no_delay(true), ec);  // SMTP/IMAP replies are small and interactive
+  // `local` and `remote` are cached by the caller: after close() or a reset the socket can
+  // no longer tell.
+  AsioStream(typename Protocol::socket socket, rt::Endpoint local, rt::Endpoint remote)
+      : s_(std::make_shared<StreamState<Protocol>>(std::move(socket))) {
+    if constexpr (std::is_same_v<Protocol, tcp>) {
+      error_code ec;
+      s_->socket.set_option(tcp::no_delay(true), ec);  // SMTP/IMAP replies are small and interactive
+    }
     set_cloexec(s_->socket.native_handle());
-    // Cached now: after close() or a reset the socket can no longer tell.
-    if (auto ep = s_->socket.local_endpoint(ec); !ec) s_->local = endpoint_from_asio(ep);
-    if (auto ep = s_->socket.remote_endpoint(ec); !ec) s_->remote = endpoint_from_asio(ep);
+    s_->local = std::move(local);
+    s_->remote = std::move(remote);
   }
   ~AsioStream() override { close(); }
   AsioStream(const AsioStream&) = delete;
@@ -78,7 +86,7 @@ class AsioStream final : public rt::Stream {
                                    done(n);
                                    return;
                                  }
-                                 done(fail(op_error(*s, ec, s->read_timed_out, "read")));
+                                 done(fail(op_error(s->closed, ec, s->read_timed_out, "read")));
                                }));
   }
 
@@ -107,13 +115,13 @@ class AsioStream final : public rt::Stream {
                           done(Result<void>{});
                           return;
                         }
-                        done(fail(op_error(*s, ec, s->write_timed_out, "write")));
+                        done(fail(op_error(s->closed, ec, s->write_timed_out, "write")));
                       }));
   }
 
   void shutdown_send() override {
     error_code ec;
-    s_->socket.shutdown(tcp::socket::shutdown_send, ec);  // ENOTCONN after a reset: nothing to do
+    s_->socket.shutdown(asio::socket_base::shutdown_send, ec);  // ENOTCONN after a reset: nothing to do
   }
 
   void close() override {
@@ -129,11 +137,23 @@ class AsioStream final : public rt::Stream {
   rt::Endpoint remote_endpoint() const override { return s_->remote; }
 
  private:
-  std::shared_ptr<StreamState> s_;
+  std::shared_ptr<StreamState<Protocol>> s_;
 };
 
 }  // namespace
 
-std::unique_ptr<rt::Stream> make_asio_stream(tcp::socket socket) { return std::make_unique<AsioStream>(std::move(socket)); }
+std::unique_ptr<rt::Stream> make_asio_stream(tcp::socket socket) {
+  error_code ec;
+  rt::Endpoint local, remote;
+  if (auto ep = socket.local_endpoint(ec); !ec) local = endpoint_from_asio(ep);
+  if (auto ep = socket.remote_endpoint(ec); !ec) remote = endpoint_from_asio(ep);
+  return std::make_unique<AsioStream<tcp>>(std::move(socket), std::move(local), std::move(remote));
+}
+
+std::unique_ptr<rt::Stream> make_asio_stream(unix_stream::socket socket, rt::Endpoint local, rt::Endpoint remote) {
+  MAIL_ASSERT(rt::is_unix_endpoint(local));
+  MAIL_ASSERT(rt::is_unix_endpoint(remote));
+  return std::make_unique<AsioStream<unix_stream>>(std::move(socket), std::move(local), std::move(remote));
+}
 
 }  // namespace mail::io::detail

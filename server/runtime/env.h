@@ -55,12 +55,24 @@ class Clock {
 };
 
 // ---------------------------------------------------------------------------- Net
+// An address starting with "unix:" names a Unix domain stream socket by its path
+// ("unix:/var/lib/cloudsdial/control.sock"), with port 0; "unix:" alone is an unnamed end
+// (the client side of such a connection). The production Env listens and connects on them
+// (a listener's socket file has mode 0600 and is removed on close); the simulator refuses
+// them with Errc::unsupported.
 struct Endpoint {
-  std::string address;  // textual IPv4 / IPv6 (no brackets) or simulated host address
+  std::string address;  // textual IPv4 / IPv6 (no brackets), simulated host address or "unix:<path>"
   std::uint16_t port = 0;
-  std::string to_string() const;  // "1.2.3.4:25" / "[::1]:25"
+  std::string to_string() const;  // "1.2.3.4:25" / "[::1]:25" / "unix:/path" (as is, no port)
   friend bool operator==(const Endpoint&, const Endpoint&) = default;
 };
+
+inline constexpr std::string_view kUnixEndpointPrefix = "unix:";
+// True when `ep.address` starts with "unix:".
+bool is_unix_endpoint(const Endpoint& ep) noexcept;
+// The socket path after "unix:" (empty for an unnamed end). Requires is_unix_endpoint(ep);
+// the view points into ep.address.
+std::string_view unix_path(const Endpoint& ep) noexcept;
 
 class Stream {
  public:
