@@ -141,7 +141,7 @@ class World(_core.World):
 
     World(seed) builds an empty world; add hosts with add_server/add_client, send mail
     with send(), inject faults (partition, heal, crash, restart, set_disk, set_network,
-    set_link),
+    set_link, set_personality),
     run it (run_for, run_until, run_until_idle) and inspect it (mailbox, messages,
     check, stats, trace_hash). Times are virtual seconds (floats)."""
 
