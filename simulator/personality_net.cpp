@@ -27,6 +27,7 @@ namespace {
 
 constexpr std::size_t kCommandLineMax = 4096;     // beyond: not SMTP we can follow; pass through
 constexpr std::size_t kHeaderCaptureMax = 16384;  // where X-Sim-Id / Message-ID are looked for
+constexpr std::size_t kInputHeldMax = 64 * 1024;   // client bytes held back while a reply is awaited
 constexpr std::size_t kEndlessBytesMax = 256 * 1024;  // 4x the client's reply_bytes_max, then silence
 constexpr std::size_t kLongLineBytes = 20000;      // far past 512 (RFC 5321 §4.5.3.1.5) and 4096
 
@@ -391,7 +392,10 @@ class Proxy {
       complete_read(from_call, fail(std::move(err)));
       return;
     }
-    if (!inner_reading_) start_inner_read();
+    // While the stream waits for a DATA or STARTTLS reply it holds the client's bytes back;
+    // past kInputHeldMax it stops reading, so a client that does not wait pushes back on
+    // itself (SimNet's window) instead of growing this buffer.
+    if (!inner_reading_ && in_raw_.size() < kInputHeldMax) start_inner_read();
   }
 
   void complete_read(bool from_call, Result<std::size_t> r) {
