@@ -1,6 +1,8 @@
 // Mail server host wiring (see mail_host.h).
 #include "mail_host.h"
 
+#include "personality_handler.h"
+#include "personality_net.h"
 #include "runtime/await.h"
 #include "sim_env.h"
 
@@ -35,10 +37,14 @@ rt::Task<void> startup(SimEnv& env, std::shared_ptr<MailServerServices> s) {
 }  // namespace
 
 MailServerServices::MailServerServices(SimEnv& env, const MailServerConfig& config)
-    : server(env, server_config(env, config)) {}
+    : server(env, server_config(env, config),
+             [&env](node::MailHandler& local) { return personality_handler(env, local); }) {}
 
 World::BootFn mail_server_boot(MailServerConfig config) {
   return [config = std::move(config)](SimEnv& env) -> std::shared_ptr<void> {
+    // Remote-MX personalities (personality_net.h): the SMTP listener is wrapped, and each
+    // connection it accepts gets the host's personality when the World has one for it.
+    env.host_net().set_listen_filter(personality_listen_filter(env, config.smtp_port));
     auto services = std::make_shared<MailServerServices>(env, config);
     env.tasks().spawn(startup(env, services));
     return services;

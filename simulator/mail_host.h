@@ -1,7 +1,8 @@
 // A simulated mail server host: node::MailServer — the assembly `cloudsdial serve` runs on
 // AsioEnv — on a SimEnv, re-created from scratch by every boot. Nothing here changes server
 // behaviour; it only translates the scenario's host settings into the server's
-// configuration and starts it.
+// configuration and starts it, with the remote-MX personality hooks in front (a listener
+// filter and a MailHandler wrapper, both pass-through while the host has no personality).
 #pragma once
 
 #include <cstdint>

@@ -148,6 +148,7 @@ void ScenarioRun::Impl::setup() {
     hc.clock_skew = Duration(static_cast<std::int64_t>(skew.below(5'000'000)));
     clients.push_back(world->add_host(hc));
   }
+  for (const auto& [name, personality] : sc.personalities) world->set_personality(world->host_by_name(name), personality);
   if (sc.provision_data_dir) {
     for (HostId h : servers) MAIL_ASSERT(provision_data_dir(world->disk_state(h), sc.server.data_dir).ok());
   }
@@ -259,6 +260,9 @@ void ScenarioRun::Impl::heal() {
   nc.stall_ppm = 0;
   nc.reset_ppm = 0;
   world->buggify().config().enabled = false;
+  // Personalities are faults of the fault phase: the liveness sessions must find servers
+  // that answer (their state — greylist, drops — stays inspectable in the World).
+  for (const auto& [name, personality] : sc.personalities) world->clear_personality(world->host_by_name(name));
   for (HostId h : servers) {
     DiskConfig d = world->host_config(h).disk;
     d.read_eio_ppm = 0;

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,6 +19,7 @@
 #include "checker.h"
 #include "core/result.h"
 #include "mail_host.h"
+#include "personality.h"
 #include "sim_config.h"
 #include "workload.h"
 #include "world.h"
@@ -60,6 +62,8 @@ struct Scenario {
   // durably, before the first boot, as `cloudsdial user add` would leave them (SCRAM-SHA-256
   // credentials with a salt from the seed). Workload submission sessions log in with these.
   std::vector<SubmissionUser> logins;
+  // Remote-MX personalities by server host name ("mx1", ...): [hosts.NAME.personality].
+  std::map<std::string, Personality> personalities;
   Duration fault_phase = 5min;
   Duration settle = 10s;         // after healing, before the liveness sessions start
   Duration drain_phase = 30min;  // bound on the liveness/drain phase (virtual time)
@@ -125,6 +129,9 @@ std::optional<Scenario> builtin_scenario(std::string_view name);
 // A scenario from a TOML file (docs/SIMULATOR.md); the error names the key at fault.
 Result<Scenario> load_scenario_file(const std::string& path);
 Result<Scenario> parse_scenario_toml(std::string_view text, std::string_view origin);
+// A personality alone: the keys of a [hosts.NAME.personality] table at the document's root
+// (the Python World API sends its dict this way, so both share one parser and its errors).
+Result<Personality> parse_personality_toml(std::string_view text, std::string_view origin);
 
 // The one-line, human summary; and the JSON object used by `sim --json`.
 std::string summary_line(const RunReport& r);

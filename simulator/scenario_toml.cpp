@@ -163,6 +163,56 @@ class Reader {
   std::vector<std::string> known_;  // seen_ in the order the reader asked, for messages
 };
 
+// A reply line of a personality ("450 4.7.1 text", personality.h).
+void reply_of(Reader& r, std::string_view key, std::optional<smtp::Reply>& out) {
+  if (const auto* n = r.get(key)) {
+    if (!n->is_string()) r.reject(*n, key, "must be a string like \"450 4.7.1 Try again later\"");
+    auto reply = parse_personality_reply(*n->value<std::string>());
+    if (!reply.ok()) r.reject(*n, key, reply.error().detail);
+    out = std::move(*reply);
+  }
+}
+
+void read_stage(const toml::table& t, const std::string& path, StagePersonality& sp) {
+  Reader r(t, path);
+  reply_of(r, "reply", sp.reply);
+  r.ppm("reply_ppm", sp.reply_ppm);
+  if (const auto* n = r.get("delay")) {
+    const DurationRange d = Reader::duration_range_of(*n, r.name("delay"));
+    sp.delay_min = d.min;
+    sp.delay_max = d.max;
+    if (sp.delay_ppm == 0) sp.delay_ppm = 1'000'000;  // a delay given is a delay meant
+  }
+  r.ppm("delay_ppm", sp.delay_ppm);
+  r.ppm("silent_ppm", sp.silent_ppm);
+  r.ppm("garble_ppm", sp.garble_ppm);
+  if (const auto* n = r.get("garble")) {
+    const auto* a = n->as_array();
+    const std::string usage = "must be an array of \"corrupt\", \"split\", \"endless\", \"long_line\"";
+    if (a == nullptr || a->empty()) r.reject(*n, "garble", usage);
+    sp.garble.clear();
+    for (const auto& e : *a) {
+      auto g = e.is_string() ? garble_from_string(*e.value<std::string>()) : std::nullopt;
+      if (!g) r.reject(e, "garble", usage);
+      sp.garble.push_back(*g);
+    }
+  }
+  r.done();
+}
+
+void read_personality(const toml::table& t, const std::string& path, Personality& p) {
+  Reader r(t, path);
+  r.boolean("greylist", p.greylist);
+  r.duration("greylist_delay", p.greylist_delay);
+  r.ppm("drop_after_dot_ppm", p.drop_after_dot_ppm);
+  r.boolean("starttls", p.starttls);
+  for (std::size_t i = 0; i < kStageCount; ++i) {
+    const auto stage = static_cast<Stage>(i);
+    if (const auto* st = r.table(to_string(stage))) read_stage(*st, r.name(to_string(stage)), p.at(stage));
+  }
+  r.done();
+}
+
 void read_scenario(const toml::table& root, Scenario& s) {
   Reader r(root, "");
   std::string base;
@@ -340,6 +390,25 @@ void read_scenario(const toml::table& root, Scenario& s) {
     f.boolean("buggify", c.buggify);
     f.done();
   }
+  if (const auto* t = r.table("hosts")) {
+    Reader h(*t, "hosts");
+    for (auto&& [k, v] : *t) {
+      const std::string host(k.str());
+      const auto* ht = h.table(host);
+      Reader hr(*ht, h.name(host));
+      // Server hosts are mx1..mxN (scenario.h); a personality belongs to one of them.
+      bool known = false;
+      for (std::uint32_t i = 1; i <= s.servers; ++i) known = known || host == "mx" + std::to_string(i);
+      if (!known) h.reject(v, host, "no server host of that name (servers are mx1..mx" + std::to_string(s.servers) + ")");
+      if (const auto* pt = hr.table("personality")) {
+        Personality p;
+        read_personality(*pt, hr.name("personality"), p);
+        s.personalities[host] = std::move(p);
+      }
+      hr.done();
+    }
+    h.done();
+  }
   r.done();
   if (s.workload.submission_ppm > 0) {
     // Submission sessions log in (PLAIN only inside TLS) with these logins.
@@ -377,6 +446,19 @@ Result<Scenario> parse_scenario_toml(std::string_view text, std::string_view ori
     }
     msg += ": TOML syntax: " + std::string(e.description());
     return fail(Errc::invalid, std::move(msg));
+  } catch (const Bad& b) {
+    return fail(Errc::invalid, located(origin, b.where, b.key, b.problem));
+  }
+}
+
+Result<Personality> parse_personality_toml(std::string_view text, std::string_view origin) {
+  try {
+    toml::table root = toml::parse(text, origin);
+    Personality p;
+    read_personality(root, "", p);
+    return p;
+  } catch (const toml::parse_error& e) {
+    return fail(Errc::invalid, std::string(origin) + ": TOML syntax: " + std::string(e.description()));
   } catch (const Bad& b) {
     return fail(Errc::invalid, located(origin, b.where, b.key, b.problem));
   }

@@ -39,6 +39,7 @@ class SimEnv final : public rt::Env {
   HostId id() const noexcept { return id_; }
   std::uint32_t incarnation() const noexcept { return incarnation_; }
   SimDisk& sim_disk() noexcept { return disk_; }
+  HostNet& host_net() noexcept { return net_; }
 
  private:
   class Exec final : public rt::Executor {

@@ -152,7 +152,15 @@ class Network {
 class HostNet final : public rt::Net {
  public:
   HostNet(Network& net, HostId host) : net_(net), host_(host) {}
-  Result<std::unique_ptr<rt::Listener>> listen(const rt::Endpoint& at) override { return net_.listen(host_, at); }
+  Result<std::unique_ptr<rt::Listener>> listen(const rt::Endpoint& at) override {
+    auto l = net_.listen(host_, at);
+    if (!l.ok() || !filter_) return l;
+    return filter_(std::move(*l), at);
+  }
+  // Lets the simulator put a listener in front of what this host's services listen on (the
+  // remote-MX personalities, personality_net.h). Unset: listen() is the Network's, as before.
+  using ListenFilter = std::function<std::unique_ptr<rt::Listener>(std::unique_ptr<rt::Listener>, const rt::Endpoint&)>;
+  void set_listen_filter(ListenFilter filter) { filter_ = std::move(filter); }
   void async_connect(const rt::Endpoint& to, Instant deadline, rt::Completion<std::unique_ptr<rt::Stream>> done) override {
     net_.connect(host_, to, deadline, std::move(done));
   }
@@ -160,6 +168,7 @@ class HostNet final : public rt::Net {
  private:
   Network& net_;
   HostId host_;
+  ListenFilter filter_;
 };
 
 }  // namespace mail::sim

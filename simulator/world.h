@@ -29,6 +29,9 @@ class DiskState;
 class Network;
 class DnsZones;
 class Buggify;
+struct Personality;
+class PersonalityState;
+struct DroppedAfterDot;
 
 using HostId = std::uint32_t;
 inline constexpr HostId kWorldHost = UINT32_MAX;  // events owned by no host (network internals)
@@ -142,6 +145,17 @@ class World {
   // the ones later boots create.
   void set_disk_config(HostId id, DiskConfig config);
 
+  // ------------------------------------------------------------------ personalities
+  // A remote-MX personality for a mail server host (personality.h; defined in
+  // personality.cpp). It applies to connections accepted from now on and to the deliveries
+  // they start; the state (greylist, drops) survives crashes, and a new set_personality
+  // starts afresh (with its own decision streams). Hosts without one are untouched.
+  void set_personality(HostId id, const Personality& personality);
+  void clear_personality(HostId id);
+  std::shared_ptr<PersonalityState> personality(HostId id) const;  // null when none
+  // Every drop after the final dot so far, of every host, in host order then time order.
+  std::vector<DroppedAfterDot> dropped_after_dot() const;
+
  private:
   // The event queue: a binary min-heap of keys ordered by (time, sequence number) — a
   // total order, so the run order never depends on the heap's layout — over a slab of
@@ -187,6 +201,8 @@ class World {
   bool tearing_down_ = false;
   Observer observer_;
   Observer tap_;
+  std::map<HostId, std::shared_ptr<PersonalityState>> personalities_;
+  std::uint32_t personality_sets_ = 0;
 };
 
 }  // namespace mail::sim

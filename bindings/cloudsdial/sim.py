@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import email
 import email.message
+import json
 import email.policy
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Optional, Sequence, Union
@@ -140,7 +141,7 @@ class World(_core.World):
 
     World(seed) builds an empty world; add hosts with add_server/add_client, send mail
     with send(), inject faults (partition, heal, crash, restart, set_disk, set_network,
-    set_link),
+    set_link, set_personality),
     run it (run_for, run_until, run_until_idle) and inspect it (mailbox, messages,
     check, stats, trace_hash). Times are virtual seconds (floats)."""
 
@@ -223,6 +224,25 @@ class World(_core.World):
         a power loss right now would leave."""
         return [StoredMessage(*m) for m in self._mailbox(server, user, durable)]
 
+    def set_personality(self, server: str, spec: Optional[dict] = None, **keys) -> None:
+        """Makes `server` behave like a difficult remote MX, for connections accepted from now
+        on (docs/SIMULATOR.md, "Remote-MX personalities"). The keys are those of a scenario
+        file's [hosts.NAME.personality] table; times are seconds (floats), probabilities
+        parts per million; a stage ("greeting", "ehlo", "mail", "rcpt", "data",
+        "end_of_data") is a dict:
+
+            world.set_personality("mx1", greylist=True, greylist_delay=60.0,
+                                  drop_after_dot_ppm=100_000,
+                                  rcpt={"reply": "452 4.2.2 Mailbox full", "reply_ppm": 250_000},
+                                  data={"delay": (1.0, 5.0), "garble_ppm": 10_000,
+                                        "garble": ["split", "endless"]})
+
+        A second call replaces the personality (and starts a new greylist); the decisions
+        come from the seed. Errors name the key at fault."""
+        merged = dict(spec or {})
+        merged.update(keys)
+        self._set_personality(server, _personality_toml(merged))
+
     def check(self) -> list[Violation]:
         """Runs the checkers: every acked message stored (live and after a power loss) exactly
         once and intact, nothing stored that was never sent or was refused."""
@@ -266,6 +286,52 @@ def _install(target, handlers: dict, prefixes: list) -> None:
             for fn in handlers[event.kind]:
                 fn(event)
     target._set_events(bool(handlers["accepted"]), bool(handlers["delivered"]), list(prefixes), dispatch)
+
+
+_PERSONALITY_SECONDS = {"greylist_delay"}
+_PERSONALITY_STAGES = ("greeting", "ehlo", "mail", "rcpt", "data", "end_of_data")
+
+
+def _toml_duration(key: str, value) -> str:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise _core.ConfigError(f"{key}: must be seconds (a number >= 0)")
+    return f'"{int(round(value * 1_000_000))}us"'
+
+
+def _toml_scalar(key: str, value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value)  # a JSON string is a TOML basic string
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        return "[" + ", ".join(json.dumps(v) for v in value) + "]"
+    raise _core.ConfigError(f"{key}: unsupported value {value!r}")
+
+
+def _personality_toml(spec: dict) -> str:
+    """The dict of World.set_personality as the TOML of a [hosts.NAME.personality] table,
+    so the C++ side parses (and reports errors for) both the same way."""
+    top, tables = [], []
+    for key, value in spec.items():
+        if key in _PERSONALITY_STAGES:
+            if not isinstance(value, dict):
+                raise _core.ConfigError(f"{key}: must be a dict of stage keys")
+            lines = [f"[{key}]"]
+            for k, v in value.items():
+                if k == "delay":
+                    if not isinstance(v, (list, tuple)) or len(v) != 2:
+                        raise _core.ConfigError(f"{key}.delay: must be (min_seconds, max_seconds)")
+                    lines.append(f"delay = [{_toml_duration(key + '.delay', v[0])}, {_toml_duration(key + '.delay', v[1])}]")
+                else:
+                    lines.append(f"{k} = {_toml_scalar(key + '.' + k, v)}")
+            tables.append("\n".join(lines))
+        elif key in _PERSONALITY_SECONDS:
+            top.append(f"{key} = {_toml_duration(key, value)}")
+        else:
+            top.append(f"{key} = {_toml_scalar(key, value)}")
+    return "\n".join(top + [""] + tables) + "\n"
 
 
 def _scenario(scenario: Union[str, Scenario]) -> Scenario:

@@ -319,6 +319,7 @@ void bind_world_traffic(WorldClass& cls) {
                spec.wait_ready = false;
                w.add_server(std::move(spec));
              }
+             for (const auto& [name, p] : sc.personalities) w.world().set_personality(w.world().host_by_name(name), p);
              for (std::uint32_t i = 0; i < sc.client_hosts; ++i) w.add_client("", "");
              sim::WorkloadConfig wl = sc.workload;
              if (!sc.tls) wl.starttls_ppm = 0;
@@ -344,7 +345,16 @@ void bind_world_traffic(WorldClass& cls) {
       });
 }
 
-// World: partitions, links, crashes and reboots, disk and network knobs.
+// An X-Sim-Id value as an int; None when absent or not a number.
+pyb::object sim_id_or_none(const std::string& text) {
+  if (text.empty() || text.size() > 18) return pyb::none();
+  for (char c : text) {
+    if (c < '0' || c > '9') return pyb::none();
+  }
+  return pyb::int_(std::stoull(text));
+}
+
+// World: partitions, links, crashes and reboots, disk and network knobs, personalities.
 void bind_world_faults(WorldClass& cls) {
   cls.def("partition", &SimWorld::partition, "a"_a, "b"_a, pyb::kw_only(), "one_way"_a = false,
            "Blocks traffic between two hosts (both ways unless one_way: a's packets to b are lost).")
@@ -388,6 +398,27 @@ void bind_world_faults(WorldClass& cls) {
            }, "host"_a, "Disk faults/latency of a host: read_eio_ppm, write_eio_ppm, sync_eio_ppm, tear_ppm, "
                         "quota_bytes, lying_sync, latency=(min_s, max_s), sync_latency=(min_s, max_s).")
       .def("disk", [](SimWorld& w, const std::string& host) { return disk_dict(w.disk(host)); }, "host"_a)
+      .def("_set_personality", &SimWorld::set_personality, "server"_a, "toml"_a)
+      .def("clear_personality", &SimWorld::clear_personality, "server"_a,
+           "Removes a server's personality: connections accepted from now on are untouched.")
+      .def("personality_counters", [](SimWorld& w, const std::string& server) -> pyb::object {
+             auto c = w.personality_counters(server);
+             if (!c) return pyb::none();
+             return pyb::dict("replies"_a = c->replies, "greylisted"_a = c->greylisted,
+                              "greylist_passed"_a = c->greylist_passed, "delayed"_a = c->delayed,
+                              "silenced"_a = c->silenced, "garbled"_a = c->garbled, "dropped"_a = c->dropped);
+           }, "server"_a, "What a server's personality did so far (None without one).")
+      .def("dropped_after_dot", [](SimWorld& w) {
+             pyb::list out;
+             for (const auto& d : w.world().dropped_after_dot()) {
+               out.append(pyb::dict("at"_a = static_cast<double>(d.at.time_since_epoch().count()) / 1e6,
+                                    "host"_a = d.host, "client"_a = d.client, "queue_id"_a = d.queue_id,
+                                    "sim_id"_a = sim_id_or_none(d.sim_id),
+                                    "message_id"_a = d.message_id));
+             }
+             return out;
+           }, "Every message a personality stored but whose 250 it never let reach the client (RFC 1047): "
+              "dicts with at (virtual seconds), host, client, queue_id, sim_id (or None), message_id.")
       .def("set_network", [](SimWorld& w, const pyb::kwargs& kw) {
              sim::NetConfig n = w.net();
              apply_net(n, kw);

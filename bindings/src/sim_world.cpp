@@ -236,6 +236,25 @@ const sim::MailServerConfig& SimWorld::server_config(const std::string& name) co
   return it->second.config;
 }
 
+void SimWorld::set_personality(const std::string& server, const std::string& toml) {
+  require_mutable("set_personality");
+  if (!is_server(server)) raise_error(ErrorKind::config, "set_personality: '" + server + "' is not a mail server host");
+  auto p = sim::parse_personality_toml(toml, "personality");
+  if (!p.ok()) raise_error(ErrorKind::config, p.error().detail);
+  world_->set_personality(id_of(server), *p);
+}
+
+void SimWorld::clear_personality(const std::string& server) {
+  require_mutable("clear_personality");
+  world_->clear_personality(id_of(server));
+}
+
+std::optional<sim::PersonalityCounters> SimWorld::personality_counters(const std::string& server) const {
+  auto state = world_->personality(id_of(server));
+  if (state == nullptr) return std::nullopt;
+  return state->counters();
+}
+
 std::string SimWorld::address_of(const std::string& name) const { return world_->host_config(id_of(name)).address; }
 
 std::uint32_t SimWorld::open_session(const SessionSpec& spec) {

@@ -19,6 +19,7 @@
 #include "core/prng.h"
 #include "simulator/checker.h"
 #include "simulator/mail_host.h"
+#include "simulator/personality.h"
 #include "simulator/sim_net.h"
 #include "simulator/sim_tls.h"
 #include "simulator/world.h"
@@ -164,6 +165,12 @@ class SimWorld {
   void set_disk(const std::string& host, const sim::DiskConfig& disk);
   sim::DiskConfig disk(const std::string& host) const;
   sim::NetConfig& net();
+  // Remote-MX personalities (simulator/personality.h) of a server host; `toml` holds the
+  // keys of a [hosts.NAME.personality] table (sim.py turns the Python dict into it).
+  void set_personality(const std::string& server, const std::string& toml);
+  void clear_personality(const std::string& server);
+  // The host's counters (replies, greylisted, ...), or nothing without a personality.
+  std::optional<sim::PersonalityCounters> personality_counters(const std::string& server) const;
 
   // ---------------------------------------------------------------- running
   // All run with the step budget `max_steps`; budget_exhausted throws SimulationError.
