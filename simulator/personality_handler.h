@@ -21,10 +21,13 @@ class PersonalityHandler final : public node::MailHandler {
  public:
   PersonalityHandler(World& world, HostId host, node::MailHandler& inner) : world_(world), host_(host), inner_(inner) {}
 
-  smtp::Reply check_mail_from(const smtp::Path& from, const smtp::MailParams& params) override {
-    return inner_.check_mail_from(from, params);
+  smtp::Reply check_mail_from(const smtp::Path& from, const smtp::MailParams& params,
+                              const node::SessionFacts& facts) override {
+    return inner_.check_mail_from(from, params, facts);
   }
-  smtp::Reply check_recipient(const smtp::Path& to) override { return inner_.check_recipient(to); }
+  smtp::Reply check_recipient(const smtp::Path& to, const node::SessionFacts& facts) override {
+    return inner_.check_recipient(to, facts);
+  }
   // The personality's end-of-data reply (drawn from its delivery stream) without storing
   // anything; otherwise the local delivery's own task, returned as is.
   rt::Task<node::DeliveryResult> deliver(const smtp::Envelope& envelope, std::string content) override;

@@ -36,10 +36,13 @@ std::string mailbox_text(const smtp::Path& p) { return p.mailbox ? p.mailbox->to
 class RecordingHandler final : public node::MailHandler {
  public:
   RecordingHandler(node::MailHandler& inner, EmbeddedServer::Shared& shared) : inner_(inner), shared_(shared) {}
-  smtp::Reply check_mail_from(const smtp::Path& from, const smtp::MailParams& params) override {
-    return inner_.check_mail_from(from, params);
+  smtp::Reply check_mail_from(const smtp::Path& from, const smtp::MailParams& params,
+                              const node::SessionFacts& facts) override {
+    return inner_.check_mail_from(from, params, facts);
   }
-  smtp::Reply check_recipient(const smtp::Path& to) override { return inner_.check_recipient(to); }
+  smtp::Reply check_recipient(const smtp::Path& to, const node::SessionFacts& facts) override {
+    return inner_.check_recipient(to, facts);
+  }
   rt::Task<node::DeliveryResult> deliver(const smtp::Envelope& envelope, std::string content) override {
     std::string copy = content;
     node::DeliveryResult result = co_await inner_.deliver(envelope, std::move(content));

@@ -10,11 +10,12 @@
 
 namespace mail::node {
 
-smtp::Reply MailHandler::check_mail_from(const smtp::Path& /*from*/, const smtp::MailParams& /*params*/) {
+smtp::Reply MailHandler::check_mail_from(const smtp::Path& /*from*/, const smtp::MailParams& /*params*/,
+                                         const SessionFacts& /*facts*/) {
   return smtp::Reply::make(250, {2, 1, 0}, "Ok");
 }
 
-smtp::Reply LocalMailHandler::check_recipient(const smtp::Path& to) { return delivery_.check_recipient(to); }
+smtp::Reply LocalMailHandler::check_recipient(const smtp::Path& to, const SessionFacts& /*facts*/) { return delivery_.check_recipient(to); }
 
 rt::Task<DeliveryResult> LocalMailHandler::deliver(const smtp::Envelope& envelope, std::string content) {
   co_return co_await delivery_.deliver(envelope, std::move(content));
@@ -110,7 +111,7 @@ std::unique_ptr<DrivenSession> SmtpServer::open_session(Connection& connection, 
   session_info.local_address = info.local.address;
   session_info.tls = info.tls;
   return std::make_unique<SmtpSessionAdapter>(*this, connection, session_config(kind, info.remote.address),
-                                              std::move(session_info), env_.clock().now());
+                                              std::move(session_info), kind, env_.clock().now());
 }
 
 std::string SmtpServer::refusal_bytes(std::string_view why) const {

@@ -27,15 +27,33 @@
 
 namespace mail::node {
 
+// What a listening socket serves (RFC 8314 §3.3, RFC 6409).
+enum class ListenerKind : std::uint8_t {
+  smtp,         // port 25: relay/inbound; STARTTLS offered when TLS is configured
+  submission,   // port 587: STARTTLS offered, AUTH required before MAIL
+  submissions,  // port 465: implicit TLS from the first byte, AUTH required before MAIL
+};
+std::string_view to_string(ListenerKind k) noexcept;
+
+// What a handler may know about the session asking: the relay policy and the submission
+// sender check depend on it (who is the client, did it authenticate, on which listener).
+struct SessionFacts {
+  ListenerKind listener = ListenerKind::smtp;
+  std::string client_address;  // peer IP text
+  std::string auth_identity;   // the authenticated user (RFC 4954), empty before AUTH
+  bool tls = false;
+};
+
 // What the server asks the application about a transaction. The production answer is
-// LocalMailHandler (local Maildir delivery); relay and tests bring their own.
+// RelayMailHandler (relay_handler.h: local delivery and the outbound queue); tests bring their own.
 class MailHandler {
  public:
   virtual ~MailHandler() = default;
   // MAIL FROM verdict. Default: 250 2.1.0 Ok (sender policy arrives with its own issue).
-  virtual smtp::Reply check_mail_from(const smtp::Path& from, const smtp::MailParams& params);
+  virtual smtp::Reply check_mail_from(const smtp::Path& from, const smtp::MailParams& params,
+                                      const SessionFacts& facts);
   // RCPT TO verdict: 250 2.1.5, 550 5.1.1, 554 5.7.1 ...
-  virtual smtp::Reply check_recipient(const smtp::Path& to) = 0;
+  virtual smtp::Reply check_recipient(const smtp::Path& to, const SessionFacts& facts) = 0;
   // Stores the message; completes with the reply for the end of DATA / BDAT LAST. A 250
   // must mean "durable" (DESIGN.md: nothing acknowledged is ever lost). `envelope` stays
   // alive until the task completes.
@@ -46,20 +64,12 @@ class MailHandler {
 class LocalMailHandler final : public MailHandler {
  public:
   explicit LocalMailHandler(LocalDelivery& delivery) : delivery_(delivery) {}
-  smtp::Reply check_recipient(const smtp::Path& to) override;
+  smtp::Reply check_recipient(const smtp::Path& to, const SessionFacts& facts) override;
   rt::Task<DeliveryResult> deliver(const smtp::Envelope& envelope, std::string content) override;
 
  private:
   LocalDelivery& delivery_;
 };
-
-// What a listening socket serves (RFC 8314 §3.3, RFC 6409).
-enum class ListenerKind : std::uint8_t {
-  smtp,         // port 25: relay/inbound; STARTTLS offered when TLS is configured
-  submission,   // port 587: STARTTLS offered, AUTH required before MAIL
-  submissions,  // port 465: implicit TLS from the first byte, AUTH required before MAIL
-};
-std::string_view to_string(ListenerKind k) noexcept;
 
 struct SmtpServerConfig {
   std::vector<rt::Endpoint> listen;  // ListenerKind::smtp; port 0 = ephemeral (see bound_endpoints())

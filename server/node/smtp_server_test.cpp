@@ -391,7 +391,7 @@ void FakeNet::async_connect(const rt::Endpoint&, Instant, rt::Completion<std::un
 class FakeHandler final : public MailHandler {
  public:
   explicit FakeHandler(FakeEnv& env) : env_(env) {}
-  smtp::Reply check_recipient(const smtp::Path& to) override {
+  smtp::Reply check_recipient(const smtp::Path& to, const SessionFacts& /*facts*/) override {
     if (to.mailbox && to.mailbox->local_part == "ok") return smtp::Reply::make(250, {2, 1, 5}, "Ok");
     return smtp::Reply::make(550, {5, 1, 1}, "User unknown");
   }

@@ -11,11 +11,22 @@
 namespace mail::node {
 
 SmtpSessionAdapter::SmtpSessionAdapter(SmtpServer& server, Connection& connection, smtp::ServerConfig config,
-                                       smtp::SessionInfo info, Instant now)
+                                       smtp::SessionInfo info, ListenerKind listener, Instant now)
     : server_(server),
       connection_(connection),
+      listener_(listener),
+      tls_(info.tls),
       session_(std::move(config), std::move(info), now),
       auth_timer_(connection.env().clock().make_timer()) {}
+
+SessionFacts SmtpSessionAdapter::facts() const {
+  SessionFacts f;
+  f.listener = listener_;
+  f.client_address = connection_.client();
+  f.auth_identity = session_.auth_identity();
+  f.tls = tls_;
+  return f;
+}
 
 bool SmtpSessionAdapter::dispatch_events(Instant now) {
   bool any = false;
@@ -29,9 +40,9 @@ bool SmtpSessionAdapter::dispatch_events(Instant now) {
 void SmtpSessionAdapter::on_event(smtp::Event& event, Instant now) {
   MailHandler& handler = server_.handler_;
   if (auto* mail = std::get_if<smtp::ev::MailFrom>(&event)) {
-    session_.complete(mail->id, handler.check_mail_from(mail->path, mail->params), now);
+    session_.complete(mail->id, handler.check_mail_from(mail->path, mail->params, facts()), now);
   } else if (auto* rcpt = std::get_if<smtp::ev::RcptTo>(&event)) {
-    session_.complete(rcpt->id, handler.check_recipient(rcpt->path), now);
+    session_.complete(rcpt->id, handler.check_recipient(rcpt->path, facts()), now);
   } else if (auto* message = std::get_if<smtp::ev::Message>(&event)) {
     ++transactions_;
     connection_.start_job(deliver(std::move(*message)));
