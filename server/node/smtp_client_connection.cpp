@@ -24,7 +24,8 @@ SmtpClientConnection::SmtpClientConnection(rt::Env& env, std::unique_ptr<rt::Str
       hooks_(hooks),
       session_(options_.session, env.clock().now()),
       write_timeout_(options_.write_timeout.value_or(options_.session.timeouts.data_block)),
-      tls_handshake_timeout_(options_.tls_handshake_timeout.value_or(options_.session.timeouts.tls_handshake)) {
+      tls_handshake_timeout_(options_.tls_handshake_timeout.value_or(options_.session.timeouts.tls_handshake)),
+      wakeup_(env.executor()) {
   MAIL_ASSERT(stream_ != nullptr);
   MAIL_ASSERT(options_.read_buffer_bytes > 0);
   // STARTTLS needs a context to upgrade with; a session that may ask for it without one
@@ -35,12 +36,26 @@ SmtpClientConnection::SmtpClientConnection(rt::Env& env, std::unique_ptr<rt::Str
 smtp::TxId SmtpClientConnection::submit(smtp::MailTransaction tx) {
   MAIL_ASSERT(!ended_);  // its result could never be handed out
   poked_ = true;
+  release_hold();
   return session_.submit(std::move(tx), env_.clock().now());
+}
+
+void SmtpClientConnection::hold() {
+  MAIL_ASSERT(!ended_);
+  MAIL_ASSERT(idle());  // only from on_idle(): nothing else may be pending
+  holding_ = true;
+}
+
+void SmtpClientConnection::release_hold() {
+  if (!holding_) return;
+  holding_ = false;
+  wakeup_.notify();
 }
 
 void SmtpClientConnection::quit() {
   MAIL_ASSERT(!ended_);
   poked_ = true;
+  release_hold();
   quit_requested_ = true;
   session_.quit(env_.clock().now());
 }
@@ -123,9 +138,14 @@ rt::Task<void> SmtpClientConnection::run() {
     }
     if (idle()) {
       hooks_.on_idle(*this);
-      if (idle()) quit();
+      if (idle() && !holding_) quit();
     }
     if (poked_) continue;  // a hook submitted or quit: its commands go out before we read
+    if (holding_) {
+      // Wait for the caller's submit()/quit() (spurious returns re-check).
+      while (holding_) co_await wakeup_.wait();
+      continue;
+    }
     const Instant deadline = session_.poll_timeout().value_or(instant_max());
     auto r = co_await rt::read_some(*stream_, buf, deadline);
     if (r) {

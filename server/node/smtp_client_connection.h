@@ -16,6 +16,7 @@
 
 #include "core/result.h"
 #include "core/time.h"
+#include "node/wakeup.h"
 #include "proto/smtp/client_session.h"
 #include "runtime/env.h"
 #include "runtime/task.h"
@@ -54,8 +55,8 @@ class SmtpClientHooks {
   // submitted transaction, whatever happens), Closed. May submit() or quit() (reuse).
   virtual void on_event(SmtpClientConnection& conn, smtp::ClientEvent event) = 0;
   // The session has nothing to do (ready, nothing queued, no QUIT asked): submit() the next
-  // transaction or quit(). Doing neither quits: a connection does not yet stay open idle
-  // while the caller looks for more work (that needs a Wakeup-driven read, as SmtpConnection has).
+  // transaction, quit(), or hold() while the caller prepares the next transaction (reads its
+  // content) and submit()s or quit()s later from outside the hooks. Doing none of them quits.
   virtual void on_idle(SmtpClientConnection& /*conn*/) {}
   // A STARTTLS handshake ended (ok: TLS from here on; else the connection is given up).
   virtual void on_tls(SmtpClientConnection& /*conn*/, const Result<tls::ev::HandshakeDone>& /*result*/) {}
@@ -84,7 +85,12 @@ class SmtpClientConnection {
   // ended). Its one TransactionResult reaches on_event().
   smtp::TxId submit(smtp::MailTransaction tx);
   // QUIT once every queued transaction is finished (before run() or from a hook).
+  // Also callable from outside the hooks while the connection holds (see hold()).
   void quit();
+  // From on_idle(): keep the connection open and read nothing until the next submit() or
+  // quit(), which may then come from another task (the relay reads a message's content
+  // first). Meant for short waits: the server's idle timeout still runs.
+  void hold();
 
   // Drives the session to its end: when it completes the stream is closed, no operation
   // is in flight and every submitted transaction has had its result. Call once; the
@@ -102,6 +108,7 @@ class SmtpClientConnection {
   void drain_events();
   bool idle() const noexcept;
   void close_stream();
+  void release_hold();  // submit()/quit(): end a hold() and resume run()
 
   rt::Env& env_;
   std::unique_ptr<rt::Stream> stream_;
@@ -119,6 +126,8 @@ class SmtpClientConnection {
   bool closed_by_hook_ = false;  // before_write() asked to close, and it was closed
   bool hung_up_ = false;         // ... and the unfinished transactions are being failed
   bool stream_closed_ = false;
+  bool holding_ = false;  // hold(): wait for submit()/quit() instead of reading
+  Wakeup wakeup_;         // submit()/quit() while holding resume run()
 };
 
 // The client side of STARTTLS (RFC 3207 §4): wraps `stream` in a client TlsStream (SNI and
