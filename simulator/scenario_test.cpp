@@ -324,7 +324,7 @@ TEST(ScenarioToml, ErrorsCarryTheLine) {
       {"\n\nname = 3\n", "s.toml:3: name: must be a string"},
       {"[phases]\nsettle = \"10 minutes\"\n",
        "s.toml:2: phases.settle: must be a duration like \"500ms\", \"30s\", \"5m\" (\"10 minutes\": unknown unit "
-       "'minutes' (use us, ms, s, m, min, h))"},
+       "'minutes' (use us, ms, s, m, min, h, d))"},
       {"[net]\nlatency = [\"1ms\"]\n", "s.toml:2: net.latency: must be [min, max] durations (or \"none\")"},
       {"[net]\nlatency = {min = \"2ms\", max = \"1ms\"}\n", "s.toml:2: net.latency: min > max"},
       {"[net]\nlatency = {min = \"1ms\", mx = \"2ms\"}\n",

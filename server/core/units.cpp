@@ -18,7 +18,7 @@ struct Unit {
 };
 
 // The "" entry is the unit of a bare number.
-constexpr std::array<Unit, 7> kDurationUnits{{
+constexpr std::array<Unit, 8> kDurationUnits{{
     {"", 1'000'000},  // seconds
     {"us", 1},
     {"ms", 1'000},
@@ -26,8 +26,9 @@ constexpr std::array<Unit, 7> kDurationUnits{{
     {"m", 60'000'000},
     {"min", 60'000'000},
     {"h", 3'600'000'000},
+    {"d", 86'400'000'000},  // queue lifetimes: "5d"
 }};
-constexpr std::string_view kDurationUnitNames = "us, ms, s, m, min, h";
+constexpr std::string_view kDurationUnitNames = "us, ms, s, m, min, h, d";
 
 constexpr std::array<Unit, 12> kSizeUnits{{
     {"", 1},

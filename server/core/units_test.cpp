@@ -32,6 +32,7 @@ TEST(ParseDuration, Boundaries) {
   EXPECT_FALSE(parse_duration("9223372036855s"));
   EXPECT_FALSE(parse_duration("9223372036855"));
   EXPECT_EQ(parse_duration("2562047788h").value(), std::chrono::hours(2562047788));
+  EXPECT_EQ(parse_duration("5d").value(), std::chrono::hours(120));
   EXPECT_FALSE(parse_duration("2562047789h"));
   EXPECT_EQ(parse_duration("153722867280m").value(), std::chrono::minutes(153722867280));
   EXPECT_FALSE(parse_duration("153722867281min"));
