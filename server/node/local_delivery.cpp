@@ -128,4 +128,34 @@ rt::Task<DeliveryResult> LocalDelivery::deliver(const smtp::Envelope& envelope, 
   co_return DeliveryResult{queued_reply(queue_id), std::move(queue_id), size_bytes};
 }
 
+rt::Task<std::vector<smtp::Reply>> LocalDelivery::deliver_queued(const smtp::Path& sender,
+                                                                 const std::vector<smtp::Path>& recipients,
+                                                                 std::string content, std::string_view queue_id) {
+  std::vector<smtp::Reply> replies(recipients.size());
+  std::vector<std::string> users;
+  for (std::size_t i = 0; i < recipients.size(); ++i) {
+    const smtp::Path& r = recipients[i];
+    auto found = r.is_null() ? store::LookupResult{} : resolve(*r.mailbox);
+    if (found.kind != store::Lookup::local_user) {
+      replies[i] = unknown_user_reply(r);
+      continue;
+    }
+    users.push_back(std::move(found.user));
+    replies[i] = smtp::Reply::make(250, {2, 0, 0}, "Ok: delivered to mailbox");
+  }
+  if (users.empty()) co_return replies;
+  std::vector<std::string> parts;
+  parts.push_back("Return-Path: " + sender.to_string() + "\r\n");
+  parts.push_back(std::move(content));
+  auto stored = co_await mailboxes_.deliver_parts(std::move(users), std::move(parts));
+  if (!stored.ok()) {
+    env_.log().write(rt::LogLevel::warn, std::string(queue_id) + ": maildir delivery failed: " +
+                                             std::string(to_string(stored.code())) + ": " + stored.error().detail);
+    for (auto& reply : replies) {
+      if (reply.positive()) reply = storage_error_reply(stored.code());
+    }
+  }
+  co_return replies;
+}
+
 }  // namespace mail::node

@@ -51,6 +51,17 @@ class LocalDelivery {
   // the per-transaction line is the caller's (transaction_log_line()).
   rt::Task<DeliveryResult> deliver(const smtp::Envelope& envelope, std::string content);
 
+  // Final delivery of a message from the outbound queue (its content already carries our
+  // Received:): Return-Path is added (RFC 5321 §4.4), and every recipient that is a local
+  // user now gets one copy (one deliver_parts for all). Per recipient, in order: 250 when
+  // stored, 550 5.1.1 when it is not (any longer) a local user, the storage error (451 /
+  // 452) when the store failed.
+  rt::Task<std::vector<smtp::Reply>> deliver_queued(const smtp::Path& sender, const std::vector<smtp::Path>& recipients,
+                                                    std::string content, std::string_view queue_id);
+
+  // Whether `mailbox` is a local user now (RCPT-time rule, also for queued recipients).
+  bool is_local_user(const smtp::Mailbox& mailbox) const { return resolve(mailbox).kind == store::Lookup::local_user; }
+
  private:
   // Directory lookup, plus RFC 5321 §4.5.1: "Postmaster" at our own host name is the
   // postmaster of the first local domain (the session turns a bare <Postmaster> into that).

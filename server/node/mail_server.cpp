@@ -3,6 +3,8 @@
 // listening before every configured mailbox exists.
 #include "node/mail_server.h"
 
+#include <algorithm>
+
 #include "core/assert.h"
 #include "runtime/await.h"
 
@@ -11,6 +13,7 @@ namespace {
 
 MailServerConfig resolve(rt::Env& env, MailServerConfig config) {
   if (config.smtp.session.hostname.empty()) config.smtp.session.hostname = std::string(env.hostname());
+  if (config.relay.hostname.empty()) config.relay.hostname = config.smtp.session.hostname;
   return config;
 }
 
@@ -33,14 +36,35 @@ MailServer::MailServer(rt::Env& env, MailServerConfig config, const HandlerWrapp
       directory_(config_.directory),
       maildirs_(env, store::MaildirConfig{config_.data_dir}),
       delivery_(env, directory_, maildirs_, LocalDeliveryConfig{config_.smtp.session.hostname}),
-      local_handler_(delivery_),
-      wrapped_handler_(wrap ? wrap(local_handler_) : nullptr),
+      queue_(make_queue()),
+      relay_handler_(env, directory_, delivery_, queue_.get(), config_.relay),
+      wrapped_handler_(wrap ? wrap(relay_handler_) : nullptr),
       smtp_(env, wire(config_, crypto_, users_),
-            wrapped_handler_ ? static_cast<MailHandler&>(*wrapped_handler_) : local_handler_),
+            wrapped_handler_ ? static_cast<MailHandler&>(*wrapped_handler_) : relay_handler_),
       users_timer_(env.clock().make_timer()) {
   MAIL_ASSERT(!config_.data_dir.empty());
   MAIL_ASSERT(!wrap || wrapped_handler_ != nullptr);
   smtp_.set_tls(config_.tls);
+}
+
+std::unique_ptr<QueueManager> MailServer::make_queue() {
+  if (!config_.outbound) return nullptr;
+  QueueManagerConfig q = *config_.outbound;
+  q.data_dir = config_.data_dir;
+  if (q.hostname.empty()) q.hostname = config_.smtp.session.hostname;
+  q.policy = relay_policy_for(directory_, config_.smtp.session.hostname, config_.relay.policy);
+  if (q.crypto == nullptr) q.crypto = &crypto_;
+  // Our own names: an MX pointing back at us is a loop (RFC 5321 §5.1).
+  if (std::find(q.router.own_names.begin(), q.router.own_names.end(), q.hostname) == q.router.own_names.end()) {
+    q.router.own_names.push_back(q.hostname);
+  }
+  if (!q.client_tls) {
+    tls::TlsConfig client;
+    client.verify_peer = false;  // opportunistic: any certificate beats cleartext (RFC 7435)
+    auto made = tls::TlsContext::create(tls::Role::client, client);
+    if (made.ok()) q.client_tls = std::shared_ptr<tls::TlsContext>(std::move(*made));
+  }
+  return std::make_unique<QueueManager>(env_, std::move(q), delivery_);
 }
 
 rt::Task<Status> MailServer::start() {
@@ -57,6 +81,15 @@ rt::Task<Status> MailServer::start() {
     Status made = co_await maildirs_.ensure_mailbox(user.name);
     if (!made.ok()) co_return fail(made.error().code, "cannot create the mailbox of " + user.name + ": " + made.error().detail);
   }
+  if (queue_) {
+    if (Status resumed = co_await queue_->start(); !resumed.ok()) co_return resumed;
+  }
+  if (config_.control_socket) {
+    control_ = std::make_unique<ControlServer>(env_, config_.data_dir, queue_.get());
+    if (Status listening = control_->start(); !listening.ok()) {
+      co_return fail(listening.code(), "cannot open the control socket: " + listening.error().detail);
+    }
+  }
   if (Status listening = smtp_.start(); !listening.ok()) co_return listening;
   ready_ = true;
   co_return Status{};
@@ -67,6 +100,8 @@ rt::Task<void> MailServer::stop(Instant deadline) {
   stopping_ = true;
   if (polling_) users_timer_->cancel();
   if (ready_) co_await smtp_.stop(deadline);
+  if (control_) co_await control_->stop(deadline);
+  if (queue_ && queue_->started()) co_await queue_->stop(deadline);
 }
 
 // Swaps in the users file when its text changed; keeps the old copy on errors (a

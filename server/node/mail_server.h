@@ -7,11 +7,15 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <memory>
 #include <string>
 
 #include "core/result.h"
+#include "node/control_server.h"
 #include "node/local_delivery.h"
+#include "node/queue_manager.h"
+#include "node/relay_handler.h"
 #include "node/smtp_server.h"
 #include "runtime/env.h"
 #include "runtime/task.h"
@@ -33,13 +37,25 @@ struct MailServerConfig {
   std::string users_path;
   Duration users_poll_interval = 5s;
   std::shared_ptr<tls::TlsContext> tls;  // STARTTLS and implicit TLS; null: neither
+  // The relay policy (trusted networks, own addresses; local domains come from
+  // `directory`) and the submission checks; applies with or without outbound delivery.
+  RelayHandlerConfig relay;
+  // Set: the outbound queue under <data_dir>/queue and its delivery agent run (relay for
+  // authenticated and trusted clients, DSNs). Null: no recipient outside the local domains
+  // is accepted from anyone. data_dir, hostname, policy and crypto are filled in here; a
+  // null client_tls gets an opportunistic (unverified, RFC 7435) client context.
+  std::optional<QueueManagerConfig> outbound;
+  // Serve the administration socket <data_dir>/control.sock (the queue CLI). `serve` sets
+  // it; the simulator and the Python embedded server do not (their callers inspect the
+  // queue through the API).
+  bool control_socket = false;
 };
 
 class MailServer {
  public:
-  // Lets a caller put its own MailHandler in front of local delivery (the Python embedded
-  // server records what it accepts). Returns the handler the SMTP service will use.
-  using HandlerWrapper = std::function<std::unique_ptr<MailHandler>(MailHandler& local)>;
+  // Lets a caller put its own MailHandler in front of the production one (the Python
+  // embedded server records what it accepts). Returns the handler the SMTP service will use.
+  using HandlerWrapper = std::function<std::unique_ptr<MailHandler>(MailHandler& production)>;
 
   MailServer(rt::Env& env, MailServerConfig config, const HandlerWrapper& wrap = {});
   MailServer(const MailServer&) = delete;
@@ -65,11 +81,14 @@ class MailServer {
   SmtpServer& smtp() noexcept { return smtp_; }
   const SmtpServer& smtp() const noexcept { return smtp_; }
   store::MailboxStore& mailboxes() noexcept { return maildirs_; }
+  QueueManager* outbound() noexcept { return queue_.get(); }  // null without outbound delivery
+  ControlServer* control() noexcept { return control_.get(); }  // null unless control_socket
   const MailServerConfig& config() const noexcept { return config_; }
 
  private:
   // The SMTP configuration with AUTH wired to our users and crypto (when configured).
   static SmtpServerConfig wire(const MailServerConfig& config, tls::OpenSslCrypto& crypto, store::LiveUserDb& users);
+  std::unique_ptr<QueueManager> make_queue();
   rt::Task<void> poll_users();
 
   rt::Env& env_;
@@ -80,7 +99,9 @@ class MailServer {
   store::Directory directory_;
   store::MaildirStore maildirs_;
   LocalDelivery delivery_;
-  LocalMailHandler local_handler_;
+  std::unique_ptr<QueueManager> queue_;
+  RelayMailHandler relay_handler_;
+  std::unique_ptr<ControlServer> control_;
   std::unique_ptr<MailHandler> wrapped_handler_;
   SmtpServer smtp_;
   std::unique_ptr<rt::Timer> users_timer_;
