@@ -21,6 +21,8 @@ node::MailServerConfig server_config(SimEnv& env, const MailServerConfig& config
   c.smtp.auth_plaintext_on_loopback = config.auth_plaintext_on_loopback;
   c.users_path = config.users_path;
   c.tls = config.tls;
+  c.relay = config.relay;
+  c.outbound = config.outbound;
   return c;
 }
 

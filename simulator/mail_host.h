@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "node/mail_server.h"
@@ -28,6 +29,17 @@ struct MailServerConfig {
   // is offered exactly as `serve` offers it. Empty: no AUTH, as for a plain MX.
   std::string users_path;
   bool auth_plaintext_on_loopback = false;
+  // The relay policy and submission checks. The simulated clients submit as senderN@
+  // clients.test whatever they log in as, and the smtp-* scenarios' digests predate the
+  // submission fix-ups: both are off unless a scenario turns them on.
+  node::RelayHandlerConfig relay = [] {
+    node::RelayHandlerConfig r;
+    r.sender_must_match_login = false;
+    r.add_missing_headers = false;
+    return r;
+  }();
+  // Set: the host runs the outbound queue and delivery agent (the relay-* scenarios).
+  std::optional<node::QueueManagerConfig> outbound;
 };
 
 // Owned by the World's host record between a boot and the next crash.
