@@ -14,6 +14,7 @@
 #include <toml++/toml.h>
 
 #include "core/ascii.h"
+#include "core/ip_address.h"
 #include "core/units.h"
 #include "proto/smtp/address.h"
 #include "store/user_name.h"
@@ -49,7 +50,31 @@ reject_pipelined_data = true    # content sent before the 354 to DATA: 554 and c
 submission_listen = ["127.0.0.1:5587"]    # RFC 6409 (587 in production): STARTTLS, AUTH before MAIL
 submissions_listen = ["127.0.0.1:4465"]   # RFC 8314 (465 in production): implicit TLS, AUTH before MAIL
 tls_handshake_timeout = "60s"
-dsn = false                     # RFC 3461 DSN: not advertised until the relay sends DSNs
+dsn = true                      # RFC 3461 DSN: NOTIFY/RET/ENVID/ORCPT honoured by the relay
+
+[relay]
+outbound = true                 # queue and deliver mail for other domains (MX, or the routes below)
+trusted_networks = []           # CIDRs that may relay without AUTH; empty: only authenticated users
+# [[relay.routes]]              # static routes, tried before MX; domain = "*" is a smarthost
+# domain = "b.test"
+# host = "127.0.0.1"
+# port = 2626
+# tls = "opportunistic"         # none | opportunistic | required
+# auth_user = "relayuser"       # optional AUTH at the route's host
+# auth_password_file = "/etc/cloudsdial/relay.pw"
+
+[submission]
+sender_must_match_login = true  # MAIL FROM of an authenticated user must be one of its addresses
+add_missing_headers = true      # add Date: and Message-ID: when missing (RFC 6409 8.2, 8.3)
+
+[queue]
+first_retry = "5min"            # then doubling ...
+max_retry = "1h"                # ... up to this interval
+lifetime = "5d"                 # then bounce (RFC 5321 4.5.4.1: at least 4-5 days)
+delay_warning = "4h"            # "delayed" DSN after this (0 = never)
+max_connections = 100           # outbound SMTP connections in total
+per_destination = 20            # per destination domain
+connect_timeout = "30s"
 
 [tls]
 enabled = true                  # STARTTLS on every listener, and the submissions listeners
@@ -507,13 +532,112 @@ void read_users(Reader& r, const toml::table& root, AppConfig& cfg) {
   if (!r.failed() && cfg.directory.users.empty()) r.fail_at(root.source(), "users", "define at least one [[users]] entry");
 }
 
+// One [[relay.routes]] entry.
+void read_route(Reader& r, const toml::table& t, AppConfig& cfg) {
+  r.check_keys(t, "relay.routes", {"domain", "host", "port", "tls", "auth_user", "auth_password_file"});
+  node::StaticRoute route;
+  r.get_string(t, "relay.routes", "domain", route.domain);
+  r.get_string(t, "relay.routes", "host", route.host);
+  r.get_int(t, "relay.routes", "port", 1, 65535, route.port);
+  std::string tls = "opportunistic";
+  r.get_string(t, "relay.routes", "tls", tls);
+  r.get_string(t, "relay.routes", "auth_user", route.auth_user);
+  r.get_string(t, "relay.routes", "auth_password_file", route.auth_password_file);
+  if (r.failed()) return;
+  route.domain = ascii_lower(route.domain);
+  if (route.domain.empty() || (route.domain != "*" && !smtp::is_valid_domain(route.domain, false))) {
+    r.fail_at(t.source(), "relay.routes.domain", "must be a domain name or \"*\" (every other domain)");
+  } else if (route.host.empty() || (!parse_ip(route.host) && !smtp::is_valid_domain(route.host, false))) {
+    r.fail_at(t.source(), "relay.routes.host", "must be an IP address or a host name");
+  } else if (tls != "none" && tls != "opportunistic" && tls != "required") {
+    r.fail_at(t.source(), "relay.routes.tls", "must be none, opportunistic or required");
+  } else if (route.auth_user.empty() != route.auth_password_file.empty()) {
+    r.fail_at(t.source(), "relay.routes", "auth_user and auth_password_file go together");
+  }
+  for (const auto& other : cfg.relay.routes) {
+    if (other.domain == route.domain) r.fail_at(t.source(), "relay.routes.domain", "'" + route.domain + "' has two routes");
+  }
+  if (r.failed()) return;
+  route.tls = tls == "none" ? node::TlsPolicy::none : tls == "required" ? node::TlsPolicy::required : node::TlsPolicy::opportunistic;
+  if (!route.auth_password_file.empty()) {
+    std::ifstream in(route.auth_password_file, std::ios::binary);
+    std::string password;
+    if (!in || !std::getline(in, password)) {
+      r.fail_at(t.source(), "relay.routes.auth_password_file", "cannot read '" + route.auth_password_file + "'");
+      return;
+    }
+    if (!password.empty() && password.back() == '\r') password.pop_back();
+    if (password.empty() || password.find('\0') != std::string::npos) {
+      r.fail_at(t.source(), "relay.routes.auth_password_file", "the first line must be the password");
+      return;
+    }
+    cfg.relay.route_passwords[route.domain] = std::move(password);
+  }
+  cfg.relay.routes.push_back(std::move(route));
+}
+
+// [relay]: outbound delivery on/off, trusted networks, static routes.
+void read_relay(Reader& r, const toml::table& root, AppConfig& cfg) {
+  const toml::table* relay = root["relay"].as_table();
+  if (!relay) return;
+  r.check_keys(*relay, "relay", {"outbound", "trusted_networks", "routes"});
+  r.get_bool(*relay, "relay", "outbound", cfg.relay.outbound);
+  toml::source_region where;
+  if (r.get_strings(*relay, "relay", "trusted_networks", cfg.relay.trusted_networks, &where) && !r.failed()) {
+    for (const auto& net : cfg.relay.trusted_networks) {
+      if (!parse_cidr(net)) {
+        r.fail_at(where, "relay.trusted_networks", "'" + net + "' is not an address or CIDR (e.g. \"192.0.2.0/24\")");
+        break;
+      }
+    }
+  }
+  if (const toml::node* routes = relay->get("routes")) {
+    const toml::array* arr = routes->as_array();
+    if (!arr || !arr->is_array_of_tables()) {
+      r.fail_at(routes->source(), "relay.routes", "must be an array of tables ([[relay.routes]])");
+      return;
+    }
+    for (const toml::node& item : *arr) {
+      read_route(r, *item.as_table(), cfg);
+      if (r.failed()) return;
+    }
+  }
+}
+
+// [submission]: what the submission service checks and adds (RFC 6409).
+void read_submission(Reader& r, const toml::table& root, AppConfig& cfg) {
+  const toml::table* t = root["submission"].as_table();
+  if (!t) return;
+  r.check_keys(*t, "submission", {"sender_must_match_login", "add_missing_headers"});
+  r.get_bool(*t, "submission", "sender_must_match_login", cfg.relay.sender_must_match_login);
+  r.get_bool(*t, "submission", "add_missing_headers", cfg.relay.add_missing_headers);
+}
+
+// [queue]: the retry schedule and the outbound connection limits.
+void read_queue(Reader& r, const toml::table& root, AppConfig& cfg) {
+  const toml::table* t = root["queue"].as_table();
+  if (!t) return;
+  r.check_keys(*t, "queue",
+               {"first_retry", "max_retry", "lifetime", "delay_warning", "max_connections", "per_destination",
+                "connect_timeout"});
+  auto& p = cfg.relay.retry;
+  r.get_duration(*t, "queue", "first_retry", 1s, 24h, p.first);
+  r.get_duration(*t, "queue", "max_retry", 1s, 7 * 24h, p.max);
+  r.get_duration(*t, "queue", "lifetime", 1s, 365 * 24h, p.lifetime);
+  r.get_duration(*t, "queue", "delay_warning", 0s, 365 * 24h, p.delay_warning);
+  r.get_int(*t, "queue", "max_connections", 1, 100'000, cfg.relay.max_connections);
+  r.get_int(*t, "queue", "per_destination", 1, 10'000, cfg.relay.per_destination);
+  r.get_duration(*t, "queue", "connect_timeout", 1s, 10min, cfg.relay.connect_timeout);
+  if (!r.failed() && p.max < p.first) r.fail_at(t->source(), "queue.max_retry", "must not be shorter than first_retry");
+}
+
 Result<AppConfig> build(const toml::table& root, std::string_view source) {
   Reader r(source);
   AppConfig cfg;
   cfg.source = std::string(source);
 
-  r.check_keys(root, "", {"server", "smtp", "domains", "users", "tls", "auth", "dns"});
-  for (std::string_view section : {"server", "smtp", "domains", "tls", "auth", "dns"}) {
+  r.check_keys(root, "", {"server", "smtp", "domains", "users", "tls", "auth", "dns", "relay", "submission", "queue"});
+  for (std::string_view section : {"server", "smtp", "domains", "tls", "auth", "dns", "relay", "submission", "queue"}) {
     if (const toml::node* n = root.get(section); n && !n->is_table()) r.fail_at(n->source(), section, "must be a table ([" + std::string(section) + "])");
   }
 
@@ -524,6 +648,9 @@ Result<AppConfig> build(const toml::table& root, std::string_view source) {
   read_dns(r, root, cfg);
   read_domains(r, root, cfg);
   read_users(r, root, cfg);
+  read_relay(r, root, cfg);
+  read_submission(r, root, cfg);
+  read_queue(r, root, cfg);
 
   if (r.failed()) return fail(r.take_error());
   cfg.smtp.session.hostname = cfg.hostname;
@@ -630,8 +757,37 @@ std::string describe_config(const AppConfig& c) {
       {"timeout", duration_text(c.dns.timeout)},
       {"attempts", static_cast<std::int64_t>(c.dns.attempts)},
   };
-  toml::table root{{"server", server}, {"smtp", smtp},       {"tls", tls},   {"auth", auth},
-                   {"dns", dns},       {"domains", domain_table}, {"users", users}};
+  const auto& rc = c.relay;
+  toml::array trusted;
+  for (const auto& n : rc.trusted_networks) trusted.push_back(n);
+  toml::array routes;
+  for (const auto& route : rc.routes) {
+    const char* tls = route.tls == node::TlsPolicy::none       ? "none"
+                      : route.tls == node::TlsPolicy::required ? "required"
+                                                               : "opportunistic";
+    toml::table rt_table{{"domain", route.domain}, {"host", route.host}, {"port", static_cast<std::int64_t>(route.port)},
+                         {"tls", tls}};
+    if (!route.auth_user.empty()) {
+      rt_table.insert("auth_user", route.auth_user);
+      rt_table.insert("auth_password_file", route.auth_password_file);
+    }
+    routes.push_back(std::move(rt_table));
+  }
+  toml::table relay{{"outbound", rc.outbound}, {"trusted_networks", trusted}, {"routes", routes}};
+  toml::table submission{{"sender_must_match_login", rc.sender_must_match_login},
+                         {"add_missing_headers", rc.add_missing_headers}};
+  toml::table queue{
+      {"first_retry", duration_text(rc.retry.first)},
+      {"max_retry", duration_text(rc.retry.max)},
+      {"lifetime", duration_text(rc.retry.lifetime)},
+      {"delay_warning", duration_text(rc.retry.delay_warning)},
+      {"max_connections", static_cast<std::int64_t>(rc.max_connections)},
+      {"per_destination", static_cast<std::int64_t>(rc.per_destination)},
+      {"connect_timeout", duration_text(rc.connect_timeout)},
+  };
+  toml::table root{{"server", server}, {"smtp", smtp},       {"tls", tls},         {"auth", auth},
+                   {"dns", dns},       {"domains", domain_table}, {"users", users}, {"relay", relay},
+                   {"submission", submission}, {"queue", queue}};
   std::ostringstream out;
   out << "# effective configuration (from " << c.source << ")\n" << root << "\n";
   return out.str();

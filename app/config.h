@@ -4,7 +4,9 @@
 // the file, the line and the key.
 #pragma once
 
+#include <map>
 #include <string>
+#include <vector>
 #include <string_view>
 #include <vector>
 
@@ -34,13 +36,24 @@ struct DnsConfig {
   int attempts = 2;                   // tries per server, 1 .. 5
 };
 
-// The server's defaults where they differ from the protocol engine's: DSN (RFC 3461) is
-// not advertised until the relay generates the reports it promises (issue 13).
-inline node::SmtpServerConfig app_smtp_defaults() {
-  node::SmtpServerConfig c;
-  c.session.dsn = false;
-  return c;
-}
+// The server's defaults where they differ from the protocol engine's (none today: DSN is
+// advertised, the relay sends the reports it promises).
+inline node::SmtpServerConfig app_smtp_defaults() { return node::SmtpServerConfig{}; }
+
+// [relay], [[relay.routes]], [submission] and [queue]: who may relay, where mail goes, and
+// the outbound queue's schedule and limits.
+struct RelayAppConfig {
+  bool outbound = true;                       // [relay] outbound: run the queue and deliver remote mail
+  std::vector<std::string> trusted_networks;  // [relay] trusted_networks: CIDR list (empty: nobody)
+  std::vector<node::StaticRoute> routes;      // [[relay.routes]]
+  std::map<std::string, std::string> route_passwords;  // route domain -> password (auth_password_file)
+  bool sender_must_match_login = true;        // [submission] sender_must_match_login
+  bool add_missing_headers = true;            // [submission] add_missing_headers (Date:, Message-ID:)
+  smtp::RetryPolicy retry;                    // [queue] first_retry, max_retry, lifetime, delay_warning
+  std::size_t max_connections = 100;          // [queue] max_connections
+  std::size_t per_destination = 20;           // [queue] per_destination
+  Duration connect_timeout = 30s;             // [queue] connect_timeout
+};
 
 struct AppConfig {
   std::string source;    // "embedded default" or the file path, for messages
@@ -56,6 +69,7 @@ struct AppConfig {
   TlsFilesConfig tls;
   DnsConfig dns;
   std::string users_file;  // [auth] users_file; empty: <data_dir>/users
+  RelayAppConfig relay;
 
   std::string pid_path() const { return pid_file.empty() ? data_dir + "/cloudsdial.pid" : pid_file; }
   std::string users_path() const { return users_file.empty() ? data_dir + "/users" : users_file; }

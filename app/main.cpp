@@ -10,6 +10,7 @@
 
 #include "app/config.h"
 #include "app/serve.h"
+#include "app/queue_cli.h"
 #include "app/user_cli.h"
 #include "conformance/conformance_main.h"
 #include "simulator/sim_main.h"
@@ -24,10 +25,12 @@ namespace {
 constexpr std::string_view kUsage = R"(usage: cloudsdial <verb> [options]
 
 verbs:
-  serve [--config FILE]         run the mail server (SMTP) until SIGTERM/SIGINT
+  serve [--config FILE]         run the mail server (SMTP, relay) until SIGTERM/SIGINT
   check-config [--config FILE]  validate a configuration and print the effective one
   user add|passwd|del|list [NAME] [--config FILE]
                                 manage who may authenticate (cloudsdial user --help)
+  queue list|show|flush|hold|release|delete [ID] [--json] [--config FILE]
+                                the outbound queue (cloudsdial queue --help)
   sim [--scenario S] [--seed N | --seeds A..B --jobs J] [--json]
                                 run the deterministic simulator (cloudsdial sim --help)
   conformance --suite smtp|imap|pop3 --target HOST:PORT|inproc|sim [--tls|--starttls]
@@ -123,6 +126,7 @@ int main_impl(const std::vector<std::string_view>& argv) {
     return 0;
   }
   if (verb == "user") return user_main(rest);
+  if (verb == "queue") return queue_main(rest);
   if (verb == "serve" || verb == "check-config") {
     if (!rest.empty() && (rest[0] == "--help" || rest[0] == "-h")) {
       std::cout << (verb == "serve" ? kServeHelp : kUsage);

@@ -94,7 +94,9 @@ int run_serve(const AppConfig& config) {
   say(rt::LogLevel::info, "cloudsdial " CLOUDSDIAL_VERSION ": using configuration " +
                               (config.source == "embedded default" ? "(embedded default)" : config.source));
 
-  node::MailServer server(env, config.server_config());
+  node::MailServerConfig server_config = config.server_config();
+  server_config.control_socket = true;  // `cloudsdial queue ...` talks to it
+  node::MailServer server(env, std::move(server_config));
   const std::string hostname = server.config().smtp.session.hostname;
 
   // The ports first: a port in use (or not ours to take) stops the start before anything

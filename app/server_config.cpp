@@ -3,6 +3,7 @@
 #include "app/config.h"
 
 #include "core/assert.h"
+#include "core/ip_address.h"
 
 namespace mail::app {
 
@@ -12,6 +13,37 @@ node::MailServerConfig AppConfig::server_config() const {
   c.directory = directory;
   c.smtp = smtp;
   c.users_path = users_path();
+  c.relay.sender_must_match_login = relay.sender_must_match_login;
+  c.relay.add_missing_headers = relay.add_missing_headers;
+  for (const auto& net : relay.trusted_networks) {
+    auto cidr = parse_cidr(net);
+    MAIL_ASSERT(cidr.has_value());  // validated by parse_config
+    c.relay.policy.trusted_networks.push_back(*cidr);
+  }
+  for (const auto& ep : smtp.listen) {
+    if (auto ip = parse_ip(ep.address)) c.relay.policy.own_addresses.push_back(*ip);
+  }
+  if (relay.outbound) {
+    node::QueueManagerConfig q;
+    q.retry = relay.retry;
+    q.router.routes = relay.routes;
+    for (const auto& ep : smtp.listen) q.router.own_addresses.push_back(ep.address);
+    for (const auto& [domain, password] : relay.route_passwords) {
+      for (const auto& route : relay.routes) {
+        if (route.domain != domain || route.auth_user.empty()) continue;
+        smtp::ClientAuth auth;
+        auth.user = route.auth_user;
+        auth.password = password;
+        // A smarthost on loopback (tests, local relays) may get PLAIN without TLS.
+        auth.plaintext_without_tls = parse_ip(route.host).has_value() && parse_ip(route.host)->is_loopback();
+        q.route_auth.emplace(domain, std::move(auth));
+      }
+    }
+    q.max_connections = relay.max_connections;
+    q.per_destination = relay.per_destination;
+    q.connect_timeout = relay.connect_timeout;
+    c.outbound = std::move(q);
+  }
   return c;
 }
 
