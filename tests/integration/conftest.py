@@ -39,7 +39,7 @@ class Server:
     """One cloudsdial process (restartable on the same data dir)."""
 
     def __init__(self, root: Path, smtp_extra=None, users=None, shutdown_timeout="5s", sections=None,
-                 server_extra=None):
+                 server_extra=None, domain=DOMAIN, hostname=HOSTNAME, extra_toml=""):
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
         self.data_dir = root / "var"
@@ -60,7 +60,7 @@ class Server:
             users = default_users()
         lines = [
             "[server]",
-            f'hostname = "{HOSTNAME}"',
+            f'hostname = "{hostname}"',
             f'data_dir = "{self.data_dir}"',
             'log_level = "info"',
             f'shutdown_timeout = "{shutdown_timeout}"',
@@ -72,12 +72,14 @@ class Server:
         # Extra tables, e.g. {"tls": {"enabled": "true"}, "auth": {...}}: values are TOML literals.
         for section, keys in (sections or {}).items():
             lines += ["", f"[{section}]"] + [f"{k} = {v}" for k, v in keys.items()]
-        lines += ["", "[domains]", f'local = ["{DOMAIN}"]', ""]
+        lines += ["", "[domains]", f'local = ["{domain}"]', ""]
         for name, aliases in users:
             lines += ["[[users]]", f'name = "{name}"']
             if aliases:
                 lines.append(f"aliases = {toml_list(aliases)}")
             lines.append("")
+        # Raw TOML appended as is (e.g. [[relay.routes]] tables).
+        lines.append(extra_toml)
         self.config_path.write_text("\n".join(lines), encoding="utf-8")
 
     # ------------------------------------------------------------------ lifecycle
@@ -138,6 +140,14 @@ class Server:
 
     def pid(self):
         return self.proc.pid
+
+    def queue(self, *args, check=True):
+        """Runs `cloudsdial queue ARGS --config ...`; returns the CompletedProcess."""
+        r = subprocess.run([find_binary(), "queue", *args, "--config", str(self.config_path)], capture_output=True,
+                           text=True, cwd=self.root, timeout=60, env=dict(os.environ, ASAN_OPTIONS="detect_leaks=1"))
+        if check:
+            assert r.returncode == 0, r.stdout + r.stderr
+        return r
 
     def user(self, action, name, password=None):
         """Runs `cloudsdial user ACTION NAME` on this server's config (password on stdin)."""
