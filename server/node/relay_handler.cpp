@@ -95,7 +95,13 @@ rt::Task<DeliveryResult> RelayMailHandler::deliver(const smtp::Envelope& envelop
   const bool any_remote = std::any_of(envelope.recipients.begin(), envelope.recipients.end(), [&](const auto& r) {
     return !r.path.is_null() && smtp::route_of(*r.path.mailbox, config_.policy).where == smtp::Destination::remote;
   });
-  if (!any_remote || queue_ == nullptr) co_return co_await local_.deliver(envelope, std::move(content));
+  // RFC 3461 §5.2.3: a "delivered" report for NOTIFY=SUCCESS comes from the queue too.
+  const bool success_report = !envelope.mail_from.is_null() &&
+                              std::any_of(envelope.recipients.begin(), envelope.recipients.end(),
+                                          [](const auto& r) { return r.params.notify.success; });
+  if ((!any_remote && !success_report) || queue_ == nullptr) {
+    co_return co_await local_.deliver(envelope, std::move(content));
+  }
 
   // One durable commit for every recipient: the queue delivers the local copies too.
   std::string id = queue_->new_id();

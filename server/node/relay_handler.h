@@ -1,7 +1,8 @@
 // RelayMailHandler: the production MailHandler. It answers MAIL and RCPT with the relay
 // policy (proto/smtp/relay_policy.h, the one decision shared with routing) and stores an
 // accepted message before the 250: all-local mail straight into the Maildirs (LocalDelivery,
-// the fast path), anything with a remote recipient into the outbound queue as ONE durable
+// the fast path), anything with a remote recipient (or a NOTIFY=SUCCESS recipient, whose
+// "delivered" report the queue sends) into the outbound queue as ONE durable
 // commit for all its recipients (QueueManager; local copies are then delivered from the
 // queue), so a 451 never leaves half a message delivered.
 // Submission (RFC 6409): an authenticated session's MAIL FROM must be an address of its own

@@ -95,10 +95,14 @@ class OneShot final : public SmtpClientHooks {
 };
 
 rt::Task<SendResult> send(io::AsioEnv& env, std::uint16_t port, const smtp::Path& from, const std::vector<smtp::Path>& to,
-                          const std::string& content) {
+                          const std::string& content, smtp::DsnNotify notify = {}) {
   smtp::MailTransaction tx;
   tx.mail_from = from;
-  for (const auto& p : to) tx.recipients.push_back(smtp::Recipient{p, {}});
+  for (const auto& p : to) {
+    smtp::Recipient r{p, {}};
+    r.params.notify = notify;
+    tx.recipients.push_back(std::move(r));
+  }
   tx.content = content;
   OneShot hooks(std::move(tx));
   const rt::Endpoint to_server{"127.0.0.1", port};  // named: no braced temporaries in co_await (GCC 12)
@@ -284,6 +288,28 @@ TEST_F(RelayTest, MixedLocalAndRemoteRecipientsAreQueuedOnceAndBothDelivered) {
     co_await a.stop(env.clock().now() + 2s);
     co_await b.stop(env.clock().now() + 2s);
   }(env_, server_a, server_b, a_dir_, b_dir_));
+}
+
+TEST_F(RelayTest, SuccessNotifyGetsADeliveredReportRfc3461Section5_2_3) {
+  MailServer server_a(env_, a_config(free_port(env_)));
+  run_task(env_, [](io::AsioEnv& env, MailServer& a, std::string a_dir) -> rt::Task<void> {
+    EXPECT_TRUE((co_await a.start()).ok());
+    const smtp::Path from = path("alice", "a.test");
+    const std::vector<smtp::Path> to{path("alice", "a.test")};
+    const std::string content = "Subject: note\r\n\r\nto myself\r\n";
+    smtp::DsnNotify notify;
+    notify.success = true;
+    auto r = co_await send(env, a.smtp().bound_endpoints()[0].port, from, to, content, notify);
+    EXPECT_TRUE(r.accepted);
+    // The message itself and the "delivered" report, both in alice's Maildir.
+    EXPECT_TRUE(co_await wait_for(env, [&] { return maildir_messages(a_dir, "alice").size() == 2; }));
+    EXPECT_TRUE(co_await wait_for(env, [&] { return a.outbound()->counters().messages == 0; }));
+    co_await a.stop(env.clock().now() + 2s);
+  }(env_, server_a, a_dir_));
+  const auto got = maildir_messages(a_dir_, "alice");
+  ASSERT_EQ(got.size(), 2u);
+  const bool report = got[0].find("Action: delivered") != std::string::npos || got[1].find("Action: delivered") != std::string::npos;
+  EXPECT_TRUE(report);
 }
 
 TEST_F(RelayTest, HeldMessageWaitsUntilReleased) {
