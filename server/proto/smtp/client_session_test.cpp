@@ -165,6 +165,24 @@ TEST(ClientSession, OneTransactionWithoutPipelining) {
   EXPECT_EQ(std::vector<std::string>(hist.begin(), hist.end()), expected);
 }
 
+// RFC 5321 §4.3.2: "MUST be prepared to deal with unrecognized reply codes by interpreting
+// the first digit only": a 355 to DATA is a go-ahead like 354.
+TEST(ClientSession, Rfc5321_4_3_2_Unrecognized3yzToDataSendsTheContent) {
+  Harness h(config(false));
+  open(h, kEhloPlain);
+  h.submit(make_tx({"bob"}));
+  EXPECT_EQ(h.take(), "MAIL FROM:<alice@example.org> SIZE=21\r\n");
+  h.server("250 2.1.0 Ok\r\n");
+  EXPECT_EQ(h.take(), "RCPT TO:<bob@example.net>\r\n");
+  h.server("259 2.1.5 Ok\r\n");  // unlisted 2yz: accepted
+  EXPECT_EQ(h.take(), "DATA\r\n");
+  h.server("355 send it\r\n");
+  EXPECT_EQ(h.take(), "Subject: t\r\n\r\nhello\r\n.\r\n");
+  h.server("250 2.0.0 queued\r\n");
+  ASSERT_EQ(h.results.size(), 1u);
+  EXPECT_TRUE(h.results[0].delivered(0));
+}
+
 TEST(ClientSession, PipelinedGroupAndPartialRecipientFailure) {
   Harness h(config(true));
   open(h, kEhloPipe);
