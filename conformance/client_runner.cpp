@@ -231,23 +231,26 @@ class ScriptedServer {
     rec_.events.push_back(ClientEventRec{k, std::move(verb), std::move(line)});
   }
   bool send(std::string_view bytes) {
+    // A write to a client that has gone fails; what it sent before is still read and judged.
     std::string error;
-    if (!conn_->send(bytes, error)) {
-      rec_.transcript.push_back("S: (write failed: " + error + ")");
-      eof_ = true;
-      return false;
+    if (write_failed_ || !conn_->send(bytes, error)) {
+      if (!write_failed_) rec_.transcript.push_back("S: (write failed: " + error + ")");
+      write_failed_ = true;
     }
     return true;
   }
 
-  // Plays the reply to the n-th command of `key`. False when the session is over (the
-  // script closed or went silent, or the client went away); code_ is the first line's code.
+  // Plays the reply to the n-th command of `key`. False when the script ended the session
+  // (closed or went silent); code_ is the first line's code.
   bool reply(const std::string& key, int n) {
     ReplyScript scratch;
     const ReplyScript& script = reply_for(c_, key, n, scratch);
     const std::string stage = key == "greeting" ? key : key + "#" + std::to_string(n);
     code_.clear();
-    if (c_.hold_ms > 0 && watch(c_.hold_ms)) rec_.early.push_back(stage);
+    // Bytes already buffered behind the command being answered were sent without waiting
+    // for this reply, as are bytes (or a close) arriving while it is held.
+    const bool buffered = !in_.empty();
+    if ((c_.hold_ms > 0 && watch(c_.hold_ms)) || buffered) rec_.early.push_back(stage);
     for (const ReplyItem& item : script) {
       switch (item.kind) {
         case ReplyItem::Kind::line:
@@ -255,7 +258,7 @@ class ScriptedServer {
           if (code_.empty()) code_ = item.bytes.substr(0, 3);
           const std::string bytes = item.kind == ReplyItem::Kind::line ? item.bytes + "\r\n" : item.bytes;
           rec_.transcript.push_back("S: " + printable(bytes, 300));
-          if (!send(bytes)) return false;
+          (void)send(bytes);
           break;
         }
         case ReplyItem::Kind::pause:
@@ -275,7 +278,7 @@ class ScriptedServer {
           return false;
       }
     }
-    return !eof_;
+    return true;
   }
 
   // After a 3yz to DATA: content up to CRLF "." CRLF (or "." CRLF at once: no content).
@@ -377,6 +380,7 @@ class ScriptedServer {
   std::string in_;
   std::string code_;
   bool eof_ = false;
+  bool write_failed_ = false;
   bool stop_ = false;
   std::map<std::string, int> counts_;
 };
@@ -424,10 +428,15 @@ std::string unstuffed(const ClientSessionRecord& rec) {
 
 bool judge_client_case(const ClientCase& c, const ClientSessionRecord& rec, const ClientOutcome& outcome,
                        std::string& expected, std::string& got) {
+  return judge_checks(c.expects, rec, outcome, expected, got);
+}
+
+bool judge_checks(const std::vector<ClientExpect>& checks, const ClientSessionRecord& rec, const ClientOutcome& outcome,
+                  std::string& expected, std::string& got) {
   std::vector<const ClientEventRec*> seq;  // commands, content, TLS and closes, in order
   for (const auto& ev : rec.events) seq.push_back(&ev);
   auto verb_at = [&](std::size_t i) { return seq[i]->verb; };
-  for (const ClientExpect& e : c.expects) {
+  for (const ClientExpect& e : checks) {
     expected = e.text;
     got.clear();
     using K = ClientExpect::Kind;
@@ -583,6 +592,12 @@ bool judge_client_case(const ClientCase& c, const ClientSessionRecord& rec, cons
         }
         break;
       }
+      case K::pipelines:
+        if (rec.early.empty()) {
+          got = "the client waited for every reply";
+          return false;
+        }
+        break;
       case K::outcome: {
         if (!outcome.known) break;  // judged elsewhere as n/a
         const auto& r = outcome.recipients;
@@ -655,6 +670,8 @@ CaseResult run_client_case(const ClientCase& c, ClientUnderTest& client, tls::Tl
   if (!rec.connected)
     return finish(Verdict::error, "the client did not connect within " + std::to_string(options.connect_timeout.count()) +
                                       " ms" + (outcome.detail.empty() ? "" : " (" + outcome.detail + ")"));
+  if (std::string expected, got; !judge_checks(c.when, rec, outcome, expected, got))
+    return finish(Verdict::not_applicable, "applies when: " + expected + " (" + got + ")");
   if (!judge_client_case(c, rec, outcome, r.expected, r.got)) {
     std::string reason = "does not hold: " + r.expected;
     if (!outcome.detail.empty()) reason += " (client: " + outcome.detail + ")";

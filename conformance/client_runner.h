@@ -46,6 +46,9 @@ struct ClientSessionRecord {
 // and `got` (what was seen).
 bool judge_client_case(const ClientCase& c, const ClientSessionRecord& rec, const ClientOutcome& outcome,
                        std::string& expected, std::string& got);
+// The same for a list of checks (a case's `when:` conditions).
+bool judge_checks(const std::vector<ClientExpect>& checks, const ClientSessionRecord& rec, const ClientOutcome& outcome,
+                  std::string& expected, std::string& got);
 
 struct ClientRunOptions {
   std::string only;  // glob (or substring) on "topic/id"; empty = all

@@ -178,9 +178,10 @@ std::optional<ClientExpect> parse_client_expect(std::string_view arg, std::strin
       return std::nullopt;
     }
     e.number = std::stoull(w[1]);
-  } else if (kind == "ascii" || kind == "crlf-only" || kind == "size-covers") {
-    e.kind = kind == "ascii" ? ClientExpect::Kind::ascii
+  } else if (kind == "ascii" || kind == "crlf-only" || kind == "size-covers" || kind == "pipelines") {
+    e.kind = kind == "ascii"       ? ClientExpect::Kind::ascii
              : kind == "crlf-only" ? ClientExpect::Kind::crlf_only
+             : kind == "pipelines" ? ClientExpect::Kind::pipelines
                                    : ClientExpect::Kind::size_covers;
     if (w.size() != 1) {
       error = kind + " takes no argument";
@@ -198,7 +199,7 @@ std::optional<ClientExpect> parse_client_expect(std::string_view arg, std::strin
   } else {
     error = "unknown check '" + kind +
             "' (sent, not-sent, first, next, last, waits, content, content-if-sent, content-lacks, command, no-command, "
-            "lines-max, content-lines-max, ascii, crlf-only, size-covers, outcome)";
+            "lines-max, content-lines-max, ascii, crlf-only, size-covers, outcome, pipelines)";
     return std::nullopt;
   }
   return e;
@@ -251,9 +252,11 @@ bool parse_client_transcript(std::string_view text, const std::string& file, Cli
       ClientCase& c = *current;
       std::string error;
       const std::map<std::string, std::string> no_captures;
-      if (key == "expect") {
-        if (auto e = parse_client_expect(value, error)) c.expects.push_back(std::move(*e));
-        else fail(lineno, error);
+      if (key == "expect" || key == "when") {
+        auto e = parse_client_expect(value, error);
+        if (!e) fail(lineno, error);
+        else if (key == "when" && !e->wire()) fail(lineno, "when: takes wire checks only, not outcome");
+        else (key == "expect" ? c.expects : c.when).push_back(std::move(*e));
       } else if (key == "hold") {
         if (!all_digits(trim(value)) || trim(value).size() > 5) fail(lineno, "hold: wants milliseconds");
         else c.hold_ms = std::stoi(std::string(trim(value)));
@@ -279,7 +282,7 @@ bool parse_client_transcript(std::string_view text, const std::string& file, Cli
             (hash != std::string::npos && (!all_digits(key.substr(hash + 1)) || key.substr(hash + 1).size() > 3))) {
           fail(lineno, "unknown key '" + key +
                            "' (a stage: greeting EHLO HELO MAIL RCPT DATA DOT BDAT BDAT-LAST RSET NOOP QUIT STARTTLS "
-                           "AUTH SASL *, optionally #n; or expect, hold, from, to, content, content-raw, "
+                           "AUTH SASL *, optionally #n; or expect, when, hold, from, to, content, content-raw, "
                            "mail-param, rcpt-param)");
           continue;
         }

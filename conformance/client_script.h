@@ -57,6 +57,7 @@ struct ClientExpect {
     crlf_only,        // crlf-only: no bare CR or LF in anything the client sent
     size_covers,      // size-covers: MAIL's SIZE= is at least the content's size (RFC 1870 §6)
     outcome,          // outcome N|all delivered|transient|permanent|failed (our client only)
+    pipelines,        // pipelines: the client sent something while a held reply was pending
   };
   Kind kind = Kind::sent;
   std::string text;                  // the line as written, for reports
@@ -93,6 +94,9 @@ struct ClientCase {
   std::map<std::string, ReplyScript> replies;  // "EHLO", "RCPT#2", ...
   ClientMessage message;
   std::vector<ClientExpect> expects;
+  // `when:` lines: the clause applies only if these hold (the client used STARTTLS, BDAT,
+  // SIZE, pipelining); otherwise the case is n/a. Same syntax as expect:.
+  std::vector<ClientExpect> when;
 };
 
 struct ClientSuite {

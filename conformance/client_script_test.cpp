@@ -4,10 +4,18 @@
 // session that breaks them.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <filesystem>
+#include <map>
+#include <thread>
 
 #include "conformance/client_runner.h"
 #include "conformance/client_script.h"
+#include "conformance/client_under_test.h"
 
 namespace mail::conformance {
 namespace {
@@ -207,6 +215,68 @@ TEST(ClientSuite, EveryQuoteIsVerbatimInItsRfc) {
   ClientCase weak = one_case("expect: sent MAIL\n");
   weak.quote = "The QUIT command may be issued at any time.";
   EXPECT_NE(check_quote(weak, rfc_dir).find("key word MUST"), std::string::npos);
+}
+
+// A client that never reads: it writes a whole session at once (no waiting for any reply,
+// content neither stuffed nor CRLF-clean) and hangs up without QUIT.
+class BlindClient final : public ClientUnderTest {
+ public:
+  std::string describe() const override { return "blind toy"; }
+  bool reports_outcome() const override { return false; }
+  bool start(std::uint16_t port, const ClientCase&, std::string&) override {
+    thread_ = std::thread([port] {
+      const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      a.sin_port = htons(port);
+      if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+        const std::string all =
+            "MAIL FROM:<toy@example.org>\r\nRCPT TO:<postmaster@example.test>\r\nDATA\r\n"
+            "Subject: toy\r\n\r\n.hidden\r\nbare\nlf\r\n.\r\n";
+        (void)!::send(fd, all.data(), all.size(), MSG_NOSIGNAL);
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+      ::close(fd);
+    });
+    return true;
+  }
+  ClientOutcome finish(std::chrono::milliseconds) override {
+    thread_.join();
+    return {};
+  }
+
+ private:
+  std::thread thread_;
+};
+
+// The suite can fail: against the blind toy, many MUST cases fail, none passes by accident
+// where the toy plainly breaks the clause, and clauses about unused extensions are n/a.
+TEST(ClientSuite, RealSuiteFlagsABlindClient) {
+  ClientSuite suite;
+  std::vector<LoadError> errors;
+  ASSERT_TRUE(load_client_suite_dir(std::string(MAIL_CONFORMANCE_DIR) + "/smtp-client", suite, errors));
+  std::string error;
+  auto tls = make_scripted_server_tls(error);
+  ASSERT_TRUE(tls) << error;
+  BlindClient toy;
+  const auto results = run_client_suite(suite, toy, *tls, ClientRunOptions{});
+  std::map<std::string, Verdict> by_id;
+  int must_failed = 0;
+  for (const auto& r : results) {
+    by_id[r.c->full_id()] = r.verdict;
+    must_failed += r.c->level == Level::must && r.verdict == Verdict::fail;
+  }
+  EXPECT_GE(must_failed, 10);
+  EXPECT_EQ(by_id.at("session/hello-before-mail"), Verdict::fail);
+  EXPECT_EQ(by_id.at("session/lockstep-without-pipelining"), Verdict::fail);
+  EXPECT_EQ(by_id.at("session/quit-last"), Verdict::fail);
+  EXPECT_EQ(by_id.at("transaction/waits-for-354"), Verdict::fail);
+  EXPECT_EQ(by_id.at("data/dot-stuffing"), Verdict::fail);
+  EXPECT_EQ(by_id.at("data/no-bare-lf"), Verdict::fail);
+  EXPECT_EQ(by_id.at("tls/handshake-right-after-220"), Verdict::not_applicable);
+  EXPECT_EQ(by_id.at("session/timeout-silent-mail"), Verdict::not_applicable);  // client: ours
+  EXPECT_TRUE(any_must_failed(results));
 }
 
 }  // namespace
