@@ -303,6 +303,14 @@ TEST(ClientSession, EhloRefusedFallsBackToHelo) {
   ASSERT_EQ(h.results.size(), 1u);
   EXPECT_TRUE(h.results[0].local);
   EXPECT_EQ(h.results[0].reply.enhanced, (EnhancedCode{5, 6, 3}));
+  // RFC 6152 §3: 8-bit octets in content declared 7BIT (the default) are refused the same.
+  MailTransaction undeclared = make_tx({"bob"});
+  undeclared.content = "Subject: caf\xc3\xa9\r\n\r\nx\r\n";
+  h.submit(std::move(undeclared));
+  ASSERT_EQ(h.results.size(), 2u);
+  EXPECT_TRUE(h.results[1].local);
+  EXPECT_EQ(h.results[1].reply.enhanced, (EnhancedCode{5, 6, 3}));
+  EXPECT_EQ(h.take(), "");
   h.submit(make_tx({"bob"}));
   EXPECT_EQ(h.take(), "MAIL FROM:<alice@example.org>\r\n");
   EXPECT_EQ(h.s.history()[1], "ehlo -> helo");
