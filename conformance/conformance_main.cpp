@@ -138,7 +138,7 @@ Result<ConformanceArgs> parse_conformance_args(const std::vector<std::string_vie
   if (std::find(kSuites.begin(), kSuites.end(), out.suite) == kSuites.end()) {
     std::string detail = "--suite: unknown suite '" + out.suite + "'";
     if (auto near = sim::nearest_name(out.suite, kSuites)) detail += ": did you mean '" + *near + "'?";
-    return usage_error(detail + " (smtp, imap, pop3, all or smtp-client)");
+    return usage_error(detail + " (smtp, imap, pop3 or all)");
   }
   if (!out.client_command.empty() && out.suite != "smtp-client")
     return usage_error("--client-command goes with --suite smtp-client");
