@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "client_runner.h"
 #include "imap_run.h"
 #include "runner.h"
 #include "simulator/sim_args.h"
@@ -29,6 +30,7 @@ namespace mail::conformance {
 namespace {
 
 constexpr std::string_view kUsage = R"(usage: cloudsdial conformance --suite smtp|imap|pop3|all --target HOST:PORT|inproc|sim [options]
+       cloudsdial conformance --suite smtp-client [--client-command 'CMD {host} {port}'] [options]
 
 Runs the RFC conformance transcripts (conformance/<suite>/*.md, docs/CONFORMANCE.md)
 against a live server on loopback, against our SMTP session in-process, or against our
@@ -36,6 +38,9 @@ server inside the deterministic simulator.
 
 options:
   --suite smtp|imap|pop3|all which suite; all = each suite that has a target (below)
+  --suite smtp-client        scripted servers on 127.0.0.1 judge an SMTP client: ours, or
+  --client-command CMD       run through /bin/sh per case, with {host} {port} {from} {to}
+                             {message_file} substituted (outcome checks are then n/a)
   --target HOST:PORT|inproc|sim
                              the server under test; inproc = smtp::ServerSession, no sockets;
                              sim = our SMTP server on a simulated network and disk.
@@ -73,10 +78,11 @@ void write_reports(const Cli& cli, const std::vector<CaseResult>& results, const
 }  // namespace
 
 Result<ConformanceArgs> parse_conformance_args(const std::vector<std::string_view>& args) {
-  static const std::vector<std::string> kSuites{"smtp", "imap", "pop3", "all"};
+  static const std::vector<std::string> kSuites{"smtp", "imap", "pop3", "all", "smtp-client"};
   static const std::vector<std::string> kOptions{
       "--help", "--suite", "--target", "--tls", "--starttls", "--ca", "--sni", "--user", "--password",
-      "--only", "--junit", "--json", "--timeout", "--suite-dir", "--allow-remote", "--quiet", "--list"};
+      "--only", "--junit", "--json", "--timeout", "--suite-dir", "--allow-remote", "--quiet", "--list",
+      "--client-command"};
   constexpr std::string_view kHint = "see `cloudsdial conformance --help`";
   const auto usage_error = [](std::string detail) { return fail(Errc::invalid, std::move(detail)); };
   ConformanceArgs out;
@@ -106,6 +112,7 @@ Result<ConformanceArgs> parse_conformance_args(const std::vector<std::string_vie
     else if (a == "--password") ok = value(out.password);
     else if (a == "--ca") ok = value(out.ca);
     else if (a == "--sni") ok = value(out.sni);
+    else if (a == "--client-command") ok = value(out.client_command);
     else if (a == "--tls") out.implicit_tls = true;
     else if (a == "--starttls") out.starttls = true;
     else if (a == "--allow-remote") out.allow_remote = true;
@@ -133,7 +140,11 @@ Result<ConformanceArgs> parse_conformance_args(const std::vector<std::string_vie
     if (auto near = sim::nearest_name(out.suite, kSuites)) detail += ": did you mean '" + *near + "'?";
     return usage_error(detail + " (smtp, imap, pop3 or all)");
   }
-  if (out.target.empty() && !out.list) {
+  if (!out.client_command.empty() && out.suite != "smtp-client")
+    return usage_error("--client-command goes with --suite smtp-client");
+  if (out.suite == "smtp-client" && !out.target.empty())
+    return usage_error("--suite smtp-client plays the server itself: no --target (use --client-command for another client)");
+  if (out.target.empty() && !out.list && out.suite != "smtp-client") {
     const std::string wanted =
         out.suite == "all" ? "smtp=HOST:PORT,imap=HOST:PORT,pop3=HOST:PORT, any subset, or inproc or sim for smtp"
                            : "inproc, sim, or HOST:PORT";
@@ -163,6 +174,7 @@ int conformance_main(int argc, char** argv) {
     if (const char* env = std::getenv("CLOUDSDIAL_CONFORMANCE_DIR")) cli.dir = env;
   }
   if (cli.dir.empty()) cli.dir = MAIL_CONFORMANCE_DIR;
+  if (suite_name == "smtp-client") return run_client_suite_main(cli);
   if (suite_name != "all") {
     std::vector<CaseResult> results;
     std::deque<Suite> suites;

@@ -16,6 +16,7 @@ struct ConformanceArgs {
   bool allow_remote = false, quiet = false, implicit_tls = false, starttls = false, list = false;
   bool help = false;  // --help: print the usage and nothing else
   long timeout_ms = 5000;
+  std::string client_command;  // --suite smtp-client: the client under test (default: ours)
 };
 
 // args are the options after "conformance". Errc::invalid with one line that names the

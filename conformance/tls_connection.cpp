@@ -22,8 +22,9 @@ std::chrono::milliseconds left_until(Clock::time_point deadline) {
 
 class TlsConnection final : public Connection {
  public:
-  TlsConnection(std::unique_ptr<Connection> inner, tls::TlsContext& ctx, const std::string& server_name)
-      : inner_(std::move(inner)), engine_(ctx, tls::Role::client, server_name) {}
+  TlsConnection(std::unique_ptr<Connection> inner, tls::TlsContext& ctx, const std::string& server_name,
+                tls::Role role = tls::Role::client)
+      : inner_(std::move(inner)), engine_(ctx, role, server_name) {}
 
   // Runs the handshake to completion; false with `error` on failure or timeout.
   bool handshake(std::chrono::milliseconds timeout, std::string& error) {
@@ -267,6 +268,13 @@ std::unique_ptr<Connection> tls_handshake(std::unique_ptr<Connection> inner, tls
                                           const std::string& server_name, std::chrono::milliseconds timeout,
                                           std::string& error) {
   auto tls = std::make_unique<TlsConnection>(std::move(inner), ctx, server_name);
+  if (!tls->handshake(timeout, error)) return nullptr;
+  return tls;
+}
+
+std::unique_ptr<Connection> tls_accept(std::unique_ptr<Connection> inner, tls::TlsContext& ctx,
+                                       std::chrono::milliseconds timeout, std::string& error) {
+  auto tls = std::make_unique<TlsConnection>(std::move(inner), ctx, std::string(), tls::Role::server);
   if (!tls->handshake(timeout, error)) return nullptr;
   return tls;
 }

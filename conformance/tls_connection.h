@@ -27,6 +27,11 @@ std::unique_ptr<Connection> tls_handshake(std::unique_ptr<Connection> inner, tls
                                           const std::string& server_name, std::chrono::milliseconds timeout,
                                           std::string& error);
 
+// The server side of the same: the smtp-client suite's scripted server after its STARTTLS
+// 220 (`ctx` a server context). nullptr with `error` when the handshake fails or times out.
+std::unique_ptr<Connection> tls_accept(std::unique_ptr<Connection> inner, tls::TlsContext& ctx,
+                                       std::chrono::milliseconds timeout, std::string& error);
+
 enum class TlsMode : std::uint8_t { implicit, starttls };
 
 // Wraps `inner` so that every connection is TLS from the start (implicit) or upgraded with

@@ -165,6 +165,24 @@ TEST(ClientSession, OneTransactionWithoutPipelining) {
   EXPECT_EQ(std::vector<std::string>(hist.begin(), hist.end()), expected);
 }
 
+// RFC 5321 §4.3.2: "MUST be prepared to deal with unrecognized reply codes by interpreting
+// the first digit only": a 355 to DATA is a go-ahead like 354.
+TEST(ClientSession, Rfc5321_4_3_2_Unrecognized3yzToDataSendsTheContent) {
+  Harness h(config(false));
+  open(h, kEhloPlain);
+  h.submit(make_tx({"bob"}));
+  EXPECT_EQ(h.take(), "MAIL FROM:<alice@example.org> SIZE=21\r\n");
+  h.server("250 2.1.0 Ok\r\n");
+  EXPECT_EQ(h.take(), "RCPT TO:<bob@example.net>\r\n");
+  h.server("259 2.1.5 Ok\r\n");  // unlisted 2yz: accepted
+  EXPECT_EQ(h.take(), "DATA\r\n");
+  h.server("355 send it\r\n");
+  EXPECT_EQ(h.take(), "Subject: t\r\n\r\nhello\r\n.\r\n");
+  h.server("250 2.0.0 queued\r\n");
+  ASSERT_EQ(h.results.size(), 1u);
+  EXPECT_TRUE(h.results[0].delivered(0));
+}
+
 TEST(ClientSession, PipelinedGroupAndPartialRecipientFailure) {
   Harness h(config(true));
   open(h, kEhloPipe);
@@ -285,6 +303,14 @@ TEST(ClientSession, EhloRefusedFallsBackToHelo) {
   ASSERT_EQ(h.results.size(), 1u);
   EXPECT_TRUE(h.results[0].local);
   EXPECT_EQ(h.results[0].reply.enhanced, (EnhancedCode{5, 6, 3}));
+  // RFC 6152 §3: 8-bit octets in content declared 7BIT (the default) are refused the same.
+  MailTransaction undeclared = make_tx({"bob"});
+  undeclared.content = "Subject: caf\xc3\xa9\r\n\r\nx\r\n";
+  h.submit(std::move(undeclared));
+  ASSERT_EQ(h.results.size(), 2u);
+  EXPECT_TRUE(h.results[1].local);
+  EXPECT_EQ(h.results[1].reply.enhanced, (EnhancedCode{5, 6, 3}));
+  EXPECT_EQ(h.take(), "");
   h.submit(make_tx({"bob"}));
   EXPECT_EQ(h.take(), "MAIL FROM:<alice@example.org>\r\n");
   EXPECT_EQ(h.s.history()[1], "ehlo -> helo");

@@ -51,7 +51,9 @@ void ClientSession::Impl::on_data(const Reply& r, Instant now) {
   MAIL_ASSERT(st == ClientState::data);
   MAIL_ASSERT(active.has_value());
   Active& a = *active;
-  if (r.code == 354) {
+  // RFC 5321 §4.3.2: an unrecognized code is interpreted by its first digit, so any 3yz
+  // (not only 354) is the go-ahead for the content.
+  if (r.code / 100 == 3) {
     if (a.mail_ok && a.accepted > 0) {
       send_bytes(a.wire);
       std::string().swap(a.wire);  // the output queue holds the only copy now

@@ -2,6 +2,8 @@
 // SMTP smuggling, outbound), the checks against what the server offered (SMTPUTF8, 8BITMIME,
 // BINARYMIME, SIZE), starting a transaction with MAIL (RFC 5321 §4.1.1.2, RFC 2920 §3.1
 // pipelined groups) and RSET after a failed one (§4.1.1.5). No I/O.
+#include <algorithm>
+
 #include "core/assert.h"
 #include "proto/message/dot_stuff.h"
 #include "proto/smtp/client_session_impl.h"
@@ -97,7 +99,14 @@ std::optional<Reply> ClientSession::Impl::check_submit(const MailTransaction& tx
 std::optional<Reply> ClientSession::Impl::check_against_server(const MailTransaction& tx, std::uint64_t size) const {
   if (needs_smtputf8(tx) && !caps.smtputf8)
     return local_reply(553, 6, 7, "server does not support SMTPUTF8 (RFC 6531)");
-  if (tx.mail_params.body == BodyType::eight_bit_mime && !caps.eight_bit_mime)
+  // RFC 6152 §3: without 8BITMIME "the client SMTP must not, under any circumstances"
+  // send an octet above 0x7F, whatever BODY the caller declared (7BIT content that is not
+  // 7-bit included). We bounce rather than convert: conversion changes signed content.
+  const bool eight_bit = tx.mail_params.body == BodyType::eight_bit_mime ||
+                         (tx.mail_params.body == BodyType::seven_bit &&
+                          std::any_of(tx.content.begin(), tx.content.end(),
+                                      [](char ch) { return static_cast<unsigned char>(ch) > 0x7F; }));
+  if (eight_bit && !caps.eight_bit_mime)
     return local_reply(554, 6, 3, "server does not support 8BITMIME (RFC 6152)");
   if (tx.mail_params.body == BodyType::binary_mime && !(caps.binary_mime && caps.chunking))
     return local_reply(554, 6, 3, "server does not support BINARYMIME with CHUNKING (RFC 3030)");

@@ -1,0 +1,67 @@
+// `cloudsdial conformance --suite smtp-client`: loads conformance/smtp-client/*.md, plays
+// each case's scripted server against our client (default) or --client-command, prints
+// the server suite's table and per-RFC summary, writes --junit/--json.
+// Exit: 0 every MUST passed, 1 a MUST failed or could not run, 2 usage/load/setup error.
+#include <fstream>
+#include <iostream>
+
+#include "client_runner.h"
+#include "conformance_main.h"
+#include "tls/context.h"
+
+namespace mail::conformance {
+
+int run_client_suite_main(const ConformanceArgs& cli) {
+  ClientSuite suite;
+  std::vector<LoadError> errors;
+  if (!load_client_suite_dir(cli.dir + "/smtp-client", suite, errors)) {
+    for (const auto& e : errors) std::cerr << e.file << ":" << e.line << ": " << e.message << "\n";
+    return 2;
+  }
+  if (cli.list) {
+    for (const auto& c : suite.cases)
+      std::cout << c.c.full_id() << "  " << c.c.level_text << "  RFC " << c.c.rfc << (c.ours_only ? "  (ours only)" : "")
+                << "\n";
+    std::cout << suite.cases.size() << " cases\n";
+    return 0;
+  }
+  std::string error;
+  auto server_tls = make_scripted_server_tls(error);
+  if (!server_tls) {
+    std::cerr << "cloudsdial conformance: " << error << "\n";
+    return 2;
+  }
+  auto client = cli.client_command.empty() ? make_our_client() : make_command_client(cli.client_command);
+  ClientRunOptions options;
+  options.only = cli.only;
+  options.case_timeout = std::chrono::milliseconds(cli.timeout_ms);
+  const auto results = run_client_suite(suite, *client, *server_tls, options);
+  std::cout << "client: " << client->describe() << "\n\n";
+  if (cli.quiet) {
+    std::vector<CaseResult> bad;
+    for (const auto& r : results)
+      if (r.verdict == Verdict::fail || r.verdict == Verdict::error) bad.push_back(r);
+    print_table(std::cout, bad);
+  } else {
+    print_table(std::cout, results);
+  }
+  std::cout << "\n";
+  print_summary(std::cout, results);
+  if (!cli.junit.empty()) {
+    std::ofstream f(cli.junit);
+    write_junit(f, results, "conformance.smtp-client");
+    if (!f) std::cerr << "cloudsdial conformance: cannot write " << cli.junit << "\n";
+  }
+  if (!cli.json.empty()) {
+    std::ofstream f(cli.json);
+    write_json(f, results, client->describe());
+    if (!f) std::cerr << "cloudsdial conformance: cannot write " << cli.json << "\n";
+  }
+  if (results.empty()) {
+    std::cerr << "cloudsdial conformance: no case selected\n";
+    return 2;
+  }
+  return any_must_failed(results) ? 1 : 0;
+}
+
+}  // namespace mail::conformance
