@@ -219,10 +219,36 @@ std::string cause_of(const CaseResult& r) {
   static const std::regex kLine("line [0-9]+");
   static const std::regex kPath("<[^>]*>");
   static const std::regex kNumber("[0-9]{4,}");
+  // Queue ids and the like ("queued as 15B2C4A2"): letters and digits mixed, 6 or more.
+  static const std::regex kId("\\b(?=[A-Za-z0-9]*[0-9])(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{6,}\\b");
+  // ESMTP keywords and parameters named in a reply ("Unsupported option BODY=9BIT"): the
+  // same defect names a different one in each case.
+  static const std::regex kKeyword("\\b[A-Z][A-Z0-9-]{2,}(=[^ ]*)?");
+  static const std::regex kCode("\\b[1-5][0-9x][0-9x]\\b");
   if (r.verdict == Verdict::error) return "error: " + std::regex_replace(r.reason, kLine, "line N");
   std::string got = r.got.substr(0, r.got.find("\\r\\n"));
-  got = std::regex_replace(std::regex_replace(got, kPath, "<...>"), kNumber, "N");
-  return "got `" + got + "`";
+  if (got.rfind("got ", 0) == 0) got.erase(0, 4);  // "got 250 ..." where no reply was expected
+  const std::string code = got.size() >= 3 ? got.substr(0, 3) : "";
+  if (got.size() > 3)
+    got = code + std::regex_replace(
+                     std::regex_replace(std::regex_replace(std::regex_replace(got.substr(3), kPath, "<...>"), kId, "ID"),
+                                        kNumber, "N"),
+                     kKeyword, "X");
+  // The expectation is part of the cause: "250 OK" where a malformed path should have been
+  // refused and "250 OK" where a malformed SIZE should have been are two defects. But a
+  // refusal with the wrong code is one defect, whichever codes each case allows.
+  bool refusal_for_refusal = !code.empty() && (code[0] == '4' || code[0] == '5');
+  int listed = 0;
+  for (auto it = std::sregex_iterator(r.expected.begin(), r.expected.end(), kCode); it != std::sregex_iterator(); ++it) {
+    const std::string want = it->str();
+    ++listed;
+    refusal_for_refusal = refusal_for_refusal && (want[0] == '4' || want[0] == '5');
+    bool same = true;
+    for (std::size_t k = 0; k < 3; ++k) same = same && (want[k] == 'x' || want[k] == code[k]);
+    refusal_for_refusal = refusal_for_refusal && !same;
+  }
+  const std::string expected = refusal_for_refusal && listed > 0 ? "another refusal code" : r.expected;
+  return "got `" + got + "` where " + expected + " was expected";
 }
 
 void print_causes(std::ostream& out, const std::vector<CaseResult>& results) {

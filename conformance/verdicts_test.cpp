@@ -286,7 +286,37 @@ s: 501
   EXPECT_EQ(cause_of(r[0]), cause_of(r[1]));
   std::ostringstream out;
   print_causes(out, r);
-  EXPECT_NE(out.str().find("2 cases: got `250 ok`: toy/a (MUST), toy/b (SHOULD)"), std::string::npos) << out.str();
+  EXPECT_NE(out.str().find("2 cases: got `250 ok` where 501 was expected: toy/a (MUST), toy/b (SHOULD)"), std::string::npos) << out.str();
+}
+
+// One defect, one line: a 503 naming a different parameter in each case, where each case
+// allows other refusal codes, is one cause; an acceptance where a refusal was due is not
+// lumped with it.
+TEST(Verdicts, RefusalsWithTheWrongCodeAreOneCause) {
+  Case a, b, c;
+  a.id = "a";
+  b.id = "b";
+  c.id = "c";
+  auto failed = [](const Case& k, std::string expected, std::string got) {
+    CaseResult r;
+    r.c = &k;
+    r.verdict = Verdict::fail;
+    r.expected = std::move(expected);
+    r.got = std::move(got);
+    return r;
+  };
+  const auto ra = failed(a, "any of 501 504 555", "503 5.5.4 Unsupported option BODY=9BIT\\r\\n (code 503)");
+  const auto rb = failed(b, "any of 501 552 555", "503 5.5.4 Unsupported option SIZE\\r\\n (code 503)");
+  const auto rc = failed(c, "any of 501 555", "250 2.0.0 Ok\\r\\n (code 250)");
+  EXPECT_EQ(cause_of(ra), cause_of(rb));
+  EXPECT_EQ(cause_of(ra), "got `503 5.5.4 Unsupported option X` where another refusal code was expected");
+  EXPECT_NE(cause_of(ra), cause_of(rc));
+  EXPECT_EQ(cause_of(rc), "got `250 2.0.0 Ok` where any of 501 555 was expected");
+  // Smuggling: the reply to the smuggled message names a different queue id each time.
+  const auto rd = failed(a, "no reply", "got 250 2.0.0 Ok: queued as 15B2C4A2\\r\\n");
+  const auto re = failed(b, "no reply", "got 250 2.0.0 Ok: queued as 90DF3A2\\r\\n");
+  EXPECT_EQ(cause_of(rd), cause_of(re));
+  EXPECT_EQ(cause_of(rd), "got `250 2.0.0 Ok: queued as ID` where no reply was expected");
 }
 
 Suite real_suite() {
