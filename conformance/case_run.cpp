@@ -94,6 +94,8 @@ Connection::Recv CaseRun::fill(Clock::time_point deadline) {
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
   const auto rc = conn_->recv(buf_, std::max(left, std::chrono::milliseconds(0)));
   if (rc == Connection::Recv::eof || rc == Connection::Recv::error) eof_ = true;
+  if (rc == Connection::Recv::data) heard_ = true;
+  if (rc == Connection::Recv::timeout && !heard_) silent_timeout_ = true;
   return rc;
 }
 

@@ -33,6 +33,11 @@ class CaseRun {
   // once a `tls: or-close` handshake failed (finished() then says so).
   bool run(const std::vector<Step>& steps);
   bool finished() const noexcept { return finished_; }
+  // The server has said nothing on this connection and a wait for it timed out: the
+  // greeting is slower than --timeout. An ERROR of the run, not a FAIL of the case's clause.
+  bool silent_timeout() const noexcept { return silent_timeout_ && !heard_; }
+  // A precondition step (`s: if ...`) did not hold: the case is n/a for this reason.
+  const std::string& not_applicable() const noexcept { return not_applicable_; }
 
  protected:
   virtual bool expect(const Step& s) = 0;
@@ -61,6 +66,9 @@ class CaseRun {
   bool eof_ = false;
   std::map<std::string, std::string> captures_;
   bool finished_ = false;  // a `tls: or-close` handshake failed: the case passed, skip the rest
+  std::string not_applicable_;  // set with finished_ by a precondition that did not hold
+  bool heard_ = false;           // any byte from the server on this connection
+  bool silent_timeout_ = false;  // a wait timed out before the first byte
 
  private:
   friend std::unique_ptr<CaseRun> make_case_run(Protocol, std::unique_ptr<Connection>, const RunOptions&, CaseResult&,

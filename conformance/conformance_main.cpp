@@ -345,6 +345,7 @@ int run_one(const Cli& cli, const std::string& suite_name, const std::string& ta
     print_table(std::cout, results);
   }
   std::cout << "\n";
+  print_causes(std::cout, results);
   print_summary(std::cout, results);
   if (reports) write_reports(cli, results, suite_name, target->describe());
   all_results.insert(all_results.end(), results.begin(), results.end());

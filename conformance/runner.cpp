@@ -4,6 +4,7 @@
 #include "runner.h"
 
 #include "case_run.h"
+#include "core/assert.h"
 
 #include <fnmatch.h>
 
@@ -98,14 +99,35 @@ CaseResult run_case(const Case& c, const Suite& suite, Target& target, const Run
   std::string unique = "c";
   unique.append(std::to_string(options.run_id)).append("-").append(c.topic).append(std::to_string(c.line));
   auto run = make_case_run(c.protocol, std::move(conn), options, r, unique);
+  // A greeting slower than --timeout says nothing about the case's clause: it is an ERROR
+  // of the run, and says so.
+  auto slow_greeting = [&]() {
+    if (!run->silent_timeout()) return false;
+    r.verdict = Verdict::error;
+    r.reason = "no greeting within --timeout (" + std::to_string(options.reply_timeout.count()) +
+               " ms): an error of the run, not of this case; a slow server needs a longer --timeout";
+    return true;
+  };
   for (const auto& name : c.setups) {
     if (!run->run(suite.setups.at(name))) {
-      r.reason = "setup '" + name + "' " + r.reason;
+      if (slow_greeting()) return done();
+      // The setup is not the clause under test: a step it cannot run (a server that refuses
+      // the sender, an EHLO it answers otherwise) makes the case an ERROR, never a FAIL.
+      r.verdict = Verdict::error;
+      r.reason = "setup '" + name + "' could not run (" + r.reason + ": expected " + r.expected + ", got " + r.got + ")";
       return done();
     }
-    if (run->finished()) return done();
+    if (run->finished()) break;
   }
-  if (!run->run(c.steps)) return done();
+  if (!run->finished() && !run->run(c.steps)) {
+    slow_greeting();
+    return done();
+  }
+  if (!run->not_applicable().empty()) {
+    r.verdict = Verdict::not_applicable;
+    r.reason = run->not_applicable();
+    return done();
+  }
   r.verdict = Verdict::pass;
   return done();
 }
@@ -116,11 +138,44 @@ std::vector<CaseResult> run_suite(const Suite& suite, Protocol protocol, Target&
     if (c.protocol != protocol || !selected(c, options.only)) continue;
     results.push_back(run_case(c, suite, target, options));
   }
+  // Positive controls: a refusal counts only when the valid form was accepted in the same
+  // run. Controls that --only left out are run now (they are not reported themselves).
+  std::map<std::string, Verdict> verdicts;
+  for (const auto& r : results) verdicts[r.c->full_id()] = r.verdict;
+  auto verdict_of = [&](const std::string& want) {
+    if (!verdicts.contains(want)) {
+      for (const auto& k : suite.cases)
+        if (k.protocol == protocol && k.full_id() == want) verdicts[want] = run_case(k, suite, target, options).verdict;
+    }
+    const auto it = verdicts.find(want);
+    MAIL_ASSERT(it != verdicts.end());  // load_suite_dir checked that every control and need exists
+    return it->second;
+  };
+  for (auto& r : results) {
+    if (r.verdict == Verdict::not_applicable) continue;
+    // A prerequisite that did not pass makes any verdict moot: the case does not apply.
+    for (const auto& want : r.c->needs) {
+      const Verdict v = verdict_of(want);
+      if (v == Verdict::pass) continue;
+      r.verdict = Verdict::not_applicable;
+      r.reason = "needs " + want + ", which did not pass (" + std::string(to_string(v)) + ")";
+      break;
+    }
+    if (r.verdict != Verdict::pass) continue;
+    for (const auto& want : r.c->controls) {
+      const Verdict v = verdict_of(want);
+      if (v == Verdict::pass) continue;
+      r.verdict = Verdict::not_applicable;
+      r.reason = "positive control " + want + " did not pass (" + std::string(to_string(v)) +
+                 "): the refusal proves nothing on a server that refuses the valid form too";
+      break;
+    }
+  }
   return results;
 }
 
 void print_case_list(std::ostream& out, const Suite& suite, Protocol protocol, const std::string& only) {
-  std::map<int, std::array<int, 3>> per_rfc;
+  std::map<int, std::array<int, kLevelCount>> per_rfc;
   std::map<std::pair<int, std::string>, int> per_section;
   std::size_t n = 0;
   for (const auto& c : suite.cases) {
@@ -134,10 +189,10 @@ void print_case_list(std::ostream& out, const Suite& suite, Protocol protocol, c
     section = section.substr(0, section.find_first_of(", "));
     ++per_section[{rfc, section}];
   }
-  out << "\n" << n << " cases\n\nRFC     MUST SHOULD  MAY  total\n";
+  out << "\n" << n << " cases\n\nRFC     MUST SHOULD  MAY advice  total\n";
   for (const auto& [rfc, l] : per_rfc)
     out << std::left << std::setw(6) << rfc << std::right << std::setw(6) << l[0] << std::setw(7) << l[1] << std::setw(5)
-        << l[2] << std::setw(7) << l[0] + l[1] + l[2] << "\n";
+        << l[2] << std::setw(7) << l[3] << std::setw(7) << l[0] + l[1] + l[2] + l[3] << "\n";
   out << "\nper section (first RFC, first section):\n";
   for (const auto& [key, count] : per_section) out << "  RFC " << key.first << " " << key.second << ": " << count << "\n";
 }
@@ -159,10 +214,68 @@ void print_table(std::ostream& out, const std::vector<CaseResult>& results, bool
   }
 }
 
+std::string cause_of(const CaseResult& r) {
+  if (r.verdict != Verdict::fail && r.verdict != Verdict::error) return "";
+  static const std::regex kLine("line [0-9]+");
+  static const std::regex kPath("<[^>]*>");
+  static const std::regex kNumber("[0-9]{4,}");
+  // Queue ids and the like ("queued as 15B2C4A2"): letters and digits mixed, 6 or more.
+  static const std::regex kId("\\b(?=[A-Za-z0-9]*[0-9])(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{6,}\\b");
+  // ESMTP keywords and parameters named in a reply ("Unsupported option BODY=9BIT"): the
+  // same defect names a different one in each case.
+  static const std::regex kKeyword("\\b[A-Z][A-Z0-9-]{2,}(=[^ ]*)?");
+  static const std::regex kCode("\\b[1-5][0-9x][0-9x]\\b");
+  if (r.verdict == Verdict::error) return "error: " + std::regex_replace(r.reason, kLine, "line N");
+  std::string got = r.got.substr(0, r.got.find("\\r\\n"));
+  if (got.rfind("got ", 0) == 0) got.erase(0, 4);  // "got 250 ..." where no reply was expected
+  const std::string code = got.size() >= 3 ? got.substr(0, 3) : "";
+  if (got.size() > 3)
+    got = code + std::regex_replace(
+                     std::regex_replace(std::regex_replace(std::regex_replace(got.substr(3), kPath, "<...>"), kId, "ID"),
+                                        kNumber, "N"),
+                     kKeyword, "X");
+  // The expectation is part of the cause: "250 OK" where a malformed path should have been
+  // refused and "250 OK" where a malformed SIZE should have been are two defects. But a
+  // refusal with the wrong code is one defect, whichever codes each case allows.
+  bool refusal_for_refusal = !code.empty() && (code[0] == '4' || code[0] == '5');
+  int listed = 0;
+  for (auto it = std::sregex_iterator(r.expected.begin(), r.expected.end(), kCode); it != std::sregex_iterator(); ++it) {
+    const std::string want = it->str();
+    ++listed;
+    refusal_for_refusal = refusal_for_refusal && (want[0] == '4' || want[0] == '5');
+    bool same = true;
+    for (std::size_t k = 0; k < 3; ++k) same = same && (want[k] == 'x' || want[k] == code[k]);
+    refusal_for_refusal = refusal_for_refusal && !same;
+  }
+  const std::string expected = refusal_for_refusal && listed > 0 ? "another refusal code" : r.expected;
+  return "got `" + got + "` where " + expected + " was expected";
+}
+
+void print_causes(std::ostream& out, const std::vector<CaseResult>& results) {
+  std::map<std::string, std::vector<std::string>> by_cause;
+  for (const auto& r : results) {
+    const std::string cause = cause_of(r);
+    if (!cause.empty()) by_cause[cause].push_back(r.c->full_id() + " (" + std::string(to_string(r.c->level)) + ")");
+  }
+  if (by_cause.empty()) return;
+  std::vector<std::pair<std::string, std::vector<std::string>>> sorted(by_cause.begin(), by_cause.end());
+  std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.second.size() > b.second.size(); });
+  out << "failures and errors by cause (" << sorted.size() << "):\n";
+  for (const auto& [cause, cases] : sorted) {
+    out << "  " << cases.size() << (cases.size() == 1 ? " case: " : " cases: ") << cause << ":";
+    const char* sep = " ";
+    for (const auto& id : cases) {
+      out << sep << id;
+      sep = ", ";
+    }
+    out << "\n";
+  }
+}
+
 namespace {
 struct Tally {
-  int pass[3] = {0, 0, 0};
-  int total[3] = {0, 0, 0};
+  int pass[kLevelCount] = {0, 0, 0, 0};
+  int total[kLevelCount] = {0, 0, 0, 0};
   int na = 0, not_run = 0;
 };
 std::map<int, Tally> tally(const std::vector<CaseResult>& results) {
@@ -192,7 +305,7 @@ void print_summary(std::ostream& out, const std::vector<CaseResult>& results) {
   for (const auto& [rfc, x] : tally(results)) {
     out << "RFC " << rfc << ":";
     const char* sep = " ";
-    for (int l = 0; l < 3; ++l) {
+    for (int l = 0; l < static_cast<int>(kLevelCount); ++l) {
       if (x.total[l] == 0) continue;
       out << sep << x.pass[l] << "/" << x.total[l] << " " << to_string(static_cast<Level>(l));
       sep = ", ";
@@ -283,6 +396,7 @@ void write_json(std::ostream& out, const std::vector<CaseResult>& results, const
         << ", \"level\": " << json_escape(r.c->level_text) << ", \"verdict\": " << json_escape(to_string(r.verdict))
         << ", \"millis\": " << r.millis;
     if (!r.reason.empty()) out << ", \"reason\": " << json_escape(r.reason);
+    if (r.verdict == Verdict::fail || r.verdict == Verdict::error) out << ", \"cause\": " << json_escape(cause_of(r));
     if (r.verdict == Verdict::fail) {
       out << ", \"expected\": " << json_escape(r.expected) << ", \"got\": " << json_escape(r.got) << ", \"transcript\": [";
       for (std::size_t k = 0; k < r.transcript.size(); ++k) out << (k ? ", " : "") << json_escape(r.transcript[k]);
@@ -295,7 +409,7 @@ void write_json(std::ostream& out, const std::vector<CaseResult>& results, const
   for (const auto& [rfc, x] : tally(results)) {
     out << (first ? "" : ", ") << "\"" << rfc << "\": {";
     first = false;
-    for (int l = 0; l < 3; ++l)
+    for (int l = 0; l < static_cast<int>(kLevelCount); ++l)
       out << "\"" << to_string(static_cast<Level>(l)) << "\": [" << x.pass[l] << ", " << x.total[l] << "], ";
     out << "\"n/a\": " << x.na << ", \"not_run\": " << x.not_run << "}";
   }

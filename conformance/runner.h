@@ -95,6 +95,13 @@ void print_case_list(std::ostream& out, const Suite& suite, Protocol protocol, c
 
 // Reports.
 void print_table(std::ostream& out, const std::vector<CaseResult>& results, bool verbose_failures = true);
+// The root cause of a FAIL or ERROR, as a key that equal causes share: what the server
+// answered (first line, addresses and long numbers masked) and what was expected instead,
+// or the error's reason. Empty for other verdicts.
+std::string cause_of(const CaseResult& r);
+// One line per root cause ("9 cases: got `503 5.5.4 bad parameters`: a, b, ..."), most
+// cases first, so a developer sees one line per defect; nothing when all passed.
+void print_causes(std::ostream& out, const std::vector<CaseResult>& results);
 // "RFC 5321: 120/122 MUST, 30/31 SHOULD, 2/2 MAY (3 n/a)" per RFC, first RFC of each case.
 void print_summary(std::ostream& out, const std::vector<CaseResult>& results);
 void write_junit(std::ostream& out, const std::vector<CaseResult>& results, const std::string& suite_name);

@@ -53,11 +53,21 @@ std::string describe(const SmtpExpect& e) {
     case SmtpExpect::Kind::reply: break;
   }
   std::string r = e.multiline ? "multiline " : e.single ? "single-line " : "";
-  if (e.codes.size() > 1) r += "any of ";
+  if (e.precondition) r += "if ";
+  if (e.negated) r += "any code but ";
+  else if (e.codes.size() > 1) r += "any of ";
   for (std::size_t i = 0; i < e.codes.size(); ++i) r += (i ? " " : "") + e.codes[i];
   if (!e.enhanced.empty()) r += " " + e.enhanced;
   if (!e.regex.empty()) r += " /" + e.regex + "/" + (e.icase ? "i" : "");
   return r;
+}
+
+// The code part of an expectation (a precondition holds on the code alone).
+SmtpExpect code_only(const SmtpExpect& e) {
+  SmtpExpect c;
+  c.codes = e.codes;
+  c.negated = e.negated;
+  return c;
 }
 
 bool keyword_line(std::string_view text, std::string_view want) {
@@ -119,6 +129,14 @@ class SmtpCaseRun final : public CaseRun {
       const auto re = expand_regex(e.regex, captures_, error);
       if (!re) return fail(s, "known captures", error);
       filled.regex = *re;
+    }
+    if (e.precondition && !match_smtp_reply(code_only(e), reply, enh, why)) {
+      // The case's premise does not hold on this server (e.g. it accepts what the case
+      // needs refused): n/a, and the rest of the case is skipped.
+      not_applicable_ = "precondition at line " + std::to_string(s.line) + " (" + describe(e) + ") did not hold: got " +
+                        printable(reply.raw, 120);
+      finished_ = true;
+      return true;
     }
     if (!match_smtp_reply(filled, reply, enh, why)) return fail(s, describe(e), printable(reply.raw, 300) + " (" + why + ")");
     return true;
@@ -191,7 +209,9 @@ int take_smtp_reply(std::string& buf, SmtpReply& reply, std::string& error) {
 }
 
 bool match_smtp_reply(const SmtpExpect& e, const SmtpReply& reply, bool enhanced_codes, std::string& why) {
-  if (std::none_of(e.codes.begin(), e.codes.end(), [&](const std::string& p) { return code_matches(p, reply.code); })) {
+  const bool listed =
+      std::any_of(e.codes.begin(), e.codes.end(), [&](const std::string& p) { return code_matches(p, reply.code); });
+  if (listed == e.negated) {
     why = "code " + std::to_string(reply.code);
     return false;
   }

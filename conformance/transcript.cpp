@@ -17,6 +17,7 @@ std::string_view to_string(Level l) noexcept {
     case Level::must: return "MUST";
     case Level::should: return "SHOULD";
     case Level::may: return "MAY";
+    case Level::advice: return "advice";
   }
   return "?";
 }
@@ -107,7 +108,7 @@ bool split_regex(std::string_view& s, std::string& regex, bool& icase, std::stri
   return true;
 }
 
-const std::vector<std::string_view> kMetaKeys = {"rfc", "level", "requires", "setup", "summary"};
+const std::vector<std::string_view> kMetaKeys = {"rfc", "level", "requires", "setup", "summary", "quote", "control", "needs"};
 
 struct Block {
   Protocol protocol = Protocol::smtp;
@@ -241,6 +242,12 @@ std::optional<SmtpExpect> parse_smtp_expect(std::string_view arg, std::string& e
     } else if (w[i] == "single") {
       e.single = true;
     } else if (w[i] == "any-of") {
+      any_of = true;
+    } else if (w[i] == "if") {
+      e.precondition = true;
+    } else if (w[i] == "not") {
+      // "not 250 251": any code but these (RFC 5321 §3.5.3 "MUST NOT return 250").
+      e.negated = true;
       any_of = true;
     } else {
       break;
@@ -599,13 +606,23 @@ bool parse_transcript(std::string_view text, const std::string& file, Suite& sui
       if (starts_with(value, "MUST")) current.level = Level::must;
       else if (starts_with(value, "SHOULD")) current.level = Level::should;
       else if (value == "MAY") current.level = Level::may;
-      else fail(lineno, "level: MUST, MUST NOT, SHOULD, SHOULD NOT or MAY");
+      else if (value == "advice") current.level = Level::advice;
+      else fail(lineno, "level: MUST, MUST NOT, SHOULD, SHOULD NOT, MAY or advice");
     } else if (key == "requires") {
       for (auto& w : words(value)) current.requires_caps.push_back(w);
     } else if (key == "setup") {
       for (auto& w : words(value)) current.setups.push_back(w);
     } else if (key == "summary") {
       current.summary = std::string(value);
+    } else if (key == "quote") {
+      current.quote = std::string(value);
+    } else if (key == "control") {
+      // "control: none -- why" records that the refused form has no valid counterpart.
+      const auto w = words(value);
+      if (w.empty() || w[0] != "none")
+        for (const auto& id : w) current.controls.push_back(id);
+    } else if (key == "needs") {
+      for (auto& w : words(value)) current.needs.push_back(w);
     }
   }
   if (where == Where::fence) fail(lineno, "unterminated ``` block");
@@ -640,6 +657,18 @@ bool load_suite_dir(const std::string& dir, Suite& suite, std::vector<LoadError>
         errors.push_back(LoadError{c.file, c.line, "case '" + c.id + "' uses unknown setup '" + s + "'"});
         ok = false;
       }
+  for (const auto& c : suite.cases) {
+    std::vector<std::string> named = c.controls;
+    named.insert(named.end(), c.needs.begin(), c.needs.end());
+    for (const auto& want : named) {
+      const bool known = std::any_of(suite.cases.begin(), suite.cases.end(),
+                                     [&](const Case& k) { return k.full_id() == want && k.protocol == c.protocol; });
+      if (!known || want == c.full_id()) {
+        errors.push_back(LoadError{c.file, c.line, "case '" + c.id + "' names unknown control or need '" + want + "'"});
+        ok = false;
+      }
+    }
+  }
   return ok;
 }
 

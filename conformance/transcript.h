@@ -15,7 +15,11 @@
 
 namespace mail::conformance {
 
-enum class Level : std::uint8_t { must, should, may };
+// The key word of the RFC sentence a case rests on (RFC 2119): MUST/MUST NOT/REQUIRED/SHALL,
+// SHOULD/SHOULD NOT/RECOMMENDED, MAY/OPTIONAL. `advice`: the sentence has none (a lower-case
+// "should", a grammar, a code table): reported, never counted as a MUST/SHOULD/MAY failure.
+enum class Level : std::uint8_t { must, should, may, advice };
+inline constexpr std::size_t kLevelCount = 4;
 enum class Protocol : std::uint8_t { smtp, imap, pop3 };
 std::string_view to_string(Level) noexcept;
 std::string_view to_string(Protocol) noexcept;
@@ -30,6 +34,11 @@ struct SmtpExpect {
   bool icase = false;
   bool multiline = false;  // at least two lines
   bool single = false;     // exactly one line
+  bool negated = false;    // `s: not 250`: any reply whose code matches none of `codes`
+  // `s: if any-of 501 553 ...`: a precondition. A code outside `codes` ends the case as
+  // n/a (the case's premise, e.g. "the server refuses this path", does not hold); with a
+  // listed code, the enhanced code and regex are checked as usual.
+  bool precondition = false;
   int none_ms = 0;         // Kind::none: how long to wait
 };
 
@@ -90,6 +99,17 @@ struct Case {
   std::vector<std::string> requires_caps;  // "PIPELINING"; "!STARTTLS" = must NOT be offered
   std::vector<std::string> setups;  // names of ## setup: blocks, run first, in order
   std::string summary;
+  // The RFC sentence the case rests on, verbatim (whitespace aside) from the first RFC of
+  // `rfc`; it contains the key word of `level` (conformance/quotes_check.py checks both).
+  std::string quote;
+  // Positive controls ("topic/id"): cases that accept the valid form of what this case
+  // refuses. A pass counts only when every control passed in the same run; else n/a, so
+  // a server that refuses everything never passes a refusal case.
+  std::vector<std::string> controls;
+  // Prerequisites ("topic/id"): the case applies only when every one of them passed in the
+  // same run (else n/a, whatever its own verdict): "VRFY keeps the transaction" needs a
+  // server with VRFY.
+  std::vector<std::string> needs;
   Protocol protocol = Protocol::smtp;
   std::vector<Step> steps;
   std::string full_id() const { return topic + "/" + id; }

@@ -2,10 +2,16 @@
 """Writes docs/conformance-reference.md from the JSON results of conformance/reference/run.sh.
 
 Per run: the per-RFC summary (passed/run per level, n/a). Per failing case: the
-explanation from explanations.md (a deviation with the RFC text, or permitted optional
-behaviour). A failure without an explanation is listed as UNEXPLAINED and the exit code
-is 1. Reads only the files it is given; no network.
-usage: report.py RESULTS_DIR EXPLANATIONS_MD OUTPUT_MD [POSTFIX_VERSION] [DOVECOT_VERSION]
+explanation from explanations.md, whose verdict is one of **Deviation** (the server departs
+from the quoted clause), **Permitted** (optional behaviour the server lacks), **Advice** (a
+case of level advice: no RFC key word) or **Wrong verdict** (a human judged the suite's
+verdict wrong: the case must be fixed). A failure without an explanation is listed as
+UNEXPLAINED. Exit code 1 when anything is unexplained or flagged a wrong verdict.
+--check (the ctest conformance_reference_verdicts) reads only the explanations and the
+committed report and fails on the same two conditions, without running any server.
+Reads only the files it is given; no network.
+usage: report.py RESULTS_DIR EXPLANATIONS_MD OUTPUT_MD [POSTFIX_DOVECOT_VERSIONS...] [MORE_VERSIONS]
+       report.py --check EXPLANATIONS_MD REPORT_MD
 """
 import json
 import os
@@ -16,6 +22,8 @@ RUNS = [  # (file stem, server, what)
     ("postfix-smtp", "postfix", "SMTP, plain"),
     ("postfix-smtp-starttls", "postfix", "SMTP, --starttls"),
     ("postfix-smtp-tls", "postfix", "SMTP, --tls (smtps)"),
+    ("exim-smtp", "exim", "SMTP, plain"),
+    ("opensmtpd-smtp", "opensmtpd", "SMTP, plain"),
     ("dovecot-imap", "dovecot", "IMAP, plain"),
     ("dovecot-imap-starttls", "dovecot", "IMAP, --starttls"),
     ("dovecot-imap-tls", "dovecot", "IMAP, --tls (imaps)"),
@@ -23,11 +31,16 @@ RUNS = [  # (file stem, server, what)
     ("dovecot-pop3-starttls", "dovecot", "POP3, --starttls (STLS)"),
     ("dovecot-pop3-tls", "dovecot", "POP3, --tls (pop3s)"),
 ]
-LEVELS = ("MUST", "SHOULD", "MAY")
+LEVELS = ("MUST", "SHOULD", "MAY", "advice")
+WRONG = "**Wrong verdict**"
 
 
 def level_of(text):
-    return "MUST" if text.startswith("MUST") else "SHOULD" if text.startswith("SHOULD") else "MAY"
+    if text.startswith("MUST"):
+        return "MUST"
+    if text.startswith("SHOULD"):
+        return "SHOULD"
+    return "MAY" if text == "MAY" else "advice"
 
 
 def load_explanations(path):
@@ -85,6 +98,7 @@ def main():
     results, expl_path, out_path = sys.argv[1:4]
     pf_version = sys.argv[4] if len(sys.argv) > 4 else "?"
     dc_version = sys.argv[5] if len(sys.argv) > 5 else "?"
+    more_versions = sys.argv[6] if len(sys.argv) > 6 else "Exim and OpenSMTPD"
     explained, fixed = load_explanations(expl_path)
     out = []
     w = out.append
@@ -94,10 +108,17 @@ def main():
     w(f"Postfix {pf_version} and Dovecot {dc_version} from Debian 12 packages, private instances on")
     w("loopback only, self-signed certificate for the TLS runs, SMTP AUTH through Dovecot SASL.")
     w("Postfix refuses relaying (`reject_unauth_destination`, even from loopback) and discards")
-    w("local mail; everything else is the Debian default configuration. Explanations of the")
-    w("failures come from `conformance/reference/explanations.md`.")
+    w("local mail; everything else is the Debian default configuration.")
+    w(f"{more_versions} from Debian 12 packages (unpacked, not installed: they conflict with")
+    w("postfix), plain SMTP on loopback, each in a mount namespace without DNS, configured for")
+    w("`example.test` the same way (postmaster accepted, unknown refused, no relay), delivering")
+    w("nothing. Explanations of the failures come from `conformance/reference/explanations.md`;")
+    w("each is a **Deviation** (with the RFC text), **Permitted** optional behaviour, **Advice**")
+    w("(a case of level advice: the RFC has no key word there), or a **Wrong verdict** (the")
+    w("case is wrong; ctest conformance_reference_verdicts fails while one is flagged).")
     w("")
     unexplained = 0
+    wrong = 0
     failures = {}  # (server, id) -> [run names]
     totals = []
     for stem, server, what in RUNS:
@@ -115,8 +136,8 @@ def main():
         w(f"Target `{data['target']}`: {len(cases)} cases, {n['pass']} pass, {n['FAIL']} fail, "
           f"{n['n/a']} n/a, {n['ERROR']} error.")
         w("")
-        w("| RFC | MUST | SHOULD | MAY | n/a |")
-        w("| --- | --- | --- | --- | --- |")
+        w("| RFC | MUST | SHOULD | MAY | advice | n/a |")
+        w("| --- | --- | --- | --- | --- | --- |")
         out.extend(summary_lines(cases))
         w("")
         for c in cases:
@@ -137,6 +158,8 @@ def main():
     by_text = {}
     for (server, cid), runs in sorted(failures.items()):
         text = explained.get((server, cid))
+        if text is not None and WRONG in text:
+            wrong += 1
         if text is None:
             unexplained += 1
             text = "**UNEXPLAINED** — add an entry to conformance/reference/explanations.md"
@@ -162,8 +185,23 @@ def main():
         w("")
     with open(out_path, "w", encoding="utf-8") as f:
         f.write("\n".join(out))
-    print(f"report.py: wrote {out_path}: {len(failures)} failing cases, {unexplained} unexplained")
-    return 1 if unexplained else 0
+    print(f"report.py: wrote {out_path}: {len(failures)} failing cases, {unexplained} unexplained, "
+          f"{wrong} flagged as a wrong verdict")
+    return 1 if unexplained or wrong else 0
+
+
+def check(expl_path, report_path):
+    """The ctest: no explanation flags a wrong verdict, the committed report has no
+    unexplained failure."""
+    explained, _ = load_explanations(expl_path)
+    problems = [f"{server}: {cid}: flagged {WRONG}" for (server, cid), text in sorted(explained.items()) if WRONG in text]
+    with open(report_path, encoding="utf-8") as f:
+        report = f.read()
+    problems += [f"{report_path}: UNEXPLAINED failure" for _ in range(report.count("**UNEXPLAINED**"))]
+    for p in problems:
+        print(p)
+    print(f"report.py --check: {len(explained)} explained failures, {len(problems)} problems")
+    return 1 if problems else 0
 
 
 def items_level(runs):
@@ -171,4 +209,6 @@ def items_level(runs):
 
 
 if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--check":
+        sys.exit(check(sys.argv[2], sys.argv[3]))
     sys.exit(main())

@@ -1,7 +1,8 @@
 #!/bin/bash
 # conformance/reference/run.sh — runs the conformance suites against reference servers:
 # Postfix (SMTP) and Dovecot (IMAP, POP3) from Debian, private instances bound to loopback
-# only, plain, STARTTLS and implicit TLS (self-signed cert), SMTP AUTH through Dovecot SASL.
+# only, plain, STARTTLS and implicit TLS (self-signed cert), SMTP AUTH through Dovecot SASL;
+# and Exim 4 and OpenSMTPD (SMTP, plain; more_servers.sh), unpacked from Debian packages.
 # Writes the JSON results to $OUT and docs/conformance-reference.md (report.py).
 # usage: run.sh [run|start|stop] [CLOUDSDIAL_BINARY]   (default: run, build/conf binary)
 set -euo pipefail
@@ -20,8 +21,10 @@ USER_NAME=cdconf
 USER_PASS=conformance-pass
 PF=$REF_ROOT/postfix
 DC=$REF_ROOT/dovecot
+. "$HERE/more_servers.sh"
 
 stop_servers() {
+  more_servers_stop
   if [ -s "$PF/spool/pid/master.pid" ] && kill -0 "$(tr -d ' ' < "$PF/spool/pid/master.pid")" 2>/dev/null; then
     postfix -c "$PF/etc" stop >/dev/null 2>&1 || true
   fi
@@ -59,6 +62,8 @@ if [ ! -s "$REF_ROOT/tls/cert.pem" ]; then
     -keyout "$REF_ROOT/tls/key.pem" -out "$REF_ROOT/tls/cert.pem" 2>/dev/null
   chmod 640 "$REF_ROOT/tls/key.pem"
 fi
+
+more_servers_setup
 
 # ------------------------------------------------------------------ dovecot (IMAP, POP3, SASL for Postfix)
 # Fresh mail store every run: two messages in INBOX, saved once Dovecot runs (the POP3
@@ -192,15 +197,16 @@ postfix -c "$PF/etc" check
 # ------------------------------------------------------------------ start
 dovecot -c "$DC/dovecot.conf" </dev/null >/dev/null 2>&1
 postfix -c "$PF/etc" start </dev/null >/dev/null 2>&1
+more_servers_start
 for i in 1 2; do
   printf 'From: sender@example.org\r\nTo: %s@example.test\r\nSubject: reference message %s\r\nMessage-ID: <ref%s@example.org>\r\n\r\nHello %s.\r\n.leading dot line\r\n' \
     "$USER_NAME" "$i" "$i" "$i" | doveadm -c "$DC/dovecot.conf" save -u "$USER_NAME" -m INBOX
 done
-for port in $SMTP_PORT $SMTPS_PORT $IMAP_PORT $IMAPS_PORT $POP3_PORT $POP3S_PORT; do
+for port in $SMTP_PORT $SMTPS_PORT $IMAP_PORT $IMAPS_PORT $POP3_PORT $POP3S_PORT $EXIM_PORT $OSMTPD_PORT; do
   for _ in $(seq 1 100); do ss -Hltn "sport = :$port" | grep -q . && break; sleep 0.1; done
   ss -Hltn "sport = :$port" | grep -q . || { echo "run.sh: port $port not listening" >&2; stop_servers; exit 1; }
 done
-echo "reference servers up: postfix smtp 127.0.0.1:$SMTP_PORT smtps :$SMTPS_PORT; dovecot imap :$IMAP_PORT imaps :$IMAPS_PORT pop3 :$POP3_PORT pop3s :$POP3S_PORT; user $USER_NAME / $USER_PASS"
+echo "reference servers up: postfix smtp 127.0.0.1:$SMTP_PORT smtps :$SMTPS_PORT; dovecot imap :$IMAP_PORT imaps :$IMAPS_PORT pop3 :$POP3_PORT pop3s :$POP3S_PORT; exim smtp :$EXIM_PORT; opensmtpd smtp :$OSMTPD_PORT; user $USER_NAME / $USER_PASS"
 if [ "$MODE" = start ]; then exit 0; fi
 trap stop_servers EXIT
 
@@ -215,6 +221,8 @@ run() {  # NAME SUITE TARGET [options...]
 run postfix-smtp smtp 127.0.0.1:$SMTP_PORT
 run postfix-smtp-starttls smtp 127.0.0.1:$SMTP_PORT --starttls --ca "$REF_ROOT/tls/cert.pem" --sni mx.example.test
 run postfix-smtp-tls smtp 127.0.0.1:$SMTPS_PORT --tls --ca "$REF_ROOT/tls/cert.pem" --sni mx.example.test
+run exim-smtp smtp 127.0.0.1:$EXIM_PORT
+run opensmtpd-smtp smtp 127.0.0.1:$OSMTPD_PORT
 run dovecot-imap imap 127.0.0.1:$IMAP_PORT
 run dovecot-imap-starttls imap 127.0.0.1:$IMAP_PORT --starttls --ca "$REF_ROOT/tls/cert.pem" --sni mx.example.test
 run dovecot-imap-tls imap 127.0.0.1:$IMAPS_PORT --tls --ca "$REF_ROOT/tls/cert.pem" --sni mx.example.test
@@ -222,4 +230,4 @@ run dovecot-pop3 pop3 127.0.0.1:$POP3_PORT
 run dovecot-pop3-starttls pop3 127.0.0.1:$POP3_PORT --starttls --ca "$REF_ROOT/tls/cert.pem" --sni mx.example.test
 run dovecot-pop3-tls pop3 127.0.0.1:$POP3S_PORT --tls --ca "$REF_ROOT/tls/cert.pem" --sni mx.example.test
 python3 "$HERE/report.py" "$OUT" "$HERE/explanations.md" "$REPO/docs/conformance-reference.md" \
-  "$(postconf -d -c "$PF/etc" -h mail_version 2>/dev/null)" "$(dovecot --version 2>/dev/null)"
+  "$(postconf -d -c "$PF/etc" -h mail_version 2>/dev/null)" "$(dovecot --version 2>/dev/null)" "$(more_servers_versions)"
