@@ -593,7 +593,7 @@ void read_relay(Reader& r, const toml::table& root, AppConfig& cfg) {
   }
   if (const toml::node* routes = relay->get("routes")) {
     const toml::array* arr = routes->as_array();
-    if (!arr || !arr->is_array_of_tables()) {
+    if (!arr || (!arr->empty() && !arr->is_array_of_tables())) {
       r.fail_at(routes->source(), "relay.routes", "must be an array of tables ([[relay.routes]])");
       return;
     }

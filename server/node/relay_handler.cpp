@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "core/ascii.h"
 #include "core/assert.h"
 #include "node/queue_manager.h"
 #include "proto/message/submission_headers.h"
@@ -64,11 +65,24 @@ smtp::Reply RelayMailHandler::check_mail_from(const smtp::Path& from, const smtp
   if (facts.auth_identity.empty() || !config_.sender_must_match_login || from.is_null()) {
     return MailHandler::check_mail_from(from, params, facts);
   }
-  const auto found = directory_.lookup(from.mailbox->local_part, from.mailbox->domain);
-  if (found.kind != store::Lookup::local_user || found.user != facts.auth_identity) {
-    return sender_mismatch_reply(from, facts.auth_identity);
-  }
+  if (!sender_owned_by(from, facts.auth_identity)) return sender_mismatch_reply(from, facts.auth_identity);
   return MailHandler::check_mail_from(from, params, facts);
+}
+
+// The login's own addresses: every address the directory maps to the user of that name,
+// and, while logins and mailboxes are separate lists (a login without a [[users]] entry),
+// <login>@ or <login>+detail@ any local domain (ASCII case-insensitively).
+bool RelayMailHandler::sender_owned_by(const smtp::Path& from, std::string_view login) const {
+  MAIL_ASSERT(!from.is_null());
+  const auto found = directory_.lookup(from.mailbox->local_part, from.mailbox->domain);
+  if (found.kind == store::Lookup::local_user) return iequals(found.user, login);
+  if (found.kind != store::Lookup::unknown_user) return false;  // not a local domain
+  auto local = store::unquoted_local_part(from.mailbox->local_part);
+  if (!local) return false;
+  const char sep = directory_.config().subaddress_separator;
+  std::string_view base = *local;
+  if (sep != '\0') base = base.substr(0, base.find(sep));
+  return iequals(base, login);
 }
 
 smtp::Reply RelayMailHandler::check_recipient(const smtp::Path& to, const SessionFacts& facts) {

@@ -51,6 +51,7 @@ class RelayMailHandler final : public MailHandler {
  private:
   std::string_view hostname() const;
   std::string next_unique();
+  bool sender_owned_by(const smtp::Path& from, std::string_view login) const;
 
   rt::Env& env_;
   const store::Directory& directory_;
