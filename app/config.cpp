@@ -762,11 +762,11 @@ std::string describe_config(const AppConfig& c) {
   for (const auto& n : rc.trusted_networks) trusted.push_back(n);
   toml::array routes;
   for (const auto& route : rc.routes) {
-    const char* tls = route.tls == node::TlsPolicy::none       ? "none"
-                      : route.tls == node::TlsPolicy::required ? "required"
-                                                               : "opportunistic";
+    const char* tls_text = route.tls == node::TlsPolicy::none       ? "none"
+                           : route.tls == node::TlsPolicy::required ? "required"
+                                                                    : "opportunistic";
     toml::table rt_table{{"domain", route.domain}, {"host", route.host}, {"port", static_cast<std::int64_t>(route.port)},
-                         {"tls", tls}};
+                         {"tls", tls_text}};
     if (!route.auth_user.empty()) {
       rt_table.insert("auth_user", route.auth_user);
       rt_table.insert("auth_password_file", route.auth_password_file);
