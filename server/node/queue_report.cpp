@@ -90,13 +90,14 @@ std::string queue_show_json(const store::QueuedMessage& m) {
   std::string s = summary_json(summarize(m));
   s.pop_back();  // reopen the summary object
   o += s;
-  o += "," + field("auth", json_string(m.auth_identity));
-  o += "," + field("client", json_string(m.client_address));
-  o += "," + field("helo", json_string(m.helo));
-  o += "," + field("envid", m.mail_params.envid ? json_string(*m.mail_params.envid) : std::string("null"));
-  o += "," + field("ret", json_string(m.mail_params.ret == smtp::DsnRet::full   ? "FULL"
-                                      : m.mail_params.ret == smtp::DsnRet::headers ? "HDRS"
-                                                                                 : ""));
+  // Appended piecewise, not `"," + field(...)`: GCC 12's bogus -Wrestrict at -O2 (bug 105329).
+  o.append(",").append(field("auth", json_string(m.auth_identity)));
+  o.append(",").append(field("client", json_string(m.client_address)));
+  o.append(",").append(field("helo", json_string(m.helo)));
+  o.append(",").append(field("envid", m.mail_params.envid ? json_string(*m.mail_params.envid) : std::string("null")));
+  o.append(",").append(field("ret", json_string(m.mail_params.ret == smtp::DsnRet::full      ? "FULL"
+                                                 : m.mail_params.ret == smtp::DsnRet::headers ? "HDRS"
+                                                                                              : "")));
   o += ",\"recipients\":[";
   for (std::size_t i = 0; i < m.recipients.size(); ++i) {
     const auto& r = m.recipients[i];

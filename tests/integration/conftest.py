@@ -9,6 +9,7 @@ import smtplib
 import socket
 import struct
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -98,10 +99,11 @@ class Server:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             text = self.log()
-            m = re.search(r"listening on 127\.0\.0\.1:(\d+)", text)
+            # Any loopback address: the MX test's remote listens on 127.0.0.2:25.
+            m = re.search(r"listening on 127\.\d+\.\d+\.\d+:(\d+)", text)
             if m and "ready" in text:
                 self.port = int(m.group(1))
-                for port, kind in re.findall(r"cloudsdial: listening on 127\.0\.0\.1:(\d+)(?: \((\w+)\))?", text):
+                for port, kind in re.findall(r"cloudsdial: listening on 127\.\d+\.\d+\.\d+:(\d+)(?: \((\w+)\))?", text):
                     self.ports.setdefault(kind or "smtp", int(port))
                 return self
             if self.proc.poll() is not None:
@@ -395,16 +397,59 @@ def parse_dns_reply(msg: bytes):
     return flags & 0xF, answers
 
 
+class ServfailUpstream:
+    """A UDP "name server" on 127.0.0.1 that answers every query SERVFAIL (RFC 1035 §4.1.1,
+    RCODE 2): dnsmasq forwards the zones given as `servfail=` to it and relays the answer."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while True:
+            try:
+                query, peer = self.sock.recvfrom(65535)
+            except OSError:
+                return  # closed
+            if len(query) < 12:
+                continue
+            rd = struct.unpack(">H", query[2:4])[0] & 0x0100
+            flags = 0x8000 | rd | 0x0080 | 2  # QR, RD copied, RA, SERVFAIL
+            # The question is echoed (QDCOUNT kept), no records.
+            try:
+                self.sock.sendto(query[:2] + struct.pack(">H", flags) + query[4:6] + b"\0" * 6 + query[12:], peer)
+            except OSError:
+                return
+
+    def stop(self):
+        self.sock.close()
+        self.thread.join(timeout=5)
+
+
 class Dnsmasq:
     """One dnsmasq process; `server` is "127.0.0.1:PORT" for [dns] servers."""
 
-    def __init__(self, root: Path, mx=None, hosts=None, cnames=None, txt=None):
+    def __init__(self, root: Path, mx=None, hosts=None, cnames=None, txt=None, null_mx=(), servfail=()):
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
         self.proc = None
         self.server = None
+        self.upstream = None
         args = []
         zones = set()
+        # RFC 7505 §3: a null MX is one MX record, preference 0, exchange the root ".":
+        # raw RDATA (--dns-rr), since --mx-host cannot name the root.
+        for domain in null_mx:
+            zones.add(domain)
+            args.append(f"--dns-rr={domain},{DNS_TYPES['MX']},000000")
+        # Zones whose every answer is SERVFAIL: forwarded to a server that says so.
+        if servfail:
+            self.upstream = ServfailUpstream()
+            for zone in servfail:
+                args.append(f"--server=/{zone}/127.0.0.1#{self.upstream.port}")
         for domain, records in (mx or {}).items():
             zones.add(domain)
             for preference, exchange in records:
@@ -456,6 +501,12 @@ class Dnsmasq:
                 self.proc.wait()
         self.proc = None
 
+    def close(self):
+        self.stop()
+        if self.upstream is not None:
+            self.upstream.stop()
+            self.upstream = None
+
 
 def free_udp_port():
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
@@ -466,7 +517,8 @@ def free_udp_port():
 @pytest.fixture
 def dnsmasq(tmp_path):
     """Factory: dnsmasq(mx={"b.test": [(10, "mx.b.test")]}, hosts={"mx.b.test": "127.0.0.1"},
-    cnames={...}, txt={...}) starts a server answering exactly those records and returns
+    cnames={...}, txt={...}, null_mx=["n.test"], servfail=["sf.test"]) starts a server
+    answering exactly those records (names under a servfail zone: SERVFAIL) and returns
     "127.0.0.1:PORT" (for `[dns] servers`); each is stopped at the end of the test. Skips
     the test when dnsmasq is not installed (ci/install-deps.sh installs dnsmasq-base)."""
     if not os.access(DNSMASQ, os.X_OK):
@@ -480,4 +532,4 @@ def dnsmasq(tmp_path):
 
     yield start
     for d in started:
-        d.stop()
+        d.close()

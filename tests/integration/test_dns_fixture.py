@@ -1,6 +1,7 @@
 # The `dnsmasq` fixture (conftest.py) that the relay's end-to-end tests point `[dns] servers`
 # at (issue 13): it answers the MX, A/AAAA, CNAME and TXT records it was given, says
-# NXDOMAIN for other names in those zones (RFC 1035 §4.1.1 RCODE 3), and stops with the test.
+# NXDOMAIN for other names in those zones (RFC 1035 §4.1.1 RCODE 3), a null MX (RFC 7505) and
+# SERVFAIL for whole zones when asked, and stops with the test.
 import socket
 
 import pytest
@@ -40,3 +41,12 @@ def test_two_servers_side_by_side(dnsmasq):
     assert first != second
     assert dns_query(first, "c.test", "MX")[1] == [("MX", (5, "mx.c.test"))]
     assert dns_query(second, "mx.d.test", "A")[1] == [("A", "127.0.0.1")]
+
+
+def test_null_mx_and_servfail_zones(dnsmasq):
+    server = dnsmasq(null_mx=["null.test"], servfail=["dead.test"])
+    # RFC 7505 §3: one MX record, preference 0, exchange the root (empty name).
+    assert dns_query(server, "null.test", "MX") == (0, [("MX", (0, ""))])
+    assert dns_query(server, "dead.test", "MX")[0] == 2       # SERVFAIL (RFC 1035 §4.1.1)
+    assert dns_query(server, "mx.dead.test", "A")[0] == 2
+    assert dns_query(server, "other.test", "MX")[0] == 3      # NXDOMAIN: .test is still ours

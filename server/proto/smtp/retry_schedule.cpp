@@ -36,7 +36,11 @@ std::optional<WallTime> next_retry(const RetryPolicy& p, WallTime arrival, std::
   MAIL_ASSERT(backoff > 0);
   const WallTime at{saturating_add(now.unix_us, backoff)};
   const WallTime deadline{saturating_add(arrival.unix_us, p.lifetime.count())};
-  if (at > deadline) return std::nullopt;
+  // RFC 5321 §4.5.4.1: the lifetime is the give-up time. Give up only once it has passed;
+  // a retry that would fall after it is moved onto it, so the last attempt is made at the
+  // lifetime's end (and a delay DSN's Will-Retry-Until, arrival + lifetime, holds).
+  if (now >= deadline) return std::nullopt;
+  if (at > deadline) return deadline;
   MAIL_ASSERT(at >= now);
   return at;
 }

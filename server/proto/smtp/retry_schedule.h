@@ -22,9 +22,10 @@ struct RetryPolicy {
 };
 
 // When to try again after `attempts` failed attempts (attempts >= 1, asserted): `now` plus
-// min(first * factor^(attempts-1), max); nullopt when that is later than arrival + lifetime
-// (give up: bounce). A retry falling exactly on arrival + lifetime is still made. The
-// policy must satisfy validate() (asserted).
+// min(first * factor^(attempts-1), max), but no later than arrival + lifetime: a retry that
+// would fall after it is made at arrival + lifetime instead (one last attempt). nullopt
+// (give up: bounce) once `now` >= arrival + lifetime, so a message is never bounced for
+// expiry before its lifetime is over. The policy must satisfy validate() (asserted).
 std::optional<WallTime> next_retry(const RetryPolicy& p, WallTime arrival, std::uint32_t attempts, WallTime now);
 
 // True when a delay DSN is due: delay_warning > 0, none sent yet, and

@@ -1,6 +1,6 @@
 // Tests of the outbound retry schedule (retry_schedule.h): the default table 5m, 10m, 20m,
-// 40m, 1h, 1h, ..., the give-up edge at exactly arrival + lifetime, delay-warning timing,
-// policy validation and saturation at extreme values.
+// 40m, 1h, 1h, ..., the last retry moved onto arrival + lifetime and the give-up there,
+// delay-warning timing, policy validation and saturation at extreme values.
 #include "proto/smtp/retry_schedule.h"
 
 #include <gtest/gtest.h>
@@ -37,25 +37,37 @@ TEST(RetrySchedule, DefaultTableDoublesFromFiveMinutesAndCapsAtOneHour) {
   EXPECT_EQ(g, want);
 }
 
-TEST(RetrySchedule, DefaultGivesUpAfterFiveDays) {
+TEST(RetrySchedule, DefaultGivesUpAfterFiveDays_Rfc5321_4_5_4_1) {
   const RetryPolicy p;
-  // 5+10+20+40 = 75 min, then hourly: the last retry is the last hourly slot not after 120h.
+  // 5+10+20+40 = 75 min, then hourly up to 119h15m, then a last 45 min gap: the last
+  // attempt is at exactly 120h, and its failure gives up.
   const auto g = gaps(p, 10'000);
   Duration total = 0s;
   for (auto d : g) total += d;
-  EXPECT_LE(total, 120h);
-  EXPECT_GT(total + 1h, 120h);
-  EXPECT_EQ(g.size(), 4u + 118u);  // 75 min + 118 h = 119h15m; one more hour would pass 120h
+  EXPECT_EQ(total, 120h);
+  EXPECT_EQ(g.size(), 4u + 118u + 1u);
+  ASSERT_FALSE(g.empty());
+  EXPECT_EQ(g.back(), 45min);
 }
 
-TEST(RetrySchedule, RetryExactlyAtLifetimeIsMadeOneMicrosecondLaterIsNot) {
+TEST(RetrySchedule, LastRetryIsMovedOntoTheLifetimeEndAndAFailureThereGivesUp) {
   const RetryPolicy p;
   // After 5 failures the backoff is the 1h cap.
   EXPECT_EQ(next_retry(p, at(0s), 5, at(119h)), at(120h));
-  EXPECT_EQ(next_retry(p, at(0s), 5, at(119h + 1us)), std::nullopt);
+  EXPECT_EQ(next_retry(p, at(0s), 5, at(119h + 1us)), at(120h));  // not given up early
+  EXPECT_EQ(next_retry(p, at(0s), 5, at(120h - 1us)), at(120h));
+  EXPECT_EQ(next_retry(p, at(0s), 5, at(120h)), std::nullopt);  // the attempt at the end failed
+  EXPECT_EQ(next_retry(p, at(0s), 5, at(121h)), std::nullopt);
   // The first backoff is 5 min.
   EXPECT_EQ(next_retry(p, at(0s), 1, at(120h - 5min)), at(120h));
-  EXPECT_EQ(next_retry(p, at(0s), 1, at(120h - 5min + 1us)), std::nullopt);
+  EXPECT_EQ(next_retry(p, at(0s), 1, at(120h - 5min + 1us)), at(120h));
+  // A short lifetime (the integration test's 3 s): retries at 1 s, then 3 s, then give up.
+  RetryPolicy short_life;
+  short_life.first = 1s;
+  short_life.lifetime = 3s;
+  EXPECT_EQ(next_retry(short_life, at(0s), 1, at(10ms)), at(1s + 10ms));
+  EXPECT_EQ(next_retry(short_life, at(0s), 2, at(1s + 20ms)), at(3s));
+  EXPECT_EQ(next_retry(short_life, at(0s), 3, at(3s + 5ms)), std::nullopt);
 }
 
 TEST(RetrySchedule, BackoffIsIndependentOfArrival) {
