@@ -75,10 +75,9 @@ store::LookupResult LocalDelivery::resolve(const smtp::Mailbox& mb) const {
   return found;
 }
 
-std::string LocalDelivery::next_queue_id() {
-  // 12 uppercase hex digits (48 bits), Postfix's short queue id shape.
+std::string make_queue_id(Prng& rng) {
   static constexpr char hex[] = "0123456789ABCDEF";
-  std::uint64_t v = queue_ids_.next_u64();
+  std::uint64_t v = rng.next_u64();
   std::string id(12, '0');
   for (int i = 11; i >= 0; --i) {
     id[static_cast<std::size_t>(i)] = hex[v & 0xfu];
@@ -86,6 +85,8 @@ std::string LocalDelivery::next_queue_id() {
   }
   return id;
 }
+
+std::string LocalDelivery::next_queue_id() { return make_queue_id(queue_ids_); }
 
 rt::Task<DeliveryResult> LocalDelivery::deliver(const smtp::Envelope& envelope, std::string content) {
   // Recipients were checked at RCPT time; look them up again (the directory may have been

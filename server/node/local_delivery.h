@@ -75,6 +75,10 @@ class LocalDelivery {
   Prng queue_ids_;
 };
 
+// A queue id: 12 upper-case hex digits (48 bits from `rng`), Postfix's short id shape. The
+// one spelling for LocalDelivery's and the outbound queue's ids.
+std::string make_queue_id(Prng& rng);
+
 // Replies of this service, exposed for the driver and tests.
 smtp::Reply recipient_ok_reply();                                 // 250 2.1.5 Ok
 smtp::Reply unknown_user_reply(const smtp::Path& path);           // 550 5.1.1 ...

@@ -55,38 +55,20 @@ bool has_8bit(std::string_view s) noexcept {
 
 WallTime plus(WallTime t, Duration d) { return WallTime{t.unix_us + d.count()}; }
 
-std::string hex_id(Prng& rng) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::uint64_t v = rng.next_u64();
-  std::string id(12, '0');
-  for (int i = 11; i >= 0; --i) {
-    id[static_cast<std::size_t>(i)] = hex[v & 0xfu];
-    v >>= 4;
-  }
-  return id;
-}
-
-// RFC 3464 §2.3.4 Status: the reply's enhanced code, else its class's x.0.0 (RFC 3463 §3.1).
+// RFC 3464 §2.3.4 Status: the reply line's enhanced code ("550 5.1.1 text") when it has one
+// of its own class, else x.0.0 from the action (RFC 3463 §3.1).
 std::string dsn_status_of(std::string_view reply, message::DsnAction action) {
-  // "550 5.1.1 text": the second word when it is an enhanced code of the reply's class.
   const auto sp = reply.find(' ');
-  if (sp != std::string_view::npos && reply.size() >= 3) {
+  if (sp != std::string_view::npos) {
     std::string_view word = reply.substr(sp + 1);
     word = word.substr(0, word.find(' '));
-    const bool shaped = word.size() >= 5 && word.size() <= 11 && word[1] == '.' && word[0] == reply[0] &&
-                        std::all_of(word.begin(), word.end(), [](char c) { return (c >= '0' && c <= '9') || c == '.'; }) &&
-                        std::count(word.begin(), word.end(), '.') == 2 && word.back() != '.' &&
-                        word.find("..") == std::string_view::npos;
-    if (shaped) return std::string(word);
+    if (message::is_valid_status(word) && word[0] == reply[0]) return std::string(word);
   }
   switch (action) {
-    case message::DsnAction::delivered:
-    case message::DsnAction::relayed:
-    case message::DsnAction::expanded: return "2.0.0";
-    case message::DsnAction::delayed: return "4.0.0";
-    case message::DsnAction::failed: return "5.0.0";
+    case message::DsnAction::delayed: return message::default_status(400);
+    case message::DsnAction::failed: return message::default_status(500);
+    default: return message::default_status(200);
   }
-  return "5.0.0";
 }
 
 std::string address_of(const smtp::Path& p) { return p.mailbox ? p.mailbox->to_string() : std::string(); }
@@ -117,7 +99,7 @@ void QueueManager::log(rt::LogLevel level, const std::string& line) { env_.log()
 
 std::string QueueManager::new_id() {
   for (;;) {
-    std::string id = hex_id(ids_);
+    std::string id = make_queue_id(ids_);
     if (!messages_.contains(id)) return id;
   }
 }
@@ -547,7 +529,7 @@ rt::Task<Status> QueueManager::queue_dsn(std::string id, std::string_view suffix
   in.return_full = m.mail_params.ret == smtp::DsnRet::full;
   const std::string original = content.ok() ? std::move(*content) : std::string();
   in.original = original;
-  const std::string unique = hex_id(dsn_ids_) + hex_id(dsn_ids_);
+  const std::string unique = make_queue_id(dsn_ids_) + make_queue_id(dsn_ids_);
   in.message_id = unique + "@" + host;
   in.boundary = unique + "/" + host;
   auto add = [&](std::uint32_t i, message::DsnAction action) {
@@ -655,34 +637,27 @@ Status QueueManager::flush(const std::string& id) {
   return Status{};
 }
 
-rt::Task<Status> QueueManager::hold(std::string id) {
+// hold / release: the flag is a durable record first, then the state in memory.
+rt::Task<Status> QueueManager::set_held(std::string id, bool held) {
   if (!messages_.contains(id)) co_return fail(Errc::not_found, "no message " + id + " in the queue");
   QueueRecord rec;
-  rec.kind = QueueRecord::Kind::held;
+  rec.kind = held ? QueueRecord::Kind::held : QueueRecord::Kind::released;
   rec.at = env_.clock().wall_now();
   std::vector<QueueRecord> records{rec};
   if (Status s = co_await queue_.append(id, records); !s.ok()) co_return s;
   auto it = messages_.find(id);
   if (it == messages_.end()) co_return fail(Errc::not_found, "no message " + id + " in the queue");
   store::apply(it->second.msg, rec);
-  ++it->second.generation;  // drops its heap entry
-  log(rt::LogLevel::info, id + ": held");
-  co_return Status{};
-}
-
-rt::Task<Status> QueueManager::release(std::string id) {
-  if (!messages_.contains(id)) co_return fail(Errc::not_found, "no message " + id + " in the queue");
-  QueueRecord rec;
-  rec.kind = QueueRecord::Kind::released;
-  rec.at = env_.clock().wall_now();
-  std::vector<QueueRecord> records{rec};
-  if (Status s = co_await queue_.append(id, records); !s.ok()) co_return s;
-  auto it = messages_.find(id);
-  if (it == messages_.end()) co_return fail(Errc::not_found, "no message " + id + " in the queue");
-  store::apply(it->second.msg, rec);
-  log(rt::LogLevel::info, id + ": released");
+  log(rt::LogLevel::info, id + (held ? ": held" : ": released"));
+  if (held) {
+    ++it->second.generation;  // drops its heap entry
+    co_return Status{};
+  }
   co_return flush(id);
 }
+
+rt::Task<Status> QueueManager::hold(std::string id) { return set_held(std::move(id), true); }
+rt::Task<Status> QueueManager::release(std::string id) { return set_held(std::move(id), false); }
 
 rt::Task<Status> QueueManager::remove(std::string id) {
   auto it = messages_.find(id);

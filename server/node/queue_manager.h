@@ -178,6 +178,7 @@ class QueueManager {
   // Queues the DSN "<id><suffix>" (idempotent) about the given recipients of message `id`.
   rt::Task<Status> queue_dsn(std::string id, std::string_view suffix, std::vector<std::uint32_t> failed,
                              std::vector<std::uint32_t> delayed, std::vector<std::uint32_t> succeeded);
+  rt::Task<Status> set_held(std::string id, bool held);
   Instant instant_of(WallTime when) const;
   void log(rt::LogLevel level, const std::string& line);
 

@@ -138,6 +138,21 @@ std::uint16_t free_port(io::AsioEnv& env) {
   return port;
 }
 
+// Starts B then A, sends one message to A, waits until `arrived()` holds and A's queue is
+// empty, then stops both. Returns what A answered.
+rt::Task<SendResult> relay_once(io::AsioEnv& env, MailServer& a, MailServer& b, smtp::Path from,
+                                std::vector<smtp::Path> to, std::string content, std::function<bool()> arrived) {
+  EXPECT_TRUE((co_await b.start()).ok());
+  EXPECT_TRUE((co_await a.start()).ok());
+  SendResult r = co_await send(env, a.smtp().bound_endpoints()[0].port, from, to, content);
+  EXPECT_TRUE(r.accepted);
+  EXPECT_TRUE(co_await wait_for(env, arrived));
+  EXPECT_TRUE(co_await wait_for(env, [&a] { return a.outbound()->counters().messages == 0; }));
+  co_await a.stop(env.clock().now() + 2s);
+  co_await b.stop(env.clock().now() + 2s);
+  co_return r;
+}
+
 class RelayTest : public ::testing::Test {
  protected:
   // A relays to b.test on `b_port`; 127.0.0.0/8 may relay unless `trusted` is false.
@@ -187,20 +202,15 @@ TEST_F(RelayTest, TrustedClientRelaysToSecondServerByStaticRoute) {
   MailServer server_b(env_, server_config(b_dir_, "b.test", {"bob"}));
   ASSERT_TRUE(server_b.bind().ok());
   MailServer server_a(env_, a_config(server_b.smtp().bound_endpoints()[0].port));
-  run_task(env_, [](io::AsioEnv& env, MailServer& a, MailServer& b, std::string b_dir) -> rt::Task<void> {
-    EXPECT_TRUE((co_await b.start()).ok());
-    EXPECT_TRUE((co_await a.start()).ok());
+  const std::string b_dir = b_dir_;
+  run_task(env_, [](io::AsioEnv& env, MailServer& a, MailServer& b, std::string bd) -> rt::Task<void> {
     const smtp::Path from = path("alice", "a.test");
     const std::vector<smtp::Path> to{path("bob", "b.test")};
     const std::string content = "Subject: relayed\r\n\r\nover the relay\r\n";
-    auto r = co_await send(env, a.smtp().bound_endpoints()[0].port, from, to, content);
-    EXPECT_TRUE(r.accepted);
-    EXPECT_TRUE(co_await wait_for(env, [&] { return maildir_messages(b_dir, "bob").size() == 1; }));
-    EXPECT_TRUE(co_await wait_for(env, [&] { return a.outbound()->counters().messages == 0; }));
+    const std::function<bool()> arrived = [bd] { return maildir_messages(bd, "bob").size() == 1; };
+    (void)co_await relay_once(env, a, b, from, to, content, arrived);
     EXPECT_EQ(a.outbound()->counters().delivered, 1u);
-    co_await a.stop(env.clock().now() + 2s);
-    co_await b.stop(env.clock().now() + 2s);
-  }(env_, server_a, server_b, b_dir_));
+  }(env_, server_a, server_b, b_dir));
   const auto got = maildir_messages(b_dir_, "bob");
   ASSERT_EQ(got.size(), 1u);
   EXPECT_NE(got[0].find("over the relay"), std::string::npos);
@@ -212,19 +222,14 @@ TEST_F(RelayTest, RemoteRefusalBouncesToSenderWithDeliveryStatusReportRfc3464) {
   MailServer server_b(env_, server_config(b_dir_, "b.test", {"bob"}));
   ASSERT_TRUE(server_b.bind().ok());
   MailServer server_a(env_, a_config(server_b.smtp().bound_endpoints()[0].port));
-  run_task(env_, [](io::AsioEnv& env, MailServer& a, MailServer& b, std::string a_dir) -> rt::Task<void> {
-    EXPECT_TRUE((co_await b.start()).ok());
-    EXPECT_TRUE((co_await a.start()).ok());
+  const std::string a_dir = a_dir_;
+  run_task(env_, [](io::AsioEnv& env, MailServer& a, MailServer& b, std::string ad) -> rt::Task<void> {
     const smtp::Path from = path("alice", "a.test");
     const std::vector<smtp::Path> to{path("nobody", "b.test")};
     const std::string content = "Subject: lost\r\n\r\nto nobody\r\n";
-    auto r = co_await send(env, a.smtp().bound_endpoints()[0].port, from, to, content);
-    EXPECT_TRUE(r.accepted);
-    EXPECT_TRUE(co_await wait_for(env, [&] { return maildir_messages(a_dir, "alice").size() == 1; }));
-    EXPECT_TRUE(co_await wait_for(env, [&] { return a.outbound()->counters().messages == 0; }));
-    co_await a.stop(env.clock().now() + 2s);
-    co_await b.stop(env.clock().now() + 2s);
-  }(env_, server_a, server_b, a_dir_));
+    const std::function<bool()> arrived = [ad] { return maildir_messages(ad, "alice").size() == 1; };
+    (void)co_await relay_once(env, a, b, from, to, content, arrived);
+  }(env_, server_a, server_b, a_dir));
   const auto got = maildir_messages(a_dir_, "alice");
   ASSERT_EQ(got.size(), 1u);
   const std::string& dsn = got[0];
@@ -272,22 +277,17 @@ TEST_F(RelayTest, MixedLocalAndRemoteRecipientsAreQueuedOnceAndBothDelivered) {
   MailServer server_b(env_, server_config(b_dir_, "b.test", {"bob"}));
   ASSERT_TRUE(server_b.bind().ok());
   MailServer server_a(env_, a_config(server_b.smtp().bound_endpoints()[0].port));
-  run_task(env_, [](io::AsioEnv& env, MailServer& a, MailServer& b, std::string a_dir, std::string b_dir) -> rt::Task<void> {
-    EXPECT_TRUE((co_await b.start()).ok());
-    EXPECT_TRUE((co_await a.start()).ok());
+  const std::string a_dir = a_dir_, b_dir = b_dir_;
+  run_task(env_, [](io::AsioEnv& env, MailServer& a, MailServer& b, std::string ad, std::string bd) -> rt::Task<void> {
     const smtp::Path from = path("x", "elsewhere.test");
     const std::vector<smtp::Path> to{path("alice", "a.test"), path("bob", "b.test")};
     const std::string content = "Subject: both\r\n\r\nboth\r\n";
-    auto r = co_await send(env, a.smtp().bound_endpoints()[0].port, from, to, content);
-    EXPECT_TRUE(r.accepted);
+    const std::function<bool()> arrived = [ad, bd] {
+                                return maildir_messages(ad, "alice").size() == 1 && maildir_messages(bd, "bob").size() == 1;
+                              };
+    (void)co_await relay_once(env, a, b, from, to, content, arrived);
     EXPECT_EQ(a.outbound()->counters().accepted, 1u);
-    EXPECT_TRUE(co_await wait_for(env, [&] {
-      return maildir_messages(a_dir, "alice").size() == 1 && maildir_messages(b_dir, "bob").size() == 1;
-    }));
-    EXPECT_TRUE(co_await wait_for(env, [&] { return a.outbound()->counters().messages == 0; }));
-    co_await a.stop(env.clock().now() + 2s);
-    co_await b.stop(env.clock().now() + 2s);
-  }(env_, server_a, server_b, a_dir_, b_dir_));
+  }(env_, server_a, server_b, a_dir, b_dir));
 }
 
 TEST_F(RelayTest, SuccessNotifyGetsADeliveredReportRfc3461Section5_2_3) {

@@ -201,6 +201,25 @@ class Server:
         return out
 
 
+def free_port(host="127.0.0.1"):
+    """A port that was free a moment ago (for a server that must be restarted on it)."""
+    s = socket.socket()
+    s.bind((host, 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_until(predicate, timeout=30, what="condition"):
+    """Polls `predicate` until it is true; fails the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting for " + what)
+
+
 def default_users():
     users = [("demo", ["postmaster", "dëmo"])]
     users += [(f"user{i}", []) for i in range(1, 101)]

@@ -8,31 +8,13 @@ import email
 import email.policy
 import json
 import smtplib
-import socket
 import time
 
 import pytest
 
-from conftest import Server
+from conftest import Server, free_port, wait_until
 
 PASSWORD = "correct horse battery staple"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def wait_until(predicate, timeout=20, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for " + what)
 
 
 def make_b(tmp_path, port=0):

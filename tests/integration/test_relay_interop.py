@@ -22,29 +22,12 @@ import time
 import pytest
 
 import postfix_instance
-from conftest import Server
+from conftest import Server, free_port, wait_until
 
 PASSWORD = "correct horse battery staple"
 
 
 # ---------------------------------------------------------------------------- helpers
-
-def free_port(host="127.0.0.1"):
-    s = socket.socket()
-    s.bind((host, 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def wait_until(predicate, timeout=30, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for " + what)
-
 
 def sender_server(tmp_path, extra_toml="", queue=None, dns=None, name="a"):
     """a.test (user alice, AUTH without TLS on loopback, a submission listener)."""
