@@ -23,6 +23,7 @@
 
 #include "case_run.h"  // printable()
 #include "core/assert.h"
+#include "socket_connection.h"
 #include "tls/context.h"
 #include "tls/self_signed.h"
 #include "tls_connection.h"
@@ -36,47 +37,6 @@ using namespace std::chrono_literals;
 std::chrono::milliseconds left_until(Clock::time_point t) {
   return std::max(0ms, std::chrono::duration_cast<std::chrono::milliseconds>(t - Clock::now()));
 }
-
-// The accepted socket as a Connection (blocking writes, poll()ed reads).
-class SocketConnection final : public Connection {
- public:
-  explicit SocketConnection(int fd) : fd_(fd) {}
-  ~SocketConnection() override { ::close(fd_); }
-  SocketConnection(const SocketConnection&) = delete;
-  SocketConnection& operator=(const SocketConnection&) = delete;
-
-  bool send(std::string_view bytes, std::string& error) override {
-    while (!bytes.empty()) {
-      const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        error = std::strerror(errno);
-        return false;
-      }
-      bytes.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return true;
-  }
-  Recv recv(std::string& buf, std::chrono::milliseconds timeout) override {
-    pollfd p{fd_, POLLIN, 0};
-    int rc;
-    do rc = ::poll(&p, 1, static_cast<int>(timeout.count()));
-    while (rc < 0 && errno == EINTR);
-    if (rc == 0) return Recv::timeout;
-    if (rc < 0) return Recv::error;
-    char tmp[16384];
-    ssize_t n;
-    do n = ::recv(fd_, tmp, sizeof tmp, 0);
-    while (n < 0 && errno == EINTR);
-    if (n == 0) return Recv::eof;
-    if (n < 0) return Recv::error;
-    buf.append(tmp, static_cast<std::size_t>(n));
-    return Recv::data;
-  }
-
- private:
-  int fd_;
-};
 
 class Listener {
  public:
@@ -113,7 +73,7 @@ class Listener {
     if (rc <= 0) return nullptr;
     const int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
     if (c < 0) return nullptr;
-    return std::make_unique<SocketConnection>(c);
+    return make_socket_connection(c);  // blocking writes, poll()ed reads
   }
 
  private:

@@ -10,24 +10,14 @@
 #include <regex>
 #include <sstream>
 
+#include "case_file.h"
 #include "core/assert.h"
 
 namespace mail::conformance {
 namespace {
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
-  return s;
-}
-
-std::vector<std::string> words(std::string_view s) {
-  std::vector<std::string> r;
-  std::istringstream in{std::string(s)};
-  std::string w;
-  while (in >> w) r.push_back(w);
-  return r;
-}
+using case_file::trim;
+using case_file::words;
 
 std::string upper(std::string_view s) {
   std::string r(s);
@@ -365,14 +355,8 @@ bool parse_client_transcript(std::string_view text, const std::string& file, Cli
     const std::string_view value = trim(line.substr(colon + 1));
     ClientCase& c = *current;
     if (key == "rfc") {
-      c.c.rfc = std::string(value);
-      std::istringstream items{std::string(value)};
-      std::string item;
-      while (std::getline(items, item, ',')) {
-        const auto w = words(item);
-        if (!w.empty() && all_digits(w[0])) c.c.rfc_numbers.push_back(w[0]);
-      }
-      if (c.c.rfc_numbers.empty()) fail(lineno, "rfc: must start with an RFC number: 'rfc: 5321 §4.1.4'");
+      if (!case_file::parse_rfc_line(value, c.c.rfc, c.c.rfc_numbers))
+        fail(lineno, "rfc: must start with an RFC number: 'rfc: 5321 §4.1.4'");
     } else if (key == "level") {
       c.c.level_text = std::string(value);
       if (value == "MUST" || value == "MUST NOT") c.c.level = Level::must;
@@ -400,26 +384,10 @@ bool parse_client_transcript(std::string_view text, const std::string& file, Cli
 }
 
 bool load_client_suite_dir(const std::string& dir, ClientSuite& suite, std::vector<LoadError>& errors) {
-  std::error_code ec;
-  std::vector<std::filesystem::path> files;
-  for (const auto& entry : std::filesystem::directory_iterator(dir, ec))
-    if (entry.is_regular_file() && entry.path().extension() == ".md") files.push_back(entry.path());
-  if (ec) {
-    errors.push_back(LoadError{dir, 0, "cannot read directory: " + ec.message()});
-    return false;
-  }
-  if (files.empty()) {
-    errors.push_back(LoadError{dir, 0, "no *.md case files"});
-    return false;
-  }
-  std::sort(files.begin(), files.end());
+  const auto files = case_file::read_case_dir(dir, "case files", errors);
+  if (!files) return false;
   bool ok = true;
-  for (const auto& f : files) {
-    std::ifstream in(f, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    ok = parse_client_transcript(ss.str(), f.string(), suite, errors) && ok;
-  }
+  for (const auto& f : *files) ok = parse_client_transcript(f.text, f.path, suite, errors) && ok;
   return ok;
 }
 

@@ -2,7 +2,6 @@
 // each case's scripted server against our client (default) or --client-command, prints
 // the server suite's table and per-RFC summary, writes --junit/--json.
 // Exit: 0 every MUST passed, 1 a MUST failed or could not run, 2 usage/load/setup error.
-#include <fstream>
 #include <iostream>
 
 #include "client_runner.h"
@@ -37,26 +36,10 @@ int run_client_suite_main(const ConformanceArgs& cli) {
   options.case_timeout = std::chrono::milliseconds(cli.timeout_ms);
   const auto results = run_client_suite(suite, *client, *server_tls, options);
   std::cout << "client: " << client->describe() << "\n\n";
-  if (cli.quiet) {
-    std::vector<CaseResult> bad;
-    for (const auto& r : results)
-      if (r.verdict == Verdict::fail || r.verdict == Verdict::error) bad.push_back(r);
-    print_table(std::cout, bad);
-  } else {
-    print_table(std::cout, results);
-  }
+  print_results_table(std::cout, results, cli.quiet);
   std::cout << "\n";
   print_summary(std::cout, results);
-  if (!cli.junit.empty()) {
-    std::ofstream f(cli.junit);
-    write_junit(f, results, "conformance.smtp-client");
-    if (!f) std::cerr << "cloudsdial conformance: cannot write " << cli.junit << "\n";
-  }
-  if (!cli.json.empty()) {
-    std::ofstream f(cli.json);
-    write_json(f, results, client->describe());
-    if (!f) std::cerr << "cloudsdial conformance: cannot write " << cli.json << "\n";
-  }
+  write_reports(cli, results, "smtp-client", client->describe());
   if (results.empty()) {
     std::cerr << "cloudsdial conformance: no case selected\n";
     return 2;

@@ -72,8 +72,6 @@ using Cli = ConformanceArgs;
 // Results point into their Suite: `suites` keeps every loaded suite alive for the caller.
 int run_one(const Cli& cli, const std::string& suite_name, const std::string& target_spec,
             std::vector<CaseResult>& all_results, std::deque<Suite>& suites, bool reports);
-void write_reports(const Cli& cli, const std::vector<CaseResult>& results, const std::string& suite_name,
-                   const std::string& described);
 
 }  // namespace
 
@@ -336,14 +334,7 @@ int run_one(const Cli& cli, const std::string& suite_name, const std::string& ta
     std::cout << "\n";
   }
   std::cout << "\n";
-  if (quiet) {
-    std::vector<CaseResult> bad;
-    for (const auto& r : results)
-      if (r.verdict == Verdict::fail || r.verdict == Verdict::error) bad.push_back(r);
-    print_table(std::cout, bad);
-  } else {
-    print_table(std::cout, results);
-  }
+  print_results_table(std::cout, results, quiet);
   std::cout << "\n";
   print_causes(std::cout, results);
   print_summary(std::cout, results);
@@ -356,7 +347,20 @@ int run_one(const Cli& cli, const std::string& suite_name, const std::string& ta
   return any_must_failed(results) ? 1 : 0;
 }
 
-void write_reports(const Cli& cli, const std::vector<CaseResult>& results, const std::string& suite_name,
+}  // namespace
+
+void print_results_table(std::ostream& out, const std::vector<CaseResult>& results, bool failures_only) {
+  if (failures_only) {
+    std::vector<CaseResult> bad;
+    for (const auto& r : results)
+      if (r.verdict == Verdict::fail || r.verdict == Verdict::error) bad.push_back(r);
+    print_table(out, bad);
+  } else {
+    print_table(out, results);
+  }
+}
+
+void write_reports(const ConformanceArgs& cli, const std::vector<CaseResult>& results, const std::string& suite_name,
                    const std::string& described) {
   if (!cli.junit.empty()) {
     std::ofstream f(cli.junit);
@@ -369,7 +373,5 @@ void write_reports(const Cli& cli, const std::vector<CaseResult>& results, const
     if (!f) std::cerr << "cloudsdial conformance: cannot write " << cli.json << "\n";
   }
 }
-
-}  // namespace
 
 }  // namespace mail::conformance

@@ -10,6 +10,7 @@
 
 #include "conformance/imap_run.h"
 #include "conformance/runner.h"
+#include "conformance/toy_test_util.h"
 #include "conformance/transcript.h"
 #include "tls/context.h"
 #include "tls/engine.h"
@@ -19,52 +20,13 @@ namespace mail::conformance {
 namespace {
 
 // A line-based toy server: greets, then answers each CRLF line with `answer(line)`.
-class ScriptConnection : public Connection {
+class ScriptTarget final : public test::LineToyServer {
  public:
-  using Answer = std::function<std::string(const std::string&)>;
-  ScriptConnection(std::string greeting, Answer a) : answer_(std::move(a)), out_(std::move(greeting)) {}
-  bool send(std::string_view bytes, std::string&) override {
-    in_ += bytes;
-    for (std::size_t eol; (eol = in_.find("\r\n")) != std::string::npos;) {
-      const std::string line = in_.substr(0, eol);
-      in_.erase(0, eol + 2);
-      out_ += answer_(line);
-    }
-    return true;
-  }
-  Recv recv(std::string& buf, std::chrono::milliseconds) override {
-    if (out_.empty()) return Recv::timeout;
-    buf += out_;
-    out_.clear();
-    return Recv::data;
-  }
-
- private:
-  Answer answer_;
-  std::string in_, out_;
+  ScriptTarget(std::string greeting, test::LineToyConnection::Answer a)
+      : LineToyServer("script", std::move(greeting), std::move(a)) {}
 };
 
-class ScriptTarget final : public Target {
- public:
-  ScriptTarget(std::string greeting, ScriptConnection::Answer a) : greeting_(std::move(greeting)), answer_(std::move(a)) {}
-  std::string describe() const override { return "script"; }
-  std::unique_ptr<Connection> connect(std::string&) override {
-    return std::make_unique<ScriptConnection>(greeting_, answer_);
-  }
-
- private:
-  std::string greeting_;
-  ScriptConnection::Answer answer_;
-};
-
-Suite parse(std::string_view text) {
-  Suite s;
-  std::vector<LoadError> errors;
-  const bool ok = parse_transcript(text, "t/proto.md", s, errors);
-  for (const auto& e : errors) ADD_FAILURE() << e.line << ": " << e.message;
-  EXPECT_TRUE(ok);
-  return s;
-}
+Suite parse(std::string_view text) { return test::parse_ok(text, "t/proto.md"); }
 
 RunOptions quick() {
   RunOptions o;

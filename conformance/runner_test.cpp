@@ -9,69 +9,34 @@
 #include "conformance/conformance_main.h"
 #include "conformance/runner.h"
 #include "conformance/targets.h"
+#include "conformance/toy_test_util.h"
 #include "conformance/transcript.h"
 
 namespace mail::conformance {
 namespace {
 
+using test::parse_ok;
+
 // ------------------------------------------------------------------ toy targets
 
 // Answers every complete line with `answer(line)`; greets with 220. The classic
 // non-conformant server: "250 ok" to everything, DATA included.
-class ToyConnection final : public Connection {
+class ToyTarget final : public test::LineToyServer {
  public:
   using Answer = std::string (*)(const std::string& line);
-  explicit ToyConnection(Answer a, std::string ehlo_caps) : answer_(a), caps_(std::move(ehlo_caps)) {
-    out_ = "220 toy.test ESMTP toy\r\n";
-  }
-  bool send(std::string_view bytes, std::string&) override {
-    in_ += bytes;
-    for (std::size_t eol; (eol = in_.find("\r\n")) != std::string::npos;) {
-      const std::string line = in_.substr(0, eol);
-      in_.erase(0, eol + 2);
-      if (line.rfind("EHLO", 0) == 0 || line.rfind("ehlo", 0) == 0) {
-        out_ += "250-toy.test\r\n" + caps_ + "250 8BITMIME\r\n";
-      } else {
-        out_ += answer_(line);
-      }
-    }
-    return true;
-  }
-  Recv recv(std::string& buf, std::chrono::milliseconds) override {
-    if (out_.empty()) return Recv::timeout;
-    buf += out_;
-    out_.clear();
-    return Recv::data;
-  }
-
- private:
-  Answer answer_;
-  std::string caps_;
-  std::string in_, out_;
-};
-
-class ToyTarget final : public Target {
- public:
-  explicit ToyTarget(ToyConnection::Answer a, std::string caps = "250-PIPELINING\r\n250-ENHANCEDSTATUSCODES\r\n")
-      : answer_(a), caps_(std::move(caps)) {}
-  std::string describe() const override { return "toy"; }
-  std::unique_ptr<Connection> connect(std::string&) override { return std::make_unique<ToyConnection>(answer_, caps_); }
-
- private:
-  ToyConnection::Answer answer_;
-  std::string caps_;
+  explicit ToyTarget(Answer a, std::string caps = "250-PIPELINING\r\n250-ENHANCEDSTATUSCODES\r\n")
+      : LineToyServer("toy", "220 toy.test ESMTP toy\r\n", [a, caps = std::move(caps)](const std::string& line) {
+          if (line.rfind("EHLO", 0) == 0 || line.rfind("ehlo", 0) == 0) {
+            std::string out = "250-toy.test\r\n";
+            out += caps;
+            out += "250 8BITMIME\r\n";
+            return out;
+          }
+          return a(line);
+        }) {}
 };
 
 std::string accept_all(const std::string&) { return "250 2.0.0 ok\r\n"; }
-
-Suite parse_ok(std::string_view text) {
-  Suite s;
-  std::vector<LoadError> errors;
-  const bool ok = parse_transcript(text, "t/toy.md", s, errors);
-  for (const auto& e : errors) ADD_FAILURE() << e.line << ": " << e.message;
-  EXPECT_TRUE(ok);
-  return s;
-}
 
 RunOptions opts(Target& t) {
   RunOptions o;

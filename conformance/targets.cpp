@@ -21,6 +21,7 @@
 #include "core/time.h"
 #include "proto/sasl/credentials.h"
 #include "proto/smtp/server_session.h"
+#include "socket_connection.h"
 #include "tls/context.h"
 #include "tls/engine.h"
 #include "tls/sasl_crypto.h"
@@ -232,55 +233,6 @@ class InprocTarget final : public Target {
 
 // ---------------------------------------------------------------- TCP
 
-class TcpConnection final : public Connection {
- public:
-  explicit TcpConnection(int fd) : fd_(fd) {}
-  ~TcpConnection() override { ::close(fd_); }
-  TcpConnection(const TcpConnection&) = delete;
-  TcpConnection& operator=(const TcpConnection&) = delete;
-
-  bool send(std::string_view bytes, std::string& error) override {
-    while (!bytes.empty()) {
-      const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-          pollfd p{fd_, POLLOUT, 0};
-          if (::poll(&p, 1, 5000) <= 0) {
-            error = "write timed out";
-            return false;
-          }
-          continue;
-        }
-        error = std::strerror(errno);
-        return false;
-      }
-      bytes.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return true;
-  }
-
-  Recv recv(std::string& buf, std::chrono::milliseconds timeout) override {
-    pollfd p{fd_, POLLIN, 0};
-    int rc;
-    do rc = ::poll(&p, 1, static_cast<int>(timeout.count()));
-    while (rc < 0 && errno == EINTR);
-    if (rc == 0) return Recv::timeout;
-    if (rc < 0) return Recv::error;
-    char tmp[16384];
-    ssize_t n;
-    do n = ::recv(fd_, tmp, sizeof tmp, 0);
-    while (n < 0 && errno == EINTR);
-    if (n == 0) return Recv::eof;
-    if (n < 0) return errno == EAGAIN ? Recv::timeout : Recv::error;
-    buf.append(tmp, static_cast<std::size_t>(n));
-    return Recv::data;
-  }
-
- private:
-  int fd_;
-};
-
 bool is_loopback(const sockaddr* sa) {
   if (sa->sa_family == AF_INET) {
     const auto* in = reinterpret_cast<const sockaddr_in*>(sa);
@@ -322,7 +274,7 @@ class TcpTarget final : public Target {
     }
     const int one = 1;
     (void)::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    return std::make_unique<TcpConnection>(fd);
+    return make_socket_connection(fd);
   }
 
  private:

@@ -6,9 +6,10 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
-#include <fstream>
 #include <regex>
 #include <sstream>
+
+#include "case_file.h"
 
 namespace mail::conformance {
 
@@ -33,21 +34,10 @@ std::string_view to_string(Protocol p) noexcept {
 
 namespace {
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
-  return s;
-}
+using case_file::trim;
+using case_file::words;
 
 bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
-
-std::vector<std::string> words(std::string_view s) {
-  std::vector<std::string> r;
-  std::istringstream in{std::string(s)};
-  std::string w;
-  while (in >> w) r.push_back(w);
-  return r;
-}
 
 bool is_code_pattern(std::string_view w) {
   if (w.size() != 3) return false;
@@ -591,16 +581,8 @@ bool parse_transcript(std::string_view text, const std::string& file, Suite& sui
     if (std::find(kMetaKeys.begin(), kMetaKeys.end(), key) == kMetaKeys.end()) continue;
     const std::string_view value = trim(line.substr(colon + 1));
     if (key == "rfc") {
-      current.rfc = std::string(value);
-      // Every "NNNN" that starts a comma-separated item is an RFC number.
-      std::istringstream items{std::string(value)};
-      std::string item;
-      while (std::getline(items, item, ',')) {
-        const auto w = words(item);
-        if (!w.empty() && std::all_of(w[0].begin(), w[0].end(), [](char d) { return std::isdigit(static_cast<unsigned char>(d)); }))
-          current.rfc_numbers.push_back(w[0]);
-      }
-      if (current.rfc_numbers.empty()) fail(lineno, "rfc: must start with an RFC number: 'rfc: 5321 §4.1.4'");
+      if (!case_file::parse_rfc_line(value, current.rfc, current.rfc_numbers))
+        fail(lineno, "rfc: must start with an RFC number: 'rfc: 5321 §4.1.4'");
     } else if (key == "level") {
       current.level_text = std::string(value);
       if (starts_with(value, "MUST")) current.level = Level::must;
@@ -631,26 +613,10 @@ bool parse_transcript(std::string_view text, const std::string& file, Suite& sui
 }
 
 bool load_suite_dir(const std::string& dir, Suite& suite, std::vector<LoadError>& errors) {
-  std::error_code ec;
-  std::vector<std::filesystem::path> files;
-  for (const auto& entry : std::filesystem::directory_iterator(dir, ec))
-    if (entry.is_regular_file() && entry.path().extension() == ".md") files.push_back(entry.path());
-  if (ec) {
-    errors.push_back(LoadError{dir, 0, "cannot read directory: " + ec.message()});
-    return false;
-  }
-  if (files.empty()) {
-    errors.push_back(LoadError{dir, 0, "no *.md transcripts"});
-    return false;
-  }
-  std::sort(files.begin(), files.end());
+  const auto files = case_file::read_case_dir(dir, "transcripts", errors);
+  if (!files) return false;
   bool ok = true;
-  for (const auto& f : files) {
-    std::ifstream in(f, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    ok = parse_transcript(ss.str(), f.string(), suite, errors) && ok;
-  }
+  for (const auto& f : *files) ok = parse_transcript(f.text, f.path, suite, errors) && ok;
   for (const auto& c : suite.cases)
     for (const auto& s : c.setups)
       if (!suite.setups.contains(s)) {

@@ -10,48 +10,22 @@
 
 #include "conformance/runner.h"
 #include "conformance/targets.h"
+#include "conformance/toy_test_util.h"
 #include "conformance/transcript.h"
 
 namespace mail::conformance {
 namespace {
 
+using test::parse_ok;
+
 // Greets (unless `silent`), answers EHLO with one line, and every other line with answer().
-class LineToy final : public Connection {
+class LineToyTarget final : public test::LineToyServer {
  public:
   using Answer = std::string (*)(const std::string& line);
-  LineToy(Answer a, bool silent) : answer_(a) {
-    if (!silent) out_ = "220 toy.test ESMTP\r\n";
-  }
-  bool send(std::string_view bytes, std::string&) override {
-    in_ += bytes;
-    for (std::size_t eol; (eol = in_.find("\r\n")) != std::string::npos;) {
-      const std::string line = in_.substr(0, eol);
-      in_.erase(0, eol + 2);
-      out_ += line.rfind("EHLO", 0) == 0 ? std::string("250 toy.test\r\n") : answer_(line);
-    }
-    return true;
-  }
-  Recv recv(std::string& buf, std::chrono::milliseconds) override {
-    if (out_.empty()) return Recv::timeout;
-    buf += out_;
-    out_.clear();
-    return Recv::data;
-  }
-
- private:
-  Answer answer_;
-  std::string in_, out_;
-};
-
-class LineToyTarget final : public Target {
- public:
-  explicit LineToyTarget(LineToy::Answer a, bool silent = false) : answer_(a), silent_(silent) {}
-  std::string describe() const override { return "line toy"; }
-  std::unique_ptr<Connection> connect(std::string&) override { return std::make_unique<LineToy>(answer_, silent_); }
-
- private:
-  LineToy::Answer answer_;
-  bool silent_;
+  explicit LineToyTarget(Answer a, bool silent = false)
+      : LineToyServer("line toy", silent ? "" : "220 toy.test ESMTP\r\n", [a](const std::string& line) {
+          return line.rfind("EHLO", 0) == 0 ? std::string("250 toy.test\r\n") : a(line);
+        }) {}
 };
 
 // Our in-process session, except that its multiline EHLO reply reaches the runner as one
@@ -95,15 +69,6 @@ class OneLineEhloTarget final : public Target {
  private:
   std::unique_ptr<Target> inner_;
 };
-
-Suite parse_ok(std::string_view text) {
-  Suite s;
-  std::vector<LoadError> errors;
-  const bool ok = parse_transcript(text, "t/toy.md", s, errors);
-  for (const auto& e : errors) ADD_FAILURE() << e.line << ": " << e.message;
-  EXPECT_TRUE(ok);
-  return s;
-}
 
 RunOptions quick() {
   RunOptions o;

@@ -48,6 +48,9 @@ std::unique_ptr<rt::Stream> make_asio_stream(unix_stream::socket socket, rt::End
 Result<std::unique_ptr<rt::Listener>> listen_unix(asio::io_context& io, const rt::Endpoint& at);
 void connect_unix(asio::io_context& io, const rt::Endpoint& to, Instant deadline,
                   rt::Completion<std::unique_ptr<rt::Stream>> done);
+// Completes `done` with `e` from the loop, never inside the calling initiation (the rt::Env
+// contract): a connect error found before anything started (asio_net.cpp, asio_unix_net.cpp).
+void post_failure(asio::io_context& io, Error e, rt::Completion<std::unique_ptr<rt::Stream>> done);
 // Sets FD_CLOEXEC: asio opens sockets without SOCK_CLOEXEC.
 void set_cloexec(int fd) noexcept;
 

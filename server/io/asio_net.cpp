@@ -1,63 +1,30 @@
 // rt::Net over asio: TCP listeners (SO_REUSEADDR, IPV6_V6ONLY, backlog 1024, port 0 =
 // ephemeral) and outgoing connects with a deadline; "unix:<path>" endpoints go to
-// asio_unix_net.cpp. Like streams, handlers own their
-// shared state, so closing or destroying a Listener with an accept pending is safe.
+// asio_unix_net.cpp. Like streams, handlers own their shared state, so closing or
+// destroying a Listener with an accept pending is safe (asio_listener.h).
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include "io/asio_detail.h"
+#include "io/asio_listener.h"
 
 namespace mail::io::detail {
 namespace {
 
 constexpr int kListenBacklog = 1024;  // the kernel clamps it to net.core.somaxconn
 
+// The TCP side of AsioListener (asio_listener.h): streams get TCP_NODELAY and their
+// endpoints from the kernel; closing leaves nothing behind.
 struct ListenerState {
+  using Socket = tcp::socket;
   explicit ListenerState(asio::io_context& io) : acceptor(io) {}
+  std::unique_ptr<rt::Stream> wrap(tcp::socket socket) { return make_asio_stream(std::move(socket)); }
+  void after_close() noexcept {}
   tcp::acceptor acceptor;
   bool closed = false;
   bool accept_pending = false;
   rt::Endpoint local;
-};
-
-class AsioListener final : public rt::Listener {
- public:
-  explicit AsioListener(std::shared_ptr<ListenerState> s) : s_(std::move(s)) {}
-  ~AsioListener() override { close(); }
-  AsioListener(const AsioListener&) = delete;
-  AsioListener& operator=(const AsioListener&) = delete;
-
-  void async_accept(rt::Completion<std::unique_ptr<rt::Stream>> done) override {
-    MAIL_ASSERT(!s_->accept_pending);
-    MAIL_ASSERT(static_cast<bool>(done));
-    s_->accept_pending = true;
-    s_->acceptor.async_accept([s = s_, done = std::move(done)](const error_code& ec, tcp::socket socket) mutable {
-      s->accept_pending = false;
-      if (s->closed) {
-        done(fail(Errc::canceled, "accept: listener closed"));
-        return;
-      }
-      // EMFILE/ENFILE come out as Errc::unavailable: the caller backs off and retries.
-      if (ec) {
-        done(fail(error_from_asio(ec, "accept")));
-        return;
-      }
-      done(make_asio_stream(std::move(socket)));
-    });
-  }
-
-  rt::Endpoint local_endpoint() const override { return s_->local; }
-
-  void close() override {
-    if (s_->closed) return;
-    s_->closed = true;
-    error_code ec;
-    s_->acceptor.close(ec);
-  }
-
- private:
-  std::shared_ptr<ListenerState> s_;
 };
 
 struct ConnectState {
@@ -93,7 +60,7 @@ class AsioNet final : public rt::Net {
     const auto bound = s->acceptor.local_endpoint(ec);
     if (ec) return fail(error_from_asio(ec, what));
     s->local = endpoint_from_asio(bound);
-    return std::unique_ptr<rt::Listener>(std::make_unique<AsioListener>(std::move(s)));
+    return std::unique_ptr<rt::Listener>(std::make_unique<AsioListener<ListenerState>>(std::move(s)));
   }
 
   void async_connect(const rt::Endpoint& to, Instant deadline, rt::Completion<std::unique_ptr<rt::Stream>> done) override {
@@ -102,10 +69,10 @@ class AsioNet final : public rt::Net {
     const std::string what = "connect " + to.to_string();
     error_code ec;
     const auto addr = asio::ip::make_address(to.address, ec);
-    if (ec) return post_failure(Error{Errc::invalid, what + ": not an IP address"}, std::move(done));
+    if (ec) return post_failure(io_, Error{Errc::invalid, what + ": not an IP address"}, std::move(done));
     const tcp::endpoint ep(addr, to.port);
     auto st = std::make_shared<ConnectState>(io_);
-    if (st->socket.open(ep.protocol(), ec); ec) return post_failure(error_from_asio(ec, what), std::move(done));
+    if (st->socket.open(ep.protocol(), ec); ec) return post_failure(io_, error_from_asio(ec, what), std::move(done));
     set_cloexec(st->socket.native_handle());
     if (deadline != instant_max()) {
       st->timer.expires_at(steady_from_instant(deadline));
@@ -134,15 +101,15 @@ class AsioNet final : public rt::Net {
   }
 
  private:
-  void post_failure(Error e, rt::Completion<std::unique_ptr<rt::Stream>> done) {
-    // Never complete inside the initiating call (rt::Env contract).
-    asio::post(io_, [e = std::move(e), done = std::move(done)]() mutable { done(fail(std::move(e))); });
-  }
-
   asio::io_context& io_;
 };
 
 }  // namespace
+
+void post_failure(asio::io_context& io, Error e, rt::Completion<std::unique_ptr<rt::Stream>> done) {
+  // Never complete inside the initiating call (rt::Env contract).
+  asio::post(io, [e = std::move(e), done = std::move(done)]() mutable { done(fail(std::move(e))); });
+}
 
 std::unique_ptr<rt::Net> make_asio_net(asio::io_context& io) { return std::make_unique<AsioNet>(io); }
 

@@ -17,6 +17,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "io/asio_detail.h"
+#include "io/asio_listener.h"
 
 namespace mail::io::detail {
 namespace {
@@ -94,8 +95,24 @@ Result<Probe> probe(const std::string& path, const std::string& what) {
   return fail(error_from_errno(err, what + ": probing " + path));
 }
 
+// The Unix side of AsioListener (asio_listener.h): a stream's server end is named by the
+// public path; closing removes the socket file while it is still the one listen made.
 struct UnixListenerState {
+  using Socket = unix_stream::socket;
   explicit UnixListenerState(asio::io_context& io) : acceptor(io) {}
+  std::unique_ptr<rt::Stream> wrap(unix_stream::socket socket) {
+    // The peer is unnamed unless it bound a path itself.
+    error_code pec;
+    rt::Endpoint remote{std::string(rt::kUnixEndpointPrefix), 0};
+    if (auto ep = socket.remote_endpoint(pec); !pec) remote = endpoint_from_asio(ep);
+    return make_asio_stream(std::move(socket), local, std::move(remote));
+  }
+  void after_close() {
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) == 0 && st.st_dev == dev && st.st_ino == ino) {
+      ::unlink(path.c_str());
+    }
+  }
   unix_stream::acceptor acceptor;
   bool closed = false;
   bool accept_pending = false;
@@ -105,56 +122,6 @@ struct UnixListenerState {
   // it is still that one.
   ::dev_t dev = 0;
   ::ino_t ino = 0;
-};
-
-class UnixListener final : public rt::Listener {
- public:
-  explicit UnixListener(std::shared_ptr<UnixListenerState> s) : s_(std::move(s)) {
-    MAIL_ASSERT(rt::is_unix_endpoint(s_->local));
-    MAIL_ASSERT(!s_->path.empty());
-  }
-  ~UnixListener() override { close(); }
-  UnixListener(const UnixListener&) = delete;
-  UnixListener& operator=(const UnixListener&) = delete;
-
-  void async_accept(rt::Completion<std::unique_ptr<rt::Stream>> done) override {
-    MAIL_ASSERT(!s_->accept_pending);
-    MAIL_ASSERT(static_cast<bool>(done));
-    s_->accept_pending = true;
-    s_->acceptor.async_accept(
-        [s = s_, done = std::move(done)](const error_code& ec, unix_stream::socket socket) mutable {
-          s->accept_pending = false;
-          if (s->closed) {
-            done(fail(Errc::canceled, "accept: listener closed"));
-            return;
-          }
-          if (ec) {
-            done(fail(error_from_asio(ec, "accept")));
-            return;
-          }
-          // The peer is unnamed unless it bound a path itself.
-          error_code pec;
-          rt::Endpoint remote{std::string(rt::kUnixEndpointPrefix), 0};
-          if (auto ep = socket.remote_endpoint(pec); !pec) remote = endpoint_from_asio(ep);
-          done(make_asio_stream(std::move(socket), s->local, std::move(remote)));
-        });
-  }
-
-  rt::Endpoint local_endpoint() const override { return s_->local; }
-
-  void close() override {
-    if (s_->closed) return;
-    s_->closed = true;
-    error_code ec;
-    s_->acceptor.close(ec);
-    struct stat st {};
-    if (::lstat(s_->path.c_str(), &st) == 0 && st.st_dev == s_->dev && st.st_ino == s_->ino) {
-      ::unlink(s_->path.c_str());
-    }
-  }
-
- private:
-  std::shared_ptr<UnixListenerState> s_;
 };
 
 // Removes the temporary socket name unless disarmed (every failure path after bind).
@@ -228,11 +195,6 @@ void attempt(const std::shared_ptr<UnixConnectState>& st) {
   done(fail(error_from_errno(err, st->what)));
 }
 
-void post_failure(asio::io_context& io, Error e, rt::Completion<std::unique_ptr<rt::Stream>> done) {
-  // Never complete inside the initiating call (rt::Env contract).
-  asio::post(io, [e = std::move(e), done = std::move(done)]() mutable { done(fail(std::move(e))); });
-}
-
 }  // namespace
 
 // The socket file must never be connectable with a mode wider than 0600. The kernel checks
@@ -286,7 +248,9 @@ Result<std::unique_ptr<rt::Listener>> listen_unix(asio::io_context& io, const rt
   s->ino = st.st_ino;
   s->path = std::move(*path);
   s->local = at;
-  return std::unique_ptr<rt::Listener>(std::make_unique<UnixListener>(std::move(s)));
+  MAIL_ASSERT(rt::is_unix_endpoint(s->local));
+  MAIL_ASSERT(!s->path.empty());
+  return std::unique_ptr<rt::Listener>(std::make_unique<AsioListener<UnixListenerState>>(std::move(s)));
 }
 
 void connect_unix(asio::io_context& io, const rt::Endpoint& to, Instant deadline,

@@ -1,6 +1,7 @@
 // Test helpers for tests that run on the production Env (io_test, the store and node tests):
 // run one coroutine on an AsioEnv until it finishes, with a watchdog so a hung operation
-// fails the test instead of hanging ctest. Tests only.
+// fails the test instead of hanging ctest; stream helpers and cases the TCP and Unix socket
+// tests share. Tests only.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -65,6 +66,59 @@ inline rt::Task<Connected> connect_pair(AsioEnv& env) {
     out.server = std::move(*s);
   }
   co_return out;
+}
+
+// Reads until eof; returns everything read, or the error.
+inline rt::Task<Result<std::string>> read_to_eof(rt::Stream& s, Instant deadline) {
+  std::string out;
+  std::byte buf[4096];
+  for (;;) {
+    auto r = co_await rt::read_some(s, buf, deadline);
+    if (r.code() == Errc::eof) co_return out;
+    if (!r) co_return fail(r.error());
+    out += string_of(std::span<const std::byte>(buf, *r));
+  }
+}
+
+// A server that accepts one connection and then holds it open, silent, in `*keep`.
+inline rt::Task<void> silent_server(rt::Listener& l, std::unique_ptr<rt::Stream>* keep) {
+  auto s = co_await rt::accept(l);
+  EXPECT_TRUE(s.ok());
+  if (s) *keep = std::move(*s);
+}
+
+// Listens on `at`, connects to it with a silent server on the other end, and checks that a
+// read deadline ends only the read (Errc::timeout, not before the deadline): the stream
+// still writes (the 421 case) and reads again, both ways. For TCP and Unix sockets alike.
+inline rt::Task<void> read_deadline_case(AsioEnv& env, rt::Endpoint at) {
+  auto l = env.net().listen(at);
+  EXPECT_TRUE(l.ok());
+  if (!l) co_return;
+  std::unique_ptr<rt::Stream> server_side;
+  env.tasks().spawn(silent_server(**l, &server_side));
+  auto c = co_await rt::connect(env.net(), (*l)->local_endpoint(), env.clock().now() + 5s);
+  EXPECT_TRUE(c.ok());
+  if (!c) co_return;
+  std::byte buf[16];
+  const Instant start = env.clock().now();
+  auto r = co_await rt::read_some(**c, buf, start + 50ms);
+  EXPECT_EQ(r.code(), Errc::timeout);
+  EXPECT_GE(env.clock().now() - start, 50ms);
+  // A read timeout cancels only the read: the stream still writes (the 421 case) and
+  // reads again.
+  auto w = co_await rt::write_all(**c, bytes_of("421 bye\r\n"), env.clock().now() + 5s);
+  EXPECT_TRUE(w.ok());
+  EXPECT_TRUE(server_side != nullptr);
+  if (!server_side) co_return;
+  auto got = co_await rt::read_some(*server_side, buf, env.clock().now() + 5s);
+  EXPECT_TRUE(got.ok());
+  if (got) {
+    EXPECT_EQ(string_of(std::span<const std::byte>(buf, *got)), "421 bye\r\n");
+  }
+  auto w2 = co_await rt::write_all(*server_side, bytes_of("again"), env.clock().now() + 5s);
+  EXPECT_TRUE(w2.ok());
+  auto r2 = co_await rt::read_some(**c, buf, env.clock().now() + 5s);
+  EXPECT_TRUE(r2.ok());
 }
 
 inline AsioEnvOptions test_options() {

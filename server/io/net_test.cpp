@@ -17,7 +17,9 @@ namespace mail::io {
 namespace {
 
 using test::bytes_of;
+using test::read_to_eof;
 using test::run_task;
+using test::silent_server;
 using test::string_of;
 
 class NetTest : public ::testing::TestWithParam<const char*> {
@@ -32,18 +34,6 @@ class NetMisc : public ::testing::Test {
  protected:
   AsioEnv env{test::test_options()};
 };
-
-// Reads until eof; returns everything read, or the error's Errc as text.
-rt::Task<Result<std::string>> read_to_eof(rt::Stream& s, Instant deadline) {
-  std::string out;
-  std::byte buf[4096];
-  for (;;) {
-    auto r = co_await rt::read_some(s, buf, deadline);
-    if (r.code() == Errc::eof) co_return out;
-    if (!r) co_return fail(r.error());
-    out += string_of(std::span<const std::byte>(buf, *r));
-  }
-}
 
 rt::Task<void> echo_server(rt::Listener& l, Instant deadline, rt::Endpoint* peer_seen) {
   auto s = co_await rt::accept(l);
@@ -90,45 +80,9 @@ rt::Task<void> echo_case(AsioEnv& env, std::string address) {
 
 TEST_P(NetTest, EchoRoundTrip) { run_task(env, echo_case(env, GetParam())); }
 
-// A server that accepts and then holds the connection open, silent, until told.
-rt::Task<void> silent_server(rt::Listener& l, std::unique_ptr<rt::Stream>* keep) {
-  auto s = co_await rt::accept(l);
-  EXPECT_TRUE(s.ok());
-  if (s) *keep = std::move(*s);
+TEST_P(NetTest, ReadDeadlineTimesOutAndStreamStaysUsable) {
+  run_task(env, test::read_deadline_case(env, rt::Endpoint{GetParam(), 0}));
 }
-
-rt::Task<void> read_deadline_case(AsioEnv& env, std::string address) {
-  auto l = env.net().listen({address, 0});
-  EXPECT_TRUE(l.ok());
-  if (!l) co_return;
-  std::unique_ptr<rt::Stream> server_side;
-  env.tasks().spawn(silent_server(**l, &server_side));
-  auto c = co_await rt::connect(env.net(), (*l)->local_endpoint(), env.clock().now() + 5s);
-  EXPECT_TRUE(c.ok());
-  if (!c) co_return;
-  std::byte buf[16];
-  const Instant start = env.clock().now();
-  auto r = co_await rt::read_some(**c, buf, start + 50ms);
-  EXPECT_EQ(r.code(), Errc::timeout);
-  EXPECT_GE(env.clock().now() - start, 50ms);
-  // A read timeout cancels only the read: the stream still writes (the 421 case) and
-  // reads again.
-  auto w = co_await rt::write_all(**c, bytes_of("421 bye\r\n"), env.clock().now() + 5s);
-  EXPECT_TRUE(w.ok());
-  EXPECT_TRUE(server_side != nullptr);
-  if (!server_side) co_return;
-  auto got = co_await rt::read_some(*server_side, buf, env.clock().now() + 5s);
-  EXPECT_TRUE(got.ok());
-  if (got) {
-    EXPECT_EQ(string_of(std::span<const std::byte>(buf, *got)), "421 bye\r\n");
-  }
-  auto w2 = co_await rt::write_all(*server_side, bytes_of("again"), env.clock().now() + 5s);
-  EXPECT_TRUE(w2.ok());
-  auto r2 = co_await rt::read_some(**c, buf, env.clock().now() + 5s);
-  EXPECT_TRUE(r2.ok());
-}
-
-TEST_P(NetTest, ReadDeadlineTimesOutAndStreamStaysUsable) { run_task(env, read_deadline_case(env, GetParam())); }
 
 rt::Task<void> write_deadline_case(AsioEnv& env, std::string address) {
   auto l = env.net().listen({address, 0});

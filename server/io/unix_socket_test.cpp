@@ -22,6 +22,7 @@ namespace mail::io {
 namespace {
 
 using test::bytes_of;
+using test::read_to_eof;
 using test::run_task;
 using test::string_of;
 
@@ -84,18 +85,6 @@ class UnixSocketTest : public ::testing::Test {
   AsioEnv env{test::test_options()};
   std::string dir_;
 };
-
-// Reads until eof; returns everything read, or the error.
-rt::Task<Result<std::string>> read_to_eof(rt::Stream& s, Instant deadline) {
-  std::string out;
-  std::byte buf[4096];
-  for (;;) {
-    auto r = co_await rt::read_some(s, buf, deadline);
-    if (r.code() == Errc::eof) co_return out;
-    if (!r) co_return fail(r.error());
-    out += string_of(std::span<const std::byte>(buf, *r));
-  }
-}
 
 struct SeenByServer {
   rt::Endpoint local;
@@ -295,42 +284,9 @@ TEST_F(UnixSocketTest, ListenerCloseCancelsPendingAccept) {
   EXPECT_EQ(accepted, Errc::canceled);
 }
 
-rt::Task<void> silent_server(rt::Listener& l, std::unique_ptr<rt::Stream>* keep) {
-  auto s = co_await rt::accept(l);
-  EXPECT_TRUE(s.ok());
-  if (s) *keep = std::move(*s);
-}
-
-rt::Task<void> read_deadline_case(AsioEnv& env, rt::Endpoint at) {
-  auto l = env.net().listen(at);
-  EXPECT_TRUE(l.ok());
-  if (!l) co_return;
-  std::unique_ptr<rt::Stream> server_side;
-  env.tasks().spawn(silent_server(**l, &server_side));
-  auto c = co_await rt::connect(env.net(), at, env.clock().now() + 5s);
-  EXPECT_TRUE(c.ok());
-  if (!c) co_return;
-  std::byte buf[16];
-  auto r = co_await rt::read_some(**c, buf, env.clock().now() + 50ms);
-  EXPECT_EQ(r.code(), Errc::timeout);
-  // As over TCP, a read timeout cancels only the read: the stream still writes and reads.
-  auto w = co_await rt::write_all(**c, bytes_of("421 bye\r\n"), env.clock().now() + 5s);
-  EXPECT_TRUE(w.ok());
-  EXPECT_TRUE(server_side != nullptr);
-  if (!server_side) co_return;
-  auto got = co_await rt::read_some(*server_side, buf, env.clock().now() + 5s);
-  EXPECT_TRUE(got.ok());
-  if (got) {
-    EXPECT_EQ(string_of(std::span<const std::byte>(buf, *got)), "421 bye\r\n");
-  }
-  auto w2 = co_await rt::write_all(*server_side, bytes_of("again"), env.clock().now() + 5s);
-  EXPECT_TRUE(w2.ok());
-  auto r2 = co_await rt::read_some(**c, buf, env.clock().now() + 5s);
-  EXPECT_TRUE(r2.ok());
-}
-
 TEST_F(UnixSocketTest, ReadDeadlineTimesOutAndStreamStaysUsable) {
-  run_task(env, read_deadline_case(env, unix_ep(path("control.sock"))));
+  // As over TCP (test::read_deadline_case): the stream stays usable after a read timeout.
+  run_task(env, test::read_deadline_case(env, unix_ep(path("control.sock"))));
 }
 
 rt::Task<void> connect_deadline_case(AsioEnv& env, rt::Endpoint at) {

@@ -10,27 +10,12 @@
 #include <utility>
 
 #include "runtime/await.h"
+#include "store/dirs.h"
 #include "store/group_commit.h"
 #include "store/maildir_name.h"
-#include "store/when_all.h"
 
 namespace mail::store {
 namespace {
-
-// data_dir as maildir_path() uses it: "" -> ".", runs of '/' -> one, no trailing '/'.
-std::string normal_data_dir(std::string_view data_dir) {
-  if (data_dir.empty()) return ".";
-  std::string out;
-  out.reserve(data_dir.size());
-  for (char c : data_dir) {
-    if (c == '/' && !out.empty() && out.back() == '/') continue;
-    out.push_back(c);
-  }
-  if (out.size() > 1 && out.back() == '/') out.pop_back();
-  MAIL_ASSERT(!out.empty());
-  MAIL_ASSERT(out.find("//") == std::string::npos);
-  return out;
-}
 
 // A path this store made: `root`, then only plain file names (never "", "." or ".."). The
 // data dir itself is the administrator's and may hold "..".
@@ -157,15 +142,10 @@ rt::Task<Status> MaildirStore::ensure_mailbox(std::string user) {
   rt::Disk& disk = impl_->env.disk();
   const std::string md = maildir_path(user);
   {
-    std::vector<StartOp> ops;
-    for (MaildirFolder f : maildir_folders) {
-      ops.push_back([&disk, path = maildir_folder_path(impl_->data_dir, user, f)](rt::Completion<void> c) mutable {
-        disk.async_make_dirs(std::move(path), std::move(c));
-      });
-    }
-    for (Status& s : co_await when_all(std::move(ops))) {
-      if (!s.ok()) co_return s;
-    }
+    std::vector<std::string> folders;
+    for (MaildirFolder f : maildir_folders) folders.push_back(maildir_folder_path(impl_->data_dir, user, f));
+    Status s = co_await make_dirs_all(disk, std::move(folders));
+    if (!s.ok()) co_return s;
   }
   // mkdir -p made entries in every level, possibly above <data_dir> too (a fresh
   // /var/lib/cloudsdial); each level's entry is durable only after its parent directory is
@@ -182,13 +162,8 @@ rt::Task<Status> MaildirStore::ensure_mailbox(std::string user) {
     MAIL_ASSERT(below.back() == impl_->data_dir);
     dirs.insert(dirs.end(), below.rbegin(), below.rend());
     dirs.push_back(md);
-    std::vector<StartOp> ops;
-    for (std::string& dir : dirs) {
-      ops.push_back([&disk, dir = std::move(dir)](rt::Completion<void> c) mutable { disk.async_sync_dir(std::move(dir), std::move(c)); });
-    }
-    for (Status& s : co_await when_all(std::move(ops))) {
-      if (!s.ok()) co_return s;
-    }
+    Status s = co_await sync_dirs_all(disk, std::move(dirs));
+    if (!s.ok()) co_return s;
   }
   impl_->known.insert(std::move(user));
   ++impl_->stats.mailboxes_created;

@@ -13,6 +13,7 @@
 
 #include "core/function.h"
 #include "runtime/await.h"
+#include "store/dirs.h"
 #include "store/maildir.h"
 #include "store/when_all.h"
 
@@ -21,20 +22,6 @@ namespace {
 
 constexpr std::string_view env_suffix = ".env";
 constexpr std::string_view msg_suffix = ".msg";
-
-// data_dir as configured: "" -> ".", runs of '/' -> one, no trailing '/' ("/" stays).
-std::string normal_data_dir(std::string_view data_dir) {
-  if (data_dir.empty()) return ".";
-  std::string out;
-  out.reserve(data_dir.size());
-  for (char c : data_dir) {
-    if (c == '/' && !out.empty() && out.back() == '/') continue;
-    out.push_back(c);
-  }
-  if (out.size() > 1 && out.back() == '/') out.pop_back();
-  MAIL_ASSERT(!out.empty());
-  return out;
-}
 
 // "<id>.env" / "<id>.msg" -> id (valid) and which; nullopt for any other name.
 struct QueueFileName {
@@ -64,9 +51,6 @@ StartOp op_write_parts(rt::Disk& disk, std::string path, std::shared_ptr<const s
   return [&disk, path = std::move(path), parts = std::move(parts)](rt::Completion<void> c) mutable {
     disk.async_write_parts(std::move(path), std::move(parts), rt::WriteMode::truncate, std::move(c));
   };
-}
-StartOp op_sync_dir(rt::Disk& disk, std::string path) {
-  return [&disk, path = std::move(path)](rt::Completion<void> c) mutable { disk.async_sync_dir(std::move(path), std::move(c)); };
 }
 
 Status first_error(const std::vector<Status>& rs) {
@@ -404,19 +388,15 @@ const OutboundQueueStats& OutboundQueue::stats() const noexcept { return impl_->
 rt::Task<Status> OutboundQueue::open() {
   rt::Disk& disk = impl_->env.disk();
   {
-    std::vector<StartOp> ops;
-    for (const std::string* dir : {&impl_->tmp_dir, &impl_->active_dir}) {
-      ops.push_back([&disk, path = *dir](rt::Completion<void> c) mutable { disk.async_make_dirs(std::move(path), std::move(c)); });
-    }
-    Status s = first_error(co_await when_all(std::move(ops)));
+    std::vector<std::string> dirs{impl_->tmp_dir, impl_->active_dir};
+    Status s = co_await make_dirs_all(disk, std::move(dirs));
     if (!s.ok()) co_return s;
   }
   // mkdir -p made entries at every level, possibly above <data_dir>; each is durable only
   // once its parent is synced. queue/ holds tmp and active; then every ancestor.
-  std::vector<StartOp> ops;
-  for (std::string& dir : ancestor_dirs(impl_->active_dir)) ops.push_back(op_sync_dir(disk, std::move(dir)));
-  MAIL_ASSERT(!ops.empty());
-  co_return first_error(co_await when_all(std::move(ops)));
+  std::vector<std::string> dirs = ancestor_dirs(impl_->active_dir);
+  MAIL_ASSERT(!dirs.empty());
+  co_return co_await sync_dirs_all(disk, std::move(dirs));
 }
 
 rt::Task<Status> OutboundQueue::enqueue(QueuedMessage message, std::vector<std::string> parts, bool if_absent) {
