@@ -144,6 +144,7 @@ rt::Task<void> QueueManager::stop(Instant deadline) {
   if (!started_ || stopping_) co_return;
   stopping_ = true;
   poke();
+  for (auto& [domain, lane] : lanes_) lane->close_idle();  // idle connections QUIT now
   while (tasks_in_flight_ > 0 || scheduler_running_) {
     const Instant now = env_.clock().now();
     if (now >= deadline) break;

@@ -51,6 +51,9 @@ struct QueueManagerConfig {
   std::size_t max_connections = 100;  // outbound SMTP connections in total
   std::size_t per_destination = 20;   // per destination domain
   std::size_t max_transactions_per_connection = 100;  // then QUIT and reconnect
+  // A ready connection with no work left waits this long for the next batch to its
+  // destination before QUIT (0: QUIT at once).
+  Duration idle_linger = 2s;
   Duration connect_timeout = 30s;
   smtp::ClientTimeouts timeouts;      // RFC 5321 §4.5.3.2
   smtp::ReplyLimits reply_limits;     // bounded memory for garbled or endless replies

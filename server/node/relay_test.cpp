@@ -218,6 +218,29 @@ TEST_F(RelayTest, TrustedClientRelaysToSecondServerByStaticRoute) {
   EXPECT_NE(got[0].find("Return-Path: <alice@a.test>"), std::string::npos);
 }
 
+TEST_F(RelayTest, NextMessageToTheSameDestinationReusesTheIdleConnection) {
+  MailServer server_b(env_, server_config(b_dir_, "b.test", {"bob"}));
+  ASSERT_TRUE(server_b.bind().ok());
+  MailServer server_a(env_, a_config(server_b.smtp().bound_endpoints()[0].port));
+  run_task(env_, [](io::AsioEnv& env, MailServer& a, MailServer& b, std::string bd) -> rt::Task<void> {
+    EXPECT_TRUE((co_await b.start()).ok());
+    EXPECT_TRUE((co_await a.start()).ok());
+    const smtp::Path from = path("alice", "a.test");
+    const std::vector<smtp::Path> to{path("bob", "b.test")};
+    const std::string first = "Subject: one\r\n\r\n1\r\n";
+    const std::string second = "Subject: two\r\n\r\n2\r\n";
+    (void)co_await send(env, a.smtp().bound_endpoints()[0].port, from, to, first);
+    EXPECT_TRUE(co_await wait_for(env, [&] { return maildir_messages(bd, "bob").size() == 1; }));
+    // Within idle_linger (2 s): the held session takes the next message.
+    (void)co_await send(env, a.smtp().bound_endpoints()[0].port, from, to, second);
+    EXPECT_TRUE(co_await wait_for(env, [&] { return maildir_messages(bd, "bob").size() == 2; }));
+    EXPECT_EQ(b.smtp().counters().connections_accepted, 1u);
+    EXPECT_EQ(a.outbound()->counters().connections, 1u);
+    co_await a.stop(env.clock().now() + 2s);
+    co_await b.stop(env.clock().now() + 2s);
+  }(env_, server_a, server_b, b_dir_));
+}
+
 TEST_F(RelayTest, RemoteRefusalBouncesToSenderWithDeliveryStatusReportRfc3464) {
   MailServer server_b(env_, server_config(b_dir_, "b.test", {"bob"}));
   ASSERT_TRUE(server_b.bind().ok());

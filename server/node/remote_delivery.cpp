@@ -40,7 +40,22 @@ std::vector<QueueManager::Outcome> outcomes_of(const QueueManager::Batch& batch,
 // ready, reads each batch's content while the connection holds, and reports outcomes.
 class RemoteLane::Attempt final : public SmtpClientHooks {
  public:
-  Attempt(RemoteLane& lane, NextHop hop) : lane_(lane), hop_(std::move(hop)) {}
+  Attempt(RemoteLane& lane, NextHop hop)
+      : lane_(lane), hop_(std::move(hop)), linger_(lane.manager_.env().clock().make_timer()) {}
+  ~Attempt() override {
+    idle_->alive = false;  // a linger completion still queued must not touch this
+    linger_->cancel();
+  }
+  Attempt(const Attempt&) = delete;
+  Attempt& operator=(const Attempt&) = delete;
+
+  // The lane has a batch for this idle connection (it was removed from lane.idle_).
+  void wake() {
+    MAIL_ASSERT(conn_ != nullptr);
+    ++idle_->generation;
+    linger_->cancel();
+    if (!take_next(*conn_)) conn_->quit();
+  }
 
   void on_event(SmtpClientConnection& /*conn*/, smtp::ClientEvent event) override {
     if (auto* ready = std::get_if<smtp::ev::SessionReady>(&event)) {
@@ -59,15 +74,20 @@ class RemoteLane::Attempt final : public SmtpClientHooks {
   }
 
   void on_idle(SmtpClientConnection& conn) override {
-    if (transactions_ >= lane_.manager_.config().max_transactions_per_connection || lane_.waiting_.empty() ||
-        lane_.manager_.stopping()) {
-      return;  // QUIT
-    }
-    QueueManager::Batch batch = std::move(lane_.waiting_.front());
-    lane_.waiting_.pop_front();
-    ++transactions_;
+    conn_ = &conn;
+    if (take_next(conn)) return;
+    const Duration linger = lane_.manager_.config().idle_linger;
+    if (!may_continue() || linger <= Duration::zero()) return;  // QUIT
+    // Nothing to send now: hold the session open for the next batch to this destination.
     conn.hold();
-    lane_.manager_.env().tasks().spawn(load_and_submit(conn, std::move(batch)));
+    lane_.idle_.push_back(this);
+    const std::uint64_t generation = ++idle_->generation;
+    rt::Env& env = lane_.manager_.env();
+    linger_->async_wait_until(env.clock().now() + linger, [state = idle_, generation, this](Result<void> r) {
+      if (!r || !state->alive || state->generation != generation) return;
+      lane_.remove_idle(this);
+      conn_->quit();
+    });
   }
 
   void on_tls(SmtpClientConnection& /*conn*/, const Result<tls::ev::HandshakeDone>& result) override {
@@ -75,10 +95,25 @@ class RemoteLane::Attempt final : public SmtpClientHooks {
   }
 
   bool ready() const noexcept { return ready_; }
+  bool may_continue() const {
+    return transactions_ < lane_.manager_.config().max_transactions_per_connection && !lane_.manager_.stopping();
+  }
   bool tls_failed() const noexcept { return tls_failed_; }
   const std::string& failure() const noexcept { return failure_; }
 
  private:
+  // Takes the lane's next batch for this connection (the connection then holds while the
+  // content is read); false when there is none or the connection should QUIT.
+  bool take_next(SmtpClientConnection& conn) {
+    if (!may_continue() || lane_.waiting_.empty()) return false;
+    QueueManager::Batch batch = std::move(lane_.waiting_.front());
+    lane_.waiting_.pop_front();
+    ++transactions_;
+    conn.hold();
+    lane_.manager_.env().tasks().spawn(load_and_submit(conn, std::move(batch)));
+    return true;
+  }
+
   rt::Task<void> load_and_submit(SmtpClientConnection& conn, QueueManager::Batch batch) {
     QueueManager& m = lane_.manager_;
     auto content = co_await m.queue().read_content(batch.message_id);
@@ -107,8 +142,16 @@ class RemoteLane::Attempt final : public SmtpClientHooks {
     in_flight_.emplace(id, std::move(batch));
   }
 
+  struct IdleState {
+    bool alive = true;
+    std::uint64_t generation = 0;  // bumped when an idle period ends
+  };
+
   RemoteLane& lane_;
   NextHop hop_;
+  std::unique_ptr<rt::Timer> linger_;
+  std::shared_ptr<IdleState> idle_ = std::make_shared<IdleState>();
+  SmtpClientConnection* conn_ = nullptr;  // set from the first on_idle
   std::map<smtp::TxId, QueueManager::Batch> in_flight_;
   std::size_t transactions_ = 0;
   bool ready_ = false;
@@ -118,6 +161,24 @@ class RemoteLane::Attempt final : public SmtpClientHooks {
 };
 
 RemoteLane::RemoteLane(QueueManager& manager, std::string domain) : manager_(manager), domain_(std::move(domain)) {}
+
+void RemoteLane::add(QueueManager::Batch batch) {
+  waiting_.push_back(std::move(batch));
+  if (idle_.empty()) return;
+  Attempt* idle = idle_.back();
+  idle_.pop_back();
+  idle->wake();
+}
+
+void RemoteLane::remove_idle(Attempt* attempt) { std::erase(idle_, attempt); }
+
+void RemoteLane::close_idle() {
+  while (!idle_.empty()) {
+    Attempt* idle = idle_.back();
+    idle_.pop_back();
+    idle->wake();  // stopping: takes nothing, QUITs
+  }
+}
 
 void RemoteLane::pump() {
   const std::size_t cap = manager_.config().per_destination;

@@ -4,7 +4,9 @@
 // STARTTLS (then once more without it when TLS is only opportunistic, RFC 7435) or a close
 // before EHLO completed — and, once a session is ready, carries one transaction per batch
 // (one message's recipients for this domain) until the lane has no work left or the
-// per-connection cap is reached (connection reuse). Every batch taken gets exactly one
+// per-connection cap is reached (connection reuse); with nothing left it holds the session
+// open for QueueManagerConfig::idle_linger, so the next batch for the domain needs no new
+// connection (Postfix's connection cache does the same). Every batch taken gets exactly one
 // finish_batch(): 2xx delivered, 5xx (the server's or a local permanent refusal such as
 // 8-bit content to a server without 8BITMIME, RFC 6152 §3) bounced, anything else
 // deferred. Env only: the connection is node::SmtpClientConnection over env.net().
@@ -29,7 +31,10 @@ class RemoteLane {
   RemoteLane(const RemoteLane&) = delete;
   RemoteLane& operator=(const RemoteLane&) = delete;
 
-  void add(QueueManager::Batch batch) { waiting_.push_back(std::move(batch)); }
+  // Queues a batch; a connection idling for work (see idle_linger) takes it at once.
+  void add(QueueManager::Batch batch);
+  // Every idle connection QUITs now (shutdown).
+  void close_idle();
   // Opens connections while batches wait, the lane has fewer than per_destination and the
   // manager allows more in total: about one connection per waiting batch.
   void pump();
@@ -43,6 +48,7 @@ class RemoteLane {
   friend class Attempt;
 
   rt::Task<void> run_connection();
+  void remove_idle(Attempt* attempt);
   // Every waiting batch ends with `reply` (bounced when permanent, else deferred).
   void fail_waiting(const smtp::Reply& reply, bool permanent, const std::string& remote_mta);
   smtp::ClientConfig client_config(bool starttls, const Route& route) const;
@@ -50,6 +56,7 @@ class RemoteLane {
   QueueManager& manager_;
   std::string domain_;
   std::deque<QueueManager::Batch> waiting_;
+  std::vector<Attempt*> idle_;  // ready connections holding until work or their linger ends
   std::size_t connections_ = 0;
 };
 
