@@ -443,8 +443,9 @@ if [ "$RELAY" = 1 ]; then
       done
     done
   done
-  MEM_A=$($PY "$PEERS/proctree.py" mem "${OURS_PID[a-$(echo $MODES | cut -d' ' -f1)]}" | head -1)
-  MEM_B=$($PY "$PEERS/proctree.py" mem "${OURS_PID[b]}" | head -1)
+  # first line only, taken after the fact (a `| head -1` would break proctree's pipe)
+  MEM_A=$($PY "$PEERS/proctree.py" mem "${OURS_PID[a-${MODES%% *}]}" || true); MEM_A=${MEM_A%%$'\n'*}
+  MEM_B=$($PY "$PEERS/proctree.py" mem "${OURS_PID[b]}" || true); MEM_B=${MEM_B%%$'\n'*}
   WARN_LINES=$(cat "$WORK"/b/cloudsdial.log "$WORK"/a-*/cloudsdial.log | grep -cE ' (warn|error)' || true)
   DEFERRED_LINES=$(cat "$WORK"/a-*/cloudsdial.log | grep -c 'status=deferred' || true)
   for m in $MODES; do ours_stop "a-$m"; pf_stop "pf-a-$m"; done
