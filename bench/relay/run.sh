@@ -54,7 +54,7 @@ PY=/usr/bin/python3
 COUNT=2000; RUNS=3; SIZES="1024 102400"; SESS="1 20"; MODES="none opportunistic"; REUSE=""
 OURS_ONLY=0; QUEUE_N=100000; RELAY=1; LOAD_MAX=""; LOAD_WAIT_MIN=40
 OUTDIR=$REPO/bench/results; TMPBASE=${TMPDIR:-/var/tmp}; KEEP=0
-usage() { sed -n '2,45p' "$0"; exit 2; }
+usage() { sed -n '2,46p' "$0"; exit 2; }
 OPTIND=1
 while getopts "n:r:qz:p:t:dOQ:RW:T:o:D:kh" o; do
   case $o in
