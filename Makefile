@@ -12,7 +12,7 @@ export CCACHE_DIR ?= $(HOME)/.cache/ccache
 export CCACHE_BASEDIR ?= $(CURDIR)
 export CCACHE_NOHASHDIR ?= 1
 
-.PHONY: deps run build-release build-test test werror fuzz fuzz-smoke bench clean
+.PHONY: deps run build-release build-test test werror fuzz fuzz-smoke bench bench-relay clean
 
 deps:
 	@bash ci/install-deps.sh
@@ -49,6 +49,12 @@ bench: deps
 	@cmake --preset release -DMAIL_BUILD_BENCH=ON >/dev/null
 	@cmake --build build/release -j $(JOBS)
 	bash bench/run.sh build/release
+
+# the relay benchmark alone (issue 13): RELAY_ARGS="-q" for a smoke test
+bench-relay: deps
+	@cmake --preset release -DMAIL_BUILD_BENCH=ON >/dev/null
+	@cmake --build build/release -j $(JOBS) --target cloudsdial
+	bash bench/relay/run.sh $(RELAY_ARGS) build/release/app/cloudsdial
 
 clean:
 	rm -rf build

@@ -5,12 +5,15 @@
 #   2. BUILD_DIR/bench/sim_throughput/sim_throughput  simulated SMTP transactions/s (if built)
 #   3. bench/smtp_inbound/run.sh             SMTP inbound, cloudsdial vs Postfix, same run
 #   4. bench/tls_handshakes/run.sh           TLS handshakes/s, STARTTLS + AUTH CPU cost (if built)
+#   5. bench/relay/run.sh                    relay A -> B msg/s and CPU, two cloudsdial vs two
+#                                            Postfix; 100k deferred messages: RSS and restart
 # -q is the quick mode of all (smoke test, noisy figures). Other options go to
-# smtp_inbound/run.sh (e.g. -W 2.5 to wait for a quiet machine, -s for sync-call counts).
+# smtp_inbound/run.sh (e.g. -W 2.5 to wait for a quiet machine, -s for sync-call counts);
+# RELAY_ARGS="..." are extra options for relay/run.sh.
 # Exit status: 0 if every benchmark that ran succeeded.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-[ $# -ge 1 ] || { sed -n '2,9p' "$0"; exit 2; }
+[ $# -ge 1 ] || { sed -n '2,12p' "$0"; exit 2; }
 BUILD=$(realpath "$1"); shift
 QUICK=0
 for a in "$@"; do [ "$a" = -q ] && QUICK=1; done
@@ -57,5 +60,13 @@ if [ -x "$TLS_CLIENT" ] && [ -x "$BIN" ]; then
   fi
 else
   echo "=== tls_handshakes: $TLS_CLIENT not built, skipped"
+fi
+
+if [ -x "$BIN" ]; then
+  echo
+  echo "=== relay ($(date +%T), load $(cut -d' ' -f1-3 /proc/loadavg))"
+  relay_args=(${RELAY_ARGS:-})
+  [ "$QUICK" = 1 ] && relay_args=(-q "${relay_args[@]}")
+  "$HERE/relay/run.sh" "${relay_args[@]}" "$BIN" || status=1
 fi
 exit $status
