@@ -39,6 +39,27 @@ struct FaultConfig {
   bool buggify = false;
 };
 
+// Relaying hosts (the relay-* scenarios, issue 13): server i is the MTA of domains[i]
+// (MX domains[i] -> mx<i+1>.<domain> -> its address, in SimDns, so routing goes through real
+// MX lookups) with the directory's users, runs the outbound queue and relays for the client
+// hosts' network. The workload submits from user@<own domain> to local and remote users,
+// some unknown (bounced back), some with NOTIFY=SUCCESS. See relay_checker.h.
+struct RelayScenario {
+  std::vector<std::string> domains;                          // one per server, lower-case
+  std::vector<std::string> trusted_networks{"10.0.2.0/24"};  // CIDR; the client hosts are 10.0.2.x
+  smtp::RetryPolicy retry;                                   // the queue's schedule
+  std::vector<node::StaticRoute> routes;                     // [[hosts...relay.routes]]: bypass MX
+  std::uint32_t remote_recipient_ppm = 600'000;  // a recipient is in another server's domain
+  std::uint32_t notify_success_ppm = 200'000;    // a recipient asks NOTIFY=SUCCESS,FAILURE
+  // Servers whose MX points at an address nobody answers (a host that never answers): all
+  // their mail must bounce after the lifetime. Indexes into domains.
+  std::vector<std::uint32_t> unreachable;
+  // Fault phase only: random DNS SERVFAIL / timeouts per query, server-server partitions.
+  std::uint32_t dns_servfail_ppm = 0;
+  std::uint32_t dns_timeout_ppm = 0;
+  std::uint32_t server_partition_ppm = 0;  // of the partitions: between two MTAs
+};
+
 struct Scenario {
   std::string name;
   std::string description;
@@ -64,6 +85,9 @@ struct Scenario {
   std::vector<SubmissionUser> logins;
   // Remote-MX personalities by server host name ("mx1", ...): [hosts.NAME.personality].
   std::map<std::string, Personality> personalities;
+  // Set: the servers are relaying MTAs (relay-basic, relay-faults). The drain phase then
+  // also waits for every outbound queue to empty, and the relay checks run.
+  std::optional<RelayScenario> relay;
   Duration fault_phase = 5min;
   Duration settle = 10s;         // after healing, before the liveness sessions start
   Duration drain_phase = 30min;  // bound on the liveness/drain phase (virtual time)
@@ -95,6 +119,11 @@ struct RunReport {
   std::uint32_t submission_sessions = 0;     // sessions to the submission port
   std::uint32_t authenticated_sessions = 0;  // of those, sessions whose AUTH got 235
   std::uint32_t crashes = 0, partitions = 0;
+  // Relay scenarios: recipient outcomes (relay_checker.h) and duplicates by explanation.
+  bool relay = false;
+  std::uint64_t relay_delivered = 0, relay_bounced = 0, relay_dsns = 0, relay_success_dsns = 0;
+  std::uint64_t dup_dropped = 0, dup_crash = 0, dup_lost_reply = 0;
+  std::uint64_t relay_retries_checked = 0;  // retry intervals measured against the schedule
   std::uint64_t steps = 0;
   std::int64_t virtual_us = 0;
   double wall_seconds = 0;
