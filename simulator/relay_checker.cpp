@@ -71,9 +71,10 @@ void RelayLog::observe(HostId host, Instant at, std::string_view kind, std::stri
     violations_.push_back({"dsn-bounced", qid + " (a DSN) bounced for <" + rcpt + ">: " + std::string(reply)});
   }
   auto it = tracks_.find(key);
-  if (it != tracks_.end() && it->second.deferrals > 0) {
+  const auto policy = policies_.find(host);
+  if (it != tracks_.end() && it->second.deferrals > 0 && policy != policies_.end()) {
     // The attempt that ended now started no earlier than the scheduled retry.
-    const Duration need = backoff(retry_, it->second.deferrals);
+    const Duration need = backoff(policy->second, it->second.deferrals);
     const Duration got = at - it->second.last_deferral;
     ++retries_checked_;
     if (got + Duration(1000) < need) {

@@ -37,7 +37,8 @@ inline constexpr std::size_t kRelayHopsMax = 4;  // Received: fields in any stor
 
 class RelayLog {
  public:
-  explicit RelayLog(smtp::RetryPolicy retry) : retry_(retry) {}
+  // Each MTA's retry schedule; an MTA without one is not checked.
+  void set_policy(HostId host, smtp::RetryPolicy retry) { policies_[host] = retry; }
 
   // Every trace record of a server host (World observer). Appends retry/DSN violations.
   void observe(HostId host, Instant at, std::string_view kind, std::string_view detail);
@@ -56,7 +57,7 @@ class RelayLog {
     std::uint32_t deferrals = 0;
   };
   using Key = std::tuple<HostId, std::string, std::string>;  // host, queue id, recipient
-  smtp::RetryPolicy retry_;
+  std::map<HostId, smtp::RetryPolicy> policies_;
   std::map<Key, Track> tracks_;
   std::map<Key, std::uint32_t> lost_;
   std::set<std::pair<HostId, std::string>> dsn_ids_;

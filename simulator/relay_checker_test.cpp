@@ -16,7 +16,7 @@ struct RelayFixture {
   MailServerConfig a_cfg, b_cfg;
   DiskState a_disk, b_disk;
   Ledger ledger;
-  RelayLog log{smtp::RetryPolicy{1min, 2, 10min, 2h, Duration(0)}};
+  RelayLog log;
   std::vector<DroppedAfterDot> drops;
   int files = 0;
 
@@ -182,7 +182,8 @@ TEST(RelayChecker, HopCountIsBounded) {
 
 TEST(RelayLog, RetryEarlierThanTheScheduleIsCaught) {
   // RetryPolicy: first 1 min, doubling, max 10 min.
-  RelayLog log(smtp::RetryPolicy{1min, 2, 10min, 2h, Duration(0)});
+  RelayLog log;
+  log.set_policy(0, smtp::RetryPolicy{1min, 2, 10min, 2h, Duration(0)});
   const std::string deferred = "Q1: to=<bob@b.test>, relay=mx2.b.test, status=deferred (450 4.7.1 Greylisted)";
   log.observe(0, Instant{} + 0s, "log.info", deferred);
   log.observe(0, Instant{} + 61s, "log.info", deferred);   // 1 min after the first: fine
@@ -198,7 +199,7 @@ TEST(RelayLog, RetryEarlierThanTheScheduleIsCaught) {
 }
 
 TEST(RelayLog, ADsnAboutADsnIsCaught) {
-  RelayLog log(smtp::RetryPolicy{});
+  RelayLog log;
   log.observe(0, Instant{}, "log.info", "Q1: sender delivery status notification: Q1-B");
   EXPECT_TRUE(log.violations().empty());
   log.observe(0, Instant{}, "log.info", "Q1-B: sender delivery status notification: Q1-B-B");

@@ -22,8 +22,8 @@ std::string describe(const RunReport& r) {
 
 TEST(RelayScenario, DefaultScheduleBouncesAfterFiveDaysWithAValidDsn) {
   Scenario s = *builtin_scenario("relay-basic");
-  s.relay->retry = smtp::RetryPolicy{};  // 5 min doubling, 1 h cap, 5 days, delay DSN at 4 h
-  s.relay->unreachable = {1};            // b.test's MX answers nothing, ever
+  for (RelayHost& h : s.relay->hosts) h.retry = smtp::RetryPolicy{};  // 5 min doubling, 1 h cap, 5 days, delay DSN at 4 h
+  s.relay->hosts[1].unreachable = true;  // b.test's MX answers nothing, ever
   s.relay->remote_recipient_ppm = 1'000'000;
   s.workload.unknown_recipient_ppm = 0;
   s.workload.sessions = 6;
@@ -84,6 +84,76 @@ TEST(RelayScenario, BasicBouncesUnknownUsersBackToTheirSenders) {
   ASSERT_TRUE(r.ok()) << describe(r);
   EXPECT_GT(r.relay_bounced, 0u) << describe(r);
   EXPECT_GT(r.relay_success_dsns, 0u) << describe(r);  // NOTIFY=SUCCESS reports
+}
+
+}  // namespace
+}  // namespace mail::sim
+
+namespace mail::sim {
+namespace {
+
+TEST(RelayScenarioToml, RelayTablesFollowTheServerConfigurationsNames) {
+  auto s = parse_scenario_toml(R"(
+base = "relay-basic"
+name = "relay-toml"
+[relay]
+domains = ["x.test", "y.test"]
+first_retry = "2m"
+max_retry = "20m"
+lifetime = "3h"
+notify_success_ppm = 0
+[hosts.mx2.relay]
+trusted_networks = ["10.0.2.0/24", "192.0.2.0/24"]
+routes = [{ domain = "x.test", host = "10.0.1.1", port = 25 }]
+unreachable = true
+)", "relay.toml");
+  ASSERT_TRUE(s.ok()) << s.error().detail;
+  ASSERT_TRUE(s->relay.has_value());
+  ASSERT_EQ(s->relay->hosts.size(), 2u);
+  EXPECT_EQ(s->relay->hosts[0].domain, "x.test");
+  EXPECT_EQ(s->relay->hosts[1].domain, "y.test");
+  EXPECT_EQ(s->relay->hosts[0].retry.first, Duration(2min));
+  EXPECT_EQ(s->relay->hosts[1].retry.max, Duration(20min));
+  EXPECT_EQ(s->relay->hosts[1].retry.lifetime, Duration(3h));
+  EXPECT_EQ(s->relay->notify_success_ppm, 0u);
+  EXPECT_FALSE(s->relay->hosts[0].unreachable);
+  EXPECT_TRUE(s->relay->hosts[1].unreachable);
+  EXPECT_EQ(s->relay->hosts[0].trusted_networks.size(), 1u);
+  EXPECT_EQ(s->relay->hosts[1].trusted_networks.size(), 2u);
+  ASSERT_EQ(s->relay->hosts[1].routes.size(), 1u);
+  EXPECT_EQ(s->relay->hosts[1].routes[0].host, "10.0.1.1");
+  // x.test's MX answers nothing, but mx2's static route to x.test (tried before MX) reaches
+  // mx1: with no unknown users, everything is delivered and nothing bounces.
+  Scenario run = *s;
+  run.relay->hosts[0].unreachable = true;
+  run.relay->hosts[1].unreachable = false;
+  run.workload.unknown_recipient_ppm = 0;
+  const RunReport r = run_scenario(run, 3);
+  EXPECT_TRUE(r.ok()) << describe(r);
+  EXPECT_GT(r.relay_delivered, 0u) << describe(r);
+  EXPECT_EQ(r.relay_bounced, 0u) << describe(r);
+  // Without the route the same mail to x.test bounces after the 3 h lifetime.
+  run.relay->hosts[1].routes.clear();
+  const RunReport no_route = run_scenario(run, 3);
+  EXPECT_TRUE(no_route.ok()) << describe(no_route);
+  EXPECT_GT(no_route.relay_bounced, 0u) << describe(no_route);
+}
+
+TEST(RelayScenarioToml, ErrorsNameTheKey) {
+  auto bad = [](std::string_view text) {
+    auto s = parse_scenario_toml(text, "r.toml");
+    EXPECT_FALSE(s.ok());
+    return s.ok() ? std::string() : s.error().detail;
+  };
+  EXPECT_NE(bad("base = \"relay-basic\"\n[relay]\ntrusted_networks = [\"10.0.2.0/33\"]\n").find("relay.trusted_networks"),
+            std::string::npos);
+  EXPECT_NE(bad("base = \"relay-basic\"\n[relay]\nfirst_retry = \"10m\"\nmax_retry = \"1m\"\n").find("hosts.mx1.relay"),
+            std::string::npos);
+  EXPECT_NE(bad("base = \"relay-basic\"\n[relay]\ndomains = [\"a.test\", \"a.test\"]\n").find("belongs to two hosts"),
+            std::string::npos);
+  EXPECT_NE(bad("[hosts.mx1.relay]\ndomain = \"a.test\"\n").find("needs a [relay] table"), std::string::npos);
+  EXPECT_NE(bad("base = \"relay-basic\"\n[hosts.mx1.relay]\nlifetim = \"1h\"\n").find("did you mean 'lifetime'"),
+            std::string::npos);
 }
 
 }  // namespace

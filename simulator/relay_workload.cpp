@@ -14,7 +14,8 @@ std::vector<SessionPlan> plan_relay_sessions(Prng& rng, const WorkloadConfig& co
                                              const std::vector<rt::Endpoint>& servers,
                                              const std::vector<std::string>& users, bool liveness, Ledger& ledger) {
   MAIL_ASSERT(!clients.empty());
-  MAIL_ASSERT(servers.size() == relay.domains.size());
+  const std::vector<std::string> domains = relay.domains();
+  MAIL_ASSERT(servers.size() == domains.size());
   MAIL_ASSERT(!users.empty());
   std::vector<SessionPlan> plans;
   for (std::uint32_t i = 0; i < count; ++i) {
@@ -35,7 +36,7 @@ std::vector<SessionPlan> plan_relay_sessions(Prng& rng, const WorkloadConfig& co
       e.server = p.server.address;
       e.liveness = liveness;
       // The sender is a real user of the submitting organisation: its DSNs come home.
-      e.mail_from = users[rng.below(users.size())] + "@" + relay.domains[home];
+      e.mail_from = users[rng.below(users.size())] + "@" + domains[home];
       e.mail_from_set = true;
       const std::uint64_t rcpts = std::max<std::uint64_t>(1, config.recipients.draw(rng));
       for (std::uint64_t r = 0; r < rcpts; ++r) {
@@ -48,7 +49,7 @@ std::vector<SessionPlan> plan_relay_sessions(Prng& rng, const WorkloadConfig& co
         // messages name only real users, so each one must be delivered.
         std::string local = users[rng.below(users.size())];
         if (!liveness && dest != home && rng.chance_ppm(config.unknown_recipient_ppm)) local = "nobody" + std::to_string(rng.below(5));
-        std::string address = local + "@" + relay.domains[dest];
+        std::string address = local + "@" + domains[dest];
         const bool notify = rng.chance_ppm(relay.notify_success_ppm);
         if (std::find(e.recipients.begin(), e.recipients.end(), address) != e.recipients.end()) continue;
         e.recipients.push_back(std::move(address));

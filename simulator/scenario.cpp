@@ -220,17 +220,18 @@ void ScenarioRun::Impl::setup() {
 
 void ScenarioRun::Impl::setup_relay_servers(Prng& skew) {
   const RelayScenario& r = *sc.relay;
-  MAIL_ASSERT(r.domains.size() == sc.servers);
-  relay_log = std::make_unique<RelayLog>(r.retry);
+  MAIL_ASSERT(r.hosts.size() == sc.servers);
+  relay_log = std::make_unique<RelayLog>();
   world->dns().config().servfail_ppm = r.dns_servfail_ppm;
   world->dns().config().timeout_ppm = r.dns_timeout_ppm;
-  std::vector<Cidr> trusted;
-  for (const auto& net : r.trusted_networks) {
-    auto cidr = parse_cidr(net);
-    MAIL_ASSERT(cidr.has_value());
-    trusted.push_back(*cidr);
-  }
   for (std::uint32_t i = 0; i < sc.servers; ++i) {
+    const RelayHost& rh = r.hosts[i];
+    std::vector<Cidr> trusted;
+    for (const auto& net : rh.trusted_networks) {
+      auto cidr = parse_cidr(net);
+      MAIL_ASSERT(cidr.has_value());
+      trusted.push_back(*cidr);
+    }
     HostConfig hc;
     hc.name = "mx" + std::to_string(i + 1);
     hc.address = "10.0.1." + std::to_string(i + 1);
@@ -239,21 +240,21 @@ void ScenarioRun::Impl::setup_relay_servers(Prng& skew) {
     hc.disk.lying_sync = hc.disk.lying_sync || opt.lying_sync;
     // The organisation's MTA: its own domain, the queue, relay for the clients' network.
     MailServerConfig c = sc.server;
-    c.directory.domains = {r.domains[i]};
+    c.directory.domains = {rh.domain};
     c.relay.policy.trusted_networks = trusted;
     node::QueueManagerConfig q;
-    q.retry = r.retry;
-    q.router.routes = r.routes;
-    const std::string exchange = hc.name + "." + r.domains[i];
+    q.retry = rh.retry;
+    q.router.routes = rh.routes;
+    const std::string exchange = hc.name + "." + rh.domain;
     q.router.own_names = {exchange};
     c.outbound = q;
     server_configs.push_back(c);
     // RFC 5321 §5.1: routing goes through the MX record; an unreachable organisation's MX
     // points at an address where nothing ever answers (connects time out).
-    const bool unreachable = std::find(r.unreachable.begin(), r.unreachable.end(), i) != r.unreachable.end();
-    world->dns().add_mx(r.domains[i], 10, exchange);
-    world->dns().add_a(exchange, unreachable ? "10.0.9." + std::to_string(i + 1) : hc.address);
+    world->dns().add_mx(rh.domain, 10, exchange);
+    world->dns().add_a(exchange, rh.unreachable ? "10.0.9." + std::to_string(i + 1) : hc.address);
     servers.push_back(world->add_host(hc, mail_server_boot(c)));
+    relay_log->set_policy(servers.back(), rh.retry);
     server_eps.push_back(rt::Endpoint{hc.address, sc.server.smtp_port});
   }
 }
@@ -288,7 +289,7 @@ void ScenarioRun::Impl::finish_relay(std::vector<Violation>& v) {
     for (std::size_t i = 0; i < servers.size(); ++i) {
       RelayMta m;
       m.host = servers[i];
-      m.domain = sc.relay->domains[i];
+      m.domain = sc.relay->hosts[i].domain;
       m.host_name = std::string(world->host_name(servers[i]));
       m.address = server_eps[i].address;
       m.config = &server_configs[i];
@@ -635,18 +636,22 @@ std::optional<Scenario> builtin_scenario(std::string_view name) {
     Scenario s = base("relay-basic", "two relaying MTAs (a.test, b.test): mail both ways, bounces, NOTIFY=SUCCESS");
     s.servers = 2;
     s.relay = RelayScenario{};
-    s.relay->domains = {"a.test", "b.test"};
-    s.relay->retry.first = 1min;
-    s.relay->retry.max = 10min;
-    s.relay->retry.lifetime = 2h;
-    s.relay->retry.delay_warning = Duration(0);
+    for (const char* domain : {"a.test", "b.test"}) {
+      RelayHost h;
+      h.domain = domain;
+      h.retry.first = 1min;
+      h.retry.max = 10min;
+      h.retry.lifetime = 2h;
+      h.retry.delay_warning = Duration(0);
+      s.relay->hosts.push_back(std::move(h));
+    }
     s.workload.sessions = 20;
     s.workload.session_start = DurationRange{0s, 2min};
     s.workload.abrupt_disconnect_ppm = 0;
     s.workload.unknown_recipient_ppm = 150'000;
     s.workload.liveness_sessions = 2;
     s.fault_phase = 3min;
-    s.drain_phase = 3h;
+    s.drain_phase = 6h;
     return s;
   }
   if (name == "relay-faults") {

@@ -39,25 +39,36 @@ struct FaultConfig {
   bool buggify = false;
 };
 
-// Relaying hosts (the relay-* scenarios, issue 13): server i is the MTA of domains[i]
-// (MX domains[i] -> mx<i+1>.<domain> -> its address, in SimDns, so routing goes through real
-// MX lookups) with the directory's users, runs the outbound queue and relays for the client
-// hosts' network. The workload submits from user@<own domain> to local and remote users,
-// some unknown (bounced back), some with NOTIFY=SUCCESS. See relay_checker.h.
+// Relaying hosts (the relay-* scenarios, issue 13): server i (mx<i+1>) is the MTA of
+// hosts[i].domain (MX <domain> -> mx<i+1>.<domain> -> its address, in SimDns, so routing goes
+// through real MX lookups) with the directory's users, runs the outbound queue and relays
+// for its trusted networks (the client hosts are 10.0.2.x). The workload submits from
+// user@<own domain> to local and remote users, some unknown (bounced back), some with
+// NOTIFY=SUCCESS. See relay_workload.h and relay_checker.h.
+struct RelayHost {
+  std::string domain;                                        // lower-case, one per host
+  std::vector<std::string> trusted_networks{"10.0.2.0/24"};  // CIDR ([relay] trusted_networks)
+  smtp::RetryPolicy retry;                                   // the queue's schedule ([queue] keys)
+  std::vector<node::StaticRoute> routes;                     // tried before MX ([[relay.routes]])
+  // Its MX points at an address where nothing ever answers (connects time out): all mail
+  // for this domain must bounce after the lifetime.
+  bool unreachable = false;
+};
+
 struct RelayScenario {
-  std::vector<std::string> domains;                          // one per server, lower-case
-  std::vector<std::string> trusted_networks{"10.0.2.0/24"};  // CIDR; the client hosts are 10.0.2.x
-  smtp::RetryPolicy retry;                                   // the queue's schedule
-  std::vector<node::StaticRoute> routes;                     // [[hosts...relay.routes]]: bypass MX
-  std::uint32_t remote_recipient_ppm = 600'000;  // a recipient is in another server's domain
+  std::vector<RelayHost> hosts;                  // hosts[i] is mx<i+1>; size == servers
+  std::uint32_t remote_recipient_ppm = 600'000;  // a recipient is in another host's domain
   std::uint32_t notify_success_ppm = 200'000;    // a recipient asks NOTIFY=SUCCESS,FAILURE
-  // Servers whose MX points at an address nobody answers (a host that never answers): all
-  // their mail must bounce after the lifetime. Indexes into domains.
-  std::vector<std::uint32_t> unreachable;
-  // Fault phase only: random DNS SERVFAIL / timeouts per query, server-server partitions.
+  // Fault phase only: random DNS SERVFAIL / timeouts per query; of the partitions, the share
+  // cut between two MTAs instead of a client and an MTA.
   std::uint32_t dns_servfail_ppm = 0;
   std::uint32_t dns_timeout_ppm = 0;
-  std::uint32_t server_partition_ppm = 0;  // of the partitions: between two MTAs
+  std::uint32_t server_partition_ppm = 0;
+  std::vector<std::string> domains() const {
+    std::vector<std::string> out;
+    for (const auto& h : hosts) out.push_back(h.domain);
+    return out;
+  }
 };
 
 struct Scenario {
