@@ -225,38 +225,48 @@ void ScenarioRun::Impl::setup_relay_servers(Prng& skew) {
   world->dns().config().servfail_ppm = r.dns_servfail_ppm;
   world->dns().config().timeout_ppm = r.dns_timeout_ppm;
   for (std::uint32_t i = 0; i < sc.servers; ++i) {
-    const RelayHost& rh = r.hosts[i];
-    std::vector<Cidr> trusted;
-    for (const auto& net : rh.trusted_networks) {
-      auto cidr = parse_cidr(net);
-      MAIL_ASSERT(cidr.has_value());
-      trusted.push_back(*cidr);
-    }
     HostConfig hc;
     hc.name = "mx" + std::to_string(i + 1);
     hc.address = "10.0.1." + std::to_string(i + 1);
     hc.clock_skew = Duration(static_cast<std::int64_t>(skew.below(5'000'000)));
     hc.disk = sc.faults.disk;
     hc.disk.lying_sync = hc.disk.lying_sync || opt.lying_sync;
-    // The organisation's MTA: its own domain, the queue, relay for the clients' network.
-    MailServerConfig c = sc.server;
-    c.directory.domains = {rh.domain};
-    c.relay.policy.trusted_networks = trusted;
-    node::QueueManagerConfig q;
-    q.retry = rh.retry;
-    q.router.routes = rh.routes;
-    const std::string exchange = hc.name + "." + rh.domain;
-    q.router.own_names = {exchange};
-    c.outbound = q;
-    server_configs.push_back(c);
-    // RFC 5321 §5.1: routing goes through the MX record; an unreachable organisation's MX
-    // points at an address where nothing ever answers (connects time out).
-    world->dns().add_mx(rh.domain, 10, exchange);
-    world->dns().add_a(exchange, rh.unreachable ? "10.0.9." + std::to_string(i + 1) : hc.address);
-    servers.push_back(world->add_host(hc, mail_server_boot(c)));
-    relay_log->set_policy(servers.back(), rh.retry);
+    server_configs.push_back(relay_host_config(sc, i));
+    add_relay_dns(world->dns(), sc, i, hc.address);
+    servers.push_back(world->add_host(hc, mail_server_boot(server_configs.back())));
+    relay_log->set_policy(servers.back(), r.hosts[i].retry);
     server_eps.push_back(rt::Endpoint{hc.address, sc.server.smtp_port});
   }
+}
+
+MailServerConfig relay_host_config(const Scenario& sc, std::uint32_t i) {
+  MAIL_ASSERT(sc.relay.has_value());
+  MAIL_ASSERT(i < sc.relay->hosts.size());
+  const RelayHost& rh = sc.relay->hosts[i];
+  // The organisation's MTA: its own domain, the queue, relay for its trusted networks.
+  MailServerConfig c = sc.server;
+  c.directory.domains = {rh.domain};
+  for (const auto& net : rh.trusted_networks) {
+    auto cidr = parse_cidr(net);
+    MAIL_ASSERT(cidr.has_value());
+    c.relay.policy.trusted_networks.push_back(*cidr);
+  }
+  node::QueueManagerConfig q;
+  q.retry = rh.retry;
+  q.router.routes = rh.routes;
+  q.router.own_names = {"mx" + std::to_string(i + 1) + "." + rh.domain};
+  c.outbound = q;
+  return c;
+}
+
+void add_relay_dns(DnsZones& dns, const Scenario& sc, std::uint32_t i, const std::string& address) {
+  MAIL_ASSERT(sc.relay.has_value());
+  const RelayHost& rh = sc.relay->hosts.at(i);
+  // RFC 5321 §5.1: routing goes through the MX record; an unreachable organisation's MX
+  // points at an address where nothing ever answers (connects time out).
+  const std::string exchange = "mx" + std::to_string(i + 1) + "." + rh.domain;
+  dns.add_mx(rh.domain, 10, exchange);
+  dns.add_a(exchange, rh.unreachable ? "10.0.9." + std::to_string(i + 1) : address);
 }
 
 bool ScenarioRun::Impl::queues_empty() {

@@ -112,6 +112,13 @@ Status provision_data_dir(DiskState& disk, const std::string& dir);
 // users file as `cloudsdial user add` leaves it. Used when Scenario::logins is set.
 Status provision_file(DiskState& disk, const std::string& path, std::string_view text);
 
+// Relay scenarios: the server configuration of mx<i+1> (sc.server with the host's domain,
+// trusted networks, and the outbound queue with its retry schedule and routes), and its DNS
+// records (MX <domain> 10 mx<i+1>.<domain>; A: `address`, or a dead address when the host
+// is `unreachable`). The runner and the Python World.from_scenario share them.
+MailServerConfig relay_host_config(const Scenario& sc, std::uint32_t i);
+void add_relay_dns(DnsZones& dns, const Scenario& sc, std::uint32_t i, const std::string& address);
+
 struct RunOptions {
   std::string trace_file;         // full trace, when non-empty
   std::size_t tail_records = 80;  // trace lines in a failure report
