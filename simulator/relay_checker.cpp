@@ -67,9 +67,6 @@ void RelayLog::observe(HostId host, Instant at, std::string_view kind, std::stri
   const std::string_view reply =
       paren == std::string_view::npos ? std::string_view() : status_and_reply.substr(paren + 2);
   const Key key{host, qid, rcpt};
-  if (status == "bounced" && dsn_ids_.contains({host, qid})) {
-    violations_.push_back({"dsn-bounced", qid + " (a DSN) bounced for <" + rcpt + ">: " + std::string(reply)});
-  }
   auto it = tracks_.find(key);
   const auto policy = policies_.find(host);
   if (it != tracks_.end() && it->second.deferrals > 0 && policy != policies_.end()) {

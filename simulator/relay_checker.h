@@ -4,7 +4,8 @@
 //     per recipient, that no attempt came earlier than the RetryPolicy allows after the
 //     previous deferral (not across a crash of that MTA, nor after a failed record append,
 //     which legitimately retries at once / after a minute); that no DSN is ever about a DSN
-//     (a DSN's sender is <> and it never bounces); it counts the deferrals whose reply was
+//     (a DSN's sender is <>: an undeliverable one is dropped, RFC 3461 §6.2, never bounced
+//     with another report); it counts the deferrals whose reply was
 //     made up by the client mid-conversation ("451 4.4.2 connection closed by server",
 //     "451 4.4.2 timeout waiting for", "451 4.5.0 protocol error", "451 4.4.0": the remote may have
 //     stored the message) and the crashes, which explain duplicates.

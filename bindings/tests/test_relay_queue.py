@@ -27,7 +27,7 @@ def test_queue_shows_deferred_recipients_then_drains():
     assert deferred[0]["last_reply"].startswith("451 4.4.1"), deferred[0]  # connect timed out
     assert deferred[0]["next_attempt"] is not None
     # Healed, the retries (1 min doubling, at most 10 min) deliver everything.
-    w.heal_all()
+    w.heal()
     w.run_for(3600.0)
     assert w.queue("mx1") == []
     assert w.queue("mx2") == []
