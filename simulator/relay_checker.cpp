@@ -70,8 +70,12 @@ void RelayLog::observe(HostId host, Instant at, std::string_view kind, std::stri
   auto it = tracks_.find(key);
   const auto policy = policies_.find(host);
   if (it != tracks_.end() && it->second.deferrals > 0 && policy != policies_.end()) {
-    // The attempt that ended now started no earlier than the scheduled retry.
-    const Duration need = backoff(policy->second, it->second.deferrals);
+    // The attempt that ended now started no earlier than the scheduled retry: the backoff
+    // after the previous deferral, or the lifetime's end when that comes first.
+    Duration need = backoff(policy->second, it->second.deferrals);
+    if (arrival_) {
+      if (auto arrived = arrival_(host, qid)) need = std::min(need, *arrived + policy->second.lifetime - it->second.last_deferral);
+    }
     const Duration got = at - it->second.last_deferral;
     ++retries_checked_;
     if (got + Duration(1000) < need) {

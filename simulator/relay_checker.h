@@ -2,7 +2,7 @@
 //   * RelayLog watches the MTAs' log records while the run goes (the queue manager's
 //     "<id>: to=<r>, ..., status=deferred|sent|bounced|expired (<reply>)" lines) and checks,
 //     per recipient, that no attempt came earlier than the RetryPolicy allows after the
-//     previous deferral (not across a crash of that MTA, nor after a failed record append,
+//     previous deferral — min(previous + backoff, arrival + lifetime) — (not across a crash of that MTA, nor after a failed record append,
 //     which legitimately retries at once / after a minute); that no DSN is ever about a DSN
 //     (a DSN's sender is <>: an undeliverable one is dropped, RFC 3461 §6.2, never bounced
 //     with another report); it counts the deferrals whose reply was
@@ -19,7 +19,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -40,6 +42,11 @@ class RelayLog {
  public:
   // Each MTA's retry schedule; an MTA without one is not checked.
   void set_policy(HostId host, smtp::RetryPolicy retry) { policies_[host] = retry; }
+  // A queued message's arrival (world time), read from the MTA while it logs: the schedule
+  // moves a retry that would fall after arrival + lifetime onto it (retry_schedule.h).
+  // Without it (or when it answers nothing) that last, earlier retry is not allowed for.
+  using ArrivalFn = std::function<std::optional<Instant>(HostId host, const std::string& queue_id)>;
+  void set_arrival_lookup(ArrivalFn fn) { arrival_ = std::move(fn); }
 
   // Every trace record of a server host (World observer). Appends retry/DSN violations.
   void observe(HostId host, Instant at, std::string_view kind, std::string_view detail);
@@ -59,6 +66,7 @@ class RelayLog {
   };
   using Key = std::tuple<HostId, std::string, std::string>;  // host, queue id, recipient
   std::map<HostId, smtp::RetryPolicy> policies_;
+  ArrivalFn arrival_;
   std::map<Key, Track> tracks_;
   std::map<Key, std::uint32_t> lost_;
   std::set<std::pair<HostId, std::string>> dsn_ids_;

@@ -198,6 +198,32 @@ TEST(RelayLog, RetryEarlierThanTheScheduleIsCaught) {
   EXPECT_EQ(log.violations().size(), 1u);
 }
 
+TEST(RelayLog, TheLastRetryComesAtTheLifetimesEnd) {
+  // RFC 5321 §4.5.4.1 as retry_schedule.h implements it: a retry that would fall after
+  // arrival + lifetime is made at it. Arrival at 0, lifetime 2 h, backoff capped at 10 min.
+  RelayLog log;
+  log.set_policy(0, smtp::RetryPolicy{1min, 2, 10min, 2h, Duration(0)});
+  const std::string deferred = "Q1: to=<bob@b.test>, relay=mx2.b.test, status=deferred (450 4.7.1 Greylisted)";
+  for (int i = 0; i < 5; ++i) log.observe(0, Instant{} + Duration(std::chrono::minutes(i * 20)), "log.info", deferred);
+  log.observe(0, Instant{} + 115min, "log.info", deferred);  // 15 min after the 5th at 80 min
+  EXPECT_TRUE(log.violations().empty());
+  // 5 min later is the lifetime's end: early for the backoff, and caught without the arrival...
+  log.observe(0, Instant{} + 120min, "log.info", "Q1: to=<bob@b.test>, status=expired (554 5.4.7 ...)");
+  ASSERT_EQ(log.violations().size(), 1u);
+  // ...but on schedule once the watcher knows when the message arrived.
+  RelayLog known;
+  known.set_policy(0, smtp::RetryPolicy{1min, 2, 10min, 2h, Duration(0)});
+  known.set_arrival_lookup([](HostId, const std::string&) { return std::optional<Instant>(Instant{}); });
+  known.observe(0, Instant{} + 115min, "log.info", deferred);
+  known.observe(0, Instant{} + 120min, "log.info", "Q1: to=<bob@b.test>, status=expired (554 5.4.7 ...)");
+  EXPECT_TRUE(known.violations().empty());
+  // Well before the lifetime's end the backoff alone counts.
+  const std::string q2 = "Q2: to=<bob@b.test>, relay=mx2.b.test, status=deferred (450 4.7.1 Greylisted)";
+  known.observe(0, Instant{} + 10min, "log.info", q2);
+  known.observe(0, Instant{} + 10min + 30s, "log.info", q2);
+  EXPECT_EQ(known.violations().size(), 1u);
+}
+
 TEST(RelayLog, ADsnAboutADsnIsCaught) {
   RelayLog log;
   log.observe(0, Instant{}, "log.info", "Q1: sender delivery status notification: Q1-B");

@@ -222,6 +222,17 @@ void ScenarioRun::Impl::setup_relay_servers(Prng& skew) {
   const RelayScenario& r = *sc.relay;
   MAIL_ASSERT(r.hosts.size() == sc.servers);
   relay_log = std::make_unique<RelayLog>();
+  relay_log->set_arrival_lookup([this](HostId h, const std::string& qid) -> std::optional<Instant> {
+    if (!world->host_up(h)) return std::nullopt;
+    auto services = std::static_pointer_cast<MailServerServices>(world->services(h));
+    node::QueueManager* q = services ? services->server.outbound() : nullptr;
+    if (q == nullptr) return std::nullopt;
+    auto m = q->show(qid);
+    if (!m) return std::nullopt;
+    // The host's wall clock is the epoch plus virtual time plus its skew (sim_env.h).
+    const Instant host_time{Duration(m->arrival.unix_us - kWallEpochUnixSeconds * 1'000'000)};
+    return world->to_world_time(h, host_time);
+  });
   world->dns().config().servfail_ppm = r.dns_servfail_ppm;
   world->dns().config().timeout_ppm = r.dns_timeout_ppm;
   for (std::uint32_t i = 0; i < sc.servers; ++i) {
