@@ -99,6 +99,8 @@ void World::set_personality(HostId id, const Personality& p) {
   // Forked by label from the world seed only when a personality is set: hosts without one
   // draw exactly what they drew before.
   Prng base = fork("personality").fork(name).fork("set-" + std::to_string(personality_sets_++));
+  // The drops of a replaced personality stay explainable (dropped_after_dot()).
+  if (auto old = personalities_.find(id); old != personalities_.end()) retired_personalities_.emplace_back(id, old->second);
   personalities_[id] = std::make_shared<PersonalityState>(p, base.fork("net"), base.fork("delivery"));
   record(id, "personality.set", "greylist=" + std::to_string(p.greylist ? 1 : 0) +
                                     " drop_after_dot_ppm=" + std::to_string(p.drop_after_dot_ppm));
@@ -106,7 +108,12 @@ void World::set_personality(HostId id, const Personality& p) {
 
 void World::clear_personality(HostId id) {
   MAIL_ASSERT(id < hosts_.size());
-  if (personalities_.erase(id) != 0) record(id, "personality.clear", "");
+  auto it = personalities_.find(id);
+  if (it == personalities_.end()) return;
+  // Its drops happened: the checkers must still be able to explain their duplicates.
+  retired_personalities_.emplace_back(id, it->second);
+  personalities_.erase(it);
+  record(id, "personality.clear", "");
 }
 
 std::shared_ptr<PersonalityState> World::personality(HostId id) const {
@@ -115,10 +122,16 @@ std::shared_ptr<PersonalityState> World::personality(HostId id) const {
 }
 
 std::vector<DroppedAfterDot> World::dropped_after_dot() const {
-  std::vector<DroppedAfterDot> out;
-  for (const auto& [id, state] : personalities_) {
-    out.insert(out.end(), state->drops().begin(), state->drops().end());
+  // Host order, then time order: a host's cleared or replaced personalities came first.
+  std::map<HostId, std::vector<DroppedAfterDot>> by_host;
+  for (const auto& [id, state] : retired_personalities_) {
+    by_host[id].insert(by_host[id].end(), state->drops().begin(), state->drops().end());
   }
+  for (const auto& [id, state] : personalities_) {
+    by_host[id].insert(by_host[id].end(), state->drops().begin(), state->drops().end());
+  }
+  std::vector<DroppedAfterDot> out;
+  for (auto& [id, drops] : by_host) out.insert(out.end(), drops.begin(), drops.end());
   return out;
 }
 

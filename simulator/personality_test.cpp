@@ -262,6 +262,15 @@ TEST(Personality, Rfc1047_DropAfterDotStoresTheMessageAndRecordsIt) {
     EXPECT_EQ(drops[0].message_id, "<p." + std::to_string(id) + "@clients.test>");
     EXPECT_FALSE(drops[0].queue_id.empty());
     EXPECT_TRUE(rig.check().empty()) << all(rig.check());
+    // A scenario clears personalities at heal; the drops must still explain the duplicates
+    // a retry causes afterwards (the relay checkers), and so after a replacement too.
+    const HostId mx1 = rig.world->host_by_name("mx1");
+    rig.world->clear_personality(mx1);
+    ASSERT_EQ(rig.world->dropped_after_dot().size(), 1u);
+    EXPECT_EQ(rig.world->dropped_after_dot()[0].sim_id, std::to_string(id));
+    rig.set("greylist = true\n");
+    rig.set("greylist = false\n");
+    EXPECT_EQ(rig.world->dropped_after_dot().size(), 1u);
   }
 }
 

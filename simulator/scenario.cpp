@@ -7,6 +7,9 @@
 #include <cstdio>
 
 #include "proto/sasl/credentials.h"
+#include "relay_checker.h"
+#include "relay_workload.h"
+#include "sim_dns.h"
 #include "sim_env.h"
 #include "sim_net.h"
 #include "sim_tls.h"
@@ -35,6 +38,10 @@ struct ScenarioRun::Impl {
   std::vector<HostId> clients;
   std::vector<rt::Endpoint> server_eps;
   std::vector<SessionPlan> liveness_plans;
+  // Relay scenarios: each server's own configuration (its domain, queue, trusted network)
+  // and the log watcher; empty / null otherwise.
+  std::vector<MailServerConfig> server_configs;
+  std::unique_ptr<RelayLog> relay_log;
   std::uint32_t planned_sessions = 0;
   Prng chaos{0};
   Prng openssl_rng{0};  // OpenSSL's randomness while this World runs (TLS scenarios)
@@ -53,6 +60,9 @@ struct ScenarioRun::Impl {
   }
 
   void setup();
+  void setup_relay_servers(Prng& skew);
+  bool queues_empty();
+  void finish_relay(std::vector<Violation>& v);
   void crash_now(HostId h, std::string_view why);
   void schedule_random_crash(HostId h, Instant from);
   // Folds a server host's connection-memory high-water mark into `stats` (before a crash
@@ -131,7 +141,8 @@ void ScenarioRun::Impl::setup() {
   if (!sc.logins.empty() && sc.server.users_path.empty()) sc.server.users_path = sc.server.data_dir + "/users";
 
   Prng skew = world->fork("clock-skew");
-  for (std::uint32_t i = 0; i < sc.servers; ++i) {
+  if (sc.relay) setup_relay_servers(skew);
+  for (std::uint32_t i = 0; i < sc.servers && !sc.relay; ++i) {
     HostConfig hc;
     hc.name = "mx" + std::to_string(i + 1);
     hc.address = "10.0.1." + std::to_string(i + 1);
@@ -174,14 +185,22 @@ void ScenarioRun::Impl::setup() {
   WorkloadConfig w = sc.workload;
   if (w.session_start.max > sc.fault_phase) w.session_start.max = sc.fault_phase;
   if (w.session_start.min > w.session_start.max) w.session_start.min = w.session_start.max;
-  auto plans = plan_sessions(wl, w, w.sessions, 0, clients, server_eps, sc.server.directory.domains, users, false, ledger);
-  liveness_plans = plan_sessions(wl, w, w.liveness_sessions, w.sessions, clients, server_eps,
-                                 sc.server.directory.domains, users, true, ledger);
+  std::vector<SessionPlan> plans;
+  if (sc.relay) {
+    plans = plan_relay_sessions(wl, w, *sc.relay, w.sessions, 0, clients, server_eps, users, false, ledger);
+    liveness_plans = plan_relay_sessions(wl, w, *sc.relay, w.liveness_sessions, w.sessions, clients, server_eps, users,
+                                         true, ledger);
+  } else {
+    plans = plan_sessions(wl, w, w.sessions, 0, clients, server_eps, sc.server.directory.domains, users, false, ledger);
+    liveness_plans = plan_sessions(wl, w, w.liveness_sessions, w.sessions, clients, server_eps,
+                                   sc.server.directory.domains, users, true, ledger);
+  }
   planned_sessions = w.sessions + w.liveness_sessions;
   launch_sessions(*world, world->now(), std::move(plans), sc.workload, ledger, stats);
 
   // Chaos: crash points at durability boundaries...
-  world->set_observer([this](HostId h, std::string_view kind, std::string_view) {
+  world->set_observer([this](HostId h, std::string_view kind, std::string_view detail) {
+    if (relay_log != nullptr && h != kWorldHost && is_server(h)) relay_log->observe(h, world->now(), kind, detail);
     if (!chaos_active || sc.faults.crash_after_sync_ppm == 0 || h == kWorldHost || !is_server(h)) return;
     if (kind != "disk.sync_files" && kind != "disk.sync_dir") return;
     if (!chaos.chance_ppm(sc.faults.crash_after_sync_ppm)) return;
@@ -199,11 +218,138 @@ void ScenarioRun::Impl::setup() {
   if (sc.faults.partition_interval) schedule_partition(world->now());
 }
 
+void ScenarioRun::Impl::setup_relay_servers(Prng& skew) {
+  const RelayScenario& r = *sc.relay;
+  MAIL_ASSERT(r.hosts.size() == sc.servers);
+  relay_log = std::make_unique<RelayLog>();
+  relay_log->set_arrival_lookup([this](HostId h, const std::string& qid) -> std::optional<Instant> {
+    if (!world->host_up(h)) return std::nullopt;
+    auto services = std::static_pointer_cast<MailServerServices>(world->services(h));
+    node::QueueManager* q = services ? services->server.outbound() : nullptr;
+    if (q == nullptr) return std::nullopt;
+    auto m = q->show(qid);
+    if (!m) return std::nullopt;
+    // The host's wall clock is the epoch plus virtual time plus its skew (sim_env.h).
+    const Instant host_time{Duration(m->arrival.unix_us - kWallEpochUnixSeconds * 1'000'000)};
+    return world->to_world_time(h, host_time);
+  });
+  world->dns().config().servfail_ppm = r.dns_servfail_ppm;
+  world->dns().config().timeout_ppm = r.dns_timeout_ppm;
+  for (std::uint32_t i = 0; i < sc.servers; ++i) {
+    HostConfig hc;
+    hc.name = "mx" + std::to_string(i + 1);
+    hc.address = "10.0.1." + std::to_string(i + 1);
+    hc.clock_skew = Duration(static_cast<std::int64_t>(skew.below(5'000'000)));
+    hc.disk = sc.faults.disk;
+    hc.disk.lying_sync = hc.disk.lying_sync || opt.lying_sync;
+    server_configs.push_back(relay_host_config(sc, i));
+    add_relay_dns(world->dns(), sc, i, hc.address);
+    servers.push_back(world->add_host(hc, mail_server_boot(server_configs.back())));
+    relay_log->set_policy(servers.back(), r.hosts[i].retry);
+    server_eps.push_back(rt::Endpoint{hc.address, sc.server.smtp_port});
+  }
+}
+
+MailServerConfig relay_host_config(const Scenario& sc, std::uint32_t i) {
+  MAIL_ASSERT(sc.relay.has_value());
+  MAIL_ASSERT(i < sc.relay->hosts.size());
+  const RelayHost& rh = sc.relay->hosts[i];
+  // The organisation's MTA: its own domain, the queue, relay for its trusted networks.
+  MailServerConfig c = sc.server;
+  c.directory.domains = {rh.domain};
+  for (const auto& net : rh.trusted_networks) {
+    auto cidr = parse_cidr(net);
+    MAIL_ASSERT(cidr.has_value());
+    c.relay.policy.trusted_networks.push_back(*cidr);
+  }
+  node::QueueManagerConfig q;
+  q.retry = rh.retry;
+  q.router.routes = rh.routes;
+  q.router.own_names = {"mx" + std::to_string(i + 1) + "." + rh.domain};
+  c.outbound = q;
+  return c;
+}
+
+void add_relay_dns(DnsZones& dns, const Scenario& sc, std::uint32_t i, const std::string& address) {
+  MAIL_ASSERT(sc.relay.has_value());
+  const RelayHost& rh = sc.relay->hosts.at(i);
+  // RFC 5321 §5.1: routing goes through the MX record; an unreachable organisation's MX
+  // points at an address where nothing ever answers (connects time out).
+  const std::string exchange = "mx" + std::to_string(i + 1) + "." + rh.domain;
+  dns.add_mx(rh.domain, 10, exchange);
+  dns.add_a(exchange, rh.unreachable ? "10.0.9." + std::to_string(i + 1) : address);
+}
+
+bool ScenarioRun::Impl::queues_empty() {
+  for (HostId h : servers) {
+    if (!world->host_up(h)) return false;
+    auto services = std::static_pointer_cast<MailServerServices>(world->services(h));
+    if (services == nullptr || !services->ready()) return false;
+    node::QueueManager* q = services->server.outbound();
+    if (q == nullptr || !q->started() || q->counters().messages != 0) return false;
+  }
+  return true;
+}
+
+void ScenarioRun::Impl::finish_relay(std::vector<Violation>& v) {
+  if (!queues_empty()) {
+    for (HostId h : servers) {
+      auto services = world->host_up(h) ? std::static_pointer_cast<MailServerServices>(world->services(h)) : nullptr;
+      node::QueueManager* q = services ? services->server.outbound() : nullptr;
+      v.push_back({"queue-not-empty", std::string(world->host_name(h)) + ": " +
+                                          (q == nullptr ? std::string("no running queue")
+                                                        : std::to_string(q->counters().messages) + " message(s) left")});
+    }
+  }
+  std::vector<DiskState> durable;
+  durable.reserve(servers.size());
+  for (HostId h : servers) durable.push_back(world->disk_state(h).durable_view());
+  const auto drops = world->dropped_after_dot();
+  for (int view = 0; view < 2; ++view) {
+    std::vector<RelayMta> mtas;
+    for (std::size_t i = 0; i < servers.size(); ++i) {
+      RelayMta m;
+      m.host = servers[i];
+      m.domain = sc.relay->hosts[i].domain;
+      m.host_name = std::string(world->host_name(servers[i]));
+      m.address = server_eps[i].address;
+      m.config = &server_configs[i];
+      m.disk = view == 0 ? &world->disk_state(servers[i]) : &durable[i];
+      m.label = m.host_name + (view == 0 ? " live" : " after power loss");
+      mtas.push_back(std::move(m));
+    }
+    RelayTotals totals;
+    std::vector<Violation> found;
+    check_relay(ledger, mtas, *relay_log, drops, found, totals);
+    if (view == 0) {
+      report.relay = true;
+      report.relay_delivered = totals.delivered;
+      report.relay_bounced = totals.bounced;
+      report.relay_dsns = totals.dsns;
+      report.relay_success_dsns = totals.success_dsns;
+      report.dup_dropped = totals.dup_dropped;
+      report.dup_crash = totals.dup_crash;
+      report.dup_lost_reply = totals.dup_lost_reply;
+      report.relay_retries_checked = relay_log->retries_checked();
+      v.insert(v.end(), found.begin(), found.end());
+    } else {
+      // After a power loss: every delivery and bounce must already be durable.
+      for (auto& x : found) {
+        if (x.invariant == "lost-after-ack" || x.invariant == "corrupt") {
+          x.detail += " (after power loss)";
+          v.push_back(std::move(x));
+        }
+      }
+    }
+  }
+}
+
 void ScenarioRun::Impl::crash_now(HostId h, std::string_view why) {
   if (!chaos_active || !world->host_up(h)) return;
   world->record(kWorldHost, "chaos.crash", std::string(world->host_name(h)) + " " + std::string(why));
   note_server_memory(h);
   world->crash(h);
+  if (relay_log != nullptr) relay_log->crashed(h, world->now());
   ++report.crashes;
   const Instant back = world->now() + sc.faults.downtime.draw(chaos);
   world->schedule_at(back, kWorldHost, [this, h] {
@@ -233,8 +379,13 @@ void ScenarioRun::Impl::schedule_partition(Instant from) {
   if (at >= fault_end) return;
   world->schedule_at(at, kWorldHost, [this] {
     if (!chaos_active) return;
-    const HostId c = clients[chaos.below(clients.size())];
+    HostId c = clients[chaos.below(clients.size())];
     const HostId s = servers[chaos.below(servers.size())];
+    // Relay scenarios also cut the MTAs from each other (drawn only there).
+    if (sc.relay && servers.size() > 1 && chaos.chance_ppm(sc.relay->server_partition_ppm)) {
+      const auto k = static_cast<std::size_t>(std::find(servers.begin(), servers.end(), s) - servers.begin());
+      c = servers[(k + 1 + chaos.below(servers.size() - 1)) % servers.size()];
+    }
     if (chaos.chance_ppm(sc.faults.one_way_partition_ppm)) {
       if (chaos.below(2) == 0) {
         world->net().partition_one_way(c, s);
@@ -260,6 +411,8 @@ void ScenarioRun::Impl::heal() {
   nc.stall_ppm = 0;
   nc.reset_ppm = 0;
   world->buggify().config().enabled = false;
+  world->dns().config().servfail_ppm = 0;
+  world->dns().config().timeout_ppm = 0;
   // Personalities are faults of the fault phase: the liveness sessions must find servers
   // that answer (their state — greylist, drops — stays inspectable in the World).
   for (const auto& [name, personality] : sc.personalities) world->clear_personality(world->host_by_name(name));
@@ -277,6 +430,7 @@ void ScenarioRun::Impl::heal() {
         world->record(kWorldHost, "chaos.restart", std::string(world->host_name(h)) + " not ready");
         note_server_memory(h);
         world->crash(h);
+        if (relay_log != nullptr) relay_log->crashed(h, world->now());
       }
     }
     if (!world->host_up(h)) world->boot(h);
@@ -303,10 +457,12 @@ void ScenarioRun::Impl::finish(std::string_view budget_note) {
     const HostId h = servers[i];
     const std::string name(world->host_name(h));
     const DiskState& live = world->disk_state(h);
+    if (sc.relay) continue;  // finish_relay reads the mailboxes
     check_mailboxes(ledger, sc.server, server_eps[i].address, MailboxView{name + " live", &live}, v);
     const DiskState durable = live.durable_view();
     check_mailboxes(ledger, sc.server, server_eps[i].address, MailboxView{name + " after power loss", &durable}, v);
   }
+  if (sc.relay) finish_relay(v);
   for (const auto& e : ledger.entries()) {
     ++report.messages;
     switch (e.outcome) {
@@ -378,7 +534,9 @@ bool ScenarioRun::advance(std::uint64_t max_steps) {
     s.phase = Impl::Phase::drain;
     return true;
   }
-  const RunStatus st = w.run_until([&s] { return s.stats.finished == s.planned_sessions; }, s.drain_end - w.now(), slice);
+  const RunStatus st = w.run_until(
+      [&s] { return s.stats.finished == s.planned_sessions && (!s.sc.relay || s.queues_empty()); },
+      s.drain_end - w.now(), slice);
   if (st == RunStatus::budget_exhausted) return true;
   s.finish("");
   return false;
@@ -394,6 +552,12 @@ RunReport run_scenario(const Scenario& scenario, std::uint64_t seed, const RunOp
 // ============================================================================ built-ins
 
 namespace {
+
+smtp::Reply reply_of(std::string_view text) {
+  auto r = parse_personality_reply(text);
+  MAIL_ASSERT(r.ok());
+  return *r;
+}
 
 Scenario base(std::string name, std::string description) {
   Scenario s;
@@ -412,7 +576,7 @@ Scenario base(std::string name, std::string description) {
 }  // namespace
 
 std::vector<std::string> builtin_scenario_names() {
-  return {"smtp-basic", "smtp-faults", "smtp-crash", "smtp-tls", "smtp-submission"};
+  return {"smtp-basic", "smtp-faults", "smtp-crash", "smtp-tls", "smtp-submission", "relay-basic", "relay-faults"};
 }
 
 std::optional<Scenario> builtin_scenario(std::string_view name) {
@@ -486,6 +650,75 @@ std::optional<Scenario> builtin_scenario(std::string_view name) {
     s.workload.scram_ppm = 300'000;  // of the logins; the rest use PLAIN
     return s;
   }
+  if (name == "relay-basic") {
+    // Two organisations, each with a relaying MTA (issue 13): mail both ways through MX
+    // lookups, some to unknown users (bounced back to the sender), some with NOTIFY=SUCCESS.
+    // A short retry schedule so the drain phase stays short.
+    Scenario s = base("relay-basic", "two relaying MTAs (a.test, b.test): mail both ways, bounces, NOTIFY=SUCCESS");
+    s.servers = 2;
+    s.relay = RelayScenario{};
+    for (const char* domain : {"a.test", "b.test"}) {
+      RelayHost h;
+      h.domain = domain;
+      h.retry.first = 1min;
+      h.retry.max = 10min;
+      h.retry.lifetime = 2h;
+      h.retry.delay_warning = Duration(0);
+      s.relay->hosts.push_back(std::move(h));
+    }
+    s.workload.sessions = 20;
+    s.workload.session_start = DurationRange{0s, 2min};
+    s.workload.abrupt_disconnect_ppm = 0;
+    s.workload.unknown_recipient_ppm = 150'000;
+    s.workload.liveness_sessions = 2;
+    s.fault_phase = 3min;
+    s.drain_phase = 6h;
+    return s;
+  }
+  if (name == "relay-faults") {
+    // The relay under every fault the simulator has: remote-MX personalities on both MTAs
+    // (greylist, 4xx/5xx at stages, slow, silent, garbled replies, drop after the dot),
+    // partitions (clients and MTAs), DNS SERVFAIL and timeouts, crashes of either MTA with
+    // torn writes. Healed after 10 minutes; then every queue must drain.
+    Scenario s = *builtin_scenario("relay-basic");
+    s.name = "relay-faults";
+    s.description = "two relaying MTAs under personalities, partitions, DNS faults and crashes with torn writes";
+    s.workload.sessions = 24;
+    s.workload.session_start = DurationRange{0s, 8min};
+    s.workload.abrupt_disconnect_ppm = 20'000;
+    s.fault_phase = 10min;
+    s.relay->dns_servfail_ppm = 100'000;
+    s.relay->dns_timeout_ppm = 50'000;
+    s.relay->server_partition_ppm = 500'000;
+    s.faults.net.stall_ppm = 2'000;
+    s.faults.disk.tear_ppm = 500'000;
+    s.faults.crash_interval = DurationRange{1min, 5min};
+    s.faults.downtime = DurationRange{1s, 30s};
+    s.faults.crash_after_sync_ppm = 5'000;
+    s.faults.crash_after_ack_ppm = 30'000;
+    s.faults.partition_interval = DurationRange{30s, 2min};
+    s.faults.partition_duration = DurationRange{1s, 90s};
+    Personality greylist;
+    greylist.greylist = true;
+    greylist.greylist_delay = 3min;
+    greylist.drop_after_dot_ppm = 100'000;
+    greylist.at(Stage::end_of_data).delay_min = 1s;
+    greylist.at(Stage::end_of_data).delay_max = 20min;  // past the client's timeout: a lost reply
+    greylist.at(Stage::end_of_data).delay_ppm = 50'000;
+    s.personalities["mx1"] = greylist;
+    Personality difficult;
+    difficult.at(Stage::rcpt).reply = reply_of("452 4.2.2 Mailbox full");
+    difficult.at(Stage::rcpt).reply_ppm = 150'000;
+    difficult.at(Stage::end_of_data).reply = reply_of("554 5.6.0 Message rejected");
+    difficult.at(Stage::end_of_data).reply_ppm = 30'000;
+    difficult.at(Stage::mail).silent_ppm = 20'000;
+    difficult.at(Stage::mail).garble_ppm = 20'000;
+    difficult.at(Stage::greeting).reply = reply_of("421 4.3.2 Too busy");
+    difficult.at(Stage::greeting).reply_ppm = 50'000;
+    difficult.drop_after_dot_ppm = 50'000;
+    s.personalities["mx2"] = difficult;
+    return s;
+  }
   if (name == "smtp-crash") {
     Scenario s = base("smtp-crash", "crash-heavy: crashes between fsync and 250, after 250 and at random; torn writes");
     s.workload.sessions = 40;
@@ -519,6 +752,13 @@ std::string summary_line(const RunReport& r) {
   if (r.submission_sessions > 0) {
     line += " submission_sessions=" + std::to_string(r.submission_sessions) +
             " authenticated=" + std::to_string(r.authenticated_sessions);
+  }
+  if (r.relay) {
+    line += " delivered=" + std::to_string(r.relay_delivered) + " bounced=" + std::to_string(r.relay_bounced) +
+            " dsns=" + std::to_string(r.relay_dsns) + " success_dsns=" + std::to_string(r.relay_success_dsns) +
+            " duplicates=" + std::to_string(r.dup_dropped + r.dup_crash + r.dup_lost_reply) + "(drop=" +
+            std::to_string(r.dup_dropped) + ",lost_reply=" + std::to_string(r.dup_lost_reply) +
+            ",crash=" + std::to_string(r.dup_crash) + ") retries_checked=" + std::to_string(r.relay_retries_checked);
   }
   return line;
 }
@@ -560,6 +800,15 @@ std::string to_json(const RunReport& r) {
   if (r.submission_sessions > 0) {
     out += ",\"submission_sessions\":" + std::to_string(r.submission_sessions);
     out += ",\"authenticated_sessions\":" + std::to_string(r.authenticated_sessions);
+  }
+  if (r.relay) {
+    out += ",\"relay\":{\"delivered\":" + std::to_string(r.relay_delivered) +
+           ",\"bounced\":" + std::to_string(r.relay_bounced) + ",\"dsns\":" + std::to_string(r.relay_dsns) +
+           ",\"success_dsns\":" + std::to_string(r.relay_success_dsns) +
+           ",\"duplicates_dropped_after_dot\":" + std::to_string(r.dup_dropped) +
+           ",\"duplicates_lost_reply\":" + std::to_string(r.dup_lost_reply) +
+           ",\"duplicates_crash\":" + std::to_string(r.dup_crash) +
+           ",\"retries_checked\":" + std::to_string(r.relay_retries_checked) + "}";
   }
   out += ",\"steps\":" + std::to_string(r.steps);
   out += ",\"virtual_us\":" + std::to_string(r.virtual_us);

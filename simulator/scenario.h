@@ -39,6 +39,38 @@ struct FaultConfig {
   bool buggify = false;
 };
 
+// Relaying hosts (the relay-* scenarios, issue 13): server i (mx<i+1>) is the MTA of
+// hosts[i].domain (MX <domain> -> mx<i+1>.<domain> -> its address, in SimDns, so routing goes
+// through real MX lookups) with the directory's users, runs the outbound queue and relays
+// for its trusted networks (the client hosts are 10.0.2.x). The workload submits from
+// user@<own domain> to local and remote users, some unknown (bounced back), some with
+// NOTIFY=SUCCESS. See relay_workload.h and relay_checker.h.
+struct RelayHost {
+  std::string domain;                                        // lower-case, one per host
+  std::vector<std::string> trusted_networks{"10.0.2.0/24"};  // CIDR ([relay] trusted_networks)
+  smtp::RetryPolicy retry;                                   // the queue's schedule ([queue] keys)
+  std::vector<node::StaticRoute> routes;                     // tried before MX ([[relay.routes]])
+  // Its MX points at an address where nothing ever answers (connects time out): all mail
+  // for this domain must bounce after the lifetime.
+  bool unreachable = false;
+};
+
+struct RelayScenario {
+  std::vector<RelayHost> hosts;                  // hosts[i] is mx<i+1>; size == servers
+  std::uint32_t remote_recipient_ppm = 600'000;  // a recipient is in another host's domain
+  std::uint32_t notify_success_ppm = 200'000;    // a recipient asks NOTIFY=SUCCESS,FAILURE
+  // Fault phase only: random DNS SERVFAIL / timeouts per query; of the partitions, the share
+  // cut between two MTAs instead of a client and an MTA.
+  std::uint32_t dns_servfail_ppm = 0;
+  std::uint32_t dns_timeout_ppm = 0;
+  std::uint32_t server_partition_ppm = 0;
+  std::vector<std::string> domains() const {
+    std::vector<std::string> out;
+    for (const auto& h : hosts) out.push_back(h.domain);
+    return out;
+  }
+};
+
 struct Scenario {
   std::string name;
   std::string description;
@@ -64,6 +96,9 @@ struct Scenario {
   std::vector<SubmissionUser> logins;
   // Remote-MX personalities by server host name ("mx1", ...): [hosts.NAME.personality].
   std::map<std::string, Personality> personalities;
+  // Set: the servers are relaying MTAs (relay-basic, relay-faults). The drain phase then
+  // also waits for every outbound queue to empty, and the relay checks run.
+  std::optional<RelayScenario> relay;
   Duration fault_phase = 5min;
   Duration settle = 10s;         // after healing, before the liveness sessions start
   Duration drain_phase = 30min;  // bound on the liveness/drain phase (virtual time)
@@ -76,6 +111,13 @@ Status provision_data_dir(DiskState& disk, const std::string& dir);
 // Writes `text` to `path` durably (file synced, its directory created and synced): the
 // users file as `cloudsdial user add` leaves it. Used when Scenario::logins is set.
 Status provision_file(DiskState& disk, const std::string& path, std::string_view text);
+
+// Relay scenarios: the server configuration of mx<i+1> (sc.server with the host's domain,
+// trusted networks, and the outbound queue with its retry schedule and routes), and its DNS
+// records (MX <domain> 10 mx<i+1>.<domain>; A: `address`, or a dead address when the host
+// is `unreachable`). The runner and the Python World.from_scenario share them.
+MailServerConfig relay_host_config(const Scenario& sc, std::uint32_t i);
+void add_relay_dns(DnsZones& dns, const Scenario& sc, std::uint32_t i, const std::string& address);
 
 struct RunOptions {
   std::string trace_file;         // full trace, when non-empty
@@ -95,6 +137,11 @@ struct RunReport {
   std::uint32_t submission_sessions = 0;     // sessions to the submission port
   std::uint32_t authenticated_sessions = 0;  // of those, sessions whose AUTH got 235
   std::uint32_t crashes = 0, partitions = 0;
+  // Relay scenarios: recipient outcomes (relay_checker.h) and duplicates by explanation.
+  bool relay = false;
+  std::uint64_t relay_delivered = 0, relay_bounced = 0, relay_dsns = 0, relay_success_dsns = 0;
+  std::uint64_t dup_dropped = 0, dup_crash = 0, dup_lost_reply = 0;
+  std::uint64_t relay_retries_checked = 0;  // retry intervals measured against the schedule
   std::uint64_t steps = 0;
   std::int64_t virtual_us = 0;
   double wall_seconds = 0;

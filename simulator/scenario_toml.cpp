@@ -213,6 +213,56 @@ void read_personality(const toml::table& t, const std::string& path, Personality
   r.done();
 }
 
+// An array of strings (trusted_networks).
+std::vector<std::string> strings_of(Reader& r, const toml::node& n, std::string_view key) {
+  const auto* a = n.as_array();
+  if (a == nullptr) r.reject(n, key, "must be an array of strings");
+  std::vector<std::string> out;
+  for (auto&& e : *a) {
+    if (!e.is_string()) r.reject(e, key, "must be strings");
+    out.push_back(*e.value<std::string>());
+  }
+  return out;
+}
+
+// The per-MTA relay keys, named as in the server configuration ([relay] trusted_networks
+// and [[relay.routes]], [queue] first_retry/max_retry/lifetime/delay_warning), in
+// [relay] (every host) or [hosts.NAME.relay] (that host).
+void read_relay_host(Reader& r, RelayHost& h, bool per_host) {
+  if (per_host) {
+    r.string("domain", h.domain);
+    r.boolean("unreachable", h.unreachable);
+  }
+  if (const auto* n = r.get("trusted_networks")) {
+    h.trusted_networks = strings_of(r, *n, "trusted_networks");
+    for (const auto& net : h.trusted_networks) {
+      if (!parse_cidr(net)) r.reject(*n, "trusted_networks", "'" + net + "' is not an address or CIDR (e.g. \"10.0.2.0/24\")");
+    }
+  }
+  if (const auto* n = r.get("routes")) {
+    const auto* a = n->as_array();
+    if (a == nullptr) r.reject(*n, "routes", "must be an array of tables {domain, host, port}");
+    h.routes.clear();
+    for (auto&& e : *a) {
+      const auto* t = e.as_table();
+      if (t == nullptr) r.reject(e, "routes", "must be tables {domain, host, port}");
+      Reader rr(*t, r.name("routes"));
+      node::StaticRoute route;
+      rr.string("domain", route.domain);
+      rr.string("host", route.host);
+      rr.integer("port", route.port, 1, 65535);
+      rr.done();
+      if (route.domain.empty() || route.host.empty()) r.reject(e, "routes", "needs domain and host");
+      h.routes.push_back(std::move(route));
+    }
+  }
+  r.duration("first_retry", h.retry.first);
+  r.integer("retry_factor", h.retry.factor, 1, 100);
+  r.duration("max_retry", h.retry.max);
+  r.duration("lifetime", h.retry.lifetime);
+  r.duration("delay_warning", h.retry.delay_warning);
+}
+
 void read_scenario(const toml::table& root, Scenario& s) {
   Reader r(root, "");
   std::string base;
@@ -390,6 +440,35 @@ void read_scenario(const toml::table& root, Scenario& s) {
     f.boolean("buggify", c.buggify);
     f.done();
   }
+  // [relay]: the servers are relaying MTAs; its host keys apply to every host, then
+  // [hosts.NAME.relay] (below) to one.
+  std::optional<RelayHost> relay_defaults;
+  if (const auto* t = r.table("relay")) {
+    Reader rl(*t, "relay");
+    if (!s.relay) s.relay = RelayScenario{};
+    RelayHost d = s.relay->hosts.empty() ? RelayHost{} : s.relay->hosts.front();
+    d.domain.clear();
+    d.unreachable = false;
+    std::vector<std::string> domains;
+    if (const auto* n = rl.get("domains")) domains = strings_of(rl, *n, "domains");
+    read_relay_host(rl, d, false);
+    rl.ppm("remote_recipient_ppm", s.relay->remote_recipient_ppm);
+    rl.ppm("notify_success_ppm", s.relay->notify_success_ppm);
+    rl.ppm("dns_servfail_ppm", s.relay->dns_servfail_ppm);
+    rl.ppm("dns_timeout_ppm", s.relay->dns_timeout_ppm);
+    rl.ppm("server_partition_ppm", s.relay->server_partition_ppm);
+    rl.done();
+    s.relay->hosts.resize(std::max<std::size_t>(s.servers, domains.size()), d);
+    for (std::size_t i = 0; i < s.relay->hosts.size(); ++i) {
+      const std::string domain = i < domains.size() ? domains[i] : s.relay->hosts[i].domain;
+      const bool unreachable = s.relay->hosts[i].unreachable;
+      s.relay->hosts[i] = d;
+      s.relay->hosts[i].domain = domain;
+      s.relay->hosts[i].unreachable = unreachable;
+    }
+    relay_defaults = d;
+  }
+  if (s.relay) s.relay->hosts.resize(s.servers, relay_defaults.value_or(RelayHost{}));
   if (const auto* t = r.table("hosts")) {
     Reader h(*t, "hosts");
     for (auto&& [k, v] : *t) {
@@ -405,11 +484,28 @@ void read_scenario(const toml::table& root, Scenario& s) {
         read_personality(*pt, hr.name("personality"), p);
         s.personalities[host] = std::move(p);
       }
+      if (const auto* rt = hr.table("relay")) {
+        if (!s.relay) hr.reject(v, "relay", "needs a [relay] table (the servers are relaying MTAs)");
+        Reader rr(*rt, hr.name("relay"));
+        read_relay_host(rr, s.relay->hosts.at(std::stoul(host.substr(2)) - 1), true);
+        rr.done();
+      }
       hr.done();
     }
     h.done();
   }
   r.done();
+  if (s.relay) {
+    std::set<std::string> seen;
+    for (std::size_t i = 0; i < s.relay->hosts.size(); ++i) {
+      RelayHost& h = s.relay->hosts[i];
+      const std::string where = "hosts.mx" + std::to_string(i + 1) + ".relay";
+      h.domain = smtp::canonical_domain(h.domain);
+      if (h.domain.empty()) throw Bad{root.source(), where + ".domain", "every relaying host needs a domain (relay.domains)"};
+      if (!seen.insert(h.domain).second) throw Bad{root.source(), where + ".domain", "'" + h.domain + "' belongs to two hosts"};
+      if (auto ok = smtp::validate(h.retry); !ok) throw Bad{root.source(), where, ok.error().detail};
+    }
+  }
   if (s.workload.submission_ppm > 0) {
     // Submission sessions log in (PLAIN only inside TLS) with these logins.
     const toml::node& where = root;

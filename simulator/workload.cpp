@@ -79,6 +79,14 @@ std::string one_line(const smtp::Reply& r) {
   return out;
 }
 
+}  // namespace
+
+std::string sim_message_body(Prng& rng, std::uint64_t bytes, std::uint32_t dot_line_ppm) {
+  return make_body(rng, bytes, dot_line_ppm);
+}
+
+namespace {
+
 // A submission session: port 587, STARTTLS required, and how it authenticates.
 void plan_submission(Prng& rng, const WorkloadConfig& config, bool liveness, SessionPlan& p) {
   MAIL_ASSERT(config.submission_port != 0);
@@ -285,10 +293,15 @@ rt::Task<void> run_session(rt::Env& env, SessionPlan plan, WorkloadConfig config
       const auto at = e.mail_from.rfind('@');
       tx.mail_from.mailbox = smtp::Mailbox{e.mail_from.substr(0, at), e.mail_from.substr(at + 1)};
     }
-    for (const auto& r : e.recipients) {
+    for (std::size_t i = 0; i < e.recipients.size(); ++i) {
+      const std::string& r = e.recipients[i];
       const auto at = r.rfind('@');
       smtp::Recipient rc;
       rc.path.mailbox = smtp::Mailbox{r.substr(0, at), r.substr(at + 1)};
+      if (i < e.notify_success.size() && e.notify_success[i]) {
+        rc.params.notify.success = true;
+        rc.params.notify.failure = true;
+      }
       tx.recipients.push_back(std::move(rc));
     }
     tx.content = e.content;

@@ -101,6 +101,9 @@ struct LedgerEntry {
   std::string content;         // as submitted (CRLF lines, unstuffed)
   std::vector<std::string> recipients;  // "local@domain" as submitted
   std::vector<bool> rcpt_accepted;
+  // Relay scenarios: recipient i is sent with NOTIFY=SUCCESS,FAILURE (RFC 3461 §4.1) when
+  // set; empty: no NOTIFY parameter at all (every other scenario).
+  std::vector<bool> notify_success;
   Outcome outcome = Outcome::not_sent;
   std::string reply;           // final reply, one line
   Instant decided_at{};
@@ -147,6 +150,10 @@ struct SessionStats {
   std::uint64_t server_buffered_max = 0;  // largest server connection input (SmtpServerCounters)
   std::vector<std::string> problems;      // protocol-level oddities worth a violation
 };
+
+// A random body of about `bytes` octets: CRLF lines, printable ASCII, some long lines,
+// some starting with '.' (transparency), as every workload message has.
+std::string sim_message_body(Prng& rng, std::uint64_t bytes, std::uint32_t dot_line_ppm);
 
 // Draws `count` session plans (and their messages, added to `ledger`).
 std::vector<SessionPlan> plan_sessions(Prng& rng, const WorkloadConfig& config, std::uint32_t count,

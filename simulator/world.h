@@ -153,7 +153,8 @@ class World {
   void set_personality(HostId id, const Personality& personality);
   void clear_personality(HostId id);
   std::shared_ptr<PersonalityState> personality(HostId id) const;  // null when none
-  // Every drop after the final dot so far, of every host, in host order then time order.
+  // Every drop after the final dot so far, of every host, in host order then time order,
+  // including those of personalities since cleared (heal) or replaced.
   std::vector<DroppedAfterDot> dropped_after_dot() const;
 
  private:
@@ -202,6 +203,8 @@ class World {
   Observer observer_;
   Observer tap_;
   std::map<HostId, std::shared_ptr<PersonalityState>> personalities_;
+  // Cleared or replaced personalities, kept for dropped_after_dot().
+  std::vector<std::pair<HostId, std::shared_ptr<PersonalityState>>> retired_personalities_;
   std::uint32_t personality_sets_ = 0;
 };
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import email
 import email.message
-import json
 import email.policy
+import json
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Optional, Sequence, Union
 
@@ -223,6 +223,25 @@ class World(_core.World):
         """Messages in the Maildirs of `server` (one user's, or all). durable=True shows what
         a power loss right now would leave."""
         return [StoredMessage(*m) for m in self._mailbox(server, user, durable)]
+
+    def queue(self, server: str) -> list[dict]:
+        """The outbound queue of a relaying server (a host of the relay-* scenarios, e.g.
+        World.from_scenario("relay-faults", seed)), as `cloudsdial queue show --json` gives
+        each message: id, arrival (Unix seconds), arrival_text, size, sender ("<a@b>", "<>"
+        for a DSN), pending, deferred, held, active (a delivery is running), next_attempt,
+        last_reply, auth, client, helo, envid, ret and "recipients": one dict each with
+        address, state ("pending", "deferred", "delivered", "bounced"), attempts,
+        next_attempt, last_reply, remote_mta, notify, orcpt. Messages leave the queue once
+        every recipient is delivered or bounced (and any DSN queued), so an empty list means
+        nothing is left to do. Raises for a host that is down or has no outbound queue."""
+        listing, shown = self._queue_json(server)
+        active = {m["id"]: m["active"] for m in json.loads(listing)["messages"]}
+        out = []
+        for text in shown:
+            message = json.loads(text)["message"]
+            message["active"] = active.get(message["id"], False)
+            out.append(message)
+        return out
 
     def set_personality(self, server: str, spec: Optional[dict] = None, **keys) -> None:
         """Makes `server` behave like a difficult remote MX, for connections accepted from now

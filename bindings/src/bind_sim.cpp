@@ -312,12 +312,14 @@ void bind_world_traffic(WorldClass& cls) {
              w.world().buggify().config().enabled = sc.faults.buggify;
              for (std::uint32_t i = 0; i < sc.servers; ++i) {
                ServerSpec spec;
-               spec.config = sc.server;
+               // A relay scenario's hosts are MTAs of their own domains, found through MX.
+               spec.config = sc.relay ? sim::relay_host_config(sc, i) : sc.server;
                if (sc.tls) spec.config->tls = w.tls().server;  // as the scenario runner: one certificate per World
                spec.disk = sc.faults.disk;
                spec.provision_data_dir = sc.provision_data_dir;
                spec.wait_ready = false;
-               w.add_server(std::move(spec));
+               const std::string name = w.add_server(std::move(spec));
+               if (sc.relay) sim::add_relay_dns(w.world().dns(), sc, i, w.address_of(name));
              }
              for (const auto& [name, p] : sc.personalities) w.world().set_personality(w.world().host_by_name(name), p);
              for (std::uint32_t i = 0; i < sc.client_hosts; ++i) w.add_client("", "");
@@ -325,6 +327,7 @@ void bind_world_traffic(WorldClass& cls) {
              if (!sc.tls) wl.starttls_ppm = 0;
              if (wl.session_start.max > sc.fault_phase) wl.session_start.max = sc.fault_phase;
              if (wl.session_start.min > wl.session_start.max) wl.session_start.min = wl.session_start.max;
+             if (sc.relay) return w.add_relay_workload(wl, *sc.relay);
              return w.add_workload(wl, {}, {});
            }, "scenario"_a)
       .def("_session", [](SimWorld& w, std::uint32_t i) {
@@ -408,6 +411,7 @@ void bind_world_faults(WorldClass& cls) {
                               "greylist_passed"_a = c->greylist_passed, "delayed"_a = c->delayed,
                               "silenced"_a = c->silenced, "garbled"_a = c->garbled, "dropped"_a = c->dropped);
            }, "server"_a, "What a server's personality did so far (None without one).")
+      .def("_queue_json", [](SimWorld& w, const std::string& server) { return w.queue_json(server); }, "server"_a)
       .def("dropped_after_dot", [](SimWorld& w) {
              pyb::list out;
              for (const auto& d : w.world().dropped_after_dot()) {

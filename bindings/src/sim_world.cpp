@@ -7,6 +7,8 @@
 
 #include "errors.h"
 #include "proto/smtp/address.h"
+#include "node/queue_report.h"
+#include "simulator/relay_workload.h"
 #include "simulator/scenario.h"
 #include "simulator/sim_disk.h"
 #include "simulator/sim_env.h"
@@ -340,6 +342,34 @@ std::vector<std::uint32_t> SimWorld::add_workload(const sim::WorkloadConfig& con
   Prng rng = world_->fork("workload-" + std::to_string(++workloads_));
   auto plans = sim::plan_sessions(rng, wc, wc.sessions, static_cast<std::uint32_t>(sessions_.size()), client_ids,
                                   endpoints, first.directory.domains, users, false, ledger_);
+  return launch(std::move(plans), wc);
+}
+
+std::vector<std::uint32_t> SimWorld::add_relay_workload(const sim::WorkloadConfig& config,
+                                                        const sim::RelayScenario& relay) {
+  require_mutable("add_relay_workload");
+  std::vector<sim::HostId> client_ids;
+  std::vector<rt::Endpoint> endpoints;
+  for (const auto& [name, id] : hosts_) {
+    if (!is_server(name)) client_ids.push_back(id);
+  }
+  for (std::size_t i = 0; i < relay.hosts.size(); ++i) {
+    const std::string name = "mx" + std::to_string(i + 1);
+    endpoints.push_back(rt::Endpoint{address_of(name), server_config(name).smtp_port});
+  }
+  if (client_ids.empty() || endpoints.empty()) raise_error(ErrorKind::config, "a workload needs clients and servers");
+  std::vector<std::string> users;
+  for (const auto& u : server_config("mx1").directory.users) users.push_back(u.name);
+  sim::WorkloadConfig wc = config;
+  wc.tls_client = nullptr;
+  wc.starttls_ppm = 0;
+  Prng rng = world_->fork("workload-" + std::to_string(++workloads_));
+  auto plans = sim::plan_relay_sessions(rng, wc, relay, wc.sessions, static_cast<std::uint32_t>(sessions_.size()),
+                                        client_ids, endpoints, users, false, ledger_);
+  return launch(std::move(plans), wc);
+}
+
+std::vector<std::uint32_t> SimWorld::launch(std::vector<sim::SessionPlan> plans, const sim::WorkloadConfig& wc) {
   std::vector<std::uint32_t> out;
   for (auto& plan : plans) {
     SessionState& s = sessions_.emplace_back();
@@ -356,6 +386,22 @@ std::vector<std::uint32_t> SimWorld::add_workload(const sim::WorkloadConfig& con
     sim::launch_sessions(*world_, world_->now(), std::move(one), wc, ledger_, s.stats);
   }
   return out;
+}
+
+std::pair<std::string, std::vector<std::string>> SimWorld::queue_json(const std::string& server) {
+  if (!is_server(server)) raise_error(ErrorKind::config, "queue: '" + server + "' is not a mail server host");
+  const sim::HostId id = id_of(server);
+  if (!world_->host_up(id)) raise_error(ErrorKind::state, "queue: '" + server + "' is down");
+  auto services = std::static_pointer_cast<sim::MailServerServices>(world_->services(id));
+  node::QueueManager* q = services ? services->server.outbound() : nullptr;
+  if (q == nullptr) raise_error(ErrorKind::config, "queue: '" + server + "' has no outbound queue (not a relaying host)");
+  const auto list = q->list();
+  std::vector<std::string> shown;
+  for (const auto& m : list) {
+    auto msg = q->show(m.id);
+    if (msg) shown.push_back(node::queue_show_json(*msg));
+  }
+  return {node::queue_list_json(list), std::move(shown)};
 }
 
 const sim::SimTls& SimWorld::tls() {

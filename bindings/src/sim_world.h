@@ -25,6 +25,10 @@
 #include "simulator/world.h"
 #include "simulator/workload.h"
 
+namespace mail::sim {
+struct RelayScenario;
+}  // namespace mail::sim
+
 namespace mail::py {
 
 struct UserSpec {
@@ -140,6 +144,9 @@ class SimWorld {
   // with TLS. Returns their indexes.
   std::vector<std::uint32_t> add_workload(const sim::WorkloadConfig& config, std::vector<std::string> clients,
                                           std::vector<std::string> servers);
+  // The relay scenarios' workload (simulator/relay_workload.h) from every client to the
+  // servers mx1..mxN, server i being the MTA of relay.hosts[i].domain.
+  std::vector<std::uint32_t> add_relay_workload(const sim::WorkloadConfig& config, const sim::RelayScenario& relay);
   std::size_t session_count() const noexcept { return sessions_.size(); }
 
   // ---------------------------------------------------------------- TLS
@@ -185,6 +192,11 @@ class SimWorld {
   // ---------------------------------------------------------------- inspection
   std::vector<StoredMessage> mailbox(const std::string& server, bool durable) const;
   std::vector<sim::Violation> check() const;
+  // The outbound queue of a relaying server, as `cloudsdial queue list --json` and
+  // `queue show --json` give it: queue_list_json() of the running queue, then one
+  // queue_show_json() per message (node/queue_report.h). Errors: not a server, down, or no
+  // outbound queue.
+  std::pair<std::string, std::vector<std::string>> queue_json(const std::string& server);
   std::vector<std::pair<std::string, std::int64_t>> stats() const;
 
   // ---------------------------------------------------------------- events
@@ -196,6 +208,7 @@ class SimWorld {
 
  private:
   sim::HostId id_of(const std::string& name) const;
+  std::vector<std::uint32_t> launch(std::vector<sim::SessionPlan> plans, const sim::WorkloadConfig& wc);
   void require_mutable(const char* what) const;
   void begin_run();
   sim::RunStatus finish_run(sim::RunStatus status);
