@@ -21,14 +21,15 @@ std::string number(std::uint64_t v) { return std::to_string(v); }
 std::string boolean(bool v) { return v ? "true" : "false"; }
 std::string time_json(WallTime t) { return std::to_string(t.unix_seconds()); }
 
-std::string summary_json(const QueueSummary& s) {
+// `with_count`: the "recipients" count (the list); show has the recipients array instead.
+std::string summary_json(const QueueSummary& s, bool with_count = true) {
   std::string o = "{";
   o += field("id", json_string(s.id)) + ",";
   o += field("arrival", time_json(s.arrival)) + ",";
   o += field("arrival_text", json_string(smtp::format_date_time(s.arrival))) + ",";
   o += field("size", number(s.size_bytes)) + ",";
   o += field("sender", json_string(s.sender)) + ",";
-  o += field("recipients", number(s.recipients)) + ",";
+  if (with_count) o += field("recipients", number(s.recipients)) + ",";
   o += field("pending", number(s.pending)) + ",";
   o += field("deferred", number(s.deferred)) + ",";
   o += field("held", boolean(s.held)) + ",";
@@ -87,7 +88,7 @@ std::string queue_list_json(const std::vector<QueueSummary>& messages) {
 
 std::string queue_show_json(const store::QueuedMessage& m) {
   std::string o = "{\"ok\":true,\"message\":";
-  std::string s = summary_json(summarize(m));
+  std::string s = summary_json(summarize(m), /*with_count=*/false);
   s.pop_back();  // reopen the summary object
   o += s;
   // Appended piecewise, not `"," + field(...)`: GCC 12's bogus -Wrestrict at -O2 (bug 105329).
