@@ -6,6 +6,7 @@
 #include <cinttypes>
 #include <cstdio>
 
+#include "core/json.h"
 #include "proto/sasl/credentials.h"
 #include "relay_checker.h"
 #include "relay_workload.h"
@@ -763,25 +764,6 @@ std::string summary_line(const RunReport& r) {
   return line;
 }
 
-namespace {
-std::string json_string(std::string_view s) {
-  std::string out = "\"";
-  for (char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += ch;
-    } else if (c < 0x20) {
-      char esc[8];
-      std::snprintf(esc, sizeof esc, "\\u%04x", c);
-      out += esc;
-    } else {
-      out += ch;
-    }
-  }
-  return out + "\"";
-}
-}  // namespace
 
 std::string to_json(const RunReport& r) {
   std::string out = "{";

@@ -6,26 +6,6 @@
 
 namespace mail::control {
 
-std::string json_string(std::string_view s) {
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out = "\"";
-  for (char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += ch;
-    } else if (c < 0x20 || c == 0x7f) {
-      out += "\\u00";
-      out += hex[c >> 4];
-      out += hex[c & 0xf];
-    } else {
-      out += ch;  // UTF-8 passes through; invalid bytes are the caller's data
-    }
-  }
-  out += '"';
-  return out;
-}
-
 std::string error_response(std::string_view why) {
   std::string out = "{\"ok\":false,\"error\":";
   out += json_string(why);

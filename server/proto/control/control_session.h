@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/json.h"
 #include "core/time.h"
 #include "proto/session_output.h"
 
@@ -63,7 +64,6 @@ class ControlSession {
 
 // {"ok":false,"error":"<why>"} — the error response every failure uses.
 std::string error_response(std::string_view why);
-// JSON string literal with quotes: control characters, '"' and '\\' escaped (RFC 8259 §7).
-std::string json_string(std::string_view s);
+using mail::json_string;  // core/json.h: the answers' string literals (RFC 8259 §7)
 
 }  // namespace mail::control
