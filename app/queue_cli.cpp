@@ -4,6 +4,11 @@
 
 #include <boost/json.hpp>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -34,6 +39,15 @@ With the server running, the command goes through its control socket
 read and changed directly (flush then has nothing to do: the server tries deferred mail
 when it starts). --json prints the JSON answer itself.
 )";
+
+// True when a server holds the data directory's pid-file lock (serve takes it with flock).
+bool server_holds_lock(const std::string& pid_path) {
+  const int fd = ::open(pid_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool held = ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  ::close(fd);
+  return held;
+}
 
 struct Args {
   std::string command;
@@ -200,15 +214,19 @@ int queue_main(const std::vector<std::string_view>& args) {
   std::string answer;
   std::string request = "queue " + a.command;
   if (!a.id.empty()) request += " " + a.id;
-  env.tasks().spawn([](io::AsioEnv& e, std::string data_dir, std::string req, Args args2, std::string& out) -> rt::Task<void> {
+  env.tasks().spawn([](io::AsioEnv& e, std::string data_dir, std::string req, Args args2, std::string& out,
+                       std::string pid_path) -> rt::Task<void> {
     auto live = co_await ask_server(e, node::control_endpoint(data_dir), std::move(req));
     if (live) {
       out = std::move(*live);
+    } else if (server_holds_lock(pid_path)) {
+      // Never change the files of a queue a running server owns behind its back.
+      out = control::error_response("the server holding " + pid_path + " does not answer on its control socket");
     } else {
       out = co_await ask_files(e, std::move(data_dir), std::move(args2));
     }
     e.stop();
-  }(env, config->data_dir, std::move(request), a, answer));
+  }(env, config->data_dir, std::move(request), a, answer, config->pid_path()));
   env.run();
 
   while (!answer.empty() && (answer.back() == '\n' || answer.back() == '\r')) answer.pop_back();
