@@ -55,13 +55,7 @@ std::vector<SessionPlan> plan_relay_sessions(Prng& rng, const WorkloadConfig& co
         e.recipients.push_back(std::move(address));
         e.notify_success.push_back(notify);
       }
-      std::string headers = "From: <" + e.mail_from + ">\r\n";
-      headers += "To: ";
-      for (std::size_t r = 0; r < e.recipients.size(); ++r) headers += (r ? ", <" : "<") + e.recipients[r] + ">";
-      headers += "\r\nSubject: simulated message " + std::to_string(e.id) + "\r\n";
-      headers += "Message-ID: <sim." + std::to_string(e.id) + "@clients.test>\r\n";
-      headers += "X-Sim-Id: " + std::to_string(e.id) + "\r\n\r\n";
-      e.content = headers + sim_message_body(rng, config.message_bytes.draw(rng), config.dot_line_ppm);
+      e.content = sim_message_headers(e.mail_from, e.recipients, e.id) + sim_message_body(rng, config.message_bytes.draw(rng), config.dot_line_ppm);
       e.outcome = LedgerEntry::Outcome::not_sent;
       total_bytes += e.content.size() + 200;
       p.messages.push_back(e.id);

@@ -85,6 +85,17 @@ std::string sim_message_body(Prng& rng, std::uint64_t bytes, std::uint32_t dot_l
   return make_body(rng, bytes, dot_line_ppm);
 }
 
+std::string sim_message_headers(std::string_view from, const std::vector<std::string>& recipients, std::uint64_t id) {
+  std::string headers = "From: <";
+  headers += from;
+  headers += ">\r\nTo: ";
+  for (std::size_t r = 0; r < recipients.size(); ++r) headers += (r ? ", <" : "<") + recipients[r] + ">";
+  headers += "\r\nSubject: simulated message " + std::to_string(id) + "\r\n";
+  headers += "Message-ID: <sim." + std::to_string(id) + "@clients.test>\r\n";
+  headers += "X-Sim-Id: " + std::to_string(id) + "\r\n\r\n";
+  return headers;
+}
+
 namespace {
 
 // A submission session: port 587, STARTTLS required, and how it authenticates.
@@ -155,12 +166,8 @@ std::vector<SessionPlan> plan_sessions(Prng& rng, const WorkloadConfig& config, 
         e.recipients.push_back(local + "@" + domains[rng.below(domains.size())]);
       }
       // Liveness messages name only local users, so each one must be acked.
-      std::string headers = "From: <sender" + std::to_string(p.index) + "@clients.test>\r\n";
-      headers += "To: ";
-      for (std::size_t r = 0; r < e.recipients.size(); ++r) headers += (r ? ", <" : "<") + e.recipients[r] + ">";
-      headers += "\r\nSubject: simulated message " + std::to_string(e.id) + "\r\n";
-      headers += "Message-ID: <sim." + std::to_string(e.id) + "@clients.test>\r\n";
-      headers += "X-Sim-Id: " + std::to_string(e.id) + "\r\n\r\n";
+      const std::string headers =
+          sim_message_headers("sender" + std::to_string(p.index) + "@clients.test", e.recipients, e.id);
       e.content = headers + make_body(rng, config.message_bytes.draw(rng), config.dot_line_ppm);
       e.outcome = LedgerEntry::Outcome::not_sent;
       total_bytes += e.content.size() + 200;

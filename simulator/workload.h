@@ -155,6 +155,10 @@ struct SessionStats {
 // some starting with '.' (transparency), as every workload message has.
 std::string sim_message_body(Prng& rng, std::uint64_t bytes, std::uint32_t dot_line_ppm);
 
+// The header block every workload message starts with (From, To, Subject, Message-ID and
+// X-Sim-Id carrying the ledger id, then the blank line).
+std::string sim_message_headers(std::string_view from, const std::vector<std::string>& recipients, std::uint64_t id);
+
 // Draws `count` session plans (and their messages, added to `ledger`).
 std::vector<SessionPlan> plan_sessions(Prng& rng, const WorkloadConfig& config, std::uint32_t count,
                                        std::uint32_t first_index, const std::vector<HostId>& clients,
