@@ -1,0 +1,408 @@
+// Mailbox-level IMAP commands (see commands.h): SELECT/EXAMINE (RFC 9051 §6.3.2-3,
+// RFC 7162 CONDSTORE/QRESYNC), CREATE (RFC 6154 USE), DELETE, RENAME, SUBSCRIBE,
+// UNSUBSCRIBE, LIST (RFC 5258 LIST-EXTENDED, RFC 5819 LIST-STATUS, RFC 6154, RFC 3348),
+// LSUB, STATUS (RFC 8438 SIZE, RFC 7162 HIGHESTMODSEQ), APPEND (RFC 4315 APPENDUID,
+// RFC 7889 APPENDLIMIT) and QUOTA (RFC 9208).
+#include <algorithm>
+#include <set>
+
+#include "core/assert.h"
+#include "node/imap/commands.h"
+#include "node/imap/names.h"
+#include "proto/imap/parser.h"
+#include "proto/imap/response_writer.h"
+
+namespace mail::node::imapsrv {
+
+namespace im = mail::imap;
+
+namespace {
+
+std::string_view special_use_attr(store::SpecialUse u) noexcept {
+  switch (u) {
+    case store::SpecialUse::drafts: return "\\Drafts";
+    case store::SpecialUse::sent: return "\\Sent";
+    case store::SpecialUse::trash: return "\\Trash";
+    case store::SpecialUse::junk: return "\\Junk";
+    case store::SpecialUse::archive: return "\\Archive";
+    case store::SpecialUse::all: return "\\All";
+    case store::SpecialUse::flagged: return "\\Flagged";
+    case store::SpecialUse::none: break;
+  }
+  return {};
+}
+
+std::optional<store::SpecialUse> parse_special_use(std::string_view attr) {
+  static constexpr std::pair<std::string_view, store::SpecialUse> kUses[] = {
+      {"\\Drafts", store::SpecialUse::drafts}, {"\\Sent", store::SpecialUse::sent},
+      {"\\Trash", store::SpecialUse::trash},   {"\\Junk", store::SpecialUse::junk},
+      {"\\Archive", store::SpecialUse::archive}, {"\\All", store::SpecialUse::all},
+      {"\\Flagged", store::SpecialUse::flagged}};
+  for (const auto& [name, use] : kUses)
+    if (iequals(name, attr)) return use;
+  return std::nullopt;
+}
+
+void append_mailbox(std::string& out, const SessionContext& ctx, std::string_view name) {
+  im::append_astring(out, encode_mailbox_name(name, ctx.utf8()), ctx.utf8());
+}
+
+std::string list_line(const SessionContext& ctx, std::string_view verb, const store::FolderInfo& f, bool subscribed) {
+  std::string out = "* ";
+  out += verb;
+  out += " (";
+  std::string attrs;
+  auto attr = [&attrs](std::string_view a) {
+    if (!attrs.empty()) attrs += ' ';
+    attrs += a;
+  };
+  if (!f.selectable) attr("\\Noselect");
+  attr(f.has_children ? "\\HasChildren" : "\\HasNoChildren");
+  if (auto u = special_use_attr(f.special_use); !u.empty()) attr(u);
+  if (subscribed) attr("\\Subscribed");
+  out += attrs;
+  out += ") \"/\" ";
+  append_mailbox(out, ctx, f.name);
+  out += "\r\n";
+  return out;
+}
+
+std::uint32_t append_limit_of(const SessionContext& ctx) {
+  return static_cast<std::uint32_t>(std::min<std::uint64_t>(ctx.config.append_limit, 0xffffffffu));
+}
+
+void append_status_items(std::string& out, const SessionContext& ctx, const std::vector<im::StatusItem>& items,
+                         const store::FolderStatus& st) {
+  bool first = true;
+  auto item = [&](std::string_view name, std::uint64_t value) {
+    if (!first) out += ' ';
+    first = false;
+    out += name;
+    out += ' ';
+    out += std::to_string(value);
+  };
+  for (auto i : items) {
+    switch (i) {
+      case im::StatusItem::messages: item("MESSAGES", st.messages); break;
+      case im::StatusItem::recent: item("RECENT", 0); break;  // rev1 only; no session owns them here
+      case im::StatusItem::uidnext: item("UIDNEXT", st.uidnext); break;
+      case im::StatusItem::uidvalidity: item("UIDVALIDITY", st.uidvalidity); break;
+      case im::StatusItem::unseen: item("UNSEEN", st.unseen); break;
+      case im::StatusItem::deleted: item("DELETED", st.deleted); break;
+      case im::StatusItem::size: item("SIZE", st.size); break;
+      case im::StatusItem::appendlimit: item("APPENDLIMIT", append_limit_of(ctx)); break;
+      case im::StatusItem::highestmodseq: item("HIGHESTMODSEQ", st.highestmodseq); break;
+    }
+  }
+}
+
+std::string status_line(const SessionContext& ctx, std::string_view name, const std::vector<im::StatusItem>& items,
+                        const store::FolderStatus& st) {
+  std::string out = "* STATUS ";
+  append_mailbox(out, ctx, name);
+  out += " (";
+  append_status_items(out, ctx, items, st);
+  out += ")\r\n";
+  return out;
+}
+
+// System flags and keywords from the wire ("\Seen", "$Junk"); \Recent is not settable.
+std::optional<store::Flags> parse_flags(const std::vector<std::string>& words) {
+  store::Flags f;
+  static constexpr std::pair<std::string_view, std::uint8_t> kSystem[] = {
+      {"\\Seen", store::flag_seen}, {"\\Answered", store::flag_answered}, {"\\Flagged", store::flag_flagged},
+      {"\\Deleted", store::flag_deleted}, {"\\Draft", store::flag_draft}};
+  for (const auto& w : words) {
+    if (w.empty()) return std::nullopt;
+    if (w[0] == '\\') {
+      bool known = false;
+      for (const auto& [name, bit] : kSystem) {
+        if (iequals(name, w)) {
+          f.system |= bit;
+          known = true;
+        }
+      }
+      if (!known && !iequals(w, "\\Recent")) return std::nullopt;
+      continue;
+    }
+    if (std::none_of(f.keywords.begin(), f.keywords.end(), [&](const std::string& k) { return iequals(k, w); }))
+      f.keywords.push_back(w);
+  }
+  std::sort(f.keywords.begin(), f.keywords.end());
+  return f;
+}
+
+}  // namespace
+
+std::optional<store::Flags> flags_from_wire(const std::vector<std::string>& words) { return parse_flags(words); }
+
+// ------------------------------------------------------------------------------ SELECT
+rt::Task<Response> cmd_select(SessionContext& ctx, const im::Select& c) {
+  std::string untagged;
+  if (ctx.view) {
+    ctx.view.reset();
+    untagged += "* OK [CLOSED] Previous mailbox closed\r\n";  // RFC 9051 §6.3.2, RFC 7162 §3.2.11
+  }
+  Response failed = no("[NONEXISTENT] Mailbox does not exist", untagged);
+  failed.next_state = im::State::authenticated;
+  auto name = decode_mailbox_name(c.mailbox, ctx.utf8());
+  if (!name) co_return failed;
+  if (c.qresync && !ctx.session.enabled().qresync) {
+    Response r = bad("QRESYNC must be enabled first (RFC 7162 3.2.5)");
+    r.next_state = im::State::authenticated;
+    co_return r;
+  }
+  if (c.condstore) ctx.session.enable_condstore();
+  auto snap = co_await ctx.store.open_folder(ctx.user, *name);
+  if (!snap.ok()) {
+    if (snap.code() != Errc::not_found) failed = no_from(snap.error(), "Cannot open the mailbox");
+    failed.untagged = untagged;
+    failed.next_state = im::State::authenticated;
+    co_return failed;
+  }
+  auto folders = co_await ctx.store.list_folders(ctx.user);
+  store::FolderInfo info;
+  info.name = *name;
+  if (folders.ok()) {
+    for (const auto& f : folders.value())
+      if (f.name == *name) info = f;
+  }
+  if (!info.selectable) {
+    failed.text = "[CANNOT] Mailbox is not selectable";
+    co_return failed;
+  }
+  ctx.view.emplace(*name, std::move(snap).value(), c.examine);
+  MailboxView& view = *ctx.view;
+  const store::FolderStatus& st = view.status();
+  // Keywords in use, for FLAGS and PERMANENTFLAGS.
+  std::set<std::string> keywords;
+  for (std::uint32_t s = 1; s <= view.size(); ++s)
+    for (const auto& k : view.message(s).flags.keywords) keywords.insert(k);
+  std::string flags = "\\Answered \\Flagged \\Deleted \\Seen \\Draft";
+  for (const auto& k : keywords) flags += " " + k;
+  untagged += "* " + std::to_string(view.size()) + " EXISTS\r\n";
+  if (ctx.rev1()) untagged += "* 0 RECENT\r\n";
+  untagged += "* FLAGS (" + flags + ")\r\n";
+  untagged += c.examine ? std::string("* OK [PERMANENTFLAGS ()] Read-only mailbox\r\n")
+                        : "* OK [PERMANENTFLAGS (" + flags + " \\*)] Flags permitted\r\n";
+  untagged += "* OK [UIDVALIDITY " + std::to_string(st.uidvalidity) + "] UIDs valid\r\n";
+  untagged += "* OK [UIDNEXT " + std::to_string(st.uidnext) + "] Predicted next UID\r\n";
+  untagged += "* OK [HIGHESTMODSEQ " + std::to_string(st.highestmodseq) + "] Highest\r\n";
+  if (ctx.rev1()) {
+    if (auto u = view.first_unseen(); u != 0) untagged += "* OK [UNSEEN " + std::to_string(u) + "] First unseen\r\n";
+  }
+  untagged += list_line(ctx, "LIST", info, false);
+  // RFC 7162 §3.2.5.1: QRESYNC parameters with a matching UIDVALIDITY get what changed.
+  if (c.qresync && c.qresync->uidvalidity == st.uidvalidity) {
+    auto changes = co_await ctx.store.changes_since(ctx.user, *name, c.qresync->modseq);
+    std::vector<std::uint32_t> vanished;
+    std::string fetches;
+    if (changes.ok()) {
+      for (const auto& ch : changes.value().changes) {
+        if (ch.kind == store::FolderChange::Kind::expunged) {
+          vanished.push_back(ch.info.uid);
+        } else if (auto seq = view.seq_of_uid(ch.info.uid)) {
+          fetches += "* " + std::to_string(*seq) + " FETCH (UID " + std::to_string(ch.info.uid) + " FLAGS " +
+                     view.flag_list(*seq, false) + " MODSEQ (" + std::to_string(view.message(*seq).modseq) + "))\r\n";
+        }
+      }
+    } else if (c.qresync->known_uids) {
+      // The log does not reach back: every known UID that is gone is reported.
+      for (const auto& r : im::normalize(*c.qresync->known_uids, st.uidnext > 0 ? st.uidnext - 1 : 0))
+        for (std::uint64_t u = r.lo; u <= r.hi && u < st.uidnext; ++u)
+          if (!view.seq_of_uid(static_cast<std::uint32_t>(u))) vanished.push_back(static_cast<std::uint32_t>(u));
+    }
+    if (c.qresync->known_uids) {
+      auto known = im::normalize(*c.qresync->known_uids, 0xffffffffu);
+      std::erase_if(vanished, [&](std::uint32_t u) {
+        return std::none_of(known.begin(), known.end(), [u](const im::UidRange& r) { return u >= r.lo && u <= r.hi; });
+      });
+    }
+    std::sort(vanished.begin(), vanished.end());
+    if (!vanished.empty()) {
+      untagged += "* VANISHED (EARLIER) ";
+      im::append_sequence_set(untagged, vanished);
+      untagged += "\r\n";
+    }
+    untagged += fetches;
+  }
+  Response r = ok(c.examine ? "[READ-ONLY] EXAMINE completed" : "[READ-WRITE] SELECT completed", std::move(untagged));
+  r.next_state = im::State::selected;
+  co_return r;
+}
+
+// ------------------------------------------------------------------------------ CREATE ...
+rt::Task<Response> cmd_create(SessionContext& ctx, const im::Create& c) {
+  std::string_view wire = c.mailbox;
+  while (!wire.empty() && wire.back() == store::kFolderDelimiter) wire.remove_suffix(1);  // RFC 9051 §6.3.4
+  auto name = decode_mailbox_name(wire, ctx.utf8());
+  if (!name) co_return no("[CANNOT] Invalid mailbox name");
+  if (*name == "INBOX") co_return no("[ALREADYEXISTS] INBOX always exists");
+  store::SpecialUse use = store::SpecialUse::none;
+  for (const auto& u : c.use) {
+    auto parsed = parse_special_use(u);
+    if (!parsed) co_return no("[USEATTR] Unsupported special-use attribute");  // RFC 6154 §3
+    use = *parsed;
+  }
+  auto st = co_await ctx.store.create_folder(ctx.user, *name, use);
+  if (!st.ok()) co_return no_from(st.error(), st.code() == Errc::exists ? "Mailbox already exists" : "Cannot create the mailbox");
+  co_return ok("CREATE completed");
+}
+
+rt::Task<Response> cmd_delete(SessionContext& ctx, const im::Delete& c) {
+  auto name = decode_mailbox_name(c.mailbox, ctx.utf8());
+  if (!name) co_return no("[NONEXISTENT] No such mailbox");
+  if (*name == "INBOX") co_return no("[CANNOT] INBOX cannot be deleted");
+  if (ctx.view && ctx.view->folder() == *name) ctx.view.reset();  // the selected mailbox goes away
+  auto st = co_await ctx.store.delete_folder(ctx.user, *name);
+  if (!st.ok()) co_return no_from(st.error(), "Cannot delete the mailbox");
+  co_return ok("DELETE completed");
+}
+
+rt::Task<Response> cmd_rename(SessionContext& ctx, const im::Rename& c) {
+  auto from = decode_mailbox_name(c.from, ctx.utf8());
+  auto to = decode_mailbox_name(c.to, ctx.utf8());
+  if (!from) co_return no("[NONEXISTENT] No such mailbox");
+  if (!to) co_return no("[CANNOT] Invalid mailbox name");
+  if (*to == "INBOX") co_return no("[ALREADYEXISTS] INBOX always exists");
+  auto st = co_await ctx.store.rename_folder(ctx.user, *from, *to);
+  if (!st.ok()) co_return no_from(st.error(), st.code() == Errc::exists ? "Target mailbox exists" : "Cannot rename the mailbox");
+  co_return ok("RENAME completed");
+}
+
+rt::Task<Response> cmd_subscribe(SessionContext& ctx, const std::string& mailbox, bool subscribe) {
+  auto name = decode_mailbox_name(mailbox, ctx.utf8());
+  if (!name) co_return no("[CANNOT] Invalid mailbox name");
+  auto st = co_await ctx.store.set_subscribed(ctx.user, *name, subscribe);
+  if (!st.ok()) co_return no_from(st.error(), "Cannot change the subscription");
+  co_return ok(subscribe ? "SUBSCRIBE completed" : "UNSUBSCRIBE completed");
+}
+
+// ------------------------------------------------------------------------------ LIST
+rt::Task<Response> cmd_list(SessionContext& ctx, const im::List& c) {
+  // RFC 9051 §6.3.9: an empty pattern asks for the delimiter and the root.
+  if (c.patterns.size() == 1 && c.patterns[0].empty() && !c.select_subscribed) {
+    co_return ok("LIST completed", "* LIST (\\Noselect) \"/\" \"\"\r\n");
+  }
+  std::vector<std::string> patterns;
+  for (const auto& p : c.patterns) {
+    std::string full = c.reference + p;
+    auto decoded = ctx.utf8() ? std::optional<std::string>(full) : mail::imap::mutf7_decode(full, true);
+    if (decoded) patterns.push_back(canonical_inbox_prefix(*decoded));
+  }
+  auto folders = co_await ctx.store.list_folders(ctx.user);
+  if (!folders.ok()) co_return no_from(folders.error(), "Cannot list mailboxes");
+  auto subs = co_await ctx.store.list_subscriptions(ctx.user);
+  std::set<std::string> subscribed;
+  if (subs.ok()) subscribed.insert(subs.value().begin(), subs.value().end());
+  auto matches = [&](std::string_view name) {
+    return std::any_of(patterns.begin(), patterns.end(), [&](const std::string& p) { return list_match(p, name); });
+  };
+  const bool show_subscribed = c.return_subscribed || c.select_subscribed;
+  std::string out;
+  std::set<std::string> listed;
+  for (const auto& f : folders.value()) {
+    if (!matches(f.name)) continue;
+    const bool is_sub = subscribed.count(f.name) != 0;
+    if (c.select_subscribed && !is_sub) continue;
+    if (c.select_special_use && f.special_use == store::SpecialUse::none) continue;
+    out += list_line(ctx, "LIST", f, show_subscribed && is_sub);
+    listed.insert(f.name);
+    if (c.return_status && f.selectable) {
+      auto st = co_await ctx.store.folder_status(ctx.user, f.name);
+      if (st.ok()) out += status_line(ctx, f.name, *c.return_status, st.value());
+    }
+  }
+  // RFC 5258 §3.1: subscribed names that do not exist are listed \NonExistent.
+  if (c.select_subscribed) {
+    for (const auto& s : subscribed) {
+      if (listed.count(s) != 0 || !matches(s)) continue;
+      out += "* LIST (\\NonExistent \\Subscribed) \"/\" ";
+      append_mailbox(out, ctx, s);
+      out += "\r\n";
+    }
+  }
+  co_return ok("LIST completed", std::move(out));
+}
+
+rt::Task<Response> cmd_lsub(SessionContext& ctx, const im::Lsub& c) {
+  std::string full = c.reference + c.pattern;
+  auto decoded = ctx.utf8() ? std::optional<std::string>(full) : mail::imap::mutf7_decode(full, true);
+  std::string out;
+  auto subs = co_await ctx.store.list_subscriptions(ctx.user);
+  auto folders = co_await ctx.store.list_folders(ctx.user);
+  if (decoded && subs.ok()) {
+    const std::string pattern = canonical_inbox_prefix(*decoded);
+    for (const auto& s : subs.value()) {
+      if (!list_match(pattern, s)) continue;
+      bool exists = folders.ok() && std::any_of(folders.value().begin(), folders.value().end(),
+                                                [&](const store::FolderInfo& f) { return f.name == s; });
+      out += exists ? "* LSUB () \"/\" " : "* LSUB (\\Noselect) \"/\" ";
+      append_mailbox(out, ctx, s);
+      out += "\r\n";
+    }
+  }
+  co_return ok("LSUB completed", std::move(out));
+}
+
+// ------------------------------------------------------------------------------ STATUS
+rt::Task<Response> cmd_status(SessionContext& ctx, const im::Status& c) {
+  auto name = decode_mailbox_name(c.mailbox, ctx.utf8());
+  if (!name) co_return no("[NONEXISTENT] No such mailbox");
+  auto st = co_await ctx.store.folder_status(ctx.user, *name);
+  if (!st.ok()) co_return no_from(st.error(), "Cannot get the status");
+  for (auto i : c.items)
+    if (i == im::StatusItem::highestmodseq) ctx.session.enable_condstore();  // RFC 7162 §3.1
+  co_return ok("STATUS completed", status_line(ctx, *name, c.items, st.value()));
+}
+
+// ------------------------------------------------------------------------------ APPEND
+rt::Task<Response> cmd_append(SessionContext& ctx, im::Append& c) {
+  auto name = decode_mailbox_name(c.mailbox, ctx.utf8());
+  if (!name) co_return no("[TRYCREATE] No such mailbox");
+  if (c.message.size() > ctx.config.append_limit) co_return no("[TOOBIG] Message over the APPENDLIMIT");
+  if (c.message.empty()) co_return no("[CANNOT] Empty message");
+  auto flags = parse_flags(c.flags);
+  if (!flags) co_return bad("Invalid flag in APPEND");
+  std::int64_t date = c.date ? im::to_unix(*c.date) : 0;
+  auto r = co_await ctx.store.append(ctx.user, *name, std::move(c.message), std::move(*flags), date);
+  if (!r.ok()) {
+    if (r.code() == Errc::not_found) co_return no("[TRYCREATE] No such mailbox");
+    co_return no_from(r.error(), "Cannot append the message");
+  }
+  co_return ok("[APPENDUID " + std::to_string(r->uidvalidity) + " " + std::to_string(r->uid) + "] APPEND completed");
+}
+
+// ------------------------------------------------------------------------------ QUOTA
+rt::Task<Response> cmd_quota(SessionContext& ctx, const im::CommandBody& c) {
+  if (std::holds_alternative<im::SetQuota>(c)) co_return no("[NOPERM] Quotas are set by the administrator");
+  const bool limited = ctx.config.quota_bytes != 0 || ctx.config.quota_messages != 0;
+  std::string out;
+  if (auto* root = std::get_if<im::GetQuotaRoot>(&c)) {
+    auto name = decode_mailbox_name(root->mailbox, ctx.utf8());
+    if (!name) co_return no("[NONEXISTENT] No such mailbox");
+    out += "* QUOTAROOT ";
+    append_mailbox(out, ctx, *name);
+    out += limited ? " \"\"\r\n" : "\r\n";
+  } else if (auto* q = std::get_if<im::GetQuota>(&c); q && (!q->root.empty() || !limited)) {
+    co_return no("[NONEXISTENT] No such quota root");
+  }
+  if (limited) {
+    auto usage = co_await ctx.store.usage(ctx.user);
+    if (!usage.ok()) co_return no_from(usage.error(), "Cannot compute the usage");
+    out += "* QUOTA \"\" (";
+    if (ctx.config.quota_bytes != 0) {
+      out += "STORAGE " + std::to_string((usage->bytes_used + 1023) / 1024) + " " +
+             std::to_string(ctx.config.quota_bytes / 1024);
+    }
+    if (ctx.config.quota_messages != 0) {
+      if (ctx.config.quota_bytes != 0) out += ' ';
+      out += "MESSAGE " + std::to_string(usage->messages) + " " + std::to_string(ctx.config.quota_messages);
+    }
+    out += ")\r\n";
+  }
+  co_return ok(std::holds_alternative<im::GetQuotaRoot>(c) ? "GETQUOTAROOT completed" : "GETQUOTA completed",
+               std::move(out));
+}
+
+}  // namespace mail::node::imapsrv
