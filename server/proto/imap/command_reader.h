@@ -18,7 +18,7 @@
 namespace mail::imap {
 
 struct ReaderLimits {
-  // Text of one command, excluding literal bytes, including every CRLF (Dovecot's
+  // Text of one command, excluding literal bytes and CRLFs (Dovecot's
   // imap_max_line_length is 64 KiB).
   std::uint32_t line_bytes_max = 64 * 1024;
   // One literal (the APPENDLIMIT we advertise, RFC 7889 §3).
@@ -143,7 +143,6 @@ class CommandReader {
 
   ReaderLimits limits_;
   State state_ = State::line;
-  bool raw_requested_ = false;
   RawCommand cmd_;
   std::string raw_;
   std::size_t line_start_ = 0;       // offset in cmd_.text where the current line began
