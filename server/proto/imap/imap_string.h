@@ -11,7 +11,7 @@
 
 namespace mail::imap {
 
-// True when `s` may be written as a quoted string (1..1024 octets of 7-bit TEXT-CHAR).
+// True when `s` may be written as a quoted string (at most 1024 octets of 7-bit TEXT-CHAR).
 [[nodiscard]] bool quotable(std::string_view s) noexcept;
 // Appends `s` as a quoted string (with '"' and '\' escaped) or as a literal.
 void append_string(std::string& out, std::string_view s);

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "proto/message/content_type.h"
 #include "proto/message/header.h"
 
 namespace mail::message {
@@ -24,16 +25,6 @@ struct MimeLimits {
   std::uint32_t parts_max = 1000;  // parts beyond this count are not listed
   std::uint32_t params_max = 64;   // parameters kept per Content-Type / Content-Disposition
   HeaderLimits header;
-};
-
-// One parameter (RFC 2045 §5.1 / RFC 2231). Continuations (name*0, name*1*, ...) are joined
-// under the bare name. When any section was extended (name*=charset'lang'%XX), the name keeps
-// a trailing '*' and the value is "charset'lang'<joined percent-encoded text>" (the form IMAP
-// BODYSTRUCTURE carries, as Dovecot does); `utf8` is the decoded value either way.
-struct MimeParam {
-  std::string name;   // as written (case kept), continuation suffix removed
-  std::string value;  // quoted-string unquoted
-  std::string utf8;   // the value decoded (RFC 2231 §4 charset, RFC 2047 words) to UTF-8
 };
 
 struct MimePart {
