@@ -3,6 +3,8 @@
 #include "node/imap/commands.h"
 
 #include <algorithm>
+#include <type_traits>
+#include <variant>
 
 #include "core/assert.h"
 #include "proto/imap/parser.h"
@@ -117,38 +119,81 @@ rt::Task<std::string> resync(SessionContext& ctx, bool allow_expunge) {
   co_return out;
 }
 
+namespace {
+// The position of T in the command variant, for a switch over the command kinds.
+template <class T, class V>
+struct index_of;
+template <class T, class... Ts>
+struct index_of<T, std::variant<Ts...>> {
+  static constexpr std::size_t value = [] {
+    std::size_t i = 0;
+    ((std::is_same_v<T, Ts> ? false : (++i, true)) && ...);
+    return i;
+  }();
+};
+template <class T>
+constexpr std::size_t kind = index_of<T, im::CommandBody>::value;
+}  // namespace
+
 rt::Task<Response> run_command(SessionContext& ctx, im::Command command) {
   auto& body = command.body;
   Response r;
   bool allow_expunge = true;
-  if (auto* c = std::get_if<im::Select>(&body)) co_return co_await cmd_select(ctx, *c);
-  if (auto* c = std::get_if<im::Create>(&body)) r = co_await cmd_create(ctx, *c);
-  else if (auto* c = std::get_if<im::Delete>(&body)) r = co_await cmd_delete(ctx, *c);
-  else if (auto* c = std::get_if<im::Rename>(&body)) r = co_await cmd_rename(ctx, *c);
-  else if (auto* c = std::get_if<im::Subscribe>(&body)) r = co_await cmd_subscribe(ctx, c->mailbox, true);
-  else if (auto* c = std::get_if<im::Unsubscribe>(&body)) r = co_await cmd_subscribe(ctx, c->mailbox, false);
-  else if (auto* c = std::get_if<im::List>(&body)) r = co_await cmd_list(ctx, *c);
-  else if (auto* c = std::get_if<im::Lsub>(&body)) r = co_await cmd_lsub(ctx, *c);
-  else if (std::holds_alternative<im::Namespace>(body)) {
-    // RFC 2342 §5: one personal namespace, no others.
-    r = ok("NAMESPACE completed", "* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n");
-  } else if (auto* c = std::get_if<im::Status>(&body)) r = co_await cmd_status(ctx, *c);
-  else if (auto* c = std::get_if<im::Append>(&body)) r = co_await cmd_append(ctx, *c);
-  else if (std::holds_alternative<im::GetQuota>(body) || std::holds_alternative<im::GetQuotaRoot>(body) ||
-           std::holds_alternative<im::SetQuota>(body)) r = co_await cmd_quota(ctx, body);
-  else if (std::holds_alternative<im::Noop>(body)) r = ok("NOOP completed");
-  else if (std::holds_alternative<im::Check>(body)) r = ok("CHECK completed");
-  else if (std::holds_alternative<im::Close>(body)) co_return co_await cmd_close(ctx, true);
-  else if (std::holds_alternative<im::Unselect>(body)) co_return co_await cmd_close(ctx, false);
-  else if (auto* c = std::get_if<im::Expunge>(&body)) r = co_await cmd_expunge(ctx, *c);
-  else if (auto* c = std::get_if<im::Fetch>(&body)) { r = co_await cmd_fetch(ctx, *c); allow_expunge = false; }
-  else if (auto* c = std::get_if<im::Store>(&body)) { r = co_await cmd_store(ctx, *c); allow_expunge = false; }
-  else if (auto* c = std::get_if<im::Search>(&body)) { r = co_await cmd_search(ctx, *c); allow_expunge = false; }
-  else if (auto* c = std::get_if<im::Sort>(&body)) { r = co_await cmd_sort(ctx, *c); allow_expunge = false; }
-  else if (auto* c = std::get_if<im::Thread>(&body)) { r = co_await cmd_thread(ctx, *c); allow_expunge = false; }
-  else if (auto* c = std::get_if<im::Copy>(&body)) r = co_await cmd_copy_move(ctx, c->uid, c->set, c->mailbox, false);
-  else if (auto* c = std::get_if<im::Move>(&body)) r = co_await cmd_copy_move(ctx, c->uid, c->set, c->mailbox, true);
-  else r = bad("Command not supported here");
+  switch (body.index()) {
+    case kind<im::Select>: co_return co_await cmd_select(ctx, std::get<im::Select>(body));
+    case kind<im::Create>: r = co_await cmd_create(ctx, std::get<im::Create>(body)); break;
+    case kind<im::Delete>: r = co_await cmd_delete(ctx, std::get<im::Delete>(body)); break;
+    case kind<im::Rename>: r = co_await cmd_rename(ctx, std::get<im::Rename>(body)); break;
+    case kind<im::Subscribe>: r = co_await cmd_subscribe(ctx, std::get<im::Subscribe>(body).mailbox, true); break;
+    case kind<im::Unsubscribe>: r = co_await cmd_subscribe(ctx, std::get<im::Unsubscribe>(body).mailbox, false); break;
+    case kind<im::List>: r = co_await cmd_list(ctx, std::get<im::List>(body)); break;
+    case kind<im::Lsub>: r = co_await cmd_lsub(ctx, std::get<im::Lsub>(body)); break;
+    case kind<im::Namespace>:
+      // RFC 2342 §5: one personal namespace, no others.
+      r = ok("NAMESPACE completed", "* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n");
+      break;
+    case kind<im::Status>: r = co_await cmd_status(ctx, std::get<im::Status>(body)); break;
+    case kind<im::Append>: r = co_await cmd_append(ctx, std::get<im::Append>(body)); break;
+    case kind<im::GetQuota>:
+    case kind<im::GetQuotaRoot>:
+    case kind<im::SetQuota>: r = co_await cmd_quota(ctx, body); break;
+    case kind<im::Noop>: r = ok("NOOP completed"); break;
+    case kind<im::Check>: r = ok("CHECK completed"); break;
+    case kind<im::Close>: co_return co_await cmd_close(ctx, true);
+    case kind<im::Unselect>: co_return co_await cmd_close(ctx, false);
+    case kind<im::Expunge>: r = co_await cmd_expunge(ctx, std::get<im::Expunge>(body)); break;
+    case kind<im::Fetch>:
+      r = co_await cmd_fetch(ctx, std::get<im::Fetch>(body));
+      allow_expunge = false;
+      break;
+    case kind<im::Store>:
+      r = co_await cmd_store(ctx, std::get<im::Store>(body));
+      allow_expunge = false;
+      break;
+    case kind<im::Search>:
+      r = co_await cmd_search(ctx, std::get<im::Search>(body));
+      allow_expunge = false;
+      break;
+    case kind<im::Sort>:
+      r = co_await cmd_sort(ctx, std::get<im::Sort>(body));
+      allow_expunge = false;
+      break;
+    case kind<im::Thread>:
+      r = co_await cmd_thread(ctx, std::get<im::Thread>(body));
+      allow_expunge = false;
+      break;
+    case kind<im::Copy>: {
+      const auto& c = std::get<im::Copy>(body);
+      r = co_await cmd_copy_move(ctx, c.uid, c.set, c.mailbox, false);
+      break;
+    }
+    case kind<im::Move>: {
+      const auto& c = std::get<im::Move>(body);
+      r = co_await cmd_copy_move(ctx, c.uid, c.set, c.mailbox, true);
+      break;
+    }
+    default: r = bad("Command not supported here"); break;
+  }
   // RFC 9051 §7: after a command the server reports what changed in the selected
   // mailbox (no EXPUNGE during FETCH, STORE, SEARCH: §7.5.1). UID variants may carry
   // expunges with VANISHED, but we keep the simple rule.

@@ -7,6 +7,8 @@
 #include <set>
 
 #include "core/assert.h"
+#include "core/ascii.h"
+#include "proto/imap/mutf7.h"
 #include "node/imap/commands.h"
 #include "node/imap/names.h"
 #include "proto/imap/parser.h"

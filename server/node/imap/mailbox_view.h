@@ -68,6 +68,7 @@ class MailboxView {
 
   // The SEARCHRES saved result (RFC 5182 "$"): uids.
   std::vector<std::uint32_t>& saved_search() noexcept { return saved_; }
+  const std::vector<std::uint32_t>& saved_search() const noexcept { return saved_; }
 
  private:
   void remove_uids(const std::vector<std::uint32_t>& uids, ExpungeStyle style, std::string& out);

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "core/assert.h"
+#include "core/ascii.h"
 #include "node/imap/commands.h"
 #include "node/imap/search_eval.h"
 #include "node/imap/sort_thread.h"

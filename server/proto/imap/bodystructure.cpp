@@ -1,12 +1,12 @@
 // RFC 9051 §7.5.2 BODY / BODYSTRUCTURE rendering over a MimeTree (grammar §9: body,
 // body-type-1part, body-type-mpart, body-fields, body-ext-1part, body-ext-mpart). Strings go
-// through imap_string (quoted or literal). Recursion depth is the tree's (bounded by
+// through response_writer (quoted or literal). Recursion depth is the tree's (bounded by
 // MimeLimits::depth_max). Pure.
 #include "proto/imap/bodystructure.h"
 
 #include "core/assert.h"
 #include "proto/imap/envelope.h"
-#include "proto/imap/imap_string.h"
+#include "proto/imap/response_writer.h"
 
 namespace mail::imap {
 

@@ -6,7 +6,7 @@
 
 #include "core/ascii.h"
 #include "core/assert.h"
-#include "proto/imap/imap_string.h"
+#include "proto/imap/response_writer.h"
 
 namespace mail::imap {
 

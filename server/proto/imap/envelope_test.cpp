@@ -1,13 +1,13 @@
 // Tests for ENVELOPE (RFC 9051 §7.5.2): the RFC's own FETCH example, RFC 5322 §3.4 groups
 // (Appendix A.1.3), §4.4 obsolete routes, comments as names, raw (undecoded) encoded words,
-// 8-bit names as literals, NIL versus "" (§7.5.2), and the imap_string writer (§4.3).
+// 8-bit names as literals, NIL versus "" (§7.5.2), and the string writer (§4.3).
 #include "proto/imap/envelope.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-#include "proto/imap/imap_string.h"
+#include "proto/imap/response_writer.h"
 
 namespace mail::imap {
 namespace {
@@ -26,8 +26,8 @@ TEST(ImapStringRfc9051_S4_3, QuotedOrLiteral) {
   append_nstring(out, std::optional<std::string>{});
   append_nstring(out, std::optional<std::string>{""});
   EXPECT_EQ(out, "NIL\"\"");
-  EXPECT_FALSE(quotable(std::string(1025, 'a')));
-  EXPECT_TRUE(quotable(std::string(1024, 'a')));
+  EXPECT_FALSE(quotable_string(std::string(1025, 'a')));
+  EXPECT_TRUE(quotable_string(std::string(1024, 'a')));
 }
 
 TEST(EnvelopeRfc9051_S7_5_2, TheRfcFetchExample) {

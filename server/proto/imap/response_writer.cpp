@@ -2,6 +2,7 @@
 // Howard Hinnant's days_from_civil algorithm (proleptic Gregorian calendar).
 #include "proto/imap/response_writer.h"
 
+#include <algorithm>
 #include <array>
 
 #include "core/assert.h"
@@ -71,10 +72,27 @@ void append_string(std::string& out, std::string_view s, bool utf8) {
     out.push_back('"');
     return;
   }
+  // A literal may not hold NUL (RFC 9051 §4.3): NULs are dropped (BINARY uses literal8).
+  const auto nuls = static_cast<std::size_t>(std::count(s.begin(), s.end(), '\0'));
   out.push_back('{');
-  append_number(out, s.size());
+  append_number(out, s.size() - nuls);
   out.append("}\r\n");
-  out.append(s);
+  if (nuls == 0) {
+    out.append(s);
+  } else {
+    for (const char c : s)
+      if (c != '\0') out.push_back(c);
+  }
+}
+
+bool quotable_string(std::string_view s, bool utf8) noexcept { return quotable(s, utf8); }
+
+void append_nstring(std::string& out, const std::optional<std::string>& s, bool utf8) {
+  if (!s) {
+    out.append("NIL");
+    return;
+  }
+  append_string(out, *s, utf8);
 }
 
 void append_nstring(std::string& out, const std::optional<std::string_view>& s, bool utf8) {

@@ -21,10 +21,13 @@ inline constexpr std::size_t kQuotedBytesMax = 1024;
 
 // string (RFC 9051 §4.3): quoted when every octet may appear in a quoted string (no
 // CR/LF/NUL; 8-bit only with utf8 = UTF8=ACCEPT enabled) and it is at most
-// kQuotedBytesMax long, else a synchronising-form literal "{n}\r\n" + bytes.
+// kQuotedBytesMax long, else a synchronising-form literal "{n}\r\n" + bytes (NULs dropped).
 void append_string(std::string& out, std::string_view s, bool utf8 = false);
+// True when append_string() would write `s` quoted.
+bool quotable_string(std::string_view s, bool utf8 = false) noexcept;
 // nstring: NIL for nullopt.
 void append_nstring(std::string& out, const std::optional<std::string_view>& s, bool utf8 = false);
+void append_nstring(std::string& out, const std::optional<std::string>& s, bool utf8 = false);
 // astring: the bare atom when possible (1*ASTRING-CHAR, not "NIL"), else a string.
 void append_astring(std::string& out, std::string_view s, bool utf8 = false);
 // For BINARY[] bodies (RFC 3516 §4.3): literal8 "~{n}\r\n" when `s` holds NUL, else a literal.
