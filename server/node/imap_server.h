@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -72,6 +73,9 @@ class ImapServer final : private ServiceProtocol {
   std::size_t connection_count() const noexcept { return service_.connection_count(); }
   ImapServerCounters counters() const noexcept;
   const ImapServerConfig& config() const noexcept { return config_; }
+  // Which mailbox a login opens (the directory's one user model); default: the login
+  // lower-cased.
+  void set_mailbox_of_login(std::function<std::string(std::string_view login)> fn) { mailbox_of_login_ = std::move(fn); }
   // The capabilities of the authenticated state (what the commands implement).
   static std::vector<std::string> capabilities(const ImapServerConfig& config);
 
@@ -88,6 +92,7 @@ class ImapServer final : private ServiceProtocol {
   std::optional<GuardedCredentials> credentials_;
   ListenerService service_;
   ImapServerCounters counters_;
+  std::function<std::string(std::string_view)> mailbox_of_login_;
 };
 
 }  // namespace mail::node

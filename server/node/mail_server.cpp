@@ -6,6 +6,8 @@
 #include <algorithm>
 
 #include "core/assert.h"
+#include "proto/message/mime.h"
+#include "proto/message/search_text.h"
 #include "runtime/await.h"
 
 namespace mail::node {
@@ -15,6 +17,20 @@ MailServerConfig resolve(rt::Env& env, MailServerConfig config) {
   if (config.smtp.session.hostname.empty()) config.smtp.session.hostname = std::string(env.hostname());
   if (config.relay.hostname.empty()) config.relay.hostname = config.smtp.session.hostname;
   return config;
+}
+
+store::IndexedStoreConfig store_config(const MailServerConfig& c) {
+  store::IndexedStoreConfig s;
+  s.data_dir = c.data_dir;
+  s.quota_bytes_max = c.quota_bytes;
+  s.quota_messages_max = c.quota_messages;
+  // Full-text search sees the decoded text (RFC 2047 headers, transfer encodings, charsets).
+  s.text_extractor = [](std::string_view message) {
+    auto tree = message::parse_mime(message);
+    auto text = message::searchable_text(message, tree);
+    return text.headers + "\n" + text.body;
+  };
+  return s;
 }
 
 }  // namespace
@@ -34,8 +50,8 @@ MailServer::MailServer(rt::Env& env, MailServerConfig config, const HandlerWrapp
     : env_(env),
       config_(resolve(env, std::move(config))),
       directory_(config_.directory),
-      maildirs_(env, store::MaildirConfig{config_.data_dir}),
-      delivery_(env, directory_, maildirs_, LocalDeliveryConfig{config_.smtp.session.hostname}),
+      store_(env, store_config(config_)),
+      delivery_(env, directory_, store_, LocalDeliveryConfig{config_.smtp.session.hostname}),
       queue_(make_queue()),
       relay_handler_(env, directory_, delivery_, queue_.get(), config_.relay),
       wrapped_handler_(wrap ? wrap(relay_handler_) : nullptr),
@@ -44,7 +60,28 @@ MailServer::MailServer(rt::Env& env, MailServerConfig config, const HandlerWrapp
       users_timer_(env.clock().make_timer()) {
   MAIL_ASSERT(!config_.data_dir.empty());
   MAIL_ASSERT(!wrap || wrapped_handler_ != nullptr);
-  smtp_.set_tls(config_.tls);
+  directory_.set_logins(&users_);
+  if (config_.imap) {
+    ImapServerConfig imap = *config_.imap;
+    imap.commands.quota_bytes = config_.quota_bytes;
+    imap.commands.quota_messages = config_.quota_messages;
+    if (imap.session.greeting.empty()) imap.session.greeting = config_.smtp.session.hostname + " IMAP ready";
+    imap_ = std::make_unique<ImapServer>(env_, std::move(imap), store_, &crypto_,
+                                         config_.users_path.empty() ? nullptr : &users_, smtp_.auth_guard());
+    imap_->set_mailbox_of_login([this](std::string_view login) { return directory_.mailbox_of_login(login); });
+  }
+  set_tls(config_.tls);
+}
+
+Status MailServer::bind() {
+  if (Status bound = smtp_.bind(); !bound.ok()) return bound;
+  if (imap_) return imap_->bind();
+  return Status{};
+}
+
+void MailServer::set_tls(std::shared_ptr<tls::TlsContext> context) {
+  if (imap_) imap_->set_tls(context);
+  smtp_.set_tls(std::move(context));
 }
 
 std::unique_ptr<QueueManager> MailServer::make_queue() {
@@ -77,10 +114,7 @@ rt::Task<Status> MailServer::start() {
       env_.tasks().spawn(poll_users());
     }
   }
-  for (const auto& user : config_.directory.users) {
-    Status made = co_await maildirs_.ensure_mailbox(user.name);
-    if (!made.ok()) co_return fail(made.error().code, "cannot create the mailbox of " + user.name + ": " + made.error().detail);
-  }
+  if (Status made = co_await ensure_mailboxes(); !made.ok()) co_return made;
   if (queue_) {
     if (Status resumed = co_await queue_->start(); !resumed.ok()) co_return resumed;
   }
@@ -91,6 +125,9 @@ rt::Task<Status> MailServer::start() {
     }
   }
   if (Status listening = smtp_.start(); !listening.ok()) co_return listening;
+  if (imap_) {
+    if (Status listening = imap_->start(); !listening.ok()) co_return listening;
+  }
   ready_ = true;
   co_return Status{};
 }
@@ -100,6 +137,7 @@ rt::Task<void> MailServer::stop(Instant deadline) {
   stopping_ = true;
   if (polling_) users_timer_->cancel();
   if (ready_) co_await smtp_.stop(deadline);
+  if (ready_ && imap_) co_await imap_->stop(deadline);
   if (control_) co_await control_->stop(deadline);
   if (queue_ && queue_->started()) co_await queue_->stop(deadline);
 }
@@ -125,6 +163,24 @@ rt::Task<void> MailServer::reload_users(bool announce) {
   const std::size_t n = db->size();
   users_.replace(std::move(db.value()));
   env_.log().write(rt::LogLevel::info, "cloudsdial: " + std::to_string(n) + " user(s) from " + path);
+  // A new login gets its mailbox now, so mail to it is accepted at once (one user model).
+  if (ready_) {
+    if (Status made = co_await ensure_mailboxes(); !made.ok()) {
+      env_.log().write(rt::LogLevel::error, "cloudsdial: " + made.error().detail);
+    }
+  }
+}
+
+rt::Task<Status> MailServer::ensure_mailboxes() {
+  std::vector<std::string> names;
+  for (const auto& user : config_.directory.users) names.push_back(user.name);
+  for (const auto& login : users_.names()) names.push_back(directory_.mailbox_of_login(login));
+  for (const auto& name : names) {
+    if (!store::is_valid_mailbox_user(name)) continue;
+    Status made = co_await store_.ensure_mailbox(name);
+    if (!made.ok()) co_return fail(made.error().code, "cannot create the mailbox of " + name + ": " + made.error().detail);
+  }
+  co_return Status{};
 }
 
 // Re-reads the users file every users_poll_interval, so `cloudsdial user add` takes effect

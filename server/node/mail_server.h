@@ -1,7 +1,9 @@
 // MailServer: the one server assembly. `cloudsdial serve` (over AsioEnv), the Python
 // embedded server (AsioEnv on a thread) and every simulated host (SimEnv) build exactly
-// this: the user directory, the Maildir store, local delivery, the users file for AUTH,
-// and the SMTP service with its smtp / submission / submissions listeners. What differs
+// this: the user directory (configured users and every login: one user model), the
+// indexed mail store (Maildir files + SQLite index), local delivery, the users file for
+// AUTH, the SMTP service with its smtp / submission / submissions listeners and, when
+// configured, the IMAP service. What differs
 // between them stays outside: pid file and signals (serve), a recording handler (Python),
 // the boot/crash cycle (simulator). Env only: no Asio, no clock but env.clock(), no globals.
 #pragma once
@@ -13,6 +15,7 @@
 
 #include "core/result.h"
 #include "node/control_server.h"
+#include "node/imap_server.h"
 #include "node/local_delivery.h"
 #include "node/queue_manager.h"
 #include "node/relay_handler.h"
@@ -20,6 +23,7 @@
 #include "runtime/env.h"
 #include "runtime/task.h"
 #include "store/directory.h"
+#include "store/index/indexed_store.h"
 #include "store/maildir.h"
 #include "store/user_db.h"
 #include "tls/context.h"
@@ -45,6 +49,11 @@ struct MailServerConfig {
   // is accepted from anyone. data_dir, hostname, policy and crypto are filled in here; a
   // null client_tls gets an opportunistic (unverified, RFC 7435) client context.
   std::optional<QueueManagerConfig> outbound;
+  // Set: the IMAP service (listeners, limits; quota from `quota_*` below).
+  std::optional<ImapServerConfig> imap;
+  // Per-user quota of the mail store (RFC 9208; 0 = none): IMAP APPEND and COPY past it fail.
+  std::uint64_t quota_bytes = 0;
+  std::uint64_t quota_messages = 0;
   // Serve the administration socket <data_dir>/control.sock (the queue CLI). `serve` sets
   // it; the simulator and the Python embedded server do not (their callers inspect the
   // queue through the API).
@@ -63,7 +72,7 @@ class MailServer {
 
   // Claims the listening ports now (before anything is created on disk); optional, start()
   // does it otherwise. The error names the endpoint.
-  [[nodiscard]] Status bind() { return smtp_.bind(); }
+  [[nodiscard]] Status bind();
   // Reads the users (when configured) and starts polling them, ensures every configured
   // user's mailbox (so a configured user always has a Maildir), then listens. An error
   // says what failed ("cannot create the mailbox of demo: ..." / "cannot listen on ...");
@@ -75,12 +84,13 @@ class MailServer {
 
   // Re-reads the users file now; `announce` logs the count even when nothing changed.
   rt::Task<void> reload_users(bool announce);
-  void set_tls(std::shared_ptr<tls::TlsContext> context) { smtp_.set_tls(std::move(context)); }
+  void set_tls(std::shared_ptr<tls::TlsContext> context);
 
   bool ready() const noexcept { return ready_; }  // start() succeeded and listens
   SmtpServer& smtp() noexcept { return smtp_; }
   const SmtpServer& smtp() const noexcept { return smtp_; }
-  store::MailboxStore& mailboxes() noexcept { return maildirs_; }
+  store::MailStore& mailboxes() noexcept { return store_; }
+  ImapServer* imap() noexcept { return imap_.get(); }  // null unless configured
   QueueManager* outbound() noexcept { return queue_.get(); }  // null without outbound delivery
   ControlServer* control() noexcept { return control_.get(); }  // null unless control_socket
   const MailServerConfig& config() const noexcept { return config_; }
@@ -90,6 +100,8 @@ class MailServer {
   static SmtpServerConfig wire(const MailServerConfig& config, tls::OpenSslCrypto& crypto, store::LiveUserDb& users);
   std::unique_ptr<QueueManager> make_queue();
   rt::Task<void> poll_users();
+  // Every configured user's and every login's mailbox exists (one user model).
+  rt::Task<Status> ensure_mailboxes();
 
   rt::Env& env_;
   MailServerConfig config_;
@@ -97,13 +109,14 @@ class MailServer {
   store::LiveUserDb users_;
   std::string users_text_;  // the last text swapped in: unchanged files are not re-parsed
   store::Directory directory_;
-  store::MaildirStore maildirs_;
+  store::IndexedStore store_;
   LocalDelivery delivery_;
   std::unique_ptr<QueueManager> queue_;
   RelayMailHandler relay_handler_;
   std::unique_ptr<ControlServer> control_;
   std::unique_ptr<MailHandler> wrapped_handler_;
   SmtpServer smtp_;
+  std::unique_ptr<ImapServer> imap_;
   std::unique_ptr<rt::Timer> users_timer_;
   bool polling_ = false;
   bool ready_ = false;

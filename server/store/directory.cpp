@@ -3,6 +3,7 @@
 // RFC 5321 §2.4 (local part case-sensitive on the wire; we only *match* case-insensitively
 // and never rewrite it), §4.1.2 (quoted-string vs dot-string), RFC 5233 (subaddress).
 #include "store/directory.h"
+#include "store/mailbox_store.h"
 
 #include <algorithm>
 
@@ -92,15 +93,25 @@ bool Directory::is_local_domain(std::string_view domain) const {
 
 std::optional<std::string> Directory::find_user(std::string_view local_part) const {
   auto it = by_local_part_.find(ascii_lower(local_part));
-  if (it == by_local_part_.end()) return std::nullopt;
-  return it->second;
+  if (it != by_local_part_.end()) return it->second;
+  if (logins_ != nullptr && logins_->has_login(local_part) && is_valid_mailbox_user(ascii_lower(local_part))) {
+    return ascii_lower(local_part);
+  }
+  return std::nullopt;
+}
+
+std::string Directory::mailbox_of_login(std::string_view login) const {
+  auto it = by_local_part_.find(ascii_lower(login));
+  if (it != by_local_part_.end()) return it->second;
+  return ascii_lower(login);
 }
 
 LookupResult Directory::lookup(std::string_view local_part, std::string_view domain) const {
   LookupResult r = lookup_unchecked(local_part, domain);
   // The user is named exactly when the recipient is local.
   MAIL_ASSERT(r.kind == Lookup::local_user || r.user.empty());
-  MAIL_ASSERT(r.kind != Lookup::local_user || by_local_part_.contains(ascii_lower(r.user)));
+  MAIL_ASSERT(r.kind != Lookup::local_user || by_local_part_.contains(ascii_lower(r.user)) ||
+              (logins_ != nullptr && logins_->has_login(r.user)));
   return r;
 }
 

@@ -37,6 +37,14 @@ struct LookupResult {
   std::string user;  // canonical user name (UserConfig::name) when local_user
 };
 
+// The login names (`cloudsdial user add`), consulted by the directory so that every login
+// is also a local user with a mailbox of the same (lower-cased) name: one user model.
+class LoginNames {
+ public:
+  virtual ~LoginNames() = default;
+  virtual bool has_login(std::string_view name) const = 0;  // ASCII case-insensitive
+};
+
 class Directory {
  public:
   // User names win over aliases when both spell the same local part; among equals the
@@ -46,6 +54,12 @@ class Directory {
   // address literal (never local).
   LookupResult lookup(std::string_view local_part, std::string_view domain) const;
   bool is_local_domain(std::string_view domain) const;
+  // Logins count as users (after the configured users and aliases). Null: none. The
+  // LoginNames must outlive the directory.
+  void set_logins(const LoginNames* logins) noexcept { logins_ = logins; }
+  // The mailbox of a login: the configured user it names (any case), else the login
+  // lower-cased (how the users file stores it).
+  std::string mailbox_of_login(std::string_view login) const;
   const DirectoryConfig& config() const noexcept { return config_; }
 
  private:
@@ -55,6 +69,7 @@ class Directory {
   DirectoryConfig config_;
   std::vector<std::string> domains_;                  // canonical_domain() of each config domain
   std::map<std::string, std::string> by_local_part_;  // lower-cased local part -> user
+  const LoginNames* logins_ = nullptr;
 };
 
 // Domain as compared: ASCII lower-cased, one trailing dot removed. Address literals

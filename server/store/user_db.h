@@ -14,6 +14,7 @@
 
 #include "core/result.h"
 #include "proto/sasl/credentials.h"
+#include "store/directory.h"
 #include "runtime/env.h"
 #include "runtime/task.h"
 
@@ -48,8 +49,10 @@ rt::Task<Result<UserDb>> load_user_db(rt::Disk& disk, std::string path);
 rt::Task<Status> save_user_db(rt::Disk& disk, std::string path, const UserDb& db);
 
 // The credentials the server answers from; reload() swaps in a newer copy.
-class LiveUserDb final : public sasl::CredentialStore {
+class LiveUserDb final : public sasl::CredentialStore, public LoginNames {
  public:
+  bool has_login(std::string_view name) const override { return current_->lookup(name).has_value(); }
+  std::vector<std::string> names() const { return current_->names(); }
   std::optional<sasl::ScramCredentials> lookup(std::string_view name) const override {
     return current_->lookup(name);
   }

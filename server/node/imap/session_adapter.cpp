@@ -2,6 +2,7 @@
 // commands of one session at once.
 #include "node/imap/session_adapter.h"
 
+#include "core/ascii.h"
 #include "core/assert.h"
 #include "runtime/await.h"
 
@@ -61,7 +62,8 @@ void ImapSessionAdapter::on_auth(const imap::ev::Auth& auth, Instant now) {
     guard.record_success(auth.authcid);
     ++server_.counters_.auth_successes;
     connection_.log(rt::LogLevel::info, who + " ok");
-    connection_.start_job(login(auth.id, auth.authcid));
+    connection_.start_job(login(auth.id, server_.mailbox_of_login_ ? server_.mailbox_of_login_(auth.authcid)
+                                                                   : ascii_lower(auth.authcid)));
     return;
   }
   // The same answer whatever the reason, after the guard's growing delay.
