@@ -2,6 +2,7 @@
 #include "sim_disk.h"
 
 #include <algorithm>
+#include <cstring>
 #include <utility>
 
 #include "sim_env.h"
@@ -185,6 +186,8 @@ Status DiskState::write(std::string_view path, std::string_view data, rt::WriteM
     }
     bytes_used_ = bytes_used_ - old_size + new_size;
     node.dirty = true;
+    node.positional = false;  // whole-file semantics from here on
+    node.dirty_blocks.clear();
     return {};
   }
   if (quota_bytes != 0 && bytes_used_ + data.size() > quota_bytes) return fail(Errc::no_space, "simulated quota");
@@ -221,6 +224,8 @@ Status DiskState::sync_file(std::string_view path) {
   if (node.dir) return fail(Errc::invalid, "sync_files on a directory");
   node.durable_data = node.data;
   node.dirty = false;
+  node.positional = false;
+  node.dirty_blocks.clear();
   return {};
 }
 
@@ -365,6 +370,88 @@ Result<std::uint64_t> DiskState::size(std::string_view path) const {
 
 bool DiskState::exists(std::string_view path) const { return resolve(path).ok(); }
 
+Result<DiskState::Inode*> DiskState::positional_file(std::string_view path) {
+  auto ino = resolve(path);
+  if (!ino) return fail(ino.error());
+  Inode& node = inodes_.at(*ino);
+  if (node.dir) return fail(Errc::invalid, "is a directory");
+  // Copy on write: the bytes may be shared with the durable layer or a durable_view().
+  if (!node.data || node.data.use_count() > 1) node.data = std::make_shared<std::string>(view(node.data));
+  return &node;
+}
+
+Status DiskState::write_at(std::string_view path, std::uint64_t offset, std::string_view data, std::uint64_t quota_bytes) {
+  auto ino = resolve(path);
+  if (!ino) return fail(ino.error());
+  const Inode& existing = inodes_.at(*ino);
+  if (existing.dir) return fail(Errc::invalid, "is a directory");
+  const std::uint64_t old_size = view(existing.data).size();
+  const std::uint64_t new_size = std::max<std::uint64_t>(old_size, offset + data.size());
+  if (quota_bytes != 0 && new_size > old_size && bytes_used_ + (new_size - old_size) > quota_bytes) {
+    return fail(Errc::no_space, "simulated quota");
+  }
+  if (data.empty()) return {};
+  auto node = positional_file(path);
+  MAIL_ASSERT(node.ok());
+  Inode& n = **node;
+  if (n.data->size() < new_size) n.data->resize(new_size, '\0');
+  n.data->replace(offset, data.size(), data);
+  bytes_used_ = bytes_used_ - old_size + new_size;
+  n.dirty = true;
+  n.positional = true;
+  const std::uint64_t last = (offset + data.size() - 1) / kTearBlockBytes;
+  for (std::uint64_t b = offset / kTearBlockBytes; b <= last; ++b) n.dirty_blocks.insert(b);
+  return {};
+}
+
+Result<std::size_t> DiskState::read_at(std::string_view path, std::uint64_t offset, std::span<std::byte> into) const {
+  auto bytes = read_view(path);
+  if (!bytes) return fail(bytes.error());
+  if (offset >= bytes->size()) return std::size_t{0};
+  const std::size_t n = std::min<std::size_t>(into.size(), bytes->size() - offset);
+  std::memcpy(into.data(), bytes->data() + offset, n);
+  return n;
+}
+
+Status DiskState::truncate(std::string_view path, std::uint64_t size, std::uint64_t quota_bytes) {
+  auto ino = resolve(path);
+  if (!ino) return fail(ino.error());
+  const Inode& existing = inodes_.at(*ino);
+  if (existing.dir) return fail(Errc::invalid, "is a directory");
+  const std::uint64_t old_size = view(existing.data).size();
+  if (size == old_size) return {};
+  if (quota_bytes != 0 && size > old_size && bytes_used_ + (size - old_size) > quota_bytes) {
+    return fail(Errc::no_space, "simulated quota");
+  }
+  auto node = positional_file(path);
+  MAIL_ASSERT(node.ok());
+  Inode& n = **node;
+  n.data->resize(size, '\0');
+  bytes_used_ = bytes_used_ - old_size + size;
+  n.dirty = true;
+  n.positional = true;
+  return {};
+}
+
+DiskState::Blob DiskState::torn_blocks(const Inode& node, Prng& tear) {
+  const std::string_view now = view(node.data);
+  const std::string_view old = view(node.durable_data);
+  const std::uint64_t lo = std::min(now.size(), old.size());
+  const std::uint64_t hi = std::max(now.size(), old.size());
+  const std::uint64_t size = lo == hi ? lo : tear.between(lo, hi);
+  auto out = std::make_shared<std::string>(old.substr(0, std::min<std::uint64_t>(old.size(), size)));
+  out->resize(size, '\0');
+  for (const std::uint64_t b : node.dirty_blocks) {
+    const std::uint64_t start = b * kTearBlockBytes;
+    if (start >= size) break;
+    if (!tear.chance_ppm(500'000)) continue;  // this block never reached the platter
+    // Beyond the volatile end (a truncation that did not land), the durable bytes stay.
+    const std::uint64_t end = std::min({start + kTearBlockBytes, size, static_cast<std::uint64_t>(now.size())});
+    if (end > start) out->replace(start, end - start, now.substr(start, end - start));
+  }
+  return out;
+}
+
 bool DiskState::is_dir(std::string_view path) const {
   auto ino = resolve(path);
   return ino.ok() && inodes_.at(*ino).dir;
@@ -379,17 +466,24 @@ void DiskState::crash(Prng* tear, std::uint32_t tear_ppm) {
       continue;
     }
     if (node.dirty && tear != nullptr && tear_ppm != 0 && tear->chance_ppm(tear_ppm)) {
-      // A torn write: the blocks of a prefix of the new data reached the platter.
-      const std::string_view now = view(node.data);
-      const std::string_view old = view(node.durable_data);
-      std::size_t common = 0;
-      const std::size_t lim = std::min(now.size(), old.size());
-      while (common < lim && now[common] == old[common]) ++common;
-      const auto keep = static_cast<std::size_t>(tear->between(common, now.size()));
-      node.durable_data = std::make_shared<std::string>(now.substr(0, keep));
+      if (node.positional) {
+        // Positional writes (a database's pages): some of the dirty blocks landed.
+        node.durable_data = torn_blocks(node, *tear);
+      } else {
+        // A torn write: the blocks of a prefix of the new data reached the platter.
+        const std::string_view now = view(node.data);
+        const std::string_view old = view(node.durable_data);
+        std::size_t common = 0;
+        const std::size_t lim = std::min(now.size(), old.size());
+        while (common < lim && now[common] == old[common]) ++common;
+        const auto keep = static_cast<std::size_t>(tear->between(common, now.size()));
+        node.durable_data = std::make_shared<std::string>(now.substr(0, keep));
+      }
     }
     node.data = node.durable_data;
     node.dirty = false;
+    node.positional = false;
+    node.dirty_blocks.clear();
   }
   collect_and_recount();
 }

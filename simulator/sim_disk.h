@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -53,11 +54,27 @@ class DiskState {
   Status visit(std::string_view dir, const Visitor& fn) const;
   Result<std::uint64_t> size(std::string_view path) const;
   bool exists(std::string_view path) const;
+
+  // Positional access (rt::SyncFiles: an embedded database's files), on the volatile
+  // data of an existing file like write() (copy on write, quota, durable after
+  // sync_file). A file so changed tears differently at a crash: see crash().
+  // Writes `data` at `offset`, extending the file (a gap reads as zeros).
+  Status write_at(std::string_view path, std::uint64_t offset, std::string_view data, std::uint64_t quota_bytes = 0);
+  // Copies up to into.size() bytes at `offset`; fewer only at the end of the file.
+  Result<std::size_t> read_at(std::string_view path, std::uint64_t offset, std::span<std::byte> into) const;
+  // Shrinks the file to `size` bytes, or extends it with zeros.
+  Status truncate(std::string_view path, std::uint64_t size, std::uint64_t quota_bytes = 0);
+  static constexpr std::uint64_t kTearBlockBytes = 512;
   bool is_dir(std::string_view path) const;
 
   // Power loss: every volatile change is dropped. With `tear` (and tear_ppm > 0), each file
   // whose data is unsynced keeps, with that probability, a random prefix of its volatile
-  // data (at least what it shares with the durable data).
+  // data (at least what it shares with the durable data). A file changed by write_at or
+  // truncate since its last sync tears per block instead: its size lands between the
+  // durable and the volatile size, and each kTearBlockBytes block written since the sync
+  // holds either its durable or its volatile bytes (a coin each, in offset order): the
+  // disk wrote some of the dirty pages, in any order, and nothing else. The draws depend
+  // only on the offsets written, never on the bytes.
   void crash(Prng* tear = nullptr, std::uint32_t tear_ppm = 0);
 
   // What a crash right now would leave (no tearing), without changing this state.
@@ -79,6 +96,10 @@ class DiskState {
     Blob data;          // volatile contents (files)
     Blob durable_data;  // contents after a crash
     bool dirty = false;        // data != durable_data possible
+    // Changed by write_at/truncate since the last sync (and no whole-file write since):
+    // tears per block; the blocks write_at touched, by index.
+    bool positional = false;
+    std::set<std::uint64_t> dirty_blocks;
     std::map<std::string, Ino, std::less<>> entries;          // volatile entries (dirs)
     std::map<std::string, Ino, std::less<>> durable_entries;  // entries after a crash
     std::set<std::string, std::less<>> changed;  // names whose entry changed since the last sync_dir
@@ -96,6 +117,10 @@ class DiskState {
   // After the volatile layer was replaced by the durable one: drop what the tree no longer
   // reaches and recount links and bytes.
   void collect_and_recount();
+  // The file after a torn crash of a positional file (see crash()).
+  static Blob torn_blocks(const Inode& node, Prng& tear);
+  // The file inode at `path` for a positional change; COWs its data (never null after).
+  Result<Inode*> positional_file(std::string_view path);
 
   std::map<Ino, Inode> inodes_;
   Ino next_ino_ = 2;

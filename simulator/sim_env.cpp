@@ -3,6 +3,8 @@
 
 #include <utility>
 
+#include "sim_lane.h"
+
 namespace mail::sim {
 
 namespace {
@@ -81,12 +83,19 @@ SimEnv::SimEnv(World& world, HostId id, std::uint32_t incarnation)
       net_(world.net(), id),
       disk_(world, id, world.disk_state(id), world.host_config(id).disk, world.fork("disk").fork(hostname_).fork("boot-" + std::to_string(incarnation)),
             world.fork("disk-faults").fork(hostname_).fork("boot-" + std::to_string(incarnation))),
+      sync_files_(world, id, incarnation, world.disk_state(id), disk_,
+                  world.fork("sync-files-faults").fork(hostname_).fork("boot-" + std::to_string(incarnation))),
       dns_(world, id, world.dns(), world.fork("dns").fork(hostname_).fork("boot-" + std::to_string(incarnation))),
       log_(world, id) {}
 
 SimEnv::~SimEnv() {
   // runtime/env.h: destroy the frames before the things they hold.
   tasks().destroy_all();
+}
+
+std::unique_ptr<rt::BlockingLane> SimEnv::make_blocking_lane(std::string name) {
+  Prng rng = world_.fork("lane").fork(hostname_).fork("boot-" + std::to_string(incarnation_)).fork(name);
+  return std::make_unique<SimLane>(world_, id_, std::move(name), disk_.config().latency, rng);
 }
 
 bool SimEnv::buggify(std::string_view site) {

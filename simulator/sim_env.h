@@ -3,6 +3,7 @@
 // epoch 2026-01-01T00:00:00Z + virtual time + skew); Rng is the world seed forked by host
 // name and boot number; Net, Disk and Dns are facades over the world-wide SimNet, the
 // host's surviving DiskState and the world's zones; Log lines go into the trace.
+// SyncFiles and blocking lanes (an embedded database) run over the same DiskState.
 // A SimEnv lives from a boot to the next crash: World::crash destroys it.
 #pragma once
 
@@ -14,6 +15,7 @@
 #include "sim_disk.h"
 #include "sim_dns.h"
 #include "sim_net.h"
+#include "sim_sync_files.h"
 #include "world.h"
 
 namespace mail::sim {
@@ -34,6 +36,9 @@ class SimEnv final : public rt::Env {
   rt::Log& log() override { return log_; }
   std::string_view hostname() const override { return hostname_; }
   bool buggify(std::string_view site) override;
+  // A SimLane (sim_lane.h): jobs run inline in World events after a disk-latency sample.
+  std::unique_ptr<rt::BlockingLane> make_blocking_lane(std::string name) override;
+  rt::SyncFiles* sync_files() override { return &sync_files_; }
 
   World& world() noexcept { return world_; }
   HostId id() const noexcept { return id_; }
@@ -81,6 +86,7 @@ class SimEnv final : public rt::Env {
   Prng rng_;
   HostNet net_;
   SimDisk disk_;
+  SimSyncFiles sync_files_;
   HostDns dns_;
   SimLog log_;
 };

@@ -20,6 +20,7 @@ ErrorKind kind_of(Errc code) noexcept {
     case Errc::eof: return ErrorKind::network;
     case Errc::timeout: return ErrorKind::timeout;
     case Errc::canceled:
+    case Errc::expired:
     case Errc::unavailable: return ErrorKind::state;
     case Errc::ok:
     case Errc::io:

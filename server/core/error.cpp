@@ -21,6 +21,7 @@ std::string_view to_string(Errc e) noexcept {
     case Errc::invalid: return "invalid";
     case Errc::unavailable: return "unavailable";
     case Errc::unsupported: return "unsupported";
+    case Errc::expired: return "expired";
   }
   return "unknown";
 }

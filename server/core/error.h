@@ -22,6 +22,7 @@ enum class Errc : std::uint8_t {
   invalid,        // bad argument, unparsable data
   unavailable,    // temporary failure (SERVFAIL, EAGAIN, too many)
   unsupported,    // not implemented by this Env
+  expired,        // asked about history older than what is kept (a change log's horizon)
 };
 
 std::string_view to_string(Errc) noexcept;

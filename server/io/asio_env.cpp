@@ -3,6 +3,7 @@
 // and DNS on their worker pools, the log (stderr or syslog), seeded Prng. Teardown order
 // is documented in asio_env.h and implemented in ~AsioEnv.
 #include "io/asio_env.h"
+#include "io/thread_lane.h"
 
 #include <unistd.h>
 
@@ -107,6 +108,9 @@ rt::Disk& AsioEnv::disk() { return impl_->disk; }
 rt::Dns& AsioEnv::dns() { return impl_->dns; }
 rt::Log& AsioEnv::log() { return *impl_->log; }
 std::string_view AsioEnv::hostname() const { return impl_->hostname; }
+std::unique_ptr<rt::BlockingLane> AsioEnv::make_blocking_lane(std::string name) {
+  return std::make_unique<ThreadLane>(impl_->executor, std::move(name));
+}
 
 void AsioEnv::run() {
   // restart() first, then consume a stop() that came while no run() was active: a stop()

@@ -64,6 +64,8 @@ class AsioEnv final : public rt::Env {
   rt::Dns& dns() override;
   rt::Log& log() override;
   std::string_view hostname() const override;
+  // A ThreadLane (io/thread_lane.h): its own thread, `done` posted to this Env's loop.
+  std::unique_ptr<rt::BlockingLane> make_blocking_lane(std::string name) override;
 
   // Runs the event loop on the calling thread until stop(). Returns at once if stop() was
   // called while no run() was active (the request is consumed). Not reentrant.

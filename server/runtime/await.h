@@ -2,6 +2,10 @@
 // reads top to bottom: `auto r = co_await rt::read_some(stream, buf, deadline);`.
 #pragma once
 
+#include <memory>
+#include <optional>
+#include <type_traits>
+
 #include "runtime/env.h"
 #include "runtime/task.h"
 
@@ -70,6 +74,58 @@ inline auto list_dir(Disk& d, std::string path) {
 }
 inline auto file_size(Disk& d, std::string path) {
   return async_op<std::uint64_t>([&d, path = std::move(path)](Completion<std::uint64_t> c) mutable { d.async_file_size(std::move(path), std::move(c)); });
+}
+
+namespace detail {
+template <class R>
+struct LaneResult {
+  using type = Result<R>;
+};
+template <class T>
+struct LaneResult<Result<T>> {
+  using type = Result<T>;
+};
+template <class T>
+struct LaneValue;
+template <class T>
+struct LaneValue<Result<T>> {
+  using type = T;
+};
+}  // namespace detail
+
+// Runs `fn` as one job of `lane` (off the executor in production; runtime/env.h) and
+// resumes with what it returned: `auto r = co_await rt::run_on(lane, [&] { return
+// db.count(); });`. A Result<T> comes back as is, void as Result<void>, any other R as
+// Result<R>. `fn` may capture the awaiting frame's locals by reference: the frame stays
+// suspended until the job is over. If the lane is destroyed first, the frame is never
+// resumed (as with any completion at teardown).
+template <class F>
+auto run_on(BlockingLane& lane, F fn) {
+  using R = std::invoke_result_t<F&>;
+  using Out = typename detail::LaneResult<R>::type;
+  using T = typename detail::LaneValue<Out>::type;
+  return async_op<T>([&lane, fn = std::move(fn)](Completion<T> c) mutable {
+    // The job's value travels to the completion through a slot both share: the job runs
+    // on the lane's thread, the completion later on the executor.
+    auto slot = std::make_shared<std::optional<Out>>();
+    lane.run(
+        [slot, fn = std::move(fn)]() mutable {
+          if constexpr (std::is_void_v<R>) {
+            fn();
+            slot->emplace(Status{});
+          } else {
+            slot->emplace(fn());
+          }
+        },
+        [slot, c = std::move(c)](Result<void> r) mutable {
+          if (!r) {
+            c(fail(r.error()));
+            return;
+          }
+          MAIL_ASSERT(slot->has_value());
+          c(std::move(**slot));
+        });
+  });
 }
 
 }  // namespace mail::rt

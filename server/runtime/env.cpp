@@ -50,3 +50,35 @@ std::string Endpoint::to_string() const {
 }
 
 }  // namespace mail::rt
+
+namespace mail::rt {
+
+namespace {
+// The fallback lane of test Envs: each job runs in an executor callback (blocking the
+// loop), `done` in the next one. Serial because the executor is. Jobs and completions
+// still queued when the lane dies see the dead flag and do nothing.
+class ExecutorLane final : public BlockingLane {
+ public:
+  explicit ExecutorLane(Executor& ex) : ex_(ex) {}
+  ~ExecutorLane() override { *alive_ = false; }
+  void run(UniqueFunction<void()> job, Completion<void> done) override {
+    MAIL_ASSERT(job);
+    MAIL_ASSERT(done);
+    ex_.post([this, alive = alive_, job = std::move(job), done = std::move(done)]() mutable {
+      if (!*alive) return;
+      job();
+      ex_.post([alive, done = std::move(done)]() mutable {
+        if (*alive) done(Status{});
+      });
+    });
+  }
+
+ private:
+  Executor& ex_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+}  // namespace
+
+std::unique_ptr<BlockingLane> Env::make_blocking_lane(std::string /*name*/) { return std::make_unique<ExecutorLane>(executor()); }
+
+}  // namespace mail::rt

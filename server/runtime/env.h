@@ -150,6 +150,53 @@ class Disk {
   virtual void async_file_size(std::string path, Completion<std::uint64_t> done) = 0;
 };
 
+// ---------------------------------------------------------------------------- BlockingLane
+// A serial queue of blocking jobs (an embedded database engine's calls: SQLite, fsync).
+// Jobs run one at a time, in submission order, OFF the executor: production gives every
+// lane its own thread; the simulator runs a job inline at a later, deterministic moment
+// (an event of the World, never from inside run()). After a job returns, `done` is posted
+// to the executor (ok). A job may use only what its submitter keeps alive until `done`
+// (the awaiting coroutine's frame) and SyncFiles; it must not call any other Env service.
+// Destroying a lane (on the executor thread): queued jobs are destroyed uncalled, a
+// running job finishes first (production joins the thread), and no `done` of this lane
+// is called afterwards, not even a posted one. A lane must not outlive its Env.
+class BlockingLane {
+ public:
+  virtual ~BlockingLane() = default;
+  virtual void run(UniqueFunction<void()> job, Completion<void> done) = 0;
+};
+
+// ---------------------------------------------------------------------------- SyncFiles
+// Synchronous positional file access for an embedded database engine (the SQLite VFS in
+// store/sqlite/vfs.*), used ONLY from inside a BlockingLane job. The durability model is
+// Disk's: written data is durable after sync(); a created or deleted file's directory
+// entry after sync_dir(parent). There is no locking: the database runs with
+// locking_mode=EXCLUSIVE and one connection per file, in one process (the data dir lock),
+// so nobody else opens the file. Errors: Errc::not_found (missing file), Errc::no_space,
+// Errc::io (anything else; also every call after the simulated host crashed).
+class SyncFile {
+ public:
+  virtual ~SyncFile() = default;  // closes the file
+  // Reads up to into.size() bytes at `offset`; fewer (possibly 0) only at end of file.
+  virtual Result<std::size_t> read(std::uint64_t offset, std::span<std::byte> into) = 0;
+  // Writes all of `bytes` at `offset`, extending the file (a gap reads as zeros).
+  virtual Status write(std::uint64_t offset, std::span<const std::byte> bytes) = 0;
+  virtual Status truncate(std::uint64_t size) = 0;  // shrink (or extend with zeros)
+  virtual Result<std::uint64_t> size() = 0;
+  virtual Status sync() = 0;  // makes the data and size durable (fdatasync)
+};
+
+class SyncFiles {
+ public:
+  virtual ~SyncFiles() = default;
+  // Opens `path` read-write; with `create`, creates it (empty) when missing. A file
+  // deleted while open is gone for its handles too (later calls fail).
+  virtual Result<std::unique_ptr<SyncFile>> open(std::string_view path, bool create) = 0;
+  virtual Status remove(std::string_view path) = 0;  // Errc::not_found when missing
+  virtual Result<bool> exists(std::string_view path) = 0;
+  virtual Status sync_dir(std::string_view path) = 0;  // makes creates/deletes in it durable
+};
+
 // ---------------------------------------------------------------------------- Dns
 struct MxRecord {
   std::uint16_t preference = 0;
@@ -192,6 +239,14 @@ class Env {
   // Fault injection hook behind MAIL_BUGGIFY (runtime/buggify.h): the simulator decides per
   // seed and site; production never misbehaves on purpose.
   virtual bool buggify(std::string_view /*site*/) { return false; }
+  // A new serial lane for blocking jobs (see BlockingLane); `name` names its thread. The
+  // default runs each job on the executor itself (it blocks the loop: for test fakes
+  // only); AsioEnv and SimEnv override it.
+  virtual std::unique_ptr<BlockingLane> make_blocking_lane(std::string name);
+  // File access for an embedded database inside lane jobs; nullptr means "use the OS
+  // directly" (production: SQLite's own unix VFS, real fsync). The simulator returns its
+  // disk model, so crashes and torn writes apply to the database files too.
+  virtual SyncFiles* sync_files() { return nullptr; }
 
  private:
   TaskScope tasks_;

@@ -1,0 +1,168 @@
+// FolderCache: see folder_cache.h. Counters (messages, unseen, deleted, size) are kept
+// incrementally so STATUS is O(1); changes_since is one pass over the messages and the
+// tombstones, which is cheaper than a database round trip up to far more than 10,000
+// messages.
+#include "store/index/folder_cache.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace mail::store::index {
+namespace {
+
+bool by_uid(const CachedMessage& a, const CachedMessage& b) noexcept { return a.info.uid < b.info.uid; }
+
+}  // namespace
+
+FolderCache::FolderCache(FolderCounters counters, std::vector<CachedMessage> messages, std::vector<Tombstone> tombstones)
+    : counters_(counters), messages_(std::move(messages)), tombstones_(std::move(tombstones)) {
+  MAIL_ASSERT(counters_.uidnext >= 1);
+  MAIL_ASSERT(counters_.horizon_modseq <= counters_.highestmodseq);
+  MAIL_ASSERT(std::is_sorted(messages_.begin(), messages_.end(), by_uid));
+  for (std::size_t i = 0; i < messages_.size(); ++i) {
+    const MessageInfo& m = messages_[i].info;
+    MAIL_ASSERT(m.uid >= 1);
+    MAIL_ASSERT(m.uid < counters_.uidnext);
+    MAIL_ASSERT(m.modseq <= counters_.highestmodseq);
+    MAIL_ASSERT(messages_[i].created_modseq <= m.modseq);
+    MAIL_ASSERT(i == 0 || messages_[i - 1].info.uid < m.uid);
+    account_in(m, +1);
+  }
+  std::sort(tombstones_.begin(), tombstones_.end(),
+            [](const Tombstone& a, const Tombstone& b) { return a.modseq < b.modseq || (a.modseq == b.modseq && a.uid < b.uid); });
+  std::erase_if(tombstones_, [&](const Tombstone& t) { return t.modseq <= counters_.horizon_modseq; });
+  for (const Tombstone& t : tombstones_) {
+    MAIL_ASSERT(t.modseq <= counters_.highestmodseq);
+    MAIL_ASSERT(find(t.uid) == nullptr);
+  }
+}
+
+void FolderCache::account_in(const MessageInfo& m, int sign) {
+  const bool unseen = (m.flags.system & flag_seen) == 0;
+  const bool deleted = (m.flags.system & flag_deleted) != 0;
+  if (sign > 0) {
+    unseen_ += unseen ? 1 : 0;
+    deleted_ += deleted ? 1 : 0;
+    size_ += m.size;
+  } else {
+    MAIL_ASSERT(!unseen || unseen_ > 0);
+    MAIL_ASSERT(!deleted || deleted_ > 0);
+    MAIL_ASSERT(size_ >= m.size);
+    unseen_ -= unseen ? 1 : 0;
+    deleted_ -= deleted ? 1 : 0;
+    size_ -= m.size;
+  }
+}
+
+void FolderCache::advance_modseq(std::uint64_t modseq) {
+  // One account-wide counter: a folder sees a strictly increasing subsequence of it.
+  MAIL_ASSERT(modseq > counters_.highestmodseq);
+  counters_.highestmodseq = modseq;
+}
+
+FolderStatus FolderCache::status() const {
+  FolderStatus s;
+  s.uidvalidity = counters_.uidvalidity;
+  s.uidnext = counters_.uidnext;
+  s.highestmodseq = counters_.highestmodseq;
+  s.messages = static_cast<std::uint32_t>(messages_.size());
+  s.unseen = unseen_;
+  s.deleted = deleted_;
+  s.size = size_;
+  MAIL_ASSERT(s.unseen <= s.messages);
+  MAIL_ASSERT(s.deleted <= s.messages);
+  return s;
+}
+
+FolderSnapshot FolderCache::snapshot() const {
+  FolderSnapshot snap;
+  snap.status = status();
+  snap.messages.reserve(messages_.size());
+  for (const CachedMessage& m : messages_) snap.messages.push_back(m.info);
+  return snap;
+}
+
+const CachedMessage* FolderCache::find(std::uint32_t uid) const noexcept {
+  auto it = std::lower_bound(messages_.begin(), messages_.end(), uid,
+                             [](const CachedMessage& m, std::uint32_t u) { return m.info.uid < u; });
+  return it != messages_.end() && it->info.uid == uid ? &*it : nullptr;
+}
+
+Result<FolderChanges> FolderCache::changes_since(std::uint64_t since_modseq) const {
+  // An expunge at modseq <= horizon is forgotten: a reader who last synced before the
+  // horizon might miss it (RFC 7162 §3.2.5.2 lets the server send a full resync then).
+  if (since_modseq < counters_.horizon_modseq) {
+    return fail(Errc::expired, "change log horizon passed");
+  }
+  FolderChanges out;
+  out.status = status();
+  for (const CachedMessage& m : messages_) {
+    if (m.info.modseq <= since_modseq) continue;
+    FolderChange c;
+    c.kind = m.created_modseq > since_modseq ? FolderChange::Kind::added : FolderChange::Kind::flags;
+    c.info = m.info;
+    out.changes.push_back(std::move(c));
+  }
+  for (auto it = std::upper_bound(tombstones_.begin(), tombstones_.end(), since_modseq,
+                                  [](std::uint64_t s, const Tombstone& t) { return s < t.modseq; });
+       it != tombstones_.end(); ++it) {
+    FolderChange c;
+    c.kind = FolderChange::Kind::expunged;
+    c.info.uid = it->uid;
+    c.info.modseq = it->modseq;
+    out.changes.push_back(std::move(c));
+  }
+  std::stable_sort(out.changes.begin(), out.changes.end(),
+                   [](const FolderChange& a, const FolderChange& b) { return a.info.modseq < b.info.modseq; });
+  return out;
+}
+
+void FolderCache::add(CachedMessage m, std::uint32_t uidnext_after) {
+  MAIL_ASSERT(m.info.uid >= counters_.uidnext);
+  MAIL_ASSERT(m.info.uid < uidnext_after);
+  MAIL_ASSERT(m.created_modseq == m.info.modseq);
+  advance_modseq(m.info.modseq);
+  counters_.uidnext = uidnext_after;
+  account_in(m.info, +1);
+  messages_.push_back(std::move(m));
+}
+
+bool FolderCache::set_flags(std::uint32_t uid, Flags flags, std::uint64_t modseq) {
+  auto* m = const_cast<CachedMessage*>(find(uid));
+  if (m == nullptr) return false;
+  advance_modseq(modseq);
+  account_in(m->info, -1);
+  m->info.flags = std::move(flags);
+  m->info.modseq = modseq;
+  account_in(m->info, +1);
+  return true;
+}
+
+bool FolderCache::expunge(std::uint32_t uid, std::uint64_t modseq) {
+  auto it = std::lower_bound(messages_.begin(), messages_.end(), uid,
+                             [](const CachedMessage& m, std::uint32_t u) { return m.info.uid < u; });
+  if (it == messages_.end() || it->info.uid != uid) return false;
+  advance_modseq(modseq);
+  account_in(it->info, -1);
+  messages_.erase(it);
+  tombstones_.push_back(Tombstone{uid, modseq});
+  return true;
+}
+
+bool FolderCache::set_file(std::uint32_t uid, std::string file) {
+  auto* m = const_cast<CachedMessage*>(find(uid));
+  if (m == nullptr) return false;
+  m->file = std::move(file);
+  return true;
+}
+
+void FolderCache::set_horizon(std::uint64_t horizon_modseq) {
+  MAIL_ASSERT(horizon_modseq >= counters_.horizon_modseq);
+  MAIL_ASSERT(horizon_modseq <= counters_.highestmodseq);
+  counters_.horizon_modseq = horizon_modseq;
+  std::erase_if(tombstones_, [&](const Tombstone& t) { return t.modseq <= horizon_modseq; });
+}
+
+void FolderCache::touch(std::uint64_t modseq) { advance_modseq(modseq); }
+
+}  // namespace mail::store::index

@@ -1,0 +1,105 @@
+// FolderCache (pure): counters, snapshot, changes_since with adds, flag changes and
+// expunges (RFC 7162 §3.1, §3.2.5), the horizon (Errc::expired), file moves.
+#include "store/index/folder_cache.h"
+
+#include <gtest/gtest.h>
+
+namespace mail::store::index {
+namespace {
+
+CachedMessage msg(std::uint32_t uid, std::uint64_t modseq, std::uint8_t flags = 0, std::uint64_t size = 10) {
+  CachedMessage m;
+  m.info.uid = uid;
+  m.info.modseq = modseq;
+  m.info.flags.system = flags;
+  m.info.size = size;
+  m.info.content_id = "c" + std::to_string(uid);
+  m.created_modseq = modseq;
+  m.file = "new/m" + std::to_string(uid);
+  return m;
+}
+
+FolderCache three() {
+  FolderCounters c{.uidvalidity = 7, .uidnext = 4, .highestmodseq = 3, .horizon_modseq = 0};
+  return FolderCache(c, {msg(1, 1, flag_seen), msg(2, 2), msg(3, 3, flag_deleted)}, {});
+}
+
+TEST(FolderCache, StatusCountsMessagesUnseenDeletedAndSize) {
+  const FolderCache f = three();
+  const FolderStatus s = f.status();
+  EXPECT_EQ(s.uidvalidity, 7u);
+  EXPECT_EQ(s.uidnext, 4u);
+  EXPECT_EQ(s.highestmodseq, 3u);
+  EXPECT_EQ(s.messages, 3u);
+  EXPECT_EQ(s.unseen, 2u);
+  EXPECT_EQ(s.deleted, 1u);
+  EXPECT_EQ(s.size, 30u);
+  EXPECT_EQ(f.snapshot().messages.size(), 3u);
+  EXPECT_EQ(f.snapshot().messages[1].uid, 2u);
+}
+
+TEST(FolderCache, Rfc7162ChangesSinceReportsAddsFlagsAndExpungesInModseqOrder) {
+  FolderCache f = three();
+  f.add(msg(4, 4), 5);
+  Flags seen;
+  seen.system = flag_seen;
+  ASSERT_TRUE(f.set_flags(2, seen, 5));
+  ASSERT_TRUE(f.expunge(3, 6));
+  auto ch = f.changes_since(3);
+  ASSERT_TRUE(ch.ok());
+  ASSERT_EQ(ch->changes.size(), 3u);
+  EXPECT_EQ(ch->changes[0].kind, FolderChange::Kind::added);
+  EXPECT_EQ(ch->changes[0].info.uid, 4u);
+  EXPECT_EQ(ch->changes[1].kind, FolderChange::Kind::flags);
+  EXPECT_EQ(ch->changes[1].info.uid, 2u);
+  EXPECT_EQ(ch->changes[1].info.flags.system, flag_seen);
+  EXPECT_EQ(ch->changes[2].kind, FolderChange::Kind::expunged);
+  EXPECT_EQ(ch->changes[2].info.uid, 3u);
+  EXPECT_EQ(ch->changes[2].info.modseq, 6u);
+  EXPECT_EQ(ch->status.highestmodseq, 6u);
+  EXPECT_EQ(ch->status.messages, 3u);
+  EXPECT_EQ(ch->status.unseen, 1u);   // uid 4 only
+  EXPECT_EQ(ch->status.deleted, 0u);  // uid 3 went
+  // A message added and then changed after `since` is still "added", once.
+  auto from1 = f.changes_since(1);
+  ASSERT_TRUE(from1.ok());
+  ASSERT_EQ(from1->changes.size(), 3u);
+  EXPECT_EQ(from1->changes[0].kind, FolderChange::Kind::added);  // uid 4 at 4
+  EXPECT_EQ(from1->changes[1].info.uid, 2u);                      // created at 2 > 1
+  EXPECT_EQ(from1->changes[1].kind, FolderChange::Kind::added);
+  EXPECT_TRUE(f.changes_since(6)->changes.empty());
+}
+
+TEST(FolderCache, ChangesSinceBeforeTheHorizonIsExpired) {
+  FolderCache f = three();
+  ASSERT_TRUE(f.expunge(1, 4));
+  ASSERT_TRUE(f.expunge(2, 5));
+  f.set_horizon(4);
+  ASSERT_EQ(f.tombstones().size(), 1u);
+  EXPECT_EQ(f.changes_since(3).code(), Errc::expired);
+  auto ok = f.changes_since(4);
+  ASSERT_TRUE(ok.ok());
+  ASSERT_EQ(ok->changes.size(), 1u);
+  EXPECT_EQ(ok->changes[0].info.uid, 2u);
+}
+
+TEST(FolderCache, UnknownUidsChangeNothing) {
+  FolderCache f = three();
+  EXPECT_FALSE(f.set_flags(9, Flags{}, 4));
+  EXPECT_FALSE(f.expunge(9, 4));
+  EXPECT_FALSE(f.set_file(9, "cur/x"));
+  EXPECT_EQ(f.counters().highestmodseq, 3u);
+  EXPECT_TRUE(f.set_file(1, "cur/m1:2,S"));
+  EXPECT_EQ(f.find(1)->file, "cur/m1:2,S");
+  EXPECT_EQ(f.find(1)->info.modseq, 1u);  // a file move is no change of the message
+}
+
+TEST(FolderCache, ConstructorDropsTombstonesAtOrBelowTheHorizon) {
+  FolderCounters c{.uidvalidity = 1, .uidnext = 10, .highestmodseq = 9, .horizon_modseq = 5};
+  FolderCache f(c, {msg(9, 9)}, {{4, 8}, {1, 3}, {2, 5}});
+  ASSERT_EQ(f.tombstones().size(), 1u);
+  EXPECT_EQ(f.tombstones()[0].uid, 4u);
+}
+
+}  // namespace
+}  // namespace mail::store::index

@@ -1,0 +1,50 @@
+// The index schema's text (see schema.h). Every change of the layout bumps kSchemaVersion
+// and appends the migration from the previous version.
+#include "store/index/schema.h"
+
+namespace mail::store::index {
+
+std::string_view schema_sql() noexcept {
+  return R"sql(
+CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE folders(
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  disk_dir TEXT NOT NULL UNIQUE,
+  uidvalidity INTEGER NOT NULL,
+  uidnext INTEGER NOT NULL,
+  highestmodseq INTEGER NOT NULL,
+  horizon_modseq INTEGER NOT NULL DEFAULT 0,
+  special_use INTEGER NOT NULL DEFAULT 0,
+  renamed_from TEXT);
+CREATE TABLE subscriptions(name TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE messages(
+  id INTEGER PRIMARY KEY,
+  folder_id INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,
+  uid INTEGER NOT NULL,
+  modseq INTEGER NOT NULL,
+  created_modseq INTEGER NOT NULL,
+  system_flags INTEGER NOT NULL,
+  keywords TEXT NOT NULL,
+  internal_date INTEGER NOT NULL,
+  size INTEGER NOT NULL,
+  file TEXT NOT NULL,
+  base TEXT NOT NULL,
+  content_id TEXT NOT NULL,
+  headers BLOB NOT NULL,
+  UNIQUE(folder_id, uid),
+  UNIQUE(folder_id, base));
+CREATE TABLE expunged(
+  folder_id INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,
+  uid INTEGER NOT NULL,
+  modseq INTEGER NOT NULL,
+  PRIMARY KEY(folder_id, uid)) WITHOUT ROWID;
+CREATE INDEX expunged_by_modseq ON expunged(folder_id, modseq);
+CREATE VIRTUAL TABLE texts USING fts5(hdr, body, tokenize='trigram');
+
+)sql";
+}
+
+std::span<const std::string_view> migrations() noexcept { return {}; }
+
+}  // namespace mail::store::index
