@@ -4,6 +4,7 @@
 // MimeLimits::depth_max). Pure.
 #include "proto/imap/bodystructure.h"
 
+#include "core/ascii.h"
 #include "core/assert.h"
 #include "proto/imap/envelope.h"
 #include "proto/imap/response_writer.h"
@@ -16,14 +17,24 @@ using message::MimeParam;
 using message::MimePart;
 using message::MimeTree;
 
-// body-fld-param = "(" string SP string *(SP string SP string) ")" / nil
-void append_params(std::string& out, const std::vector<MimeParam>& params) {
-  if (params.empty()) {
+// body-fld-param = "(" string SP string *(SP string SP string) ")" / nil. A text part
+// without a charset gets the RFC 2045 §5.2 default written out ("charset" "us-ascii"),
+// as Dovecot and Cyrus do, so clients need not know the default.
+void append_params(std::string& out, const std::vector<MimeParam>& params, bool text = false) {
+  bool first = true;
+  if (text) {
+    bool has_charset = false;
+    for (const MimeParam& p : params) has_charset = has_charset || iequals(p.name, "charset") || iequals(p.name, "charset*");
+    if (!has_charset) {
+      out.append("(\"charset\" \"us-ascii\"");
+      first = false;
+    }
+  }
+  if (first && params.empty()) {
     out.append("NIL");
     return;
   }
-  out.push_back('(');
-  bool first = true;
+  if (first) out.push_back('(');
   for (const MimeParam& p : params) {
     if (!first) out.push_back(' ');
     first = false;
@@ -97,7 +108,7 @@ void append_body(std::string& out, std::string_view message, const MimeTree& tre
   out.push_back(' ');
   append_string(out, p.subtype);
   out.push_back(' ');
-  append_params(out, p.params);
+  append_params(out, p.params, p.is_text());
   out.push_back(' ');
   append_nstring(out, p.id);
   out.push_back(' ');

@@ -88,5 +88,14 @@ TEST(BodyStructureRfc9051_S7_5_2, BasicAndEightBitParameters) {
             "(\"image\" \"png\" (\"name\" {6}\r\n\xC3\xA9.png) NIL NIL \"base64\" 4)");
 }
 
+TEST(BodyStructureRfc2045_S5_2, TextWithoutCharsetGetsTheDefault) {
+  const std::string msg = "Content-Type: text/html\r\n\r\n<p>";
+  EXPECT_EQ(bodystructure(msg, parse_mime(msg), false),
+            "(\"text\" \"html\" (\"charset\" \"us-ascii\") NIL NIL \"7BIT\" 3 1)");
+  const std::string flowed = "Content-Type: text/plain; format=flowed\r\n\r\n";
+  EXPECT_EQ(bodystructure(flowed, parse_mime(flowed), false),
+            "(\"text\" \"plain\" (\"charset\" \"us-ascii\" \"format\" \"flowed\") NIL NIL \"7BIT\" 0 0)");
+}
+
 }  // namespace
 }  // namespace mail::imap

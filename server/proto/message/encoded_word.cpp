@@ -6,6 +6,7 @@
 
 #include <iconv.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 
@@ -18,6 +19,7 @@ namespace mail::message {
 namespace {
 
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
+constexpr std::size_t kWordBytesMax = 4096;  // lenient: real mail exceeds §2's 75 octets
 
 void append_utf8(std::string& out, std::uint32_t cp) {
   MAIL_ASSERT(cp <= 0x10FFFF);
@@ -124,8 +126,11 @@ std::optional<std::string> iconv_to_utf8(std::string_view charset, std::string_v
 
 // Decodes one encoded-word at text[pos] ("=?" already seen); on success sets `end` just past
 // "?=" and returns the UTF-8 text.
-std::optional<std::string> decode_word(std::string_view text, std::size_t pos, std::size_t& end) {
-  MAIL_ASSERT(text.substr(pos, 2) == "=?");
+std::optional<std::string> decode_word(std::string_view all, std::size_t pos, std::size_t& end) {
+  MAIL_ASSERT(all.substr(pos, 2) == "=?");
+  // Look no further than kWordBytesMax for the word's end, so that text full of "=?" that
+  // never closes costs linear time, not quadratic (§2 caps a word at 75 octets).
+  const std::string_view text = all.substr(0, std::min(all.size(), pos + kWordBytesMax));
   const std::size_t q1 = text.find('?', pos + 2);
   if (q1 == std::string_view::npos || q1 + 3 >= text.size() || text[q1 + 2] != '?') return std::nullopt;
   std::string_view charset = text.substr(pos + 2, q1 - pos - 2);
