@@ -19,7 +19,7 @@ namespace mail::message {
 namespace {
 
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
-constexpr std::size_t kWordBytesMax = 4096;  // lenient: real mail exceeds §2's 75 octets
+constexpr std::size_t kWordBytesMax = 1024;  // lenient: real mail exceeds §2's 75 octets
 
 void append_utf8(std::string& out, std::uint32_t cp) {
   MAIL_ASSERT(cp <= 0x10FFFF);
@@ -124,26 +124,53 @@ std::optional<std::string> iconv_to_utf8(std::string_view charset, std::string_v
   return sanitize_utf8(out);
 }
 
+// The next occurrence of a pattern at or after a position, remembered: the positions asked
+// for only grow while decoding one text, so all searches together scan the text about once.
+class NextFinder {
+ public:
+  NextFinder(std::string_view all, bool any_space) : all_(all), any_space_(any_space) {}
+  std::size_t next(std::size_t p) {
+    if (!known_ || p < from_ || (at_ != std::string_view::npos && at_ < p)) {
+      at_ = any_space_ ? all_.find_first_of(" \t\r\n", p) : all_.find("?=", p);
+      from_ = p;
+      known_ = true;
+    }
+    return at_;
+  }
+
+ private:
+  std::string_view all_;
+  bool any_space_;  // white space, else the encoded-word end "?="
+  std::size_t from_ = 0;
+  std::size_t at_ = std::string_view::npos;
+  bool known_ = false;
+};
+
+struct Finders {
+  NextFinder close;
+  NextFinder space;
+};
+
 // Decodes one encoded-word at text[pos] ("=?" already seen); on success sets `end` just past
 // "?=" and returns the UTF-8 text.
-std::optional<std::string> decode_word(std::string_view all, std::size_t pos, std::size_t& end) {
+std::optional<std::string> decode_word(std::string_view all, std::size_t pos, Finders& find,
+                                       std::size_t& end) {
   MAIL_ASSERT(all.substr(pos, 2) == "=?");
-  // Look no further than kWordBytesMax for the word's end, so that text full of "=?" that
-  // never closes costs linear time, not quadratic (§2 caps a word at 75 octets).
-  const std::string_view text = all.substr(0, std::min(all.size(), pos + kWordBytesMax));
+  // §2: an encoded-word contains no white space and is at most 75 octets. Look for its end
+  // only up to the next white space and within kWordBytesMax, so text full of "=?" that
+  // never closes costs (near) linear time, not quadratic.
+  const std::size_t space = find.space.next(pos);
+  const std::size_t limit = std::min({all.size(), pos + kWordBytesMax, space});
+  const std::string_view text = all.substr(0, limit);
   const std::size_t q1 = text.find('?', pos + 2);
   if (q1 == std::string_view::npos || q1 + 3 >= text.size() || text[q1 + 2] != '?') return std::nullopt;
   std::string_view charset = text.substr(pos + 2, q1 - pos - 2);
   if (const std::size_t star = charset.find('*'); star != std::string_view::npos)
     charset = charset.substr(0, star);  // RFC 2231 §5: charset*language
   const char enc = ascii_upper(text[q1 + 1]);
-  const std::size_t q2 = text.find("?=", q1 + 3);
-  if (q2 == std::string_view::npos || charset.empty()) return std::nullopt;
+  const std::size_t q2 = find.close.next(q1 + 3);
+  if (q2 == std::string_view::npos || q2 + 2 > text.size() || charset.empty()) return std::nullopt;
   const std::string_view payload = text.substr(q1 + 3, q2 - q1 - 3);
-  // §2: an encoded-word contains no white space (and is at most 75 octets, not enforced:
-  // real mail breaks that limit and readers accept it).
-  for (char c : payload)
-    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') return std::nullopt;
   std::string bytes;
   if (enc == 'B') {
     bytes = decode_base64_lenient(payload);
@@ -203,11 +230,12 @@ std::string decode_encoded_words(std::string_view text) {
     if (sanitize_utf8(plain) == plain) out.append(plain);
     else out.append(latin1_to_utf8(plain, true));
   };
+  Finders finders{NextFinder(text, false), NextFinder(text, true)};
   std::size_t i = 0;
   while (i < text.size()) {
     if (text[i] == '=' && i + 1 < text.size() && text[i + 1] == '?') {
       std::size_t end = 0;
-      if (auto word = decode_word(text, i, end)) {
+      if (auto word = decode_word(text, i, finders, end)) {
         // §6.2: linear white space between two adjacent encoded-words is ignored.
         std::size_t ws_begin = i;
         while (ws_begin > plain_begin && is_blank(static_cast<unsigned char>(text[ws_begin - 1]))) --ws_begin;
