@@ -130,6 +130,89 @@ s: a1 OK
   EXPECT_NE(r[3].got.find("status BAD"), std::string::npos) << r[3].got;
 }
 
+// `s: a2 OK|CLOSE` holds when the server closes instead of answering, and the case ends
+// there as passed; a plain `s: a2 OK` fails on the same close. `s-lacks: /re/` fails when a
+// response since the last command matches, holds when none does (captures expanded).
+std::string toy_imap_closing(const std::string& line) {
+  const std::string tag = line.substr(0, line.find(' '));
+  if (line.find(" BIG") != std::string::npos) return tag + " NO [TOOBIG] too big\r\n";
+  if (line.find(" BYE") != std::string::npos) return "* BYE going\r\n" + std::string(test::kToyClose);
+  if (line.find(" LIST") != std::string::npos) return "* LIST () \"/\" box-7\r\n" + tag + " OK listed\r\n";
+  return tag + " OK fine\r\n";
+}
+
+TEST(Imap, OkOrCloseAndLacksRegex) {
+  const Suite s = parse(R"(
+## case: close-allowed
+rfc: 9051 §7.6
+level: advice
+```imap
+s: * OK
+c: a1 BIG
+s: a1 NO|BAD /TOOBIG/
+c: a2 BYE
+s: a2 OK|CLOSE
+c: a3 NOOP
+s: a3 OK
+```
+
+## case: close-not-allowed
+rfc: 9051 §7.6
+level: advice
+```imap
+s: * OK
+c: a2 BYE
+s: a2 OK
+```
+
+## case: ok-when-open
+rfc: 9051 §7.6
+level: advice
+```imap
+s: * OK
+c: a2 NOOP
+s: a2 OK|CLOSE
+c: a3 NOOP
+s: a3 OK
+```
+
+## case: lacks-holds
+rfc: 9051 §6.3.9
+level: advice
+```imap
+s: * OK
+c: a1 LIST "" "*"
+s: a1 OK
+capture: N /box-(\d)/
+c: a2 NOOP
+s: a2 OK
+s-lacks: /^\* LIST/
+s-lacks: /box-{{N}}/
+```
+
+## case: lacks-fails
+rfc: 9051 §6.3.9
+level: advice
+```imap
+s: * OK
+c: a1 LIST "" "*"
+s: a1 OK
+capture: N /box-(\d)/
+s-lacks: /box-{{N}}$/
+```
+)");
+  ScriptTarget t("* OK toy ready\r\n", toy_imap_closing);
+  const auto r = run_suite(s, Protocol::imap, t, quick());
+  ASSERT_EQ(r.size(), 5u);
+  EXPECT_EQ(r[0].verdict, Verdict::pass) << r[0].reason << " " << r[0].got;
+  EXPECT_EQ(r[1].verdict, Verdict::fail);
+  EXPECT_NE(r[1].got.find("connection closed"), std::string::npos) << r[1].got;
+  EXPECT_EQ(r[2].verdict, Verdict::pass) << r[2].reason << " " << r[2].got;
+  EXPECT_EQ(r[3].verdict, Verdict::pass) << r[3].reason << " " << r[3].got;
+  EXPECT_EQ(r[4].verdict, Verdict::fail);
+  EXPECT_NE(r[4].expected.find("no response with"), std::string::npos) << r[4].expected;
+}
+
 // ------------------------------------------------------------------ POP3
 
 TEST(Pop3, MultilineUnstuffsDots) {

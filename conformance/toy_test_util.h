@@ -19,7 +19,10 @@
 namespace mail::conformance::test {
 
 // Sends `greeting` first (nothing when empty), then answers each complete CRLF line with
-// `answer(line)` (the line without its CRLF). Never closes; no answer yet is Recv::timeout.
+// `answer(line)` (the line without its CRLF). No answer yet is Recv::timeout. An answer
+// that ends in kToyClose closes the connection after the text before it.
+inline constexpr std::string_view kToyClose = "\x04close";
+
 class LineToyConnection final : public Connection {
  public:
   using Answer = std::function<std::string(const std::string& line)>;
@@ -29,12 +32,17 @@ class LineToyConnection final : public Connection {
     for (std::size_t eol; (eol = in_.find("\r\n")) != std::string::npos;) {
       const std::string line = in_.substr(0, eol);
       in_.erase(0, eol + 2);
-      out_ += answer_(line);
+      std::string answer = answer_(line);
+      if (answer.size() >= kToyClose.size() && answer.compare(answer.size() - kToyClose.size(), kToyClose.size(), kToyClose) == 0) {
+        answer.resize(answer.size() - kToyClose.size());
+        closing_ = true;
+      }
+      out_ += answer;
     }
     return true;
   }
   Recv recv(std::string& buf, std::chrono::milliseconds) override {
-    if (out_.empty()) return Recv::timeout;
+    if (out_.empty()) return closing_ ? Recv::eof : Recv::timeout;
     buf += out_;
     out_.clear();
     return Recv::data;
@@ -43,6 +51,7 @@ class LineToyConnection final : public Connection {
  private:
   Answer answer_;
   std::string in_, out_;
+  bool closing_ = false;
 };
 
 // A fresh LineToyConnection per connect(), described as `description`. Tests derive their

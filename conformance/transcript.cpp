@@ -322,7 +322,9 @@ std::optional<ImapExpect> parse_imap_expect(std::string_view arg, std::string& e
     bool ok = true;
     std::istringstream alts(w[1]);
     std::string alt;
-    while (std::getline(alts, alt, '|')) ok = ok && (alt == "OK" || alt == "NO" || alt == "BAD");
+    // CLOSE: "or the server closes the connection instead" (the case then ends as passed):
+    // for clauses that allow either, such as "refused, then usable or closed cleanly".
+    while (std::getline(alts, alt, '|')) ok = ok && (alt == "OK" || alt == "NO" || alt == "BAD" || alt == "CLOSE");
     if (ok) {
       e.kind = ImapExpect::Kind::tagged;
       e.tag = w[0];
@@ -331,7 +333,7 @@ std::optional<ImapExpect> parse_imap_expect(std::string_view arg, std::string& e
       return e;
     }
   }
-  error = "IMAP s: wants 'TAG OK|NO|BAD [text] [/re/]', '* [text] [/re/]', '+ [text] [/re/]', close or none";
+  error = "IMAP s: wants 'TAG OK|NO|BAD|CLOSE [text] [/re/]', '* [text] [/re/]', '+ [text] [/re/]', close or none";
   return std::nullopt;
 }
 
