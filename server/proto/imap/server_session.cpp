@@ -398,6 +398,7 @@ void ServerSession::sasl_step(const sasl::Step& step) {
   pending_id_ = next_id_++;
   wait_ = Wait::auth;
   pending_user_ = step.authcid;
+  pending_auth_ok_ = step.kind == sasl::Step::Kind::success;
   events_.push_back(ev::Auth{pending_id_, step.kind == sasl::Step::Kind::success, step.authcid, mechanism_name_});
   sasl_.reset();
 }
@@ -440,6 +441,8 @@ void ServerSession::complete(std::uint64_t id, Response response, Instant now) {
 void ServerSession::complete_auth(std::uint64_t id, bool accepted, Instant now) {
   if (closed_) return;
   MAIL_ASSERT(id == pending_id_ && wait_ == Wait::auth);
+  // The application may refuse a good login (lockout) but never admit a failed one.
+  MAIL_ASSERT(!accepted || pending_auth_ok_);
   touch(now);
   wait_ = Wait::none;
   pending_id_ = 0;

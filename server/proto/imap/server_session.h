@@ -170,6 +170,7 @@ class ServerSession {
   std::unique_ptr<sasl::SaslServer> sasl_;
   std::string user_;
   std::string pending_user_;    // the identity of the SASL exchange being judged
+  bool pending_auth_ok_ = false;  // its credentials matched: only then may it be accepted
   std::string mechanism_name_;  // of the SASL exchange running
   bool discard_input_ = false;  // STARTTLS accepted: drop the rest of this feed()
   bool tls_pending_ = false;    // STARTTLS accepted, tls_established() not yet: input is dropped
