@@ -30,7 +30,7 @@ TEST(ImapResponseWriter, StringsQuotedOrLiteral_Rfc9051_4_3) {
 }
 
 TEST(ImapResponseWriter, NstringAstringBinary_Rfc9051_9_Rfc3516) {
-  EXPECT_EQ(w([](std::string& o) { append_nstring(o, std::optional<std::string_view>{}); }), "NIL");
+  EXPECT_EQ(w([](std::string& o) { append_nstring(o, std::optional<std::string_view>()); }), "NIL");
   EXPECT_EQ(w([](std::string& o) { append_nstring(o, std::string_view("x")); }), "\"x\"");
   EXPECT_EQ(w([](std::string& o) { append_astring(o, "INBOX"); }), "INBOX");
   EXPECT_EQ(w([](std::string& o) { append_astring(o, "a]b"); }), "a]b");

@@ -47,8 +47,23 @@ bool needs_selected(const CommandBody& body) {
 
 }  // namespace
 
+// Before login nothing needs a big literal (a password): the reader refuses more than
+// kPreAuthLiteralBytesMax per literal even when it is non-synchronising (LITERAL+ lets the
+// client send it unasked, so the sync-literal check in on_literal_pending() cannot see it);
+// a refused one is read and thrown away, never buffered. complete_auth() lifts the bound.
+ReaderLimits ServerSession::pre_auth_limits(const ReaderLimits& l) {
+  ReaderLimits pre = l;
+  pre.literal_bytes_max = std::min(l.literal_bytes_max, kPreAuthLiteralBytesMax);
+  pre.command_bytes_max = std::min<std::uint64_t>(l.command_bytes_max, l.line_bytes_max + 2 * kPreAuthLiteralBytesMax);
+  MAIL_ASSERT(pre.literal_bytes_max <= pre.command_bytes_max);
+  return pre;
+}
+
 ServerSession::ServerSession(SessionConfig config, Instant now)
-    : config_(std::move(config)), reader_(config_.reader), last_activity_(now) {
+    : config_(std::move(config)),
+      reader_(pre_auth_limits(config_.reader)),
+      last_activity_(now),
+      connected_at_(now) {
   send("* OK [CAPABILITY " + capabilities() + "] " + config_.greeting + "\r\n");
 }
 
@@ -130,6 +145,9 @@ std::optional<Event> ServerSession::poll_event() {
 }
 
 std::size_t ServerSession::feed(std::string_view in, Instant now) {
+  // Between STARTTLS and the handshake nothing the client sends in plaintext may become a
+  // command (CVE-2011-0411), whichever feed() it arrives in.
+  if (tls_pending_) return in.size();
   std::size_t pos = 0;
   if (!in.empty()) touch(now);
   while (!closed_) {
@@ -179,8 +197,33 @@ void ServerSession::on_literal_pending() {
   send("+ Ready for literal data\r\n");
 }
 
+// A raw line (SASL response, IDLE's DONE) was over line_bytes_max: the reader skipped it
+// and reads commands again, so the exchange that waited for the line must end here too.
+void ServerSession::on_raw_line_error() {
+  MAIL_ASSERT(wait_ == Wait::sasl_line || wait_ == Wait::idle);
+  if (wait_ == Wait::sasl_line) {
+    // RFC 9051 §6.2.2: an invalid client response rejects AUTHENTICATE with BAD.
+    sasl_.reset();
+    wait_ = Wait::none;
+    bad(pending_tag_, "SASL response too long");
+    return;
+  }
+  // RFC 2177 §3: anything but DONE ends IDLE; the application answers (BAD, which counts
+  // against the error budget) as for any other line.
+  wait_ = Wait::idle_done;
+  events_.push_back(ev::IdleDone{idle_id_, false});
+  pending_id_ = idle_id_;
+  idle_id_ = 0;
+}
+
 void ServerSession::on_read_error(Instant /*now*/) {
   const ReadError& e = reader_.error();
+  if (wait_ == Wait::sasl_line || wait_ == Wait::idle) {
+    MAIL_ASSERT(e.kind == ReadErrorKind::line_too_long);
+    on_raw_line_error();
+    if (!closed_ && bad_count_ >= config_.bad_commands_max) bye("Too many invalid commands");
+    return;
+  }
   switch (e.kind) {
     case ReadErrorKind::literal_too_big:
     case ReadErrorKind::command_too_big:
@@ -245,6 +288,7 @@ void ServerSession::dispatch(Command command, Instant /*now*/) {
     outputs_.push_back(proto::out::StartTls{});
     reader_.reset();
     discard_input_ = true;
+    tls_pending_ = true;
     return;
   }
   if (std::holds_alternative<Compress>(body)) {
@@ -354,6 +398,7 @@ void ServerSession::sasl_step(const sasl::Step& step) {
   pending_id_ = next_id_++;
   wait_ = Wait::auth;
   pending_user_ = step.authcid;
+  pending_auth_ok_ = step.kind == sasl::Step::Kind::success;
   events_.push_back(ev::Auth{pending_id_, step.kind == sasl::Step::Kind::success, step.authcid, mechanism_name_});
   sasl_.reset();
 }
@@ -396,12 +441,18 @@ void ServerSession::complete(std::uint64_t id, Response response, Instant now) {
 void ServerSession::complete_auth(std::uint64_t id, bool accepted, Instant now) {
   if (closed_) return;
   MAIL_ASSERT(id == pending_id_ && wait_ == Wait::auth);
+  // The application may refuse a good login (lockout) but never admit a failed one.
+  MAIL_ASSERT(!accepted || pending_auth_ok_);
   touch(now);
   wait_ = Wait::none;
   pending_id_ = 0;
   if (accepted) {
     user_ = pending_user_;
     state_ = State::authenticated;
+    // The reader is between commands (feed() stopped after the login): now the configured
+    // literal limits apply (APPEND).
+    MAIL_ASSERT(reader_.idle());
+    reader_ = CommandReader(config_.reader);
     tagged(pending_tag_, "OK", "[CAPABILITY " + capabilities() + "] Logged in");
   } else {
     tagged(pending_tag_, "NO", "[AUTHENTICATIONFAILED] Authentication failed");
@@ -426,16 +477,27 @@ std::optional<Instant> ServerSession::poll_timeout() const {
     case Wait::none:
     case Wait::sasl_line: break;
   }
-  return last_activity_ + (state_ == State::not_authenticated ? config_.login_timeout : config_.autologout);
+  // Before login the deadline is absolute: a client trickling bytes must not hold a
+  // connection open without ever logging in (Dovecot's login timeout is not reset either).
+  if (state_ == State::not_authenticated) return connected_at_ + config_.login_timeout;
+  return last_activity_ + config_.autologout;
 }
 
 void ServerSession::handle_timeout(Instant now) {
   auto deadline = poll_timeout();
   if (!deadline || now < *deadline) return;
+  if (tls_pending_) {
+    // Mid-handshake nothing can be said in plaintext: just close.
+    closed_ = true;
+    state_ = State::logout;
+    outputs_.push_back(proto::out::Close{});
+    return;
+  }
   bye("Autologout; idle for too long");
 }
 
 void ServerSession::tls_established(Instant now) {
+  tls_pending_ = false;
   touch(now);
   config_.tls_active = true;
   config_.starttls_available = false;

@@ -51,7 +51,7 @@ struct SessionConfig {
   bool plaintext_without_tls = false;
   sasl::SaslLimits sasl;
   std::uint32_t bad_commands_max = 20;  // BAD answers before "* BYE" (error budget)
-  Duration login_timeout = 60s;         // not authenticated (Dovecot: 60 s after greeting)
+  Duration login_timeout = 60s;         // not authenticated, from the greeting (not reset by input)
   Duration autologout = 30min;          // RFC 9051 §5.4: at least 30 minutes
   Duration idle_timeout = 30min;        // one IDLE (RFC 2177 §3: clients re-issue every 29 min)
 };
@@ -141,6 +141,8 @@ class ServerSession {
   enum class Wait : std::uint8_t { none, command, auth, sasl_line, idle, idle_done };
   void on_command(RawCommand raw, Instant now);
   void on_read_error(Instant now);
+  void on_raw_line_error();
+  static ReaderLimits pre_auth_limits(const ReaderLimits& l);
   void on_raw_line(std::string line, Instant now);
   void on_literal_pending();
   void dispatch(Command command, Instant now);
@@ -168,10 +170,13 @@ class ServerSession {
   std::unique_ptr<sasl::SaslServer> sasl_;
   std::string user_;
   std::string pending_user_;    // the identity of the SASL exchange being judged
+  bool pending_auth_ok_ = false;  // its credentials matched: only then may it be accepted
   std::string mechanism_name_;  // of the SASL exchange running
   bool discard_input_ = false;  // STARTTLS accepted: drop the rest of this feed()
+  bool tls_pending_ = false;    // STARTTLS accepted, tls_established() not yet: input is dropped
   std::uint32_t bad_count_ = 0;
   Instant last_activity_{};
+  Instant connected_at_{};  // the greeting: login_timeout counts from here
   bool closed_ = false;
   bool shutdown_requested_ = false;
   bool eof_ = false;
