@@ -2,7 +2,9 @@
 // statements, a transaction guard), for store/ code. Errors are mail::Status carrying the
 // SQLite message; misuse (a bad bind index, stepping a finished statement) asserts.
 // Every call blocks (file I/O, fsync): make them only inside a rt::BlockingLane job, and
-// use a Db from one lane only. No SQLite type appears here except as an opaque pointer.
+// use a Db from one lane only. Destroy that lane before the Db (a running job may still
+// use it; the lane's destructor waits for it), and the Db before its Vfs: declare them
+// Vfs, Db, lane. No SQLite type appears here except as an opaque pointer.
 #pragma once
 
 #include <cstddef>

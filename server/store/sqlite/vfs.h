@@ -4,7 +4,11 @@
 // lifetime; pass name() as DbOptions::vfs. No locking (xLock is a no-op): the database
 // runs with locking_mode=EXCLUSIVE, one connection per file, one process. No xShmMap: in
 // exclusive locking mode, set before WAL is first used, SQLite keeps the WAL index in heap
-// memory. xRandomness and xCurrentTime come from the options, never the OS.
+// memory. xRandomness and xCurrentTime come from the options, never the OS. (SQLite's
+// own PRNG, which picks WAL salts, is process-wide and seeded from the default VFS: the
+// salt bytes in a simulated WAL file may differ between runs of one seed. Nothing the
+// simulator decides depends on file bytes written this way — the trace records offsets
+// and lengths, per-block tearing draws by offset — so runs stay reproducible.)
 // Every call through it blocks: use it only inside rt::BlockingLane jobs.
 #pragma once
 
