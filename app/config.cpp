@@ -52,6 +52,17 @@ submissions_listen = ["127.0.0.1:4465"]   # RFC 8314 (465 in production): implic
 tls_handshake_timeout = "60s"
 dsn = true                      # RFC 3461 DSN: NOTIFY/RET/ENVID/ORCPT honoured by the relay
 
+[imap]
+listen = ["127.0.0.1:1143"]     # IMAP4rev2/rev1 with STARTTLS (143 in production)
+tls_listen = ["127.0.0.1:1993"] # implicit TLS, RFC 8314 (993 in production)
+max_connections = 10000         # all clients together
+max_connections_per_ip = 100
+append_limit = "64MiB"          # RFC 7889 APPENDLIMIT: larger APPENDs get NO [TOOBIG]
+quota = "0"                     # per user (RFC 9208 STORAGE); 0 = no quota
+quota_messages = 0              # per user (RFC 9208 MESSAGE); 0 = no limit
+login_timeout = "60s"           # from the greeting to a successful login
+autologout = "30min"            # an idle authenticated session (RFC 9051 5.4: at least 30min)
+
 [relay]
 outbound = true                 # queue and deliver mail for other domains (MX, or the routes below)
 trusted_networks = []           # CIDRs that may relay without AUTH; empty: only authenticated users
@@ -396,6 +407,51 @@ void read_smtp(Reader& r, const toml::table& root, AppConfig& cfg) {
   }
 }
 
+// "IP:PORT" list at t[key] into `out` (named `section.key` in errors).
+void read_endpoints(Reader& r, const toml::table& t, std::string_view section, std::string_view key,
+                    std::vector<rt::Endpoint>& out) {
+  std::vector<std::string> listen;
+  toml::source_region where;
+  std::string name(section);
+  name.append(".").append(key);
+  if (!r.get_strings(t, section, key, listen, &where) || r.failed()) return;
+  out.clear();
+  for (std::size_t i = 0; i < listen.size(); ++i) {
+    auto ep = parse_endpoint(listen[i]);
+    if (!ep) {
+      r.fail_at(where, name + "[" + std::to_string(i) + "]",
+                "'" + listen[i] + "' is not IP:PORT (e.g. \"127.0.0.1:143\" or \"[::1]:143\")");
+      return;
+    }
+    out.push_back(*ep);
+  }
+}
+
+// [imap]: present = IMAP served (RFC 9051), on the listeners given (defaults 127.0.0.1:1143
+// with STARTTLS and 127.0.0.1:1993 with implicit TLS); limits, quota and timeouts.
+void read_imap(Reader& r, const toml::table& root, AppConfig& cfg) {
+  const toml::table* t = root["imap"].as_table();
+  if (t == nullptr) return;
+  auto& c = cfg.imap;
+  c.enabled = true;
+  c.listen = {rt::Endpoint{"127.0.0.1", 1143}};
+  c.tls_listen = {rt::Endpoint{"127.0.0.1", 1993}};
+  r.check_keys(*t, "imap", {"listen", "tls_listen", "max_connections", "max_connections_per_ip", "append_limit", "quota",
+                            "quota_messages", "login_timeout", "autologout"});
+  read_endpoints(r, *t, "imap", "listen", c.listen);
+  read_endpoints(r, *t, "imap", "tls_listen", c.tls_listen);
+  r.get_int(*t, "imap", "max_connections", 1, 1'000'000, c.max_connections);
+  r.get_int(*t, "imap", "max_connections_per_ip", 1, 1'000'000, c.max_connections_per_ip);
+  r.get_size(*t, "imap", "append_limit", 1024, 1ull << 31, c.append_limit);
+  if (t->contains("quota")) r.get_size(*t, "imap", "quota", 0, 1ull << 50, c.quota_bytes);
+  r.get_int(*t, "imap", "quota_messages", 0, 1'000'000'000, c.quota_messages);
+  r.get_duration(*t, "imap", "login_timeout", 1s, 1h, c.login_timeout);
+  r.get_duration(*t, "imap", "autologout", 30min, 24h, c.autologout);
+  if (!r.failed() && c.listen.empty() && c.tls_listen.empty()) {
+    r.fail_at(t->source(), "imap", "needs at least one of listen and tls_listen (leave [imap] out to serve no IMAP)");
+  }
+}
+
 // [tls]: STARTTLS and implicit TLS; the certificate pair, or none for a self-signed one.
 void read_tls(Reader& r, const toml::table& root, AppConfig& cfg) {
   if (const toml::table* tls = root["tls"].as_table()) {
@@ -409,6 +465,9 @@ void read_tls(Reader& r, const toml::table& root, AppConfig& cfg) {
   }
   if (!r.failed() && !cfg.tls.enabled && !cfg.smtp.listen_submissions.empty()) {
     r.fail_at(root.source(), "smtp.submissions_listen", "implicit TLS listeners need [tls] enabled = true");
+  }
+  if (!r.failed() && !cfg.tls.enabled && cfg.imap.enabled && !cfg.imap.tls_listen.empty()) {
+    r.fail_at(root.source(), "imap.tls_listen", "implicit TLS listeners need [tls] enabled = true");
   }
 }
 
@@ -636,13 +695,14 @@ Result<AppConfig> build(const toml::table& root, std::string_view source) {
   AppConfig cfg;
   cfg.source = std::string(source);
 
-  r.check_keys(root, "", {"server", "smtp", "domains", "users", "tls", "auth", "dns", "relay", "submission", "queue"});
-  for (std::string_view section : {"server", "smtp", "domains", "tls", "auth", "dns", "relay", "submission", "queue"}) {
+  r.check_keys(root, "", {"server", "smtp", "imap", "domains", "users", "tls", "auth", "dns", "relay", "submission", "queue"});
+  for (std::string_view section : {"server", "smtp", "imap", "domains", "tls", "auth", "dns", "relay", "submission", "queue"}) {
     if (const toml::node* n = root.get(section); n && !n->is_table()) r.fail_at(n->source(), section, "must be a table ([" + std::string(section) + "])");
   }
 
   read_server(r, root, cfg);
   read_smtp(r, root, cfg);
+  read_imap(r, root, cfg);
   read_tls(r, root, cfg);
   read_auth(r, root, cfg);
   read_dns(r, root, cfg);
@@ -788,6 +848,20 @@ std::string describe_config(const AppConfig& c) {
   toml::table root{{"server", server}, {"smtp", smtp},       {"tls", tls},         {"auth", auth},
                    {"dns", dns},       {"domains", domain_table}, {"users", users}, {"relay", relay},
                    {"submission", submission}, {"queue", queue}};
+  if (c.imap.enabled) {
+    const auto& im = c.imap;
+    root.insert("imap", toml::table{
+                            {"listen", endpoints(im.listen)},
+                            {"tls_listen", endpoints(im.tls_listen)},
+                            {"max_connections", static_cast<std::int64_t>(im.max_connections)},
+                            {"max_connections_per_ip", static_cast<std::int64_t>(im.max_connections_per_ip)},
+                            {"append_limit", static_cast<std::int64_t>(im.append_limit)},
+                            {"quota", static_cast<std::int64_t>(im.quota_bytes)},
+                            {"quota_messages", static_cast<std::int64_t>(im.quota_messages)},
+                            {"login_timeout", duration_text(im.login_timeout)},
+                            {"autologout", duration_text(im.autologout)},
+                        });
+  }
   std::ostringstream out;
   out << "# effective configuration (from " << c.source << ")\n" << root << "\n";
   return out.str();

@@ -55,6 +55,20 @@ struct RelayAppConfig {
   Duration connect_timeout = 30s;             // [queue] connect_timeout
 };
 
+// [imap]: the IMAP service (absent section: no IMAP) and the mail store's quota.
+struct ImapAppConfig {
+  bool enabled = false;                  // the [imap] section is present
+  std::vector<rt::Endpoint> listen;      // STARTTLS listeners (143)
+  std::vector<rt::Endpoint> tls_listen;  // implicit TLS listeners (993)
+  std::uint32_t max_connections = 10000;
+  std::uint32_t max_connections_per_ip = 100;  // Dovecot mail_max_userip_connections is per user; ours per IP
+  std::uint64_t append_limit = 64ull << 20;    // RFC 7889 APPENDLIMIT
+  std::uint64_t quota_bytes = 0;                // RFC 9208 STORAGE per user; 0 = none
+  std::uint64_t quota_messages = 0;             // RFC 9208 MESSAGE per user; 0 = none
+  Duration login_timeout = 60s;
+  Duration autologout = 30min;                  // RFC 9051 5.4: at least 30 minutes
+};
+
 struct AppConfig {
   std::string source;    // "embedded default" or the file path, for messages
   std::string hostname;  // [server] hostname; empty: the system host name
@@ -70,6 +84,7 @@ struct AppConfig {
   DnsConfig dns;
   std::string users_file;  // [auth] users_file; empty: <data_dir>/users
   RelayAppConfig relay;
+  ImapAppConfig imap;
 
   std::string pid_path() const { return pid_file.empty() ? data_dir + "/cloudsdial.pid" : pid_file; }
   std::string users_path() const { return users_file.empty() ? data_dir + "/users" : users_file; }

@@ -108,8 +108,8 @@ TEST(Config, UnknownKeyNamesLineAndKey) {
   EXPECT_NE(e.find("t.toml:7:"), std::string::npos) << e;
   EXPECT_NE(e.find("smtp.max_conections"), std::string::npos) << e;
   EXPECT_NE(e.find("unknown key"), std::string::npos) << e;
-  EXPECT_NE(error_of(std::string(kMinimal) + "[imap]\n").find("t.toml:5: imap: unknown key"), std::string::npos)
-      << error_of(std::string(kMinimal) + "[imap]\n");
+  EXPECT_NE(error_of(std::string(kMinimal) + "[pop3]\n").find("t.toml:5: pop3: unknown key"), std::string::npos)
+      << error_of(std::string(kMinimal) + "[pop3]\n");
   EXPECT_NE(error_of(std::string(kMinimal) + "aliases = []\nhome = \"/x\"\n").find("users.home"), std::string::npos);
 }
 
@@ -221,6 +221,39 @@ TEST(Config, SyntaxErrorHasLine) {
   const std::string e = error_of("[server]\ndata_dir = \n");
   EXPECT_NE(e.find("t.toml:2:"), std::string::npos) << e;
   EXPECT_NE(e.find("TOML syntax"), std::string::npos) << e;
+}
+
+}  // namespace
+}  // namespace mail::app
+
+namespace mail::app {
+namespace {
+
+// [imap]: absent serves no IMAP; present uses the default listeners unless given.
+TEST(ConfigImap, AbsentSectionServesNoImapPresentOneGetsDefaults) {
+  auto none = parse_config(kMinimal, "t.toml");
+  ASSERT_TRUE(none.ok()) << none.error().detail;
+  EXPECT_FALSE(none->imap.enabled);
+  EXPECT_FALSE(none->server_config().imap.has_value());
+  auto some = parse_config(std::string(kMinimal) + "[imap]\nquota = \"10MiB\"\nappend_limit = \"1MiB\"\n", "t.toml");
+  ASSERT_TRUE(some.ok()) << some.error().detail;
+  ASSERT_TRUE(some->imap.enabled);
+  ASSERT_EQ(some->imap.listen.size(), 1u);
+  EXPECT_EQ(some->imap.listen[0].port, 1143);
+  EXPECT_EQ(some->imap.tls_listen[0].port, 1993);
+  auto sc = some->server_config();
+  ASSERT_TRUE(sc.imap.has_value());
+  EXPECT_EQ(sc.quota_bytes, 10u << 20);
+  EXPECT_EQ(sc.imap->commands.append_limit, 1u << 20);
+}
+
+TEST(ConfigImap, DefaultConfigServesImapAndBadValuesAreNamed) {
+  auto def = parse_config(default_config_text(), "default");
+  ASSERT_TRUE(def.ok()) << def.error().detail;
+  EXPECT_TRUE(def->imap.enabled);
+  EXPECT_NE(error_of(std::string(kMinimal) + "[imap]\nlisten = [\"nope\"]\n").find("imap.listen[0]"), std::string::npos);
+  EXPECT_NE(error_of(std::string(kMinimal) + "[imap]\nautologout = \"5min\"\n").find("imap.autologout"), std::string::npos);
+  EXPECT_NE(error_of(std::string(kMinimal) + "[imap]\nlisten = []\ntls_listen = []\n").find("imap"), std::string::npos);
 }
 
 }  // namespace

@@ -44,6 +44,20 @@ node::MailServerConfig AppConfig::server_config() const {
     q.connect_timeout = relay.connect_timeout;
     c.outbound = std::move(q);
   }
+  if (imap.enabled) {
+    node::ImapServerConfig i;
+    i.listen = imap.listen;
+    i.listen_tls = imap.tls_listen;
+    i.connections.connections_max = imap.max_connections;
+    i.connections.connections_per_ip_max = imap.max_connections_per_ip;
+    i.commands.append_limit = imap.append_limit;
+    i.session.login_timeout = imap.login_timeout;
+    i.session.autologout = imap.autologout;
+    i.auth_plaintext_on_loopback = smtp.auth_plaintext_on_loopback;
+    c.imap = std::move(i);
+    c.quota_bytes = imap.quota_bytes;
+    c.quota_messages = imap.quota_messages;
+  }
   return c;
 }
 

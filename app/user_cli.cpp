@@ -28,7 +28,7 @@ namespace {
 constexpr std::string_view kUserHelp = R"(usage: cloudsdial user <add|passwd|del|list> [NAME] [--config FILE]
                        [--iterations N]
 
-Manages the users who may authenticate (SMTP AUTH now; IMAP and POP3 later). The users
+Manages the users: each is a login (SMTP AUTH, IMAP) and a mailbox of the same name. The users
 file is <data_dir>/users (or [auth] users_file), mode 0600. A server running on the same
 data dir is told at once (SIGHUP through its pid file); it also re-reads the file every
 5 seconds.
