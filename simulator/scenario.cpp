@@ -427,7 +427,9 @@ void ScenarioRun::Impl::heal() {
     // A server whose startup hit a fault never listens: restart it, as an operator would.
     if (world->host_up(h)) {
       auto services = std::static_pointer_cast<MailServerServices>(world->services(h));
-      if (services == nullptr || !services->ready()) {
+      const bool ready = services != nullptr && services->ready();
+      services.reset();  // the crash must destroy the services before their Env
+      if (!ready) {
         world->record(kWorldHost, "chaos.restart", std::string(world->host_name(h)) + " not ready");
         note_server_memory(h);
         world->crash(h);

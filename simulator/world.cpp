@@ -140,6 +140,8 @@ void World::crash(HostId id) {
   drop_host_events(id);
   // 3. Its coroutines, then the services they used, then the Env itself.
   h.env->tasks().destroy_all();
+  // Nobody else may hold the services: they would outlive the Env they use.
+  MAIL_ASSERT(h.services.use_count() <= 1);
   h.services.reset();
   h.env.reset();
   drop_host_events(id);  // anything destructors scheduled

@@ -391,7 +391,9 @@ rt::Task<Status> IndexedStore::Impl::rescan(Account& a, FolderState& f) {
   std::vector<index::NewMessage> batch;
   const std::int64_t now_s = env.clock().wall_now().unix_seconds();
   for (auto& file : fresh) {
-    auto content = co_await rt::read_file(disk, path_in(a, f.row.dir.empty() ? file : f.row.dir + "/" + file));
+    // Named first: GCC 12 destroys a temporary made by ?: inside co_await twice.
+    std::string path = path_in(a, f.row.dir.empty() ? file : f.row.dir + "/" + file);
+    auto content = co_await rt::read_file(disk, std::move(path));
     if (!content.ok()) {
       if (content.code() == Errc::not_found) continue;  // gone again meanwhile
       co_return fail(content.error());
