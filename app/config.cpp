@@ -588,7 +588,7 @@ void read_users(Reader& r, const toml::table& root, AppConfig& cfg) {
       }
     }
   }
-  if (!r.failed() && cfg.directory.users.empty()) r.fail_at(root.source(), "users", "define at least one [[users]] entry");
+  // No [[users]] is fine: every login of the users file is a local user too (one user model).
 }
 
 // One [[relay.routes]] entry.

@@ -51,7 +51,7 @@ def test_scenario_run_in_slices_with_callbacks_same_hash():
     accepted, delivered = [], []
     run._set_events(True, True, [], lambda e: (accepted if e.kind == "accepted" else delivered).append(e))
     slices = 0
-    while run.advance(500):
+    while run.advance(100):
         slices += 1
         assert run.steps > 0
     assert slices > 1 and run.finished
