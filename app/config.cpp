@@ -57,7 +57,7 @@ listen = ["127.0.0.1:1143"]     # IMAP4rev2/rev1 with STARTTLS (143 in productio
 tls_listen = ["127.0.0.1:1993"] # implicit TLS, RFC 8314 (993 in production)
 max_connections = 10000         # all clients together
 max_connections_per_ip = 100
-append_limit = "64MiB"          # RFC 7889 APPENDLIMIT: larger APPENDs get NO [TOOBIG]
+append_limit = "35MiB"          # RFC 7889 APPENDLIMIT: larger APPENDs get NO [TOOBIG]
 quota = "0"                     # per user (RFC 9208 STORAGE); 0 = no quota
 quota_messages = 0              # per user (RFC 9208 MESSAGE); 0 = no limit
 login_timeout = "60s"           # from the greeting to a successful login

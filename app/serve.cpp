@@ -188,6 +188,12 @@ int run_serve(const AppConfig& config) {
       if (smtp.bound_kind(i) != node::ListenerKind::smtp) line += " (" + std::string(node::to_string(smtp.bound_kind(i))) + ")";
       tell(rt::LogLevel::info, line);
     }
+    if (const node::ImapServer* imap = s.imap()) {
+      for (std::size_t i = 0; i < imap->bound_endpoints().size(); ++i) {
+        tell(rt::LogLevel::info,
+             "cloudsdial: listening on " + imap->bound_endpoints()[i].to_string() + " (" + imap->bound_label(i) + ")");
+      }
+    }
     tell(rt::LogLevel::info, "cloudsdial: ready (pid " + std::to_string(::getpid()) + ", data dir " + cfg.data_dir + ")");
   }(env, config, server, started, stopping, exit_code, say));
 

@@ -68,6 +68,8 @@ class ImapServer final : private ServiceProtocol {
   rt::Task<void> stop(Instant deadline) { return service_.stop(deadline); }
 
   const std::vector<rt::Endpoint>& bound_endpoints() const noexcept { return service_.bound(); }
+  // "imap" or "imaps" (implicit TLS) for bound_endpoints()[i].
+  const std::string& bound_label(std::size_t i) const { return service_.spec(i).label; }
   void set_tls(std::shared_ptr<tls::TlsContext> context) { service_.set_tls(std::move(context)); }
   const std::shared_ptr<tls::TlsContext>& tls() const noexcept { return service_.tls(); }
   std::size_t connection_count() const noexcept { return service_.connection_count(); }

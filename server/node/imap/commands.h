@@ -23,7 +23,7 @@ namespace mail::node::imapsrv {
 
 // The IMAP service's settings the commands need.
 struct CommandConfig {
-  std::uint64_t append_limit = 64ull << 20;  // APPENDLIMIT (RFC 7889), also the literal limit
+  std::uint64_t append_limit = 35ull << 20;  // APPENDLIMIT (RFC 7889), also the literal limit; = SMTP SIZE
   std::uint64_t quota_bytes = 0;             // per user (RFC 9208 STORAGE, KiB on the wire); 0 = none
   std::uint64_t quota_messages = 0;          // per user (RFC 9208 MESSAGE); 0 = none
 };

@@ -301,14 +301,30 @@ rt::Task<Response> cmd_list(SessionContext& ctx, const im::List& c) {
     return std::any_of(patterns.begin(), patterns.end(), [&](const std::string& p) { return list_match(p, name); });
   };
   const bool show_subscribed = c.return_subscribed || c.select_subscribed;
+  // RFC 5258 §3.1, §3.5: with (SUBSCRIBED RECURSIVEMATCH), a matching name with a
+  // subscribed descendant is listed too, with CHILDINFO ("SUBSCRIBED").
+  std::set<std::string> subscribed_below;
+  if (c.select_subscribed && c.select_recursivematch) {
+    for (const auto& sname : subscribed) {
+      for (auto slash = sname.find('/'); slash != std::string::npos; slash = sname.find('/', slash + 1))
+        subscribed_below.insert(sname.substr(0, slash));
+    }
+  }
+  const auto with_childinfo = [](std::string line) {
+    MAIL_ASSERT(line.size() >= 2);
+    line.insert(line.size() - 2, " (\"CHILDINFO\" (\"SUBSCRIBED\"))");
+    return line;
+  };
   std::string out;
   std::set<std::string> listed;
   for (const auto& f : folders.value()) {
     if (!matches(f.name)) continue;
     const bool is_sub = subscribed.count(f.name) != 0;
-    if (c.select_subscribed && !is_sub) continue;
+    const bool childinfo = subscribed_below.count(f.name) != 0;
+    if (c.select_subscribed && !is_sub && !childinfo) continue;
     if (c.select_special_use && f.special_use == store::SpecialUse::none) continue;
-    out += list_line(ctx, "LIST", f, show_subscribed && is_sub);
+    std::string line = list_line(ctx, "LIST", f, show_subscribed && is_sub);
+    out += childinfo ? with_childinfo(std::move(line)) : line;
     listed.insert(f.name);
     if (c.return_status && f.selectable) {
       auto st = co_await ctx.store.folder_status(ctx.user, f.name);
@@ -319,9 +335,18 @@ rt::Task<Response> cmd_list(SessionContext& ctx, const im::List& c) {
   if (c.select_subscribed) {
     for (const auto& s : subscribed) {
       if (listed.count(s) != 0 || !matches(s)) continue;
-      out += "* LIST (\\NonExistent \\Subscribed) \"/\" ";
-      append_mailbox(out, ctx, s);
-      out += "\r\n";
+      std::string line = "* LIST (\\NonExistent \\Subscribed) \"/\" ";
+      append_mailbox(line, ctx, s);
+      line += "\r\n";
+      out += subscribed_below.count(s) != 0 ? with_childinfo(std::move(line)) : line;
+      listed.insert(s);
+    }
+    for (const auto& parent : subscribed_below) {  // a parent that does not exist
+      if (listed.count(parent) != 0 || !matches(parent)) continue;
+      std::string line = "* LIST (\\NonExistent) \"/\" ";
+      append_mailbox(line, ctx, parent);
+      line += "\r\n";
+      out += with_childinfo(std::move(line));
     }
   }
   co_return ok("LIST completed", std::move(out));

@@ -82,7 +82,7 @@ rt::Task<Response> cmd_fetch(SessionContext& ctx, const im::Fetch& c) {
   }
   const FetchNeed need = fetch_need(c.items);
   FetchOptions options;
-  options.uid = c.uid;
+  options.uid = c.uid || ctx.session.enabled().qresync;  // RFC 7162 §3.2.4: UID in every FETCH
   options.with_modseq = ctx.session.enabled().condstore;
   const bool rev1 = ctx.rev1();
   std::vector<std::string> headers;
@@ -151,7 +151,8 @@ rt::Task<Response> cmd_store(SessionContext& ctx, const im::Store& c) {
     // .SILENT: no FLAGS; with CONDSTORE the new MODSEQ is still told (RFC 7162 §3.1.3).
     if (c.silent && !(with_modseq && did_change)) continue;
     out += "* " + std::to_string(s) + " FETCH (";
-    if (c.uid) out += "UID " + std::to_string(m.uid) + " ";
+    // RFC 7162 §3.2.4: once CONDSTORE/QRESYNC is on, every FETCH carries UID and MODSEQ.
+    if (c.uid || with_modseq) out += "UID " + std::to_string(m.uid) + " ";
     if (!c.silent) out += "FLAGS " + view.flag_list(s, ctx.rev1());
     if (with_modseq) out += std::string(c.silent ? "" : " ") + "MODSEQ (" + std::to_string(m.modseq) + ")";
     out += ")\r\n";

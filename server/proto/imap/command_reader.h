@@ -115,6 +115,8 @@ class CommandReader {
   // for the session to decide, e.g. APPEND to a mailbox over quota).
   std::uint64_t pending_literal_bytes() const noexcept { return literal_left_; }
   std::string_view pending_text() const noexcept { return cmd_.text; }
+  // The whole pending command: its last literal announced, not yet read (empty bytes).
+  const RawCommand& pending_command() const noexcept { return cmd_; }
   std::string_view pending_tag() const noexcept;
   // The session sent "+ ..." (RFC 9051 §7.5): the literal bytes follow.
   void accept_literal();

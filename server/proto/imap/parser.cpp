@@ -40,6 +40,11 @@ class Parser {
  public:
   Parser(std::string_view text, const std::vector<Literal>* literals) : s_(text), lits_(literals) {}
 
+  // Prefix mode (check_command_prefix): the last literal is announced but unread; parsing
+  // stops there and reached_pending() says the command was valid so far.
+  void set_prefix_mode() noexcept { prefix_mode_ = true; }
+  bool reached_pending() const noexcept { return reached_pending_; }
+
   const std::string& error() const { return err_; }
   bool at_end() const noexcept { return i_ == s_.size(); }
   std::size_t pos() const noexcept { return i_; }
@@ -141,6 +146,10 @@ class Parser {
     if (!number64(n)) return false;
     eat('+');
     if (!expect('}', "Bad literal")) return false;
+    if (prefix_mode_ && lits_ && next_lit_ + 1 == lits_->size() && (*lits_)[next_lit_].at == i_) {
+      reached_pending_ = true;  // everything before the unread literal parsed
+      return false;
+    }
     if (!lits_ || next_lit_ >= lits_->size() || (*lits_)[next_lit_].at != i_)
       return fail("Literal must end the line");
     const Literal& lit = (*lits_)[next_lit_++];
@@ -571,6 +580,8 @@ class Parser {
   const std::vector<Literal>* lits_;
   std::size_t next_lit_ = 0;
   std::string err_;
+  bool prefix_mode_ = false;
+  bool reached_pending_ = false;
 };
 
 bool Parser::append(Append& a) {
@@ -963,13 +974,22 @@ std::optional<T> parse_piece(std::string_view in, F&& f) {
 
 }  // namespace
 
+namespace {
+
+// tag = 1*<any ASTRING-CHAR except "+">, then SP: the length of the tag, or 0.
+std::size_t tag_length(std::string_view text) noexcept {
+  std::size_t i = 0;
+  while (i < text.size() && is_astring_char(static_cast<unsigned char>(text[i])) && text[i] != '+') ++i;
+  return i == text.size() || text[i] != ' ' ? 0 : i;
+}
+
+}  // namespace
+
 ParseResult parse_command(const RawCommand& raw) {
   ParseResult r;
   const std::string_view text = raw.text;
-  // tag = 1*<any ASTRING-CHAR except "+">
-  std::size_t i = 0;
-  while (i < text.size() && is_astring_char(static_cast<unsigned char>(text[i])) && text[i] != '+') ++i;
-  if (i == 0 || i == text.size() || text[i] != ' ') {
+  const std::size_t i = tag_length(text);
+  if (i == 0) {
     r.error = "Missing or invalid tag";
     return r;
   }
@@ -985,6 +1005,18 @@ ParseResult parse_command(const RawCommand& raw) {
   }
   r.command = std::move(cmd);
   return r;
+}
+
+std::optional<std::string> check_command_prefix(const RawCommand& partial) {
+  MAIL_ASSERT(!partial.literals.empty());
+  const std::size_t i = tag_length(partial.text);
+  if (i == 0) return std::string("Missing or invalid tag");
+  Parser p(partial.text, &partial.literals);
+  p.set_prefix_mode();
+  p.skip(i + 1);
+  Command cmd;
+  if (p.parse(cmd) || p.reached_pending()) return std::nullopt;
+  return p.error().empty() ? std::string("Syntax error") : p.error();
 }
 
 std::optional<SequenceSet> parse_sequence_set(std::string_view in) {

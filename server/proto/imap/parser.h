@@ -25,6 +25,13 @@ struct ParseResult {
 // Parses one complete command. Literals are taken from raw.literals in order.
 ParseResult parse_command(const RawCommand& raw);
 
+// Before a synchronising literal is accepted (RFC 9051 §4.3: the server may answer line by
+// line, the client sends the octets only after "+"): the BAD text when the command so far
+// cannot be valid whatever the literal holds (unknown verb, a bad APPEND date), nullopt
+// when it may be. `partial` is the reader's pending command: its last literal announced,
+// unread.
+std::optional<std::string> check_command_prefix(const RawCommand& partial);
+
 // Pieces, exposed for the session (AUTHENTICATE lines are raw) and for fuzzers/tests.
 // Each parses all of `in` (no trailing bytes) and returns nullopt on any error.
 std::optional<SequenceSet> parse_sequence_set(std::string_view in);

@@ -193,6 +193,13 @@ void ServerSession::on_literal_pending() {
     bad(tag, "APPEND needs authentication first");
     return;
   }
+  // A command that is wrong before its literal gets BAD now, not after the client sent
+  // the octets (RFC 9051 §4.3, §6.3.12: a failed APPEND appends nothing).
+  if (auto error = check_command_prefix(reader_.pending_command())) {
+    reader_.reject_literal();
+    bad(tag, *error);
+    return;
+  }
   reader_.accept_literal();
   send("+ Ready for literal data\r\n");
 }

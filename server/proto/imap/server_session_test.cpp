@@ -402,6 +402,33 @@ TEST_F(ImapSession, Rfc7889_S4_HugeLiteralIsTooBigAndNeverRead) {
   EXPECT_FALSE(h.s.closed());
 }
 
+TEST_F(ImapSession, Rfc9051_S6_3_12_AppendWithABadDateIsBadBeforeTheLiteral) {
+  Harness h(config());
+  login(h);
+  // RFC 9051 §4.3: the server may reject line by line; a failed APPEND appends nothing
+  // (§6.3.12). No "+" is sent, so the client never sends the octets.
+  h.feed("a APPEND INBOX (\\Flagged) \"not-a-date\" {8}\r\n");
+  const std::string out = h.take();
+  EXPECT_TRUE(out.starts_with("a BAD ")) << out;
+  EXPECT_FALSE(has(out, "+ "));
+  EXPECT_TRUE(h.events.empty());
+  h.feed("b NOOP\r\n");
+  ASSERT_EQ(h.events.size(), 1u);
+  EXPECT_EQ(std::get<ev::Command>(h.events[0]).command.tag, "b");
+}
+
+TEST_F(ImapSession, Rfc9051_S4_3_UnknownCommandWithALiteralIsBadBeforeTheLiteral) {
+  Harness h(config());
+  login(h);
+  h.feed("a FROB {5}\r\n");
+  EXPECT_EQ(h.take(), "a BAD Unknown command\r\n");
+  // A valid prefix still gets the continuation (a literal mailbox name, then flags).
+  h.feed("b APPEND {5}\r\n");
+  EXPECT_EQ(h.take(), "+ Ready for literal data\r\n");
+  h.feed("INBOX (\\Seen) {3}\r\n");
+  EXPECT_EQ(h.take(), "+ Ready for literal data\r\n");
+}
+
 // --- states, budget, ordering ------------------------------------------------------------------
 
 TEST_F(ImapSession, Rfc9051_S3_CommandsOutsideTheirStateAreBad) {

@@ -122,6 +122,12 @@ Status check_folder_name(std::string_view name) {
   }
   std::vector<std::uint32_t> cps;
   if (!utf8_code_points(name, cps)) return fail(Errc::invalid, "folder name is not UTF-8");
+  // RFC 9051 §5.1 (Net-Unicode, RFC 5198): no C1 controls, no line/paragraph separators.
+  for (std::uint32_t cp : cps) {
+    if ((cp >= 0x80 && cp <= 0x9f) || cp == 0x2028 || cp == 0x2029) {
+      return fail(Errc::invalid, "control character in folder name");
+    }
+  }
   return Status{};
 }
 

@@ -29,7 +29,7 @@ bool is_inbox_name(std::string_view name) noexcept;
 std::string normalize_folder_name(std::string_view name);
 
 // Errc::invalid for an empty name, an empty component (leading, trailing or doubled '/'),
-// control characters (< 0x20, 0x7f), invalid UTF-8, or more than kFolderNameBytesMax octets.
+// control characters (C0, DEL, C1, U+2028/2029: RFC 9051 §5.1), invalid UTF-8, or more than kFolderNameBytesMax octets.
 Status check_folder_name(std::string_view name);
 
 // The parent's name ("A/B" -> "A"), or nullopt for a top-level name.

@@ -51,6 +51,10 @@ TEST(FolderLayout, NameChecks) {
   EXPECT_EQ(check_folder_name("A\tB").code(), Errc::invalid);
   EXPECT_EQ(check_folder_name("A\x7f").code(), Errc::invalid);
   EXPECT_EQ(check_folder_name("\xc3").code(), Errc::invalid);
+  // RFC 9051 §5.1: no C1 controls (U+0085 here), no U+2028/U+2029; other UTF-8 is fine.
+  EXPECT_EQ(check_folder_name("a\xc2\x85" "b").code(), Errc::invalid);
+  EXPECT_EQ(check_folder_name("a\xe2\x80\xa8").code(), Errc::invalid);
+  EXPECT_TRUE(check_folder_name("Entw\xc3\xbcrfe").ok());
   EXPECT_EQ(check_folder_name(std::string(1001, 'a')).code(), Errc::invalid);
   EXPECT_TRUE(check_folder_name(std::string(1000, 'a')).ok());
   EXPECT_EQ(parent_folder_name("A/B/C"), std::optional<std::string>("A/B"));
