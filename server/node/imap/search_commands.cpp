@@ -148,7 +148,10 @@ rt::Task<Response> cmd_search(SessionContext& ctx, const im::Search& c) {
     }
   } else {
     out += "* SEARCH";
-    for (auto n : numbers) out += " " + std::to_string(n);
+    for (auto n : numbers) {
+      out += ' ';  // two appends: GCC 12 -Wrestrict misfires on " " + std::to_string(n) here
+      out += std::to_string(n);
+    }
     if (modseq && !numbers.empty()) out += " (MODSEQ " + std::to_string(found->highest_modseq) + ")";
     out += "\r\n";
   }
@@ -174,7 +177,10 @@ rt::Task<Response> cmd_sort(SessionContext& ctx, const im::Sort& c) {
   auto msgs = sort_input(ctx, found.value());
   auto order = sort_messages(msgs, c.criteria);
   std::string out = "* SORT";
-  for (auto i : order) out += " " + std::to_string(c.uid ? msgs[i].uid : msgs[i].seq);
+  for (auto i : order) {
+    out += ' ';  // see cmd_search: not " " + std::to_string (GCC 12 -Wrestrict)
+    out += std::to_string(c.uid ? msgs[i].uid : msgs[i].seq);
+  }
   out += "\r\n";
   co_return ok(c.uid ? "UID SORT completed" : "SORT completed", std::move(out));
 }
