@@ -91,7 +91,9 @@ void MailboxView::note_flags(const store::MessageInfo& changed) {
   auto& m = messages_[*seq - 1];
   m.flags = changed.flags;
   m.modseq = std::max(m.modseq, changed.modseq);
-  status_.highestmodseq = std::max(status_.highestmodseq, changed.modseq);
+  // highest_modseq stays: changes of others below `changed.modseq` (a delivery, another
+  // session's STORE) are not told yet, and the next resync asks the store from there. The
+  // message's own modseq keeps that resync from telling this change twice.
 }
 
 std::string MailboxView::flag_list(std::uint32_t seq, bool rev1) const {
