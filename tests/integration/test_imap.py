@@ -755,6 +755,40 @@ def test_rfc9051_s7_5_1_two_sessions_see_each_other_at_the_permitted_moments(ima
     b.logout()
 
 
+@pytest.mark.parametrize("how", ["delete_and_recreate", "rename"])
+def test_rfc2180_s3_2_selected_mailbox_deleted_or_renamed_by_another_session(imap_server, how):
+    """B has a mailbox selected; A deletes it and makes a new one of that name (or renames
+    it away and makes a new one). B's UIDs and sequence numbers belong to the old mailbox
+    (RFC 9051 §2.3.1.1): B must never be served the namesake's messages under them. The
+    server ends B's session (RFC 2180 §3.2: BYE), as Dovecot does."""
+    a = imap_server.imap("bob")
+    b = imap_server.imap("bob")
+    folder = new_folder(a, f"Doomed-{how}")
+    old = [message(f"old {i}", f"old body {i}\r\n") for i in range(2)]
+    for raw in old:
+        append(a, folder, raw)
+    ok(b.select(folder))
+    if how == "rename":
+        ok(a.rename(folder, folder + "-moved"))
+    else:
+        ok(a.delete(folder))
+    ok(a.create(folder))
+    namesake = message("namesake", "a different message\r\n")
+    append(a, folder, namesake)
+    typ, data = b.fetch("1:*", "(UID BODY.PEEK[])")
+    flat = b"".join(x if isinstance(x, bytes) else b"".join(x) for x in data if x is not None)
+    assert b"a different message" not in flat, data
+    assert typ == "NO", (typ, data)
+    with pytest.raises((imaplib.IMAP4.abort, OSError)):
+        b.noop()  # the BYE that followed ends the session
+    # Nothing of A's was touched: the namesake and (after a rename) the old messages.
+    ok(a.select(folder, readonly=True))
+    assert ok(a.fetch("1:*", "(BODY.PEEK[])"))[0][1] == namesake
+    if how == "rename":
+        assert status(a, folder + "-moved")["MESSAGES"] == 2
+    a.logout()
+
+
 def test_rfc9051_s2_3_1_1_uids_ascending_never_reused_uidnext_monotonic(imap_server):
     m = imap_server.imap("bob")
     folder = new_folder(m, "UidRules")
