@@ -288,7 +288,7 @@ def test_rfc9051_s6_2_1_starttls(imap_server):
     m.logout()
 
 
-def test_rfc8314_s3_implicit_tls_port(imap_server):
+def test_rfc8314_s3_2_implicit_tls_port(imap_server):
     m = imap_server.imap_ssl()
     assert m.sock.version() is not None
     assert "STARTTLS" not in m.capabilities
@@ -657,7 +657,7 @@ def test_rfc9051_s6_4_9_uid_commands_and_rfc4315_s2_1_uid_expunge(imap_server):
     m.logout()
 
 
-def test_rfc6851_s3_3_move_copyuid_and_uids_in_target(imap_server):
+def test_rfc6851_s3_3_s4_3_move_copyuid_and_uids_in_target(imap_server):
     m = imap_server.imap("alice")
     src, dst = new_folder(m, "MoveSrc"), new_folder(m, "MoveDst")
     append(m, dst, message("already there", "x\r\n"))
@@ -667,7 +667,7 @@ def test_rfc6851_s3_3_move_copyuid_and_uids_in_target(imap_server):
     take(m, "EXPUNGE")
     result = m.uid("MOVE", f"{uids[1]}:{uids[2]}", dst)
     ok(result)
-    # RFC 6851 §3.3: COPYUID (untagged OK before the expunges, or tagged), then EXPUNGEs.
+    # RFC 6851 §4.3: COPYUID (untagged OK before the expunges, or tagged); §3.3: then EXPUNGEs.
     uidvalidity, from_uids, to_uids = uid_code(m, result, "COPYUID")
     assert int(uidvalidity) == status(m, dst)["UIDVALIDITY"]
     assert expand(from_uids) == uids[1:3]
