@@ -2,11 +2,13 @@
 # port (listen = ["127.0.0.1:0"]; the bound port is read from its "listening on" line),
 # with a temporary data dir, and stop it with SIGTERM asserting a clean exit (code 0, no
 # sanitizer report). Uses only the Python standard library and pytest (Debian python3).
+import imaplib
 import os
 import re
 import signal
 import smtplib
 import socket
+import ssl
 import struct
 import subprocess
 import threading
@@ -50,6 +52,7 @@ class Server:
         self.starts = 0
         self.log_path = None
         self.ports = {}  # listener kind ("smtp", "submission", "submissions") -> bound port
+        self.imap_ports = {}  # IMAP listener kind ("imap", "imaps") -> bound port (fresh at every start)
         smtp = {
             "listen": '["127.0.0.1:0"]',
             "max_connections_per_ip": "50",
@@ -105,6 +108,9 @@ class Server:
                 self.port = int(m.group(1))
                 for port, kind in re.findall(r"cloudsdial: listening on 127\.\d+\.\d+\.\d+:(\d+)(?: \((\w+)\))?", text):
                     self.ports.setdefault(kind or "smtp", int(port))
+                # "imap: listening on 127.0.0.1:PORT (imap|imaps)": this start's log only.
+                self.imap_ports = {kind: int(port) for port, kind in
+                                   re.findall(r"imap: listening on 127\.\d+\.\d+\.\d+:(\d+) \((imaps?)\)", text)}
                 return self
             if self.proc.poll() is not None:
                 raise AssertionError(f"cloudsdial exited with {self.proc.returncode} during startup:\n{text}")
@@ -174,6 +180,19 @@ class Server:
             assert code == 250
             assert s.noop()[0] == 250
 
+    def imap(self, user=None, password=None, timeout=30):
+        """An imaplib client on the plain IMAP listener, logged in (LOGIN) when `user` is given
+        (password: IMAP_USERS[user] unless given)."""
+        m = imaplib.IMAP4("127.0.0.1", self.imap_ports["imap"], timeout=timeout)
+        if user is not None:
+            m.login(user, password if password is not None else IMAP_USERS[user])
+        return m
+
+    def imap_ssl(self, timeout=30):
+        """An imaplib client on the implicit-TLS listener (RFC 8314); the certificate is the
+        self-signed one the server generated, so it is not verified."""
+        return imaplib.IMAP4_SSL("127.0.0.1", self.imap_ports["imaps"], ssl_context=unverified_tls(), timeout=timeout)
+
     # ------------------------------------------------------------------ mailboxes
     def maildir(self, user="demo"):
         return self.data_dir / "mail" / user / "Maildir"
@@ -199,6 +218,66 @@ class Server:
             for user in sorted(root.iterdir()):
                 out += self.messages(user.name)
         return out
+
+
+# ---------------------------------------------------------------------------- IMAP
+# Logins made with `cloudsdial user add NAME` (password on stdin) before the IMAP server starts.
+IMAP_USERS = {"alice": "alice-secret", "bob": "bob-secret", "carol": "carol-secret", "dave": "dave-secret"}
+
+
+def unverified_tls():
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def imap_sections(**imap_extra):
+    """Config tables for IMAP on ephemeral loopback ports, plain (STARTTLS) and implicit TLS
+    with the generated self-signed certificate; LOGIN without TLS allowed on loopback; no
+    delay after a failed login. APPENDLIMIT is set to 35 MiB (the SMTP message limit's
+    usual size) so a 50 MB APPEND is over it. Values are TOML literals."""
+    imap = {"listen": '["127.0.0.1:0"]', "tls_listen": '["127.0.0.1:0"]', "append_limit": '"35MiB"'}
+    imap.update(imap_extra)
+    return {"imap": imap, "tls": {"enabled": "true"},
+            "auth": {"plaintext_on_loopback": "true", "failure_delay": '"0s"'}}
+
+
+def new_imap_server(root: Path, users=None, **imap_extra):
+    """A started Server with [imap] on and the logins of `users` (name -> password, default
+    IMAP_USERS) made by `cloudsdial user add`; no [[users]] entries."""
+    srv = Server(root, users=[], sections=imap_sections(**imap_extra))
+    for name, password in (users or IMAP_USERS).items():
+        srv.user("add", name, password)
+    srv.start()
+    assert set(srv.imap_ports) == {"imap", "imaps"}, srv.log()
+    return srv
+
+
+@pytest.fixture(scope="module")
+def imap_server(tmp_path_factory):
+    """One IMAP-enabled server for a test module (imap_ports["imap"], ["imaps"], port = SMTP),
+    with a 100 MiB storage quota per user (RFC 9208 GETQUOTA has a root to show)."""
+    srv = new_imap_server(tmp_path_factory.mktemp("imap"), quota='"100MiB"')
+    yield srv
+    if srv.proc is not None:
+        srv.stop()
+
+
+@pytest.fixture
+def make_imap_server(tmp_path):
+    """Factory for a dedicated IMAP-enabled server (restartable; stopped cleanly at the end)."""
+    made = []
+
+    def make(**imap_extra):
+        srv = new_imap_server(tmp_path / f"imap{len(made)}", **imap_extra)
+        made.append(srv)
+        return srv
+
+    yield make
+    for srv in made:
+        if srv.proc is not None:
+            srv.stop()
 
 
 def free_port(host="127.0.0.1"):

@@ -114,6 +114,9 @@ rt::Task<std::string> resync(SessionContext& ctx, bool allow_expunge) {
     }
     if (!changes.ok()) co_return std::string();
   }
+  // Another mailbox under the selected one's name (deleted and made again): its changes
+  // are not this view's. The session's next command ends it (selected_mailbox_gone).
+  if (changes->status.uidvalidity != view.uidvalidity()) co_return std::string();
   const bool with_modseq = ctx.session.enabled().condstore;
   std::string out = view.apply(changes.value(), allow_expunge, ctx.expunge_style(), with_modseq, ctx.rev1());
   co_return out;
@@ -135,10 +138,33 @@ template <class T>
 constexpr std::size_t kind = index_of<T, im::CommandBody>::value;
 }  // namespace
 
+namespace {
+// True when the selected mailbox was deleted, renamed away, or replaced by a new mailbox
+// of the same name (another UIDVALIDITY) by another session: the store addresses folders
+// by name, so the view's sequence numbers and UIDs would reach other messages.
+rt::Task<bool> selected_mailbox_gone(SessionContext& ctx) {
+  const MailboxView& view = *ctx.view;
+  auto now = co_await ctx.store.changes_since(ctx.user, view.folder(), view.highest_modseq());
+  if (!now.ok()) co_return now.code() == Errc::not_found;
+  co_return now->status.uidvalidity != view.uidvalidity();
+}
+}  // namespace
+
 rt::Task<Response> run_command(SessionContext& ctx, im::Command command) {
   auto& body = command.body;
   Response r;
   bool allow_expunge = true;
+  // RFC 2180 §3.2: the selected mailbox was deleted or renamed by another session: the
+  // session ends with BYE (as Dovecot does) before any command could act on a namesake.
+  if (ctx.view && body.index() != kind<im::Select>) {
+    const bool gone = co_await selected_mailbox_gone(ctx);
+    if (gone) {
+      ctx.view.reset();
+      r = no("[NONEXISTENT] The selected mailbox was deleted or renamed");
+      r.close = true;
+      co_return r;
+    }
+  }
   switch (body.index()) {
     case kind<im::Select>: co_return co_await cmd_select(ctx, std::get<im::Select>(body));
     case kind<im::Create>: r = co_await cmd_create(ctx, std::get<im::Create>(body)); break;

@@ -408,6 +408,9 @@ rt::Task<Response> cmd_quota(SessionContext& ctx, const im::CommandBody& c) {
   if (auto* root = std::get_if<im::GetQuotaRoot>(&c)) {
     auto name = decode_mailbox_name(root->mailbox, ctx.utf8());
     if (!name) co_return no("[NONEXISTENT] No such mailbox");
+    // RFC 9208 §4.3.2: a mailbox that does not exist has no quota roots: NO, not OK.
+    auto exists = co_await ctx.store.folder_status(ctx.user, *name);
+    if (!exists.ok()) co_return no_from(exists.error(), "No such mailbox");
     out += "* QUOTAROOT ";
     append_mailbox(out, ctx, *name);
     out += limited ? " \"\"\r\n" : "\r\n";
