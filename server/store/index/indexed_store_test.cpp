@@ -563,6 +563,29 @@ TEST_F(IndexedStoreTest, SubscribersHearAppendsDeliveriesFlagsAndExpunges_Rfc217
   EXPECT_EQ(*delivered, message("mail", "from outside"));
 }
 
+// A delivery writes its file before it takes the account's lock; when the INBOX's first
+// rescan runs in between, it indexes the file and the delivery's own commit finds the row.
+// With the same (empty) flags that is no change: one MODSEQ, one notification, not two.
+TEST_F(IndexedStoreTest, DeliveryIndexedFirstByTheRescanIsOneChange_Rfc7162_3_1) {
+  make_account();
+  append("Sent", message("sent", "s"));  // the account's newest change; INBOX not loaded yet
+  const std::uint64_t before = status("Sent").highestmodseq;
+  int heard = 0;
+  auto sub = store().subscribe(kUser, [&](std::string_view, std::uint64_t) { ++heard; });
+  ASSERT_TRUE(call(store().deliver({kUser}, message("first", "after start"))).ok());
+  EXPECT_EQ(heard, 1);
+  const FolderSnapshot snap = open("INBOX");
+  ASSERT_EQ(snap.messages.size(), 1u);
+  EXPECT_EQ(snap.messages[0].uid, 1u);
+  // One change of the account's counter (account_db.h: once per message changed).
+  EXPECT_EQ(snap.messages[0].modseq, before + 1);
+  EXPECT_EQ(snap.status.highestmodseq, before + 1);
+  auto ch = call(store().changes_since(kUser, "INBOX", before));
+  ASSERT_TRUE(ch.ok());
+  ASSERT_EQ(ch->changes.size(), 1u);
+  EXPECT_EQ(ch->changes[0].kind, FolderChange::Kind::added);
+}
+
 // ------------------------------------------------------------------ folders
 
 TEST_F(IndexedStoreTest, CreateMakesMissingParentsAndRefusesBadNames_Rfc9051_6_3_4) {
