@@ -374,8 +374,8 @@ Result<std::vector<CachedMessage>> AccountDb::add_messages(std::int64_t folder_i
   if (!folder) return fail(folder.error());
   std::uint32_t uidnext = folder->counters.uidnext;
   std::uint64_t modseq = 0;
-  auto find = db_.prepare("SELECT uid, created_modseq, internal_date, size, file, content_id FROM messages"
-                          " WHERE folder_id = ?1 AND base = ?2");
+  auto find = db_.prepare("SELECT uid, created_modseq, internal_date, size, file, content_id, modseq, system_flags,"
+                          " keywords FROM messages WHERE folder_id = ?1 AND base = ?2");
   if (!find) return fail(find.error());
   auto ins = db_.prepare(
       "INSERT INTO messages(folder_id, uid, modseq, created_modseq, system_flags, keywords, internal_date, size, file,"
@@ -387,31 +387,43 @@ Result<std::vector<CachedMessage>> AccountDb::add_messages(std::int64_t folder_i
   if (!txt) return fail(txt.error());
   std::vector<CachedMessage> out;
   for (auto& m : messages) {
-    auto next = next_modseq();
-    if (!next) return fail(next.error());
-    modseq = *next;
     const std::string base(maildir_base_name(std::string_view(m.file).substr(m.file.find('/') + 1)));
     find->reset();
     find->bind(1, folder_id).bind(2, base);
     auto row = find->step();
     if (!row) return fail(row.error());
     CachedMessage c;
-    c.info.modseq = modseq;
     c.info.flags = m.flags;
     if (*row) {
       // A rescan indexed this file before its writer's commit: keep that uid, apply the
-      // writer's flags as a change.
+      // writer's flags as a change (none when they are the flags it already has).
       c.info.uid = static_cast<std::uint32_t>(find->column_int64(0));
       c.created_modseq = static_cast<std::uint64_t>(find->column_int64(1));
       c.info.internal_date = find->column_int64(2);
       c.info.size = static_cast<std::uint64_t>(find->column_int64(3));
       c.file = std::string(find->column_text(4));
       c.info.content_id = std::string(find->column_text(5));
+      Flags have;
+      have.system = static_cast<std::uint8_t>(find->column_int64(7));
+      have.keywords = split_keywords(find->column_text(8));
+      if (have == m.flags) {
+        c.info.modseq = static_cast<std::uint64_t>(find->column_int64(6));
+        out.push_back(std::move(c));
+        continue;
+      }
+      auto next = next_modseq();
+      if (!next) return fail(next.error());
+      modseq = *next;
+      c.info.modseq = modseq;
       upd->reset();
       upd->bind(1, folder_id).bind(2, static_cast<std::int64_t>(c.info.uid)).bind(3, static_cast<std::int64_t>(modseq));
       upd->bind(4, static_cast<std::int64_t>(m.flags.system)).bind(5, join_keywords(m.flags.keywords));
       TRY_STATUS(upd->run());
     } else {
+      auto next = next_modseq();
+      if (!next) return fail(next.error());
+      modseq = *next;
+      c.info.modseq = modseq;
       MAIL_ASSERT(uidnext < UINT32_MAX);
       c.info.uid = uidnext++;
       c.created_modseq = modseq;

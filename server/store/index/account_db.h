@@ -91,7 +91,8 @@ class AccountDb {
 
   Result<FolderContents> load_folder(std::int64_t id);
   // Adds messages in order with fresh uids; a message whose Maildir base name the folder
-  // already has (a rescan indexed it first) keeps its uid and gets `flags` as a change.
+  // already has (a rescan indexed it first) keeps its uid and gets `flags` as a change
+  // (a new modseq), or, when they are the flags it has, stays as it is (same modseq).
   // Returns, per message, the CachedMessage as stored; *after the folder's counters.
   Result<std::vector<CachedMessage>> add_messages(std::int64_t folder_id, std::vector<NewMessage> messages,
                                                   FolderCounters* after);

@@ -302,15 +302,18 @@ index::NewMessage IndexedStore::Impl::new_message(std::string_view content, std:
 
 void IndexedStore::Impl::apply_added(Account& a, FolderState& f, const std::vector<CachedMessage>& added) {
   MAIL_ASSERT(f.cache.has_value());
-  if (added.empty()) return;
+  bool changed = false;
   for (const auto& m : added) {
-    if (f.cache->find(m.info.uid) != nullptr) {
+    if (const CachedMessage* have = f.cache->find(m.info.uid)) {
+      // Indexed by a rescan first; unchanged when add_messages kept its modseq.
+      if (have->info.modseq == m.info.modseq) continue;
       f.cache->set_flags(m.info.uid, m.info.flags, m.info.modseq);
     } else {
       f.cache->add(m, m.info.uid + 1);
     }
+    changed = true;
   }
-  notify(a.user, f.row.name, f.cache->counters().highestmodseq);
+  if (changed) notify(a.user, f.row.name, f.cache->counters().highestmodseq);
 }
 
 void IndexedStore::Impl::apply_expunged(Account& a, FolderState& f, const index::ExpungeOutcome& out) {
