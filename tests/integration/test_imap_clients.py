@@ -241,8 +241,9 @@ def test_mbsync_two_way_sync_1000_messages(clients_imap_server, tmp_path):
         near[s][0].unlink()
     for s in trashed:
         set_local_flags(near[s][0], "T")
-    # A new local folder is created on the server (Create Both).
-    projects = local / "Projects"
+    # A new nested local folder is created on the server (Create Both; "/" is the server's
+    # hierarchy delimiter, RFC 9051 §6.3.9, and mbsync's SubFolders Verbatim).
+    projects = local / "Projects" / "Cloudsdial"
     for sub in ("cur", "new", "tmp"):
         (projects / sub).mkdir(parents=True)
     project_msgs = {}
@@ -262,7 +263,7 @@ def test_mbsync_two_way_sync_1000_messages(clients_imap_server, tmp_path):
     for subject in set(originals) - gone:
         assert far[subject][1] == wanted_flags[subject], (subject, far[subject][1], wanted_flags[subject])
         assert_same_message(far[subject][2], originals[subject], subject)
-    projects_far = server_messages(srv, "alice", "Projects")
+    projects_far = server_messages(srv, "alice", "Projects/Cloudsdial")
     assert set(projects_far) == set(project_msgs)
     for subject, (_, flags, raw) in projects_far.items():
         assert flags == {r"\Seen"}
@@ -274,7 +275,7 @@ def test_mbsync_two_way_sync_1000_messages(clients_imap_server, tmp_path):
         del originals[s], wanted_flags[s]
 
     # 3. Server changes pulled: 30 messages expunged (some of them just uploaded), 10 flagged,
-    # a new server folder with 4 messages.
+    # a new nested server folder with 4 messages.
     subjects = sorted(originals)
     expunge = subjects[::33][:30]
     assert len(expunge) == 30
@@ -285,11 +286,11 @@ def test_mbsync_two_way_sync_1000_messages(clients_imap_server, tmp_path):
     assert m.uid("STORE", uids, "+FLAGS.SILENT", r"(\Deleted)")[0] == "OK"
     assert m.expunge()[0] == "OK"
     assert m.uid("STORE", ",".join(str(far[s][0]) for s in flag), "+FLAGS.SILENT", r"(\Flagged)")[0] == "OK"
-    assert m.create("Lists")[0] == "OK"
+    assert m.create("Lists/Announce")[0] == "OK"
     lists_msgs = {}
     for i in range(4):
         raw = make_message("lists", i, 1500)
-        assert m.append("Lists", None, None, raw)[0] == "OK"
+        assert m.append("Lists/Announce", None, None, raw)[0] == "OK"
         lists_msgs[subject_of(raw)] = raw
     m.logout()
     for s in expunge:
@@ -303,7 +304,7 @@ def test_mbsync_two_way_sync_1000_messages(clients_imap_server, tmp_path):
     for subject, (_, flags, raw) in near.items():
         assert flags == wanted_flags[subject], subject
         assert_same_message(raw, originals[subject], subject)
-    lists_near = local_messages(local / "Lists")
+    lists_near = local_messages(local / "Lists" / "Announce")
     assert set(lists_near) == set(lists_msgs)
     for subject, (_, flags, raw) in lists_near.items():
         assert flags == set()
