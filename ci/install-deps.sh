@@ -13,6 +13,7 @@ packages=(
   libc-ares-dev libtomlplusplus-dev
   swaks postfix libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl
   dnsmasq-base
+  isync mutt bsdutils
 )
 
 missing=()

@@ -335,8 +335,11 @@ void Connection::schedule_io() {
   }
 
   // One read at a time, into the whole buffer, only when the session took everything:
-  // leftover input means it is waiting for a verdict (backpressure).
-  if (!read_in_flight_ && !peer_done_ && !stream_closed_ && input_len_ == 0 && phase_ != Phase::closing) {
+  // leftover input means it is waiting for a verdict (backpressure). A read that completed
+  // while pump() was awaiting (a write, a pause) is not applied yet: its bytes are in the
+  // buffer, so no new read may reuse it before apply_wakeups() takes them.
+  if (!read_in_flight_ && !read_result_ && !peer_done_ && !stream_closed_ && input_len_ == 0 &&
+      phase_ != Phase::closing) {
     Instant deadline = instant_max();
     if (lingering) {
       deadline = linger_deadline_;

@@ -631,3 +631,38 @@ def dnsmasq(tmp_path):
     yield start
     for d in started:
         d.close()
+
+
+# ---------------------------------------------------------------------------- IMAP for third-party clients
+# (test_imap_clients.py: mbsync, mutt.) Self-contained so it merges next to the general IMAP
+# fixtures of test_imap.py; only the certificate name differs: the server's [server] hostname
+# is "localhost", so the self-signed certificate it generates (<data_dir>/tls/cert.pem, for
+# `hostname`) verifies for a client that connects to "localhost" and trusts that file.
+CLIENTS_IMAP_USERS = {"alice": "alice-secret", "bob": "bob-secret"}
+
+
+def imap_listener_ports(log_text):
+    """{"imap": PORT, "imaps": PORT} from the "imap: listening on 127.0.0.1:PORT (imap|imaps)" lines."""
+    return {kind: int(port) for port, kind in
+            re.findall(r"imap: listening on 127\.\d+\.\d+\.\d+:(\d+) \((imaps?)\)", log_text)}
+
+
+@pytest.fixture(scope="module")
+def clients_imap_server(tmp_path_factory):
+    """A started server for a test module with IMAP (plain + implicit TLS) on ephemeral loopback
+    ports, hostname "localhost", and the logins of CLIENTS_IMAP_USERS. Attributes added:
+    imap_ports (see imap_listener_ports) and cert_path (the generated certificate)."""
+    sections = {"imap": {"listen": '["127.0.0.1:0"]', "tls_listen": '["127.0.0.1:0"]'},
+                "tls": {"enabled": "true"},
+                "auth": {"plaintext_on_loopback": "true", "failure_delay": '"0s"'}}
+    srv = Server(tmp_path_factory.mktemp("imapclients"), users=[], sections=sections, hostname="localhost")
+    for name, password in CLIENTS_IMAP_USERS.items():
+        srv.user("add", name, password)
+    srv.start()
+    srv.imap_ports = imap_listener_ports(srv.log())
+    assert set(srv.imap_ports) == {"imap", "imaps"}, srv.log()
+    srv.cert_path = srv.data_dir / "tls" / "cert.pem"
+    assert srv.cert_path.is_file(), srv.log()
+    yield srv
+    if srv.proc is not None:
+        srv.stop()
