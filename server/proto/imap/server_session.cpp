@@ -23,8 +23,9 @@ std::string_view to_string(State s) noexcept {
 
 namespace {
 
-// Pre-authentication literals stay small: nothing before login needs more (a password).
-constexpr std::uint64_t kPreAuthLiteralBytesMax = 8 * 1024;
+// Pre-authentication literals stay small: nothing before login needs more (a password);
+// 4096 is LITERAL-'s bound (RFC 7888 §4, SECURITY.md §5 case 1).
+constexpr std::uint64_t kPreAuthLiteralBytesMax = 4096;
 
 // The command name of a partial command text ("A1 APPEND box {5}" -> "APPEND").
 std::string_view verb_of(std::string_view text) {
@@ -116,7 +117,14 @@ void ServerSession::tagged(std::string_view tag, std::string_view status, std::s
 
 void ServerSession::bad(std::string_view tag, std::string_view text) {
   tagged(tag, "BAD", text);
-  if (++bad_count_ >= config_.bad_commands_max) bye("Too many invalid commands");
+  ++bad_count_;
+  if (over_error_budget()) bye("Too many invalid commands");
+}
+
+bool ServerSession::over_error_budget() const noexcept {
+  const std::uint32_t budget =
+      state_ == State::not_authenticated ? config_.bad_commands_max_pre_auth : config_.bad_commands_max;
+  return bad_count_ >= budget;
 }
 
 void ServerSession::bye(std::string_view text) {
@@ -228,14 +236,15 @@ void ServerSession::on_read_error(Instant /*now*/) {
   if (wait_ == Wait::sasl_line || wait_ == Wait::idle) {
     MAIL_ASSERT(e.kind == ReadErrorKind::line_too_long);
     on_raw_line_error();
-    if (!closed_ && bad_count_ >= config_.bad_commands_max) bye("Too many invalid commands");
+    if (!closed_ && over_error_budget()) bye("Too many invalid commands");
     return;
   }
   switch (e.kind) {
     case ReadErrorKind::literal_too_big:
     case ReadErrorKind::command_too_big:
-      // RFC 7889 §4 / RFC 9051 §7.1: the literal is refused, nothing is stored.
-      tagged(e.tag, "NO", "[TOOBIG] Literal too big");
+      // RFC 7889 §4 / RFC 9051 §7.1: the literal is refused, nothing is stored. Before
+      // login it is an invalid command (nothing there takes more than a password).
+      tagged(e.tag, state_ == State::not_authenticated ? "BAD" : "NO", "[TOOBIG] Literal too big");
       ++bad_count_;
       break;
     case ReadErrorKind::non_sync_too_big:
@@ -248,7 +257,7 @@ void ServerSession::on_read_error(Instant /*now*/) {
     case ReadErrorKind::none: MAIL_ASSERT(false && "error without a kind"); break;
   }
   if (e.fatal) bye("Cannot recover from the previous error");
-  else if (bad_count_ >= config_.bad_commands_max) bye("Too many invalid commands");
+  else if (over_error_budget()) bye("Too many invalid commands");
 }
 
 void ServerSession::on_command(RawCommand raw, Instant now) {

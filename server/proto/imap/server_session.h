@@ -51,6 +51,9 @@ struct SessionConfig {
   bool plaintext_without_tls = false;
   sasl::SaslLimits sasl;
   std::uint32_t bad_commands_max = 20;  // BAD answers before "* BYE" (error budget)
+  // Before login the budget is small (Dovecot: the 3rd invalid command disconnects;
+  // SECURITY.md §6 test 7): nobody who can log in needs to probe.
+  std::uint32_t bad_commands_max_pre_auth = 3;
   Duration login_timeout = 60s;         // not authenticated, from the greeting (not reset by input)
   Duration autologout = 30min;          // RFC 9051 §5.4: at least 30 minutes
   Duration idle_timeout = 30min;        // one IDLE (RFC 2177 §3: clients re-issue every 29 min)
@@ -175,6 +178,7 @@ class ServerSession {
   bool discard_input_ = false;  // STARTTLS accepted: drop the rest of this feed()
   bool tls_pending_ = false;    // STARTTLS accepted, tls_established() not yet: input is dropped
   std::uint32_t bad_count_ = 0;
+  bool over_error_budget() const noexcept;
   Instant last_activity_{};
   Instant connected_at_{};  // the greeting: login_timeout counts from here
   bool closed_ = false;

@@ -227,7 +227,9 @@ TEST_F(ImapSession, Rfc9051_S6_2_2_AuthenticatePlainWithoutInitialResponse) {
 }
 
 TEST_F(ImapSession, Rfc9051_S6_2_2_CancelAndInvalidBase64AreBad) {
-  Harness h(config());
+  SessionConfig c = config();
+  c.bad_commands_max_pre_auth = 20;  // three BADs in a row here; the budget has its own test
+  Harness h(std::move(c));
   h.take();
   h.feed("a AUTHENTICATE PLAIN\r\n");
   h.take();
@@ -364,10 +366,14 @@ TEST_F(ImapSession, Rfc7888_LiteralPlusNeedsNoContinuation) {
   EXPECT_TRUE(std::get<ev::Auth>(h.events[0]).success);
 }
 
-TEST_F(ImapSession, Rfc9051_S4_3_PreAuthLiteralOver8KiBIsRefusedUnread) {
+TEST_F(ImapSession, Rfc9051_S4_3_PreAuthLiteralOver4KiBIsRefusedUnread) {
   Harness h(config());
   h.take();
-  EXPECT_EQ(h.feed("a LOGIN user {9000}\r\n"), 21u);
+  h.feed("a LOGIN user {4096}\r\n");  // the bound itself is fine
+  EXPECT_EQ(h.take(), "+ Ready for literal data\r\n");
+  h.feed(std::string(4096, 'p') + "\r\n");
+  h.take();
+  EXPECT_EQ(h.feed("a LOGIN user {4097}\r\n"), 21u);
   const std::string out = h.take();
   EXPECT_TRUE(out.starts_with("a ")) << out;
   EXPECT_FALSE(has(out, "+ "));
@@ -382,7 +388,7 @@ TEST_F(ImapSession, Rfc7888_PreAuthNonSyncLiteralIsBoundedToo) {
   const std::string big(100 * 1024, 'x');
   h.feed("a LOGIN user {" + std::to_string(big.size()) + "+}\r\n" + big + "\r\n");
   const std::string out = h.take();
-  EXPECT_TRUE(out.starts_with("a NO [TOOBIG]")) << out.substr(0, 80);
+  EXPECT_TRUE(out.starts_with("a BAD [TOOBIG]")) << out.substr(0, 80);  // SECURITY.md §5 case 1
   EXPECT_TRUE(h.events.empty());
   h.feed("b NOOP\r\n");
   EXPECT_EQ(h.take(), "b OK NOOP completed\r\n");
@@ -461,6 +467,25 @@ TEST_F(ImapSession, ErrorBudgetEndsWithBye) {
       << out;
   EXPECT_FALSE(has(out, "d OK"));
   EXPECT_TRUE(h.s.closed());
+}
+
+TEST_F(ImapSession, Security_6_7_ThreeInvalidCommandsBeforeLoginDisconnect) {
+  Harness h(config());  // the default budgets: 3 before login, 20 after
+  h.take();
+  h.feed("a BOGUS\r\nb BOGUS\r\n");
+  EXPECT_FALSE(h.s.closed());
+  h.feed("c BOGUS\r\n");
+  EXPECT_TRUE(h.take().ends_with("* BYE Too many invalid commands\r\n<Close>"));
+  EXPECT_TRUE(h.s.closed());
+  // After login, two earlier mistakes and 17 more are still within the budget of 20.
+  Harness after(config());
+  after.take();
+  after.feed("a BOGUS\r\nb BOGUS\r\n");
+  login(after);
+  for (int i = 0; i < 17; ++i) after.feed("x BOGUS\r\n");
+  EXPECT_FALSE(after.s.closed());
+  after.feed("y BOGUS\r\n");
+  EXPECT_TRUE(after.s.closed());
 }
 
 TEST_F(ImapSession, Rfc9051_S5_5_OneCommandAtATime) {
