@@ -57,7 +57,8 @@ TEST(ImapChecker, UidHoldingTwoMessagesIsReused) {
   l.uids.push_back(uid_obs(S::appenduid, 7, 3, "a1", 11, 1, 2));
   l.uids.push_back(uid_obs(S::fetch, 7, 3, "", 22, 3, 4));  // another message
   EXPECT_EQ(invariants(l), std::vector<std::string>{"uid-reused"});
-  l.uids.back().uidvalidity = 8;  // another UIDVALIDITY: no rule across it
+  l.uids.back().uidvalidity = 8;  // another UIDVALIDITY (after an index loss): no rule across it
+  l.index_losses.emplace_back("10.0.1.1", 2);
   EXPECT_TRUE(invariants(l).empty());
 }
 
