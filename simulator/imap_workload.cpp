@@ -585,7 +585,7 @@ rt::Task<void> do_fetch_all(Session& s, const ImapStep& step) {
     s.problem("final UID FETCH of " + step.folder + " failed: " + a.text.substr(0, 80));
     co_return;
   }
-  s.log("read " + step.folder + ": " + std::to_string(a.untagged.size()) + " responses" + (a.untagged.empty() ? std::string() : " first: " + a.untagged.back().text.substr(0, 200)));
+  s.log("read " + step.folder + ": " + std::to_string(a.untagged.size()) + " responses");
   FinalView v;
   v.server = s.plan.server.address;
   v.folder = step.folder;
