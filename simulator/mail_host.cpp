@@ -23,6 +23,11 @@ node::MailServerConfig server_config(SimEnv& env, const MailServerConfig& config
   c.tls = config.tls;
   c.relay = config.relay;
   c.outbound = config.outbound;
+  if (config.imaps_port != 0) {
+    node::ImapServerConfig imap;
+    imap.listen_tls.push_back(rt::Endpoint{"0.0.0.0", config.imaps_port});
+    c.imap = imap;
+  }
   return c;
 }
 

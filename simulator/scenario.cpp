@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "core/json.h"
+#include "imap_checker.h"
 #include "proto/sasl/credentials.h"
 #include "relay_checker.h"
 #include "relay_workload.h"
@@ -33,12 +34,14 @@ struct ScenarioRun::Impl {
   RunOptions opt;
   // The ledger and stats outlive the World: its destructor destroys the client tasks.
   Ledger ledger;
+  ImapLedger imap_ledger;
   SessionStats stats;
   std::unique_ptr<World> world;
   std::vector<HostId> servers;
   std::vector<HostId> clients;
   std::vector<rt::Endpoint> server_eps;
   std::vector<SessionPlan> liveness_plans;
+  std::vector<ImapSessionPlan> imap_liveness_plans;
   // Relay scenarios: each server's own configuration (its domain, queue, trusted network)
   // and the log watcher; empty / null otherwise.
   std::vector<MailServerConfig> server_configs;
@@ -71,6 +74,9 @@ struct ScenarioRun::Impl {
   void note_server_memory(HostId h);
   void schedule_partition(Instant from);
   void heal();
+  // imap-concurrent: deletes the IMAP user's index.sqlite* on a down host's disk.
+  void lose_index(HostId h);
+  void finish_imap(std::vector<Violation>& v);
   void finish(std::string_view budget_note);
 };
 
@@ -140,6 +146,18 @@ void ScenarioRun::Impl::setup() {
 
   // Before the boot functions copy the server configuration: where the users file goes.
   if (!sc.logins.empty() && sc.server.users_path.empty()) sc.server.users_path = sc.server.data_dir + "/users";
+  if (sc.imap) {
+    // IMAP over implicit TLS, logging in with a provisioned login.
+    MAIL_ASSERT(sc.tls);
+    MAIL_ASSERT(!sc.logins.empty());
+    sc.server.imaps_port = sc.imap->workload.port;
+    ImapWorkloadConfig& iw = sc.imap->workload;
+    iw.tls_client = sc.workload.tls_client;
+    if (iw.user.empty()) iw.user = sc.logins.front().name;
+    for (const auto& l : sc.logins) {
+      if (l.name == iw.user) iw.password = l.password;
+    }
+  }
 
   Prng skew = world->fork("clock-skew");
   if (sc.relay) setup_relay_servers(skew);
@@ -198,6 +216,19 @@ void ScenarioRun::Impl::setup() {
   }
   planned_sessions = w.sessions + w.liveness_sessions;
   launch_sessions(*world, world->now(), std::move(plans), sc.workload, ledger, stats);
+  if (sc.imap) {
+    // Its own stream: the SMTP plans above are what they would be without IMAP.
+    Prng iwl = world->fork("imap-workload");
+    ImapWorkloadConfig iw = sc.imap->workload;
+    if (iw.session_start.max > sc.fault_phase) iw.session_start.max = sc.fault_phase;
+    if (iw.session_start.min > iw.session_start.max) iw.session_start.min = iw.session_start.max;
+    const std::uint32_t first = planned_sessions;
+    auto imap_plans = plan_imap_sessions(iwl, iw, iw.sessions, first, clients, server_eps, false, imap_ledger);
+    imap_liveness_plans =
+        plan_imap_sessions(iwl, iw, iw.liveness_sessions, first + iw.sessions, clients, server_eps, true, imap_ledger);
+    planned_sessions += iw.sessions + iw.liveness_sessions;
+    launch_imap_sessions(*world, world->now(), std::move(imap_plans), sc.imap->workload, imap_ledger, stats);
+  }
 
   // Chaos: crash points at durability boundaries...
   world->set_observer([this](HostId h, std::string_view kind, std::string_view detail) {
@@ -354,7 +385,10 @@ void ScenarioRun::Impl::crash_now(HostId h, std::string_view why) {
   ++report.crashes;
   const Instant back = world->now() + sc.faults.downtime.draw(chaos);
   world->schedule_at(back, kWorldHost, [this, h] {
-    if (chaos_active && !world->host_up(h)) world->boot(h);
+    if (!chaos_active || world->host_up(h)) return;
+    // Drawn only in IMAP scenarios, so the others' chaos streams do not move.
+    if (sc.imap && sc.imap->index_loss_ppm > 0 && chaos.chance_ppm(sc.imap->index_loss_ppm)) lose_index(h);
+    world->boot(h);
   });
 }
 
@@ -440,7 +474,57 @@ void ScenarioRun::Impl::heal() {
   }
   launch_sessions(*world, world->now() + sc.settle, std::move(liveness_plans), sc.workload, ledger, stats);
   liveness_plans.clear();
+  if (sc.imap) {
+    launch_imap_sessions(*world, world->now() + sc.settle, std::move(imap_liveness_plans), sc.imap->workload,
+                         imap_ledger, stats);
+    imap_liveness_plans.clear();
+  }
   drain_end = world->now() + sc.settle + sc.drain_phase;
+}
+
+void ScenarioRun::Impl::lose_index(HostId h) {
+  MAIL_ASSERT(!world->host_up(h));
+  DiskState& disk = world->disk_state(h);
+  const std::string dir = sc.server.data_dir + "/mail/" + sc.imap->workload.user;
+  auto entries = disk.list(dir);
+  if (!entries) return;  // no account yet
+  std::string removed;
+  for (const auto& e : *entries) {
+    if (!e.name.starts_with("index.sqlite")) continue;
+    MAIL_ASSERT(disk.remove(dir + "/" + e.name).ok());
+    removed += " " + e.name;
+  }
+  if (removed.empty()) return;
+  MAIL_ASSERT(disk.sync_dir(dir).ok());
+  world->record(kWorldHost, "chaos.index-loss", std::string(world->host_name(h)) + removed);
+  ++report.index_losses;
+  const auto i = static_cast<std::size_t>(std::find(servers.begin(), servers.end(), h) - servers.begin());
+  imap_ledger.index_losses.emplace_back(server_eps.at(i).address, imap_ledger.tick());
+}
+
+void ScenarioRun::Impl::finish_imap(std::vector<Violation>& v) {
+  report.imap = true;
+  ImapTotals totals;
+  check_imap_protocol(imap_ledger, ledger, v, report.notes, totals);
+  check_imap_final(imap_ledger, v);
+  std::vector<std::string> folders = sc.imap->workload.folders;
+  for (std::size_t i = 0; i < servers.size(); ++i) {
+    const std::string name(world->host_name(servers[i]));
+    const DiskState& live = world->disk_state(servers[i]);
+    check_imap_mailbox(imap_ledger, sc.server, server_eps[i].address, sc.imap->workload.user, folders,
+                       MailboxView{name + " live", &live}, v);
+    const DiskState durable = live.durable_view();
+    check_imap_mailbox(imap_ledger, sc.server, server_eps[i].address, sc.imap->workload.user, folders,
+                       MailboxView{name + " after power loss", &durable}, v);
+  }
+  for (const auto& a : imap_ledger.appends()) {
+    ++report.imap_appends;
+    if (a.outcome == ImapAppend::Outcome::acked) ++report.imap_appends_acked;
+  }
+  report.imap_uid_observations = totals.uid_observations;
+  report.imap_counter_observations = totals.counter_observations;
+  report.uidvalidity_changes = static_cast<std::uint32_t>(totals.uidvalidity_changes);
+  for (const auto& n : report.notes) world->record(kWorldHost, "note", n);
 }
 
 void ScenarioRun::Impl::finish(std::string_view budget_note) {
@@ -466,6 +550,7 @@ void ScenarioRun::Impl::finish(std::string_view budget_note) {
     check_mailboxes(ledger, sc.server, server_eps[i].address, MailboxView{name + " after power loss", &durable}, v);
   }
   if (sc.relay) finish_relay(v);
+  if (sc.imap) finish_imap(v);
   for (const auto& e : ledger.entries()) {
     ++report.messages;
     switch (e.outcome) {
@@ -512,6 +597,8 @@ ScenarioRun::~ScenarioRun() = default;
 World& ScenarioRun::world() { return *impl_->world; }
 
 const Ledger& ScenarioRun::ledger() const { return impl_->ledger; }
+
+const ImapLedger& ScenarioRun::imap_ledger() const { return impl_->imap_ledger; }
 
 const RunReport& ScenarioRun::report() const {
   MAIL_ASSERT(impl_->phase == Impl::Phase::done);
@@ -579,7 +666,8 @@ Scenario base(std::string name, std::string description) {
 }  // namespace
 
 std::vector<std::string> builtin_scenario_names() {
-  return {"smtp-basic", "smtp-faults", "smtp-crash", "smtp-tls", "smtp-submission", "relay-basic", "relay-faults"};
+  return {"smtp-basic",  "smtp-faults",  "smtp-crash",     "smtp-tls",
+          "smtp-submission", "relay-basic", "relay-faults", "imap-concurrent"};
 }
 
 std::optional<Scenario> builtin_scenario(std::string_view name) {
@@ -722,6 +810,36 @@ std::optional<Scenario> builtin_scenario(std::string_view name) {
     s.personalities["mx2"] = difficult;
     return s;
   }
+  if (name == "imap-concurrent") {
+    // IMAP in the simulator (issue 14): concurrent IMAP sessions (implicit TLS) on alice's
+    // mailbox — append, fetch, store, expunge, move, IDLE — while SMTP delivers into it;
+    // random crashes with torn writes, crashes right after syncs, and, when a crashed
+    // server comes back, sometimes without its index (rebuilt from the Maildir).
+    Scenario s = base("imap-concurrent",
+                      "concurrent IMAP sessions and SMTP deliveries on one mailbox; crashes, torn writes, index loss");
+    s.tls = true;
+    s.logins = {SubmissionUser{"alice", "alice-secret"}};
+    s.workload.sessions = 10;
+    s.workload.session_start = DurationRange{0s, 4min};
+    s.workload.transactions_per_session = Range{1, 2};
+    s.workload.abrupt_disconnect_ppm = 20'000;
+    s.workload.liveness_sessions = 1;
+    s.fault_phase = 5min;
+    s.faults.disk.tear_ppm = 500'000;
+    s.faults.crash_interval = DurationRange{30s, 2min};
+    s.faults.downtime = DurationRange{1s, 15s};
+    s.faults.crash_after_sync_ppm = 3'000;
+    s.faults.partition_interval = DurationRange{30s, 3min};
+    s.faults.partition_duration = DurationRange{1s, 20s};
+    ImapScenario imap;
+    imap.workload.sessions = 8;
+    imap.workload.session_start = DurationRange{0s, 4min};
+    imap.workload.ops_per_session = Range{4, 14};
+    imap.workload.idle = DurationRange{1s, 30s};
+    imap.index_loss_ppm = 400'000;
+    s.imap = imap;
+    return s;
+  }
   if (name == "smtp-crash") {
     Scenario s = base("smtp-crash", "crash-heavy: crashes between fsync and 250, after 250 and at random; torn writes");
     s.workload.sessions = 40;
@@ -763,6 +881,13 @@ std::string summary_line(const RunReport& r) {
             std::to_string(r.dup_dropped) + ",lost_reply=" + std::to_string(r.dup_lost_reply) +
             ",crash=" + std::to_string(r.dup_crash) + ") retries_checked=" + std::to_string(r.relay_retries_checked);
   }
+  if (r.imap) {
+    line += " appends=" + std::to_string(r.imap_appends) + " appends_acked=" + std::to_string(r.imap_appends_acked) +
+            " uid_observations=" + std::to_string(r.imap_uid_observations) +
+            " counter_observations=" + std::to_string(r.imap_counter_observations) +
+            " index_losses=" + std::to_string(r.index_losses) +
+            " uidvalidity_changes=" + std::to_string(r.uidvalidity_changes);
+  }
   return line;
 }
 
@@ -793,6 +918,14 @@ std::string to_json(const RunReport& r) {
            ",\"duplicates_lost_reply\":" + std::to_string(r.dup_lost_reply) +
            ",\"duplicates_crash\":" + std::to_string(r.dup_crash) +
            ",\"retries_checked\":" + std::to_string(r.relay_retries_checked) + "}";
+  }
+  if (r.imap) {
+    out += ",\"imap\":{\"appends\":" + std::to_string(r.imap_appends) +
+           ",\"appends_acked\":" + std::to_string(r.imap_appends_acked) +
+           ",\"uid_observations\":" + std::to_string(r.imap_uid_observations) +
+           ",\"counter_observations\":" + std::to_string(r.imap_counter_observations) +
+           ",\"index_losses\":" + std::to_string(r.index_losses) +
+           ",\"uidvalidity_changes\":" + std::to_string(r.uidvalidity_changes) + "}";
   }
   out += ",\"steps\":" + std::to_string(r.steps);
   out += ",\"virtual_us\":" + std::to_string(r.virtual_us);

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "checker.h"
+#include "imap_workload.h"
 #include "core/result.h"
 #include "mail_host.h"
 #include "personality.h"
@@ -71,6 +72,16 @@ struct RelayScenario {
   }
 };
 
+// IMAP sessions (imap-concurrent, issue 14): several at once on one login's mailbox over
+// implicit TLS (needs `tls` and the login in `logins`), next to the SMTP workload delivering
+// into it. `index_loss_ppm`: when a crashed server comes back, the chance that its user's
+// index (<data_dir>/mail/<user>/index.sqlite*) was deleted while it was down, so the store
+// must rebuild it from the Maildir. See imap_workload.h and imap_checker.h.
+struct ImapScenario {
+  ImapWorkloadConfig workload;  // user/password/tls_client are filled in by the runner
+  std::uint32_t index_loss_ppm = 0;
+};
+
 struct Scenario {
   std::string name;
   std::string description;
@@ -99,6 +110,7 @@ struct Scenario {
   // Set: the servers are relaying MTAs (relay-basic, relay-faults). The drain phase then
   // also waits for every outbound queue to empty, and the relay checks run.
   std::optional<RelayScenario> relay;
+  std::optional<ImapScenario> imap;
   Duration fault_phase = 5min;
   Duration settle = 10s;         // after healing, before the liveness sessions start
   Duration drain_phase = 30min;  // bound on the liveness/drain phase (virtual time)
@@ -142,6 +154,12 @@ struct RunReport {
   std::uint64_t relay_delivered = 0, relay_bounced = 0, relay_dsns = 0, relay_success_dsns = 0;
   std::uint64_t dup_dropped = 0, dup_crash = 0, dup_lost_reply = 0;
   std::uint64_t relay_retries_checked = 0;  // retry intervals measured against the schedule
+  // IMAP scenarios: appends, observations checked, index losses and the UIDVALIDITY
+  // changes they explained.
+  bool imap = false;
+  std::uint64_t imap_appends = 0, imap_appends_acked = 0, imap_uid_observations = 0, imap_counter_observations = 0;
+  std::uint32_t index_losses = 0, uidvalidity_changes = 0;
+  std::vector<std::string> notes;
   std::uint64_t steps = 0;
   std::int64_t virtual_us = 0;
   double wall_seconds = 0;
@@ -163,6 +181,7 @@ class ScenarioRun {
   const RunReport& report() const;
   World& world();
   const Ledger& ledger() const;  // what the clients sent and what they were answered
+  const ImapLedger& imap_ledger() const;
 
  private:
   struct Impl;

@@ -122,10 +122,14 @@ rt::Task<Status> IndexedStore::Impl::make_folder_dirs(Account& a, std::vector<st
   }
   Status s = co_await make_dirs_all(env.disk(), std::move(paths));
   if (!s.ok()) co_return s;
+  // The folder directories first (their tmp/new/cur become durable), the Maildir after:
+  // synced together, a crash could keep ".Folder" without its subdirectories, and open
+  // would then find the folder "present" and never make them again (APPEND: TRYCREATE).
   std::vector<std::string> syncs;
   for (const auto& d : dirs) syncs.push_back(path_in(a, d));
-  syncs.push_back(a.maildir);
-  co_return co_await sync_dirs_all(env.disk(), std::move(syncs));
+  Status inner = co_await sync_dirs_all(env.disk(), std::move(syncs));
+  if (!inner.ok()) co_return inner;
+  co_return co_await rt::sync_dir(env.disk(), a.maildir);
 }
 
 rt::Task<Status> IndexedStore::Impl::write_uidvalidity_marker(Account& a) {
