@@ -629,6 +629,15 @@ Result<std::vector<std::string>> AccountDb::read_headers(std::int64_t folder_id,
   return out;
 }
 
+std::string AccountDb::search_text_sql(bool with_match) {
+  if (!with_match) return "SELECT uid FROM messages WHERE folder_id = ?1 ORDER BY uid";
+  // CROSS JOIN keeps texts the outer loop (SQLite never reorders it): the MATCH runs once and
+  // each hit is looked up by id. With a plain JOIN the planner walked the folder's messages
+  // and ran the whole MATCH again for each (0.17 ms a message: 1.7 s for 10,000).
+  return "SELECT m.uid FROM texts CROSS JOIN messages m ON m.id = texts.rowid"
+         " WHERE texts MATCH ?2 AND m.folder_id = ?1 ORDER BY m.uid";
+}
+
 Result<std::vector<std::uint32_t>> AccountDb::search_text(std::int64_t folder_id, TextField field,
                                                           const std::vector<std::string>& terms) {
   // Trigram FTS matches substrings case-insensitively, for terms of 3 or more characters.
@@ -641,14 +650,7 @@ Result<std::vector<std::uint32_t>> AccountDb::search_text(std::int64_t folder_id
     if (field == TextField::body) match += "body : ";
     match += fts_quote(t);
   }
-  std::string sql;
-  if (match.empty()) {
-    sql = "SELECT uid FROM messages WHERE folder_id = ?1 ORDER BY uid";
-  } else {
-    sql = "SELECT m.uid FROM messages m JOIN texts ON texts.rowid = m.id WHERE m.folder_id = ?1 AND texts MATCH ?2"
-          " ORDER BY m.uid";
-  }
-  auto st = db_.prepare(sql);
+  auto st = db_.prepare(search_text_sql(!match.empty()));
   if (!st) return fail(st.error());
   st->bind(1, folder_id);
   if (!match.empty()) st->bind(2, match);

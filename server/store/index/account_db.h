@@ -117,6 +117,9 @@ class AccountDb {
   // cannot use the trigram index: they match every message, a superset).
   Result<std::vector<std::uint32_t>> search_text(std::int64_t folder_id, TextField field,
                                                  const std::vector<std::string>& terms);
+  // The statement search_text runs: ?1 the folder id, ?2 the FTS5 MATCH expression (only
+  // when `with_match`). Public for the query-plan test.
+  static std::string search_text_sql(bool with_match);
 
  private:
   explicit AccountDb(sqlite::Db db) : db_(std::move(db)) {}
