@@ -126,6 +126,10 @@ class AccountDb {
   Result<std::uint64_t> next_modseq();
 
   sqlite::Db db_;
+  // next_modseq's statements, prepared on first use (one modseq per message changed);
+  // declared after db_ so they are finalized before it closes.
+  sqlite::Statement modseq_get_;
+  sqlite::Statement modseq_set_;
 };
 
 // Keywords as stored: space-separated (IMAP keywords are atoms, RFC 9051 §9 flag-keyword).

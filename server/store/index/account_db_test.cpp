@@ -1,7 +1,9 @@
-// AccountDb::search_text (the full-text narrowing of IMAP SEARCH BODY/TEXT, RFC 9051
-// §6.4.4) on a real database file: the candidates of one folder only, every term required,
-// and a query plan that runs the FTS5 MATCH once (texts the outer loop) instead of once per
-// message of the folder. Blocking calls straight from the test thread (no lane needed).
+// AccountDb on a real database file. search_text (the full-text narrowing of IMAP SEARCH
+// BODY/TEXT, RFC 9051 §6.4.4): the candidates of one folder only, every term required, and
+// a query plan that runs the FTS5 MATCH once (texts the outer loop) instead of once per
+// message of the folder. set_flags: one MODSEQ per message named, in order (RFC 7162 §3.1.4
+// via STORE), the counter durable across a reopen. Blocking calls straight from the test
+// thread (no lane needed).
 #include "store/index/account_db.h"
 
 #include <gtest/gtest.h>
@@ -74,6 +76,42 @@ TEST_F(AccountDbSearchTest, CandidatesComeFromTheOneFolderAndHaveEveryTerm) {
   auto none = (*db)->search_text(inbox, TextField::body, {"message"});  // only in the headers
   ASSERT_TRUE(none.ok()) << none.error().detail;
   EXPECT_TRUE(none->empty());
+}
+
+TEST_F(AccountDbSearchTest, SetFlagsTakesOneModseqPerMessageInOrder) {
+  const std::string path = root_ + "/index.sqlite";
+  std::uint32_t floor = 0;
+  std::uint64_t base = 0;
+  {
+    auto db = AccountDb::open(path, "", &floor);
+    ASSERT_TRUE(db.ok()) << db.error().detail;
+    auto folders = (*db)->create_folders({{"INBOX", "", SpecialUse::none}}, 1'700'000'000, 0, true);
+    ASSERT_TRUE(folders.ok()) << folders.error().detail;
+    const std::int64_t inbox = (*folders)[0].id;
+    FolderCounters after;
+    std::vector<NewMessage> in;
+    in.push_back(message(1, "one"));
+    in.push_back(message(2, "two"));
+    ASSERT_TRUE((*db)->add_messages(inbox, std::move(in), &after).ok());
+    auto m0 = (*db)->modseq();
+    ASSERT_TRUE(m0.ok());
+    base = *m0;
+    ASSERT_GT(base, 0u);  // the APPENDs took modseqs too
+    Flags flagged;
+    flagged.system = flag_flagged;
+    // uid 9 is unknown: it still takes a number (a harmless gap), and gets no tombstone
+    auto changed = (*db)->set_flags(inbox, {{2, flagged}, {9, flagged}, {1, flagged}});
+    ASSERT_TRUE(changed.ok()) << changed.error().detail;
+    EXPECT_EQ(*changed, (std::vector<Tombstone>{{2, base + 1}, {1, base + 3}}));
+    auto changed2 = (*db)->set_flags(inbox, {{1, Flags{}}});
+    ASSERT_TRUE(changed2.ok()) << changed2.error().detail;
+    EXPECT_EQ(*changed2, (std::vector<Tombstone>{{1, base + 4}}));
+  }
+  auto again = AccountDb::open(path, "", &floor);
+  ASSERT_TRUE(again.ok()) << again.error().detail;
+  auto m1 = (*again)->modseq();
+  ASSERT_TRUE(m1.ok());
+  EXPECT_EQ(*m1, base + 4);
 }
 
 // The plan, not a timing: the first loop of the statement must scan the FTS table (one
