@@ -61,7 +61,7 @@ PY=/usr/bin/python3
 FILL=10000; RUNS=3; CLIENTS="1 20"; BODIES=1000; IDLE="1000 10000"; FILL_CLIENTS=4; BUSER=user2
 OURS_ONLY=0; LOAD_MAX=""; LOAD_WAIT_MIN=40; HOLD=10
 OUTDIR=$REPO/bench/results; TMPBASE=${TMPDIR:-/var/tmp}; KEEP=0
-usage() { sed -n '2,50p' "$0"; exit 2; }
+usage() { sed -n '2,51p' "$0"; exit 2; }
 OPTIND=1
 while getopts "n:r:c:b:i:f:u:qOW:T:o:D:kh" o; do
   case $o in
