@@ -12,7 +12,7 @@ export CCACHE_DIR ?= $(HOME)/.cache/ccache
 export CCACHE_BASEDIR ?= $(CURDIR)
 export CCACHE_NOHASHDIR ?= 1
 
-.PHONY: deps run build-release build-test test werror fuzz fuzz-smoke bench bench-relay clean
+.PHONY: deps run build-release build-test test werror fuzz fuzz-smoke bench bench-relay bench-imap clean
 
 deps:
 	@bash ci/install-deps.sh
@@ -55,6 +55,12 @@ bench-relay: deps
 	@cmake --preset release -DMAIL_BUILD_BENCH=ON >/dev/null
 	@cmake --build build/release -j $(JOBS) --target cloudsdial
 	bash bench/relay/run.sh $(RELAY_ARGS) build/release/app/cloudsdial
+
+# the IMAP benchmark beside the peer Dovecot (issue 14): IMAP_ARGS="-q" for a smoke test
+bench-imap: deps
+	@cmake --preset release -DMAIL_BUILD_BENCH=ON >/dev/null
+	@cmake --build build/release -j $(JOBS) --target cloudsdial
+	bash bench/imap/run.sh $(IMAP_ARGS) build/release/app/cloudsdial
 
 clean:
 	rm -rf build

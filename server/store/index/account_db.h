@@ -118,12 +118,19 @@ class AccountDb {
   // cannot use the trigram index: they match every message, a superset).
   Result<std::vector<std::uint32_t>> search_text(std::int64_t folder_id, TextField field,
                                                  const std::vector<std::string>& terms);
+  // The statement search_text runs: ?1 the folder id, ?2 the FTS5 MATCH expression (only
+  // when `with_match`). Public for the query-plan test.
+  static std::string search_text_sql(bool with_match);
 
  private:
   explicit AccountDb(sqlite::Db db) : db_(std::move(db)) {}
   Result<std::uint64_t> next_modseq();
 
   sqlite::Db db_;
+  // next_modseq's statements, prepared on first use (one modseq per message changed);
+  // declared after db_ so they are finalized before it closes.
+  sqlite::Statement modseq_get_;
+  sqlite::Statement modseq_set_;
 };
 
 // Keywords as stored: space-separated (IMAP keywords are atoms, RFC 9051 §9 flag-keyword).
