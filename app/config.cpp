@@ -57,6 +57,7 @@ listen = ["127.0.0.1:1143"]     # IMAP4rev2/rev1 with STARTTLS (143 in productio
 tls_listen = ["127.0.0.1:1993"] # implicit TLS, RFC 8314 (993 in production)
 max_connections = 10000         # all clients together
 max_connections_per_ip = 100
+max_sessions_per_user_ip = 10   # logged-in sessions of one user from one IP (Dovecot mail_max_userip_connections)
 append_limit = "35MiB"          # RFC 7889 APPENDLIMIT: larger APPENDs get NO [TOOBIG]
 quota = "0"                     # per user (RFC 9208 STORAGE); 0 = no quota
 quota_messages = 0              # per user (RFC 9208 MESSAGE); 0 = no limit
@@ -436,12 +437,14 @@ void read_imap(Reader& r, const toml::table& root, AppConfig& cfg) {
   c.enabled = true;
   c.listen = {rt::Endpoint{"127.0.0.1", 1143}};
   c.tls_listen = {rt::Endpoint{"127.0.0.1", 1993}};
-  r.check_keys(*t, "imap", {"listen", "tls_listen", "max_connections", "max_connections_per_ip", "append_limit", "quota",
-                            "quota_messages", "login_timeout", "autologout"});
+  r.check_keys(*t, "imap", {"listen", "tls_listen", "max_connections", "max_connections_per_ip",
+                            "max_sessions_per_user_ip", "append_limit", "quota", "quota_messages", "login_timeout",
+                            "autologout"});
   read_endpoints(r, *t, "imap", "listen", c.listen);
   read_endpoints(r, *t, "imap", "tls_listen", c.tls_listen);
   r.get_int(*t, "imap", "max_connections", 1, 1'000'000, c.max_connections);
   r.get_int(*t, "imap", "max_connections_per_ip", 1, 1'000'000, c.max_connections_per_ip);
+  r.get_int(*t, "imap", "max_sessions_per_user_ip", 0, 1'000'000, c.max_sessions_per_user_ip);
   r.get_size(*t, "imap", "append_limit", 1024, 1ull << 31, c.append_limit);
   if (t->contains("quota")) r.get_size(*t, "imap", "quota", 0, 1ull << 50, c.quota_bytes);
   r.get_int(*t, "imap", "quota_messages", 0, 1'000'000'000, c.quota_messages);
@@ -855,6 +858,7 @@ std::string describe_config(const AppConfig& c) {
                             {"tls_listen", endpoints(im.tls_listen)},
                             {"max_connections", static_cast<std::int64_t>(im.max_connections)},
                             {"max_connections_per_ip", static_cast<std::int64_t>(im.max_connections_per_ip)},
+                            {"max_sessions_per_user_ip", static_cast<std::int64_t>(im.max_sessions_per_user_ip)},
                             {"append_limit", static_cast<std::int64_t>(im.append_limit)},
                             {"quota", static_cast<std::int64_t>(im.quota_bytes)},
                             {"quota_messages", static_cast<std::int64_t>(im.quota_messages)},

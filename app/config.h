@@ -61,7 +61,8 @@ struct ImapAppConfig {
   std::vector<rt::Endpoint> listen;      // STARTTLS listeners (143)
   std::vector<rt::Endpoint> tls_listen;  // implicit TLS listeners (993)
   std::uint32_t max_connections = 10000;
-  std::uint32_t max_connections_per_ip = 100;  // Dovecot mail_max_userip_connections is per user; ours per IP
+  std::uint32_t max_connections_per_ip = 100;   // connections from one IP, logged in or not
+  std::uint32_t max_sessions_per_user_ip = 10;  // Dovecot mail_max_userip_connections; 0 = no cap
   std::uint64_t append_limit = 35ull << 20;    // RFC 7889 APPENDLIMIT, as [smtp] message_size_max
   std::uint64_t quota_bytes = 0;                // RFC 9208 STORAGE per user; 0 = none
   std::uint64_t quota_messages = 0;             // RFC 9208 MESSAGE per user; 0 = none

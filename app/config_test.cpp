@@ -246,6 +246,10 @@ TEST(ConfigImap, AbsentSectionServesNoImapPresentOneGetsDefaults) {
   ASSERT_TRUE(sc.imap.has_value());
   EXPECT_EQ(sc.quota_bytes, 10u << 20);
   EXPECT_EQ(sc.imap->commands.append_limit, 1u << 20);
+  EXPECT_EQ(sc.imap->sessions_per_user_ip_max, 10u);  // Dovecot's mail_max_userip_connections
+  auto capped = parse_config(std::string(kMinimal) + "[imap]\nmax_sessions_per_user_ip = 0\n", "t.toml");
+  ASSERT_TRUE(capped.ok()) << capped.error().detail;
+  EXPECT_EQ(capped->server_config().imap->sessions_per_user_ip_max, 0u);
 }
 
 TEST(ConfigImap, DefaultConfigServesImapAndBadValuesAreNamed) {

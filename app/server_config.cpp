@@ -50,6 +50,7 @@ node::MailServerConfig AppConfig::server_config() const {
     i.listen_tls = imap.tls_listen;
     i.connections.connections_max = imap.max_connections;
     i.connections.connections_per_ip_max = imap.max_connections_per_ip;
+    i.sessions_per_user_ip_max = imap.max_sessions_per_user_ip;
     i.commands.append_limit = imap.append_limit;
     i.session.login_timeout = imap.login_timeout;
     i.session.autologout = imap.autologout;

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -43,6 +44,9 @@ struct ImapServerConfig {
   Duration force_close_grace = 2s;
   // LOGIN / AUTHENTICATE PLAIN without TLS from 127.0.0.1 / ::1 only.
   bool auth_plaintext_on_loopback = false;
+  // Logged-in sessions of one user from one IP; the next login gets NO [LIMIT]
+  // (Dovecot's mail_max_userip_connections, SECURITY.md §6 test 8). 0 = no cap.
+  std::uint32_t sessions_per_user_ip_max = 10;
 };
 
 struct ImapServerCounters : ListenerCounters {
@@ -92,6 +96,9 @@ class ImapServer final : private ServiceProtocol {
   sasl::Crypto* crypto_;
   AuthGuard& guard_;
   std::optional<GuardedCredentials> credentials_;
+  // Logged-in sessions by (mailbox, client IP): sessions_per_user_ip_max. Before service_:
+  // the sessions it destroys give their places back.
+  std::map<std::pair<std::string, std::string>, std::uint32_t> sessions_by_user_ip_;
   ListenerService service_;
   ImapServerCounters counters_;
   std::function<std::string(std::string_view)> mailbox_of_login_;

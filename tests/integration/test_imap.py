@@ -1060,3 +1060,33 @@ def test_acknowledged_appends_and_flags_survive_kill_9(make_imap_server):
         assert got[uid]["BODY[]"] == raw, uid
         assert flags_of(got[uid]["FLAGS"]) == flags, (uid, got[uid]["FLAGS"], flags)
     m.logout()
+
+
+def test_security_6_8_sessions_of_one_user_from_one_ip_are_capped(make_imap_server):
+    """SECURITY.md §6 test 8 (Dovecot mail_max_userip_connections): with a cap of 3, the 4th
+    logged-in session of alice from 127.0.0.1 gets NO [LIMIT]; bob is not affected; when
+    one of alice's sessions ends, a new login works again."""
+    srv = make_imap_server(max_sessions_per_user_ip="3")
+    sessions = [srv.imap("alice") for _ in range(3)]
+    extra = srv.imap()
+    with pytest.raises(imaplib.IMAP4.error, match=r"\[LIMIT\]"):
+        extra.login("alice", IMAP_USERS["alice"])
+    bob = srv.imap("bob")
+    ok(bob.noop())
+    bob.logout()
+    sessions.pop().logout()
+    again = None
+    for _ in range(100):  # the server counts the session out once its connection closed
+        m = srv.imap()
+        try:
+            m.login("alice", IMAP_USERS["alice"])
+            again = m
+            break
+        except imaplib.IMAP4.error:
+            m.shutdown()
+            time.sleep(0.05)
+    assert again is not None
+    ok(again.noop())
+    for m in sessions + [again]:
+        m.logout()
+    extra.shutdown()

@@ -16,7 +16,15 @@ ImapSessionAdapter::ImapSessionAdapter(ImapServer& server, Connection& connectio
       ctx_{server.env_, server.store_, server.config_.commands, session_, {}, {}, {}},
       auth_timer_(server.env_.clock().make_timer()) {}
 
-ImapSessionAdapter::~ImapSessionAdapter() = default;
+ImapSessionAdapter::~ImapSessionAdapter() { release_user_ip(); }
+
+void ImapSessionAdapter::release_user_ip() {
+  if (!counted_) return;
+  counted_ = false;
+  auto it = server_.sessions_by_user_ip_.find(user_ip_);
+  MAIL_ASSERT(it != server_.sessions_by_user_ip_.end() && it->second > 0);
+  if (--it->second == 0) server_.sessions_by_user_ip_.erase(it);
+}
 
 bool ImapSessionAdapter::dispatch_events(Instant now) {
   bool any = false;
@@ -74,9 +82,27 @@ void ImapSessionAdapter::on_auth(const imap::ev::Auth& auth, Instant now) {
 }
 
 rt::Task<Connection::JobResult> ImapSessionAdapter::login(std::uint64_t id, std::string user) {
+  // SECURITY.md §6 test 8: at most sessions_per_user_ip_max sessions of one user from one
+  // IP (counted from here until the connection ends).
+  const std::uint32_t cap = server_.config_.sessions_per_user_ip_max;
+  std::pair<std::string, std::string> key{user, connection_.client()};
+  if (cap != 0 && server_.sessions_by_user_ip_[key] >= cap) {
+    if (server_.sessions_by_user_ip_[key] == 0) server_.sessions_by_user_ip_.erase(key);
+    connection_.log(rt::LogLevel::warn, "login refused: " + std::to_string(cap) + " sessions of " + user +
+                                            " from " + connection_.client() + " already");
+    co_return [this, id](Instant now, bool open) {
+      if (open) session_.complete_auth(id, false, now, "[LIMIT] Too many sessions of this user from your IP");
+    };
+  }
+  ++server_.sessions_by_user_ip_[key];
+  user_ip_ = std::move(key);
+  counted_ = true;
   // One user model: the login's mailbox exists from its first login on.
   Status made = co_await server_.store_.ensure_mailbox(user);
-  if (!made.ok()) connection_.log(rt::LogLevel::error, "cannot open the mailbox of " + user + ": " + made.error().detail);
+  if (!made.ok()) {
+    connection_.log(rt::LogLevel::error, "cannot open the mailbox of " + user + ": " + made.error().detail);
+    release_user_ip();
+  }
   ctx_.user = user;
   co_return [this, id, ok = made.ok()](Instant now, bool open) {
     if (open) session_.complete_auth(id, ok, now);

@@ -59,6 +59,10 @@ class ImapSessionAdapter final : public DrivenSession {
   std::uint64_t idle_end_id_ = 0;  // DONE arrived while a push ran: the push ends IDLE
   bool idle_end_done_ = true;
   std::uint64_t commands_ = 0;
+  // This session's place in ImapServer::sessions_by_user_ip_ (after a login).
+  std::pair<std::string, std::string> user_ip_;
+  bool counted_ = false;
+  void release_user_ip();
 };
 
 }  // namespace mail::node

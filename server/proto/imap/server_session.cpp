@@ -454,7 +454,7 @@ void ServerSession::complete(std::uint64_t id, Response response, Instant now) {
   else if (shutdown_requested_) bye("Server shutting down");
 }
 
-void ServerSession::complete_auth(std::uint64_t id, bool accepted, Instant now) {
+void ServerSession::complete_auth(std::uint64_t id, bool accepted, Instant now, std::string_view refusal) {
   if (closed_) return;
   MAIL_ASSERT(id == pending_id_ && wait_ == Wait::auth);
   // The application may refuse a good login (lockout) but never admit a failed one.
@@ -470,6 +470,8 @@ void ServerSession::complete_auth(std::uint64_t id, bool accepted, Instant now) 
     MAIL_ASSERT(reader_.idle());
     reader_ = CommandReader(config_.reader);
     tagged(pending_tag_, "OK", "[CAPABILITY " + capabilities() + "] Logged in");
+  } else if (!refusal.empty() && pending_auth_ok_) {
+    tagged(pending_tag_, "NO", refusal);
   } else {
     tagged(pending_tag_, "NO", "[AUTHENTICATIONFAILED] Authentication failed");
   }

@@ -123,7 +123,9 @@ class ServerSession {
   void complete(std::uint64_t id, Response response, Instant now);
   // accepted: "OK [CAPABILITY ...] Logged in" and the authenticated state; else
   // "NO [AUTHENTICATIONFAILED]" (the application delays it first).
-  void complete_auth(std::uint64_t id, bool accepted, Instant now);
+  // `refusal`: the NO text for a good login the application refuses ("[LIMIT] ...");
+  // empty = the generic [AUTHENTICATIONFAILED] (which a failed login always gets).
+  void complete_auth(std::uint64_t id, bool accepted, Instant now, std::string_view refusal = {});
   // Untagged data outside a command's answer: only while IDLE runs (RFC 2177 §3).
   void send_untagged(std::string lines);
 

@@ -199,6 +199,29 @@ TEST_F(ImapSession, Rfc9051_S6_2_2_BadCredentialsAreJudgedThenAuthenticationFail
   EXPECT_EQ(h.s.user(), "");
 }
 
+TEST_F(ImapSession, Security_6_8_AGoodLoginRefusedByTheApplicationSaysWhy) {
+  Harness h(config());
+  h.take();
+  h.feed("L1 LOGIN user pencil\r\n");
+  const Event e = h.next_event();
+  const auto* a = std::get_if<ev::Auth>(&e);
+  ASSERT_NE(a, nullptr);
+  ASSERT_TRUE(a->success);
+  h.s.complete_auth(a->id, false, h.now, "[LIMIT] Too many sessions");
+  h.drain();
+  EXPECT_EQ(h.take(), "L1 NO [LIMIT] Too many sessions\r\n");
+  EXPECT_EQ(h.s.state(), State::not_authenticated);
+  // A failed login never gets a refusal text that would tell the password was right.
+  h.feed("L2 LOGIN user wrong\r\n");
+  const Event f = h.next_event();
+  const auto* b = std::get_if<ev::Auth>(&f);
+  ASSERT_NE(b, nullptr);
+  ASSERT_FALSE(b->success);
+  h.s.complete_auth(b->id, false, h.now, "[LIMIT] Too many sessions");
+  h.drain();
+  EXPECT_EQ(h.take(), "L2 NO [AUTHENTICATIONFAILED] Authentication failed\r\n");
+}
+
 TEST_F(ImapSession, Rfc4959_S3_AuthenticatePlainWithInitialResponse) {
   Harness h(config());
   h.take();
