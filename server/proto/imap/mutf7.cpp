@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/assert.h"
+#include "core/utf8.h"
 
 namespace mail::imap {
 namespace {
@@ -21,58 +22,6 @@ int b64_value(char c) noexcept {
   return -1;
 }
 
-void put_utf8(std::string& out, std::uint32_t cp) {
-  if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    MAIL_ASSERT(cp <= 0x10FFFF);
-    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
-
-// Decodes one code point at s[i]; returns its length, 0 if ill-formed.
-std::size_t next_utf8(std::string_view s, std::size_t i, std::uint32_t& cp) noexcept {
-  const auto b0 = static_cast<unsigned char>(s[i]);
-  std::size_t n = 0;
-  std::uint32_t min = 0;
-  if (b0 < 0x80) {
-    cp = b0;
-    return 1;
-  }
-  if (b0 >= 0xC2 && b0 <= 0xDF) {
-    n = 2;
-    cp = b0 & 0x1F;
-    min = 0x80;
-  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-    n = 3;
-    cp = b0 & 0x0F;
-    min = 0x800;
-  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-    n = 4;
-    cp = b0 & 0x07;
-    min = 0x10000;
-  } else {
-    return 0;
-  }
-  if (s.size() - i < n) return 0;
-  for (std::size_t k = 1; k < n; ++k) {
-    const auto b = static_cast<unsigned char>(s[i + k]);
-    if ((b & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (b & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return n;
-}
 
 void flush_run(std::string& out, const std::vector<std::uint16_t>& units) {
   out.push_back('&');
@@ -92,16 +41,6 @@ void flush_run(std::string& out, const std::vector<std::uint16_t>& units) {
 }
 
 }  // namespace
-
-bool is_valid_utf8(std::string_view s) noexcept {
-  std::uint32_t cp = 0;
-  for (std::size_t i = 0; i < s.size();) {
-    const std::size_t n = next_utf8(s, i, cp);
-    if (n == 0) return false;
-    i += n;
-  }
-  return true;
-}
 
 std::optional<std::string> mutf7_encode(std::string_view utf8) {
   std::string out;
@@ -176,27 +115,27 @@ std::optional<std::string> mutf7_decode(std::string_view in, bool lenient) {
       any = true;
       if (high != 0) {
         if (u >= 0xDC00 && u <= 0xDFFF) {
-          put_utf8(out, 0x10000 + ((static_cast<std::uint32_t>(high - 0xD800) << 10) | (u - 0xDC00)));
+          append_utf8(out, 0x10000 + ((static_cast<std::uint32_t>(high - 0xD800) << 10) | (u - 0xDC00)));
           high = 0;
           continue;
         }
         if (!lenient) return std::nullopt;
-        put_utf8(out, 0xFFFD);
+        append_utf8(out, 0xFFFD);
         high = 0;
       }
       if (u >= 0xD800 && u <= 0xDBFF) {
         high = u;
       } else if (u >= 0xDC00 && u <= 0xDFFF) {
         if (!lenient) return std::nullopt;
-        put_utf8(out, 0xFFFD);
+        append_utf8(out, 0xFFFD);
       } else {
         if (u >= 0x20 && u <= 0x7E && !lenient) return std::nullopt;  // must have been sent directly
-        put_utf8(out, u);
+        append_utf8(out, u);
       }
     }
     if (high != 0) {
       if (!lenient) return std::nullopt;
-      put_utf8(out, 0xFFFD);
+      append_utf8(out, 0xFFFD);
     }
     // Leftover bits: fewer than 6 and all zero (RFC 3501 §5.1.3 via RFC 2152).
     if (!lenient && (bits >= 6 || acc != 0)) return std::nullopt;

@@ -9,10 +9,12 @@
 #include <string>
 #include <string_view>
 
+#include "core/utf8.h"
+
 namespace mail::imap {
 
 // True when `s` is well-formed UTF-8: shortest forms only, no surrogates, <= U+10FFFF.
-bool is_valid_utf8(std::string_view s) noexcept;
+using mail::is_valid_utf8;
 
 // UTF-8 -> modified UTF-7. nullopt when `utf8` is not valid UTF-8. Printable ASCII other
 // than "&" stands for itself, "&" becomes "&-", every other run is "&" + modified base64

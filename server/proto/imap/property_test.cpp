@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "proto/imap/command_reader.h"
+#include "core/utf8.h"
 #include "proto/imap/mutf7.h"
 #include "proto/imap/parser.h"
 #include "proto/imap/response_writer.h"
@@ -134,24 +135,7 @@ RC_GTEST_PROP(ImapSequenceSetProperty, NormalizeIsSortedDisjointAndIdempotent, (
 // Valid UTF-8 from arbitrary code points (surrogates skipped).
 std::string utf8_of(const std::vector<std::uint32_t>& cps) {
   std::string out;
-  for (std::uint32_t cp : cps) {
-    if (cp >= 0xD800 && cp <= 0xDFFF) cp = 0xFFFD;
-    if (cp < 0x80) {
-      out.push_back(static_cast<char>(cp));
-    } else if (cp < 0x800) {
-      out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else if (cp < 0x10000) {
-      out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else {
-      out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-      out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    }
-  }
+  for (std::uint32_t cp : cps) mail::append_utf8(out, cp >= 0xD800 && cp <= 0xDFFF ? 0xFFFD : cp);
   return out;
 }
 

@@ -13,6 +13,7 @@
 #include "core/ascii.h"
 #include "core/assert.h"
 #include "proto/message/transfer_encoding.h"
+#include "core/utf8.h"
 
 namespace mail::message {
 
@@ -21,24 +22,6 @@ namespace {
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
 constexpr std::size_t kWordBytesMax = 1024;  // lenient: real mail exceeds §2's 75 octets
 
-void append_utf8(std::string& out, std::uint32_t cp) {
-  MAIL_ASSERT(cp <= 0x10FFFF);
-  if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
 
 // Length of the valid UTF-8 sequence at s[i] (RFC 3629 §4: no overlongs, no surrogates,
 // nothing above U+10FFFF), or 0 when the octets there are not one.

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "store/maildir_name.h"
+#include "core/utf8.h"
 
 
 namespace mail::store::index {
@@ -24,48 +25,7 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
   return true;
 }
 
-// Decodes UTF-8 into code points; false for invalid (overlong, surrogates, > U+10FFFF).
-bool utf8_code_points(std::string_view s, std::vector<std::uint32_t>& out) {
-  for (std::size_t i = 0; i < s.size();) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    std::uint32_t cp = 0;
-    std::size_t n = 0;
-    if (c < 0x80) { cp = c; n = 1; }
-    else if ((c & 0xe0) == 0xc0) { cp = c & 0x1f; n = 2; }
-    else if ((c & 0xf0) == 0xe0) { cp = c & 0x0f; n = 3; }
-    else if ((c & 0xf8) == 0xf0) { cp = c & 0x07; n = 4; }
-    else return false;
-    if (i + n > s.size()) return false;
-    for (std::size_t k = 1; k < n; ++k) {
-      const auto d = static_cast<unsigned char>(s[i + k]);
-      if ((d & 0xc0) != 0x80) return false;
-      cp = (cp << 6) | (d & 0x3f);
-    }
-    static constexpr std::uint32_t min_of[5] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < min_of[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
-    out.push_back(cp);
-    i += n;
-  }
-  return true;
-}
 
-void append_utf8(std::string& out, std::uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xc0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3f));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xe0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-    out += static_cast<char>(0x80 | (cp & 0x3f));
-  } else {
-    out += static_cast<char>(0xf0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-    out += static_cast<char>(0x80 | (cp & 0x3f));
-  }
-}
 
 void flush_run(std::string& out, std::vector<std::uint16_t>& run) {
   if (run.empty()) return;
