@@ -654,6 +654,22 @@ rt::Task<Result<CopyResult>> IndexedStore::copy(std::string user, std::string fr
   if (!src.ok()) co_return fail(src.error());
   auto dst = co_await impl_->folder(a, std::move(to), false);
   if (!dst.ok()) co_return fail(dst.error());
+  // RFC 9208 §4.3: a COPY adds to the account's usage (a MOVE does not).
+  if (impl_->config.quota_bytes_max != 0 || impl_->config.quota_messages_max != 0) {
+    std::uint64_t bytes = 0, messages = 0;
+    for (auto uid : uids) {
+      if (const CachedMessage* m = (*src)->cache->find(uid)) {
+        bytes += m->info.size;
+        ++messages;
+      }
+    }
+    auto u = co_await impl_->job(a, [&] { return a.db->usage(); });
+    if (!u.ok()) co_return fail(u.error());
+    if ((impl_->config.quota_bytes_max != 0 && u->bytes_used + bytes > impl_->config.quota_bytes_max) ||
+        (impl_->config.quota_messages_max != 0 && u->messages + messages > impl_->config.quota_messages_max)) {
+      co_return fail(Errc::no_space, "over quota");
+    }
+  }
   co_return co_await copy_locked(*impl_, a, **src, **dst, std::move(uids));
 }
 

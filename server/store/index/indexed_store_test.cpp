@@ -741,6 +741,22 @@ TEST_F(IndexedStoreTest, AppendOverQuotaIsNoSpace_Rfc9208) {
   EXPECT_EQ(status("INBOX").messages, 2u);
 }
 
+TEST_F(IndexedStoreTest, CopyOverQuotaIsNoSpaceMoveIsNot_Rfc9208_4_3) {
+  config_.quota_messages_max = 2;
+  make_account();
+  const std::string c = message("q", "x");
+  append("INBOX", c);
+  append("INBOX", c);
+  // A COPY would make four messages: refused, nothing copied.
+  EXPECT_EQ(call(store().copy(kUser, "INBOX", {1, 2}, "Archive")).code(), Errc::no_space);
+  EXPECT_EQ(status("Archive").messages, 0u);
+  // A MOVE keeps the account's usage: allowed at the limit.
+  auto moved = call(store().move(kUser, "INBOX", {1, 2}, "Archive"));
+  ASSERT_TRUE(moved.ok());
+  EXPECT_EQ(status("Archive").messages, 2u);
+  EXPECT_EQ(status("INBOX").messages, 0u);
+}
+
 // ------------------------------------------------------------------ rescan
 
 // Files other programs put into or took out of the Maildir (Dovecot, mutt, an MDA).
