@@ -545,6 +545,35 @@ def test_rfc9051_s6_4_4_search(imap_server, corpus):
     m.logout()
 
 
+def test_rfc9051_s6_4_4_header_search_sees_decoded_and_unfolded_text(imap_server):
+    """SUBJECT/FROM/HEADER match the decoded (RFC 2047) and unfolded (RFC 5322 §2.2.3) field
+    text, also where the full-text index narrows the candidates first."""
+    m = imap_server.imap("alice")
+    new_folder(m, "Encoded")
+    raws = [
+        b"From: =?UTF-8?Q?J=C3=BCrgen_M=C3=BCller?= <jm@example.test>\r\n"
+        b"Subject: =?UTF-8?B?R3LDvMOfZSBhdXMgQmVybGlu?=\r\n\r\nbody\r\n",
+        b"From: plain <p@example.test>\r\nSubject: a folded\r\n  subject line\r\n"
+        b"X-Ticket: ticket-4242\r\n\r\nGr\xc3\xbc\xc3\x9fe in the body only\r\n",
+    ]
+    for raw in raws:
+        append(m, "Encoded", raw)
+    ok(m.select("Encoded", readonly=True))
+    # "Grüße" as a literal in UTF-8 (RFC 9051 §6.4.4): only the decoded subject has it in a
+    # header; message 2 has it in the body, which SUBJECT must not see.
+    m.literal = "Grüße".encode()
+    typ, data = m.search("UTF-8", "SUBJECT")
+    assert typ == "OK" and data[0].split() == [b"1"], data
+    m.literal = "Müller".encode()
+    typ, data = m.search("UTF-8", "FROM")
+    assert typ == "OK" and data[0].split() == [b"1"], data
+    assert search(m, "SUBJECT", '"aus Berlin"') == [1]
+    assert search(m, "SUBJECT", '"subject line"') == [2]  # the folded part
+    assert search(m, "HEADER", "X-Ticket", "4242") == [2]
+    assert search(m, "SUBJECT", "body") == []
+    m.logout()
+
+
 def test_rfc9051_s6_4_5_fetch(imap_server, corpus):
     raws, u = corpus["raws"], corpus["uids"]
     m = imap_server.imap("alice")

@@ -36,8 +36,8 @@ rt::Task<Result<Matches>> evaluate(SessionContext& ctx, const im::SearchKey& key
   MailboxView& view = *ctx.view;
   std::vector<std::uint32_t> scope;
   scope.reserve(view.size());
-  // Full-text narrowing: the terms every match must contain.
-  auto terms = required_body_terms(key);
+  // Full-text narrowing: the terms every match must contain (body and header keys).
+  auto terms = required_text_terms(key);
   if (!terms.empty()) {
     auto candidates = co_await ctx.store.search_text(ctx.user, view.folder(), store::TextField::text, terms);
     if (candidates.ok()) {

@@ -102,13 +102,17 @@ SearchNeed search_need(const im::SearchKey& key) noexcept {
   return need;
 }
 
-std::vector<std::string> required_body_terms(const im::SearchKey& key) {
+std::vector<std::string> required_text_terms(const im::SearchKey& key) {
   std::vector<std::string> terms;
-  if (is_text_key(key.kind)) {
+  const bool string_header_key = key.kind == K::bcc || key.kind == K::cc || key.kind == K::from ||
+                                 key.kind == K::subject || key.kind == K::to || key.kind == K::header;
+  if (key.kind == K::header) {
+    terms.push_back(key.str2);  // the value (str is the field name)
+  } else if (is_text_key(key.kind) || string_header_key) {
     terms.push_back(key.str);
   } else if (key.kind == K::and_) {
     for (const auto& c : key.children) {
-      auto sub = required_body_terms(c);
+      auto sub = required_text_terms(c);
       terms.insert(terms.end(), sub.begin(), sub.end());
     }
   }

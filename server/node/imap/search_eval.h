@@ -19,9 +19,11 @@ namespace mail::node::imapsrv {
 enum class SearchNeed : std::uint8_t { metadata, headers, content };
 SearchNeed search_need(const mail::imap::SearchKey& key) noexcept;
 
-// The BODY/TEXT terms of the top-level conjunction (not under NOT or OR): every match
-// contains them, so a full-text index may narrow the candidates first.
-std::vector<std::string> required_body_terms(const mail::imap::SearchKey& key);
+// The string terms of the top-level conjunction (not under NOT or OR) — BODY, TEXT,
+// SUBJECT, FROM, TO, CC, BCC and HEADER values: every match contains them in its decoded
+// text (the index's "text" field holds the decoded headers and body), so a full-text index
+// may narrow the candidates first; each candidate is then checked exactly.
+std::vector<std::string> required_text_terms(const mail::imap::SearchKey& key);
 // True when some BODY/TEXT key is not in the top-level conjunction (then every message's
 // contents must be read).
 bool has_text_keys(const mail::imap::SearchKey& key) noexcept;
