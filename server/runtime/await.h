@@ -5,7 +5,9 @@
 #include <memory>
 #include <optional>
 #include <type_traits>
+#include <vector>
 
+#include "core/assert.h"
 #include "runtime/env.h"
 #include "runtime/task.h"
 
@@ -40,6 +42,34 @@ inline auto write_parts(Disk& d, std::string path, std::shared_ptr<const std::ve
 }
 inline auto read_file(Disk& d, std::string path) {
   return async_op<std::string>([&d, path = std::move(path)](Completion<std::string> c) mutable { d.async_read_file(std::move(path), std::move(c)); });
+}
+// Reads every file of `paths` (not empty) at once: the Disk runs them concurrently where it
+// can (FETCH of many bodies). Each file's Result, in the order of `paths`; the whole never
+// fails. Completions arrive on the executor, so the count needs no atomics.
+inline auto read_files(Disk& d, std::vector<std::string> paths) {
+  using Files = std::vector<Result<std::string>>;
+  return async_op<Files>([&d, paths = std::move(paths)](Completion<Files> c) mutable {
+    MAIL_ASSERT(!paths.empty());
+    struct Gather {
+      std::vector<std::optional<Result<std::string>>> got;
+      std::size_t left = 0;
+      Completion<Files> done;
+    };
+    auto g = std::make_shared<Gather>();
+    g->got.resize(paths.size());
+    g->left = paths.size();
+    g->done = std::move(c);
+    for (std::size_t i = 0; i < paths.size(); ++i) {
+      d.async_read_file(std::move(paths[i]), [g, i](Result<std::string> r) {
+        g->got[i].emplace(std::move(r));
+        if (--g->left != 0) return;
+        Files out;
+        out.reserve(g->got.size());
+        for (auto& one : g->got) out.push_back(std::move(*one));
+        g->done(std::move(out));
+      });
+    }
+  });
 }
 inline auto sync_files(Disk& d, std::vector<std::string> paths) {
   return async_op<void>([&d, paths = std::move(paths)](Completion<void> c) mutable { d.async_sync_files(std::move(paths), std::move(c)); });

@@ -183,6 +183,10 @@ class MailStore : public MailboxStore {
                                                 Flags flags, std::int64_t internal_date) = 0;
   // The message's bytes. Errc::not_found when expunged meanwhile.
   virtual rt::Task<Result<std::string>> read(std::string user, std::string folder, std::uint32_t uid) = 0;
+  // Several messages' bytes, read concurrently (FETCH of many bodies), in the order of
+  // `uids`; an entry is Errc::not_found for a message expunged meanwhile.
+  virtual rt::Task<Result<std::vector<Result<std::string>>>> read_many(std::string user, std::string folder,
+                                                                       std::vector<std::uint32_t> uids) = 0;
   // Applies `op` with `flags` to `uids` (ascending; unknown uids ignored). With
   // `unchanged_since`, messages whose modseq is greater are left alone and listed in
   // `modified` (RFC 7162 §3.1.3).

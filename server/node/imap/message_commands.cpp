@@ -18,6 +18,10 @@ namespace im = mail::imap;
 namespace {
 
 constexpr std::size_t kHeaderBatch = 512;  // header blocks asked from the store at once
+// Message files read at once for a FETCH of contents: at most this many, and past the
+// first one, at most kContentBatchBytes of messages (their sizes from the index).
+constexpr std::size_t kContentBatch = 32;
+constexpr std::uint64_t kContentBatchBytes = 4ull << 20;
 
 std::vector<std::uint32_t> uids_of(const MailboxView& view, const std::vector<std::uint32_t>& seqs) {
   std::vector<std::uint32_t> uids;
@@ -86,9 +90,25 @@ rt::Task<Response> cmd_fetch(SessionContext& ctx, const im::Fetch& c) {
   options.with_modseq = ctx.session.enabled().condstore;
   const bool rev1 = ctx.rev1();
   std::vector<std::string> headers;
+  std::vector<Result<std::string>> contents;  // of seqs [contents_from, contents_from + size)
+  std::size_t contents_from = 0;
   for (std::size_t i = 0; i < seqs->size(); ++i) {
     const std::uint32_t seq = (*seqs)[i];
     const store::MessageInfo& info = view.message(seq);
+    if (need == FetchNeed::content && i == contents_from + contents.size()) {
+      std::vector<std::uint32_t> batch;
+      std::uint64_t bytes = 0;
+      for (std::size_t j = i; j < seqs->size() && batch.size() < kContentBatch; ++j) {
+        const store::MessageInfo& next = view.message((*seqs)[j]);
+        if (!batch.empty() && bytes + next.size > kContentBatchBytes) break;
+        batch.push_back(next.uid);
+        bytes += next.size;
+      }
+      auto got = co_await ctx.store.read_many(ctx.user, view.folder(), std::move(batch));
+      if (!got.ok()) co_return no_from(got.error(), "Cannot read the messages");
+      contents = std::move(got).value();
+      contents_from = i;
+    }
     if (need == FetchNeed::headers && i % kHeaderBatch == 0) {
       std::vector<std::uint32_t> batch;
       for (std::size_t j = i; j < std::min(seqs->size(), i + kHeaderBatch); ++j) batch.push_back(view.message((*seqs)[j]).uid);
@@ -104,7 +124,7 @@ rt::Task<Response> cmd_fetch(SessionContext& ctx, const im::Fetch& c) {
     if (need == FetchNeed::headers) {
       m.headers = headers[i % kHeaderBatch];
     } else if (need == FetchNeed::content) {
-      auto body = co_await ctx.store.read(ctx.user, view.folder(), info.uid);
+      Result<std::string>& body = contents[i - contents_from];
       if (!body.ok()) {
         if (body.code() == Errc::not_found) continue;  // expunged by another session meanwhile
         co_return no_from(body.error(), "Cannot read a message");

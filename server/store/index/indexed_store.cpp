@@ -604,6 +604,37 @@ rt::Task<Result<std::string>> IndexedStore::read(std::string user, std::string f
   co_return co_await rt::read_file(impl_->env.disk(), std::move(path));
 }
 
+rt::Task<Result<std::vector<Result<std::string>>>> IndexedStore::read_many(std::string user, std::string folder,
+                                                                           std::vector<std::uint32_t> uids) {
+  std::vector<Result<std::string>> out;
+  std::vector<std::string> paths;
+  std::vector<std::size_t> slots;  // out[] index of each path
+  {
+    auto locked = co_await impl_->acquire(std::move(user));
+    if (!locked.ok()) co_return fail(locked.error());
+    Account& a = *locked->account;
+    auto f = co_await impl_->folder(a, std::move(folder), false);
+    if (!f.ok()) co_return fail(f.error());
+    out.reserve(uids.size());
+    for (auto uid : uids) {
+      const CachedMessage* m = (*f)->cache->find(uid);
+      if (m == nullptr) {
+        out.push_back(fail(Errc::not_found, "no such message"));
+        continue;
+      }
+      slots.push_back(out.size());
+      out.push_back(std::string());
+      paths.push_back(impl_->path_in(a, folder_rel((*f)->row.dir, m->file)));
+    }
+  }
+  if (paths.empty()) co_return out;
+  auto files = co_await rt::read_files(impl_->env.disk(), std::move(paths));
+  if (!files.ok()) co_return fail(files.error());
+  MAIL_ASSERT(files->size() == slots.size());
+  for (std::size_t i = 0; i < slots.size(); ++i) out[slots[i]] = std::move((*files)[i]);
+  co_return out;
+}
+
 rt::Task<Result<StoreFlagsResult>> IndexedStore::store_flags(std::string user, std::string folder,
                                                              std::vector<std::uint32_t> uids, FlagOp op, Flags flags,
                                                              std::optional<std::uint64_t> unchanged_since) {

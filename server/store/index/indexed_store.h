@@ -86,6 +86,8 @@ class IndexedStore final : public MailStore {
   rt::Task<Result<AppendResult>> append(std::string user, std::string folder, std::string content, Flags flags,
                                         std::int64_t internal_date) override;
   rt::Task<Result<std::string>> read(std::string user, std::string folder, std::uint32_t uid) override;
+  rt::Task<Result<std::vector<Result<std::string>>>> read_many(std::string user, std::string folder,
+                                                               std::vector<std::uint32_t> uids) override;
   rt::Task<Result<StoreFlagsResult>> store_flags(std::string user, std::string folder, std::vector<std::uint32_t> uids,
                                                  FlagOp op, Flags flags,
                                                  std::optional<std::uint64_t> unchanged_since) override;

@@ -229,6 +229,15 @@ TEST_F(IndexedStoreTest, AppendAssignsAscendingUidsAndReadReturnsExactBytes_Rfc9
   ASSERT_EQ(snap.messages.size(), 3u);
   for (std::size_t i = 0; i < contents.size(); ++i) EXPECT_EQ(snap.messages[i].size, contents[i].size());
   EXPECT_EQ(call(store().read(kUser, "INBOX", 99)).code(), Errc::not_found);
+  // read_many: the same bytes, in the order asked, a missing uid in its place.
+  auto many = call(store().read_many(kUser, "INBOX", {3, 99, 1, 2}));
+  ASSERT_TRUE(many.ok());
+  ASSERT_EQ(many->size(), 4u);
+  ASSERT_TRUE((*many)[0].ok() && (*many)[2].ok() && (*many)[3].ok());
+  EXPECT_EQ(*(*many)[0], contents[2]);
+  EXPECT_EQ((*many)[1].code(), Errc::not_found);
+  EXPECT_EQ(*(*many)[2], contents[0]);
+  EXPECT_EQ(*(*many)[3], contents[1]);
 }
 
 TEST_F(IndexedStoreTest, AppendKeepsFlagsKeywordsAndInternalDate_Rfc9051_6_3_12) {
