@@ -242,7 +242,8 @@ void check_imap_final(const ImapLedger& ledger, std::vector<Violation>& out) {
     for (const auto& e : ledger.appends()) {
       if (e.server != f.server || e.outcome != ImapAppend::Outcome::acked || e.removal_requested || e.move_unknown) continue;
       if (e.at_folder != f.folder || e.located >= f.sent || e.touched >= f.sent) continue;
-      const std::string id = "a" + std::to_string(e.id);
+      std::string id = std::to_string(e.id);
+      id.insert(id.begin(), 'a');  // not "a" + ...: GCC 12 -Wrestrict misfires (make werror)
       auto it = f.sim_ids.find(id);
       if (it == f.sim_ids.end()) {
         out.push_back({"lost-after-ack", f.server + " " + f.folder + ": " + id + " (APPEND " + e.reply +
@@ -255,7 +256,9 @@ void check_imap_final(const ImapLedger& ledger, std::vector<Violation>& out) {
   }
   for (const auto& e : ledger.appends()) {
     if (!e.liveness || e.outcome == ImapAppend::Outcome::acked) continue;
-    out.push_back({"liveness", "a" + std::to_string(e.id) + " appended after healing was " +
+    std::string id = std::to_string(e.id);
+    id.insert(id.begin(), 'a');
+    out.push_back({"liveness", id + " appended after healing was " +
                                    std::string(to_string(e.outcome)) + (e.reply.empty() ? "" : " (" + e.reply + ")")});
   }
 }

@@ -54,7 +54,8 @@ std::optional<std::vector<std::uint32_t>> uid_set(std::string_view s) {
 }  // namespace
 
 std::string ImapClient::command(std::string_view args) {
-  tag_ = "A" + std::to_string(next_tag_++);
+  tag_ = std::to_string(next_tag_++);
+  tag_.insert(tag_.begin(), 'A');  // not "A" + ...: GCC 12 -Wrestrict misfires (make werror)
   std::string out = tag_;
   out += ' ';
   out += args;
@@ -122,7 +123,9 @@ std::optional<ImapResponse> ImapClient::poll() {
 }
 
 std::optional<std::uint64_t> response_code_number(std::string_view text, std::string_view code) {
-  const std::string needle = "[" + std::string(code) + " ";
+  std::string needle = "[";  // appended, not "[" + ...: GCC 12 -Wrestrict misfires
+  needle += code;
+  needle += ' ';
   const std::size_t at = text.find(needle);
   if (at == std::string_view::npos) return std::nullopt;
   std::size_t i = at + needle.size();

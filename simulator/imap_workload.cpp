@@ -90,7 +90,8 @@ std::vector<ImapSessionPlan> plan_imap_sessions(Prng& rng, const ImapWorkloadCon
       a.liveness = liveness;
       a.server = p.server.address;
       a.folder = folder;
-      const std::string id = "a" + std::to_string(a.id);
+      std::string id = std::to_string(a.id);
+      id.insert(id.begin(), 'a');  // not "a" + ...: GCC 12 -Wrestrict misfires (make werror)
       a.content = "From: <imap" + std::to_string(p.index) + "@clients.test>\r\nSubject: appended " + id +
                   "\r\nMessage-ID: <sim." + id + "@clients.test>\r\nX-Sim-Id: " + id + "\r\n\r\n" +
                   sim_message_body(rng, config.message_bytes.draw(rng), 100'000);
