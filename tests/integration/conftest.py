@@ -243,10 +243,10 @@ def imap_sections(**imap_extra):
             "auth": {"plaintext_on_loopback": "true", "failure_delay": '"0s"'}}
 
 
-def new_imap_server(root: Path, users=None, **imap_extra):
+def new_imap_server(root: Path, users=None, hostname=HOSTNAME, **imap_extra):
     """A started Server with [imap] on and the logins of `users` (name -> password, default
     IMAP_USERS) made by `cloudsdial user add`; no [[users]] entries."""
-    srv = Server(root, users=[], sections=imap_sections(**imap_extra))
+    srv = Server(root, users=[], sections=imap_sections(**imap_extra), hostname=hostname)
     for name, password in (users or IMAP_USERS).items():
         srv.user("add", name, password)
     srv.start()
@@ -641,26 +641,12 @@ def dnsmasq(tmp_path):
 CLIENTS_IMAP_USERS = {"alice": "alice-secret", "bob": "bob-secret"}
 
 
-def imap_listener_ports(log_text):
-    """{"imap": PORT, "imaps": PORT} from the "imap: listening on 127.0.0.1:PORT (imap|imaps)" lines."""
-    return {kind: int(port) for port, kind in
-            re.findall(r"imap: listening on 127\.\d+\.\d+\.\d+:(\d+) \((imaps?)\)", log_text)}
-
-
 @pytest.fixture(scope="module")
 def clients_imap_server(tmp_path_factory):
     """A started server for a test module with IMAP (plain + implicit TLS) on ephemeral loopback
-    ports, hostname "localhost", and the logins of CLIENTS_IMAP_USERS. Attributes added:
-    imap_ports (see imap_listener_ports) and cert_path (the generated certificate)."""
-    sections = {"imap": {"listen": '["127.0.0.1:0"]', "tls_listen": '["127.0.0.1:0"]'},
-                "tls": {"enabled": "true"},
-                "auth": {"plaintext_on_loopback": "true", "failure_delay": '"0s"'}}
-    srv = Server(tmp_path_factory.mktemp("imapclients"), users=[], sections=sections, hostname="localhost")
-    for name, password in CLIENTS_IMAP_USERS.items():
-        srv.user("add", name, password)
-    srv.start()
-    srv.imap_ports = imap_listener_ports(srv.log())
-    assert set(srv.imap_ports) == {"imap", "imaps"}, srv.log()
+    ports, hostname "localhost" (the generated certificate names it), and the logins of
+    CLIENTS_IMAP_USERS. Attribute added: cert_path (the generated certificate)."""
+    srv = new_imap_server(tmp_path_factory.mktemp("imapclients"), users=CLIENTS_IMAP_USERS, hostname="localhost")
     srv.cert_path = srv.data_dir / "tls" / "cert.pem"
     assert srv.cert_path.is_file(), srv.log()
     yield srv
