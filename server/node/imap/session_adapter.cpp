@@ -86,15 +86,15 @@ rt::Task<Connection::JobResult> ImapSessionAdapter::login(std::uint64_t id, std:
   // IP (counted from here until the connection ends).
   const std::uint32_t cap = server_.config_.sessions_per_user_ip_max;
   std::pair<std::string, std::string> key{user, connection_.client()};
-  if (cap != 0 && server_.sessions_by_user_ip_[key] >= cap) {
-    if (server_.sessions_by_user_ip_[key] == 0) server_.sessions_by_user_ip_.erase(key);
+  std::uint32_t& sessions = server_.sessions_by_user_ip_[key];
+  if (cap != 0 && sessions >= cap) {  // sessions >= 1 here: the entry existed before
     connection_.log(rt::LogLevel::warn, "login refused: " + std::to_string(cap) + " sessions of " + user +
                                             " from " + connection_.client() + " already");
     co_return [this, id](Instant now, bool open) {
       if (open) session_.complete_auth(id, false, now, "[LIMIT] Too many sessions of this user from your IP");
     };
   }
-  ++server_.sessions_by_user_ip_[key];
+  ++sessions;
   user_ip_ = std::move(key);
   counted_ = true;
   // One user model: the login's mailbox exists from its first login on.
