@@ -1,7 +1,8 @@
 // FolderCache: see folder_cache.h. Counters (messages, unseen, deleted, size) are kept
-// incrementally so STATUS is O(1); changes_since is one pass over the messages and the
-// tombstones, which is cheaper than a database round trip up to far more than 10,000
-// messages.
+// incrementally so STATUS is O(1); changes_since reads the modseq-ordered entries after
+// its argument (O(changes log messages)): every IMAP command of every session asks it, and
+// a scan of a 10,000-message folder per command was half the server's CPU time under
+// 20 clients (bench/imap, single UID FETCHes).
 #include "store/index/folder_cache.h"
 
 #include <algorithm>
@@ -34,6 +35,26 @@ FolderCache::FolderCache(FolderCounters counters, std::vector<CachedMessage> mes
   for (const Tombstone& t : tombstones_) {
     MAIL_ASSERT(t.modseq <= counters_.highestmodseq);
     MAIL_ASSERT(find(t.uid) == nullptr);
+  }
+  by_modseq_.reserve(messages_.size());
+  for (const CachedMessage& m : messages_) by_modseq_.push_back({m.info.modseq, m.info.uid});
+  std::sort(by_modseq_.begin(), by_modseq_.end(),
+            [](const ModseqEntry& a, const ModseqEntry& b) { return a.modseq < b.modseq || (a.modseq == b.modseq && a.uid < b.uid); });
+}
+
+bool FolderCache::live(const ModseqEntry& e) const noexcept {
+  const CachedMessage* m = find(e.uid);
+  return m != nullptr && m->info.modseq == e.modseq;
+}
+
+void FolderCache::log_change(std::uint64_t modseq, std::uint32_t uid) {
+  MAIL_ASSERT(by_modseq_.empty() || by_modseq_.back().modseq <= modseq);
+  by_modseq_.push_back({modseq, uid});
+  // Each message has exactly one live entry; past twice that, drop the stale ones (the
+  // amortised cost per change stays O(log messages)).
+  if (by_modseq_.size() > 2 * messages_.size() + 64) {
+    std::erase_if(by_modseq_, [&](const ModseqEntry& e) { return !live(e); });
+    MAIL_ASSERT(by_modseq_.size() == messages_.size());
   }
 }
 
@@ -96,16 +117,19 @@ Result<FolderChanges> FolderCache::changes_since(std::uint64_t since_modseq) con
   }
   FolderChanges out;
   out.status = status();
-  for (const CachedMessage& m : messages_) {
-    if (m.info.modseq <= since_modseq) continue;
+  if (since_modseq >= counters_.highestmodseq) return out;  // the common case: nothing new
+  auto after = [](std::uint64_t s, const auto& e) { return s < e.modseq; };
+  for (auto it = std::upper_bound(by_modseq_.begin(), by_modseq_.end(), since_modseq, after); it != by_modseq_.end();
+       ++it) {
+    const CachedMessage* m = find(it->uid);
+    if (m == nullptr || m->info.modseq != it->modseq) continue;  // stale: changed again or expunged
     FolderChange c;
-    c.kind = m.created_modseq > since_modseq ? FolderChange::Kind::added : FolderChange::Kind::flags;
-    c.info = m.info;
+    c.kind = m->created_modseq > since_modseq ? FolderChange::Kind::added : FolderChange::Kind::flags;
+    c.info = m->info;
     out.changes.push_back(std::move(c));
   }
-  for (auto it = std::upper_bound(tombstones_.begin(), tombstones_.end(), since_modseq,
-                                  [](std::uint64_t s, const Tombstone& t) { return s < t.modseq; });
-       it != tombstones_.end(); ++it) {
+  for (auto it = std::upper_bound(tombstones_.begin(), tombstones_.end(), since_modseq, after); it != tombstones_.end();
+       ++it) {
     FolderChange c;
     c.kind = FolderChange::Kind::expunged;
     c.info.uid = it->uid;
@@ -124,7 +148,10 @@ void FolderCache::add(CachedMessage m, std::uint32_t uidnext_after) {
   advance_modseq(m.info.modseq);
   counters_.uidnext = uidnext_after;
   account_in(m.info, +1);
+  const std::uint64_t modseq = m.info.modseq;
+  const std::uint32_t uid = m.info.uid;
   messages_.push_back(std::move(m));
+  log_change(modseq, uid);
 }
 
 bool FolderCache::set_flags(std::uint32_t uid, Flags flags, std::uint64_t modseq) {
@@ -135,6 +162,7 @@ bool FolderCache::set_flags(std::uint32_t uid, Flags flags, std::uint64_t modseq
   m->info.flags = std::move(flags);
   m->info.modseq = modseq;
   account_in(m->info, +1);
+  log_change(modseq, uid);
   return true;
 }
 

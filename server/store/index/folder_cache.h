@@ -43,6 +43,11 @@ struct FolderCounters {
 
 class FolderCache {
  public:
+  struct ModseqEntry {
+    std::uint64_t modseq = 0;
+    std::uint32_t uid = 0;
+  };
+
   // `messages` ascending by uid, every uid < counters.uidnext, every modseq <=
   // highestmodseq (asserted); tombstones in any order, each uid absent from `messages`.
   FolderCache(FolderCounters counters, std::vector<CachedMessage> messages, std::vector<Tombstone> tombstones);
@@ -78,10 +83,18 @@ class FolderCache {
  private:
   void account_in(const MessageInfo& m, int sign);
   void advance_modseq(std::uint64_t modseq);
+  // Appends (modseq, uid) to by_modseq_ and drops its stale entries when they outnumber
+  // the live ones.
+  void log_change(std::uint64_t modseq, std::uint32_t uid);
+  bool live(const ModseqEntry& e) const noexcept;
 
   FolderCounters counters_;
   std::vector<CachedMessage> messages_;  // ascending uid
   std::vector<Tombstone> tombstones_;    // ascending modseq
+  // Every message's (modseq, uid), ascending modseq, plus stale entries of messages changed
+  // or expunged since (skipped: the message's modseq no longer matches). changes_since(s)
+  // reads only the entries after s, so a session's resync costs O(changes), not O(messages).
+  std::vector<ModseqEntry> by_modseq_;
   std::uint32_t unseen_ = 0;
   std::uint32_t deleted_ = 0;
   std::uint64_t size_ = 0;

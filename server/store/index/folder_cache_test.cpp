@@ -101,5 +101,55 @@ TEST(FolderCache, ConstructorDropsTombstonesAtOrBelowTheHorizon) {
   EXPECT_EQ(f.tombstones()[0].uid, 4u);
 }
 
+// changes_since reads a modseq-ordered log with stale entries (compacted now and then):
+// after any mix of adds, flag changes and expunges it must equal a full scan of the
+// messages and tombstones, for every `since`.
+TEST(FolderCache, Rfc7162ChangesSinceMatchesAFullScanAfterManyChanges) {
+  FolderCache f = three();
+  std::uint64_t modseq = 3;
+  std::uint32_t next_uid = 4;
+  std::uint64_t rng = 12345;
+  auto roll = [&](std::uint64_t n) {
+    rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+    return (rng >> 33) % n;
+  };
+  for (int step = 0; step < 3000; ++step) {
+    const auto live = f.messages();
+    const auto what = roll(10);
+    if (what <= 1 || live.empty()) {
+      f.add(msg(next_uid, ++modseq), next_uid + 1);
+      ++next_uid;
+    } else if (what == 2 && live.size() > 2) {
+      ASSERT_TRUE(f.expunge(live[roll(live.size())].info.uid, ++modseq));
+    } else {
+      Flags fl;
+      fl.system = static_cast<std::uint8_t>(roll(4));
+      ASSERT_TRUE(f.set_flags(live[roll(live.size())].info.uid, fl, ++modseq));
+    }
+    if (step % 97 != 0) continue;
+    for (std::uint64_t since = 0; since <= modseq; since += 1 + roll(40)) {
+      auto got = f.changes_since(since);
+      ASSERT_TRUE(got.ok());
+      std::vector<std::pair<std::uint64_t, std::uint32_t>> want, have;
+      for (const auto& m : f.messages())
+        if (m.info.modseq > since) want.emplace_back(m.info.modseq, m.info.uid);
+      for (const auto& t : f.tombstones())
+        if (t.modseq > since) want.emplace_back(t.modseq, t.uid);
+      std::sort(want.begin(), want.end());
+      for (const auto& c : got->changes) {
+        have.emplace_back(c.info.modseq, c.info.uid);
+        const bool gone = c.kind == FolderChange::Kind::expunged;
+        EXPECT_EQ(gone, f.find(c.info.uid) == nullptr);
+        if (!gone) {
+          EXPECT_EQ(c.info.flags, f.find(c.info.uid)->info.flags);
+          EXPECT_EQ(c.kind == FolderChange::Kind::added, f.find(c.info.uid)->created_modseq > since);
+        }
+      }
+      ASSERT_EQ(have, want) << "since " << since << " at step " << step;
+    }
+  }
+  EXPECT_GT(f.messages().size(), 3u);
+}
+
 }  // namespace
 }  // namespace mail::store::index
