@@ -142,11 +142,14 @@ bool fetch_sets_seen(const std::vector<im::FetchAtt>& items) noexcept {
   return false;
 }
 
-Result<std::string> render_fetch(const FetchMessage& m, const std::vector<im::FetchAtt>& items,
-                                 const FetchOptions& options) {
+Status render_fetch(std::string& out, const FetchMessage& m, const std::vector<im::FetchAtt>& items,
+                    const FetchOptions& options) {
   MAIL_ASSERT(m.info != nullptr);
   const store::MessageInfo& info = *m.info;
-  std::string out = "* " + std::to_string(m.seq) + " FETCH (";
+  const std::size_t begin = out.size();
+  out += "* ";
+  out += std::to_string(m.seq);
+  out += " FETCH (";
   bool first = true;
   auto item = [&](std::string_view name) {
     if (!first) out += ' ';
@@ -222,6 +225,16 @@ Result<std::string> render_fetch(const FetchMessage& m, const std::vector<im::Fe
         append_section_spec(out, a.section);
         out += ']';
         std::string data;
+        if (m.content && a.section.part.empty() && a.section.text == im::SectionText::none) {
+          // BODY[] is the whole message: no MIME parse, no copy (the common mail client
+          // download; RFC 9051 §6.4.5).
+          append_body_data(out, *m.content, a.partial, false);
+          break;
+        }
+        if (m.content && a.section.part.empty() && a.section.text == im::SectionText::text) {
+          append_body_data(out, m.content->substr(message::body_offset(*m.content)), a.partial, false);
+          break;
+        }
         if (m.content) {
           data = message::extract_section(*m.content, parsed.get(), to_message_section(a.section)).value_or("");
         } else {
@@ -237,7 +250,10 @@ Result<std::string> render_fetch(const FetchMessage& m, const std::vector<im::Fe
       case im::FetchKind::binary_size: {
         MAIL_ASSERT(m.content.has_value());
         auto decoded = message::extract_binary(*m.content, parsed.get(), a.section.part);
-        if (!decoded.ok() && decoded.code() == Errc::unsupported) return fail(Errc::unsupported, "unknown CTE");
+        if (!decoded.ok() && decoded.code() == Errc::unsupported) {
+          out.resize(begin);
+          return fail(Errc::unsupported, "unknown CTE");
+        }
         std::string data = decoded.ok() ? std::move(decoded).value() : std::string();
         std::string name = a.kind == im::FetchKind::binary ? "BINARY[" : "BINARY.SIZE[";
         for (std::size_t i = 0; i < a.section.part.size(); ++i) {
@@ -267,7 +283,7 @@ Result<std::string> render_fetch(const FetchMessage& m, const std::vector<im::Fe
     out += ')';
   }
   out += ")\r\n";
-  return out;
+  return {};
 }
 
 }  // namespace mail::node::imapsrv

@@ -38,9 +38,10 @@ struct FetchOptions {
   bool flags_changed = false;  // \Seen was just set: FLAGS included even if not asked
 };
 
-// The response line, or Errc::unsupported for BINARY of an unknown transfer encoding
-// (the command then fails NO [UNKNOWN-CTE], RFC 3516 §4.3).
-Result<std::string> render_fetch(const FetchMessage& message, const std::vector<mail::imap::FetchAtt>& items,
-                                 const FetchOptions& options);
+// Appends the response line to `out` (a FETCH of many bodies builds one buffer, no copy
+// per message), or Errc::unsupported for BINARY of an unknown transfer encoding (the
+// command then fails NO [UNKNOWN-CTE], RFC 3516 §4.3), with `out` left as it was.
+Status render_fetch(std::string& out, const FetchMessage& message, const std::vector<mail::imap::FetchAtt>& items,
+                    const FetchOptions& options);
 
 }  // namespace mail::node::imapsrv

@@ -133,9 +133,8 @@ rt::Task<Response> cmd_fetch(SessionContext& ctx, const im::Fetch& c) {
       m.content = content;
     }
     options.flags_changed = std::binary_search(seen_changed.begin(), seen_changed.end(), info.uid);
-    auto line = render_fetch(m, c.items, options);
-    if (!line.ok()) co_return no("[UNKNOWN-CTE] Unknown Content-Transfer-Encoding", std::move(out));
-    out += line.value();
+    Status rendered = render_fetch(out, m, c.items, options);
+    if (!rendered.ok()) co_return no("[UNKNOWN-CTE] Unknown Content-Transfer-Encoding", std::move(out));
   }
   co_return ok(c.uid ? "UID FETCH completed" : "FETCH completed", std::move(out));
 }
