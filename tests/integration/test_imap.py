@@ -784,6 +784,41 @@ def test_rfc9051_s7_5_1_two_sessions_see_each_other_at_the_permitted_moments(ima
     b.logout()
 
 
+def test_rfc9051_s6_4_6_store_and_fetch_show_current_flags_once_after_another_sessions_change(imap_server):
+    """A flags every message; then B's STORE answers with each message's current flags
+    (A's \\Flagged and B's \\Seen), one FETCH per message, and B's FETCH FLAGS likewise,
+    not a stale line followed by an update (RFC 9051 §6.4.6, §7.5.2)."""
+    a = imap_server.imap("bob")
+    b = imap_server.imap("bob")
+    folder = new_folder(a, "Once")
+    for i in range(3):
+        append(a, folder, message(f"once {i}", "body\r\n"))
+    ok(a.select(folder))
+    ok(b.select(folder))
+
+    def seqs_told(data):
+        return sorted(int(item.split(b" ", 1)[0]) for item in data if isinstance(item, bytes))
+
+    ok(a.store("1:3", "+FLAGS", r"(\Flagged)"))
+    # The same STORE changes nothing in the store: still one FETCH each, with \\Flagged.
+    data = ok(b.store("1:3", "+FLAGS", r"(\Flagged)"))
+    assert seqs_told(data) == [1, 2, 3], data
+    assert all(flags_of(v["FLAGS"]) == {r"\Flagged"} for v in parse_fetch(data).values()), data
+    data = ok(b.store("1:3", "+FLAGS", r"(\Seen)"))
+    assert seqs_told(data) == [1, 2, 3], data
+    for seq, items in parse_fetch(data).items():
+        assert flags_of(items["FLAGS"]) == {r"\Flagged", r"\Seen"}, (seq, data)
+    # B's own change is no news to B afterwards.
+    ok(b.noop())
+    assert take(b, "FETCH") == []
+    ok(a.store("2", "-FLAGS", r"(\Flagged)"))
+    data = ok(b.fetch("1:3", "(FLAGS)"))
+    assert seqs_told(data) == [1, 2, 3], data
+    assert flags_of(parse_fetch(data)[2]["FLAGS"]) == {r"\Seen"}, data
+    a.logout()
+    b.logout()
+
+
 @pytest.mark.parametrize("how", ["delete_and_recreate", "rename"])
 def test_rfc2180_s3_2_selected_mailbox_deleted_or_renamed_by_another_session(imap_server, how):
     """B has a mailbox selected; A deletes it and makes a new one of that name (or renames

@@ -103,7 +103,7 @@ store::FolderChanges diff_snapshot(const MailboxView& view, store::FolderSnapsho
 
 }  // namespace
 
-rt::Task<std::string> resync(SessionContext& ctx, bool allow_expunge) {
+rt::Task<std::string> resync(SessionContext& ctx, bool allow_expunge, std::span<const std::uint32_t> told) {
   if (!ctx.view) co_return std::string();
   MailboxView& view = *ctx.view;
   auto changes = co_await ctx.store.changes_since(ctx.user, view.folder(), view.highest_modseq());
@@ -118,7 +118,7 @@ rt::Task<std::string> resync(SessionContext& ctx, bool allow_expunge) {
   // are not this view's. The session's next command ends it (selected_mailbox_gone).
   if (changes->status.uidvalidity != view.uidvalidity()) co_return std::string();
   const bool with_modseq = ctx.session.enabled().condstore;
-  std::string out = view.apply(changes.value(), allow_expunge, ctx.expunge_style(), with_modseq, ctx.rev1());
+  std::string out = view.apply(changes.value(), allow_expunge, ctx.expunge_style(), with_modseq, ctx.rev1(), told);
   co_return out;
 }
 

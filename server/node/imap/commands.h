@@ -52,7 +52,9 @@ rt::Task<Response> run_command(SessionContext& ctx, mail::imap::Command command)
 
 // The untagged updates of the selected mailbox since the view's modseq (EXISTS, FETCH
 // flags, and EXPUNGE/VANISHED when `allow_expunge`). Empty when nothing is selected.
-rt::Task<std::string> resync(SessionContext& ctx, bool allow_expunge);
+// `told` (ascending uids): flag changes the running command's own FETCH responses show
+// next (see MailboxView::apply); the span must outlive the call.
+rt::Task<std::string> resync(SessionContext& ctx, bool allow_expunge, std::span<const std::uint32_t> told = {});
 
 // Per topic (the dispatcher above calls them).
 rt::Task<Response> cmd_select(SessionContext& ctx, const mail::imap::Select& c);

@@ -106,7 +106,8 @@ std::string MailboxView::flag_list(std::uint32_t seq, bool rev1) const {
 }
 
 std::string MailboxView::apply(const store::FolderChanges& changes, bool allow_expunge, ExpungeStyle style,
-                               bool with_modseq, bool rev1) {
+                               bool with_modseq, bool rev1, std::span<const std::uint32_t> told) {
+  MAIL_ASSERT(std::is_sorted(told.begin(), told.end()));
   std::string out;
   std::vector<store::MessageInfo> added;
   std::vector<std::uint32_t> flagged_seqs;
@@ -128,7 +129,8 @@ std::string MailboxView::apply(const store::FolderChanges& changes, bool allow_e
             bool flags_differ = m.flags != info.flags;
             m.flags = info.flags;
             m.modseq = info.modseq;
-            if (flags_differ || with_modseq) flagged_seqs.push_back(*seq);
+            const bool told_next = std::binary_search(told.begin(), told.end(), info.uid);
+            if ((flags_differ || with_modseq) && !told_next) flagged_seqs.push_back(*seq);
           }
         } else if (info.uid > max_uid()) {
           added.push_back(info);

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -54,9 +55,11 @@ class MailboxView {
   // "* 2 FETCH (FLAGS (\Seen) UID 7)\r\n"...). With `allow_expunge` false, expunged
   // messages stay addressable and are reported by a later call. `with_modseq`: the
   // client enabled CONDSTORE (FETCH responses carry MODSEQ). `rev1`: \Recent shown and
-  // "* n RECENT" sent when new mail arrives.
+  // "* n RECENT" sent when new mail arrives. `told` (ascending uids): messages whose flags
+  // the running command's own response shows next (STORE, FETCH FLAGS): updated here, not
+  // told twice.
   std::string apply(const store::FolderChanges& changes, bool allow_expunge, ExpungeStyle style, bool with_modseq,
-                    bool rev1);
+                    bool rev1, std::span<const std::uint32_t> told = {});
   // Reports expunges held back by earlier apply() calls (when they become allowed).
   std::string flush_expunges(ExpungeStyle style);
   bool has_pending_expunges() const noexcept { return !pending_expunges_.empty(); }

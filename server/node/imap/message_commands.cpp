@@ -84,6 +84,15 @@ rt::Task<Response> cmd_fetch(SessionContext& ctx, const im::Fetch& c) {
       }
     }
   }
+  // Other sessions' flag changes first, so the FLAGS below are current and each message's
+  // flags are told once (not again by the resync after the command).
+  const bool flags_item = std::any_of(c.items.begin(), c.items.end(),
+                                     [](const im::FetchAtt& a) { return a.kind == im::FetchKind::flags; });
+  if (flags_item || !seen_changed.empty()) {
+    std::vector<std::uint32_t> told = flags_item ? uids_of(view, *seqs) : seen_changed;
+    std::sort(told.begin(), told.end());
+    out += co_await resync(ctx, false, told);
+  }
   const FetchNeed need = fetch_need(c.items);
   FetchOptions options;
   options.uid = c.uid || ctx.session.enabled().qresync;  // RFC 7162 §3.2.4: UID in every FETCH
@@ -162,13 +171,23 @@ rt::Task<Response> cmd_store(SessionContext& ctx, const im::Store& c) {
   std::sort(changed.begin(), changed.end());
   std::vector<std::uint32_t> modified = r->modified;
   std::sort(modified.begin(), modified.end());
-  std::string out;
+  // .SILENT: no FLAGS; with CONDSTORE the new MODSEQ is still told (RFC 7162 §3.1.3).
+  auto answered = [&](std::uint32_t uid) {
+    if (std::binary_search(modified.begin(), modified.end(), uid)) return false;
+    const bool did_change = std::binary_search(changed.begin(), changed.end(), uid);
+    return !c.silent || (with_modseq && did_change);
+  };
+  // Other sessions' changes first, so each FETCH below shows the flags as they are now
+  // (RFC 9051 §6.4.6: "the new value of the flags"), and a message is told once, not once
+  // by the resync and again by the STORE response.
+  std::vector<std::uint32_t> told;
+  for (auto s : *seqs)
+    if (answered(view.message(s).uid)) told.push_back(view.message(s).uid);
+  std::sort(told.begin(), told.end());
+  std::string out = co_await resync(ctx, false, told);
   for (auto s : *seqs) {
     const auto& m = view.message(s);
-    if (std::binary_search(modified.begin(), modified.end(), m.uid)) continue;
-    const bool did_change = std::binary_search(changed.begin(), changed.end(), m.uid);
-    // .SILENT: no FLAGS; with CONDSTORE the new MODSEQ is still told (RFC 7162 §3.1.3).
-    if (c.silent && !(with_modseq && did_change)) continue;
+    if (!answered(m.uid)) continue;
     out += "* " + std::to_string(s) + " FETCH (";
     // RFC 7162 §3.2.4: once CONDSTORE/QRESYNC is on, every FETCH carries UID and MODSEQ.
     if (c.uid || with_modseq) out += "UID " + std::to_string(m.uid) + " ";
