@@ -108,6 +108,26 @@ rt::Task<void> Connection::run_job(rt::Task<JobResult> job) {
   wakeup_.notify();
 }
 
+rt::Task<bool> Connection::deliver(JobResult partial) {
+  MAIL_ASSERT(jobs_in_flight_ > 0);  // only a running job delivers
+  MAIL_ASSERT(static_cast<bool>(partial));
+  auto written = co_await rt::async_op<bool>([this, &partial](rt::Completion<bool> done) {
+    job_results_.push_back([this, partial = std::move(partial), done = std::move(done)](Instant now, bool open) mutable {
+      partial(now, open);
+      delivered_.push_back(std::move(done));  // resumed after the write (release_delivered)
+    });
+    wakeup_.notify();
+  });
+  co_return written.ok() && written.value();
+}
+
+void Connection::release_delivered(bool open) {
+  for (auto& done : delivered_) {
+    env_.executor().post([done = std::move(done), open]() mutable { done(open); });
+  }
+  delivered_.clear();
+}
+
 rt::Task<void> Connection::run() {
   log(rt::LogLevel::info, "connect from " + info_.remote.to_string() + " (" + kind_label_ + ")");
   if (phase_ == Phase::handshake) {
@@ -142,6 +162,7 @@ rt::Task<void> Connection::run() {
     co_await wakeup_.wait();
     apply_wakeups();
   }
+  MAIL_ASSERT(delivered_.empty());
   MAIL_ASSERT(job_results_.empty());
   const std::string summary = session_->summary();
   log(rt::LogLevel::info,
@@ -154,6 +175,7 @@ rt::Task<void> Connection::pump() {
     if (!step()) break;
   }
   co_await flush();
+  release_delivered(!closing() && !session_->closed());
   if (phase_ == Phase::closing) {
     enter(Phase::lingering);
     if (peer_done_ || write_failed_ || aborted_ || stream_closed_) {
@@ -175,7 +197,9 @@ rt::Task<void> Connection::drain() {
       progress = true;
       if (auto* send = std::get_if<proto::out::Send>(&*output)) {
         // Nothing may follow a Close on the wire; a well-behaved session sends nothing.
-        if (!closing()) wbuf_ += send->bytes;
+        if (closing()) continue;
+        if (wbuf_.empty()) wbuf_ = std::move(send->bytes);  // a large answer is not copied
+        else wbuf_ += send->bytes;
       } else if (auto* pause = std::get_if<proto::out::Pause>(&*output)) {
         // Error-reply delay: what precedes goes out now, what follows after `until`.
         co_await flush();

@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/function.h"
 #include "node/driven_session.h"
@@ -88,6 +89,12 @@ class Connection {
   // For the protocol's session: run `job` as a child task; its result is applied from the
   // loop. Input stays unread meanwhile only if the session stops taking it.
   void start_job(rt::Task<JobResult> job);
+  // For a running job: applies `partial` from the loop as a result would be (in order with
+  // the others), and resumes the job once what it produced has been written. A command
+  // with a large answer (FETCH of many bodies) streams it in chunks instead of holding it
+  // whole. False when the session was over by then (`partial` ran with session_open
+  // false): the job should stop and return.
+  rt::Task<bool> deliver(JobResult partial);
   void set_close_reason(std::string_view why);  // the first reason given wins
   void log(rt::LogLevel level, std::string_view text) const;  // "<name>[<id>]: <text>"
 
@@ -112,6 +119,9 @@ class Connection {
   bool step();             // at most one session call (job/shutdown/timeout/feed/eof)
   rt::Task<void> flush();  // write everything queued in wbuf_ (one write)
   rt::Task<void> run_job(rt::Task<JobResult> job);
+  // Resumes the jobs whose deliver()ed output was applied and written (posted: never
+  // inside the loop's own call). `open`: the session still runs.
+  void release_delivered(bool open);
   // Wraps stream_ in a TlsStream and runs the handshake; false when it failed (closed).
   rt::Task<bool> handshake(std::string initial_ciphertext);
   rt::Task<void> start_tls();
@@ -157,6 +167,7 @@ class Connection {
   // Jobs run as child tasks so reading and shutdown stay responsive meanwhile.
   std::uint32_t jobs_in_flight_ = 0;
   std::deque<JobResult> job_results_;
+  std::vector<rt::Completion<bool>> delivered_;  // deliver() applied, waiting for the write
 
   Shutdown shutdown_requested_ = Shutdown::none;
   Shutdown shutdown_sent_ = Shutdown::none;

@@ -620,6 +620,38 @@ def test_rfc9051_s6_4_5_fetch(imap_server, corpus):
     m.logout()
 
 
+def test_rfc9051_s6_4_5_large_fetch_streams_and_a_client_leaving_midway_harms_nothing(imap_server):
+    """A FETCH answer of several MB goes out in chunks as the messages are read: every body
+    arrives whole and in order over plaintext and TLS; a client that closes its socket in
+    the middle of such an answer leaves the server serving others (no hang, no crash)."""
+    m = imap_server.imap("bob")
+    folder = new_folder(m, "Big")
+    raws = [message(f"big {i}", (f"line {i} " + "x" * 70 + "\r\n") * 400) for i in range(60)]  # ~31 KB each
+    for r in raws:
+        append(m, folder, r)
+    ok(m.select(folder, readonly=True))
+    got = fetch(m, "1:*", "(UID BODY.PEEK[])")
+    assert [got[s]["BODY[]"] for s in range(1, 61)] == raws
+    m.logout()
+    t = imap_server.imap_ssl()
+    ok(t.login("bob", IMAP_USERS["bob"]))
+    ok(t.select(folder, readonly=True))
+    got = fetch(t, "1:*", "(BODY.PEEK[])")
+    assert [got[s]["BODY[]"] for s in range(1, 61)] == raws
+    t.logout()
+    for _ in range(3):
+        q = imap_server.imap("bob")
+        ok(q.select(folder, readonly=True))
+        q.send(b"f1 FETCH 1:* (BODY.PEEK[])\r\n")
+        q.sock.recv(65536)  # the answer has begun
+        q.sock.close()
+    again = imap_server.imap("bob")
+    ok(again.select(folder, readonly=True))
+    got = fetch(again, "60", "(BODY.PEEK[])")
+    assert got[60]["BODY[]"] == raws[59]
+    again.logout()
+
+
 def test_rfc9051_s6_4_6_store(imap_server):
     m = imap_server.imap("alice")
     folder = new_folder(m, "StoreTest")

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "core/function.h"
 #include "node/imap/mailbox_view.h"
 #include "proto/imap/command.h"
 #include "proto/imap/server_session.h"
@@ -37,6 +38,10 @@ struct SessionContext {
   std::string user;
   std::string tag;                  // of the command running (ESEARCH TAG, RFC 4731)
   std::optional<MailboxView> view;  // set in the selected state
+  // Sends untagged responses of the running command now, ahead of its Response, and
+  // resumes once they are written (false: the connection is closing, stop). Commands
+  // with a large answer stream through it; unset (unit tests), they keep it all.
+  UniqueFunction<rt::Task<bool>(std::string)> send_now;
 
   bool utf8() const noexcept { return session.enabled().utf8_accept || session.enabled().imap4rev2; }
   bool rev1() const noexcept { return !session.enabled().imap4rev2; }

@@ -87,7 +87,7 @@ struct Sut {
     for (int s = 0; s < kSessions; ++s) {
       sessions.push_back(std::make_unique<imap::ServerSession>(imap::SessionConfig{}, Instant{}));
       contexts.push_back(std::make_unique<SessionContext>(
-          SessionContext{env, store, config, *sessions.back(), "alice", "", std::nullopt}));
+          SessionContext{env, store, config, *sessions.back(), "alice", "", std::nullopt, {}}));
     }
     run([this]() -> rt::Task<void> {
       Status made = co_await store.ensure_mailbox("alice");

@@ -22,6 +22,9 @@ constexpr std::size_t kHeaderBatch = 512;  // header blocks asked from the store
 // first one, at most kContentBatchBytes of messages (their sizes from the index).
 constexpr std::size_t kContentBatch = 32;
 constexpr std::uint64_t kContentBatchBytes = 4ull << 20;
+// A FETCH answer past this size is sent as it grows (SessionContext::send_now): a session
+// holds about one chunk plus one batch of messages, never the whole answer.
+constexpr std::size_t kStreamChunkBytes = 512 * 1024;
 
 std::vector<std::uint32_t> uids_of(const MailboxView& view, const std::vector<std::uint32_t>& seqs) {
   std::vector<std::uint32_t> uids;
@@ -144,6 +147,13 @@ rt::Task<Response> cmd_fetch(SessionContext& ctx, const im::Fetch& c) {
     options.flags_changed = std::binary_search(seen_changed.begin(), seen_changed.end(), info.uid);
     Status rendered = render_fetch(out, m, c.items, options);
     if (!rendered.ok()) co_return no("[UNKNOWN-CTE] Unknown Content-Transfer-Encoding", std::move(out));
+    if (out.size() >= kStreamChunkBytes && ctx.send_now) {
+      std::string chunk = std::move(out);
+      out = std::string();
+      out.reserve(chunk.capacity());
+      const bool open = co_await ctx.send_now(std::move(chunk));
+      if (!open) co_return no("The connection is closing");
+    }
   }
   co_return ok(c.uid ? "UID FETCH completed" : "FETCH completed", std::move(out));
 }

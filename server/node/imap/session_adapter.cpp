@@ -13,8 +13,10 @@ ImapSessionAdapter::ImapSessionAdapter(ImapServer& server, Connection& connectio
     : server_(server),
       connection_(connection),
       session_(std::move(config), now),
-      ctx_{server.env_, server.store_, server.config_.commands, session_, {}, {}, {}},
-      auth_timer_(server.env_.clock().make_timer()) {}
+      ctx_{server.env_, server.store_, server.config_.commands, session_, {}, {}, {}, {}},
+      auth_timer_(server.env_.clock().make_timer()) {
+  ctx_.send_now = [this](std::string lines) { return send_now(std::move(lines)); };
+}
 
 ImapSessionAdapter::~ImapSessionAdapter() { release_user_ip(); }
 
@@ -53,10 +55,21 @@ bool ImapSessionAdapter::dispatch_events(Instant now) {
 
 rt::Task<Connection::JobResult> ImapSessionAdapter::execute(std::uint64_t id, imap::Command command) {
   ctx_.tag = command.tag;
+  MAIL_ASSERT(running_id_ == 0);  // the session hands out one command at a time
+  running_id_ = id;
   imap::Response response = co_await imapsrv::run_command(ctx_, std::move(command));
+  running_id_ = 0;
   co_return [this, id, response = std::move(response)](Instant now, bool open) mutable {
     if (open) session_.complete(id, std::move(response), now);
   };
+}
+
+rt::Task<bool> ImapSessionAdapter::send_now(std::string lines) {
+  MAIL_ASSERT(running_id_ != 0);
+  Connection::JobResult partial = [this, id = running_id_, lines = std::move(lines)](Instant, bool open) mutable {
+    if (open) session_.send_progress(id, std::move(lines));
+  };
+  co_return co_await connection_.deliver(std::move(partial));
 }
 
 // ------------------------------------------------------------------------------ login

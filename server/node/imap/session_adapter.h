@@ -40,6 +40,8 @@ class ImapSessionAdapter final : public DrivenSession {
  private:
   void on_auth(const imap::ev::Auth& auth, Instant now);
   rt::Task<Connection::JobResult> execute(std::uint64_t id, imap::Command command);
+  // SessionContext::send_now of the command running (running_id_).
+  rt::Task<bool> send_now(std::string lines);
   rt::Task<Connection::JobResult> login(std::uint64_t id, std::string user);
   rt::Task<Connection::JobResult> refuse_after(std::uint64_t id, Instant at);
   // IDLE: changes are told as they happen; the end waits for a push in flight.
@@ -59,6 +61,7 @@ class ImapSessionAdapter final : public DrivenSession {
   std::uint64_t idle_end_id_ = 0;  // DONE arrived while a push ran: the push ends IDLE
   bool idle_end_done_ = true;
   std::uint64_t commands_ = 0;
+  std::uint64_t running_id_ = 0;  // the command execute() runs (0: none)
   // This session's place in ImapServer::sessions_by_user_ip_ (after a login).
   std::pair<std::string, std::string> user_ip_;
   bool counted_ = false;

@@ -485,6 +485,12 @@ void ServerSession::send_untagged(std::string lines) {
   send(std::move(lines));
 }
 
+void ServerSession::send_progress(std::uint64_t id, std::string lines) {
+  if (closed_ || lines.empty()) return;
+  MAIL_ASSERT(id == pending_id_ && wait_ == Wait::command);
+  send(std::move(lines));
+}
+
 std::optional<Instant> ServerSession::poll_timeout() const {
   if (closed_) return std::nullopt;
   switch (wait_) {

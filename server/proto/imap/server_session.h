@@ -128,6 +128,9 @@ class ServerSession {
   void complete_auth(std::uint64_t id, bool accepted, Instant now, std::string_view refusal = {});
   // Untagged data outside a command's answer: only while IDLE runs (RFC 2177 §3).
   void send_untagged(std::string lines);
+  // Part of the untagged answer of command `id`, still running, sent ahead of complete()
+  // (a FETCH of many bodies streams them rather than holding them whole).
+  void send_progress(std::uint64_t id, std::string lines);
 
   [[nodiscard]] State state() const noexcept { return state_; }
   [[nodiscard]] bool closed() const noexcept { return closed_; }
