@@ -108,11 +108,7 @@ Status provision_file(DiskState& disk, const std::string& path, std::string_view
   return disk.sync_dir(dir);
 }
 
-namespace {
-
-// The users file for Scenario::logins, as `cloudsdial user add` writes it, except that the
-// salts come from the seed (`rng`), never from real randomness.
-std::string users_file(Prng& rng, const std::vector<SubmissionUser>& logins) {
+std::string users_file_text(Prng& rng, const std::vector<SubmissionUser>& logins) {
   tls::OpenSslCrypto crypto;  // SHA-256/HMAC/PBKDF2 only: no randomness is drawn
   store::UserDb db;
   for (const auto& u : logins) {
@@ -122,8 +118,6 @@ std::string users_file(Prng& rng, const std::vector<SubmissionUser>& logins) {
   }
   return db.serialize();
 }
-
-}  // namespace
 
 void ScenarioRun::Impl::setup() {
   wall_start = std::chrono::steady_clock::now();
@@ -185,7 +179,7 @@ void ScenarioRun::Impl::setup() {
   if (!sc.logins.empty()) {
     // Only scenarios with logins fork this stream, so the others draw what they drew before.
     Prng salts = world->fork("users-file");
-    const std::string text = users_file(salts, sc.logins);
+    const std::string text = users_file_text(salts, sc.logins);
     for (HostId h : servers) MAIL_ASSERT(provision_file(world->disk_state(h), sc.server.users_path, text).ok());
     sc.workload.submission_users = sc.logins;
     sc.workload.submission_port = sc.server.submission_port;

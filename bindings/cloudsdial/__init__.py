@@ -1,16 +1,20 @@
 # cloudsdial: Python bindings of Cloudsdial Mail (docs/PYTHON.md). The simulator (World,
-# Scenario, run_seeds), the embedded real server (Server), the sans-IO SMTP sessions
+# Scenario, run_seeds, IMAP sessions: cloudsdial.imap), the embedded real server (Server),
+# mailbox inspection through the store (Folder), the sans-IO SMTP sessions
 # (cloudsdial.smtp) and the error classes; the pytest plugin is cloudsdial.pytest_plugin.
 from ._core import (CloudsdialError, ConfigError, NetworkError, NotFoundError, SimTimeoutError,
                     SimulationError, StateError, StorageError, __version__, is_valid_alias, is_valid_user_name)
 from .sim import (RunReport, Scenario, ScenarioRun, SentMessage, Session, SimEvent, StoredMessage, Violation,
                   World, make_message, parse_email, run_scenario, run_seeds)
 from .server import ReceivedMessage, Server
-from . import smtp
+from .imap import ImapReply, ImapSession
+from .store import Folder, FolderMessage
+from . import imap, smtp
 
 __all__ = [
     "World", "Session", "SentMessage", "StoredMessage", "Violation", "SimEvent", "Scenario", "ScenarioRun",
     "RunReport", "run_scenario", "run_seeds", "make_message", "parse_email", "Server", "ReceivedMessage", "smtp",
+    "imap", "ImapSession", "ImapReply", "Folder", "FolderMessage",
     "CloudsdialError", "ConfigError", "NotFoundError", "StateError", "StorageError", "NetworkError",
     "SimTimeoutError", "SimulationError", "__version__", "is_valid_user_name", "is_valid_alias",
 ]

@@ -1,5 +1,6 @@
 # The simulation API of the `cloudsdial` package: World (a simulated world built in code),
-# client Sessions and the messages they send, stored messages parsed with `email`,
+# client Sessions (SMTP) and ImapSessions (imap.py) and what they sent and got, stored
+# messages parsed with `email` (Maildir files, or folders through the store: store.py),
 # scenarios and the batch runner. Thin Python over cloudsdial._core (bindings/src).
 # Every run is deterministic: same seed and same calls give the same trace_hash.
 from __future__ import annotations
@@ -12,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Optional, Sequence, Union
 
 from . import _core
+from .imap import Command, ImapSession, _core_commands
+from .store import Folder, folders_from_core
 from ._core import RunReport, Scenario, ScenarioRun, SimEvent, run_scenario
 
 __all__ = [
@@ -140,10 +143,10 @@ class World(_core.World):
     """A simulated world: mail servers, clients, network, disks and a virtual clock.
 
     World(seed) builds an empty world; add hosts with add_server/add_client, send mail
-    with send(), inject faults (partition, heal, crash, restart, set_disk, set_network,
+    with send(), read it with imap_session(), inject faults (partition, heal, crash, restart, set_disk, set_network,
     set_link, set_personality),
-    run it (run_for, run_until, run_until_idle) and inspect it (mailbox, messages,
-    check, stats, trace_hash). Times are virtual seconds (floats)."""
+    run it (run_for, run_until, run_until_idle) and inspect it (mailbox, folders, folder,
+    messages, check, stats, trace_hash). Times are virtual seconds (floats)."""
 
     def __init__(self, seed: int, **kwargs):
         super().__init__(seed, **kwargs)
@@ -205,6 +208,40 @@ class World(_core.World):
         index = self._open_session(client, server, items, pipelining, chunking, start_delay, hang_up_after_bytes,
                                    connect_timeout)
         return Session(self, index)
+
+    def imap_session(self, client: str, server: str, user: str, password: str = "",
+                     commands: Sequence[Command] = (), *, login: bool = True, logout: bool = True,
+                     start_delay: float = 0.0, command_timeout: float = 120.0) -> ImapSession:
+        """Starts a scripted IMAP session from `client` to `server`'s IMAP listener (implicit
+        TLS; the server was added with imap=True and logins). It logs in (LOGIN user
+        password, unless login=False), sends `commands` one at a time, each after the
+        previous one's completion, then LOGOUT (unless logout=False). A command is a str
+        without tag or CRLF ("SELECT INBOX", "UID FETCH 1:* (FLAGS)"), an imap.Append or an
+        imap.Idle. A NO or BAD does not stop the script; a broken connection does. The
+        answers: session.login, session.replies (one per command), session.logout."""
+        index = self._open_imap_session(client, server, user, password, _core_commands(commands), login, logout,
+                                        start_delay, command_timeout)
+        return ImapSession(self, index)
+
+    def run_until_imap_sessions_done(self, sessions: Optional[Iterable[ImapSession]] = None,
+                                     max_seconds: float = 3600.0, max_steps: int = 50_000_000) -> bool:
+        """Runs until the given (default: every) IMAP session is over."""
+        if sessions is None:
+            ids = list(range(self.stats()["imap_sessions"]))
+        else:
+            ids = [s.index for s in sessions]
+        return self._run_imap_sessions(ids, max_seconds, max_steps)
+
+    def folders(self, server: str, user: str, *, bodies: bool = True) -> list[Folder]:
+        """A user's folders as the server's indexed store has them (the store an IMAP
+        session reads): counters (uidvalidity, uidnext, highestmodseq) and messages (uid,
+        flags, keywords, modseq, internal_date, size, data). The store calls run as a task on
+        the server host in virtual time: part of the run, and of its trace hash."""
+        return folders_from_core(self._folders(server, user, None, bodies))
+
+    def folder(self, server: str, user: str, name: str = "INBOX", *, bodies: bool = True) -> Folder:
+        """One folder of folders() (NotFoundError when it does not exist)."""
+        return folders_from_core(self._folders(server, user, name, bodies))[0]
 
     def message(self, id: int) -> SentMessage:
         """A sent message by id (its X-Sim-Id)."""

@@ -8,10 +8,14 @@
 #include <cmath>
 
 #include "app/config.h"
+#include "bind_store.h"
 #include "embedded_server.h"
 #include "errors.h"
 #include "gil.h"
+#include "store/user_db.h"
 #include "store/user_name.h"
+#include "proto/sasl/credentials.h"
+#include "tls/sasl_crypto.h"
 
 namespace mail::py {
 
@@ -34,6 +38,25 @@ void bind_server(pyb::module_& m) {
         "True when `name` is a valid user name of the server's directory.");
   m.def("is_valid_alias", [](const std::string& alias) { return store::is_valid_alias(alias); }, "alias"_a,
         "True when `alias` is a valid alias (a user name, or UTF-8 too).");
+  // The users file with `logins` added or replaced, as `cloudsdial user add`/`passwd` write
+  // it (SCRAM-SHA-256, 4096 iterations, random salts); `existing` is the file's text or "".
+  m.def("_users_file_text", [](const std::string& existing, const std::vector<std::pair<std::string, std::string>>& logins) {
+        auto parsed = store::UserDb::parse(existing);
+        if (!parsed) raise_error(ErrorKind::config, "users file: " + parsed.error().detail);
+        store::UserDb db = std::move(*parsed);
+        tls::OpenSslCrypto crypto;
+        for (const auto& [name, password] : logins) {
+          if (!store::is_valid_user_name(name)) {
+            raise_error(ErrorKind::config, "login '" + name + "' must be " + std::string(store::kUserNameRule));
+          }
+          std::string salt(16, '\0');
+          crypto.random_bytes({reinterpret_cast<std::uint8_t*>(salt.data()), salt.size()});
+          auto creds = sasl::derive_scram_credentials(crypto, password, salt, 4096);
+          Status done = db.lookup(name) ? db.replace(name, std::move(creds)) : db.add(name, std::move(creds));
+          if (!done.ok()) raise_error(ErrorKind::config, "login '" + name + "': " + done.error().detail);
+        }
+        return db.serialize();
+      }, "existing"_a, "logins"_a);
   m.attr("USER_NAME_RULE") = std::string(store::kUserNameRule);
   m.attr("ALIAS_RULE") = std::string(store::kAliasRule);
 
@@ -67,6 +90,18 @@ void bind_server(pyb::module_& m) {
         for (const auto& e : s.endpoints()) out.emplace_back(e.address, e.port);
         return out;
       })
+      .def_property_readonly("imap_endpoints", [](EmbeddedServer& s) {
+        std::vector<std::tuple<std::string, std::string, std::uint16_t>> out;
+        for (const auto& e : s.imap_endpoints()) out.emplace_back(e.kind, e.endpoint.address, e.endpoint.port);
+        return out;
+      }, "(kind, host, port) of each IMAP listener: kind 'imap' (STARTTLS) or 'imaps' (implicit TLS)")
+      .def_property_readonly("users_path", [](EmbeddedServer& s) { return s.config().users_path(); })
+      .def("_folders", [](EmbeddedServer& s, const std::string& user, std::optional<std::string> folder, bool bodies,
+                          double timeout) {
+             const auto t = wall(timeout);
+             auto folders = without_gil([&] { return s.store_folders(user, std::move(folder), bodies, t); });
+             return folders_to_python(folders);
+           }, "user"_a, "folder"_a, "bodies"_a, "timeout"_a)
       .def_property_readonly("data_dir", [](EmbeddedServer& s) { return s.config().data_dir; })
       .def_property_readonly("hostname", [](EmbeddedServer& s) { return s.config().smtp.session.hostname; })
       .def_property_readonly("domains", [](EmbeddedServer& s) { return s.config().directory.domains; })

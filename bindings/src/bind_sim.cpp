@@ -19,6 +19,7 @@
 #include "simulator/buggify.h"
 #include "simulator/scenario.h"
 #include "simulator/sim_net.h"
+#include "bind_store.h"
 #include "sim_world.h"
 
 namespace mail::py {
@@ -252,6 +253,55 @@ void bind_events(pyb::module_& m) {
       });
 }
 
+// An IMAP script's reply (simulator/imap_script.h) for cloudsdial/imap.py.
+pyb::dict imap_reply(const sim::ImapScriptReply& r) {
+  pyb::list untagged;
+  for (const auto& u : r.untagged) {
+    pyb::list literals;
+    for (const auto& l : u.literals) literals.append(as_bytes(l));
+    const char* kind = u.kind == sim::ImapResponse::Kind::continuation ? "continuation" : "untagged";
+    untagged.append(pyb::make_tuple(kind, as_bytes(u.text), literals));
+  }
+  return pyb::dict("command"_a = r.command, "complete"_a = r.complete, "status"_a = r.status,
+                   "text"_a = as_bytes(r.text), "untagged"_a = untagged, "sent"_a = to_seconds(r.sent),
+                   "received"_a = r.complete ? pyb::object(pyb::float_(to_seconds(r.received))) : pyb::none());
+}
+
+pyb::object imap_reply_or_none(const std::optional<sim::ImapScriptReply>& r) {
+  if (!r) return pyb::none();
+  return imap_reply(*r);
+}
+
+// One command of World.imap_session: a str, ("APPEND", folder, flags, message) or ("IDLE", seconds).
+sim::ImapScriptCommand imap_command(const pyb::handle& item) {
+  sim::ImapScriptCommand c;
+  if (pyb::isinstance<pyb::str>(item)) {
+    c.text = item.cast<std::string>();
+    std::string verb = c.text.substr(0, c.text.find(' '));
+    for (char& ch : verb) ch = static_cast<char>(ch >= 'a' && ch <= 'z' ? ch - 32 : ch);
+    if (verb == "IDLE") raise_error(ErrorKind::config, "IDLE needs a duration: use cloudsdial.imap.Idle(seconds)");
+    if (verb == "APPEND" && c.text.find('{') != std::string::npos) {
+      raise_error(ErrorKind::config, "APPEND with a literal: use cloudsdial.imap.Append(folder, message, flags)");
+    }
+    return c;
+  }
+  auto t = item.cast<pyb::tuple>();
+  const auto verb = t.size() > 0 ? t[0].cast<std::string>() : std::string();
+  if (verb == "APPEND" && t.size() == 4) {
+    c.kind = sim::ImapScriptCommand::Kind::append;
+    c.folder = t[1].cast<std::string>();
+    c.flags = t[2].cast<std::string>();
+    c.message = t[3].cast<std::string>();
+    return c;
+  }
+  if (verb == "IDLE" && t.size() == 2) {
+    c.kind = sim::ImapScriptCommand::Kind::idle;
+    c.idle = seconds(t[1].cast<double>());
+    return c;
+  }
+  raise_error(ErrorKind::config, "an IMAP command is a str, an imap.Append or an imap.Idle");
+}
+
 // World: sessions, workloads, a scenario's setup, and the ledger of sent messages.
 void bind_world_traffic(WorldClass& cls) {
   cls.def("_open_session",
@@ -335,6 +385,35 @@ void bind_world_traffic(WorldClass& cls) {
              return pyb::dict("index"_a = s.index, "client"_a = s.client, "server"_a = s.server,
                               "messages"_a = s.messages, "done"_a = s.done(), "started"_a = s.stats.started > 0,
                               "connect_failed"_a = s.stats.connect_failures > 0, "hung_up"_a = s.stats.hung_up > 0);
+           }, "index"_a)
+      .def("_open_imap_session",
+           [](SimWorld& w, std::string client, std::string server, std::string user, std::string password,
+              const pyb::list& commands, bool login, bool logout, double start_delay, double command_timeout) {
+             ImapSessionSpec s;
+             s.client = std::move(client);
+             s.server = std::move(server);
+             s.user = std::move(user);
+             s.password = std::move(password);
+             s.login = login;
+             s.logout = logout;
+             s.start_delay = seconds(start_delay);
+             s.command_timeout = seconds(command_timeout);
+             if (s.command_timeout <= Duration(0)) raise_error(ErrorKind::config, "command_timeout must be > 0");
+             for (auto item : commands) s.commands.push_back(imap_command(item));
+             return w.open_imap_session(std::move(s));
+           },
+           "client"_a, "server"_a, "user"_a, "password"_a, "commands"_a, "login"_a, "logout"_a, "start_delay"_a,
+           "command_timeout"_a)
+      .def("_imap_session", [](SimWorld& w, std::uint32_t i) {
+             const ImapSessionState& s = w.imap_session(i);
+             pyb::list replies;
+             for (const auto& r : s.state.replies) replies.append(imap_reply(r));
+             return pyb::dict("index"_a = s.index, "client"_a = s.client, "server"_a = s.server, "user"_a = s.user,
+                              "done"_a = s.state.done(), "started"_a = s.state.stats.started > 0,
+                              "connect_failed"_a = s.state.stats.connect_failures > 0,
+                              "greeting"_a = as_bytes(s.state.greeting), "login"_a = imap_reply_or_none(s.state.login),
+                              "logout"_a = imap_reply_or_none(s.state.logout), "replies"_a = replies,
+                              "error"_a = s.state.error);
            }, "index"_a)
       .def("_message", [](SimWorld& w, std::uint64_t id) {
              const sim::LedgerEntry* e = w.ledger().find(id);
@@ -454,6 +533,12 @@ void bind_world_running(WorldClass& cls) {
            }, "predicate"_a, pyb::kw_only(), "max_seconds"_a = 3600.0, "max_steps"_a = 50'000'000,
            "Runs until predicate() is true (checked before every event): True, or False when the world went "
            "idle or max_seconds of virtual time passed first.")
+      .def("_run_imap_sessions", [](SimWorld& w, std::vector<std::uint32_t> ids, double max_seconds,
+                                    std::uint64_t max_steps) {
+             const Duration d = seconds(max_seconds);
+             return without_gil([&] { return w.run_until_imap_sessions_done(ids, d, max_steps); }) ==
+                    sim::RunStatus::predicate;
+           }, "ids"_a, "max_seconds"_a, "max_steps"_a)
       .def("_run_sessions", [](SimWorld& w, std::vector<std::uint32_t> ids, double max_seconds,
                                std::uint64_t max_steps) {
              const Duration d = seconds(max_seconds);
@@ -486,6 +571,11 @@ void bind_world_inspection(WorldClass& cls) {
              return stored_list(w.mailbox(server, durable), user);
            }, "server"_a, "user"_a, "durable"_a)
       .def("_check", [](SimWorld& w) { return violations(w.check()); })
+      .def("_folders", [](SimWorld& w, const std::string& server, const std::string& user,
+                          std::optional<std::string> folder, bool bodies) {
+             auto folders = without_gil([&] { return w.store_folders(server, user, std::move(folder), bodies); });
+             return folders_to_python(folders);
+           }, "server"_a, "user"_a, "folder"_a, "bodies"_a)
       .def("stats", [](SimWorld& w) {
         pyb::dict d;
         for (const auto& [k, v] : w.stats()) d[pyb::str(k)] = v;
@@ -521,7 +611,8 @@ void bind_world(pyb::module_& m) {
       .def("add_server",
            [](SimWorld& w, std::string name, std::string address, std::vector<std::string> domains, pyb::list users,
               std::string data_dir, std::uint16_t port, double clock_skew, bool provision_data_dir,
-              bool wait_ready, bool tls, const pyb::kwargs& disk) {
+              bool wait_ready, bool tls, bool imap, std::uint16_t imap_port, const pyb::object& logins,
+              const pyb::kwargs& disk) {
              ServerSpec s;
              s.name = std::move(name);
              s.address = std::move(address);
@@ -540,15 +631,30 @@ void bind_world(pyb::module_& m) {
              s.provision_data_dir = provision_data_dir;
              s.wait_ready = wait_ready;
              s.tls = tls;
+             if (imap) {
+               if (imap_port == 0) raise_error(ErrorKind::config, "imap_port must not be 0");
+               s.imaps_port = imap_port;
+             }
+             if (pyb::isinstance<pyb::dict>(logins)) {
+               for (auto [k, v] : logins.cast<pyb::dict>()) {
+                 s.logins.push_back(sim::SubmissionUser{k.cast<std::string>(), v.cast<std::string>()});
+               }
+             } else if (!logins.is_none()) {
+               for (auto [login, password] : logins.cast<std::vector<std::pair<std::string, std::string>>>()) {
+                 s.logins.push_back(sim::SubmissionUser{login, password});
+               }
+             }
              apply_disk(s.disk, disk);
              return w.add_server(std::move(s));
            },
            "name"_a = "", pyb::kw_only(), "address"_a = "", "domains"_a = std::vector<std::string>{"example.test"},
            "users"_a = pyb::list(), "data_dir"_a = "/var/lib/cloudsdial", "port"_a = 25, "clock_skew"_a = 0.0,
-           "provision_data_dir"_a = true, "wait_ready"_a = true, "tls"_a = false,
+           "provision_data_dir"_a = true, "wait_ready"_a = true, "tls"_a = false, "imap"_a = false,
+           "imap_port"_a = 993, "logins"_a = pyb::none(),
            "Adds a mail server host and boots it (then runs until it listens unless wait_ready=False). "
-           "users: names or (name, [aliases]); tls=True offers STARTTLS with the world's certificate; extra "
-           "keywords are disk options (see set_disk).")
+           "users: names or (name, [aliases]); tls=True offers STARTTLS with the world's certificate; "
+           "logins: {name: password} (a users file, as `cloudsdial user add` writes it); imap=True serves IMAP "
+           "over implicit TLS on imap_port (needs tls and logins); extra keywords are disk options (see set_disk).")
       .def("add_client", &SimWorld::add_client, "name"_a = "", pyb::kw_only(), "address"_a = "")
       .def_property_readonly("hosts", &SimWorld::host_names)
       .def("is_server", &SimWorld::is_server, "host"_a)

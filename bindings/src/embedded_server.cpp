@@ -1,7 +1,7 @@
 // EmbeddedServer (see embedded_server.h). The thread body runs node::MailServer — the
 // assembly app/serve.cpp runs, TLS and AUTH included — minus the pid file and signals; the
-// shutdown is posted onto the Env thread (executor().post is the one thread-safe entry into
-// an AsioEnv).
+// shutdown and the store inspections are posted onto the Env thread (executor().post is the
+// one thread-safe entry into an AsioEnv).
 #include "embedded_server.h"
 
 #include <filesystem>
@@ -21,6 +21,7 @@ struct EmbeddedServer::Shared {
   bool finished = false;  // the thread's run() returned
   std::string error;      // startup failure
   std::vector<rt::Endpoint> endpoints;
+  std::vector<ImapEndpoint> imap_endpoints;
   std::vector<ReceivedMessage> received;
   // Set while the Env runs; used (under mu) to post the shutdown.
   io::AsioEnv* env = nullptr;
@@ -71,11 +72,28 @@ rt::Task<void> startup(io::AsioEnv& env, node::MailServer& server, EmbeddedServe
   if (started.ok()) {
     shared.ready = true;
     shared.endpoints = server.smtp().bound_endpoints();
+    if (node::ImapServer* imap = server.imap(); imap != nullptr) {
+      const auto& bound = imap->bound_endpoints();
+      for (std::size_t i = 0; i < bound.size(); ++i) shared.imap_endpoints.push_back(ImapEndpoint{imap->bound_label(i), bound[i]});
+    }
   } else {
     shared.error = started.error().detail;
     env.stop();
   }
   shared.cv.notify_all();
+}
+
+// One store inspection: its result, set on the server thread under Shared::mu.
+struct StoreCall {
+  std::optional<Result<std::vector<StoreFolderView>>> result;
+};
+
+rt::Task<void> store_task(store::MailStore& store, std::string user, std::optional<std::string> folder, bool bodies,
+                          std::shared_ptr<StoreCall> call, std::shared_ptr<EmbeddedServer::Shared> shared) {
+  auto read = co_await read_store(store, std::move(user), std::move(folder), bodies);
+  std::lock_guard<std::mutex> lock(shared->mu);
+  call->result.emplace(std::move(read));
+  shared->cv.notify_all();
 }
 
 rt::Task<void> shutdown_task(io::AsioEnv& env, node::MailServer& server, Duration grace, bool started) {
@@ -176,6 +194,33 @@ bool EmbeddedServer::running() const {
 std::vector<rt::Endpoint> EmbeddedServer::endpoints() const {
   std::lock_guard<std::mutex> lock(shared_->mu);
   return shared_->endpoints;
+}
+
+std::vector<ImapEndpoint> EmbeddedServer::imap_endpoints() const {
+  std::lock_guard<std::mutex> lock(shared_->mu);
+  return shared_->imap_endpoints;
+}
+
+std::vector<StoreFolderView> EmbeddedServer::store_folders(const std::string& user, std::optional<std::string> folder,
+                                                           bool bodies, std::chrono::milliseconds timeout) const {
+  auto call = std::make_shared<StoreCall>();
+  std::unique_lock<std::mutex> lock(shared_->mu);
+  if (!shared_->ready || shared_->finished || shared_->stop_posted || shared_->env == nullptr) {
+    raise_error(ErrorKind::state, "the embedded server is not running");
+  }
+  io::AsioEnv* env = shared_->env;
+  node::MailServer* server = shared_->server;
+  std::shared_ptr<Shared> shared = shared_;
+  env->executor().post([env, server, user, folder = std::move(folder), bodies, call, shared]() mutable {
+    env->tasks().spawn(store_task(server->mailboxes(), user, std::move(folder), bodies, call, shared));
+  });
+  const bool settled = shared_->cv.wait_for(lock, timeout, [&] { return call->result.has_value() || shared_->finished; });
+  if (!call->result) {
+    raise_error(settled ? ErrorKind::state : ErrorKind::timeout,
+                settled ? "the embedded server stopped during the inspection" : "the store inspection timed out");
+  }
+  if (!call->result->ok()) raise_error(call->result->error(), "folders of '" + user + "'");
+  return std::move(*call->result).value();
 }
 
 std::vector<ReceivedMessage> EmbeddedServer::received() const {

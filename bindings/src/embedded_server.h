@@ -2,7 +2,8 @@
 // `cloudsdial serve` runs, TLS and AUTH included) running in-process on its own thread,
 // for test suites that send real mail (the GreenMail use case). No pid file, no signal
 // handling; start() waits until it listens, stop() shuts down gracefully and joins.
-// Records every accepted message (envelope + content) for inspection. Free of pybind11.
+// Records every accepted message (envelope + content) for inspection, and reads mailboxes
+// through the running server's indexed store (work posted onto its thread). Free of pybind11.
 #pragma once
 
 #include <condition_variable>
@@ -16,8 +17,14 @@
 #include "app/config.h"
 #include "core/time.h"
 #include "runtime/env.h"
+#include "store_view.h"
 
 namespace mail::py {
+
+struct ImapEndpoint {
+  std::string kind;  // "imap" (STARTTLS) or "imaps" (implicit TLS)
+  rt::Endpoint endpoint;
+};
 
 struct ReceivedMessage {
   std::string queue_id;
@@ -43,9 +50,16 @@ class EmbeddedServer {
 
   const app::AppConfig& config() const noexcept { return config_; }
   std::vector<rt::Endpoint> endpoints() const;
+  std::vector<ImapEndpoint> imap_endpoints() const;  // empty without [imap]
   std::vector<ReceivedMessage> received() const;
   // Waits (wall clock, no GIL needed) until at least `count` messages were received.
   bool wait_received(std::size_t count, std::chrono::milliseconds timeout) const;
+
+  // A user's folders (or one) through the running server's store (store_view.h), read by a
+  // task on the server thread; waits at most `timeout` (wall clock). Throws BindingError:
+  // not running, unknown user or folder, timeout.
+  std::vector<StoreFolderView> store_folders(const std::string& user, std::optional<std::string> folder, bool bodies,
+                                             std::chrono::milliseconds timeout) const;
 
   struct Shared;  // state shared with the server thread
 

@@ -14,6 +14,7 @@
 #include "simulator/sim_env.h"
 #include "simulator/sim_net.h"
 #include "store/maildir.h"
+#include "store/user_db.h"
 #include "store/user_name.h"
 #include "tls/sim_random.h"
 
@@ -167,6 +168,29 @@ std::string SimWorld::add_server(ServerSpec spec) {
     cfg.data_dir = spec.data_dir;
     cfg.smtp_port = spec.port;
     if (spec.tls) cfg.tls = tls().server;
+    cfg.imaps_port = spec.imaps_port;
+  }
+  for (std::size_t i = 0; i < spec.logins.size(); ++i) {
+    const sim::SubmissionUser& l = spec.logins[i];
+    if (!store::is_valid_user_name(l.name)) {
+      raise_error(ErrorKind::config, "login '" + l.name + "' must be " + std::string(store::kUserNameRule));
+    }
+    if (!sim::imap_quoted(l.password)) raise_error(ErrorKind::config, "a password must not hold CR, LF or NUL");
+    for (std::size_t j = 0; j < i; ++j) {
+      if (store::canonical_user_name(spec.logins[j].name) == store::canonical_user_name(l.name)) {
+        raise_error(ErrorKind::config, "login '" + l.name + "' is given twice");
+      }
+    }
+    const bool known = std::any_of(cfg.directory.users.begin(), cfg.directory.users.end(), [&](const auto& u) {
+      return store::canonical_user_name(u.name) == store::canonical_user_name(l.name);
+    });
+    if (!known) cfg.directory.users.push_back(store::UserConfig{l.name, {}});
+  }
+  if (!spec.logins.empty() && cfg.users_path.empty()) cfg.users_path = cfg.data_dir + "/users";
+  if (cfg.imaps_port != 0) {
+    if (!cfg.tls) raise_error(ErrorKind::config, "IMAP (implicit TLS) needs tls=True");
+    if (cfg.users_path.empty()) raise_error(ErrorKind::config, "IMAP needs logins (name -> password)");
+    if (cfg.imaps_port == cfg.smtp_port) raise_error(ErrorKind::config, "imap_port must differ from port");
   }
   if (cfg.directory.domains.empty()) raise_error(ErrorKind::config, "a mail server needs at least one domain");
   if (cfg.directory.users.empty()) raise_error(ErrorKind::config, "a mail server needs at least one user");
@@ -190,6 +214,14 @@ std::string SimWorld::add_server(ServerSpec spec) {
   hc.disk = spec.disk;
   const sim::HostId id = world_->add_host(hc, sim::mail_server_boot(cfg));
   if (spec.provision_data_dir) provision(world_->disk_state(id), cfg.data_dir);
+  if (!spec.logins.empty()) {
+    // As `cloudsdial user add` leaves it, with salts from the seed.
+    Prng salts = world_->fork("users-file-" + spec.name);
+    const std::string text = sim::users_file_text(salts, spec.logins);
+    if (!sim::provision_file(world_->disk_state(id), cfg.users_path, text).ok()) {
+      raise_error(ErrorKind::config, "cannot write the users file " + cfg.users_path);
+    }
+  }
   hosts_.emplace(spec.name, id);
   servers_.emplace(spec.name, Server{id, std::move(cfg)});
   world_->boot(id);
@@ -300,6 +332,53 @@ std::uint32_t SimWorld::open_session(const SessionSpec& spec) {
   plans.push_back(std::move(plan));
   sim::launch_sessions(*world_, world_->now(), std::move(plans), wc, ledger_, s.stats);
   return s.index;
+}
+
+std::uint32_t SimWorld::open_imap_session(ImapSessionSpec spec) {
+  require_mutable("imap_session");
+  const sim::HostId client = id_of(spec.client);
+  if (is_server(spec.client)) raise_error(ErrorKind::config, "'" + spec.client + "' is a mail server, not a client");
+  const sim::MailServerConfig& server = server_config(spec.server);
+  if (server.imaps_port == 0) {
+    raise_error(ErrorKind::config, "'" + spec.server + "' serves no IMAP: add_server(..., imap=True, logins={...})");
+  }
+  if (!world_->host_up(client)) raise_error(ErrorKind::state, "client host '" + spec.client + "' is down");
+  if (spec.login && (!sim::imap_quoted(spec.user) || !sim::imap_quoted(spec.password))) {
+    raise_error(ErrorKind::config, "user and password must not hold CR, LF or NUL");
+  }
+  for (const auto& c : spec.commands) {
+    const std::string& line = c.kind == sim::ImapScriptCommand::Kind::append ? c.folder + c.flags : c.text;
+    if (line.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
+      raise_error(ErrorKind::config, "an IMAP command must not hold CR, LF or NUL (APPEND takes the message apart)");
+    }
+    if (c.kind == sim::ImapScriptCommand::Kind::text && c.text.empty()) raise_error(ErrorKind::config, "empty IMAP command");
+    if (c.kind == sim::ImapScriptCommand::Kind::append && c.folder.empty()) raise_error(ErrorKind::config, "APPEND needs a folder");
+  }
+  ImapSessionState& s = imap_sessions_.emplace_back();
+  s.index = static_cast<std::uint32_t>(imap_sessions_.size() - 1);
+  s.client = spec.client;
+  s.server = spec.server;
+  s.user = spec.user;
+  s.commands = spec.commands;
+  sim::ImapScript script;
+  script.index = s.index;
+  script.client = client;
+  script.server = rt::Endpoint{address_of(spec.server), server.imaps_port};
+  script.start = spec.start_delay;
+  script.user = std::move(spec.user);
+  script.password = std::move(spec.password);
+  script.login = spec.login;
+  script.logout = spec.logout;
+  script.commands = std::move(spec.commands);
+  script.tls_client = tls().client;
+  script.command_timeout = spec.command_timeout;
+  sim::launch_imap_script(*world_, std::move(script), s.state);
+  return s.index;
+}
+
+const ImapSessionState& SimWorld::imap_session(std::uint32_t index) const {
+  if (index >= imap_sessions_.size()) raise_error(ErrorKind::not_found, "no IMAP session " + std::to_string(index));
+  return imap_sessions_[index];
 }
 
 const SessionState& SimWorld::session(std::uint32_t index) const {
@@ -550,6 +629,16 @@ sim::RunStatus SimWorld::run_until_sessions_done(const std::vector<std::uint32_t
       max_steps);
 }
 
+sim::RunStatus SimWorld::run_until_imap_sessions_done(const std::vector<std::uint32_t>& ids, Duration max,
+                                                      std::uint64_t max_steps) {
+  for (auto i : ids) (void)imap_session(i);
+  return run_until(
+      [&] {
+        return std::all_of(ids.begin(), ids.end(), [&](std::uint32_t i) { return imap_sessions_[i].state.done(); });
+      },
+      max, max_steps);
+}
+
 void SimWorld::after(Duration delay, std::function<void()> fn) {
   if (delay < Duration(0)) raise_error(ErrorKind::config, "negative delay");
   world_->schedule_after(delay, sim::kWorldHost, [this, fn = std::move(fn)]() mutable {
@@ -568,6 +657,39 @@ std::vector<StoredMessage> SimWorld::mailbox(const std::string& server, bool dur
   if (!durable) return stored_messages(live, cfg);
   const sim::DiskState after_crash = live.durable_view();
   return stored_messages(after_crash, cfg);
+}
+
+namespace {
+using StoreResult = std::optional<Result<std::vector<StoreFolderView>>>;
+rt::Task<void> inspect_store(store::MailStore& store, std::string user, std::optional<std::string> folder, bool bodies,
+                             std::shared_ptr<StoreResult> out) {
+  auto read = co_await read_store(store, std::move(user), std::move(folder), bodies);
+  out->emplace(std::move(read));
+}
+}  // namespace
+
+std::vector<StoreFolderView> SimWorld::store_folders(const std::string& server, const std::string& user,
+                                                     std::optional<std::string> folder, bool bodies) {
+  require_mutable("folders");
+  if (!is_server(server)) raise_error(ErrorKind::config, "'" + server + "' is not a mail server host");
+  const sim::HostId id = id_of(server);
+  if (!world_->host_up(id)) raise_error(ErrorKind::state, "'" + server + "' is down");
+  auto services = std::static_pointer_cast<sim::MailServerServices>(world_->services(id));
+  if (services == nullptr || !services->ready()) {
+    raise_error(ErrorKind::state, "'" + server + "' is not ready (still starting, or its start failed)");
+  }
+  services.reset();
+  auto out = std::make_shared<StoreResult>();
+  world_->schedule_after(Duration(0), id, [this, id, user, folder, bodies, out] {
+    auto now_services = std::static_pointer_cast<sim::MailServerServices>(world_->services(id));
+    if (now_services == nullptr) return;  // crashed meanwhile
+    sim::SimEnv& env = world_->env(id);
+    env.tasks().spawn(inspect_store(now_services->server.mailboxes(), user, folder, bodies, out));
+  });
+  (void)run_until([&] { return out->has_value(); }, 1h, 10'000'000);
+  if (!out->has_value()) raise_error(ErrorKind::state, "'" + server + "' went down during the inspection");
+  if (!(*out)->ok()) raise_error((*out)->error(), "folders of '" + user + "' on " + server);
+  return std::move(**out).value();
 }
 
 std::vector<sim::Violation> SimWorld::check() const {
@@ -604,6 +726,10 @@ std::vector<std::pair<std::string, std::int64_t>> SimWorld::stats() const {
   add("connect_failures", failures);
   add("hung_up", hung);
   add("tls_sessions", tls_sessions);
+  std::uint64_t imap_finished = 0;
+  for (const auto& s : imap_sessions_) imap_finished += s.state.stats.finished;
+  add("imap_sessions", imap_sessions_.size());
+  add("imap_sessions_finished", imap_finished);
   std::uint64_t by[5] = {0, 0, 0, 0, 0};
   for (const auto& e : ledger_.entries()) ++by[static_cast<int>(e.outcome)];
   add("messages", ledger_.entries().size());

@@ -1,6 +1,6 @@
 // SimWorld: a simulated world built in code for the Python bindings — mail server hosts,
-// client hosts, scripted SMTP client sessions, faults, runs with bounds, inspection and
-// event taps. Wraps mail::sim::World and the simulator's own workload session, ledger and
+// client hosts, scripted SMTP and IMAP client sessions, faults, runs with bounds, inspection
+// (Maildir files and the indexed store) and event taps. Wraps mail::sim::World and the simulator's own workload session, ledger and
 // checkers; adds no behaviour of its own. Free of pybind11 (bind_sim.cpp binds it).
 // Single-threaded like the World: one Python thread drives one SimWorld at a time.
 #pragma once
@@ -18,12 +18,14 @@
 
 #include "core/prng.h"
 #include "simulator/checker.h"
+#include "simulator/imap_script.h"
 #include "simulator/mail_host.h"
 #include "simulator/personality.h"
 #include "simulator/sim_net.h"
 #include "simulator/sim_tls.h"
 #include "simulator/world.h"
 #include "simulator/workload.h"
+#include "store_view.h"
 
 namespace mail::sim {
 struct RelayScenario;
@@ -48,6 +50,10 @@ struct ServerSpec {
   bool provision_data_dir = true;  // the data dir exists durably before the first boot
   bool wait_ready = true;          // run the world until the server listens (bounded)
   bool tls = false;                // offer STARTTLS with the World's certificate (SimWorld::tls)
+  // Logins (SCRAM users file on the host's disk, salts from the seed); a login that is not
+  // among `users` becomes one. Applied with `config` too.
+  std::vector<sim::SubmissionUser> logins;
+  std::uint16_t imaps_port = 0;  // IMAP over implicit TLS (needs tls and logins); 0 = none
   // Complete server configuration (limits, connection caps, TLS ...) from a scenario; when
   // set, domains, users, data_dir, port and tls above are ignored.
   std::optional<sim::MailServerConfig> config;
@@ -68,6 +74,24 @@ struct SessionSpec {
   std::optional<std::uint64_t> hang_up_after_bytes;
   Duration connect_timeout = 30s;
   std::vector<MessageSpec> messages;
+};
+
+// A scripted IMAP session (simulator/imap_script.h) from a client to a server's imaps port.
+struct ImapSessionSpec {
+  std::string client;
+  std::string server;
+  std::string user, password;
+  bool login = true, logout = true;
+  Duration start_delay{0};
+  Duration command_timeout = 2min;
+  std::vector<sim::ImapScriptCommand> commands;
+};
+
+struct ImapSessionState {
+  std::uint32_t index = 0;
+  std::string client, server, user;
+  std::vector<sim::ImapScriptCommand> commands;
+  sim::ImapScriptState state;
 };
 
 struct SessionState {
@@ -148,6 +172,11 @@ class SimWorld {
   // servers mx1..mxN, server i being the MTA of relay.hosts[i].domain.
   std::vector<std::uint32_t> add_relay_workload(const sim::WorkloadConfig& config, const sim::RelayScenario& relay);
   std::size_t session_count() const noexcept { return sessions_.size(); }
+  // Starts a scripted IMAP session (after spec.start_delay); returns its index (IMAP
+  // sessions are numbered apart from the SMTP ones).
+  std::uint32_t open_imap_session(ImapSessionSpec spec);
+  const ImapSessionState& imap_session(std::uint32_t index) const;
+  std::size_t imap_session_count() const noexcept { return imap_sessions_.size(); }
 
   // ---------------------------------------------------------------- TLS
   // The World's certificate and client context (made from its seed on first use, as the
@@ -186,12 +215,19 @@ class SimWorld {
   sim::RunStatus run_until(const std::function<bool()>& done, Duration max, std::uint64_t max_steps);
   sim::RunStatus run_until_sessions_done(const std::vector<std::uint32_t>& sessions, Duration max,
                                          std::uint64_t max_steps);
+  sim::RunStatus run_until_imap_sessions_done(const std::vector<std::uint32_t>& sessions, Duration max,
+                                              std::uint64_t max_steps);
   // Schedules fn at now + delay on the world (the way callbacks change the world).
   void after(Duration delay, std::function<void()> fn);
 
   // ---------------------------------------------------------------- inspection
   std::vector<StoredMessage> mailbox(const std::string& server, bool durable) const;
   std::vector<sim::Violation> check() const;
+  // A user's folders (or one) as the server's indexed store sees them (store_view.h): the
+  // calls run as a task on the server host, in virtual time, so they are part of the run
+  // (and of its trace). Errors: not a server, down or not ready, unknown user or folder.
+  std::vector<StoreFolderView> store_folders(const std::string& server, const std::string& user,
+                                             std::optional<std::string> folder, bool bodies);
   // The outbound queue of a relaying server, as `cloudsdial queue list --json` and
   // `queue show --json` give it: queue_list_json() of the running queue, then one
   // queue_show_json() per message (node/queue_report.h). Errors: not a server, down, or no
@@ -221,6 +257,7 @@ class SimWorld {
   // The ledger and the sessions outlive the World: its destructor destroys client tasks.
   sim::Ledger ledger_;
   std::deque<SessionState> sessions_;
+  std::deque<ImapSessionState> imap_sessions_;
   std::unique_ptr<sim::World> world_;
   std::map<std::string, Server> servers_;
   std::map<std::string, sim::HostId> hosts_;

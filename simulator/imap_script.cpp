@@ -1,0 +1,231 @@
+// The scripted IMAP client session (see imap_script.h).
+#include "imap_script.h"
+
+#include <span>
+
+#include "node/smtp_client_connection.h"
+#include "runtime/await.h"
+#include "sim_env.h"
+#include "sim_tls.h"
+
+namespace mail::sim {
+
+std::optional<std::string> imap_quoted(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '\r' || c == '\n' || c == '\0') return std::nullopt;
+    if (c == '\\' || c == '"') out += '\\';
+    out += c;
+  }
+  out += '"';
+  return out;
+}
+
+namespace {
+
+struct Script {
+  Script(rt::Env& e, const ImapScript& sc, ImapScriptState& st)
+      : env(e), script(sc), state(st), tag("imap-script=" + std::to_string(sc.index)), buf(16 * 1024) {}
+  rt::Env& env;
+  const ImapScript& script;
+  ImapScriptState& state;
+  std::string tag;
+  std::vector<std::byte> buf;
+  std::unique_ptr<rt::Stream> stream;
+  ImapClient client;
+  bool dead = false;
+
+  Instant now() const { return env.clock().now(); }
+  void log(const std::string& what) { env.log().write(rt::LogLevel::info, tag + " " + what); }
+  void stop(const std::string& why) {
+    if (state.error.empty()) state.error = why;
+    if (stream) stream->close();
+    dead = true;
+  }
+};
+
+rt::Task<bool> send(Script& s, std::string bytes) {
+  if (s.dead) co_return false;
+  const std::span<const std::byte> out = std::as_bytes(std::span<const char>(bytes.data(), bytes.size()));
+  const Instant deadline = s.now() + s.script.command_timeout;
+  auto written = co_await rt::write_all(*s.stream, out, deadline);
+  if (!written) {
+    s.stop("write failed: " + std::string(to_string(written.code())));
+    co_return false;
+  }
+  co_return true;
+}
+
+// The next response by `deadline`; nullopt when the connection is gone, or on a timeout
+// (then `*timed_out` is set when asked for, else the script stops).
+rt::Task<std::optional<ImapResponse>> next_response(Script& s, Instant deadline, bool* timed_out) {
+  for (;;) {
+    if (auto r = s.client.poll()) co_return r;
+    if (!s.client.error().empty()) {
+      s.stop("protocol: " + s.client.error());
+      co_return std::nullopt;
+    }
+    if (s.dead) co_return std::nullopt;
+    auto n = co_await rt::read_some(*s.stream, std::span<std::byte>(s.buf), deadline);
+    if (!n) {
+      if (timed_out != nullptr && n.code() == Errc::timeout) {
+        *timed_out = true;
+        co_return std::nullopt;
+      }
+      s.stop("read: " + std::string(to_string(n.code())));
+      co_return std::nullopt;
+    }
+    s.client.feed(std::string_view(reinterpret_cast<const char*>(s.buf.data()), *n));
+  }
+}
+
+// Reads until the tagged completion of the command last framed by s.client.
+rt::Task<void> read_answer(Script& s, ImapScriptReply& reply) {
+  const std::string tag = s.client.last_tag();
+  const Instant deadline = s.now() + s.script.command_timeout;
+  for (;;) {
+    auto r = co_await next_response(s, deadline, nullptr);
+    if (!r) co_return;
+    if (r->kind == ImapResponse::Kind::tagged && r->tag == tag) {
+      reply.complete = true;
+      reply.status = r->status;
+      reply.text = r->text;
+      reply.received = s.now();
+      co_return;
+    }
+    reply.untagged.push_back(std::move(*r));
+  }
+}
+
+// One command: frames it, sends it, reads its answer (IDLE: "+", the idle time, DONE).
+rt::Task<ImapScriptReply> run_command(Script& s, const ImapScriptCommand& c) {
+  ImapScriptReply reply;
+  std::string bytes;
+  switch (c.kind) {
+    case ImapScriptCommand::Kind::text:
+      bytes = s.client.command(c.text);
+      reply.command = c.text;
+      break;
+    case ImapScriptCommand::Kind::append:
+      bytes = s.client.append(c.folder, c.flags, c.message);
+      reply.command = "APPEND " + c.folder + " (" + c.flags + ") {" + std::to_string(c.message.size()) + "+}";
+      break;
+    case ImapScriptCommand::Kind::idle:
+      bytes = s.client.command("IDLE");
+      reply.command = "IDLE";
+      break;
+  }
+  reply.sent = s.now();
+  if (!co_await send(s, std::move(bytes))) co_return reply;
+  if (c.kind == ImapScriptCommand::Kind::idle) {
+    // RFC 2177 §3: "+ idling", then untagged updates until the client sends DONE.
+    const Instant deadline = s.now() + s.script.command_timeout;
+    for (;;) {
+      auto r = co_await next_response(s, deadline, nullptr);
+      if (!r) co_return reply;
+      const bool refused = r->kind == ImapResponse::Kind::tagged && r->tag == s.client.last_tag();
+      if (refused) {
+        reply.complete = true;
+        reply.status = r->status;
+        reply.text = r->text;
+        reply.received = s.now();
+        co_return reply;
+      }
+      const bool go_on = r->kind == ImapResponse::Kind::continuation;
+      reply.untagged.push_back(std::move(*r));
+      if (go_on) break;
+    }
+    const Instant until = s.now() + c.idle;
+    for (;;) {
+      bool timed_out = false;
+      auto r = co_await next_response(s, until, &timed_out);
+      if (timed_out) break;
+      if (!r) co_return reply;
+      reply.untagged.push_back(std::move(*r));
+    }
+    std::string done = "DONE\r\n";
+    if (!co_await send(s, std::move(done))) co_return reply;
+  }
+  co_await read_answer(s, reply);
+  if (!reply.complete && !s.dead) s.stop("no answer to " + reply.command.substr(0, 40));
+  co_return reply;
+}
+
+rt::Task<bool> open(Script& s) {
+  auto conn = co_await rt::connect(s.env.net(), s.script.server, s.now() + s.script.command_timeout);
+  if (!conn) {
+    ++s.state.stats.connect_failures;
+    s.stop("connect failed: " + std::string(to_string(conn.code())));
+    co_return false;
+  }
+  s.stream = std::move(*conn);
+  MAIL_ASSERT(s.script.tls_client != nullptr);
+  auto up = co_await node::client_tls_handshake(s.env, s.stream, *s.script.tls_client, kSimTlsHostname,
+                                                s.now() + s.script.command_timeout);
+  if (!up) {
+    s.state.error = "TLS handshake failed";
+    s.dead = true;
+    co_return false;
+  }
+  ++s.state.stats.tls_sessions;
+  auto greeting = co_await next_response(s, s.now() + s.script.command_timeout, nullptr);
+  if (!greeting) co_return false;
+  s.state.greeting = greeting->text;
+  if (greeting->kind != ImapResponse::Kind::untagged || greeting->status != "OK") {
+    s.stop("greeting: " + greeting->text.substr(0, 80));
+    co_return false;
+  }
+  co_return true;
+}
+
+}  // namespace
+
+rt::Task<void> run_imap_script(rt::Env& env, ImapScript script, ImapScriptState& state) {
+  ++state.stats.started;
+  Script s(env, script, state);
+  if (co_await open(s)) {
+    bool go = true;
+    if (script.login) {
+      // The password never reaches the log or the recorded command.
+      const std::string line = "LOGIN " + *imap_quoted(script.user) + " " + *imap_quoted(script.password);
+      ImapScriptReply reply;
+      reply.command = "LOGIN " + *imap_quoted(script.user) + " \"***\"";
+      reply.sent = s.now();
+      std::string bytes = s.client.command(line);
+      if (co_await send(s, std::move(bytes))) co_await read_answer(s, reply);
+      go = reply.complete && reply.status == "OK";
+      if (go) ++state.stats.authenticated_sessions;
+      if (!go && state.error.empty()) state.error = reply.complete ? "LOGIN refused: " + reply.text : "no answer to LOGIN";
+      state.login = std::move(reply);
+    }
+    for (std::size_t i = 0; go && i < script.commands.size() && !s.dead; ++i) {
+      ImapScriptReply reply = co_await run_command(s, script.commands[i]);
+      state.replies.push_back(std::move(reply));
+    }
+    if (go && script.logout && !s.dead) {
+      ImapScriptCommand bye;
+      bye.text = "LOGOUT";
+      ImapScriptReply reply = co_await run_command(s, bye);
+      state.logout = std::move(reply);
+    }
+  }
+  if (s.stream) s.stream->close();
+  s.log("finished" + (state.error.empty() ? std::string() : ": " + state.error));
+  ++state.stats.finished;
+}
+
+void launch_imap_script(World& world, ImapScript script, ImapScriptState& state) {
+  const HostId client = script.client;
+  const Duration start = script.start;
+  world.schedule_after(start, client, [&world, client, script = std::move(script), &state]() mutable {
+    if (!world.host_up(client)) {
+      state.error = "the client host is down";
+      ++state.stats.finished;
+      return;
+    }
+    SimEnv& env = world.env(client);
+    env.tasks().spawn(run_imap_script(env, std::move(script), state));
+  });
+}
+
+}  // namespace mail::sim
