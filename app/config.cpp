@@ -439,7 +439,7 @@ void read_imap(Reader& r, const toml::table& root, AppConfig& cfg) {
   c.tls_listen = {rt::Endpoint{"127.0.0.1", 1993}};
   r.check_keys(*t, "imap", {"listen", "tls_listen", "max_connections", "max_connections_per_ip",
                             "max_sessions_per_user_ip", "append_limit", "quota", "quota_messages", "login_timeout",
-                            "autologout"});
+                            "autologout", "compress", "literal_minus"});
   read_endpoints(r, *t, "imap", "listen", c.listen);
   read_endpoints(r, *t, "imap", "tls_listen", c.tls_listen);
   r.get_int(*t, "imap", "max_connections", 1, 1'000'000, c.max_connections);
@@ -450,6 +450,8 @@ void read_imap(Reader& r, const toml::table& root, AppConfig& cfg) {
   r.get_int(*t, "imap", "quota_messages", 0, 1'000'000'000, c.quota_messages);
   r.get_duration(*t, "imap", "login_timeout", 1s, 1h, c.login_timeout);
   r.get_duration(*t, "imap", "autologout", 30min, 24h, c.autologout);
+  r.get_bool(*t, "imap", "compress", c.compress);
+  r.get_bool(*t, "imap", "literal_minus", c.literal_minus);
   if (!r.failed() && c.listen.empty() && c.tls_listen.empty()) {
     r.fail_at(t->source(), "imap", "needs at least one of listen and tls_listen (leave [imap] out to serve no IMAP)");
   }
@@ -864,6 +866,8 @@ std::string describe_config(const AppConfig& c) {
                             {"quota_messages", static_cast<std::int64_t>(im.quota_messages)},
                             {"login_timeout", duration_text(im.login_timeout)},
                             {"autologout", duration_text(im.autologout)},
+                            {"compress", im.compress},
+                            {"literal_minus", im.literal_minus},
                         });
   }
   std::ostringstream out;

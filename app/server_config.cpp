@@ -54,6 +54,8 @@ node::MailServerConfig AppConfig::server_config() const {
     i.commands.append_limit = imap.append_limit;
     i.session.login_timeout = imap.login_timeout;
     i.session.autologout = imap.autologout;
+    i.session.reader.literal_minus = imap.literal_minus;
+    i.compress = imap.compress;
     i.auth_plaintext_on_loopback = smtp.auth_plaintext_on_loopback;
     c.imap = std::move(i);
     c.quota_bytes = imap.quota_bytes;

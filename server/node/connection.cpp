@@ -10,6 +10,7 @@
 #include <variant>
 
 #include "core/assert.h"
+#include "node/deflate_stream.h"
 #include "node/tls_stream.h"
 #include "runtime/await.h"
 #include "runtime/buggify.h"
@@ -21,6 +22,7 @@ std::string_view to_string(Connection::Phase phase) noexcept {
     case Connection::Phase::handshake: return "handshake";
     case Connection::Phase::open: return "open";
     case Connection::Phase::starting_tls: return "starting_tls";
+    case Connection::Phase::starting_compress: return "starting_compress";
     case Connection::Phase::closing: return "closing";
     case Connection::Phase::lingering: return "lingering";
   }
@@ -63,8 +65,11 @@ void Connection::set_close_reason(std::string_view why) {
 void Connection::enter(Phase next) {
   switch (phase_) {
     case Phase::handshake: MAIL_ASSERT(next == Phase::open || next == Phase::closing); break;
-    case Phase::open: MAIL_ASSERT(next == Phase::starting_tls || next == Phase::closing); break;
-    case Phase::starting_tls: MAIL_ASSERT(next == Phase::open || next == Phase::closing); break;
+    case Phase::open:
+      MAIL_ASSERT(next == Phase::starting_tls || next == Phase::starting_compress || next == Phase::closing);
+      break;
+    case Phase::starting_tls:
+    case Phase::starting_compress: MAIL_ASSERT(next == Phase::open || next == Phase::closing); break;
     case Phase::closing: MAIL_ASSERT(next == Phase::lingering); break;
     case Phase::lingering: MAIL_ASSERT(false && "lingering is the last phase"); break;
   }
@@ -149,6 +154,10 @@ rt::Task<void> Connection::run() {
       co_await start_tls();
       continue;
     }
+    if (phase_ == Phase::starting_compress) {
+      co_await start_compress();
+      continue;
+    }
     schedule_io();
     co_await wakeup_.wait();
     apply_wakeups();
@@ -215,6 +224,14 @@ rt::Task<void> Connection::drain() {
           enter(Phase::starting_tls);
           input_len_ = 0;
         }
+      } else if (std::holds_alternative<proto::out::StartCompress>(*output)) {
+        // RFC 4978 §3: the OK goes out as it is; whatever the session says next is
+        // compressed, so it stays queued in the session until the layer is in place.
+        co_await flush();
+        if (phase_ == Phase::open) {
+          enter(Phase::starting_compress);
+          co_return;
+        }
       } else {
         MAIL_ASSERT(std::holds_alternative<proto::out::Close>(*output));
         enter_closing("closed by session");
@@ -227,6 +244,8 @@ rt::Task<void> Connection::drain() {
 
 bool Connection::step() {
   const Instant now = env_.clock().now();
+  // Nothing the session says may be written before the DEFLATE layer is in place.
+  if (phase_ == Phase::starting_compress) return false;
   if (closing() || session_->closed()) {
     // The session is over: results that arrive now are only logged.
     input_len_ = 0;
@@ -432,14 +451,18 @@ rt::Task<bool> Connection::handshake(std::string initial_ciphertext) {
   co_return true;
 }
 
-rt::Task<void> Connection::start_tls() {
-  MAIL_ASSERT(phase_ == Phase::starting_tls);
-  // A plain read may be in flight: what it brings arrived after the go-ahead was queued, so
-  // it is the start of the TLS stream (or garbage that fails the handshake) — never commands.
+rt::Task<void> Connection::settle_read() {
   while (read_in_flight_ && !closing()) {
     co_await wakeup_.wait();
     apply_wakeups();
   }
+}
+
+rt::Task<void> Connection::start_tls() {
+  MAIL_ASSERT(phase_ == Phase::starting_tls);
+  // A plain read may be in flight: what it brings arrived after the go-ahead was queued, so
+  // it is the start of the TLS stream (or garbage that fails the handshake) — never commands.
+  co_await settle_read();
   if (closing() || peer_done_) {
     if (!closing()) enter(Phase::open);  // pump() feeds the EOF / finishes the close
     input_len_ = 0;
@@ -450,6 +473,27 @@ rt::Task<void> Connection::start_tls() {
   if (!co_await handshake(std::move(initial))) co_return;
   enter(Phase::open);
   session_->tls_established(env_.clock().now());
+}
+
+// ------------------------------------------------------------------------------ DEFLATE
+
+rt::Task<void> Connection::start_compress() {
+  MAIL_ASSERT(phase_ == Phase::starting_compress);
+  // The input the session did not take, and a read in flight, came after the client saw
+  // the OK (RFC 4978 §3: it must wait for it): the start of the compressed stream.
+  co_await settle_read();
+  if (closing() || peer_done_) {
+    if (!closing()) enter(Phase::open);  // pump() feeds the EOF / finishes the close
+    input_len_ = 0;
+    co_return;
+  }
+  std::string initial(input_.get(), input_len_);
+  input_len_ = 0;
+  stream_ = std::make_unique<DeflateStream>(env_.executor(), std::move(stream_), config_.deflate, std::move(initial));
+  ++counters_.compressions;
+  log(rt::LogLevel::debug, "DEFLATE on");
+  enter(Phase::open);
+  session_->compress_established(env_.clock().now());
 }
 
 }  // namespace mail::node

@@ -4,7 +4,8 @@
 // round of replies at once, honours Pause/StartTls/Close, arms poll_timeout(), runs jobs
 // (verdicts computed off the loop) and their results in order, lingers before closing,
 // and tears down only when nothing of it is in flight. Implicit TLS (RFC 8314) and
-// STARTTLS (RFC 3207 §4.2, CVE-2011-0411: buffered plaintext is dropped) live here, once.
+// STARTTLS (RFC 3207 §4.2, CVE-2011-0411: buffered plaintext is dropped) live here, once,
+// and so does the DEFLATE layer of IMAP COMPRESS (RFC 4978 §3), above TLS when both run.
 // Env only: no Asio, no clock but env.clock(); the session is only ever called from run().
 #pragma once
 
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "core/function.h"
+#include "node/deflate_codec.h"
 #include "node/driven_session.h"
 #include "node/wakeup.h"
 #include "runtime/env.h"
@@ -34,6 +36,7 @@ struct ConnectionConfig {
   Duration linger_timeout = 2s;
   std::uint32_t linger_bytes_max = 256 * 1024;
   Duration tls_handshake_timeout = 60s;  // STARTTLS and implicit TLS
+  DeflateParams deflate;                 // out::StartCompress (IMAP COMPRESS=DEFLATE)
 };
 
 // What the protocol sees of the connection it runs on: who, where, and how.
@@ -50,6 +53,7 @@ struct ConnectionCounters {
   std::uint64_t session_buffered_max = 0;  // a session's buffered bytes + unread input
   std::uint64_t tls_handshakes = 0;        // STARTTLS and implicit TLS, completed
   std::uint64_t tls_handshake_failures = 0;
+  std::uint64_t compressions = 0;  // connections that turned DEFLATE on
 };
 
 class Connection;
@@ -108,6 +112,7 @@ class Connection {
     handshake,     // implicit TLS before the session exists
     open,          // the session runs
     starting_tls,  // STARTTLS accepted: settle the read in flight, then the handshake
+    starting_compress,  // COMPRESS accepted, its OK written: settle the read, then the layer
     closing,       // the session is over: its last replies are being written
     lingering,     // half-closed: discarding input until FIN, a deadline or a byte budget
   };
@@ -125,6 +130,8 @@ class Connection {
   // Wraps stream_ in a TlsStream and runs the handshake; false when it failed (closed).
   rt::Task<bool> handshake(std::string initial_ciphertext);
   rt::Task<void> start_tls();
+  rt::Task<void> start_compress();
+  rt::Task<void> settle_read();  // waits for the read in flight (phase change)
   void apply_wakeups();  // turn completed reads and timer expiries into state
   void schedule_io();    // keep one read and the session (or linger) timer armed
   void enter(Phase next);

@@ -4,9 +4,12 @@
 // Regression: a read that completed while the driver was writing a job's reply must be
 // applied before the next read may reuse the input buffer (it was overwritten, and the next
 // completion hit MAIL_ASSERT(input_len_ == 0) in apply_wakeups).
+// COMPRESS (RFC 4978 §3): the go-ahead is written as it is, what the session says after
+// out::StartCompress and what the client sends after it (already read) are DEFLATE.
 #include "node/connection.h"
 
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 #include <cstring>
 #include <deque>
@@ -101,14 +104,16 @@ class ScriptedStream final : public rt::Stream {
 };
 
 // CRLF lines; "JOB n" starts a job (released by the test) and takes no more input until its
-// result, which replies "done n"; any other line is echoed. EOF closes.
+// result, which replies "done n"; "COMPRESS" answers "OK", asks for the DEFLATE layer and
+// says one more line, taking nothing until the layer is there; any other line is echoed.
+// EOF closes.
 class LineSession final : public DrivenSession {
  public:
   explicit LineSession(Connection& c) : connection_(c) {}
 
   std::size_t feed(std::string_view in, Instant) override {
     std::size_t taken = 0;
-    while (!job_pending_ && !to_start_) {
+    while (!job_pending_ && !to_start_ && !compress_pending_) {
       const auto end = in.find("\r\n", taken);
       if (end == std::string_view::npos) break;
       const std::string line(in.substr(taken, end - taken));
@@ -116,6 +121,11 @@ class LineSession final : public DrivenSession {
       lines.push_back(line);
       if (line.starts_with("JOB ")) {
         to_start_ = line.substr(4);
+      } else if (line == "COMPRESS") {
+        out_.push_back(proto::out::Send{"OK\r\n"});
+        out_.push_back(proto::out::StartCompress{});
+        out_.push_back(proto::out::Send{"compressed from here\r\n"});
+        compress_pending_ = true;
       } else {
         out_.push_back(proto::out::Send{"echo " + line + "\r\n"});
       }
@@ -135,6 +145,10 @@ class LineSession final : public DrivenSession {
   std::optional<Instant> poll_timeout() const override { return std::nullopt; }
   void handle_timeout(Instant) override {}
   void tls_established(Instant) override {}
+  void compress_established(Instant) override {
+    EXPECT_TRUE(compress_pending_);
+    compress_pending_ = false;
+  }
   void shutdown(Instant, bool) override {}
   bool closed() const override { return closed_; }
   bool dispatch_events(Instant) override {
@@ -167,6 +181,7 @@ class LineSession final : public DrivenSession {
   std::deque<proto::Output> out_;
   std::optional<std::string> to_start_;
   bool job_pending_ = false;
+  bool compress_pending_ = false;
   bool release_job_ = false;
   bool closed_ = false;
 };
@@ -236,6 +251,80 @@ TEST(Connection, ReadCompletedDuringAReplyWriteIsAppliedBeforeTheNextRead) {
   ASSERT_NE(factory.session, nullptr);
   EXPECT_EQ(factory.session->lines, (std::vector<std::string>{"JOB 1", "JOB 2", "LINE a", "LINE b"}));
   EXPECT_EQ(stream.written, "done 1\r\ndone 2\r\necho LINE a\r\necho LINE b\r\n");
+}
+
+// Raw DEFLATE with a sync flush, as a client sends it (wbits -15), and its inverse.
+struct RawDeflate {
+  z_stream d{};
+  z_stream i{};
+  RawDeflate() {
+    EXPECT_EQ(deflateInit2(&d, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    EXPECT_EQ(inflateInit2(&i, -15), Z_OK);
+  }
+  ~RawDeflate() {
+    deflateEnd(&d);
+    inflateEnd(&i);
+  }
+  std::string compress(std::string_view in) {
+    char buf[4096];
+    d.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+    d.avail_in = static_cast<uInt>(in.size());
+    d.next_out = reinterpret_cast<Bytef*>(buf);
+    d.avail_out = sizeof buf;
+    EXPECT_EQ(deflate(&d, Z_SYNC_FLUSH), Z_OK);
+    return std::string(buf, sizeof buf - d.avail_out);
+  }
+  std::string inflate(std::string_view in) {
+    char buf[4096];
+    i.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+    i.avail_in = static_cast<uInt>(in.size());
+    i.next_out = reinterpret_cast<Bytef*>(buf);
+    i.avail_out = sizeof buf;
+    EXPECT_EQ(::inflate(&i, Z_SYNC_FLUSH), Z_OK);
+    return std::string(buf, sizeof buf - i.avail_out);
+  }
+};
+
+TEST(Connection, Rfc4978_S3_CompressWritesTheOkPlainThenDeflatesBothWays) {
+  io::AsioEnv env(io::test::test_options());
+  ConnectionConfig config;
+  ConnectionCounters counters;
+  Factory factory;
+  auto stream_ptr = std::make_unique<ScriptedStream>(env.executor());
+  ScriptedStream& stream = *stream_ptr;
+  stream.hold_writes = false;
+  ConnectionInfo info;
+  info.id = 2;
+  Connection connection(env, config, counters, factory, std::move(stream_ptr), info, "test", "test", nullptr, false);
+  RawDeflate client;
+  bool ran = false;
+  run_task(env, [](io::AsioEnv& e, Connection& c, ScriptedStream& s, Factory& f, RawDeflate& z,
+                  bool& done) -> rt::Task<void> {
+    auto run = [](Connection& conn, bool& flag) -> rt::Task<void> {
+      co_await conn.run();
+      flag = true;
+    };
+    e.tasks().spawn(run(c, done));
+    co_await until(e, [&] { return f.session != nullptr && s.read_pending(); });
+    LineSession& session = *f.session;
+    // One read holds the command and the first compressed octets behind it.
+    s.deliver("LINE a\r\nCOMPRESS\r\n" + z.compress("LINE b\r\n"));
+    co_await until(e, [&] { return session.lines.size() >= 3; });
+    s.deliver(z.compress("LINE c\r\n"));
+    co_await until(e, [&] { return session.lines.size() >= 4; });
+    s.deliver("");
+    co_await until(e, [&] { return done; });
+  }(env, connection, stream, factory, client, ran));
+
+  ASSERT_TRUE(ran);
+  ASSERT_NE(factory.session, nullptr);
+  EXPECT_EQ(factory.session->lines, (std::vector<std::string>{"LINE a", "COMPRESS", "LINE b", "LINE c"}));
+  EXPECT_EQ(counters.compressions, 1u);
+  const std::string plain = "echo LINE a\r\nOK\r\n";
+  ASSERT_TRUE(stream.written.starts_with(plain)) << stream.written;
+  const std::string wire = stream.written.substr(plain.size());
+  EXPECT_EQ(wire.find("compressed"), std::string::npos);
+  EXPECT_EQ(client.inflate(wire), "compressed from here\r\necho LINE b\r\necho LINE c\r\n");
 }
 
 }  // namespace

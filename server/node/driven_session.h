@@ -27,6 +27,8 @@ class DrivenSession {
   [[nodiscard]] virtual std::optional<Instant> poll_timeout() const = 0;
   virtual void handle_timeout(Instant now) = 0;
   virtual void tls_established(Instant now) = 0;
+  // After out::StartCompress: the DEFLATE layer is in place (only IMAP asks for one).
+  virtual void compress_established(Instant /*now*/) {}
   // Graceful (finish the current exchange, then say goodbye) or forced (goodbye now).
   virtual void shutdown(Instant now, bool force) = 0;
   [[nodiscard]] virtual bool closed() const = 0;

@@ -70,6 +70,7 @@ Status ImapServer::start() {
 std::unique_ptr<DrivenSession> ImapServer::open_session(Connection& connection, const ConnectionInfo& info) {
   imap::SessionConfig c = config_.session;
   c.tls_active = info.tls;
+  c.compress_available = config_.compress;
   c.starttls_available = tls() != nullptr && !info.tls;
   c.crypto = crypto_;
   // No users, no login: the session then says so instead of inviting guesses.

@@ -1,7 +1,7 @@
 // The output items every sans-IO protocol session hands its driver (SMTP today; IMAP, POP3
 // and HTTP later): bytes to write, a pause before writing more, the start of a TLS
-// handshake, and the end. Protocol-neutral, so node/connection.h drives any session with
-// one loop. No I/O here: these are values.
+// handshake or of a compression layer, and the end. Protocol-neutral, so node/connection.h
+// drives any session with one loop. No I/O here: these are values.
 #pragma once
 
 #include <string>
@@ -21,9 +21,14 @@ struct Pause {  // write nothing further before `until` (e.g. an error-reply del
 // The protocol's "go ahead" (SMTP 220, IMAP OK, POP3 +OK) was queued before this item:
 // run the TLS handshake now, then tell the session (tls_established) or end it.
 struct StartTls {};
+// The go-ahead (IMAP "OK" to COMPRESS, RFC 4978 §3) was queued before this item: write it
+// as it is, then layer raw DEFLATE over the stream in both directions, from the next octet
+// (above TLS when TLS runs: compress, then encrypt). The input the session did not take is
+// the start of the compressed stream. Then tell the session (compress_established).
+struct StartCompress {};
 struct Close {};  // close after writing everything queued before this
 }  // namespace out
 
-using Output = std::variant<out::Send, out::Pause, out::StartTls, out::Close>;
+using Output = std::variant<out::Send, out::Pause, out::StartTls, out::StartCompress, out::Close>;
 
 }  // namespace mail::proto

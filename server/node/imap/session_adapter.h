@@ -30,6 +30,7 @@ class ImapSessionAdapter final : public DrivenSession {
   std::optional<Instant> poll_timeout() const override { return session_.poll_timeout(); }
   void handle_timeout(Instant now) override { session_.handle_timeout(now); }
   void tls_established(Instant now) override { session_.tls_established(now); }
+  void compress_established(Instant now) override { session_.compress_established(now); }
   void shutdown(Instant now, bool force) override { session_.shutdown(now, force); }
   bool closed() const override { return session_.closed(); }
   bool dispatch_events(Instant now) override;

@@ -87,6 +87,7 @@ std::string ServerSession::capabilities() const {
     caps += ' ';
     caps += c;
   }
+  if (config_.compress_available) caps += " COMPRESS=DEFLATE";  // RFC 4978 §5
   return caps;
 }
 
@@ -156,6 +157,9 @@ std::size_t ServerSession::feed(std::string_view in, Instant now) {
   // Between STARTTLS and the handshake nothing the client sends in plaintext may become a
   // command (CVE-2011-0411), whichever feed() it arrives in.
   if (tls_pending_) return in.size();
+  // RFC 4978 §3: after COMPRESS's OK the client's next octet is compressed: the driver
+  // inflates what is left once the layer is in place (compress_established()).
+  if (compress_pending_) return 0;
   std::size_t pos = 0;
   if (!in.empty()) touch(now);
   while (!closed_) {
@@ -175,6 +179,7 @@ std::size_t ServerSession::feed(std::string_view in, Instant now) {
       discard_input_ = false;
       return in.size();
     }
+    if (compress_pending_) return pos;
   }
   return closed_ ? in.size() : pos;
 }
@@ -307,8 +312,19 @@ void ServerSession::dispatch(Command command, Instant /*now*/) {
     tls_pending_ = true;
     return;
   }
-  if (std::holds_alternative<Compress>(body)) {
-    bad(tag, "COMPRESS is not supported");
+  if (auto* compress = std::get_if<Compress>(&body)) {
+    // RFC 4978 §5: command-auth, and DEFLATE is the only mechanism (the parser upper-cased it).
+    if (!config_.compress_available || state_ == State::not_authenticated) {
+      return bad(tag, "COMPRESS is not available now");
+    }
+    if (compress->mechanism != "DEFLATE") return bad(tag, "Unknown compression mechanism");
+    // RFC 4978 §3: the mechanism is already active (here: by an earlier COMPRESS; our TLS
+    // never compresses). Dovecot answers the same way.
+    if (compress_active_) return tagged(tag, "NO", "[COMPRESSIONACTIVE] DEFLATE active via COMPRESS");
+    tagged(tag, "OK", "DEFLATE active");
+    outputs_.push_back(proto::out::StartCompress{});
+    compress_active_ = true;
+    compress_pending_ = true;
     return;
   }
   if (auto* auth = std::get_if<Authenticate>(&body)) {
@@ -525,6 +541,12 @@ void ServerSession::tls_established(Instant now) {
   touch(now);
   config_.tls_active = true;
   config_.starttls_available = false;
+}
+
+void ServerSession::compress_established(Instant now) {
+  MAIL_ASSERT(compress_pending_);
+  compress_pending_ = false;
+  touch(now);
 }
 
 void ServerSession::shutdown(Instant /*now*/, bool force) {

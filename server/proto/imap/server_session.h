@@ -2,7 +2,7 @@
 // bytes in, responses and events out. It owns the framing (CommandReader: literals,
 // limits), parsing, the connection states of RFC 9051 §3 and the commands that need no
 // mailbox: CAPABILITY, NOOP before login, LOGOUT, STARTTLS (RFC 9051 §6.2.1, pipelined
-// plaintext discarded), AUTHENTICATE with SASL-IR (RFC 4959) and LOGIN through proto/sasl,
+// plaintext discarded), COMPRESS DEFLATE (RFC 4978: the layer itself is the driver's), AUTHENTICATE with SASL-IR (RFC 4959) and LOGIN through proto/sasl,
 // ENABLE (RFC 5161), ID (RFC 2971), and IDLE framing (RFC 2177). Every mailbox command is
 // handed to the application as ev::Command and answered with complete(). Never touches a
 // socket, clock, file or RNG (randomness only through the SASL Crypto).
@@ -43,6 +43,9 @@ struct SessionConfig {
   std::vector<std::string> capabilities;
   bool starttls_available = false;  // TLS configured and not active yet
   bool tls_active = false;          // implicit TLS (RFC 8314)
+  // COMPRESS=DEFLATE (RFC 4978): advertised after login; the driver layers the deflate
+  // stream on out::StartCompress.
+  bool compress_available = false;
   // AUTH: null crypto or credentials = nobody can log in (LOGINDISABLED, no AUTH=).
   sasl::Crypto* crypto = nullptr;
   const sasl::CredentialStore* credentials = nullptr;
@@ -118,6 +121,9 @@ class ServerSession {
   [[nodiscard]] std::optional<Instant> poll_timeout() const;
   void handle_timeout(Instant now);
   void tls_established(Instant now);
+  // After out::StartCompress: the driver compresses from here on (the tagged OK went out
+  // uncompressed). Until then feed() takes nothing: what follows COMPRESS is compressed.
+  void compress_established(Instant now);
   void shutdown(Instant now, bool force);
 
   void complete(std::uint64_t id, Response response, Instant now);
@@ -141,6 +147,7 @@ class ServerSession {
   void enable_condstore() noexcept { enabled_.condstore = true; }
   [[nodiscard]] const std::string& user() const noexcept { return user_; }
   [[nodiscard]] bool tls_active() const noexcept { return config_.tls_active; }
+  [[nodiscard]] bool compress_active() const noexcept { return compress_active_; }
   [[nodiscard]] std::size_t buffered_bytes() const noexcept;
   // The capability list for the current state ("IMAP4rev1 IMAP4rev2 ...").
   [[nodiscard]] std::string capabilities() const;
@@ -182,6 +189,8 @@ class ServerSession {
   std::string mechanism_name_;  // of the SASL exchange running
   bool discard_input_ = false;  // STARTTLS accepted: drop the rest of this feed()
   bool tls_pending_ = false;    // STARTTLS accepted, tls_established() not yet: input is dropped
+  bool compress_pending_ = false;  // COMPRESS accepted, compress_established() not yet: no input
+  bool compress_active_ = false;   // COMPRESS accepted (RFC 4978 §3: once per connection)
   std::uint32_t bad_count_ = 0;
   bool over_error_budget() const noexcept;
   Instant last_activity_{};

@@ -60,7 +60,8 @@ struct Harness {
     drain();
     return n;
   }
-  // Output text so far (Send bytes, and "<StartTls>" / "<Close>" markers), then cleared.
+  // Output text so far (Send bytes, and "<StartTls>" / "<StartCompress>" / "<Close>"
+  // markers), then cleared.
   std::string take() {
     std::string t = std::move(out);
     out.clear();
@@ -95,6 +96,8 @@ struct Harness {
         out += send->bytes;
       } else if (std::holds_alternative<proto::out::StartTls>(*o)) {
         out += "<StartTls>";
+      } else if (std::holds_alternative<proto::out::StartCompress>(*o)) {
+        out += "<StartCompress>";
       } else if (std::holds_alternative<proto::out::Close>(*o)) {
         ++closes;
         out += "<Close>";
