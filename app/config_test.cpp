@@ -252,16 +252,17 @@ TEST(ConfigImap, AbsentSectionServesNoImapPresentOneGetsDefaults) {
   EXPECT_EQ(capped->server_config().imap->sessions_per_user_ip_max, 0u);
 }
 
-// COMPRESS=DEFLATE (RFC 4978) is opt-in; LITERAL- (RFC 7888 §4) replaces LITERAL+ when asked.
-TEST(ConfigImap, CompressAndLiteralMinusAreOptIn) {
+// COMPRESS=DEFLATE (RFC 4978) is offered unless turned off; LITERAL- (RFC 7888 §4)
+// replaces LITERAL+ when asked.
+TEST(ConfigImap, CompressIsOnAndLiteralMinusIsOptIn) {
   auto def = parse_config(std::string(kMinimal) + "[imap]\n", "t.toml");
   ASSERT_TRUE(def.ok()) << def.error().detail;
-  EXPECT_FALSE(def->server_config().imap->compress);
+  EXPECT_TRUE(def->server_config().imap->compress);
   EXPECT_FALSE(def->server_config().imap->session.reader.literal_minus);
-  auto on = parse_config(std::string(kMinimal) + "[imap]\ncompress = true\nliteral_minus = true\n", "t.toml");
-  ASSERT_TRUE(on.ok()) << on.error().detail;
-  EXPECT_TRUE(on->server_config().imap->compress);
-  EXPECT_TRUE(on->server_config().imap->session.reader.literal_minus);
+  auto flipped = parse_config(std::string(kMinimal) + "[imap]\ncompress = false\nliteral_minus = true\n", "t.toml");
+  ASSERT_TRUE(flipped.ok()) << flipped.error().detail;
+  EXPECT_FALSE(flipped->server_config().imap->compress);
+  EXPECT_TRUE(flipped->server_config().imap->session.reader.literal_minus);
   EXPECT_NE(error_of(std::string(kMinimal) + "[imap]\ncompress = \"yes\"\n").find("imap.compress"), std::string::npos);
 }
 

@@ -47,10 +47,10 @@ struct ImapServerConfig {
   // Logged-in sessions of one user from one IP; the next login gets NO [LIMIT]
   // (Dovecot's mail_max_userip_connections, SECURITY.md §6 test 8). 0 = no cap.
   std::uint32_t sessions_per_user_ip_max = 10;
-  // COMPRESS=DEFLATE (RFC 4978) offered after login. Opt-in (`[imap] compress = true`):
-  // a compressed session costs ~85 KiB more (zlib state) and compression adds a length
-  // oracle (RFC 4978 §6; USER_GUIDE §13 has the reasoning).
-  bool compress = false;
+  // COMPRESS=DEFLATE (RFC 4978) offered after login (`[imap] compress = false` turns it
+  // off): a session that compresses costs ~81 KiB more (zlib state), and compression adds
+  // a weak length oracle (RFC 4978 §6; USER_GUIDE §13 has the reasoning).
+  bool compress = true;
 };
 
 struct ImapServerCounters : ListenerCounters {

@@ -81,7 +81,7 @@ class CompressIMAP4_SSL(CompressMixin, imaplib.IMAP4_SSL):
 
 @pytest.fixture(scope="module")
 def imap_server(tmp_path_factory):
-    """An IMAP server with `[imap] compress = true` (COMPRESS is opt-in)."""
+    """An IMAP server with the default `[imap] compress = true`, said explicitly."""
     srv = new_imap_server(tmp_path_factory.mktemp("imap-compress"), compress="true")
     yield srv
     if srv.proc is not None:
@@ -149,9 +149,14 @@ def test_rfc4978_s5_compress_before_login_is_bad(imap_server):
     m.logout()
 
 
-def test_compress_is_off_by_default(make_imap_server):
+def test_compress_is_offered_by_default_and_can_be_turned_off(make_imap_server):
     srv = make_imap_server()
     m = connect(srv, False)
+    ok(m.login("bob", IMAP_USERS["bob"]))
+    assert "COMPRESS=DEFLATE" in ok(m.capability())[0].decode().split()
+    m.logout()
+    off = make_imap_server(compress="false")
+    m = connect(off, False)
     ok(m.login("bob", IMAP_USERS["bob"]))
     assert "COMPRESS=DEFLATE" not in ok(m.capability())[0].decode().split()
     with pytest.raises(imaplib.IMAP4.error):
