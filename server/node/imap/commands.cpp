@@ -117,6 +117,14 @@ rt::Task<std::string> resync(SessionContext& ctx, bool allow_expunge) {
   // Another mailbox under the selected one's name (deleted and made again): its changes
   // are not this view's. The session's next command ends it (selected_mailbox_gone).
   if (changes->status.uidvalidity != view.uidvalidity()) co_return std::string();
+  // New mail for a rev1 session: claim what no other session has seen as \Recent yet
+  // (RFC 3501 §2.3.2) before the EXISTS/RECENT are told. EXAMINE only looks.
+  if (ctx.rev1() && changes->status.uidnext > view.uidnext()) {
+    const std::uint32_t known_uidnext = view.uidnext();
+    const std::uint32_t uidnext = changes->status.uidnext;
+    auto first = co_await ctx.store.claim_recent(ctx.user, view.folder(), uidnext, !view.read_only());
+    if (first.ok()) view.add_recent(std::max(*first, known_uidnext), uidnext);
+  }
   const bool with_modseq = ctx.session.enabled().condstore;
   std::string out = view.apply(changes.value(), allow_expunge, ctx.expunge_style(), with_modseq, ctx.rev1());
   co_return out;

@@ -86,7 +86,7 @@ void append_status_items(std::string& out, const SessionContext& ctx, const std:
   for (auto i : items) {
     switch (i) {
       case im::StatusItem::messages: item("MESSAGES", st.messages); break;
-      case im::StatusItem::recent: item("RECENT", 0); break;  // rev1 only; no session owns them here
+      case im::StatusItem::recent: item("RECENT", st.recent); break;  // RFC 3501 §6.3.10: not claimed
       case im::StatusItem::uidnext: item("UIDNEXT", st.uidnext); break;
       case im::StatusItem::uidvalidity: item("UIDVALIDITY", st.uidvalidity); break;
       case im::StatusItem::unseen: item("UNSEEN", st.unseen); break;
@@ -176,6 +176,12 @@ rt::Task<Response> cmd_select(SessionContext& ctx, const im::Select& c) {
   ctx.view.emplace(*name, std::move(snap).value(), c.examine);
   MailboxView& view = *ctx.view;
   const store::FolderStatus& st = view.status();
+  if (ctx.rev1()) {
+    // RFC 3501 §2.3.2: this session is the first to see what nobody SELECTed since it
+    // arrived; EXAMINE shows the same messages but leaves them recent for the next SELECT.
+    auto first = co_await ctx.store.claim_recent(ctx.user, *name, st.uidnext, !c.examine);
+    if (first.ok()) view.add_recent(*first, st.uidnext);
+  }
   // Keywords in use, for FLAGS and PERMANENTFLAGS.
   std::set<std::string> keywords;
   for (std::uint32_t s = 1; s <= view.size(); ++s)
@@ -183,7 +189,7 @@ rt::Task<Response> cmd_select(SessionContext& ctx, const im::Select& c) {
   std::string flags = "\\Answered \\Flagged \\Deleted \\Seen \\Draft";
   for (const auto& k : keywords) flags += " " + k;
   untagged += "* " + std::to_string(view.size()) + " EXISTS\r\n";
-  if (ctx.rev1()) untagged += "* 0 RECENT\r\n";
+  if (ctx.rev1()) untagged += "* " + std::to_string(view.recent_count()) + " RECENT\r\n";
   untagged += "* FLAGS (" + flags + ")\r\n";
   untagged += c.examine ? std::string("* OK [PERMANENTFLAGS ()] Read-only mailbox\r\n")
                         : "* OK [PERMANENTFLAGS (" + flags + " \\*)] Flags permitted\r\n";
@@ -205,7 +211,7 @@ rt::Task<Response> cmd_select(SessionContext& ctx, const im::Select& c) {
           vanished.push_back(ch.info.uid);
         } else if (auto seq = view.seq_of_uid(ch.info.uid)) {
           fetches += "* " + std::to_string(*seq) + " FETCH (UID " + std::to_string(ch.info.uid) + " FLAGS " +
-                     view.flag_list(*seq, false) + " MODSEQ (" + std::to_string(view.message(*seq).modseq) + "))\r\n";
+                     view.flag_list(*seq, ctx.rev1()) + " MODSEQ (" + std::to_string(view.message(*seq).modseq) + "))\r\n";
         }
       }
     } else if (c.qresync->known_uids) {

@@ -98,6 +98,16 @@ class Subscription final : public ChangeSubscription {
   std::uint64_t id_;
 };
 
+// The counters, with the messages not yet claimed as \Recent (claim_recent).
+FolderStatus status_of(const FolderState& f) {
+  FolderStatus st = f.cache->status();
+  const auto msgs = f.cache->messages();
+  const auto first = std::lower_bound(msgs.begin(), msgs.end(), f.row.recent_uid,
+                                      [](const CachedMessage& m, std::uint32_t uid) { return m.info.uid < uid; });
+  st.recent = static_cast<std::uint32_t>(msgs.end() - first);
+  return st;
+}
+
 }  // namespace
 
 IndexedStore::IndexedStore(rt::Env& env, IndexedStoreConfig config)
@@ -497,7 +507,7 @@ rt::Task<Result<FolderStatus>> IndexedStore::folder_status(std::string user, std
   if (!locked.ok()) co_return fail(locked.error());
   auto f = co_await impl_->folder(*locked->account, std::move(name), true);
   if (!f.ok()) co_return fail(f.error());
-  co_return (*f)->cache->status();
+  co_return status_of(**f);
 }
 
 // ------------------------------------------------------------------ messages
@@ -507,7 +517,9 @@ rt::Task<Result<FolderSnapshot>> IndexedStore::open_folder(std::string user, std
   if (!locked.ok()) co_return fail(locked.error());
   auto f = co_await impl_->folder(*locked->account, std::move(name), true);
   if (!f.ok()) co_return fail(f.error());
-  co_return (*f)->cache->snapshot();
+  FolderSnapshot snap = (*f)->cache->snapshot();
+  snap.status = status_of(**f);
+  co_return snap;
 }
 
 rt::Task<Result<FolderChanges>> IndexedStore::changes_since(std::string user, std::string name, std::uint64_t since_modseq) {
@@ -516,6 +528,29 @@ rt::Task<Result<FolderChanges>> IndexedStore::changes_since(std::string user, st
   auto f = co_await impl_->folder(*locked->account, std::move(name), false);
   if (!f.ok()) co_return fail(f.error());
   co_return (*f)->cache->changes_since(since_modseq);
+}
+
+// The marker is persisted (folders.recent_uid), as Dovecot keeps first_recent_uid in its
+// index header: kept in memory only, a restart would have to call every message recent
+// again (RFC 3501 §2.3.2 says to when unsure) or none. The write happens only when there
+// is something to claim (new mail since the last SELECT), at most once per SELECT or
+// resync that finds new mail.
+rt::Task<Result<std::uint32_t>> IndexedStore::claim_recent(std::string user, std::string name, std::uint32_t up_to_uid,
+                                                           bool claim) {
+  auto locked = co_await impl_->acquire(std::move(user));
+  if (!locked.ok()) co_return fail(locked.error());
+  Account& a = *locked->account;
+  auto f = co_await impl_->folder(a, std::move(name), false);
+  if (!f.ok()) co_return fail(f.error());
+  FolderState& fs = **f;
+  const std::uint32_t first = fs.row.recent_uid;
+  if (claim && up_to_uid > first) {
+    const std::int64_t id = fs.row.id;
+    Status s = co_await impl_->job(a, [&] { return a.db->set_recent_uid(id, up_to_uid); });
+    if (!s.ok()) co_return fail(s.error());
+    fs.row.recent_uid = up_to_uid;
+  }
+  co_return first;
 }
 
 rt::Task<Result<AppendResult>> IndexedStore::append(std::string user, std::string folder, std::string content, Flags flags,

@@ -23,6 +23,7 @@
 #include "io/io_test_util.h"
 #include "runtime/await.h"
 #include "store/maildir.h"
+#include "store/sqlite/db.h"
 
 namespace mail::store {
 namespace {
@@ -531,6 +532,70 @@ TEST_F(IndexedStoreTest, ChangesSinceOlderThanPrunedTombstonesIsExpired_Rfc7162_
   EXPECT_EQ(ok->changes[0].info.uid, b);
   reopen();  // the horizon is durable
   EXPECT_EQ(call(store().changes_since(kUser, "INBOX", before)).code(), Errc::expired);
+}
+
+// ------------------------------------------------------------------ \Recent
+
+// RFC 3501 §2.3.2: a message is \Recent in the first session that selects its folder; the
+// store keeps the first uid not yet claimed (claim_recent), durably, per folder.
+TEST_F(IndexedStoreTest, RecentIsClaimedOnceAndTheClaimSurvivesReopen_Rfc3501_2_3_2) {
+  make_account();
+  append("INBOX", message("a", "1"));
+  append("INBOX", message("b", "2"));
+  EXPECT_EQ(status("INBOX").recent, 2u);  // STATUS RECENT: nobody selected INBOX yet
+  // EXAMINE only looks.
+  auto peek = call(store().claim_recent(kUser, "INBOX", 3, false));
+  ASSERT_TRUE(peek.ok());
+  EXPECT_EQ(*peek, 1u);
+  EXPECT_EQ(status("INBOX").recent, 2u);
+  // The first SELECT gets uids 1 and 2; the next one none.
+  auto first = call(store().claim_recent(kUser, "INBOX", 3, true));
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(*first, 1u);
+  EXPECT_EQ(status("INBOX").recent, 0u);
+  auto second = call(store().claim_recent(kUser, "INBOX", 3, true));
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(*second, 3u);
+  // New mail is recent again, for one claimer; a stale claimer cannot move the mark back.
+  append("INBOX", message("c", "3"));
+  EXPECT_EQ(status("INBOX").recent, 1u);
+  ASSERT_TRUE(call(store().claim_recent(kUser, "INBOX", 2, true)).ok());
+  EXPECT_EQ(status("INBOX").recent, 1u);
+  reopen();  // durable (Dovecot keeps it in its index too)
+  EXPECT_EQ(status("INBOX").recent, 1u);
+  auto third = call(store().claim_recent(kUser, "INBOX", 4, true));
+  ASSERT_TRUE(third.ok());
+  EXPECT_EQ(*third, 3u);
+  reopen();
+  EXPECT_EQ(status("INBOX").recent, 0u);
+  EXPECT_EQ(call(store().claim_recent(kUser, "INBOX", 4, false)).value(), 4u);
+  // Other folders have their own mark.
+  append("Archive", message("d", "4"));
+  EXPECT_EQ(status("Archive").recent, 1u);
+  EXPECT_EQ(call(store().claim_recent(kUser, "Nope", 1, true)).code(), Errc::not_found);
+}
+
+// An index made before folders.recent_uid existed (schema version 1) is migrated in place,
+// not rebuilt: its messages and UIDs stay, and they count as never claimed.
+TEST_F(IndexedStoreTest, SchemaVersion1IndexIsMigratedNotRebuilt) {
+  make_account();
+  append("INBOX", message("a", "1"));
+  append("INBOX", message("b", "2"));
+  const std::uint32_t uidvalidity = status("INBOX").uidvalidity;
+  ASSERT_TRUE(call(store().claim_recent(kUser, "INBOX", 3, true)).ok());
+  reopen();
+  {
+    auto db = sqlite::Db::open(store().index_path(kUser));
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE(db->exec("ALTER TABLE folders DROP COLUMN recent_uid;"
+                         "UPDATE meta SET value = 1 WHERE key = 'schema_version';")
+                    .ok());
+  }
+  const FolderSnapshot snap = open("INBOX");
+  EXPECT_EQ(uids_of(snap), (std::vector<std::uint32_t>{1, 2}));
+  EXPECT_EQ(snap.status.uidvalidity, uidvalidity);
+  EXPECT_EQ(store().stats().rebuilds, 0u);
+  EXPECT_EQ(status("INBOX").recent, 2u);
 }
 
 // ------------------------------------------------------------------ notifications
