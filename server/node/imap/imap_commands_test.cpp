@@ -1,7 +1,8 @@
 // The IMAP command layer (run_command over parsed commands) on the real IndexedStore (temp
 // directory, production Env), with sessions logged in and ENABLEd through the real
 // imap::ServerSession: \Recent for IMAP4rev1 sessions (RFC 3501 §2.3.2, §6.3.1, §6.3.10,
-// §6.4.4, §6.4.6; gone in IMAP4rev2, RFC 9051 Appendix E).
+// §6.4.4, §6.4.6; gone in IMAP4rev2, RFC 9051 Appendix E) and QRESYNC past the change
+// log's horizon (RFC 7162 §3.2.5.2, §3.2.6).
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -180,6 +181,52 @@ TEST_F(ImapCommands, Rev2SessionsNeitherShowNorClaimRecent_Rfc9051_AppendixE) {
   // A rev2 client cannot be told, so it takes nothing away from a rev1 client.
   Client& v1 = client();
   EXPECT_TRUE(has(command(v1, "SELECT INBOX"), "* 2 RECENT\r\n"));
+}
+
+// ------------------------------------------------------------------ QRESYNC past the horizon
+
+// Four messages; after `since` uid 2 is flagged and uids 1 and 3 are expunged, and the store
+// keeps only the last expunge's record: changes_since(since) is Errc::expired.
+TEST_F(ImapCommands, QresyncSelectPastTheHorizonStillSendsFlagChangesAndVanished_Rfc7162_3_2_5_2) {
+  for (auto s : {"a", "b", "c", "d"}) append("INBOX", s);
+  Client& setup = client();
+  const std::string sel = command(setup, "SELECT INBOX");
+  const auto uv_at = sel.find("[UIDVALIDITY ");
+  ASSERT_NE(uv_at, std::string::npos);
+  const std::string uidvalidity = sel.substr(uv_at + 13, sel.find(']', uv_at) - uv_at - 13);
+  const auto hm_at = sel.find("[HIGHESTMODSEQ ");
+  ASSERT_NE(hm_at, std::string::npos);
+  const std::string since = sel.substr(hm_at + 15, sel.find(']', hm_at) - hm_at - 15);
+  command(setup, "UID STORE 2 +FLAGS.SILENT (\\Flagged)");
+  command(setup, "UID STORE 1 +FLAGS.SILENT (\\Deleted)");
+  command(setup, "UID EXPUNGE 1");
+  command(setup, "UID STORE 3 +FLAGS.SILENT (\\Deleted)");
+  command(setup, "UID EXPUNGE 3");
+
+  // With known UIDs: the gone ones among them; uid 2's flag change as FETCH.
+  Client& q = client("QRESYNC");
+  const std::string r1 = command(q, "SELECT INBOX (QRESYNC (" + uidvalidity + " " + since + " 1:4))");
+  EXPECT_TRUE(has(r1, "* VANISHED (EARLIER) 1,3\r\n")) << r1;
+  EXPECT_TRUE(has(r1, "* 1 FETCH (UID 2 FLAGS (\\Flagged) MODSEQ (")) << r1;
+  EXPECT_FALSE(has(r1, "UID 4 ")) << r1;  // unchanged since `since`
+
+  // Without known UIDs: 1:UIDNEXT-1 is assumed (a superset is allowed).
+  Client& q2 = client("QRESYNC");
+  const std::string r2 = command(q2, "SELECT INBOX (QRESYNC (" + uidvalidity + " " + since + "))");
+  EXPECT_TRUE(has(r2, "* VANISHED (EARLIER) 1,3\r\n")) << r2;
+  EXPECT_TRUE(has(r2, "* 1 FETCH (UID 2 FLAGS (\\Flagged) MODSEQ (")) << r2;
+
+  // seq-match data: a client that knew seq 1 as uid 2 (it had seen uid 1 go) and finds
+  // uid 2 still at seq 1 lost nothing at or below uid 2: only uid 3 is reported.
+  Client& q3 = client("QRESYNC");
+  const std::string r3 = command(q3, "EXAMINE INBOX (QRESYNC (" + uidvalidity + " " + since + " 1:4 (1 2)))");
+  EXPECT_TRUE(has(r3, "* VANISHED (EARLIER) 3\r\n")) << r3;
+
+  // UID FETCH ... (CHANGEDSINCE since VANISHED) in a selected mailbox (§3.2.6).
+  const std::string f = command(q, "UID FETCH 1:* (FLAGS) (CHANGEDSINCE " + since + " VANISHED)");
+  EXPECT_TRUE(has(f, "* VANISHED (EARLIER) 1,3\r\n")) << f;
+  EXPECT_TRUE(has(f, "* 1 FETCH (UID 2 FLAGS (\\Flagged) MODSEQ (")) << f;
+  EXPECT_FALSE(has(f, "UID 4 ")) << f;
 }
 
 }  // namespace
