@@ -583,26 +583,44 @@ rt::Task<Result<AppendResult>> IndexedStore::append(std::string user, std::strin
   if (internal_date == 0) internal_date = now_s;
   rt::Disk& disk = impl_->env.disk();
   std::string name;
-  std::string tmp;
-  bool written = false;
-  for (int attempt = 0; attempt < 4 && !written; ++attempt) {
-    name = impl_->namer.next(impl_->env.clock().wall_now(), content.size());
-    tmp = maildir + "/" + folder_rel(dir, index::folder_file("", MaildirFolder::tmp, name));
-    Status w = co_await rt::write_file(disk, tmp, content, rt::WriteMode::create_new);
-    if (w.ok()) written = true;
-    else if (w.code() != Errc::exists) {
-      (void)co_await rt::remove(disk, tmp);
-      co_return fail(w.error());
+  std::string file;
+  // A folder whose tmp/ or new/ another program removed gets them back once (self-heal).
+  for (bool healed = false;;) {
+    std::string tmp;
+    bool written = false;
+    Status w;
+    for (int attempt = 0; attempt < 4 && !written; ++attempt) {
+      name = impl_->namer.next(impl_->env.clock().wall_now(), content.size());
+      tmp = maildir + "/" + folder_rel(dir, index::folder_file("", MaildirFolder::tmp, name));
+      w = co_await rt::write_file(disk, tmp, content, rt::WriteMode::create_new);
+      if (w.ok()) written = true;
+      else if (w.code() != Errc::exists) break;
     }
+    if (!written && w.code() == Errc::exists) co_return fail(Errc::exists, "no unique maildir name after retries");
+    if (written) {
+      file = index::folder_file("", MaildirFolder::new_mail, name);
+      CommitItem item;
+      item.tmp_path = tmp;
+      item.new_paths.push_back(maildir + "/" + folder_rel(dir, file));
+      item.copy_paths.emplace_back();
+      w = co_await impl_->committer.commit(std::move(item));
+      if (w.ok()) break;
+    } else {
+      (void)co_await rt::remove(disk, tmp);
+    }
+    if (w.code() != Errc::not_found || healed) co_return fail(w.error());
+    healed = true;
+    // Only a folder that still exists is healed (a DELETE meanwhile stays a TRYCREATE).
+    auto locked = co_await impl_->acquire(user);
+    if (!locked.ok()) co_return fail(locked.error());
+    auto f = co_await impl_->folder(*locked->account, folder, false);
+    if (!f.ok()) co_return fail(f.error());
+    if ((*f)->row.dir != dir) co_return fail(w.error());  // renamed meanwhile
+    // Named first: GCC 12 destroys a temporary made by ?: inside co_await twice.
+    std::string folder_path = dir.empty() ? maildir : maildir + "/" + dir;
+    Status h = co_await impl_->heal_folder_dirs(std::move(folder_path));
+    if (!h.ok()) co_return fail(h.error());
   }
-  if (!written) co_return fail(Errc::exists, "no unique maildir name after retries");
-  const std::string file = index::folder_file("", MaildirFolder::new_mail, name);
-  CommitItem item;
-  item.tmp_path = tmp;
-  item.new_paths.push_back(maildir + "/" + folder_rel(dir, file));
-  item.copy_paths.emplace_back();
-  Status cs = co_await impl_->committer.commit(std::move(item));
-  if (!cs.ok()) co_return fail(cs.error());
 
   auto locked = co_await impl_->acquire(user);
   if (!locked.ok()) co_return fail(locked.error());

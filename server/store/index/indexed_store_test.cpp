@@ -956,6 +956,50 @@ void remove_index(const fs::path& user_dir) {
   }
 }
 
+// Self-heal, as Dovecot does: a folder directory that lost tmp/, new/ or cur/ (an
+// administrator, another program) gets them back instead of failing deliveries and APPEND.
+TEST_F(IndexedStoreRescanTest, RescanRecreatesMissingTmpNewAndCur) {
+  make_account();
+  const std::uint32_t uid = append("Archive", message("a", "1"));
+  ASSERT_NE(uid, 0u);
+  const fs::path folder = maildir() / ".Archive";
+  fs::remove_all(folder / "new");  // the message goes with it
+  fs::remove_all(folder / "tmp");
+  fs::remove_all(maildir() / "cur");  // INBOX is the Maildir itself
+  EXPECT_TRUE(open("Archive").messages.empty());
+  EXPECT_TRUE(open("INBOX").messages.empty());
+  for (const char* sub : {"tmp", "new", "cur"}) {
+    EXPECT_TRUE(fs::is_directory(folder / sub)) << sub;
+    EXPECT_TRUE(fs::is_directory(maildir() / sub)) << sub;
+  }
+  EXPECT_GT(append("Archive", message("b", "2")), uid);
+  auto delivered = call(store().deliver_parts({kUser}, {message("c", "3")}));
+  ASSERT_TRUE(delivered.ok());
+  EXPECT_EQ(open("INBOX").messages.size(), 1u);
+}
+
+// Between rescans (rescan_interval 5 s): the APPEND that finds tmp/ or new/ gone makes them
+// again and succeeds.
+TEST_F(IndexedStoreTest, AppendRecreatesAMissingTmpOrNewBetweenRescans) {
+  make_account();
+  ASSERT_NE(append("Sent", message("a", "1")), 0u);
+  const fs::path folder = maildir() / ".Sent";
+  fs::remove_all(folder / "tmp");
+  const std::uint32_t second = append("Sent", message("b", "2"));
+  EXPECT_NE(second, 0u);
+  EXPECT_TRUE(fs::is_directory(folder / "tmp"));
+  fs::remove_all(folder / "new");  // takes both messages' files
+  const std::uint32_t third = append("Sent", message("c", "3"));
+  EXPECT_GT(third, second);
+  EXPECT_TRUE(fs::is_directory(folder / "new"));
+  EXPECT_EQ(files_in(folder / "new").size(), 1u);
+  EXPECT_EQ(read("Sent", third), message("c", "3"));
+  // A deleted folder stays deleted: APPEND is not_found (TRYCREATE) and makes no directory.
+  ASSERT_TRUE(call(store().delete_folder(kUser, "Sent")).ok());
+  EXPECT_EQ(call(store().append(kUser, "Sent", message("d", "4"), {}, 0)).code(), Errc::not_found);
+  EXPECT_FALSE(fs::exists(folder));
+}
+
 TEST_F(IndexedStoreTest, LostIndexIsRebuiltFromTheMaildirWithGreaterUidvalidities) {
   make_account();
   ASSERT_TRUE(call(store().create_folder(kUser, "Projects/Big", SpecialUse::none)).ok());
