@@ -34,7 +34,8 @@ namespace mail::store {
 inline constexpr char kFolderDelimiter = '/';
 
 // System flags as a bit set (RFC 9051 §2.3.2). \Recent does not exist in IMAP4rev2 and
-// is not stored: a rev1 session computes it itself. Keywords are separate strings.
+// is not a stored flag: the folder keeps which uids a session already claimed as recent
+// (MailStore::claim_recent) and a rev1 session shows it. Keywords are separate strings.
 enum SystemFlag : std::uint8_t {
   flag_seen = 1 << 0,
   flag_answered = 1 << 1,
@@ -69,6 +70,7 @@ struct FolderStatus {
   std::uint32_t unseen = 0;    // messages without \Seen
   std::uint32_t deleted = 0;   // messages with \Deleted (RFC 9051 STATUS DELETED)
   std::uint64_t size = 0;      // octets of all messages (RFC 8438 STATUS=SIZE)
+  std::uint32_t recent = 0;    // messages no session claimed as \Recent yet (RFC 3501 STATUS RECENT)
 };
 
 // One message's metadata: everything IMAP needs except the contents.
@@ -177,6 +179,14 @@ class MailStore : public MailboxStore {
   // longer does (since_modseq older than the log's horizon), Errc::expired — reopen.
   virtual rt::Task<Result<FolderChanges>> changes_since(std::string user, std::string name,
                                                        std::uint64_t since_modseq) = 0;
+  // IMAP4rev1 \Recent (RFC 3501 §2.3.2): a message is recent in exactly one session, the
+  // first that SELECTs the folder after it arrived (as Dovecot does). The folder keeps the
+  // first uid not yet claimed; returns it, and when `claim`, moves it up to `up_to_uid` (the
+  // caller's UIDNEXT), so the caller alone shows uids [returned, up_to_uid) as \Recent.
+  // `claim` false (EXAMINE) only looks. Durable like the other changes, but no MODSEQ: it
+  // is not a change of any message.
+  virtual rt::Task<Result<std::uint32_t>> claim_recent(std::string user, std::string name, std::uint32_t up_to_uid,
+                                                       bool claim) = 0;
   // `internal_date` 0 = now. Errc::not_found for no such folder (TRYCREATE), Errc::no_space
   // over the account's quota (RFC 9208 OVERQUOTA).
   virtual rt::Task<Result<AppendResult>> append(std::string user, std::string folder, std::string content,

@@ -75,6 +75,31 @@ std::optional<std::vector<std::uint32_t>> resolve_seqs(const SessionContext& ctx
   return seqs;
 }
 
+std::vector<im::UidRange> absent_uids(const MailboxView& view, const std::vector<im::UidRange>& ranges,
+                                      std::uint32_t above_uid) {
+  std::vector<im::UidRange> out;
+  if (view.uidnext() <= 1) return out;
+  const std::uint32_t last = view.uidnext() - 1;
+  auto emit = [&out](std::uint32_t lo, std::uint32_t hi) {
+    if (!out.empty() && out.back().hi + 1 == lo) out.back().hi = hi;
+    else out.push_back(im::UidRange{lo, hi});
+  };
+  for (const auto& r : ranges) {
+    if (r.hi <= above_uid || r.lo > last) continue;
+    std::uint32_t lo = std::max(r.lo, above_uid + 1);
+    const std::uint32_t hi = std::min(r.hi, last);
+    // The gaps between the messages the view holds in [lo, hi]: linear in messages, not UIDs.
+    for (std::uint32_t s = view.lower_bound_uid(lo); s <= view.size() && view.message(s).uid <= hi; ++s) {
+      const std::uint32_t uid = view.message(s).uid;
+      if (uid > lo) emit(lo, uid - 1);
+      lo = uid + 1;
+      if (uid == hi) break;
+    }
+    if (lo <= hi && lo != 0) emit(lo, hi);
+  }
+  return out;
+}
+
 namespace {
 
 // A full reread turned into changes (when the store's log no longer reaches back).
@@ -117,6 +142,14 @@ rt::Task<std::string> resync(SessionContext& ctx, bool allow_expunge, std::span<
   // Another mailbox under the selected one's name (deleted and made again): its changes
   // are not this view's. The session's next command ends it (selected_mailbox_gone).
   if (changes->status.uidvalidity != view.uidvalidity()) co_return std::string();
+  // New mail for a rev1 session: claim what no other session has seen as \Recent yet
+  // (RFC 3501 §2.3.2) before the EXISTS/RECENT are told. EXAMINE only looks.
+  if (ctx.rev1() && changes->status.uidnext > view.uidnext()) {
+    const std::uint32_t known_uidnext = view.uidnext();
+    const std::uint32_t uidnext = changes->status.uidnext;
+    auto first = co_await ctx.store.claim_recent(ctx.user, view.folder(), uidnext, !view.read_only());
+    if (first.ok()) view.add_recent(std::max(*first, known_uidnext), uidnext);
+  }
   const bool with_modseq = ctx.session.enabled().condstore;
   std::string out = view.apply(changes.value(), allow_expunge, ctx.expunge_style(), with_modseq, ctx.rev1(), told);
   co_return out;

@@ -15,6 +15,7 @@
 #include "core/function.h"
 #include "node/imap/mailbox_view.h"
 #include "proto/imap/command.h"
+#include "proto/imap/parser.h"
 #include "proto/imap/server_session.h"
 #include "runtime/env.h"
 #include "runtime/task.h"
@@ -91,6 +92,11 @@ Response no_from(const Error& e, std::string_view what);
 // System flags and keywords as the client wrote them; nullopt for an unknown "\\Flag"
 // (\\Recent is accepted and ignored: it is not settable).
 std::optional<store::Flags> flags_from_wire(const std::vector<std::string>& words);
+// RFC 7162 §3.2.5.2, §3.2.6: when the change log no longer reaches back to the client's
+// MODSEQ, VANISHED (EARLIER) may be a superset: every UID of `ranges` (normalised) above
+// `above_uid` and below UIDNEXT that the selected mailbox does not hold, as ranges.
+std::vector<mail::imap::UidRange> absent_uids(const MailboxView& view, const std::vector<mail::imap::UidRange>& ranges,
+                                              std::uint32_t above_uid);
 // Sequence numbers (or UIDs when `uid`) of the selected mailbox a set names, in ascending
 // sequence order. nullopt when a sequence number is beyond the mailbox (RFC 9051 §9: BAD).
 std::optional<std::vector<std::uint32_t>> resolve_seqs(const SessionContext& ctx, const mail::imap::SequenceSet& set,

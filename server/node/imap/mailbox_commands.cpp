@@ -86,7 +86,7 @@ void append_status_items(std::string& out, const SessionContext& ctx, const std:
   for (auto i : items) {
     switch (i) {
       case im::StatusItem::messages: item("MESSAGES", st.messages); break;
-      case im::StatusItem::recent: item("RECENT", 0); break;  // rev1 only; no session owns them here
+      case im::StatusItem::recent: item("RECENT", st.recent); break;  // RFC 3501 §6.3.10: not claimed
       case im::StatusItem::uidnext: item("UIDNEXT", st.uidnext); break;
       case im::StatusItem::uidvalidity: item("UIDVALIDITY", st.uidvalidity); break;
       case im::StatusItem::unseen: item("UNSEEN", st.unseen); break;
@@ -176,6 +176,12 @@ rt::Task<Response> cmd_select(SessionContext& ctx, const im::Select& c) {
   ctx.view.emplace(*name, std::move(snap).value(), c.examine);
   MailboxView& view = *ctx.view;
   const store::FolderStatus& st = view.status();
+  if (ctx.rev1()) {
+    // RFC 3501 §2.3.2: this session is the first to see what nobody SELECTed since it
+    // arrived; EXAMINE shows the same messages but leaves them recent for the next SELECT.
+    auto first = co_await ctx.store.claim_recent(ctx.user, *name, st.uidnext, !c.examine);
+    if (first.ok()) view.add_recent(*first, st.uidnext);
+  }
   // Keywords in use, for FLAGS and PERMANENTFLAGS.
   std::set<std::string> keywords;
   for (std::uint32_t s = 1; s <= view.size(); ++s)
@@ -183,7 +189,7 @@ rt::Task<Response> cmd_select(SessionContext& ctx, const im::Select& c) {
   std::string flags = "\\Answered \\Flagged \\Deleted \\Seen \\Draft";
   for (const auto& k : keywords) flags += " " + k;
   untagged += "* " + std::to_string(view.size()) + " EXISTS\r\n";
-  if (ctx.rev1()) untagged += "* 0 RECENT\r\n";
+  if (ctx.rev1()) untagged += "* " + std::to_string(view.recent_count()) + " RECENT\r\n";
   untagged += "* FLAGS (" + flags + ")\r\n";
   untagged += c.examine ? std::string("* OK [PERMANENTFLAGS ()] Read-only mailbox\r\n")
                         : "* OK [PERMANENTFLAGS (" + flags + " \\*)] Flags permitted\r\n";
@@ -196,37 +202,54 @@ rt::Task<Response> cmd_select(SessionContext& ctx, const im::Select& c) {
   untagged += list_line(ctx, "LIST", info, false);
   // RFC 7162 §3.2.5.1: QRESYNC parameters with a matching UIDVALIDITY get what changed.
   if (c.qresync && c.qresync->uidvalidity == st.uidvalidity) {
-    auto changes = co_await ctx.store.changes_since(ctx.user, *name, c.qresync->modseq);
-    std::vector<std::uint32_t> vanished;
-    std::string fetches;
+    const std::uint64_t since = c.qresync->modseq;
+    const auto known = c.qresync->known_uids ? im::normalize(*c.qresync->known_uids, 0xffffffffu)
+                                             : std::vector<im::UidRange>{im::UidRange{1, 0xffffffffu}};
+    const auto is_known = [&known](std::uint32_t u) {
+      return std::any_of(known.begin(), known.end(), [u](const im::UidRange& r) { return u >= r.lo && u <= r.hi; });
+    };
+    std::vector<im::UidRange> vanished;
+    auto changes = co_await ctx.store.changes_since(ctx.user, *name, since);
     if (changes.ok()) {
-      for (const auto& ch : changes.value().changes) {
-        if (ch.kind == store::FolderChange::Kind::expunged) {
-          vanished.push_back(ch.info.uid);
-        } else if (auto seq = view.seq_of_uid(ch.info.uid)) {
-          fetches += "* " + std::to_string(*seq) + " FETCH (UID " + std::to_string(ch.info.uid) + " FLAGS " +
-                     view.flag_list(*seq, false) + " MODSEQ (" + std::to_string(view.message(*seq).modseq) + "))\r\n";
+      std::vector<std::uint32_t> gone;
+      for (const auto& ch : changes.value().changes)
+        if (ch.kind == store::FolderChange::Kind::expunged && is_known(ch.info.uid)) gone.push_back(ch.info.uid);
+      std::sort(gone.begin(), gone.end());
+      for (auto u : gone) vanished.push_back(im::UidRange{u, u});
+    } else {
+      // §3.2.5.2: the log no longer reaches back to `since` (expunge records pruned): every
+      // known UID that is gone is reported, a superset. Matching (seq, uid) pairs prove
+      // nothing below their uid was expunged.
+      std::uint32_t above = 0;
+      if (c.qresync->seq_match) {
+        const auto seqs = im::normalize(c.qresync->seq_match->first, 0);
+        const auto uids = im::normalize(c.qresync->seq_match->second, 0);
+        std::vector<std::uint32_t> s_list;
+        std::vector<std::uint32_t> u_list;
+        for (const auto& r : seqs)
+          for (std::uint64_t x = r.lo; x <= r.hi && s_list.size() < 100'000; ++x) s_list.push_back(static_cast<std::uint32_t>(x));
+        for (const auto& r : uids)
+          for (std::uint64_t x = r.lo; x <= r.hi && u_list.size() < 100'000; ++x) u_list.push_back(static_cast<std::uint32_t>(x));
+        for (std::size_t i = 0; i < s_list.size() && i < u_list.size(); ++i) {
+          auto seq = view.seq_of_uid(u_list[i]);
+          if (seq && *seq == s_list[i]) above = std::max(above, u_list[i]);
         }
       }
-    } else if (c.qresync->known_uids) {
-      // The log does not reach back: every known UID that is gone is reported.
-      for (const auto& r : im::normalize(*c.qresync->known_uids, st.uidnext > 0 ? st.uidnext - 1 : 0))
-        for (std::uint64_t u = r.lo; u <= r.hi && u < st.uidnext; ++u)
-          if (!view.seq_of_uid(static_cast<std::uint32_t>(u))) vanished.push_back(static_cast<std::uint32_t>(u));
+      vanished = absent_uids(view, known, above);
     }
-    if (c.qresync->known_uids) {
-      auto known = im::normalize(*c.qresync->known_uids, 0xffffffffu);
-      std::erase_if(vanished, [&](std::uint32_t u) {
-        return std::none_of(known.begin(), known.end(), [u](const im::UidRange& r) { return u >= r.lo && u <= r.hi; });
-      });
-    }
-    std::sort(vanished.begin(), vanished.end());
     if (!vanished.empty()) {
       untagged += "* VANISHED (EARLIER) ";
-      im::append_sequence_set(untagged, vanished);
+      im::append_ranges(untagged, vanished);
       untagged += "\r\n";
     }
-    untagged += fetches;
+    // Flag changes (and messages new to the client) come from the messages themselves:
+    // every message with MODSEQ > since, whether or not the log still reaches back.
+    for (std::uint32_t seq = 1; seq <= view.size(); ++seq) {
+      const store::MessageInfo& m = view.message(seq);
+      if (m.modseq <= since) continue;
+      untagged += "* " + std::to_string(seq) + " FETCH (UID " + std::to_string(m.uid) + " FLAGS " +
+                  view.flag_list(seq, ctx.rev1()) + " MODSEQ (" + std::to_string(m.modseq) + "))\r\n";
+    }
   }
   Response r = ok(c.examine ? "[READ-ONLY] EXAMINE completed" : "[READ-WRITE] SELECT completed", std::move(untagged));
   r.next_state = im::State::selected;

@@ -71,12 +71,24 @@ std::uint32_t MailboxView::lower_bound_uid(std::uint32_t uid) const noexcept {
 }
 
 bool MailboxView::recent(std::uint32_t seq) const {
-  return recent_from_uid_ != 0 && message(seq).uid >= recent_from_uid_;
+  const std::uint32_t uid = message(seq).uid;
+  return std::any_of(recent_.begin(), recent_.end(), [uid](const auto& r) { return uid >= r.first && uid < r.second; });
 }
 
 std::uint32_t MailboxView::recent_count() const noexcept {
-  if (recent_from_uid_ == 0) return 0;
-  return size() + 1 - lower_bound_uid(recent_from_uid_);
+  std::uint32_t n = 0;
+  for (const auto& [from, to] : recent_) n += lower_bound_uid(to) - lower_bound_uid(from);
+  return n;
+}
+
+void MailboxView::add_recent(std::uint32_t from_uid, std::uint32_t to_uid) {
+  if (!recent_.empty()) from_uid = std::max(from_uid, recent_.back().second);  // claims only move up
+  if (from_uid >= to_uid) return;
+  if (!recent_.empty() && recent_.back().second == from_uid) {
+    recent_.back().second = to_uid;
+  } else {
+    recent_.emplace_back(from_uid, to_uid);
+  }
 }
 
 std::uint32_t MailboxView::first_unseen() const noexcept {
@@ -150,7 +162,6 @@ std::string MailboxView::apply(const store::FolderChanges& changes, bool allow_e
   if (allow_expunge) out += flush_expunges(style);
   if (!added.empty()) {
     std::sort(added.begin(), added.end(), [](const auto& a, const auto& b) { return a.uid < b.uid; });
-    if (recent_from_uid_ == 0) recent_from_uid_ = added.front().uid;
     for (auto& m : added) messages_.push_back(std::move(m));
     out += "* " + std::to_string(size()) + " EXISTS\r\n";
     if (rev1) out += "* " + std::to_string(recent_count()) + " RECENT\r\n";

@@ -11,6 +11,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "store/mail_store.h"
@@ -41,9 +42,12 @@ class MailboxView {
   std::uint32_t max_uid() const noexcept { return messages_.empty() ? 0 : messages_.back().uid; }
   // The seq of the first message with uid >= `uid` (size()+1 when none).
   std::uint32_t lower_bound_uid(std::uint32_t uid) const noexcept;
-  // Messages that arrived after SELECT in this session (\Recent for IMAP4rev1 clients).
+  // \Recent for IMAP4rev1 clients (RFC 3501 §2.3.2): the uids this session claimed from
+  // the store (MailStore::claim_recent) at SELECT and when new mail arrived.
   bool recent(std::uint32_t seq) const;
   std::uint32_t recent_count() const noexcept;
+  // Uids [from_uid, to_uid) are recent in this session.
+  void add_recent(std::uint32_t from_uid, std::uint32_t to_uid);
   std::uint32_t first_unseen() const noexcept;  // 0 when every message is \Seen
 
   // The session's own changes, told by its own response: update the view in place (a
@@ -55,9 +59,9 @@ class MailboxView {
   // "* 2 FETCH (FLAGS (\Seen) UID 7)\r\n"...). With `allow_expunge` false, expunged
   // messages stay addressable and are reported by a later call. `with_modseq`: the
   // client enabled CONDSTORE (FETCH responses carry MODSEQ). `rev1`: \Recent shown and
-  // "* n RECENT" sent when new mail arrives. `told` (ascending uids): messages whose flags
-  // the running command's own response shows next (STORE, FETCH FLAGS): updated here, not
-  // told twice.
+  // "* n RECENT" sent when new mail arrives (the caller claims it first: add_recent).
+  // `told` (ascending uids): messages whose flags the running command's own response
+  // shows next (STORE, FETCH FLAGS): updated here, not told twice.
   std::string apply(const store::FolderChanges& changes, bool allow_expunge, ExpungeStyle style, bool with_modseq,
                     bool rev1, std::span<const std::uint32_t> told = {});
   // Reports expunges held back by earlier apply() calls (when they become allowed).
@@ -80,7 +84,8 @@ class MailboxView {
   bool read_only_ = false;
   store::FolderStatus status_;
   std::vector<store::MessageInfo> messages_;  // ascending uid
-  std::uint32_t recent_from_uid_ = 0;         // uids >= this arrived after SELECT (0: none)
+  // Recent uid ranges [first, second), ascending and disjoint (one per claim that got any).
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> recent_;
   std::vector<std::uint32_t> pending_expunges_;  // ascending; still in messages_
   std::vector<std::uint32_t> saved_;
 };

@@ -47,21 +47,30 @@ rt::Task<Response> cmd_fetch(SessionContext& ctx, const im::Fetch& c) {
     co_return bad("VANISHED needs UID FETCH with CHANGEDSINCE and QRESYNC enabled (RFC 7162 3.2.6)");
   std::string out;
   if (c.vanished) {
+    // "*" is UIDNEXT-1 here: the largest UID in use may be one that was expunged.
+    const std::uint32_t last = ctx.view->uidnext() > 1 ? ctx.view->uidnext() - 1 : 0;
+    const auto ranges = im::normalize(c.set, last);
+    std::vector<im::UidRange> gone;
     auto changes = co_await ctx.store.changes_since(ctx.user, ctx.view->folder(), *c.changedsince);
     if (changes.ok()) {
-      const auto ranges = im::normalize(c.set, ctx.view->max_uid());
-      std::vector<std::uint32_t> gone;
+      std::vector<std::uint32_t> uids;
       for (const auto& ch : changes->changes) {
         if (ch.kind != store::FolderChange::Kind::expunged) continue;
         if (std::any_of(ranges.begin(), ranges.end(), [&](const im::UidRange& r) { return ch.info.uid >= r.lo && ch.info.uid <= r.hi; }))
-          gone.push_back(ch.info.uid);
+          uids.push_back(ch.info.uid);
       }
-      std::sort(gone.begin(), gone.end());
-      if (!gone.empty()) {
-        out += "* VANISHED (EARLIER) ";
-        im::append_sequence_set(out, gone);
-        out += "\r\n";
-      }
+      std::sort(uids.begin(), uids.end());
+      for (auto u : uids) gone.push_back(im::UidRange{u, u});
+    } else if (changes.code() == Errc::expired) {
+      // RFC 7162 §3.2.6: older than the log's horizon: every UID of the set that is not
+      // in the mailbox (a superset of the expunged ones). The FETCH part below comes from
+      // the messages' MODSEQs, which the log's horizon does not affect.
+      gone = absent_uids(*ctx.view, ranges, 0);
+    }
+    if (!gone.empty()) {
+      out += "* VANISHED (EARLIER) ";
+      im::append_ranges(out, gone);
+      out += "\r\n";
     }
   }
   MailboxView& view = *ctx.view;

@@ -43,7 +43,7 @@ Status meta_set(sqlite::Db& db, std::string_view key, std::int64_t value) {
 }
 
 constexpr std::string_view kFolderColumns =
-    "id, name, disk_dir, uidvalidity, uidnext, highestmodseq, horizon_modseq, special_use, renamed_from";
+    "id, name, disk_dir, uidvalidity, uidnext, highestmodseq, horizon_modseq, special_use, renamed_from, recent_uid";
 
 FolderRow folder_of(const sqlite::Statement& st) {
   FolderRow f;
@@ -56,6 +56,7 @@ FolderRow folder_of(const sqlite::Statement& st) {
   f.counters.horizon_modseq = static_cast<std::uint64_t>(st.column_int64(6));
   f.special_use = static_cast<SpecialUse>(st.column_int64(7));
   if (!st.column_is_null(8)) f.renamed_from = std::string(st.column_text(8));
+  f.recent_uid = static_cast<std::uint32_t>(std::max<std::int64_t>(1, st.column_int64(9)));
   return f;
 }
 
@@ -334,6 +335,13 @@ Status AccountDb::clear_renamed(std::vector<std::int64_t> ids) {
     TRY_STATUS(st->run());
   }
   return tx->commit();
+}
+
+Status AccountDb::set_recent_uid(std::int64_t folder_id, std::uint32_t recent_uid) {
+  auto st = db_.prepare("UPDATE folders SET recent_uid = ?2 WHERE id = ?1");
+  if (!st) return fail(st.error());
+  st->bind(1, folder_id).bind(2, static_cast<std::int64_t>(recent_uid));
+  return st->run();
 }
 
 Status AccountDb::set_subscribed(const std::string& name, bool subscribed) {

@@ -27,6 +27,9 @@ struct FolderRow {
   FolderCounters counters;
   SpecialUse special_use = SpecialUse::none;
   std::optional<std::string> renamed_from;  // the directory it still has to be renamed from
+  // IMAP4rev1 \Recent (RFC 3501 §2.3.2): messages with uid >= this were not yet claimed by
+  // a session's SELECT (1 for a new folder: everything it gets is recent to someone).
+  std::uint32_t recent_uid = 1;
 };
 
 struct NewFolder {
@@ -88,6 +91,8 @@ class AccountDb {
   // The disk rename of these folders is durable: forget renamed_from.
   Status clear_renamed(std::vector<std::int64_t> ids);
   Status set_subscribed(const std::string& name, bool subscribed);
+  // The folder's first uid not yet claimed as \Recent (FolderRow::recent_uid).
+  Status set_recent_uid(std::int64_t folder_id, std::uint32_t recent_uid);
 
   Result<FolderContents> load_folder(std::int64_t id);
   // Adds messages in order with fresh uids; a message whose Maildir base name the folder

@@ -132,6 +132,15 @@ rt::Task<Status> IndexedStore::Impl::make_folder_dirs(Account& a, std::vector<st
   co_return co_await rt::sync_dir(env.disk(), a.maildir);
 }
 
+rt::Task<Status> IndexedStore::Impl::heal_folder_dirs(std::string folder_path) {
+  std::vector<std::string> paths;
+  for (MaildirFolder f : maildir_folders) paths.push_back(folder_path + "/" + index::folder_subdir("", f));
+  Status s = co_await make_dirs_all(env.disk(), std::move(paths));
+  if (!s.ok()) co_return s;
+  env.log().write(rt::LogLevel::warn, "maildir folder " + folder_path + " lacked tmp/, new/ or cur/: recreated");
+  co_return co_await rt::sync_dir(env.disk(), std::move(folder_path));
+}
+
 rt::Task<Status> IndexedStore::Impl::write_uidvalidity_marker(Account& a) {
   std::uint32_t highest = 0;
   for (const auto& [name, f] : a.folders) highest = std::max(highest, f.row.counters.uidvalidity);
@@ -346,17 +355,30 @@ rt::Task<Status> IndexedStore::Impl::rescan(Account& a, FolderState& f) {
   // new/ before cur/: a file another reader moves from new/ to cur/ meanwhile is then seen
   // at least once (in new/ before the move or in cur/ after it).
   std::map<std::string, std::string> on_disk;  // base name -> file (relative to the folder)
-  for (MaildirFolder sub : maildir_message_folders) {
+  bool incomplete = false;                     // tmp/, new/ or cur/ missing
+  for (MaildirFolder sub : maildir_folders) {
     auto listed = co_await rt::list_dir(disk, path_in(a, index::folder_subdir(f.row.dir, sub)));
     if (!listed.ok()) {
-      if (listed.code() == Errc::not_found) continue;
+      if (listed.code() == Errc::not_found) {
+        incomplete = true;
+        continue;
+      }
       co_return fail(listed.error());
     }
+    if (sub == MaildirFolder::tmp) continue;  // only looked for: tmp/ files are not messages
     for (auto& e : *listed) {
       if (e.is_dir || !is_plain_file_name(e.name)) continue;
       std::string file = index::folder_file("", sub, e.name);
       on_disk[std::string(index::maildir_base_name(e.name))] = std::move(file);  // cur/ wins
     }
+  }
+  if (incomplete) {
+    // Deliveries and APPENDs need all three; the messages that were in a removed new/ or
+    // cur/ are gone and are expunged below.
+    // Named first: GCC 12 destroys a temporary made by ?: inside co_await twice.
+    std::string folder_path = f.row.dir.empty() ? a.maildir : path_in(a, f.row.dir);
+    Status h = co_await heal_folder_dirs(std::move(folder_path));
+    if (!h.ok()) co_return h;
   }
   std::vector<std::uint32_t> vanished;
   std::vector<std::pair<std::uint32_t, std::string>> moved;

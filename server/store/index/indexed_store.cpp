@@ -98,6 +98,16 @@ class Subscription final : public ChangeSubscription {
   std::uint64_t id_;
 };
 
+// The counters, with the messages not yet claimed as \Recent (claim_recent).
+FolderStatus status_of(const FolderState& f) {
+  FolderStatus st = f.cache->status();
+  const auto msgs = f.cache->messages();
+  const auto first = std::lower_bound(msgs.begin(), msgs.end(), f.row.recent_uid,
+                                      [](const CachedMessage& m, std::uint32_t uid) { return m.info.uid < uid; });
+  st.recent = static_cast<std::uint32_t>(msgs.end() - first);
+  return st;
+}
+
 }  // namespace
 
 IndexedStore::IndexedStore(rt::Env& env, IndexedStoreConfig config)
@@ -497,7 +507,7 @@ rt::Task<Result<FolderStatus>> IndexedStore::folder_status(std::string user, std
   if (!locked.ok()) co_return fail(locked.error());
   auto f = co_await impl_->folder(*locked->account, std::move(name), true);
   if (!f.ok()) co_return fail(f.error());
-  co_return (*f)->cache->status();
+  co_return status_of(**f);
 }
 
 // ------------------------------------------------------------------ messages
@@ -507,7 +517,9 @@ rt::Task<Result<FolderSnapshot>> IndexedStore::open_folder(std::string user, std
   if (!locked.ok()) co_return fail(locked.error());
   auto f = co_await impl_->folder(*locked->account, std::move(name), true);
   if (!f.ok()) co_return fail(f.error());
-  co_return (*f)->cache->snapshot();
+  FolderSnapshot snap = (*f)->cache->snapshot();
+  snap.status = status_of(**f);
+  co_return snap;
 }
 
 rt::Task<Result<FolderChanges>> IndexedStore::changes_since(std::string user, std::string name, std::uint64_t since_modseq) {
@@ -516,6 +528,29 @@ rt::Task<Result<FolderChanges>> IndexedStore::changes_since(std::string user, st
   auto f = co_await impl_->folder(*locked->account, std::move(name), false);
   if (!f.ok()) co_return fail(f.error());
   co_return (*f)->cache->changes_since(since_modseq);
+}
+
+// The marker is persisted (folders.recent_uid), as Dovecot keeps first_recent_uid in its
+// index header: kept in memory only, a restart would have to call every message recent
+// again (RFC 3501 §2.3.2 says to when unsure) or none. The write happens only when there
+// is something to claim (new mail since the last SELECT), at most once per SELECT or
+// resync that finds new mail.
+rt::Task<Result<std::uint32_t>> IndexedStore::claim_recent(std::string user, std::string name, std::uint32_t up_to_uid,
+                                                           bool claim) {
+  auto locked = co_await impl_->acquire(std::move(user));
+  if (!locked.ok()) co_return fail(locked.error());
+  Account& a = *locked->account;
+  auto f = co_await impl_->folder(a, std::move(name), false);
+  if (!f.ok()) co_return fail(f.error());
+  FolderState& fs = **f;
+  const std::uint32_t first = fs.row.recent_uid;
+  if (claim && up_to_uid > first) {
+    const std::int64_t id = fs.row.id;
+    Status s = co_await impl_->job(a, [&] { return a.db->set_recent_uid(id, up_to_uid); });
+    if (!s.ok()) co_return fail(s.error());
+    fs.row.recent_uid = up_to_uid;
+  }
+  co_return first;
 }
 
 rt::Task<Result<AppendResult>> IndexedStore::append(std::string user, std::string folder, std::string content, Flags flags,
@@ -548,26 +583,44 @@ rt::Task<Result<AppendResult>> IndexedStore::append(std::string user, std::strin
   if (internal_date == 0) internal_date = now_s;
   rt::Disk& disk = impl_->env.disk();
   std::string name;
-  std::string tmp;
-  bool written = false;
-  for (int attempt = 0; attempt < 4 && !written; ++attempt) {
-    name = impl_->namer.next(impl_->env.clock().wall_now(), content.size());
-    tmp = maildir + "/" + folder_rel(dir, index::folder_file("", MaildirFolder::tmp, name));
-    Status w = co_await rt::write_file(disk, tmp, content, rt::WriteMode::create_new);
-    if (w.ok()) written = true;
-    else if (w.code() != Errc::exists) {
-      (void)co_await rt::remove(disk, tmp);
-      co_return fail(w.error());
+  std::string file;
+  // A folder whose tmp/ or new/ another program removed gets them back once (self-heal).
+  for (bool healed = false;;) {
+    std::string tmp;
+    bool written = false;
+    Status w;
+    for (int attempt = 0; attempt < 4 && !written; ++attempt) {
+      name = impl_->namer.next(impl_->env.clock().wall_now(), content.size());
+      tmp = maildir + "/" + folder_rel(dir, index::folder_file("", MaildirFolder::tmp, name));
+      w = co_await rt::write_file(disk, tmp, content, rt::WriteMode::create_new);
+      if (w.ok()) written = true;
+      else if (w.code() != Errc::exists) break;
     }
+    if (!written && w.code() == Errc::exists) co_return fail(Errc::exists, "no unique maildir name after retries");
+    if (written) {
+      file = index::folder_file("", MaildirFolder::new_mail, name);
+      CommitItem item;
+      item.tmp_path = tmp;
+      item.new_paths.push_back(maildir + "/" + folder_rel(dir, file));
+      item.copy_paths.emplace_back();
+      w = co_await impl_->committer.commit(std::move(item));
+      if (w.ok()) break;
+    } else {
+      (void)co_await rt::remove(disk, tmp);
+    }
+    if (w.code() != Errc::not_found || healed) co_return fail(w.error());
+    healed = true;
+    // Only a folder that still exists is healed (a DELETE meanwhile stays a TRYCREATE).
+    auto locked = co_await impl_->acquire(user);
+    if (!locked.ok()) co_return fail(locked.error());
+    auto f = co_await impl_->folder(*locked->account, folder, false);
+    if (!f.ok()) co_return fail(f.error());
+    if ((*f)->row.dir != dir) co_return fail(w.error());  // renamed meanwhile
+    // Named first: GCC 12 destroys a temporary made by ?: inside co_await twice.
+    std::string folder_path = dir.empty() ? maildir : maildir + "/" + dir;
+    Status h = co_await impl_->heal_folder_dirs(std::move(folder_path));
+    if (!h.ok()) co_return fail(h.error());
   }
-  if (!written) co_return fail(Errc::exists, "no unique maildir name after retries");
-  const std::string file = index::folder_file("", MaildirFolder::new_mail, name);
-  CommitItem item;
-  item.tmp_path = tmp;
-  item.new_paths.push_back(maildir + "/" + folder_rel(dir, file));
-  item.copy_paths.emplace_back();
-  Status cs = co_await impl_->committer.commit(std::move(item));
-  if (!cs.ok()) co_return fail(cs.error());
 
   auto locked = co_await impl_->acquire(user);
   if (!locked.ok()) co_return fail(locked.error());

@@ -83,6 +83,8 @@ class IndexedStore final : public MailStore {
   rt::Task<Result<FolderStatus>> folder_status(std::string user, std::string name) override;
   rt::Task<Result<FolderSnapshot>> open_folder(std::string user, std::string name) override;
   rt::Task<Result<FolderChanges>> changes_since(std::string user, std::string name, std::uint64_t since_modseq) override;
+  rt::Task<Result<std::uint32_t>> claim_recent(std::string user, std::string name, std::uint32_t up_to_uid,
+                                               bool claim) override;
   rt::Task<Result<AppendResult>> append(std::string user, std::string folder, std::string content, Flags flags,
                                         std::int64_t internal_date) override;
   rt::Task<Result<std::string>> read(std::string user, std::string folder, std::uint32_t uid) override;

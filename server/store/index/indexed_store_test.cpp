@@ -23,6 +23,7 @@
 #include "io/io_test_util.h"
 #include "runtime/await.h"
 #include "store/maildir.h"
+#include "store/sqlite/db.h"
 
 namespace mail::store {
 namespace {
@@ -533,6 +534,70 @@ TEST_F(IndexedStoreTest, ChangesSinceOlderThanPrunedTombstonesIsExpired_Rfc7162_
   EXPECT_EQ(call(store().changes_since(kUser, "INBOX", before)).code(), Errc::expired);
 }
 
+// ------------------------------------------------------------------ \Recent
+
+// RFC 3501 §2.3.2: a message is \Recent in the first session that selects its folder; the
+// store keeps the first uid not yet claimed (claim_recent), durably, per folder.
+TEST_F(IndexedStoreTest, RecentIsClaimedOnceAndTheClaimSurvivesReopen_Rfc3501_2_3_2) {
+  make_account();
+  append("INBOX", message("a", "1"));
+  append("INBOX", message("b", "2"));
+  EXPECT_EQ(status("INBOX").recent, 2u);  // STATUS RECENT: nobody selected INBOX yet
+  // EXAMINE only looks.
+  auto peek = call(store().claim_recent(kUser, "INBOX", 3, false));
+  ASSERT_TRUE(peek.ok());
+  EXPECT_EQ(*peek, 1u);
+  EXPECT_EQ(status("INBOX").recent, 2u);
+  // The first SELECT gets uids 1 and 2; the next one none.
+  auto first = call(store().claim_recent(kUser, "INBOX", 3, true));
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(*first, 1u);
+  EXPECT_EQ(status("INBOX").recent, 0u);
+  auto second = call(store().claim_recent(kUser, "INBOX", 3, true));
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(*second, 3u);
+  // New mail is recent again, for one claimer; a stale claimer cannot move the mark back.
+  append("INBOX", message("c", "3"));
+  EXPECT_EQ(status("INBOX").recent, 1u);
+  ASSERT_TRUE(call(store().claim_recent(kUser, "INBOX", 2, true)).ok());
+  EXPECT_EQ(status("INBOX").recent, 1u);
+  reopen();  // durable (Dovecot keeps it in its index too)
+  EXPECT_EQ(status("INBOX").recent, 1u);
+  auto third = call(store().claim_recent(kUser, "INBOX", 4, true));
+  ASSERT_TRUE(third.ok());
+  EXPECT_EQ(*third, 3u);
+  reopen();
+  EXPECT_EQ(status("INBOX").recent, 0u);
+  EXPECT_EQ(call(store().claim_recent(kUser, "INBOX", 4, false)).value(), 4u);
+  // Other folders have their own mark.
+  append("Archive", message("d", "4"));
+  EXPECT_EQ(status("Archive").recent, 1u);
+  EXPECT_EQ(call(store().claim_recent(kUser, "Nope", 1, true)).code(), Errc::not_found);
+}
+
+// An index made before folders.recent_uid existed (schema version 1) is migrated in place,
+// not rebuilt: its messages and UIDs stay, and they count as never claimed.
+TEST_F(IndexedStoreTest, SchemaVersion1IndexIsMigratedNotRebuilt) {
+  make_account();
+  append("INBOX", message("a", "1"));
+  append("INBOX", message("b", "2"));
+  const std::uint32_t uidvalidity = status("INBOX").uidvalidity;
+  ASSERT_TRUE(call(store().claim_recent(kUser, "INBOX", 3, true)).ok());
+  reopen();
+  {
+    auto db = sqlite::Db::open(store().index_path(kUser));
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE(db->exec("ALTER TABLE folders DROP COLUMN recent_uid;"
+                         "UPDATE meta SET value = 1 WHERE key = 'schema_version';")
+                    .ok());
+  }
+  const FolderSnapshot snap = open("INBOX");
+  EXPECT_EQ(uids_of(snap), (std::vector<std::uint32_t>{1, 2}));
+  EXPECT_EQ(snap.status.uidvalidity, uidvalidity);
+  EXPECT_EQ(store().stats().rebuilds, 0u);
+  EXPECT_EQ(status("INBOX").recent, 2u);
+}
+
 // ------------------------------------------------------------------ notifications
 
 TEST_F(IndexedStoreTest, SubscribersHearAppendsDeliveriesFlagsAndExpunges_Rfc2177) {
@@ -889,6 +954,50 @@ void remove_index(const fs::path& user_dir) {
     std::error_code ec;
     fs::remove(user_dir / f, ec);
   }
+}
+
+// Self-heal, as Dovecot does: a folder directory that lost tmp/, new/ or cur/ (an
+// administrator, another program) gets them back instead of failing deliveries and APPEND.
+TEST_F(IndexedStoreRescanTest, RescanRecreatesMissingTmpNewAndCur) {
+  make_account();
+  const std::uint32_t uid = append("Archive", message("a", "1"));
+  ASSERT_NE(uid, 0u);
+  const fs::path folder = maildir() / ".Archive";
+  fs::remove_all(folder / "new");  // the message goes with it
+  fs::remove_all(folder / "tmp");
+  fs::remove_all(maildir() / "cur");  // INBOX is the Maildir itself
+  EXPECT_TRUE(open("Archive").messages.empty());
+  EXPECT_TRUE(open("INBOX").messages.empty());
+  for (const char* sub : {"tmp", "new", "cur"}) {
+    EXPECT_TRUE(fs::is_directory(folder / sub)) << sub;
+    EXPECT_TRUE(fs::is_directory(maildir() / sub)) << sub;
+  }
+  EXPECT_GT(append("Archive", message("b", "2")), uid);
+  auto delivered = call(store().deliver_parts({kUser}, {message("c", "3")}));
+  ASSERT_TRUE(delivered.ok());
+  EXPECT_EQ(open("INBOX").messages.size(), 1u);
+}
+
+// Between rescans (rescan_interval 5 s): the APPEND that finds tmp/ or new/ gone makes them
+// again and succeeds.
+TEST_F(IndexedStoreTest, AppendRecreatesAMissingTmpOrNewBetweenRescans) {
+  make_account();
+  ASSERT_NE(append("Sent", message("a", "1")), 0u);
+  const fs::path folder = maildir() / ".Sent";
+  fs::remove_all(folder / "tmp");
+  const std::uint32_t second = append("Sent", message("b", "2"));
+  EXPECT_NE(second, 0u);
+  EXPECT_TRUE(fs::is_directory(folder / "tmp"));
+  fs::remove_all(folder / "new");  // takes both messages' files
+  const std::uint32_t third = append("Sent", message("c", "3"));
+  EXPECT_GT(third, second);
+  EXPECT_TRUE(fs::is_directory(folder / "new"));
+  EXPECT_EQ(files_in(folder / "new").size(), 1u);
+  EXPECT_EQ(read("Sent", third), message("c", "3"));
+  // A deleted folder stays deleted: APPEND is not_found (TRYCREATE) and makes no directory.
+  ASSERT_TRUE(call(store().delete_folder(kUser, "Sent")).ok());
+  EXPECT_EQ(call(store().append(kUser, "Sent", message("d", "4"), {}, 0)).code(), Errc::not_found);
+  EXPECT_FALSE(fs::exists(folder));
 }
 
 TEST_F(IndexedStoreTest, LostIndexIsRebuiltFromTheMaildirWithGreaterUidvalidities) {

@@ -2,6 +2,8 @@
 // and appends the migration from the previous version.
 #include "store/index/schema.h"
 
+#include <iterator>
+
 namespace mail::store::index {
 
 std::string_view schema_sql() noexcept {
@@ -16,7 +18,8 @@ CREATE TABLE folders(
   highestmodseq INTEGER NOT NULL,
   horizon_modseq INTEGER NOT NULL DEFAULT 0,
   special_use INTEGER NOT NULL DEFAULT 0,
-  renamed_from TEXT);
+  renamed_from TEXT,
+  recent_uid INTEGER NOT NULL DEFAULT 1);
 CREATE TABLE subscriptions(name TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE messages(
   id INTEGER PRIMARY KEY,
@@ -45,6 +48,14 @@ CREATE VIRTUAL TABLE texts USING fts5(hdr, body, tokenize='trigram');
 )sql";
 }
 
-std::span<const std::string_view> migrations() noexcept { return {}; }
+std::span<const std::string_view> migrations() noexcept {
+  static constexpr std::string_view kMigrations[] = {
+      // 1 -> 2: the first uid no IMAP4rev1 SELECT has claimed as \Recent yet (RFC 3501
+      // §2.3.2); an old folder's messages count as not yet claimed.
+      "ALTER TABLE folders ADD COLUMN recent_uid INTEGER NOT NULL DEFAULT 1;",
+  };
+  static_assert(std::size(kMigrations) == kSchemaVersion - 1);
+  return kMigrations;
+}
 
 }  // namespace mail::store::index

@@ -5,7 +5,8 @@
 //                           uidvalidity_last (the greatest UIDVALIDITY ever handed out)
 //   folders                 one row per folder: name (UTF-8, '/'), disk_dir (".A.B"; "" for
 //                           INBOX), UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ, the expunge
-//                           horizon, special use, renamed_from (a rename not yet done on disk)
+//                           horizon, special use, renamed_from (a rename not yet done on disk),
+//                           recent_uid (the first uid no IMAP4rev1 SELECT claimed as \Recent)
 //   subscriptions(name)     RFC 9051 §6.3.7: may name folders that do not exist
 //   messages                one row per message: uid, modseq, created_modseq, flags, date,
 //                           size, file (relative to the FOLDER's directory: "new/<n>",
@@ -22,12 +23,12 @@
 
 namespace mail::store::index {
 
-inline constexpr std::int64_t kSchemaVersion = 1;
+inline constexpr std::int64_t kSchemaVersion = 2;
 
 // The statements that create every table of kSchemaVersion in an empty database.
 std::string_view schema_sql() noexcept;
 
-// migrations()[v - 1] upgrades version v to v + 1 (empty while only version 1 exists).
+// migrations()[v - 1] upgrades version v to v + 1.
 // A database newer than kSchemaVersion, or older without a migration, counts as damaged.
 std::span<const std::string_view> migrations() noexcept;
 

@@ -86,6 +86,10 @@ struct IndexedStore::Impl {
   void notify(const std::string& user, const std::string& folder, std::uint64_t modseq);
   // Creates the folder directories (tmp/new/cur) durably.
   rt::Task<Status> make_folder_dirs(index::Account& a, std::vector<std::string> dirs);
+  // Self-heal (as Dovecot does): recreates whichever of tmp/, new/ and cur/ another program
+  // or an administrator removed from an existing folder directory (the Maildir itself for
+  // INBOX), durably. `folder_path` is absolute.
+  rt::Task<Status> heal_folder_dirs(std::string folder_path);
   // Records the greatest UIDVALIDITY handed out beside the index (survives its loss).
   rt::Task<Status> write_uidvalidity_marker(index::Account& a);
 
