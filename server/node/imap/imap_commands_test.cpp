@@ -27,7 +27,7 @@ bool has(const std::string& hay, std::string_view needle) { return hay.find(need
 // One client: a ServerSession logged in (and ENABLEd) over the wire, and its context.
 struct Client {
   Client(rt::Env& env, store::MailStore& store, const CommandConfig& config, imap::SessionConfig sc)
-      : h(std::move(sc)), ctx{env, store, config, h.s, "alice", "", std::nullopt} {}
+      : h(std::move(sc)), ctx{env, store, config, h.s, "alice", "", std::nullopt, {}} {}
   imap::testing::Harness h;
   SessionContext ctx;
 };
