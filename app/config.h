@@ -68,7 +68,7 @@ struct ImapAppConfig {
   std::uint64_t quota_messages = 0;             // RFC 9208 MESSAGE per user; 0 = none
   Duration login_timeout = 60s;
   Duration autologout = 30min;                  // RFC 9051 5.4: at least 30 minutes
-  bool compress = false;       // offer COMPRESS=DEFLATE after login (RFC 4978); opt-in
+  bool compress = true;        // offer COMPRESS=DEFLATE after login (RFC 4978); `false` turns it off
   bool literal_minus = false;  // advertise LITERAL- (non-sync literals <= 4096) instead of LITERAL+ (RFC 7888)
 };
 
