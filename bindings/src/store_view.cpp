@@ -23,19 +23,7 @@ std::vector<std::string> system_flag_names(std::uint8_t bits) {
   return out;
 }
 
-std::string special_use_name(store::SpecialUse use) {
-  switch (use) {
-    case store::SpecialUse::none: return "";
-    case store::SpecialUse::drafts: return "\\Drafts";
-    case store::SpecialUse::sent: return "\\Sent";
-    case store::SpecialUse::trash: return "\\Trash";
-    case store::SpecialUse::junk: return "\\Junk";
-    case store::SpecialUse::archive: return "\\Archive";
-    case store::SpecialUse::all: return "\\All";
-    case store::SpecialUse::flagged: return "\\Flagged";
-  }
-  return "";
-}
+std::string special_use_name(store::SpecialUse use) { return std::string(store::special_use_attribute(use)); }
 
 rt::Task<Result<std::vector<StoreFolderView>>> read_store(store::MailStore& store, std::string user,
                                                           std::optional<std::string> folder, bool bodies) {

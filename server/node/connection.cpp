@@ -458,19 +458,25 @@ rt::Task<void> Connection::settle_read() {
   }
 }
 
-rt::Task<void> Connection::start_tls() {
-  MAIL_ASSERT(phase_ == Phase::starting_tls);
-  // A plain read may be in flight: what it brings arrived after the go-ahead was queued, so
-  // it is the start of the TLS stream (or garbage that fails the handshake) — never commands.
+rt::Task<std::optional<std::string>> Connection::take_input_for_new_layer() {
   co_await settle_read();
   if (closing() || peer_done_) {
     if (!closing()) enter(Phase::open);  // pump() feeds the EOF / finishes the close
     input_len_ = 0;
-    co_return;
+    co_return std::nullopt;
   }
   std::string initial(input_.get(), input_len_);
   input_len_ = 0;
-  if (!co_await handshake(std::move(initial))) co_return;
+  co_return initial;
+}
+
+rt::Task<void> Connection::start_tls() {
+  MAIL_ASSERT(phase_ == Phase::starting_tls);
+  // A plain read may be in flight: what it brings arrived after the go-ahead was queued, so
+  // it is the start of the TLS stream (or garbage that fails the handshake) — never commands.
+  auto initial = co_await take_input_for_new_layer();
+  if (!initial) co_return;
+  if (!co_await handshake(std::move(*initial))) co_return;
   enter(Phase::open);
   session_->tls_established(env_.clock().now());
 }
@@ -481,15 +487,9 @@ rt::Task<void> Connection::start_compress() {
   MAIL_ASSERT(phase_ == Phase::starting_compress);
   // The input the session did not take, and a read in flight, came after the client saw
   // the OK (RFC 4978 §3: it must wait for it): the start of the compressed stream.
-  co_await settle_read();
-  if (closing() || peer_done_) {
-    if (!closing()) enter(Phase::open);  // pump() feeds the EOF / finishes the close
-    input_len_ = 0;
-    co_return;
-  }
-  std::string initial(input_.get(), input_len_);
-  input_len_ = 0;
-  stream_ = std::make_unique<DeflateStream>(env_.executor(), std::move(stream_), config_.deflate, std::move(initial));
+  auto initial = co_await take_input_for_new_layer();
+  if (!initial) co_return;
+  stream_ = std::make_unique<DeflateStream>(env_.executor(), std::move(stream_), config_.deflate, std::move(*initial));
   ++counters_.compressions;
   log(rt::LogLevel::debug, "DEFLATE on");
   enter(Phase::open);

@@ -130,6 +130,9 @@ class Connection {
   // Wraps stream_ in a TlsStream and runs the handshake; false when it failed (closed).
   rt::Task<bool> handshake(std::string initial_ciphertext);
   rt::Task<void> start_tls();
+  // Settles the read in flight and takes the unread input: the first bytes of the layer
+  // about to be put on the stream (TLS, DEFLATE). nullopt when the connection is ending.
+  rt::Task<std::optional<std::string>> take_input_for_new_layer();
   rt::Task<void> start_compress();
   rt::Task<void> settle_read();  // waits for the read in flight (phase change)
   void apply_wakeups();  // turn completed reads and timer expiries into state

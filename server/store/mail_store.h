@@ -52,6 +52,20 @@ struct Flags {
 
 // RFC 6154 special use of a folder.
 enum class SpecialUse : std::uint8_t { none, drafts, sent, trash, junk, archive, all, flagged };
+// The RFC 6154 attribute ("\\Drafts"...), empty for none.
+constexpr std::string_view special_use_attribute(SpecialUse u) noexcept {
+  switch (u) {
+    case SpecialUse::drafts: return "\\Drafts";
+    case SpecialUse::sent: return "\\Sent";
+    case SpecialUse::trash: return "\\Trash";
+    case SpecialUse::junk: return "\\Junk";
+    case SpecialUse::archive: return "\\Archive";
+    case SpecialUse::all: return "\\All";
+    case SpecialUse::flagged: return "\\Flagged";
+    case SpecialUse::none: break;
+  }
+  return {};
+}
 
 struct FolderInfo {
   std::string name;  // full UTF-8 name, '/'-delimited; "INBOX" for the inbox

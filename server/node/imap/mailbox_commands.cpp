@@ -20,28 +20,11 @@ namespace im = mail::imap;
 
 namespace {
 
-std::string_view special_use_attr(store::SpecialUse u) noexcept {
-  switch (u) {
-    case store::SpecialUse::drafts: return "\\Drafts";
-    case store::SpecialUse::sent: return "\\Sent";
-    case store::SpecialUse::trash: return "\\Trash";
-    case store::SpecialUse::junk: return "\\Junk";
-    case store::SpecialUse::archive: return "\\Archive";
-    case store::SpecialUse::all: return "\\All";
-    case store::SpecialUse::flagged: return "\\Flagged";
-    case store::SpecialUse::none: break;
-  }
-  return {};
-}
-
 std::optional<store::SpecialUse> parse_special_use(std::string_view attr) {
-  static constexpr std::pair<std::string_view, store::SpecialUse> kUses[] = {
-      {"\\Drafts", store::SpecialUse::drafts}, {"\\Sent", store::SpecialUse::sent},
-      {"\\Trash", store::SpecialUse::trash},   {"\\Junk", store::SpecialUse::junk},
-      {"\\Archive", store::SpecialUse::archive}, {"\\All", store::SpecialUse::all},
-      {"\\Flagged", store::SpecialUse::flagged}};
-  for (const auto& [name, use] : kUses)
-    if (iequals(name, attr)) return use;
+  using store::SpecialUse;
+  for (auto use : {SpecialUse::drafts, SpecialUse::sent, SpecialUse::trash, SpecialUse::junk, SpecialUse::archive,
+                   SpecialUse::all, SpecialUse::flagged})
+    if (iequals(store::special_use_attribute(use), attr)) return use;
   return std::nullopt;
 }
 
@@ -60,7 +43,7 @@ std::string list_line(const SessionContext& ctx, std::string_view verb, const st
   };
   if (!f.selectable) attr("\\Noselect");
   attr(f.has_children ? "\\HasChildren" : "\\HasNoChildren");
-  if (auto u = special_use_attr(f.special_use); !u.empty()) attr(u);
+  if (auto u = store::special_use_attribute(f.special_use); !u.empty()) attr(u);
   if (subscribed) attr("\\Subscribed");
   out += attrs;
   out += ") \"/\" ";
