@@ -215,7 +215,8 @@ store = 0
     }
     for (const char* server : {"10.0.1.1", "10.0.1.2"}) {
       for (const char* folder : {"INBOX", "Drafts", "Archive", "Trash"}) {
-        EXPECT_TRUE(read.contains(std::string(server) + " " + folder)) << "seed " << seed << ": " << server << " " << folder;
+        EXPECT_TRUE(read.contains(std::string(server) + " " + folder))
+            << "seed " << seed << ": " << server << " " << folder;
       }
       EXPECT_TRUE(appended.contains(server)) << "seed " << seed << ": no append acked on " << server;
     }

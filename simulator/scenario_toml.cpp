@@ -287,12 +287,16 @@ void read_imap(Reader& r, const toml::table& t, Scenario& s) {
     for (const auto& e : *a) {
       const auto f = e.value<std::string>();
       if (!f) im.reject(e, "folders", usage);
-      if (std::find(std::begin(kImapAccountFolders), std::end(kImapAccountFolders), *f) == std::end(kImapAccountFolders)) {
+      const auto* known = std::find(std::begin(kImapAccountFolders), std::end(kImapAccountFolders), *f);
+      if (known == std::end(kImapAccountFolders)) {
         // INBOX is read, flagged and IDLEd on by every session anyway; its contents belong
         // to the SMTP checks.
-        im.reject(e, "folders", "'" + *f + "': " + (*f == "INBOX" ? std::string("INBOX belongs to the SMTP checks; ") : "") + usage);
+        const std::string why = *f == "INBOX" ? "INBOX belongs to the SMTP checks; " : "";
+        im.reject(e, "folders", "'" + *f + "': " + why + usage);
       }
-      if (std::find(w.folders.begin(), w.folders.end(), *f) != w.folders.end()) im.reject(e, "folders", "'" + *f + "' twice");
+      if (std::find(w.folders.begin(), w.folders.end(), *f) != w.folders.end()) {
+        im.reject(e, "folders", "'" + *f + "' twice");
+      }
       w.folders.push_back(*f);
     }
   }
@@ -323,7 +327,7 @@ void read_imap(Reader& r, const toml::table& t, Scenario& s) {
 }
 
 // What the IMAP sessions need of the rest of the scenario, once every table is read.
-void check_imap(const toml::table& root, Scenario& s) {
+void check_imap(const toml::table& root, const Scenario& s) {
   const auto where = [&root](std::string_view key) -> const toml::node& {
     if (const auto* t = root.get_as<toml::table>("imap")) {
       if (const auto* n = t->get(key)) return *n;
@@ -333,15 +337,20 @@ void check_imap(const toml::table& root, Scenario& s) {
   };
   const ImapScenario& c = *s.imap;
   if (!s.tls) throw Bad{where("").source(), "imap", "needs tls = true (the sessions use implicit TLS)"};
-  if (s.logins.empty()) throw Bad{where("").source(), "imap", "needs submission.logins (the sessions LOGIN as one of them)"};
+  if (s.logins.empty()) {
+    throw Bad{where("").source(), "imap", "needs submission.logins (the sessions LOGIN as one of them)"};
+  }
   if (!c.workload.user.empty()) {
     bool found = false;
     for (const auto& l : s.logins) found = found || l.name == c.workload.user;
-    if (!found) throw Bad{where("user").source(), "imap.user", "'" + c.workload.user + "' is not in submission.logins"};
+    if (!found) {
+      throw Bad{where("user").source(), "imap.user", "'" + c.workload.user + "' is not in submission.logins"};
+    }
   }
   if (c.servers > s.servers) {
+    const std::string n = std::to_string(c.servers);
     throw Bad{where("servers").source(), "imap.servers",
-              std::to_string(c.servers) + " IMAP server hosts, but the scenario has servers = " + std::to_string(s.servers)};
+              n + " IMAP server hosts, but the scenario has servers = " + std::to_string(s.servers)};
   }
 }
 
