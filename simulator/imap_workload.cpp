@@ -71,6 +71,8 @@ std::vector<ImapSessionPlan> plan_imap_sessions(Prng& rng, const ImapWorkloadCon
   MAIL_ASSERT(!clients.empty());
   MAIL_ASSERT(!servers.empty());
   MAIL_ASSERT(!config.folders.empty());
+  const ImapOpMix& mix = config.mix;
+  MAIL_ASSERT(mix.total() > 0);
   std::vector<std::string> all{"INBOX"};
   all.insert(all.end(), config.folders.begin(), config.folders.end());
   std::vector<ImapSessionPlan> plans;
@@ -79,7 +81,8 @@ std::vector<ImapSessionPlan> plan_imap_sessions(Prng& rng, const ImapWorkloadCon
     p.index = first_index + i;
     p.liveness = liveness;
     p.client = clients[rng.below(clients.size())];
-    p.server = servers[rng.below(servers.size())];
+    p.server = servers[rng.below(servers.size())];  // drawn for liveness too: one stream either way
+    if (liveness) p.server = servers[i % servers.size()];
     p.server.port = config.port;
     p.start = liveness ? Duration(static_cast<std::int64_t>(rng.below(1'000'000))) : config.session_start.draw(rng);
     p.rng_seed = rng.next_u64();
@@ -112,29 +115,35 @@ std::vector<ImapSessionPlan> plan_imap_sessions(Prng& rng, const ImapWorkloadCon
     p.steps.push_back(ImapStep{ImapOp::select, all[rng.below(all.size())], 0, Duration(0), 0});
     const std::uint64_t n = config.ops_per_session.draw(rng);
     for (std::uint64_t k = 0; k < n; ++k) {
-      const std::uint64_t r = rng.below(100);
+      // Cumulative weights, in this order (the default mix sums to 100: the draws of old).
+      std::uint64_t r = rng.below(mix.total());
+      auto take = [&r](std::uint32_t weight) {
+        if (r < weight) return true;
+        r -= weight;
+        return false;
+      };
       ImapStep s;
-      if (r < 25) {
+      if (take(mix.append)) {
         add_append(config.folders[rng.below(config.folders.size())]);
         continue;
       }
-      if (r < 40) {
+      if (take(mix.fetch)) {
         s.op = ImapOp::fetch;
-      } else if (r < 48) {
+      } else if (take(mix.store)) {
         s.op = ImapOp::store;
-      } else if (r < 54) {
+      } else if (take(mix.expunge)) {
         s.op = ImapOp::expunge;
-      } else if (r < 60) {
+      } else if (take(mix.uid_expunge)) {
         s.op = ImapOp::uid_expunge;
-      } else if (r < 68) {
+      } else if (take(mix.move)) {
         s.op = ImapOp::move;
         s.folder = config.folders[rng.below(config.folders.size())];
-      } else if (r < 74) {
+      } else if (take(mix.idle)) {
         s.op = ImapOp::idle;
         s.idle = config.idle.draw(rng);
-      } else if (r < 79) {
+      } else if (take(mix.noop)) {
         s.op = ImapOp::noop;
-      } else if (r < 86) {
+      } else if (take(mix.status)) {
         s.op = ImapOp::status;
         s.folder = all[rng.below(all.size())];
       } else {

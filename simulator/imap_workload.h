@@ -18,6 +18,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/prng.h"
@@ -28,6 +29,29 @@
 
 namespace mail::sim {
 
+// The operation mix of a (non-liveness) session: each operation after the first SELECT is
+// drawn with these relative weights (their sum must be > 0). The defaults are the mix the
+// scenario was written with (sum 100, so the draws are what they always were).
+struct ImapOpMix {
+  std::uint32_t append = 25;       // APPEND to one of `folders`
+  std::uint32_t fetch = 15;        // UID FETCH BODY.PEEK[] of a known UID (or a sequence range)
+  std::uint32_t store = 8;         // UID STORE of flags
+  std::uint32_t expunge = 6;       // \Deleted, then EXPUNGE
+  std::uint32_t uid_expunge = 6;   // \Deleted, then UID EXPUNGE
+  std::uint32_t move = 8;          // UID MOVE to another of `folders`
+  std::uint32_t idle = 6;          // IDLE for `idle`, then DONE
+  std::uint32_t noop = 5;
+  std::uint32_t status = 7;        // STATUS of INBOX or one of `folders`
+  std::uint32_t select = 14;       // SELECT (CONDSTORE) of INBOX or one of `folders`
+  std::uint64_t total() const noexcept {
+    return std::uint64_t{append} + fetch + store + expunge + uid_expunge + move + idle + noop + status + select;
+  }
+};
+
+// The folders every new account has (store/index/account_open.cpp): the workload appends to
+// and moves between some of these, so it never needs to CREATE one.
+inline constexpr std::string_view kImapAccountFolders[] = {"Drafts", "Sent", "Trash", "Junk", "Archive"};
+
 struct ImapWorkloadConfig {
   std::uint16_t port = 993;  // implicit TLS (the servers' imaps listener)
   std::string user;          // the login all sessions share (one mailbox)
@@ -37,7 +61,8 @@ struct ImapWorkloadConfig {
   Range ops_per_session{4, 14};
   // Appended to, expunged from and moved between. INBOX is only read, flagged and IDLEd on
   // (the SMTP checks own its contents).
-  std::vector<std::string> folders{"Drafts", "Archive"};
+  std::vector<std::string> folders{"Drafts", "Archive"};  // of kImapAccountFolders
+  ImapOpMix mix;
   Range message_bytes{200, 4000};
   DurationRange idle{1s, 30s};
   std::uint32_t abrupt_disconnect_ppm = 50'000;  // hang up after a random byte count
@@ -147,6 +172,9 @@ class ImapLedger {
 // "X-Sim-Id: ..." of a message's header (the value up to CRLF); "" when absent.
 std::string header_sim_id(std::string_view message);
 
+// `count` sessions on `servers` (their IMAP port is config.port). Liveness sessions go to
+// the servers in turn (session k to servers[k % size]), so `size` of them read every
+// server's folders; the others to a server drawn at random.
 std::vector<ImapSessionPlan> plan_imap_sessions(Prng& rng, const ImapWorkloadConfig& config, std::uint32_t count,
                                                 std::uint32_t first_index, const std::vector<HostId>& clients,
                                                 const std::vector<rt::Endpoint>& servers, bool liveness,

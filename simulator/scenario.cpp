@@ -217,10 +217,15 @@ void ScenarioRun::Impl::setup() {
     if (iw.session_start.max > sc.fault_phase) iw.session_start.max = sc.fault_phase;
     if (iw.session_start.min > iw.session_start.max) iw.session_start.min = iw.session_start.max;
     const std::uint32_t first = planned_sessions;
-    auto imap_plans = plan_imap_sessions(iwl, iw, iw.sessions, first, clients, server_eps, false, imap_ledger);
+    // The IMAP server hosts: mx1..mxN, each with its own store; liveness sessions per host.
+    const std::size_t n = sc.imap->servers == 0 ? server_eps.size() : sc.imap->servers;
+    MAIL_ASSERT(n >= 1 && n <= server_eps.size());
+    const std::vector<rt::Endpoint> imap_eps(server_eps.begin(), server_eps.begin() + static_cast<std::ptrdiff_t>(n));
+    const auto liveness = static_cast<std::uint32_t>(iw.liveness_sessions * n);
+    auto imap_plans = plan_imap_sessions(iwl, iw, iw.sessions, first, clients, imap_eps, false, imap_ledger);
     imap_liveness_plans =
-        plan_imap_sessions(iwl, iw, iw.liveness_sessions, first + iw.sessions, clients, server_eps, true, imap_ledger);
-    planned_sessions += iw.sessions + iw.liveness_sessions;
+        plan_imap_sessions(iwl, iw, liveness, first + iw.sessions, clients, imap_eps, true, imap_ledger);
+    planned_sessions += iw.sessions + liveness;
     launch_imap_sessions(*world, world->now(), std::move(imap_plans), sc.imap->workload, imap_ledger, stats);
   }
 

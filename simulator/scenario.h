@@ -74,12 +74,16 @@ struct RelayScenario {
 
 // IMAP sessions (imap-concurrent, issue 14): several at once on one login's mailbox over
 // implicit TLS (needs `tls` and the login in `logins`), next to the SMTP workload delivering
-// into it. `index_loss_ppm`: when a crashed server comes back, the chance that its user's
-// index (<data_dir>/mail/<user>/index.sqlite*) was deleted while it was down, so the store
-// must rebuild it from the Maildir. See imap_workload.h and imap_checker.h.
+// into it. `index_loss_ppm`: when a crashed server comes back (any server host), the chance
+// that its user's index (<data_dir>/mail/<user>/index.sqlite*) was deleted while it was
+// down, so the store must rebuild it from the Maildir. `servers`: the sessions spread over
+// mx1..mx<servers>, each host with its own store (nothing shared); workload.liveness_sessions
+// is per server host, so each one's folders are read in full at the end. The [imap] table of
+// a scenario file (scenario_toml.cpp). See imap_workload.h and imap_checker.h.
 struct ImapScenario {
-  ImapWorkloadConfig workload;  // user/password/tls_client are filled in by the runner
+  ImapWorkloadConfig workload;  // user (default: the first login)/password/tls_client: the runner
   std::uint32_t index_loss_ppm = 0;
+  std::uint32_t servers = 0;  // IMAP server hosts, <= Scenario::servers; 0: every server host
 };
 
 struct Scenario {

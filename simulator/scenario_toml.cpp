@@ -2,6 +2,7 @@
 // simulator (toml++ is slow to compile). Unknown keys are errors, so a typo never turns
 // into a silently default knob. toml++ exceptions are caught here and become Results.
 // Every error names "FILE:LINE: key: problem", as the server configuration's do.
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <limits>
@@ -263,6 +264,96 @@ void read_relay_host(Reader& r, RelayHost& h, bool per_host) {
   r.duration("delay_warning", h.retry.delay_warning);
 }
 
+// [imap]: the IMAP sessions of imap-concurrent (scenario.h ImapScenario, imap_workload.h),
+// with [imap.mix] the relative weights of their operations. A scenario without IMAP gets
+// one (the defaults of ImapWorkloadConfig, no index loss) when the file has the table.
+void read_imap(Reader& r, const toml::table& t, Scenario& s) {
+  Reader im(t, r.name("imap"));
+  if (!s.imap) s.imap = ImapScenario{};
+  ImapScenario& c = *s.imap;
+  ImapWorkloadConfig& w = c.workload;
+  im.integer("servers", c.servers, 1, 200);
+  im.string("user", w.user);
+  im.integer("sessions", w.sessions);
+  im.duration_range("session_start", w.session_start);
+  im.range("ops_per_session", w.ops_per_session);
+  if (const auto* n = im.get("folders")) {
+    std::string list;
+    for (auto f : kImapAccountFolders) list += (list.empty() ? "" : ", ") + std::string(f);
+    const std::string usage = "must be a non-empty array of folders every account has (" + list + ")";
+    const auto* a = n->as_array();
+    if (a == nullptr || a->empty()) im.reject(*n, "folders", usage);
+    w.folders.clear();
+    for (const auto& e : *a) {
+      const auto f = e.value<std::string>();
+      if (!f) im.reject(e, "folders", usage);
+      const auto* known = std::find(std::begin(kImapAccountFolders), std::end(kImapAccountFolders), *f);
+      if (known == std::end(kImapAccountFolders)) {
+        // INBOX is read, flagged and IDLEd on by every session anyway; its contents belong
+        // to the SMTP checks.
+        const std::string why = *f == "INBOX" ? "INBOX belongs to the SMTP checks; " : "";
+        im.reject(e, "folders", "'" + *f + "': " + why + usage);
+      }
+      if (std::find(w.folders.begin(), w.folders.end(), *f) != w.folders.end()) {
+        im.reject(e, "folders", "'" + *f + "' twice");
+      }
+      w.folders.push_back(*f);
+    }
+  }
+  im.range("message_bytes", w.message_bytes);
+  im.duration_range("idle", w.idle);
+  im.ppm("abrupt_disconnect_ppm", w.abrupt_disconnect_ppm);
+  im.integer("liveness_sessions", w.liveness_sessions, 0, 1000);
+  im.duration("command_timeout", w.command_timeout);
+  im.ppm("index_loss_ppm", c.index_loss_ppm);
+  if (const auto* mt = im.table("mix")) {
+    Reader m(*mt, im.name("mix"));
+    ImapOpMix& x = w.mix;
+    constexpr std::int64_t kWeightMax = 1'000'000;
+    m.integer("append", x.append, 0, kWeightMax);
+    m.integer("fetch", x.fetch, 0, kWeightMax);
+    m.integer("store", x.store, 0, kWeightMax);
+    m.integer("expunge", x.expunge, 0, kWeightMax);
+    m.integer("uid_expunge", x.uid_expunge, 0, kWeightMax);
+    m.integer("move", x.move, 0, kWeightMax);
+    m.integer("idle", x.idle, 0, kWeightMax);
+    m.integer("noop", x.noop, 0, kWeightMax);
+    m.integer("status", x.status, 0, kWeightMax);
+    m.integer("select", x.select, 0, kWeightMax);
+    m.done();
+    if (x.total() == 0) im.reject(*im.get("mix"), "mix", "at least one weight must be > 0");
+  }
+  im.done();
+}
+
+// What the IMAP sessions need of the rest of the scenario, once every table is read.
+void check_imap(const toml::table& root, const Scenario& s) {
+  const auto where = [&root](std::string_view key) -> const toml::node& {
+    if (const auto* t = root.get_as<toml::table>("imap")) {
+      if (const auto* n = t->get(key)) return *n;
+      return *t;
+    }
+    return root;
+  };
+  const ImapScenario& c = *s.imap;
+  if (!s.tls) throw Bad{where("").source(), "imap", "needs tls = true (the sessions use implicit TLS)"};
+  if (s.logins.empty()) {
+    throw Bad{where("").source(), "imap", "needs submission.logins (the sessions LOGIN as one of them)"};
+  }
+  if (!c.workload.user.empty()) {
+    bool found = false;
+    for (const auto& l : s.logins) found = found || l.name == c.workload.user;
+    if (!found) {
+      throw Bad{where("user").source(), "imap.user", "'" + c.workload.user + "' is not in submission.logins"};
+    }
+  }
+  if (c.servers > s.servers) {
+    const std::string n = std::to_string(c.servers);
+    throw Bad{where("servers").source(), "imap.servers",
+              n + " IMAP server hosts, but the scenario has servers = " + std::to_string(s.servers)};
+  }
+}
+
 void read_scenario(const toml::table& root, Scenario& s) {
   Reader r(root, "");
   std::string base;
@@ -440,6 +531,7 @@ void read_scenario(const toml::table& root, Scenario& s) {
     f.boolean("buggify", c.buggify);
     f.done();
   }
+  if (const auto* t = r.table("imap")) read_imap(r, *t, s);
   // [relay]: the servers are relaying MTAs; its host keys apply to every host, then
   // [hosts.NAME.relay] (below) to one.
   std::optional<RelayHost> relay_defaults;
@@ -506,6 +598,7 @@ void read_scenario(const toml::table& root, Scenario& s) {
       if (auto ok = smtp::validate(h.retry); !ok) throw Bad{root.source(), where, ok.error().detail};
     }
   }
+  if (s.imap) check_imap(root, s);
   if (s.workload.submission_ppm > 0) {
     // Submission sessions log in (PLAIN only inside TLS) with these logins.
     const toml::node& where = root;
