@@ -20,8 +20,8 @@ namespace {
 constexpr std::size_t kHeaderBatch = 512;  // header blocks asked from the store at once
 // Message files read at once for a FETCH of contents: at most this many, and past the
 // first one, at most kContentBatchBytes of messages (their sizes from the index).
-constexpr std::size_t kContentBatch = 32;
-constexpr std::uint64_t kContentBatchBytes = 4ull << 20;
+constexpr std::size_t kContentBatch = 128;
+constexpr std::uint64_t kContentBatchBytes = 8ull << 20;
 // A FETCH answer past this size is sent as it grows (SessionContext::send_now): a session
 // holds about one chunk plus one batch of messages, never the whole answer.
 constexpr std::size_t kStreamChunkBytes = 512 * 1024;
