@@ -270,6 +270,45 @@ s-line: /^\.leading$/
   EXPECT_EQ(r[1].verdict, Verdict::fail);
 }
 
+// RFC 1939 §4: "After returning a negative status indicator, the server may close the
+// connection." `-ERR|close` makes such a close n/a (not a FAIL); a plain `-ERR` still fails
+// on it, and `|close` does not excuse a wrong answer on an open connection.
+TEST(Pop3, OrCloseMakesACloseAfterARefusedLoginNotApplicable) {
+  const std::string steps = R"(
+s: +OK
+c: USER u
+s: +OK
+c: PASS wrong
+s: -ERR
+c: STAT
+)";
+  const Suite s = parse("## case: lenient\nrfc: 1939 §3\nlevel: MUST\n```pop3" + steps + "s: -ERR|close\n```\n\n" +
+                        "## case: strict\nrfc: 1939 §3\nlevel: MUST\n```pop3" + steps + "s: -ERR\n```\n");
+  // After the refused PASS the toy closes and answers nothing more (USER starts afresh:
+  // each case is a new connection).
+  auto closed = std::make_shared<bool>(false);
+  ScriptTarget closes("+OK toy\r\n", [closed](const std::string& line) {
+    if (line.starts_with("USER")) *closed = false;
+    if (line.starts_with("PASS")) {
+      *closed = true;
+      return "-ERR no\r\n" + std::string(test::kToyClose);
+    }
+    return *closed ? std::string() : std::string("+OK\r\n");
+  });
+  const auto r = run_suite(s, Protocol::pop3, closes, quick());
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[0].verdict, Verdict::not_applicable) << r[0].reason << " " << r[0].got;
+  EXPECT_EQ(r[1].verdict, Verdict::fail);
+  // Open, but STAT answered in AUTHORIZATION: a FAIL whatever |close allows.
+  ScriptTarget wrong("+OK toy\r\n", [](const std::string& line) {
+    return line.starts_with("PASS") ? std::string("-ERR no\r\n") : std::string("+OK\r\n");
+  });
+  const auto w = run_suite(s, Protocol::pop3, wrong, quick());
+  ASSERT_EQ(w.size(), 2u);
+  EXPECT_EQ(w[0].verdict, Verdict::fail);
+  EXPECT_EQ(w[1].verdict, Verdict::fail);
+}
+
 // A POP3 toy whose connections share one maildrop of two messages: DELE marks, QUIT in
 // TRANSACTION removes what is marked. `buggy`: a dropped connection (the Connection
 // destroyed without QUIT) removes the marked messages too, against RFC 1939 §6.

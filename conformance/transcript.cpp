@@ -377,6 +377,11 @@ std::optional<Pop3Expect> parse_pop3_expect(std::string_view arg, std::string& e
     e.multiline = true;
     w.erase(w.begin());
   }
+  constexpr std::string_view kOrClose = "|close";
+  if (w.size() == 1 && w[0].size() > kOrClose.size() && std::string_view(w[0]).ends_with(kOrClose)) {
+    e.or_close = true;
+    w[0].resize(w[0].size() - kOrClose.size());
+  }
   if (w.size() == 1 && w[0] == "+OK") return e;
   if (w.size() == 1 && w[0] == "-ERR" && !e.multiline) {
     e.kind = Pop3Expect::Kind::err;
@@ -386,7 +391,7 @@ std::optional<Pop3Expect> parse_pop3_expect(std::string_view arg, std::string& e
     e.kind = Pop3Expect::Kind::continuation;
     return e;
   }
-  error = "POP3 s: wants '+OK [/re/]', 'multiline +OK [/re/]', '-ERR [/re/]', '+', close or none";
+  error = "POP3 s: wants '+OK [/re/]', 'multiline +OK [/re/]', '-ERR [/re/]', '+' (each may end in |close), close or none";
   return std::nullopt;
 }
 

@@ -62,6 +62,10 @@ struct Pop3Expect {
   std::string regex;       // searched in the status line's text
   bool icase = false;
   int none_ms = 0;
+  // "-ERR|close", "+OK|close": the server may have closed the connection instead (RFC 1939
+  // §4: after a refused authentication command); the case then ends as n/a, since what it
+  // goes on to check cannot be observed.
+  bool or_close = false;
 };
 
 struct Step {
