@@ -12,7 +12,7 @@ export CCACHE_DIR ?= $(HOME)/.cache/ccache
 export CCACHE_BASEDIR ?= $(CURDIR)
 export CCACHE_NOHASHDIR ?= 1
 
-.PHONY: deps run build-release build-test test werror fuzz fuzz-smoke bench bench-relay bench-imap clean
+.PHONY: deps run build-release build-test test werror fuzz fuzz-smoke bench bench-relay bench-imap bench-pop3 clean
 
 deps:
 	@bash ci/install-deps.sh
@@ -61,6 +61,12 @@ bench-imap: deps
 	@cmake --preset release -DMAIL_BUILD_BENCH=ON >/dev/null
 	@cmake --build build/release -j $(JOBS) --target cloudsdial
 	bash bench/imap/run.sh $(IMAP_ARGS) build/release/app/cloudsdial
+
+# the POP3 benchmark beside the peer Dovecot (issue 15): POP3_ARGS="-q" for a smoke test
+bench-pop3: deps
+	@cmake --preset release -DMAIL_BUILD_BENCH=ON >/dev/null
+	@cmake --build build/release -j $(JOBS) --target cloudsdial
+	bash bench/pop3/run.sh $(POP3_ARGS) build/release/app/cloudsdial
 
 clean:
 	rm -rf build

@@ -4,6 +4,8 @@
 // server must not send before the handshake), so they fail the case.
 #include "case_run.h"
 
+#include <thread>
+
 #include "proto/sasl/base64.h"
 #include "tls_connection.h"
 
@@ -45,6 +47,7 @@ bool CaseRun::run(const std::vector<Step>& steps) {
       case Step::Kind::lacks: ok = contains(s); break;
       case Step::Kind::capture: ok = capture(s); break;
       case Step::Kind::tls: ok = tls(s); break;
+      case Step::Kind::reconnect: ok = reconnect(s); break;
       case Step::Kind::line: ok = body_line(s); break;
       case Step::Kind::unordered: {
         std::vector<const Step*> group;
@@ -85,6 +88,7 @@ std::string CaseRun::describe_step(const Step& s) {
     case Step::Kind::line: return "s-line: " + s.arg;
     case Step::Kind::unordered: return "u: " + s.arg;
     case Step::Kind::tls: return "tls: " + s.arg;
+    case Step::Kind::reconnect: return "reconnect: " + s.arg;
   }
   return s.arg;
 }
@@ -132,6 +136,25 @@ bool CaseRun::tls(const Step& s) {
   }
   conn_ = std::move(upgraded);
   r_.transcript.push_back("   <TLS established>");
+  return true;
+}
+
+// A dropped connection: closed without a word (no QUIT/LOGOUT), whatever was pending
+// discarded; after `wait_ms` a new connection to the same target, whose greeting the next
+// step expects. Captures carry over: "the same unique-id in the next session".
+bool CaseRun::reconnect(const Step& s) {
+  if (!reconnect_) return fail(s, "a target to reconnect to", "none (reconnect: needs the runner's target)");
+  conn_ = nullptr;
+  buf_.clear();
+  eof_ = false;
+  r_.transcript.push_back("   <connection dropped; new connection after " + std::to_string(s.wait_ms) + " ms>");
+  if (s.wait_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(s.wait_ms));
+  std::string error;
+  conn_ = reconnect_(error);
+  if (!conn_) {
+    eof_ = true;
+    return fail(s, "a new connection", "connect: " + error);
+  }
   return true;
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -33,6 +34,9 @@ class CaseRun {
   // once a `tls: or-close` handshake failed (finished() then says so).
   bool run(const std::vector<Step>& steps);
   bool finished() const noexcept { return finished_; }
+  // How a `reconnect:` step opens its new connection (the runner: the case's Target, so
+  // --tls/--starttls apply as to the first). Without one, `reconnect:` fails the case.
+  void set_reconnect(std::function<std::unique_ptr<Connection>(std::string& error)> f) { reconnect_ = std::move(f); }
   // The server has said nothing on this connection and a wait for it timed out: the
   // greeting is slower than --timeout. An ERROR of the run, not a FAIL of the case's clause.
   bool silent_timeout() const noexcept { return silent_timeout_ && !heard_; }
@@ -76,6 +80,8 @@ class CaseRun {
   bool send(const Step& s);
   bool tls(const Step& s);
   bool capture(const Step& s);
+  bool reconnect(const Step& s);
+  std::function<std::unique_ptr<Connection>(std::string&)> reconnect_;
 };
 
 // The protocol's CaseRun over `conn`, with the credential captures (USER, PASSWORD, ...)

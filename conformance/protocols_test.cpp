@@ -270,6 +270,157 @@ s-line: /^\.leading$/
   EXPECT_EQ(r[1].verdict, Verdict::fail);
 }
 
+// RFC 1939 §4: "After returning a negative status indicator, the server may close the
+// connection." `-ERR|close` makes such a close n/a (not a FAIL); a plain `-ERR` still fails
+// on it, and `|close` does not excuse a wrong answer on an open connection.
+TEST(Pop3, OrCloseMakesACloseAfterARefusedLoginNotApplicable) {
+  const std::string steps = R"(
+s: +OK
+c: USER u
+s: +OK
+c: PASS wrong
+s: -ERR
+c: STAT
+)";
+  const Suite s = parse("## case: lenient\nrfc: 1939 §3\nlevel: MUST\n```pop3" + steps + "s: -ERR|close\n```\n\n" +
+                        "## case: strict\nrfc: 1939 §3\nlevel: MUST\n```pop3" + steps + "s: -ERR\n```\n");
+  // After the refused PASS the toy closes and answers nothing more (USER starts afresh:
+  // each case is a new connection).
+  auto closed = std::make_shared<bool>(false);
+  ScriptTarget closes("+OK toy\r\n", [closed](const std::string& line) {
+    if (line.starts_with("USER")) *closed = false;
+    if (line.starts_with("PASS")) {
+      *closed = true;
+      return "-ERR no\r\n" + std::string(test::kToyClose);
+    }
+    return *closed ? std::string() : std::string("+OK\r\n");
+  });
+  const auto r = run_suite(s, Protocol::pop3, closes, quick());
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[0].verdict, Verdict::not_applicable) << r[0].reason << " " << r[0].got;
+  EXPECT_EQ(r[1].verdict, Verdict::fail);
+  // Open, but STAT answered in AUTHORIZATION: a FAIL whatever |close allows.
+  ScriptTarget wrong("+OK toy\r\n", [](const std::string& line) {
+    return line.starts_with("PASS") ? std::string("-ERR no\r\n") : std::string("+OK\r\n");
+  });
+  const auto w = run_suite(s, Protocol::pop3, wrong, quick());
+  ASSERT_EQ(w.size(), 2u);
+  EXPECT_EQ(w[0].verdict, Verdict::fail);
+  EXPECT_EQ(w[1].verdict, Verdict::fail);
+}
+
+// A POP3 toy whose connections share one maildrop of two messages: DELE marks, QUIT in
+// TRANSACTION removes what is marked. `buggy`: a dropped connection (the Connection
+// destroyed without QUIT) removes the marked messages too, against RFC 1939 §6.
+struct ToyMaildrop {
+  int count = 2;
+  bool buggy = false;
+};
+class Pop3DropConnection final : public Connection {
+ public:
+  explicit Pop3DropConnection(std::shared_ptr<ToyMaildrop> m) : m_(std::move(m)) { out_ = "+OK toy\r\n"; }
+  ~Pop3DropConnection() override {
+    if (!quit_ && m_->buggy) m_->count -= marked_;
+  }
+  Pop3DropConnection(const Pop3DropConnection&) = delete;
+  Pop3DropConnection& operator=(const Pop3DropConnection&) = delete;
+  bool send(std::string_view bytes, std::string&) override {
+    in_ += bytes;
+    for (std::size_t eol; (eol = in_.find("\r\n")) != std::string::npos;) {
+      const std::string line = in_.substr(0, eol);
+      in_.erase(0, eol + 2);
+      if (line == "STAT") out_ += "+OK " + std::to_string(m_->count - marked_) + " 100\r\n";
+      else if (line == "DELE 1") {
+        marked_ = 1;
+        out_ += "+OK\r\n";
+      } else if (line == "QUIT") {
+        quit_ = true;
+        m_->count -= marked_;
+        out_ += "+OK bye\r\n";
+      } else out_ += "+OK\r\n";  // USER, PASS
+    }
+    return true;
+  }
+  Recv recv(std::string& buf, std::chrono::milliseconds) override {
+    if (out_.empty()) return quit_ ? Recv::eof : Recv::timeout;
+    buf += out_;
+    out_.clear();
+    return Recv::data;
+  }
+
+ private:
+  std::shared_ptr<ToyMaildrop> m_;
+  std::string in_, out_;
+  int marked_ = 0;
+  bool quit_ = false;
+};
+class Pop3DropTarget final : public Target {
+ public:
+  explicit Pop3DropTarget(bool buggy) : m_(std::make_shared<ToyMaildrop>()) { m_->buggy = buggy; }
+  std::string describe() const override { return "pop3 drop toy"; }
+  std::unique_ptr<Connection> connect(std::string&) override {
+    ++connects;
+    return std::make_unique<Pop3DropConnection>(m_);
+  }
+  int connects = 0;
+
+ private:
+  std::shared_ptr<ToyMaildrop> m_;
+};
+
+// RFC 1939 §6: `reconnect:` drops the connection without QUIT and opens a new one to the
+// same target; the captured drop listing carries over. Only the toy that deletes on a drop
+// fails.
+TEST(Pop3, ReconnectSeesWhatADroppedConnectionDeleted) {
+  const Suite s = parse(R"(
+## case: dropped-connection-deletes-nothing
+rfc: 1939 §6
+level: MUST
+```pop3
+s: +OK
+c: USER u
+s: +OK
+c: PASS p
+s: +OK
+c: STAT
+s: +OK
+capture: DROP /^\+OK (\d+ \d+)/
+c: DELE 1
+s: +OK
+reconnect: 0
+s: +OK
+c: USER u
+s: +OK
+c: PASS p
+s: +OK
+c: STAT
+s: +OK /^\+OK {{DROP}}$/
+```
+)");
+  Pop3DropTarget good(false), buggy(true);
+  const auto ok = run_suite(s, Protocol::pop3, good, quick());
+  ASSERT_EQ(ok.size(), 1u);
+  EXPECT_EQ(ok[0].verdict, Verdict::pass) << ok[0].reason << " " << ok[0].got;
+  EXPECT_EQ(good.connects, 2);
+  const auto bad = run_suite(s, Protocol::pop3, buggy, quick());
+  ASSERT_EQ(bad.size(), 1u);
+  EXPECT_EQ(bad[0].verdict, Verdict::fail);
+  EXPECT_NE(bad[0].got.find("+OK 1 100"), std::string::npos) << bad[0].got;
+}
+
+TEST(Pop3, ReconnectArgumentIsMilliseconds) {
+  Suite s;
+  std::vector<LoadError> errors;
+  EXPECT_FALSE(parse_transcript("## case: x\nrfc: 1939 §6\nlevel: MUST\n```pop3\nreconnect: soon\n```\n", "t/x.md", s, errors));
+  ASSERT_FALSE(errors.empty());
+  EXPECT_NE(errors[0].message.find("reconnect: [MILLISECONDS]"), std::string::npos) << errors[0].message;
+  const Suite ok = parse("## case: y\nrfc: 1939 §6\nlevel: MUST\n```pop3\nreconnect: 15\nreconnect:\n```\n");
+  ASSERT_EQ(ok.cases.size(), 1u);
+  ASSERT_EQ(ok.cases[0].steps.size(), 2u);
+  EXPECT_EQ(ok.cases[0].steps[0].wait_ms, 15);
+  EXPECT_EQ(ok.cases[0].steps[1].wait_ms, 200);
+}
+
 // ------------------------------------------------------------------ TLS upgrade
 
 // An SMTP toy with STARTTLS over a real server-side TlsEngine (self-signed certificate).

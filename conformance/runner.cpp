@@ -99,6 +99,7 @@ CaseResult run_case(const Case& c, const Suite& suite, Target& target, const Run
   std::string unique = "c";
   unique.append(std::to_string(options.run_id)).append("-").append(c.topic).append(std::to_string(c.line));
   auto run = make_case_run(c.protocol, std::move(conn), options, r, unique);
+  run->set_reconnect([&target](std::string& e) { return target.connect(e); });
   // A greeting slower than --timeout says nothing about the case's clause: it is an ERROR
   // of the run, and says so.
   auto slow_greeting = [&]() {

@@ -111,6 +111,7 @@ bool parse_step(std::string_view line, int lineno, Protocol proto, Step& step, s
       {"c-raw:", Step::Kind::send_raw}, {"c:", Step::Kind::send},          {"s-contains:", Step::Kind::contains},
       {"s-lacks:", Step::Kind::lacks},  {"s-line:", Step::Kind::line},     {"s:", Step::Kind::expect},
       {"u:", Step::Kind::unordered},    {"capture:", Step::Kind::capture},   {"tls:", Step::Kind::tls},
+      {"reconnect:", Step::Kind::reconnect},
   };
   step.line = lineno;
   for (const auto& [prefix, kind] : kPrefixes) {
@@ -158,6 +159,24 @@ bool parse_step(std::string_view line, int lineno, Protocol proto, Step& step, s
       }
       case Step::Kind::tls:
         return true;
+      case Step::Kind::reconnect: {
+        step.wait_ms = 200;  // time for the server to see the drop (and release a maildrop lock)
+        if (arg.empty()) return true;
+        int ms = 0;
+        for (const char ch : arg) {
+          if (ch < '0' || ch > '9' || ms > 60000) {
+            error = "reconnect: [MILLISECONDS] (at most 60000)";
+            return false;
+          }
+          ms = ms * 10 + (ch - '0');
+        }
+        if (ms > 60000) {
+          error = "reconnect: [MILLISECONDS] (at most 60000)";
+          return false;
+        }
+        step.wait_ms = ms;
+        return true;
+      }
       case Step::Kind::capture: {
         const std::size_t sp = arg.find(' ');
         if (sp == std::string_view::npos) {
@@ -196,7 +215,7 @@ bool parse_step(std::string_view line, int lineno, Protocol proto, Step& step, s
     error = "empty step";
     return false;
   }
-  error = "unknown step '" + std::string(line.substr(0, 20)) + "' (c:, c-raw:, s:, s-contains:, s-lacks:, s-line:, u:, capture:, tls:)";
+  error = "unknown step '" + std::string(line.substr(0, 20)) + "' (c:, c-raw:, s:, s-contains:, s-lacks:, s-line:, u:, capture:, tls:, reconnect:)";
   return false;
 }
 
@@ -358,6 +377,11 @@ std::optional<Pop3Expect> parse_pop3_expect(std::string_view arg, std::string& e
     e.multiline = true;
     w.erase(w.begin());
   }
+  constexpr std::string_view kOrClose = "|close";
+  if (w.size() == 1 && w[0].size() > kOrClose.size() && std::string_view(w[0]).ends_with(kOrClose)) {
+    e.or_close = true;
+    w[0].resize(w[0].size() - kOrClose.size());
+  }
   if (w.size() == 1 && w[0] == "+OK") return e;
   if (w.size() == 1 && w[0] == "-ERR" && !e.multiline) {
     e.kind = Pop3Expect::Kind::err;
@@ -367,7 +391,7 @@ std::optional<Pop3Expect> parse_pop3_expect(std::string_view arg, std::string& e
     e.kind = Pop3Expect::Kind::continuation;
     return e;
   }
-  error = "POP3 s: wants '+OK [/re/]', 'multiline +OK [/re/]', '-ERR [/re/]', '+', close or none";
+  error = "POP3 s: wants '+OK [/re/]', 'multiline +OK [/re/]', '-ERR [/re/]', '+' (each may end in |close), close or none";
   return std::nullopt;
 }
 

@@ -62,6 +62,10 @@ struct Pop3Expect {
   std::string regex;       // searched in the status line's text
   bool icase = false;
   int none_ms = 0;
+  // "-ERR|close", "+OK|close": the server may have closed the connection instead (RFC 1939
+  // §4: after a refused authentication command); the case then ends as n/a, since what it
+  // goes on to check cannot be observed.
+  bool or_close = false;
 };
 
 struct Step {
@@ -75,6 +79,7 @@ struct Step {
     unordered, // u:       IMAP untagged response, any order within a run of u: lines
     capture,   // capture: NAME /regex/ from the last reply
     tls,       // tls:     TLS handshake now (after the server's go-ahead to STARTTLS/STLS)
+    reconnect, // reconnect: [MS] drop the connection (no QUIT/LOGOUT), wait MS, open a new one
   };
   Kind kind = Kind::send;
   std::string arg;  // raw text after the prefix
@@ -85,6 +90,7 @@ struct Step {
   std::string capture_name;        // Kind::capture
   std::string capture_regex;       // Kind::capture, Kind::line: the regex
   bool icase = false;              // Kind::line
+  int wait_ms = 0;                 // Kind::reconnect: pause between the drop and the connect
 };
 
 struct Case {

@@ -97,11 +97,10 @@ JSONL=$OUTDIR/imap-$STAMP.jsonl
 : >"$JSONL"
 WORK=$(mktemp -d "$TMPBASE/cloudsdial-imap.XXXXXX")
 chmod 755 "$WORK"
-log() { echo "=== $* ($(date +%T), load $(cut -d' ' -f1-3 /proc/loadavg))" | tee -a "$WORK/steps.log"; }
+NAME=imap; PROTO=imap
+. "$HERE/../lib/peer_bench.sh"
 
 # ------------------------------------------------------------------ ours
-OURS_PID=""; OURS_PORT=""
-OURS_DIR=$WORK/ours
 ours_config() {
   cat <<EOF
 # written by bench/imap/run.sh
@@ -132,149 +131,12 @@ failure_delay_max = "0s"
 local = ["example.test"]
 EOF
 }
-ours_setup() {  # config and users user1..user20 (password testpass)
-  local i
-  mkdir -p "$OURS_DIR"
-  ours_config >"$OURS_DIR/cloudsdial.toml"
-  for i in $(seq 1 20); do
-    echo testpass | "$BIN" user add "user$i" --config "$OURS_DIR/cloudsdial.toml" >>"$OURS_DIR/user-add.log" 2>&1 ||
-      { echo "imap: cloudsdial user add user$i failed:" >&2; cat "$OURS_DIR/user-add.log" >&2; exit 1; }
-  done
-}
-ours_start() {  # serve, wait for "ready"; sets OURS_PID, OURS_PORT
-  : >"$OURS_DIR/cloudsdial.log"
-  "$BIN" serve --config "$OURS_DIR/cloudsdial.toml" </dev/null >/dev/null 2>>"$OURS_DIR/cloudsdial.log" &
-  OURS_PID=$!
-  for _ in $(seq 1 600); do
-    grep -q '^cloudsdial: ready' "$OURS_DIR/cloudsdial.log" && break
-    kill -0 "$OURS_PID" 2>/dev/null || break
-    sleep 0.05
-  done
-  OURS_PORT=$(sed -n 's/^cloudsdial: listening on 127\.0\.0\.1:\([0-9]*\) (imap)$/\1/p' "$OURS_DIR/cloudsdial.log" | head -1)
-  if [ -z "$OURS_PORT" ] || ! grep -q '^cloudsdial: ready' "$OURS_DIR/cloudsdial.log"; then
-    echo "imap: cloudsdial did not start; its log:" >&2; cat "$OURS_DIR/cloudsdial.log" >&2; exit 1
-  fi
-  echo "cloudsdial: pid $OURS_PID, imap 127.0.0.1:$OURS_PORT"
-}
-ours_stop() {
-  [ -n "$OURS_PID" ] || return 0
-  if kill -0 "$OURS_PID" 2>/dev/null; then
-    kill -TERM "$OURS_PID" 2>/dev/null || true
-    for _ in $(seq 1 300); do kill -0 "$OURS_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$OURS_PID" 2>/dev/null && { echo "imap: cloudsdial pid $OURS_PID alive after 30 s, KILL" >&2; kill -KILL "$OURS_PID" 2>/dev/null || true; }
-  fi
-  wait "$OURS_PID" 2>/dev/null || true
-  OURS_PID=""
-}
-
-# ------------------------------------------------------------------ the peer Dovecot
-DC=$PEER_ROOT/dovecot; PF=$PEER_ROOT/postfix
-DC_PIDFILE=$DC/run/master.pid
-DC_CONF=$WORK/dovecot/dovecot.conf
-DC_WAS_RUNNING=0; PF_WAS_RUNNING=0; DC_OURS=0; PEERS_STARTED=0
-alive() { [ -s "$1" ] && kill -0 "$(head -1 "$1" | tr -d ' ')" 2>/dev/null; }
-dc_pid() { head -1 "$DC_PIDFILE" | tr -d ' '; }
-stop_tree() {  # PIDFILE: SIGTERM to the master, wait for its whole tree (PIDs taken before)
-  local f=$1 pid tree p left=""
-  alive "$f" || return 0
-  pid=$(head -1 "$f" | tr -d ' ')
-  tree=$($PY "$PEERS/proctree.py" pids "$pid" 2>/dev/null || echo "$pid")
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 300); do
-    left=""; for p in $tree; do kill -0 "$p" 2>/dev/null && left="$left $p"; done
-    [ -z "$left" ] && break
-    sleep 0.1
-  done
-  for p in $left; do kill -KILL "$p" 2>/dev/null || true; done
-}
-wait_listen() {  # PORT
-  for _ in $(seq 1 200); do ss -Hltn "sport = :$1" | grep -q . && return 0; sleep 0.1; done
-  return 1
-}
-dc_start() {
-  alive "$DC_PIDFILE" && DC_WAS_RUNNING=1
-  alive "$PF/spool/pid/master.pid" && PF_WAS_RUNNING=1
-  # setup (users, configs) and start; output to a file: the daemons inherit it
-  PEERS_STARTED=1
-  "$PEERS/start-peers.sh" >"$WORK/start-peers.log" 2>&1 ||
-    { echo "imap: start-peers.sh failed:" >&2; cat "$WORK/start-peers.log" >&2; exit 1; }
-  mkdir -p "$WORK/dovecot"
-  cat >"$DC_CONF" <<EOF
-# written by bench/imap/run.sh: the peer Dovecot (setup-peers.sh's config) with room for
-# $IDLE_MAX logged-in IMAP sessions (one imap process each, each a stats-writer client)
-!include $DC/dovecot.conf
-service imap {
-  process_limit = $CONN_LIMIT
-}
-service stats {
-  client_limit = $CONN_LIMIT
-}
-EOF
-  doveconf -c "$DC_CONF" -n >"$WORK/dovecot/doveconf-n.txt" 2>"$WORK/dovecot/doveconf-warnings.txt" ||
-    { cat "$WORK/dovecot/doveconf-warnings.txt" >&2; exit 1; }
-  stop_tree "$DC_PIDFILE"
-  DC_OURS=1
-  rm -rf "$PEER_ROOT/home/$BUSER/Maildir"
-  DC_LOG_LINE0=$(wc -l <"$DC/log/dovecot.log" 2>/dev/null || echo 0)
-  dovecot -c "$DC_CONF" </dev/null >"$WORK/dovecot/start.log" 2>&1 ||
-    { echo "imap: dovecot did not start:" >&2; cat "$WORK/dovecot/start.log" >&2; exit 1; }
-  wait_listen "$DC_PORT" || { echo "imap: dovecot not listening on $DC_PORT" >&2; tail -20 "$DC/log/dovecot.log" >&2; exit 1; }
-  echo "dovecot: master pid $(dc_pid), imap 127.0.0.1:$DC_PORT (limits: imap process_limit $CONN_LIMIT)"
-}
-dc_restore() {
-  [ "$PEERS_STARTED" = 1 ] || return 0
-  if [ "$DC_OURS" = 1 ]; then
-    stop_tree "$DC_PIDFILE"
-    if [ "$DC_WAS_RUNNING" = 1 ]; then
-      dovecot -c "$DC/dovecot.conf" </dev/null >/dev/null 2>&1 && echo "imap: peer Dovecot restarted from its own config"
-    fi
-  elif [ "$DC_WAS_RUNNING" = 0 ]; then
-    stop_tree "$DC_PIDFILE"
-  fi
-  [ "$PF_WAS_RUNNING" = 0 ] && stop_tree "$PF/spool/pid/master.pid"
-  PEERS_STARTED=0
-}
-
-cleanup() {
-  ours_stop
-  dc_restore
-  if [ "$KEEP" = 1 ]; then echo "imap: kept $WORK"; else rm -rf "$WORK"; fi
-}
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# ------------------------------------------------------------------ load
-LOAD_NOTE="no wait requested"
-if [ -n "$LOAD_MAX" ]; then
-  t_wait0=$(date +%s)
-  while :; do
-    l1=$(cut -d' ' -f1 /proc/loadavg)
-    if awk -v a="$l1" -v b="$LOAD_MAX" 'BEGIN{exit !(a < b)}'; then
-      LOAD_NOTE="load1 $l1 < $LOAD_MAX after waiting $(( $(date +%s) - t_wait0 )) s"; break
-    fi
-    if (( $(date +%s) - t_wait0 >= LOAD_WAIT_MIN * 60 )); then
-      LOAD_NOTE="load1 still $l1 (>= $LOAD_MAX) after ${LOAD_WAIT_MIN} min: measured anyway"; break
-    fi
-    echo "imap: load1 $l1 >= $LOAD_MAX, waiting"; sleep 30
-  done
-fi
-LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+wait_load
 
 # ------------------------------------------------------------------ helpers
-port_of() { if [ "$1" = cloudsdial ]; then echo "$OURS_PORT"; else echo "$DC_PORT"; fi; }
-pid_of() { if [ "$1" = cloudsdial ]; then echo "$OURS_PID"; else dc_pid; fi; }
-# tag FILE SYSTEM RUN: append FILE's JSON records to $JSONL with system, run and load1
-tag() {
-  $PY - "$1" "$2" "$3" "$(cut -d' ' -f1 /proc/loadavg)" "$JSONL" <<'EOF'
-import json, sys
-src, system, run, load1, dst = sys.argv[1:]
-with open(dst, "a") as out:
-    for line in open(src):
-        r = json.loads(line)
-        r.update(system=system, run=int(run), load1=float(load1))
-        out.write(json.dumps(r) + "\n")
-EOF
-}
 # fill SYSTEM: APPEND the user's INBOX up to $FILL messages (one login/select/logout run too)
 fill() {
   local sys=$1 out=$WORK/fill-$1
@@ -300,47 +162,6 @@ load_run() {
   tag "$out.jsonl" "$sys" "$run"
   grep '^clients=' "$out.txt" | sed "s/^/$sys /"
 }
-# idle_run SYSTEM COUNT
-idle_run() {
-  local sys=$1 n=$2 out=$WORK/idle-$1-$2 pid
-  pid=$(pid_of "$sys")
-  $PY "$PEERS/idle-conns.py" --proto imap --port "$(port_of "$sys")" --count "$n" --password testpass \
-    --server-pid "$pid" --hold "$HOLD" >"$out.txt" 2>&1 ||
-    { echo "imap: $sys, $n idle connections failed:" >&2; cat "$out.txt" >&2; exit 1; }
-  sed "s/^/$sys /" "$out.txt" | grep -E 'opened in|still answer|server RSS'
-  $PY - "$out.txt" "$sys" "$n" "$(cut -d' ' -f1 /proc/loadavg)" "$(kill -0 "$pid" 2>/dev/null && echo 1 || echo 0)" >>"$JSONL" <<'EOF'
-import json, re, sys
-path, system, n, load1, alive = sys.argv[1:]
-t = open(path).read()
-def num(pat, cast=float):
-    m = re.search(pat, t)
-    return cast(m.group(1)) if m else None
-rec = {"system": system, "phase": "idle", "count": int(n), "load1": float(load1), "server_alive": alive == "1",
-       "open_s": num(r"opened in ([\d.]+)s"), "ok": num(r"ok=(\d+)", int),
-       "no_greeting": num(r"no_greeting=(\d+)", int), "failed": num(r" failed=(\d+)", int),
-       "connect_failed": num(r"connect_failed=(\d+)", int), "noop_ok": num(r": (\d+) of \d+ still answer", int),
-       "rss_kb_per_conn": num(r"server RSS\s+\+?(-?[\d.]+) KB"), "pss_kb_per_conn": num(r"server PSS\s+\+?(-?[\d.]+) KB"),
-       "procs_per_conn": num(r"processes \+?(-?[\d.]+)"),
-       "errors": (re.search(r"errors: (.*)", t).group(1)[:300] if re.search(r"errors: (.*)", t) else None)}
-for tag in ("before", "open", "after_hold", "closed"):
-    m = re.search(r"^%s\s+procs=(\d+)\s+rss=\s*([\d.]+) MB\s+pss=\s*([\d.]+) MB" % tag, t, re.M)
-    if m:
-        rec[tag] = {"procs": int(m.group(1)), "rss_MB": float(m.group(2)), "pss_MB": float(m.group(3))}
-print(json.dumps(rec))
-EOF
-  kill -0 "$pid" 2>/dev/null || echo "imap: $sys (pid $pid) died during the idle test" >&2
-}
-# settle SYSTEM: until Dovecot's process count is back at its level before the idle test
-# (its imap processes exit after LOGOUT), at most 120 s
-nprocs() { $PY "$PEERS/proctree.py" pids "$(dc_pid)" | wc -w; }
-settle() {
-  [ "$1" = cloudsdial ] && return 0
-  for _ in $(seq 1 240); do
-    [ "$(nprocs)" -le $((DC_PROCS0 + 2)) ] && return 0
-    sleep 0.5
-  done
-}
-
 # ------------------------------------------------------------------ run
 log "cloudsdial: start (20 users)"
 ours_setup
@@ -348,7 +169,7 @@ ours_start
 SYSTEMS="cloudsdial"
 if [ "$OURS_ONLY" = 0 ]; then
   log "dovecot: start-peers.sh, then restart with the raised limits"
-  dc_start
+  dc_start "$BUSER"
   SYSTEMS="cloudsdial dovecot"
 fi
 
@@ -386,21 +207,14 @@ LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 WARN_LINES=$(cat "$OURS_DIR"/cloudsdial.log* | grep -cE ' (warn|error)' || true)
 DC_WARN="n/a"
 if [ "$OURS_ONLY" = 0 ]; then
-  DC_WARN=$(tail -n +"$((DC_LOG_LINE0 + 1))" "$DC/log/dovecot.log" | grep -ciE 'warning|error|fatal|panic' || true)
-  tail -n +"$((DC_LOG_LINE0 + 1))" "$DC/log/dovecot.log" | grep -iE 'warning|error|fatal|panic' | tail -20 \
-    >"$WORK/dovecot/warnings.txt" || true
+  dc_warnings
 fi
 
 # ------------------------------------------------------------------ report
 export FILL RUNS BODIES BUSER LOAD_NOTE LOAD_START LOAD_MID LOAD_END BIN OURS_ONLY NOFILE CONN_LIMIT FILL_CLIENTS HOLD
 export OURS_MEM=${OURS_MEM:-n/a} WARN_LINES DC_WARN
 export DC_WARN_TEXT=$(head -5 "$WORK/dovecot/warnings.txt" 2>/dev/null | cut -c1-200 || true)
-export R_GIT="repo HEAD $(git -C "$REPO" describe --always --dirty 2>/dev/null || echo unknown), binary built $(date -r "$BIN" '+%Y-%m-%d %H:%M')"
-export R_FS=$(df -T "$WORK" | awk 'NR==2{print $2 " on " $1}')
-export R_DCFS=$(df -T "$PEER_ROOT" 2>/dev/null | awk 'NR==2{print $2 " on " $1}')
-export R_HOST="$(nproc) CPUs, $(awk '/MemTotal/{printf "%.0f GB", $2/1048576}' /proc/meminfo), kernel $(uname -r)"
-export R_DOVECOT=$(dovecot --version 2>/dev/null || echo '?')
-export R_DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
+report_env
 $PY - "$JSONL" "$REPORT" <<'EOF'
 import json, math, os, statistics, sys
 E = os.environ
