@@ -108,8 +108,8 @@ TEST(Config, UnknownKeyNamesLineAndKey) {
   EXPECT_NE(e.find("t.toml:7:"), std::string::npos) << e;
   EXPECT_NE(e.find("smtp.max_conections"), std::string::npos) << e;
   EXPECT_NE(e.find("unknown key"), std::string::npos) << e;
-  EXPECT_NE(error_of(std::string(kMinimal) + "[pop3]\n").find("t.toml:5: pop3: unknown key"), std::string::npos)
-      << error_of(std::string(kMinimal) + "[pop3]\n");
+  EXPECT_NE(error_of(std::string(kMinimal) + "[jmap]\n").find("t.toml:5: jmap: unknown key"), std::string::npos)
+      << error_of(std::string(kMinimal) + "[jmap]\n");
   EXPECT_NE(error_of(std::string(kMinimal) + "aliases = []\nhome = \"/x\"\n").find("users.home"), std::string::npos);
 }
 
