@@ -2,8 +2,6 @@
 // touch Asio, read the OS clock or keep global state.
 #include "node/pop3_server.h"
 
-#include <cstdio>
-
 #include "node/pop3/session_adapter.h"
 
 namespace mail::node {
@@ -25,12 +23,6 @@ ListenerServiceConfig listener_config(const Pop3ServerConfig& c) {
 }
 
 }  // namespace
-
-std::string Pop3Server::uidl(std::uint32_t uidvalidity, std::uint32_t uid) {
-  char buf[20];
-  std::snprintf(buf, sizeof buf, "%08x%08x", uidvalidity, uid);
-  return buf;
-}
 
 Pop3Server::Pop3Server(rt::Env& env, Pop3ServerConfig config, store::MailStore& store, sasl::Crypto* crypto,
                        const sasl::CredentialStore* credentials, AuthGuard& guard)

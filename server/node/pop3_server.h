@@ -76,9 +76,6 @@ class Pop3Server final : private ServiceProtocol {
   Pop3ServerCounters counters() const noexcept;
   const Pop3ServerConfig& config() const noexcept { return config_; }
   void set_mailbox_of_login(std::function<std::string(std::string_view login)> fn) { mailbox_of_login_ = std::move(fn); }
-  // The UIDL of a message (RFC 1939 §7): 8 hex digits of UIDVALIDITY then 8 of the UID —
-  // unique in the folder's life and stable across sessions (Dovecot's %08Xv%08Xu shape).
-  static std::string uidl(std::uint32_t uidvalidity, std::uint32_t uid);
 
  private:
   friend class Pop3SessionAdapter;

@@ -248,17 +248,19 @@ def test_fetchmail_downloads_and_deletes_1000(pop3_server, tmp_path, mode):
     out = tmp_path / "mbox"
     rc = tmp_path / "fetchmailrc"
     port = pop3_server.pop3_ports["pop3" if mode == "stls" else "pop3s"]
-    tls = "sslproto 'tls1.2+' sslcertck no" if mode == "implicit" else "sslproto tls1.2+ sslcertck no"
+    # Without `ssl`, sslproto makes fetchmail require STLS (RFC 2595); with it, TLS from the start.
     ssl_opt = "ssl" if mode == "implicit" else ""
     rc.write_text(f"set no bouncemail\npoll 127.0.0.1 proto pop3 port {port} auth password\n"
                   f"  user '{user}' there with password '{IMAP_USERS[user]}' is '{os.environ.get('USER', 'root')}' here\n"
-                  f"  {ssl_opt} {tls} no keep fetchall\n"
+                  f"  {ssl_opt} sslproto 'tls1.2+' no sslcertck nokeep fetchall\n"
                   f"  mda \"sh -c 'cat >> {out}; echo >> {out}'\"\n")
     rc.chmod(0o600)
     env = dict(os.environ, HOME=str(tmp_path), FETCHMAILHOME=str(tmp_path))
     run = subprocess.run([FETCHMAIL, "-f", str(rc), "-v", "--nodetach", "--nosyslog"], env=env,
                          capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    # -v logs the dialog: STLS was really used on the plain port, never on the TLS one.
+    assert ("POP3> STLS" in run.stdout + run.stderr) == (mode == "stls"), run.stderr[:3000]
     data = out.read_bytes()
     for i in range(total):
         assert f"Subject: f{i:04d}".encode() in data

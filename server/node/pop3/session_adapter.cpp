@@ -4,13 +4,10 @@
 
 #include "core/ascii.h"
 #include "core/assert.h"
+#include "node/pop3/maildrop.h"
 #include "runtime/await.h"
 
 namespace mail::node {
-
-namespace {
-constexpr std::string_view kInbox = "INBOX";
-}
 
 Pop3SessionAdapter::Pop3SessionAdapter(Pop3Server& server, Connection& connection, pop3::SessionConfig config,
                                        Instant now)
@@ -76,30 +73,15 @@ rt::Task<Connection::JobResult> Pop3SessionAdapter::login(std::uint64_t id, std:
   server_.locked_maildrops_.insert(mailbox);
   mailbox_ = mailbox;
   locked_ = true;
-  std::vector<pop3::MaildropEntry> drop;
-  std::string failure;
-  Status made = co_await server_.store_.ensure_mailbox(mailbox);
-  if (!made.ok()) {
-    failure = made.error().detail;
-  } else {
-    std::string inbox(kInbox);
-    auto snapshot = co_await server_.store_.open_folder(mailbox, std::move(inbox));
-    if (!snapshot.ok()) {
-      failure = snapshot.error().detail;
-    } else {
-      drop.reserve(snapshot->messages.size());
-      for (const auto& m : snapshot->messages)
-        drop.push_back(pop3::MaildropEntry{m.uid, m.size, Pop3Server::uidl(snapshot->status.uidvalidity, m.uid)});
-    }
-  }
-  if (!failure.empty()) {
-    connection_.log(rt::LogLevel::error, "cannot open the maildrop of " + mailbox + ": " + failure);
+  auto opened = co_await pop3srv::open_maildrop(server_.store_, mailbox);
+  if (!opened.ok()) {
+    connection_.log(rt::LogLevel::error, "cannot open the maildrop of " + mailbox + ": " + opened.error().detail);
     release_lock();
     co_return [this, id](Instant now, bool open) {
       if (open) session_.complete_auth(id, false, {}, now, "[SYS/TEMP] Cannot open the maildrop now");
     };
   }
-  co_return [this, id, drop = std::move(drop)](Instant now, bool open) mutable {
+  co_return [this, id, drop = std::move(*opened)](Instant now, bool open) mutable {
     if (open) session_.complete_auth(id, true, std::move(drop), now);
   };
 }
@@ -115,7 +97,7 @@ rt::Task<Connection::JobResult> Pop3SessionAdapter::refuse_after(std::uint64_t i
 rt::Task<Connection::JobResult> Pop3SessionAdapter::retrieve(std::uint64_t id, std::uint32_t uid) {
   // The store hands the message whole (MailStore::read); the stuffed response goes out in
   // chunks so it is never held whole beside it.
-  std::string inbox(kInbox);
+  std::string inbox(pop3srv::kMaildropFolder);
   auto content = co_await server_.store_.read(mailbox_, std::move(inbox), uid);
   if (!content.ok()) {
     connection_.log(rt::LogLevel::warn, "RETR uid " + std::to_string(uid) + ": " + content.error().detail);
@@ -148,20 +130,15 @@ rt::Task<Connection::JobResult> Pop3SessionAdapter::retrieve(std::uint64_t id, s
 
 // ------------------------------------------------------------------------------ QUIT
 rt::Task<Connection::JobResult> Pop3SessionAdapter::update(std::uint64_t id, std::vector<std::uint32_t> uids) {
-  bool ok = true;
-  if (!uids.empty()) {
-    // One expunge: the store removes all of them in one durable step or none (RFC 1939 §6).
-    const std::size_t marked = uids.size();
-    std::string inbox(kInbox);
-    auto removed = co_await server_.store_.expunge(mailbox_, std::move(inbox), std::move(uids));
-    ok = removed.ok();
-    if (ok) {
-      deleted_ += removed->size();
-      server_.counters_.messages_deleted += removed->size();
-    } else {
-      connection_.log(rt::LogLevel::error, "QUIT: cannot delete " + std::to_string(marked) + " messages of " +
-                                               mailbox_ + ": " + removed.error().detail);
-    }
+  const std::size_t marked = uids.size();
+  auto removed = co_await pop3srv::remove_marked(server_.store_, mailbox_, std::move(uids));
+  const bool ok = removed.ok();
+  if (ok) {
+    deleted_ += *removed;
+    server_.counters_.messages_deleted += *removed;
+  } else {
+    connection_.log(rt::LogLevel::error, "QUIT: cannot delete " + std::to_string(marked) + " messages of " + mailbox_ +
+                                             ": " + removed.error().detail);
   }
   co_return [this, id, ok](Instant now, bool open) {
     if (open) session_.complete_update(id, ok, now);
