@@ -231,6 +231,21 @@ def test_auth_plain_initial_response_rfc5034(pop3_server):
     p.quit()
 
 
+def test_retr_of_30mb_message_streams_intact(pop3_server):
+    """A 30 MB message goes out in pieces (512 KiB each) and arrives byte for byte; lines
+    starting with '.' survive the stuffing."""
+    user = "carol"
+    line = b"x" * 76 + b"\r\n"
+    body = b"".join((b"." if i % 1000 == 0 else b"") + line for i in range(30 * 1024 * 1024 // len(line)))
+    raw = b"Subject: big\r\nFrom: a@example.test\r\n\r\n" + body
+    fill(pop3_server, user, [raw])
+    p = pop(pop3_server, user)
+    assert p.list(1).split()[2] == str(len(raw)).encode()
+    resp, lines, octets = p.retr(1)
+    assert b"\r\n".join(lines) + b"\r\n" == raw
+    p.quit()
+
+
 # ------------------------------------------------------------------ fetchmail
 FETCHMAIL = shutil.which("fetchmail")
 
