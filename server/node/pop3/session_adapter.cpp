@@ -63,7 +63,12 @@ void Pop3SessionAdapter::on_auth(const pop3::ev::Auth& auth, Instant now) {
 }
 
 rt::Task<Connection::JobResult> Pop3SessionAdapter::login(std::uint64_t id, std::string mailbox) {
-  // RFC 1939 §8 / RFC 2449 §8.1.2: one POP3 session per maildrop; IMAP is not counted.
+  // RFC 1939 §8 / RFC 2449 §8.1.2: one POP3 session per maildrop; IMAP is not counted. A
+  // client that reconnects at once may find its own previous connection not yet torn down
+  // (its close still in flight): wait for the lock a little before answering [IN-USE].
+  for (int tries = 0; server_.locked_maildrops_.contains(mailbox) && tries < kLockWaitTries; ++tries) {
+    (void)co_await rt::sleep_until(*auth_timer_, server_.env_.clock().now() + kLockWaitStep);
+  }
   if (server_.locked_maildrops_.contains(mailbox)) {
     connection_.log(rt::LogLevel::info, "maildrop of " + mailbox + " is in use");
     co_return [this, id](Instant now, bool open) {

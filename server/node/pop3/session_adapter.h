@@ -42,6 +42,9 @@ class Pop3SessionAdapter final : public DrivenSession {
 
   // The bytes of one streamed chunk of RETR (IMAP FETCH streams in the same size).
   static constexpr std::size_t kStreamChunkBytes = 512 * 1024;
+  // A login that finds the maildrop locked retries for up to kLockWaitTries * kLockWaitStep.
+  static constexpr int kLockWaitTries = 20;
+  static constexpr Duration kLockWaitStep = 50ms;
 
  private:
   void on_auth(const pop3::ev::Auth& auth, Instant now);

@@ -25,18 +25,18 @@ ServerSession::ServerSession(SessionConfig config, Instant now)
 ServerSession::~ServerSession() = default;
 
 std::string ServerSession::capabilities() const {
-  // RFC 2449 §6; USER only when it may be used now (RFC 2595 §4 end).
+  // RFC 2449 §6; USER only where it may be used (RFC 2595 §4 end). What AUTHORIZATION
+  // announces is announced in TRANSACTION too (RFC 2449 §5 "MUST be announced in both
+  // states", RFC 5034 §3 for SASL), except STLS (RFC 2595 §4: AUTHORIZATION only).
   std::string c = "TOP\r\n";
-  if (state_ == State::authorization && plaintext_ok() && auth_possible()) c += "USER\r\n";
+  if (plaintext_ok() && auth_possible()) c += "USER\r\n";
   c += "UIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\nEXPIRE NEVER\r\nLOGIN-DELAY 0\r\n";
-  if (state_ == State::authorization) {
-    if (auth_possible()) {
-      c += "SASL SCRAM-SHA-256";
-      if (plaintext_ok()) c += " PLAIN LOGIN";
-      c += "\r\n";
-    }
-    if (config_.starttls_available && !config_.tls_active) c += "STLS\r\n";
+  if (auth_possible()) {
+    c += "SASL SCRAM-SHA-256";
+    if (plaintext_ok()) c += " PLAIN LOGIN";
+    c += "\r\n";
   }
+  if (state_ == State::authorization && config_.starttls_available && !config_.tls_active) c += "STLS\r\n";
   c += "UTF8\r\nIMPLEMENTATION " + config_.implementation + "\r\n";
   return c;
 }

@@ -93,6 +93,16 @@ TEST_F(Pop3Session, CapaBeforeLogin_Rfc2449_5) {
   EXPECT_TRUE(c.ends_with("\r\n.\r\n"));
 }
 
+TEST_F(Pop3Session, CapaAfterLoginKeepsUserAndSaslButNotStls_Rfc2449_5_Rfc5034_3) {
+  login();
+  feed("CAPA\r\n");
+  const auto c = take();
+  EXPECT_TRUE(has(c, "USER\r\n"));
+  EXPECT_TRUE(has(c, "SASL SCRAM-SHA-256 PLAIN LOGIN\r\n"));
+  EXPECT_FALSE(has(c, "STLS"));
+  EXPECT_TRUE(has(c, "UIDL\r\n"));
+}
+
 TEST_F(Pop3Session, NoUserCapaWithoutTlsOffLoopback_Rfc2595_4) {
   start(config(false, true));
   feed("CAPA\r\n");
