@@ -64,6 +64,14 @@ quota_messages = 0              # per user (RFC 9208 MESSAGE); 0 = no limit
 login_timeout = "60s"           # from the greeting to a successful login
 autologout = "30min"            # an idle authenticated session (RFC 9051 5.4: at least 30min)
 
+[pop3]
+listen = ["127.0.0.1:1110"]     # POP3 with STLS (110 in production)
+tls_listen = ["127.0.0.1:1995"] # implicit TLS, RFC 8314 (995 in production)
+max_connections = 10000         # all clients together
+max_connections_per_ip = 100
+login_timeout = "60s"           # from the greeting to a successful login
+idle_timeout = "10min"          # RFC 1939 3: the autologout timer is at least 10 minutes
+
 [relay]
 outbound = true                 # queue and deliver mail for other domains (MX, or the routes below)
 trusted_networks = []           # CIDRs that may relay without AUTH; empty: only authenticated users
@@ -457,6 +465,29 @@ void read_imap(Reader& r, const toml::table& root, AppConfig& cfg) {
   }
 }
 
+// [pop3]: present = POP3 served (RFC 1939), on the listeners given (defaults 127.0.0.1:1110
+// with STLS and 127.0.0.1:1995 with implicit TLS); limits and timeouts. idle_timeout may go
+// below RFC 1939 §3's 10 minutes (tests); the default keeps it.
+void read_pop3(Reader& r, const toml::table& root, AppConfig& cfg) {
+  const toml::table* t = root["pop3"].as_table();
+  if (t == nullptr) return;
+  auto& c = cfg.pop3;
+  c.enabled = true;
+  c.listen = {rt::Endpoint{"127.0.0.1", 1110}};
+  c.tls_listen = {rt::Endpoint{"127.0.0.1", 1995}};
+  r.check_keys(*t, "pop3", {"listen", "tls_listen", "max_connections", "max_connections_per_ip", "login_timeout",
+                            "idle_timeout"});
+  read_endpoints(r, *t, "pop3", "listen", c.listen);
+  read_endpoints(r, *t, "pop3", "tls_listen", c.tls_listen);
+  r.get_int(*t, "pop3", "max_connections", 1, 1'000'000, c.max_connections);
+  r.get_int(*t, "pop3", "max_connections_per_ip", 1, 1'000'000, c.max_connections_per_ip);
+  r.get_duration(*t, "pop3", "login_timeout", 1s, 1h, c.login_timeout);
+  r.get_duration(*t, "pop3", "idle_timeout", 1s, 24h, c.idle_timeout);
+  if (!r.failed() && c.listen.empty() && c.tls_listen.empty()) {
+    r.fail_at(t->source(), "pop3", "needs at least one of listen and tls_listen (leave [pop3] out to serve no POP3)");
+  }
+}
+
 // [tls]: STARTTLS and implicit TLS; the certificate pair, or none for a self-signed one.
 void read_tls(Reader& r, const toml::table& root, AppConfig& cfg) {
   if (const toml::table* tls = root["tls"].as_table()) {
@@ -473,6 +504,9 @@ void read_tls(Reader& r, const toml::table& root, AppConfig& cfg) {
   }
   if (!r.failed() && !cfg.tls.enabled && cfg.imap.enabled && !cfg.imap.tls_listen.empty()) {
     r.fail_at(root.source(), "imap.tls_listen", "implicit TLS listeners need [tls] enabled = true");
+  }
+  if (!r.failed() && !cfg.tls.enabled && cfg.pop3.enabled && !cfg.pop3.tls_listen.empty()) {
+    r.fail_at(root.source(), "pop3.tls_listen", "implicit TLS listeners need [tls] enabled = true");
   }
 }
 
@@ -700,14 +734,15 @@ Result<AppConfig> build(const toml::table& root, std::string_view source) {
   AppConfig cfg;
   cfg.source = std::string(source);
 
-  r.check_keys(root, "", {"server", "smtp", "imap", "domains", "users", "tls", "auth", "dns", "relay", "submission", "queue"});
-  for (std::string_view section : {"server", "smtp", "imap", "domains", "tls", "auth", "dns", "relay", "submission", "queue"}) {
+  r.check_keys(root, "", {"server", "smtp", "imap", "pop3", "domains", "users", "tls", "auth", "dns", "relay", "submission", "queue"});
+  for (std::string_view section : {"server", "smtp", "imap", "pop3", "domains", "tls", "auth", "dns", "relay", "submission", "queue"}) {
     if (const toml::node* n = root.get(section); n && !n->is_table()) r.fail_at(n->source(), section, "must be a table ([" + std::string(section) + "])");
   }
 
   read_server(r, root, cfg);
   read_smtp(r, root, cfg);
   read_imap(r, root, cfg);
+  read_pop3(r, root, cfg);
   read_tls(r, root, cfg);
   read_auth(r, root, cfg);
   read_dns(r, root, cfg);
@@ -868,6 +903,17 @@ std::string describe_config(const AppConfig& c) {
                             {"autologout", duration_text(im.autologout)},
                             {"compress", im.compress},
                             {"literal_minus", im.literal_minus},
+                        });
+  }
+  if (c.pop3.enabled) {
+    const auto& po = c.pop3;
+    root.insert("pop3", toml::table{
+                            {"listen", endpoints(po.listen)},
+                            {"tls_listen", endpoints(po.tls_listen)},
+                            {"max_connections", static_cast<std::int64_t>(po.max_connections)},
+                            {"max_connections_per_ip", static_cast<std::int64_t>(po.max_connections_per_ip)},
+                            {"login_timeout", duration_text(po.login_timeout)},
+                            {"idle_timeout", duration_text(po.idle_timeout)},
                         });
   }
   std::ostringstream out;

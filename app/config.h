@@ -72,6 +72,17 @@ struct ImapAppConfig {
   bool literal_minus = false;  // advertise LITERAL- (non-sync literals <= 4096) instead of LITERAL+ (RFC 7888)
 };
 
+// [pop3]: the POP3 service (absent section: no POP3); the maildrop is the user's INBOX.
+struct Pop3AppConfig {
+  bool enabled = false;                  // the [pop3] section is present
+  std::vector<rt::Endpoint> listen;      // STLS listeners (110)
+  std::vector<rt::Endpoint> tls_listen;  // implicit TLS listeners (995)
+  std::uint32_t max_connections = 10000;
+  std::uint32_t max_connections_per_ip = 100;
+  Duration login_timeout = 60s;
+  Duration idle_timeout = 10min;  // RFC 1939 3: at least 10 minutes (lower only for tests)
+};
+
 struct AppConfig {
   std::string source;    // "embedded default" or the file path, for messages
   std::string hostname;  // [server] hostname; empty: the system host name
@@ -88,6 +99,7 @@ struct AppConfig {
   std::string users_file;  // [auth] users_file; empty: <data_dir>/users
   RelayAppConfig relay;
   ImapAppConfig imap;
+  Pop3AppConfig pop3;
 
   std::string pid_path() const { return pid_file.empty() ? data_dir + "/cloudsdial.pid" : pid_file; }
   std::string users_path() const { return users_file.empty() ? data_dir + "/users" : users_file; }

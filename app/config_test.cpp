@@ -108,8 +108,8 @@ TEST(Config, UnknownKeyNamesLineAndKey) {
   EXPECT_NE(e.find("t.toml:7:"), std::string::npos) << e;
   EXPECT_NE(e.find("smtp.max_conections"), std::string::npos) << e;
   EXPECT_NE(e.find("unknown key"), std::string::npos) << e;
-  EXPECT_NE(error_of(std::string(kMinimal) + "[pop3]\n").find("t.toml:5: pop3: unknown key"), std::string::npos)
-      << error_of(std::string(kMinimal) + "[pop3]\n");
+  EXPECT_NE(error_of(std::string(kMinimal) + "[jmap]\n").find("t.toml:5: jmap: unknown key"), std::string::npos)
+      << error_of(std::string(kMinimal) + "[jmap]\n");
   EXPECT_NE(error_of(std::string(kMinimal) + "aliases = []\nhome = \"/x\"\n").find("users.home"), std::string::npos);
 }
 
@@ -273,6 +273,41 @@ TEST(ConfigImap, DefaultConfigServesImapAndBadValuesAreNamed) {
   EXPECT_NE(error_of(std::string(kMinimal) + "[imap]\nlisten = [\"nope\"]\n").find("imap.listen[0]"), std::string::npos);
   EXPECT_NE(error_of(std::string(kMinimal) + "[imap]\nautologout = \"5min\"\n").find("imap.autologout"), std::string::npos);
   EXPECT_NE(error_of(std::string(kMinimal) + "[imap]\nlisten = []\ntls_listen = []\n").find("imap"), std::string::npos);
+}
+
+// [pop3]: absent serves no POP3; present uses 127.0.0.1:1110 (STLS) and :1995 (implicit
+// TLS) unless given; the built-in default serves it; idle_timeout defaults to RFC 1939 §3's
+// 10 minutes.
+TEST(ConfigPop3, AbsentSectionServesNoPop3PresentOneGetsDefaults) {
+  auto none = parse_config(kMinimal, "t.toml");
+  ASSERT_TRUE(none.ok()) << none.error().detail;
+  EXPECT_FALSE(none->pop3.enabled);
+  EXPECT_FALSE(none->server_config().pop3.has_value());
+  auto some = parse_config(std::string(kMinimal) + "[pop3]\nmax_connections_per_ip = 7\n", "t.toml");
+  ASSERT_TRUE(some.ok()) << some.error().detail;
+  ASSERT_TRUE(some->pop3.enabled);
+  ASSERT_EQ(some->pop3.listen.size(), 1u);
+  EXPECT_EQ(some->pop3.listen[0].port, 1110);
+  ASSERT_EQ(some->pop3.tls_listen.size(), 1u);
+  EXPECT_EQ(some->pop3.tls_listen[0].port, 1995);
+  auto sc = some->server_config();
+  ASSERT_TRUE(sc.pop3.has_value());
+  EXPECT_EQ(sc.pop3->connections.connections_per_ip_max, 7u);
+  EXPECT_EQ(sc.pop3->session.idle_timeout, Duration(10min));
+  auto quick = parse_config(std::string(kMinimal) + "[pop3]\nidle_timeout = \"2s\"\nlogin_timeout = \"5s\"\n", "t.toml");
+  ASSERT_TRUE(quick.ok()) << quick.error().detail;
+  EXPECT_EQ(quick->server_config().pop3->session.idle_timeout, Duration(2s));
+  EXPECT_EQ(quick->server_config().pop3->session.login_timeout, Duration(5s));
+}
+
+TEST(ConfigPop3, DefaultConfigServesPop3AndBadValuesAreNamed) {
+  auto def = parse_config(default_config_text(), "default");
+  ASSERT_TRUE(def.ok()) << def.error().detail;
+  EXPECT_TRUE(def->pop3.enabled);
+  EXPECT_EQ(def->pop3.listen[0].port, 1110);
+  EXPECT_NE(error_of(std::string(kMinimal) + "[pop3]\nlisten = [\"nope\"]\n").find("pop3.listen[0]"), std::string::npos);
+  EXPECT_NE(error_of(std::string(kMinimal) + "[pop3]\nbogus = 1\n").find("bogus"), std::string::npos);
+  EXPECT_NE(error_of(std::string(kMinimal) + "[pop3]\nlisten = []\ntls_listen = []\n").find("pop3"), std::string::npos);
 }
 
 }  // namespace

@@ -194,6 +194,12 @@ int run_serve(const AppConfig& config) {
              "cloudsdial: listening on " + imap->bound_endpoints()[i].to_string() + " (" + imap->bound_label(i) + ")");
       }
     }
+    if (const node::Pop3Server* pop3 = s.pop3()) {
+      for (std::size_t i = 0; i < pop3->bound_endpoints().size(); ++i) {
+        tell(rt::LogLevel::info,
+             "cloudsdial: listening on " + pop3->bound_endpoints()[i].to_string() + " (" + pop3->bound_label(i) + ")");
+      }
+    }
     tell(rt::LogLevel::info, "cloudsdial: ready (pid " + std::to_string(::getpid()) + ", data dir " + cfg.data_dir + ")");
   }(env, config, server, started, stopping, exit_code, say));
 

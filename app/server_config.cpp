@@ -61,6 +61,17 @@ node::MailServerConfig AppConfig::server_config() const {
     c.quota_bytes = imap.quota_bytes;
     c.quota_messages = imap.quota_messages;
   }
+  if (pop3.enabled) {
+    node::Pop3ServerConfig p;
+    p.listen = pop3.listen;
+    p.listen_tls = pop3.tls_listen;
+    p.connections.connections_max = pop3.max_connections;
+    p.connections.connections_per_ip_max = pop3.max_connections_per_ip;
+    p.session.login_timeout = pop3.login_timeout;
+    p.session.idle_timeout = pop3.idle_timeout;
+    p.auth_plaintext_on_loopback = smtp.auth_plaintext_on_loopback;
+    c.pop3 = std::move(p);
+  }
   return c;
 }
 

@@ -180,6 +180,7 @@ class EmbeddedServer:
     domains: list[str]
     users: list[tuple[str, list[str]]]
     imap_endpoints: list[tuple[str, str, int]]  # (kind "imap" | "imaps", host, port)
+    pop3_endpoints: list[tuple[str, str, int]]  # (kind "pop3" | "pop3s", host, port)
     users_path: str
     def _folders(self, user: str, folder: Optional[str], bodies: bool, timeout: float) -> list[dict[str, Any]]: ...
     def received(self) -> list[dict[str, Any]]: ...

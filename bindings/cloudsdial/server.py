@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import imaplib
+import poplib
 import os
 import shutil
 import smtplib
@@ -46,7 +47,7 @@ def _endpoint(host: str, port: int) -> str:
 
 
 def _config_text(hostname: str, domains: Sequence[str], users: Sequence, message_size_max: Optional[int],
-                 imap: bool, host: str) -> str:
+                 imap: bool, host: str, pop3: bool = False) -> str:
     lines = ["[server]", f"hostname = {_toml_str(hostname)}", "", "[smtp]", 'listen = ["127.0.0.1:0"]',
              'error_delay = "0s"']
     if message_size_max is not None:
@@ -54,8 +55,12 @@ def _config_text(hostname: str, domains: Sequence[str], users: Sequence, message
     if imap:
         # IMAP (STARTTLS) and IMAPS (implicit TLS) on ephemeral ports; LOGIN without TLS
         # from loopback only, so imaplib.IMAP4 can log in as a local client would.
-        lines += ["", "[imap]", f"listen = [{_endpoint(host, 0)}]", f"tls_listen = [{_endpoint(host, 0)}]",
-                  "", "[auth]", "plaintext_on_loopback = true"]
+        lines += ["", "[imap]", f"listen = [{_endpoint(host, 0)}]", f"tls_listen = [{_endpoint(host, 0)}]"]
+    if pop3:
+        # POP3 (STLS) and POP3S (implicit TLS) on ephemeral ports, the same loopback rule.
+        lines += ["", "[pop3]", f"listen = [{_endpoint(host, 0)}]", f"tls_listen = [{_endpoint(host, 0)}]"]
+    if imap or pop3:
+        lines += ["", "[auth]", "plaintext_on_loopback = true"]
     lines += ["", "[domains]", "local = [" + ", ".join(_toml_str(d) for d in domains) + "]", ""]
     for u in users:
         name, aliases = (u, []) if isinstance(u, str) else (u[0], list(u[1]))
@@ -78,17 +83,18 @@ class Server:
     configuration is made from hostname/domains/users. In both cases the server listens on
     `host`:`port` (default 127.0.0.1 and an ephemeral port) and keeps its mail in
     `data_dir` (default: a temporary directory removed at stop()). imap=True (the default,
-    generated configuration only) adds IMAP listeners (imap_ports) on `host`; `logins`
-    ({name: password}) go into the users file, for IMAP LOGIN and SMTP AUTH."""
+    generated configuration only) adds IMAP listeners (imap_ports) on `host`, pop3=True (the
+    default) POP3 listeners (pop3_ports); `logins` ({name: password}) go into the users file,
+    for IMAP LOGIN, POP3 USER/PASS and SMTP AUTH."""
 
     def __init__(self, config: Union[str, Path, None] = None, *, users: Sequence = ("demo",),
                  domains: Sequence[str] = ("example.test",), hostname: str = "mx.example.test",
                  data_dir: Union[str, Path, None] = None, host: str = "127.0.0.1", port: int = 0,
                  log_level: str = "warn", message_size_max: Optional[int] = None, imap: bool = True,
-                 logins: Optional[Mapping[str, str]] = None):
+                 logins: Optional[Mapping[str, str]] = None, pop3: bool = True):
         self._logins = dict(logins or {})
         if config is None:
-            text, source = (_config_text(hostname, domains, users, message_size_max, imap, host),
+            text, source = (_config_text(hostname, domains, users, message_size_max, imap, host, pop3),
                             "<cloudsdial.Server>")
         elif isinstance(config, Path) or (isinstance(config, str) and "\n" not in config and config.endswith(".toml")):
             text, source = Path(config).read_text(encoding="utf-8"), str(config)
@@ -195,6 +201,43 @@ class Server:
             if k == kind:
                 return host, port
         raise _core.StateError(f"the server has no {kind} listener (Server(imap=True) or [imap] in the config)")
+
+    @property
+    def pop3_ports(self) -> dict:
+        """The bound POP3 ports by listener kind: "pop3" (STLS, 110-style) and "pop3s"
+        (implicit TLS, RFC 8314); empty when the configuration has no [pop3]."""
+        return {kind: port for kind, _, port in self._core.pop3_endpoints}
+
+    def pop3(self, user: Optional[str] = None, password: Optional[str] = None, *, tls: bool = False,
+             timeout: float = 30.0) -> poplib.POP3:
+        """A poplib client connected to this server, logged in (USER/PASS) as `user` when given
+        (password from Server(logins=...) unless given). tls=True: the implicit-TLS port
+        (POP3_SSL, the self-signed certificate not verified)."""
+        kind = "pop3s" if tls else "pop3"
+        found = [(h, p) for k, h, p in self._core.pop3_endpoints if k == kind]
+        if not found:
+            raise _core.StateError(f"the server has no {kind} listener (Server(pop3=True) or [pop3] in the config)")
+        host, port = found[0]
+        if tls:
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+            client = poplib.POP3_SSL(host, port, context=context, timeout=timeout)
+        else:
+            client = poplib.POP3(host, port, timeout=timeout)
+        if user is not None:
+            if password is None:
+                if user not in self._logins:
+                    client.close()
+                    raise _core.ConfigError(f"no password for '{user}': pass password= or Server(logins={{...}})")
+                password = self._logins[user]
+            try:
+                client.user(user)
+                client.pass_(password)
+            except BaseException:
+                client.close()
+                raise
+        return client
 
     def imap(self, user: Optional[str] = None, password: Optional[str] = None, *, tls: bool = False,
              timeout: float = 30.0) -> imaplib.IMAP4:

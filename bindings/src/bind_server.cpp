@@ -95,6 +95,11 @@ void bind_server(pyb::module_& m) {
         for (const auto& e : s.imap_endpoints()) out.emplace_back(e.kind, e.endpoint.address, e.endpoint.port);
         return out;
       }, "(kind, host, port) of each IMAP listener: kind 'imap' (STARTTLS) or 'imaps' (implicit TLS)")
+      .def_property_readonly("pop3_endpoints", [](EmbeddedServer& s) {
+        std::vector<std::tuple<std::string, std::string, std::uint16_t>> out;
+        for (const auto& e : s.pop3_endpoints()) out.emplace_back(e.kind, e.endpoint.address, e.endpoint.port);
+        return out;
+      }, "(kind, host, port) of each POP3 listener: kind 'pop3' (STLS) or 'pop3s' (implicit TLS)")
       .def_property_readonly("users_path", [](EmbeddedServer& s) { return s.config().users_path(); })
       .def("_folders", [](EmbeddedServer& s, const std::string& user, std::optional<std::string> folder, bool bodies,
                           double timeout) {

@@ -70,17 +70,28 @@ MailServer::MailServer(rt::Env& env, MailServerConfig config, const HandlerWrapp
                                          config_.users_path.empty() ? nullptr : &users_, smtp_.auth_guard());
     imap_->set_mailbox_of_login([this](std::string_view login) { return directory_.mailbox_of_login(login); });
   }
+  if (config_.pop3) {
+    Pop3ServerConfig pop3 = *config_.pop3;
+    if (pop3.session.greeting.empty()) pop3.session.greeting = config_.smtp.session.hostname + " POP3 ready";
+    pop3_ = std::make_unique<Pop3Server>(env_, std::move(pop3), store_, &crypto_,
+                                         config_.users_path.empty() ? nullptr : &users_, smtp_.auth_guard());
+    pop3_->set_mailbox_of_login([this](std::string_view login) { return directory_.mailbox_of_login(login); });
+  }
   set_tls(config_.tls);
 }
 
 Status MailServer::bind() {
   if (Status bound = smtp_.bind(); !bound.ok()) return bound;
-  if (imap_) return imap_->bind();
+  if (imap_) {
+    if (Status bound = imap_->bind(); !bound.ok()) return bound;
+  }
+  if (pop3_) return pop3_->bind();
   return Status{};
 }
 
 void MailServer::set_tls(std::shared_ptr<tls::TlsContext> context) {
   if (imap_) imap_->set_tls(context);
+  if (pop3_) pop3_->set_tls(context);
   smtp_.set_tls(std::move(context));
 }
 
@@ -128,6 +139,9 @@ rt::Task<Status> MailServer::start() {
   if (imap_) {
     if (Status listening = imap_->start(); !listening.ok()) co_return listening;
   }
+  if (pop3_) {
+    if (Status listening = pop3_->start(); !listening.ok()) co_return listening;
+  }
   ready_ = true;
   co_return Status{};
 }
@@ -138,6 +152,7 @@ rt::Task<void> MailServer::stop(Instant deadline) {
   if (polling_) users_timer_->cancel();
   if (ready_) co_await smtp_.stop(deadline);
   if (ready_ && imap_) co_await imap_->stop(deadline);
+  if (ready_ && pop3_) co_await pop3_->stop(deadline);
   if (control_) co_await control_->stop(deadline);
   if (queue_ && queue_->started()) co_await queue_->stop(deadline);
 }

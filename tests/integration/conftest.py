@@ -53,6 +53,7 @@ class Server:
         self.log_path = None
         self.ports = {}  # listener kind ("smtp", "submission", "submissions") -> bound port
         self.imap_ports = {}  # IMAP listener kind ("imap", "imaps") -> bound port (fresh at every start)
+        self.pop3_ports = {}  # POP3 listener kind ("pop3", "pop3s") -> bound port (fresh at every start)
         smtp = {
             "listen": '["127.0.0.1:0"]',
             "max_connections_per_ip": "50",
@@ -111,6 +112,8 @@ class Server:
                 # "imap: listening on 127.0.0.1:PORT (imap|imaps)": this start's log only.
                 self.imap_ports = {kind: int(port) for port, kind in
                                    re.findall(r"imap: listening on 127\.\d+\.\d+\.\d+:(\d+) \((imaps?)\)", text)}
+                self.pop3_ports = {kind: int(port) for port, kind in
+                                   re.findall(r"pop3: listening on 127\.\d+\.\d+\.\d+:(\d+) \((pop3s?)\)", text)}
                 return self
             if self.proc.poll() is not None:
                 raise AssertionError(f"cloudsdial exited with {self.proc.returncode} during startup:\n{text}")
