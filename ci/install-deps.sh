@@ -13,7 +13,7 @@ packages=(
   libc-ares-dev libtomlplusplus-dev zlib1g-dev
   swaks postfix libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl
   dnsmasq-base
-  isync mutt bsdutils
+  isync mutt fetchmail bsdutils
 )
 
 missing=()
