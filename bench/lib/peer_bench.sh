@@ -146,26 +146,8 @@ cleanup() {
 }
 
 # ------------------------------------------------------------------ load
-# wait_load: if LOAD_MAX is set, until the 1-min load average is below it (30 s polls, at
-# most LOAD_WAIT_MIN minutes); sets LOAD_NOTE and LOAD_START
-wait_load() {
-  local t_wait0 l1
-  LOAD_NOTE="no wait requested"
-  if [ -n "$LOAD_MAX" ]; then
-    t_wait0=$(date +%s)
-    while :; do
-      l1=$(cut -d' ' -f1 /proc/loadavg)
-      if awk -v a="$l1" -v b="$LOAD_MAX" 'BEGIN{exit !(a < b)}'; then
-        LOAD_NOTE="load1 $l1 < $LOAD_MAX after waiting $(( $(date +%s) - t_wait0 )) s"; break
-      fi
-      if (( $(date +%s) - t_wait0 >= LOAD_WAIT_MIN * 60 )); then
-        LOAD_NOTE="load1 still $l1 (>= $LOAD_MAX) after ${LOAD_WAIT_MIN} min: measured anyway"; break
-      fi
-      echo "$NAME: load1 $l1 >= $LOAD_MAX, waiting"; sleep 30
-    done
-  fi
-  LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
-}
+# wait_load: bench/lib/wait_load.sh (its messages start with $NAME)
+. "$(dirname "${BASH_SOURCE[0]}")/wait_load.sh"
 
 # ------------------------------------------------------------------ helpers
 port_of() { if [ "$1" = cloudsdial ]; then echo "$OURS_PORT"; else echo "$DC_PORT"; fi; }

@@ -294,21 +294,8 @@ trap 'exit 130' INT TERM
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 # ------------------------------------------------------------------ load
-LOAD_NOTE="no wait requested"
-if [ -n "$LOAD_MAX" ]; then
-  t_wait0=$(date +%s)
-  while :; do
-    l1=$(cut -d' ' -f1 /proc/loadavg)
-    if awk -v a="$l1" -v b="$LOAD_MAX" 'BEGIN{exit !(a < b)}'; then
-      LOAD_NOTE="load1 $l1 < $LOAD_MAX after waiting $(( $(date +%s) - t_wait0 )) s"; break
-    fi
-    if (( $(date +%s) - t_wait0 >= LOAD_WAIT_MIN * 60 )); then
-      LOAD_NOTE="load1 still $l1 (>= $LOAD_MAX) after ${LOAD_WAIT_MIN} min: measured anyway"; break
-    fi
-    echo "relay: load1 $l1 >= $LOAD_MAX, waiting"; sleep 30
-  done
-fi
-LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+. "$HERE/../lib/wait_load.sh"
+wait_load relay
 
 # ------------------------------------------------------------------ one run
 tree_cpu() { local s=0 p; for p in "$@"; do s=$($PY "$PEERS/proctree.py" cpu "$p" | awk -v s="$s" '{print s + $1}'); done; echo "$s"; }
