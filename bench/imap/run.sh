@@ -84,19 +84,6 @@ fi
 IDLE_MAX=0; for n in $IDLE; do [ "$n" -gt "$IDLE_MAX" ] && IDLE_MAX=$n; done
 CONN_LIMIT=$((IDLE_MAX + 1000))
 
-ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-NOFILE=$(ulimit -n)
-if [ "$NOFILE" -lt $((IDLE_MAX + 200)) ]; then
-  echo "imap: ulimit -n is $NOFILE (hard $(ulimit -Hn)): too low for $IDLE_MAX connections" >&2; exit 2
-fi
-
-STAMP=$(date +%Y%m%d-%H%M%S)
-mkdir -p "$OUTDIR"
-REPORT=$OUTDIR/imap-$STAMP.md
-JSONL=$OUTDIR/imap-$STAMP.jsonl
-: >"$JSONL"
-WORK=$(mktemp -d "$TMPBASE/cloudsdial-imap.XXXXXX")
-chmod 755 "$WORK"
 NAME=imap; PROTO=imap
 . "$HERE/../lib/peer_bench.sh"
 

@@ -5,8 +5,26 @@
 # Sourced, not run. The caller sets, before sourcing:
 #   NAME      prefix of messages ("imap", "pop3")
 #   PROTO     the protocol under test: ours' listener "(PROTO)" and Dovecot's service PROTO
-#   PY PEERS PEER_ROOT WORK BIN KEEP CONN_LIMIT DC_PORT BUSER LOAD_MAX LOAD_WAIT_MIN HOLD
+#   PY PEERS PEER_ROOT BIN KEEP CONN_LIMIT DC_PORT BUSER LOAD_MAX LOAD_WAIT_MIN HOLD
+#   IDLE_MAX  the most idle connections a test opens (`ulimit -n` must allow it + 200)
+#   OUTDIR TMPBASE  where the report and the temp dir go
 # and defines ours_config (prints our TOML; it uses $OURS_DIR). Functions exit on failure.
+# Sourcing raises `ulimit -n` (exits 2 if it stays too low) and sets STAMP, REPORT
+# ($OUTDIR/$NAME-$STAMP.md), JSONL (created empty) and WORK (a new temp dir in $TMPBASE).
+
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+NOFILE=$(ulimit -n)
+if [ "$NOFILE" -lt $((IDLE_MAX + 200)) ]; then
+  echo "$NAME: ulimit -n is $NOFILE (hard $(ulimit -Hn)): too low for $IDLE_MAX connections" >&2; exit 2
+fi
+
+STAMP=$(date +%Y%m%d-%H%M%S)
+mkdir -p "$OUTDIR"
+REPORT=$OUTDIR/$NAME-$STAMP.md
+JSONL=$OUTDIR/$NAME-$STAMP.jsonl
+: >"$JSONL"
+WORK=$(mktemp -d "$TMPBASE/cloudsdial-$NAME.XXXXXX")
+chmod 755 "$WORK"
 
 log() { echo "=== $* ($(date +%T), load $(cut -d' ' -f1-3 /proc/loadavg))" | tee -a "$WORK/steps.log"; }
 

@@ -86,19 +86,6 @@ CMAX=0; for c in $CLIENTS; do [ "$c" -gt "$CMAX" ] && CMAX=$c; done
 IDLE_MAX=0; for n in $IDLE; do [ "$n" -gt "$IDLE_MAX" ] && IDLE_MAX=$n; done
 CONN_LIMIT=$((IDLE_MAX + 1000))
 
-ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-NOFILE=$(ulimit -n)
-if [ "$NOFILE" -lt $((IDLE_MAX + 200)) ]; then
-  echo "pop3: ulimit -n is $NOFILE (hard $(ulimit -Hn)): too low for $IDLE_MAX connections" >&2; exit 2
-fi
-
-STAMP=$(date +%Y%m%d-%H%M%S)
-mkdir -p "$OUTDIR"
-REPORT=$OUTDIR/pop3-$STAMP.md
-JSONL=$OUTDIR/pop3-$STAMP.jsonl
-: >"$JSONL"
-WORK=$(mktemp -d "$TMPBASE/cloudsdial-pop3.XXXXXX")
-chmod 755 "$WORK"
 NAME=pop3; PROTO=pop3
 . "$HERE/../lib/peer_bench.sh"
 
