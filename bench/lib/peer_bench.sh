@@ -47,6 +47,34 @@ ours_setup() {  # config and users user1..user20 (password testpass)
       { ours_lacks_proto "$OURS_DIR/user-add.log"; echo "$NAME: cloudsdial user add user$i failed:" >&2; cat "$OURS_DIR/user-add.log" >&2; exit 1; }
   done
 }
+# ours_toml SECTIONS: prints our TOML (for ours_config): hostname mx.example.test, data
+# in $OURS_DIR/data, SMTP on 127.0.0.1:0 only, SECTIONS (the protocol's own), plaintext
+# login on loopback without failure delay, domain example.test
+ours_toml() {
+  cat <<EOF
+# written by bench/$NAME/run.sh
+[server]
+hostname = "mx.example.test"
+data_dir = "$OURS_DIR/data"
+log_level = "info"
+shutdown_timeout = "10s"
+
+[smtp]
+listen = ["127.0.0.1:0"]
+submission_listen = []
+submissions_listen = []
+
+$1
+
+[auth]
+plaintext_on_loopback = true
+failure_delay = "0s"
+failure_delay_max = "0s"
+
+[domains]
+local = ["example.test"]
+EOF
+}
 # ours_port PROTO: the port of our first "listening on 127.0.0.1:PORT (PROTO)" log line
 ours_port() {
   sed -n 's/^[a-z0-9]*: listening on 127\.0\.0\.1:\([0-9]*\) ('"$1"')$/\1/p' "$OURS_DIR/cloudsdial.log" | head -1

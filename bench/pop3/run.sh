@@ -90,20 +90,8 @@ NAME=pop3; PROTO=pop3
 . "$HERE/../lib/peer_bench.sh"
 
 # ------------------------------------------------------------------ ours
-ours_config() {
-  cat <<EOC
-# written by bench/pop3/run.sh
-[server]
-hostname = "mx.example.test"
-data_dir = "$OURS_DIR/data"
-log_level = "info"
-shutdown_timeout = "10s"
-
-[smtp]
-listen = ["127.0.0.1:0"]
-submission_listen = []
-submissions_listen = []
-
+ours_config() {  # our TOML: peer_bench.sh's, with the protocol sections below
+  ours_toml "$(cat <<EOC
 [imap]
 listen = ["127.0.0.1:0"]
 tls_listen = []
@@ -113,15 +101,8 @@ listen = ["127.0.0.1:0"]
 tls_listen = []
 max_connections = $CONN_LIMIT
 max_connections_per_ip = $CONN_LIMIT
-
-[auth]
-plaintext_on_loopback = true
-failure_delay = "0s"
-failure_delay_max = "0s"
-
-[domains]
-local = ["example.test"]
 EOC
+)"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
