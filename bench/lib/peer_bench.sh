@@ -29,6 +29,8 @@ chmod 755 "$WORK"
 log() { echo "=== $* ($(date +%T), load $(cut -d' ' -f1-3 /proc/loadavg))" | tee -a "$WORK/steps.log"; }
 
 # ------------------------------------------------------------------ ours
+# serve_start, serve_stop: bench/lib/serve.sh
+. "$(dirname "${BASH_SOURCE[0]}")/serve.sh"
 OURS_PID=""; OURS_PORT=""
 OURS_DIR=$WORK/ours
 # ours_lacks_proto LOG: exit with a clear message if LOG shows the binary refusing [$PROTO]
@@ -80,29 +82,19 @@ ours_port() {
   sed -n 's/^[a-z0-9]*: listening on 127\.0\.0\.1:\([0-9]*\) ('"$1"')$/\1/p' "$OURS_DIR/cloudsdial.log" | head -1
 }
 ours_start() {  # serve, wait for "ready"; sets OURS_PID, OURS_PORT (the $PROTO listener)
-  : >"$OURS_DIR/cloudsdial.log"
-  "$BIN" serve --config "$OURS_DIR/cloudsdial.toml" </dev/null >/dev/null 2>>"$OURS_DIR/cloudsdial.log" &
-  OURS_PID=$!
-  for _ in $(seq 1 600); do
-    grep -q '^cloudsdial: ready' "$OURS_DIR/cloudsdial.log" && break
-    kill -0 "$OURS_PID" 2>/dev/null || break
-    sleep 0.05
-  done
+  local ready=0
+  serve_start "$BIN" "$OURS_DIR/cloudsdial.toml" "$OURS_DIR/cloudsdial.log" && ready=1
+  OURS_PID=$SERVE_PID
   ours_lacks_proto "$OURS_DIR/cloudsdial.log"
   OURS_PORT=$(ours_port "$PROTO")
-  if [ -z "$OURS_PORT" ] || ! grep -q '^cloudsdial: ready' "$OURS_DIR/cloudsdial.log"; then
+  if [ -z "$OURS_PORT" ] || [ "$ready" = 0 ]; then
     echo "$NAME: cloudsdial did not start with a $PROTO listener; its log:" >&2; cat "$OURS_DIR/cloudsdial.log" >&2; exit 1
   fi
   echo "cloudsdial: pid $OURS_PID, $PROTO 127.0.0.1:$OURS_PORT"
 }
 ours_stop() {
   [ -n "$OURS_PID" ] || return 0
-  if kill -0 "$OURS_PID" 2>/dev/null; then
-    kill -TERM "$OURS_PID" 2>/dev/null || true
-    for _ in $(seq 1 300); do kill -0 "$OURS_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$OURS_PID" 2>/dev/null && { echo "$NAME: cloudsdial pid $OURS_PID alive after 30 s, KILL" >&2; kill -KILL "$OURS_PID" 2>/dev/null || true; }
-  fi
-  wait "$OURS_PID" 2>/dev/null || true
+  serve_stop "$OURS_PID" "$NAME: cloudsdial"
   OURS_PID=""
 }
 
