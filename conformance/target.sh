@@ -18,7 +18,8 @@
 #                                 until the log names a port for every listener LABEL
 #                                 (imap, imaps, pop3, smtp), the server is ready, it exited,
 #                                 or 30 s passed. Returns 0 when every LABEL has a port.
-#   target_port LOG LABEL         prints the port logged for listener LABEL (empty if none)
+#   target_port LOG LABEL         prints the port logged for listener LABEL (empty if none);
+#                                 smtp is the line without a label (or with "(smtp)")
 
 target_tmpdir() {
   tmp=$(mktemp -d)
@@ -100,7 +101,11 @@ CONF
 }
 
 target_port() {
-  sed -n "s/^[a-z0-9]*: listening on 127\\.0\\.0\\.1:\\([0-9][0-9]*\\) ($2)\$/\\1/p" "$1"
+  if [ "$2" = smtp ]; then  # `serve` logs the plain SMTP listener without a label
+    sed -n 's/^[a-z0-9]*: listening on 127\.0\.0\.1:\([0-9][0-9]*\)\( (smtp)\)\{0,1\}$/\1/p' "$1"
+  else
+    sed -n "s/^[a-z0-9]*: listening on 127\\.0\\.0\\.1:\\([0-9][0-9]*\\) ($2)\$/\\1/p" "$1"
+  fi
 }
 
 target_serve() {
