@@ -8,58 +8,21 @@
 set -eu
 bin=$1
 dir=$2
-tmp=$(mktemp -d)
-pid=
-cleanup() {
-  if [ -n "$pid" ]; then kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
-  rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
-cat > "$tmp/cloudsdial.toml" <<CONF
-[server]
-hostname = "mx.example.test"
-data_dir = "$tmp/var"
-log_level = "warn"
-shutdown_timeout = "2s"
-
-[smtp]
+. "$dir/target.sh"
+target_tmpdir
+target_login_config "$tmp/cloudsdial.toml" "$tmp/var" '[imap]
 listen = ["127.0.0.1:0"]
-submission_listen = []
-submissions_listen = []
-
-[imap]
-listen = ["127.0.0.1:0"]
-tls_listen = ["127.0.0.1:0"]
-
-[auth]
-plaintext_on_loopback = true
-failure_delay = "10ms"
-failure_delay_max = "20ms"
-ip_failures_max = 10000
-user_failures_max = 10000
-
-[domains]
-local = ["example.test"]
-CONF
+tls_listen = ["127.0.0.1:0"]'
 echo "conformance-pass-1" | "$bin" user add conformance --config "$tmp/cloudsdial.toml" > /dev/null
 # Starts `cloudsdial serve` on $tmp/cloudsdial.toml; sets pid, imap and imaps.
 start_server() {
-  "$bin" serve --config "$tmp/cloudsdial.toml" > "$tmp/server.log" 2>&1 &
-  pid=$!
-  imap= imaps=
-  i=0
-  while [ -z "$imaps" ] && [ "$i" -lt 300 ]; do
-    imap=$(sed -n 's/^cloudsdial: listening on 127\.0\.0\.1:\([0-9][0-9]*\) (imap)$/\1/p' "$tmp/server.log")
-    imaps=$(sed -n 's/^cloudsdial: listening on 127\.0\.0\.1:\([0-9][0-9]*\) (imaps)$/\1/p' "$tmp/server.log")
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-    i=$((i + 1))
-  done
-  if [ -z "$imap" ] || [ -z "$imaps" ]; then
+  if ! target_serve "$bin" "$tmp/cloudsdial.toml" "$tmp/server.log" imap imaps; then
     cat "$tmp/server.log" >&2
     echo "server did not listen for IMAP" >&2
     exit 1
   fi
+  imap=$(target_port "$tmp/server.log" imap)
+  imaps=$(target_port "$tmp/server.log" imaps)
 }
 start_server
 status=0

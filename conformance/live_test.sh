@@ -8,14 +8,8 @@
 set -eu
 bin=$1
 dir=$2
-tmp=$(mktemp -d)
-pid=
-cleanup() {
-  if [ -n "$pid" ]; then kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
-  rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
 . "$dir/target.sh"
+target_tmpdir
 target_config "$tmp/cloudsdial.toml" "$tmp/var"
 echo "conformance-pass-1" | "$bin" user add conformance --config "$tmp/cloudsdial.toml" > /dev/null
 if ! target_start "$bin" "$tmp/cloudsdial.toml" "$tmp/server.log"; then

@@ -9,61 +9,24 @@
 set -eu
 bin=$1
 dir=$2
-tmp=$(mktemp -d)
-pid=
-cleanup() {
-  if [ -n "$pid" ]; then kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
-  rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
-cat > "$tmp/cloudsdial.toml" <<CONF
-[server]
-hostname = "mx.example.test"
-data_dir = "$tmp/var"
-log_level = "warn"
-shutdown_timeout = "2s"
-
-[smtp]
-listen = ["127.0.0.1:0"]
-submission_listen = []
-submissions_listen = []
-
-[pop3]
-listen = ["127.0.0.1:0"]
-
-[auth]
-plaintext_on_loopback = true
-failure_delay = "10ms"
-failure_delay_max = "20ms"
-ip_failures_max = 10000
-user_failures_max = 10000
-
-[domains]
-local = ["example.test"]
-CONF
+. "$dir/target.sh"
+target_tmpdir
+target_login_config "$tmp/cloudsdial.toml" "$tmp/var" '[pop3]
+listen = ["127.0.0.1:0"]'
 if ! echo "conformance-pass-1" | "$bin" user add conformance --config "$tmp/cloudsdial.toml" > "$tmp/user.log" 2>&1; then
   if grep -q 'pop3: unknown key' "$tmp/user.log"; then echo "SKIP: this cloudsdial has no POP3 server ([pop3] unknown)"; exit 77; fi
   cat "$tmp/user.log" >&2; exit 1
 fi
-"$bin" serve --config "$tmp/cloudsdial.toml" > "$tmp/server.log" 2>&1 &
-pid=$!
-smtp= pop3=
-i=0
-while [ "$i" -lt 300 ]; do
-  smtp=$(sed -n 's/^[a-z0-9]*: listening on 127\.0\.0\.1:\([0-9][0-9]*\) (smtp)$/\1/p' "$tmp/server.log")
-  pop3=$(sed -n 's/^[a-z0-9]*: listening on 127\.0\.0\.1:\([0-9][0-9]*\) (pop3)$/\1/p' "$tmp/server.log")
-  [ -n "$pop3" ] && [ -n "$smtp" ] && break
-  grep -q '^cloudsdial: ready' "$tmp/server.log" && break
-  kill -0 "$pid" 2>/dev/null || break
-  sleep 0.1
-  i=$((i + 1))
-done
+served=0
+target_serve "$bin" "$tmp/cloudsdial.toml" "$tmp/server.log" smtp pop3 || served=$?
 if grep -q 'pop3: unknown key' "$tmp/server.log"; then echo "SKIP: this cloudsdial has no POP3 server ([pop3] unknown)"; exit 77; fi
-if [ -z "$pop3" ] || [ -z "$smtp" ]; then
+if [ "$served" -ne 0 ]; then
   cat "$tmp/server.log" >&2
   echo "server did not listen for POP3 and SMTP" >&2
   exit 1
 fi
+smtp=$(target_port "$tmp/server.log" smtp)
+pop3=$(target_port "$tmp/server.log" pop3)
 # The maildrop: two messages, the first with a body line starting with a dot (SMTP
 # dot-stuffs it on the way in; POP3 must stuff it again on the way out).
 /usr/bin/python3 - "$smtp" "$pop3" <<'PY'

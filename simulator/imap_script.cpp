@@ -3,6 +3,7 @@
 
 #include <span>
 
+#include "imap_read.h"
 #include "node/smtp_client_connection.h"
 #include "runtime/await.h"
 #include "sim_env.h"
@@ -59,24 +60,16 @@ rt::Task<bool> send(Script& s, std::string bytes) {
 // The next response by `deadline`; nullopt when the connection is gone, or on a timeout
 // (then `*timed_out` is set when asked for, else the script stops).
 rt::Task<std::optional<ImapResponse>> next_response(Script& s, Instant deadline, bool* timed_out) {
-  for (;;) {
-    if (auto r = s.client.poll()) co_return r;
-    if (!s.client.error().empty()) {
-      s.stop("protocol: " + s.client.error());
-      co_return std::nullopt;
-    }
-    if (s.dead) co_return std::nullopt;
-    auto n = co_await rt::read_some(*s.stream, std::span<std::byte>(s.buf), deadline);
-    if (!n) {
-      if (timed_out != nullptr && n.code() == Errc::timeout) {
-        *timed_out = true;
-        co_return std::nullopt;
-      }
-      s.stop("read: " + std::string(to_string(n.code())));
-      co_return std::nullopt;
-    }
-    s.client.feed(std::string_view(reinterpret_cast<const char*>(s.buf.data()), *n));
+  ImapRead r = co_await read_response(s.client, s.stream, s.buf, s.dead, deadline);
+  if (r.response) co_return std::move(r.response);
+  if (!r.protocol_error.empty()) {
+    s.stop("protocol: " + r.protocol_error);
+  } else if (r.read_error == Errc::timeout && timed_out != nullptr) {
+    *timed_out = true;
+  } else if (r.read_error != Errc::ok) {
+    s.stop("read: " + std::string(to_string(r.read_error)));
   }
+  co_return std::nullopt;
 }
 
 // Reads until the tagged completion of the command last framed by s.client.

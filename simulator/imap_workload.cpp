@@ -6,6 +6,7 @@
 
 #include "core/hash.h"
 #include "imap_client.h"
+#include "imap_read.h"
 #include "node/smtp_client_connection.h"
 #include "runtime/await.h"
 #include "sim_env.h"
@@ -234,26 +235,18 @@ rt::Task<bool> send(Session& s, std::string bytes) {
 // The next response by `deadline`; nullopt on a timeout (`*timed_out` set when asked for)
 // or when the connection is gone.
 rt::Task<std::optional<ImapResponse>> next_response(Session& s, Instant deadline, bool* timed_out) {
-  for (;;) {
-    if (auto r = s.client.poll()) co_return r;
-    if (!s.client.error().empty()) {
-      s.problem(s.client.error());
-      s.close();
-      co_return std::nullopt;
-    }
-    if (s.dead) co_return std::nullopt;
-    auto n = co_await rt::read_some(*s.stream, std::span<std::byte>(s.buf), deadline);
-    if (!n) {
-      if (timed_out != nullptr && n.code() == Errc::timeout) {
-        *timed_out = true;
-        co_return std::nullopt;
-      }
-      s.log("read: " + std::string(to_string(n.code())));
-      s.close();
-      co_return std::nullopt;
-    }
-    s.client.feed(std::string_view(reinterpret_cast<const char*>(s.buf.data()), *n));
+  ImapRead r = co_await read_response(s.client, s.stream, s.buf, s.dead, deadline);
+  if (r.response) co_return std::move(r.response);
+  if (!r.protocol_error.empty()) {
+    s.problem(r.protocol_error);
+    s.close();
+  } else if (r.read_error == Errc::timeout && timed_out != nullptr) {
+    *timed_out = true;
+  } else if (r.read_error != Errc::ok) {
+    s.log("read: " + std::string(to_string(r.read_error)));
+    s.close();
   }
+  co_return std::nullopt;
 }
 
 void absorb_unsolicited(Session& s, const ImapResponse& r) {

@@ -12,13 +12,8 @@ REPO=$(cd "$HERE/../.." && pwd)
 BIN=$(realpath "$1")
 RUNS=${2:-5}
 SUITE=$REPO/conformance
-tmp=$(mktemp -d)
-pid=
-cleanup() {
-  if [ -n "$pid" ]; then kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
-  rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
+. "$SUITE/target.sh"
+target_tmpdir
 
 # median of the wall times (seconds) of RUNS runs of "$@"; the suite's exit status is ignored
 # (a SHOULD failing is not a benchmark problem), its case count is kept.
@@ -47,7 +42,6 @@ printf '%-34s %8s  %s\n' "inproc (smtp::ServerSession)" "$m" "$(cases)"
 m=$(time_suite "$BIN" conformance --suite smtp --target sim --suite-dir "$SUITE")
 printf '%-34s %8s  %s\n' "sim (virtual time)" "$m" "$(cases)"
 
-. "$SUITE/target.sh"
 target_config "$tmp/cloudsdial.toml" "$tmp/var"
 target_start "$BIN" "$tmp/cloudsdial.toml" "$tmp/server.log" || true
 if [ -n "$port" ]; then

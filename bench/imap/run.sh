@@ -84,52 +84,20 @@ fi
 IDLE_MAX=0; for n in $IDLE; do [ "$n" -gt "$IDLE_MAX" ] && IDLE_MAX=$n; done
 CONN_LIMIT=$((IDLE_MAX + 1000))
 
-ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-NOFILE=$(ulimit -n)
-if [ "$NOFILE" -lt $((IDLE_MAX + 200)) ]; then
-  echo "imap: ulimit -n is $NOFILE (hard $(ulimit -Hn)): too low for $IDLE_MAX connections" >&2; exit 2
-fi
-
-STAMP=$(date +%Y%m%d-%H%M%S)
-mkdir -p "$OUTDIR"
-REPORT=$OUTDIR/imap-$STAMP.md
-JSONL=$OUTDIR/imap-$STAMP.jsonl
-: >"$JSONL"
-WORK=$(mktemp -d "$TMPBASE/cloudsdial-imap.XXXXXX")
-chmod 755 "$WORK"
 NAME=imap; PROTO=imap
 . "$HERE/../lib/peer_bench.sh"
 
 # ------------------------------------------------------------------ ours
-ours_config() {
-  cat <<EOF
-# written by bench/imap/run.sh
-[server]
-hostname = "mx.example.test"
-data_dir = "$OURS_DIR/data"
-log_level = "info"
-shutdown_timeout = "10s"
-
-[smtp]
-listen = ["127.0.0.1:0"]
-submission_listen = []
-submissions_listen = []
-
+ours_config() {  # our TOML: peer_bench.sh's, with the protocol sections below
+  ours_toml "$(cat <<EOF
 [imap]
 listen = ["127.0.0.1:0"]
 tls_listen = []
 max_connections = $CONN_LIMIT
 max_connections_per_ip = $CONN_LIMIT
 max_sessions_per_user_ip = 0     # the load and idle clients share a few users from one IP
-
-[auth]
-plaintext_on_loopback = true
-failure_delay = "0s"
-failure_delay_max = "0s"
-
-[domains]
-local = ["example.test"]
 EOF
+)"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM

@@ -5,12 +5,32 @@
 # Sourced, not run. The caller sets, before sourcing:
 #   NAME      prefix of messages ("imap", "pop3")
 #   PROTO     the protocol under test: ours' listener "(PROTO)" and Dovecot's service PROTO
-#   PY PEERS PEER_ROOT WORK BIN KEEP CONN_LIMIT DC_PORT BUSER LOAD_MAX LOAD_WAIT_MIN HOLD
+#   PY PEERS PEER_ROOT BIN KEEP CONN_LIMIT DC_PORT BUSER LOAD_MAX LOAD_WAIT_MIN HOLD
+#   IDLE_MAX  the most idle connections a test opens (`ulimit -n` must allow it + 200)
+#   OUTDIR TMPBASE  where the report and the temp dir go
 # and defines ours_config (prints our TOML; it uses $OURS_DIR). Functions exit on failure.
+# Sourcing raises `ulimit -n` (exits 2 if it stays too low) and sets STAMP, REPORT
+# ($OUTDIR/$NAME-$STAMP.md), JSONL (created empty) and WORK (a new temp dir in $TMPBASE).
+
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+NOFILE=$(ulimit -n)
+if [ "$NOFILE" -lt $((IDLE_MAX + 200)) ]; then
+  echo "$NAME: ulimit -n is $NOFILE (hard $(ulimit -Hn)): too low for $IDLE_MAX connections" >&2; exit 2
+fi
+
+STAMP=$(date +%Y%m%d-%H%M%S)
+mkdir -p "$OUTDIR"
+REPORT=$OUTDIR/$NAME-$STAMP.md
+JSONL=$OUTDIR/$NAME-$STAMP.jsonl
+: >"$JSONL"
+WORK=$(mktemp -d "$TMPBASE/cloudsdial-$NAME.XXXXXX")
+chmod 755 "$WORK"
 
 log() { echo "=== $* ($(date +%T), load $(cut -d' ' -f1-3 /proc/loadavg))" | tee -a "$WORK/steps.log"; }
 
 # ------------------------------------------------------------------ ours
+# serve_start, serve_stop: bench/lib/serve.sh
+. "$(dirname "${BASH_SOURCE[0]}")/serve.sh"
 OURS_PID=""; OURS_PORT=""
 OURS_DIR=$WORK/ours
 # ours_lacks_proto LOG: exit with a clear message if LOG shows the binary refusing [$PROTO]
@@ -29,34 +49,52 @@ ours_setup() {  # config and users user1..user20 (password testpass)
       { ours_lacks_proto "$OURS_DIR/user-add.log"; echo "$NAME: cloudsdial user add user$i failed:" >&2; cat "$OURS_DIR/user-add.log" >&2; exit 1; }
   done
 }
+# ours_toml SECTIONS: prints our TOML (for ours_config): hostname mx.example.test, data
+# in $OURS_DIR/data, SMTP on 127.0.0.1:0 only, SECTIONS (the protocol's own), plaintext
+# login on loopback without failure delay, domain example.test
+ours_toml() {
+  cat <<EOF
+# written by bench/$NAME/run.sh
+[server]
+hostname = "mx.example.test"
+data_dir = "$OURS_DIR/data"
+log_level = "info"
+shutdown_timeout = "10s"
+
+[smtp]
+listen = ["127.0.0.1:0"]
+submission_listen = []
+submissions_listen = []
+
+$1
+
+[auth]
+plaintext_on_loopback = true
+failure_delay = "0s"
+failure_delay_max = "0s"
+
+[domains]
+local = ["example.test"]
+EOF
+}
 # ours_port PROTO: the port of our first "listening on 127.0.0.1:PORT (PROTO)" log line
 ours_port() {
   sed -n 's/^[a-z0-9]*: listening on 127\.0\.0\.1:\([0-9]*\) ('"$1"')$/\1/p' "$OURS_DIR/cloudsdial.log" | head -1
 }
 ours_start() {  # serve, wait for "ready"; sets OURS_PID, OURS_PORT (the $PROTO listener)
-  : >"$OURS_DIR/cloudsdial.log"
-  "$BIN" serve --config "$OURS_DIR/cloudsdial.toml" </dev/null >/dev/null 2>>"$OURS_DIR/cloudsdial.log" &
-  OURS_PID=$!
-  for _ in $(seq 1 600); do
-    grep -q '^cloudsdial: ready' "$OURS_DIR/cloudsdial.log" && break
-    kill -0 "$OURS_PID" 2>/dev/null || break
-    sleep 0.05
-  done
+  local ready=0
+  serve_start "$BIN" "$OURS_DIR/cloudsdial.toml" "$OURS_DIR/cloudsdial.log" && ready=1
+  OURS_PID=$SERVE_PID
   ours_lacks_proto "$OURS_DIR/cloudsdial.log"
   OURS_PORT=$(ours_port "$PROTO")
-  if [ -z "$OURS_PORT" ] || ! grep -q '^cloudsdial: ready' "$OURS_DIR/cloudsdial.log"; then
+  if [ -z "$OURS_PORT" ] || [ "$ready" = 0 ]; then
     echo "$NAME: cloudsdial did not start with a $PROTO listener; its log:" >&2; cat "$OURS_DIR/cloudsdial.log" >&2; exit 1
   fi
   echo "cloudsdial: pid $OURS_PID, $PROTO 127.0.0.1:$OURS_PORT"
 }
 ours_stop() {
   [ -n "$OURS_PID" ] || return 0
-  if kill -0 "$OURS_PID" 2>/dev/null; then
-    kill -TERM "$OURS_PID" 2>/dev/null || true
-    for _ in $(seq 1 300); do kill -0 "$OURS_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$OURS_PID" 2>/dev/null && { echo "$NAME: cloudsdial pid $OURS_PID alive after 30 s, KILL" >&2; kill -KILL "$OURS_PID" 2>/dev/null || true; }
-  fi
-  wait "$OURS_PID" 2>/dev/null || true
+  serve_stop "$OURS_PID" "$NAME: cloudsdial"
   OURS_PID=""
 }
 
@@ -146,26 +184,8 @@ cleanup() {
 }
 
 # ------------------------------------------------------------------ load
-# wait_load: if LOAD_MAX is set, until the 1-min load average is below it (30 s polls, at
-# most LOAD_WAIT_MIN minutes); sets LOAD_NOTE and LOAD_START
-wait_load() {
-  local t_wait0 l1
-  LOAD_NOTE="no wait requested"
-  if [ -n "$LOAD_MAX" ]; then
-    t_wait0=$(date +%s)
-    while :; do
-      l1=$(cut -d' ' -f1 /proc/loadavg)
-      if awk -v a="$l1" -v b="$LOAD_MAX" 'BEGIN{exit !(a < b)}'; then
-        LOAD_NOTE="load1 $l1 < $LOAD_MAX after waiting $(( $(date +%s) - t_wait0 )) s"; break
-      fi
-      if (( $(date +%s) - t_wait0 >= LOAD_WAIT_MIN * 60 )); then
-        LOAD_NOTE="load1 still $l1 (>= $LOAD_MAX) after ${LOAD_WAIT_MIN} min: measured anyway"; break
-      fi
-      echo "$NAME: load1 $l1 >= $LOAD_MAX, waiting"; sleep 30
-    done
-  fi
-  LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
-}
+# wait_load: bench/lib/wait_load.sh (its messages start with $NAME)
+. "$(dirname "${BASH_SOURCE[0]}")/wait_load.sh"
 
 # ------------------------------------------------------------------ helpers
 port_of() { if [ "$1" = cloudsdial ]; then echo "$OURS_PORT"; else echo "$DC_PORT"; fi; }

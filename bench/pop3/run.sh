@@ -86,37 +86,12 @@ CMAX=0; for c in $CLIENTS; do [ "$c" -gt "$CMAX" ] && CMAX=$c; done
 IDLE_MAX=0; for n in $IDLE; do [ "$n" -gt "$IDLE_MAX" ] && IDLE_MAX=$n; done
 CONN_LIMIT=$((IDLE_MAX + 1000))
 
-ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-NOFILE=$(ulimit -n)
-if [ "$NOFILE" -lt $((IDLE_MAX + 200)) ]; then
-  echo "pop3: ulimit -n is $NOFILE (hard $(ulimit -Hn)): too low for $IDLE_MAX connections" >&2; exit 2
-fi
-
-STAMP=$(date +%Y%m%d-%H%M%S)
-mkdir -p "$OUTDIR"
-REPORT=$OUTDIR/pop3-$STAMP.md
-JSONL=$OUTDIR/pop3-$STAMP.jsonl
-: >"$JSONL"
-WORK=$(mktemp -d "$TMPBASE/cloudsdial-pop3.XXXXXX")
-chmod 755 "$WORK"
 NAME=pop3; PROTO=pop3
 . "$HERE/../lib/peer_bench.sh"
 
 # ------------------------------------------------------------------ ours
-ours_config() {
-  cat <<EOC
-# written by bench/pop3/run.sh
-[server]
-hostname = "mx.example.test"
-data_dir = "$OURS_DIR/data"
-log_level = "info"
-shutdown_timeout = "10s"
-
-[smtp]
-listen = ["127.0.0.1:0"]
-submission_listen = []
-submissions_listen = []
-
+ours_config() {  # our TOML: peer_bench.sh's, with the protocol sections below
+  ours_toml "$(cat <<EOC
 [imap]
 listen = ["127.0.0.1:0"]
 tls_listen = []
@@ -126,15 +101,8 @@ listen = ["127.0.0.1:0"]
 tls_listen = []
 max_connections = $CONN_LIMIT
 max_connections_per_ip = $CONN_LIMIT
-
-[auth]
-plaintext_on_loopback = true
-failure_delay = "0s"
-failure_delay_max = "0s"
-
-[domains]
-local = ["example.test"]
 EOC
+)"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM

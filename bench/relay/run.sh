@@ -91,22 +91,19 @@ log() { echo "=== $* ($(date +%T), load $(cut -d' ' -f1-3 /proc/loadavg))" | tee
 free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # ------------------------------------------------------------------ ours
+# serve_start, serve_stop: bench/lib/serve.sh
+. "$HERE/../lib/serve.sh"
 # ours_start NAME CONFIG_BODY: writes $WORK/NAME/cloudsdial.toml, starts serve, waits for
 # "ready"; sets OURS_PID[NAME], OURS_PORT[NAME].
 ours_start() {
   local name=$1 body=$2 dir=$WORK/$1 port="" pid
   mkdir -p "$dir"
   printf '%s\n' "$body" >"$dir/cloudsdial.toml"
-  : >"$dir/cloudsdial.log"
-  "$BIN" serve --config "$dir/cloudsdial.toml" 2>>"$dir/cloudsdial.log" &
-  pid=$!
-  for _ in $(seq 1 600); do
-    grep -q '^cloudsdial: ready' "$dir/cloudsdial.log" && break
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.05
-  done
+  local ready=0
+  serve_start "$BIN" "$dir/cloudsdial.toml" "$dir/cloudsdial.log" && ready=1
+  pid=$SERVE_PID
   port=$(sed -n 's/^cloudsdial: listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$dir/cloudsdial.log" | head -1)
-  if [ -z "$port" ] || ! grep -q '^cloudsdial: ready' "$dir/cloudsdial.log"; then
+  if [ -z "$port" ] || [ "$ready" = 0 ]; then
     echo "relay: cloudsdial $name did not start; its log:" >&2
     cat "$dir/cloudsdial.log" >&2
     exit 1
@@ -117,12 +114,7 @@ ours_start() {
 ours_stop() {
   local name=$1 pid=${OURS_PID[$1]:-}
   [ -n "$pid" ] || return 0
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$pid" 2>/dev/null && { echo "relay: $name pid $pid alive after 30 s, KILL" >&2; kill -KILL "$pid" 2>/dev/null || true; }
-  fi
-  wait "$pid" 2>/dev/null || true
+  serve_stop "$pid" "relay: $name"
   unset "OURS_PID[$name]"
 }
 ours_config() {  # NAME DOMAIN HOSTNAME EXTRA
@@ -294,21 +286,8 @@ trap 'exit 130' INT TERM
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 # ------------------------------------------------------------------ load
-LOAD_NOTE="no wait requested"
-if [ -n "$LOAD_MAX" ]; then
-  t_wait0=$(date +%s)
-  while :; do
-    l1=$(cut -d' ' -f1 /proc/loadavg)
-    if awk -v a="$l1" -v b="$LOAD_MAX" 'BEGIN{exit !(a < b)}'; then
-      LOAD_NOTE="load1 $l1 < $LOAD_MAX after waiting $(( $(date +%s) - t_wait0 )) s"; break
-    fi
-    if (( $(date +%s) - t_wait0 >= LOAD_WAIT_MIN * 60 )); then
-      LOAD_NOTE="load1 still $l1 (>= $LOAD_MAX) after ${LOAD_WAIT_MIN} min: measured anyway"; break
-    fi
-    echo "relay: load1 $l1 >= $LOAD_MAX, waiting"; sleep 30
-  done
-fi
-LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+. "$HERE/../lib/wait_load.sh"
+wait_load relay
 
 # ------------------------------------------------------------------ one run
 tree_cpu() { local s=0 p; for p in "$@"; do s=$($PY "$PEERS/proctree.py" cpu "$p" | awk -v s="$s" '{print s + $1}'); done; echo "$s"; }

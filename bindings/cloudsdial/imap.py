@@ -9,6 +9,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Optional, Sequence, Union
 
+from ._session_view import SessionView
+
 __all__ = ["Append", "Idle", "ImapResponse", "ImapReply", "ImapSession", "Command"]
 
 
@@ -105,24 +107,15 @@ def _core_commands(commands: Sequence[Command]) -> list:
     return out
 
 
-class ImapSession:
+class ImapSession(SessionView):
     """One scripted IMAP session of a World (World.imap_session)."""
 
-    def __init__(self, world, index: int):
-        self._world = world
-        self.index = index
-
-    def _info(self) -> dict:
-        return self._world._imap_session(self.index)
+    _record_method = "_imap_session"
 
     @property
     def done(self) -> bool:
         """The session is over (LOGOUT answered, or it stopped: see error)."""
         return self._info()["done"]
-
-    @property
-    def connect_failed(self) -> bool:
-        return self._info()["connect_failed"]
 
     @property
     def error(self) -> str:

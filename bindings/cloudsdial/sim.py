@@ -15,6 +15,7 @@ from typing import Callable, Iterable, Optional, Sequence, Union
 from . import _core
 from .imap import Command, ImapSession, _core_commands
 from .store import Folder, folders_from_core
+from ._session_view import SessionView
 from ._core import RunReport, Scenario, ScenarioRun, SimEvent, run_scenario
 
 __all__ = [
@@ -102,24 +103,15 @@ def _content(message: Union[str, bytes, email.message.Message, None], mail_from,
     return message
 
 
-class Session:
+class Session(SessionView):
     """One simulated SMTP client session (connect, EHLO, transactions, QUIT)."""
 
-    def __init__(self, world: "World", index: int):
-        self._world = world
-        self.index = index
-
-    def _info(self) -> dict:
-        return self._world._session(self.index)
+    _record_method = "_session"
 
     @property
     def done(self) -> bool:
         """The session is over (QUIT answered, connection failed or broken)."""
         return self._info()["done"]
-
-    @property
-    def connect_failed(self) -> bool:
-        return self._info()["connect_failed"]
 
     @property
     def messages(self) -> list[SentMessage]:

@@ -15,8 +15,7 @@ namespace {
 using testing::FakeCrypto;
 using testing::FakeStore;
 using testing::Harness;
-
-bool has(const std::string& hay, std::string_view needle) { return hay.find(needle) != std::string::npos; }
+using testing::has;
 
 struct ImapCompress : ::testing::Test {
   SessionConfig config(bool compress = true) {
@@ -27,16 +26,7 @@ struct ImapCompress : ::testing::Test {
     c.compress_available = compress;
     return c;
   }
-  static void login(Harness& h) {
-    h.take();
-    h.feed("L1 LOGIN user pencil\r\n");
-    const Event e = h.next_event();
-    const auto* a = std::get_if<ev::Auth>(&e);
-    ASSERT_NE(a, nullptr);
-    h.s.complete_auth(a->id, true, h.now);
-    h.drain();
-    ASSERT_TRUE(h.take().starts_with("L1 OK [CAPABILITY "));
-  }
+  static void login(Harness& h) { ASSERT_TRUE(h.login()); }
   FakeCrypto crypto;
   FakeStore store;
 };

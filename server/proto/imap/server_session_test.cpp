@@ -18,8 +18,7 @@ namespace {
 using testing::FakeCrypto;
 using testing::FakeStore;
 using testing::Harness;
-
-bool has(const std::string& hay, std::string_view needle) { return hay.find(needle) != std::string::npos; }
+using testing::has;
 
 struct ImapSession : ::testing::Test {
   SessionConfig config(bool plaintext = true, bool starttls = false) {
@@ -39,18 +38,7 @@ struct ImapSession : ::testing::Test {
     return sasl::base64_encode(p);
   }
   // Logs in as "user" with LOGIN and accepts it; leaves the output empty.
-  static void login(Harness& h) {
-    h.take();
-    h.feed("L1 LOGIN user pencil\r\n");
-    const Event e = h.next_event();
-    const auto* a = std::get_if<ev::Auth>(&e);
-    ASSERT_NE(a, nullptr);
-    ASSERT_TRUE(a->success);
-    h.s.complete_auth(a->id, true, h.now);
-    h.drain();
-    ASSERT_TRUE(h.take().starts_with("L1 OK [CAPABILITY "));
-    ASSERT_EQ(h.s.state(), State::authenticated);
-  }
+  static void login(Harness& h) { ASSERT_TRUE(h.login()); }
   static void select(Harness& h) {
     h.feed("S1 SELECT INBOX\r\n");
     h.complete_ok(h.next_command_id(), "[READ-WRITE] SELECT completed", State::selected);

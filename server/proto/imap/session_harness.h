@@ -1,7 +1,8 @@
 // Test helpers for imap::ServerSession: a cheap deterministic SASL Crypto (FNV-1a "hashes":
 // the tests exercise the session, not cryptography, and stay free of OpenSSL), a
 // one-user CredentialStore ("user" / "pencil") and a Harness that drains outputs and events
-// into a readable transcript. Tests only; no I/O, no clock (time is a member).
+// into a readable transcript (with login(): LOGIN as "user", accepted), and has(). Tests
+// only; no I/O, no clock (time is a member).
 #pragma once
 
 #include <optional>
@@ -48,6 +49,8 @@ struct FakeStore final : sasl::CredentialStore {
   }
 };
 
+inline bool has(std::string_view hay, std::string_view needle) { return hay.find(needle) != std::string_view::npos; }
+
 // Owns the session and drains it after every call, as the driving contract requires.
 struct Harness {
   explicit Harness(SessionConfig config, Instant start = Instant{}) : now(start), s(std::move(config), start) {
@@ -88,6 +91,19 @@ struct Harness {
     r.text = std::move(text);
     r.next_state = next;
     complete(id, std::move(r));
+  }
+  // Logs in as "user" with LOGIN (RFC 9051 §6.2.3) and accepts it; leaves the output
+  // empty. False if any step went otherwise (no Auth event, tagged reply not OK
+  // [CAPABILITY ...], not authenticated after it).
+  bool login() {
+    take();
+    feed("L1 LOGIN user pencil\r\n");
+    const Event e = next_event();
+    const auto* a = std::get_if<ev::Auth>(&e);
+    if (a == nullptr || !a->success) return false;
+    s.complete_auth(a->id, true, now);
+    drain();
+    return take().starts_with("L1 OK [CAPABILITY ") && s.state() == State::authenticated;
   }
   void drain() {
     while (auto o = s.poll_output()) {
