@@ -154,6 +154,13 @@ class Client:
         token = base64.b64encode(b"\0" + user.encode("utf-8") + b"\0" + password.encode("utf-8")).decode("ascii")
         self.command(f"AUTH PLAIN {token}")
 
+    def respond(self, line: str) -> None:
+        """Answers a SASL continuation ('+ ...') with one line (base64, '' or '*' to cancel):
+        the AUTH command's response is still the one awaited (RFC 5034 §4)."""
+        if "\r" in line or "\n" in line:
+            raise ValueError("a SASL response is one line")
+        self._out += line.encode("ascii") + b"\r\n"
+
     # -- I/O -----------------------------------------------------------------------------
     def poll_output(self) -> Optional[bytes]:
         out, self._out = self._out, b""

@@ -170,3 +170,103 @@ def test_idle_timeout_autologout_rfc1939_section3():
     s.handle_timeout(30.0)
     data, other, _ = drain(s)
     assert data.startswith(b"-ERR") and other == [("close",)] and s.closed
+
+
+def test_chunking_invariance_of_a_whole_dialog():
+    # STYLE.md habit 2: the same transcript fed whole or one octet at a time gives the same
+    # bytes and events (the session keeps partial lines across feed() calls).
+    transcript = b"CAPA\r\nUSER alice\r\nPASS pw\r\nSTAT\r\nLIST\r\nUIDL 2\r\nTOP 2 2\r\nRETR 1\r\nDELE 1\r\nRSET\r\nQUIT\r\n"
+
+    def run(pieces):
+        drop = Maildrop(chunk_bytes=3)
+        drop.add("alice", MSG1)
+        drop.add("alice", MSG2)
+        server, out, kinds, pending = ServerSession(users={"alice": "pw"}), b"", [], b""
+        for piece in pieces:
+            pending += piece
+            while pending:
+                taken = server.feed(pending)
+                pending = pending[taken:]
+                data, _, events = drain(server)
+                out += data
+                for ev in events:
+                    kinds.append(ev["kind"])
+                    drop.answer(server, ev)
+                if taken == 0 and not events:
+                    break
+        while True:  # answers of the last events
+            data, _, events = drain(server)
+            out += data
+            if not data and not events:
+                break
+            for ev in events:
+                kinds.append(ev["kind"])
+                drop.answer(server, ev)
+        return out, kinds, sorted(drop.messages["alice"])
+
+    whole = run([transcript])
+    by_octet = run([transcript[i:i + 1] for i in range(len(transcript))])
+    assert whole == by_octet
+    out, kinds, left = whole
+    assert kinds == ["auth", "retrieve", "retrieve", "update"] and left == [1, 2]  # RSET undid DELE
+    assert out.count(b"\r\n.\r\n") == 4  # the multi-line CAPA, LIST, TOP and RETR
+    assert b"..leading dot" in out  # RFC 1939 §3 byte-stuffing
+
+
+def scram_login(client, server, drop, user, password, client_nonce="rOprNGfwEbeRWgbNEkqO"):
+    # RFC 5802 §3 / RFC 7677 client side in Python, against the session's SASL server.
+    import base64, hashlib, hmac
+    b64 = lambda b: base64.b64encode(b).decode()
+    first_bare = f"n={user},r={client_nonce}"
+    client.command("AUTH SCRAM-SHA-256 " + b64(("n,," + first_bare).encode()))
+    greeting_or_none = pump(client, server, drop)
+    challenge = greeting_or_none[-1]
+    assert challenge["ok"] is None
+    server_first = base64.b64decode(challenge["text"]).decode()
+    attrs = dict(kv.split("=", 1) for kv in server_first.split(","))
+    assert attrs["r"].startswith(client_nonce) and int(attrs["i"]) >= 4096
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), base64.b64decode(attrs["s"]), int(attrs["i"]))
+    client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
+    final_wo_proof = f"c=biws,r={attrs['r']}"
+    auth_message = f"{first_bare},{server_first},{final_wo_proof}".encode()
+    signature = hmac.new(hashlib.sha256(client_key).digest(), auth_message, hashlib.sha256).digest()
+    proof = bytes(a ^ b for a, b in zip(client_key, signature))
+    client.respond(b64(f"{final_wo_proof},p={b64(proof)}".encode()))
+    responses = pump(client, server, drop)
+    if responses[-1]["ok"] is None:  # server-final (v=...), then an empty response
+        server_key = hmac.new(salted, b"Server Key", hashlib.sha256).digest()
+        expected = "v=" + b64(hmac.new(server_key, auth_message, hashlib.sha256).digest())
+        assert base64.b64decode(responses[-1]["text"]).decode() == expected
+        client.respond("")
+        responses = pump(client, server, drop)
+    return responses[-1]
+
+
+def test_auth_scram_sha_256_rfc5034_and_rfc7677():
+    drop = Maildrop()
+    drop.add("alice", MSG1)
+    client, server = Client(), ServerSession(users={"alice": "pencil"}, plaintext_without_tls=False)
+    done = scram_login(client, server, drop, "alice", "pencil")
+    assert done["ok"] and server.state == "transaction" and server.user == "alice"
+    bad_client, bad_server = Client(), ServerSession(users={"alice": "pencil"})
+    bad = scram_login(bad_client, bad_server, Maildrop(), "alice", "wrong")
+    assert not bad["ok"] and bad["code"] == "AUTH" and bad_server.state == "authorization"
+
+
+def test_auth_login_with_continuations_and_cancel_rfc5034_section4():
+    import base64
+    drop = Maildrop()
+    client, server = Client(), ServerSession(users={"bob": "pw"})
+    client.command("AUTH LOGIN")
+    _, ask_user = pump(client, server, drop)
+    assert ask_user["ok"] is None
+    client.respond("*")  # the client cancels: -ERR, still in AUTHORIZATION
+    (cancelled,) = pump(client, server, drop)
+    assert cancelled["ok"] is False and server.state == "authorization"
+    client.command("AUTH LOGIN")
+    pump(client, server, drop)
+    client.respond(base64.b64encode(b"bob").decode())
+    assert pump(client, server, drop)[0]["ok"] is None
+    client.respond(base64.b64encode(b"pw").decode())
+    (done,) = pump(client, server, drop)
+    assert done["ok"] and server.user == "bob"
