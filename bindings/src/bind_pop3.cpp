@@ -112,6 +112,7 @@ class PyPop3ServerSession {
 
   void complete_auth(std::uint64_t id, bool accepted, const std::vector<std::tuple<std::uint32_t, std::uint64_t, std::string>>& maildrop,
                      const std::string& refusal, double now) {
+    const Instant at = clock_.at(now);  // before take(): a bad `now` must leave the event pending
     const Kind kind = take(id, "auth");
     if (accepted && kind != Kind::auth_ok) {
       pending_[id] = kind;
@@ -135,7 +136,6 @@ class PyPop3ServerSession {
       }
       drop.push_back(pop3::MaildropEntry{uid, size, uidl});
     }
-    const Instant at = clock_.at(now);
     session_.complete_auth(id, accepted, std::move(drop), at, refusal);
   }
   bool send_message(std::uint64_t id, const pyb::bytes& data) {
@@ -146,12 +146,14 @@ class PyPop3ServerSession {
     return session_.send_message(id, in);
   }
   void complete_retrieve(std::uint64_t id, bool ok, double now) {
+    const Instant at = clock_.at(now);
     take(id, "retrieve");
-    session_.complete_retrieve(id, ok, clock_.at(now));
+    session_.complete_retrieve(id, ok, at);
   }
   void complete_update(std::uint64_t id, bool ok, double now) {
+    const Instant at = clock_.at(now);
     take(id, "update");
-    session_.complete_update(id, ok, clock_.at(now));
+    session_.complete_update(id, ok, at);
   }
   pyb::object poll_timeout() const {
     auto t = session_.poll_timeout();

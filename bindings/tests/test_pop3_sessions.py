@@ -78,6 +78,8 @@ def test_completion_checks_raise_instead_of_asserting():
         s.complete_auth(ev["id"], True, [(1, 3, "a"), (2, 3, "a")])
     with pytest.raises(cloudsdial.ConfigError):
         s.feed(b"NOOP\r\n", now=-1.0)
+    with pytest.raises(cloudsdial.ConfigError):
+        s.complete_auth(ev["id"], True, [], now=-1.0)  # bad time: the event stays pending
     s.complete_auth(ev["id"], True, [(1, 3, "a")])  # still answerable after the refusals above
     assert s.state == "transaction"
     with pytest.raises(cloudsdial.StateError):
