@@ -1,7 +1,7 @@
 # cloudsdial: Python bindings of Cloudsdial Mail (docs/PYTHON.md). The simulator (World,
 # Scenario, run_seeds, IMAP sessions: cloudsdial.imap), the embedded real server (Server),
-# mailbox inspection through the store (Folder), the sans-IO SMTP sessions
-# (cloudsdial.smtp) and the error classes; the pytest plugin is cloudsdial.pytest_plugin.
+# mailbox inspection through the store (Folder), the sans-IO SMTP and POP3 sessions
+# (cloudsdial.smtp, cloudsdial.pop3) and the error classes; the pytest plugin is cloudsdial.pytest_plugin.
 from ._core import (CloudsdialError, ConfigError, NetworkError, NotFoundError, SimTimeoutError,
                     SimulationError, StateError, StorageError, __version__, is_valid_alias, is_valid_user_name)
 from .sim import (RunReport, Scenario, ScenarioRun, SentMessage, Session, SimEvent, StoredMessage, Violation,
@@ -9,12 +9,12 @@ from .sim import (RunReport, Scenario, ScenarioRun, SentMessage, Session, SimEve
 from .server import ReceivedMessage, Server
 from .imap import ImapReply, ImapSession
 from .store import Folder, FolderMessage
-from . import imap, smtp
+from . import imap, pop3, smtp
 
 __all__ = [
     "World", "Session", "SentMessage", "StoredMessage", "Violation", "SimEvent", "Scenario", "ScenarioRun",
     "RunReport", "run_scenario", "run_seeds", "make_message", "parse_email", "Server", "ReceivedMessage", "smtp",
-    "imap", "ImapSession", "ImapReply", "Folder", "FolderMessage",
+    "pop3", "imap", "ImapSession", "ImapReply", "Folder", "FolderMessage",
     "CloudsdialError", "ConfigError", "NotFoundError", "StateError", "StorageError", "NetworkError",
     "SimTimeoutError", "SimulationError", "__version__", "is_valid_user_name", "is_valid_alias",
 ]

@@ -5,6 +5,7 @@ from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
 __version__: str
 smtp: ModuleType  # see cloudsdial/smtp.pyi
+pop3: ModuleType  # see cloudsdial/pop3.pyi
 
 class CloudsdialError(Exception): ...
 class ConfigError(CloudsdialError, ValueError): ...
