@@ -12,7 +12,8 @@ dir=$2
 . "$dir/target.sh"
 target_tmpdir
 target_login_config "$tmp/cloudsdial.toml" "$tmp/var" '[pop3]
-listen = ["127.0.0.1:0"]'
+listen = ["127.0.0.1:0"]
+tls_listen = []'
 if ! echo "conformance-pass-1" | "$bin" user add conformance --config "$tmp/cloudsdial.toml" > "$tmp/user.log" 2>&1; then
   if grep -q 'pop3: unknown key' "$tmp/user.log"; then echo "SKIP: this cloudsdial has no POP3 server ([pop3] unknown)"; exit 77; fi
   cat "$tmp/user.log" >&2; exit 1

@@ -615,6 +615,20 @@ void SimDisk::async_read_file(std::string path, rt::Completion<std::string> done
                       [this, path = std::move(path)]() -> Result<std::string> { return state_.read(path); });
 }
 
+void SimDisk::async_read_range(std::string path, std::uint64_t offset, std::size_t max_bytes,
+                               rt::Completion<std::string> done) {
+  std::string detail = path + " @" + std::to_string(offset);
+  submit<std::string>(Kind::read, "disk.read_range", std::move(detail), std::move(done),
+                      [this, path = std::move(path), offset, max_bytes]() -> Result<std::string> {
+                        auto all = state_.read(path);
+                        if (!all.ok() || offset >= all->size()) {
+                          if (!all.ok()) return all;
+                          return std::string();
+                        }
+                        return all->substr(static_cast<std::size_t>(offset), max_bytes);
+                      });
+}
+
 void SimDisk::async_sync_files(std::vector<std::string> paths, rt::Completion<void> done) {
   std::string detail = config_.lying_sync ? "(lying)" : "";
   for (const auto& p : paths) {

@@ -143,6 +143,8 @@ class SimDisk final : public rt::Disk {
   void async_make_dirs(std::string path, rt::Completion<void> done) override;
   void async_list_dir(std::string path, rt::Completion<std::vector<rt::DirEntry>> done) override;
   void async_file_size(std::string path, rt::Completion<std::uint64_t> done) override;
+  void async_read_range(std::string path, std::uint64_t offset, std::size_t max_bytes,
+                        rt::Completion<std::string> done) override;
 
   DiskConfig& config() noexcept { return config_; }  // faults may change mid-run
   std::uint64_t ops() const noexcept { return ops_; }

@@ -41,6 +41,9 @@ class PosixDisk final : public rt::Disk {
   void async_write_parts(std::string path, std::shared_ptr<const std::vector<std::string>> parts, rt::WriteMode mode,
                          rt::Completion<void> done) override;
   void async_read_file(std::string path, rt::Completion<std::string> done) override;
+  // pread into a buffer of max_bytes: the file is never read whole.
+  void async_read_range(std::string path, std::uint64_t offset, std::size_t max_bytes,
+                        rt::Completion<std::string> done) override;
   // Durable data (and size) of every file, with the strategy above. The files must have
   // been written before the call; Errc::not_found if one is missing.
   void async_sync_files(std::vector<std::string> paths, rt::Completion<void> done) override;

@@ -43,6 +43,11 @@ inline auto write_parts(Disk& d, std::string path, std::shared_ptr<const std::ve
 inline auto read_file(Disk& d, std::string path) {
   return async_op<std::string>([&d, path = std::move(path)](Completion<std::string> c) mutable { d.async_read_file(std::move(path), std::move(c)); });
 }
+inline auto read_range(Disk& d, std::string path, std::uint64_t offset, std::size_t max_bytes) {
+  return async_op<std::string>([&d, path = std::move(path), offset, max_bytes](Completion<std::string> c) mutable {
+    d.async_read_range(std::move(path), offset, max_bytes, std::move(c));
+  });
+}
 // Reads every file of `paths` (not empty) at once: the Disk runs them concurrently where it
 // can (FETCH of many bodies). Each file's Result, in the order of `paths`; the whole never
 // fails. Completions arrive on the executor, so the count needs no atomics.

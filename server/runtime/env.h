@@ -133,6 +133,19 @@ class Disk {
     async_write_file(std::move(path), std::move(data), mode, std::move(done));
   }
   virtual void async_read_file(std::string path, Completion<std::string> done) = 0;
+  // Up to `max_bytes` of the file from `offset`: fewer only at its end, empty past it (a
+  // large message goes out in pieces, never held whole). The default reads the whole file
+  // and keeps the range — correct, not frugal; PosixDisk and SimDisk override it.
+  virtual void async_read_range(std::string path, std::uint64_t offset, std::size_t max_bytes,
+                                Completion<std::string> done) {
+    async_read_file(std::move(path), [offset, max_bytes, done = std::move(done)](Result<std::string> r) mutable {
+      if (!r.ok() || offset >= r->size()) {
+        done(r.ok() ? Result<std::string>(std::string()) : std::move(r));
+        return;
+      }
+      done(r->substr(static_cast<std::size_t>(offset), max_bytes));
+    });
+  }
   // Makes the data of each named file durable. Implementations may batch (group commit).
   virtual void async_sync_files(std::vector<std::string> paths, Completion<void> done) = 0;
   // Makes the directory's entries (creates, renames, links, unlinks) durable.

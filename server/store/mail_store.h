@@ -207,6 +207,10 @@ class MailStore : public MailboxStore {
                                                 Flags flags, std::int64_t internal_date) = 0;
   // The message's bytes. Errc::not_found when expunged meanwhile.
   virtual rt::Task<Result<std::string>> read(std::string user, std::string folder, std::uint32_t uid) = 0;
+  // Up to `max_bytes` of the message from `offset` (fewer only at its end, empty past it):
+  // POP3 RETR of a large message in pieces. Errc::not_found when expunged meanwhile.
+  virtual rt::Task<Result<std::string>> read_range(std::string user, std::string folder, std::uint32_t uid,
+                                                   std::uint64_t offset, std::size_t max_bytes) = 0;
   // Several messages' bytes, read concurrently (FETCH of many bodies), in the order of
   // `uids`; an entry is Errc::not_found for a message expunged meanwhile.
   virtual rt::Task<Result<std::vector<Result<std::string>>>> read_many(std::string user, std::string folder,

@@ -100,36 +100,47 @@ rt::Task<Connection::JobResult> Pop3SessionAdapter::refuse_after(std::uint64_t i
 
 // ------------------------------------------------------------------------------ RETR / TOP
 rt::Task<Connection::JobResult> Pop3SessionAdapter::retrieve(std::uint64_t id, std::uint32_t uid) {
-  // The store hands the message whole (MailStore::read); the stuffed response goes out in
-  // chunks so it is never held whole beside it.
-  std::string inbox(pop3srv::kMaildropFolder);
-  auto content = co_await server_.store_.read(mailbox_, std::move(inbox), uid);
-  if (!content.ok()) {
-    connection_.log(rt::LogLevel::warn, "RETR uid " + std::to_string(uid) + ": " + content.error().detail);
+  // The message is read in pieces of kStreamChunkBytes (MailStore::read_range) and each
+  // piece is written before the one after the next is read: a 30 MB RETR holds two pieces,
+  // never the message. A read that fails after the first piece cannot be repaired: the
+  // session closes the connection (complete_retrieve).
+  const std::string inbox(pop3srv::kMaildropFolder);
+  auto piece = co_await server_.store_.read_range(mailbox_, inbox, uid, 0, kStreamChunkBytes);
+  if (!piece.ok()) {
+    connection_.log(rt::LogLevel::warn, "RETR uid " + std::to_string(uid) + ": " + piece.error().detail);
     co_return [this, id](Instant now, bool open) {
       if (open) session_.complete_retrieve(id, false, now);
     };
   }
   ++retrieved_;
   ++server_.counters_.messages_retrieved;
-  std::string message = std::move(*content);
-  std::size_t at = 0;
+  std::string chunk = std::move(*piece);
+  std::uint64_t at = chunk.size();
+  bool read_ok = true;
   want_more_ = true;
-  while (message.size() - at > kStreamChunkBytes && want_more_) {
-    std::string chunk = message.substr(at, kStreamChunkBytes);
-    at += kStreamChunkBytes;
+  while (chunk.size() == kStreamChunkBytes) {
+    auto next = co_await server_.store_.read_range(mailbox_, inbox, uid, at, kStreamChunkBytes);
     Connection::JobResult partial = [this, id, chunk = std::move(chunk)](Instant, bool open) {
       want_more_ = open && session_.send_message(id, chunk);
     };
     const bool open = co_await connection_.deliver(std::move(partial));
     if (!open) co_return [](Instant, bool) {};
+    if (!next.ok()) {
+      connection_.log(rt::LogLevel::warn, "RETR uid " + std::to_string(uid) + " at " + std::to_string(at) + ": " +
+                                              next.error().detail);
+      read_ok = false;
+      chunk.clear();
+      break;
+    }
+    chunk = std::move(*next);
+    at += chunk.size();
+    if (!want_more_) break;  // TOP has its lines
   }
-  std::string rest = want_more_ ? message.substr(at) : std::string();
-  message = std::string();
-  co_return [this, id, rest = std::move(rest)](Instant now, bool open) {
+  if (!want_more_) chunk.clear();
+  co_return [this, id, read_ok, rest = std::move(chunk)](Instant now, bool open) {
     if (!open) return;
     if (!rest.empty()) (void)session_.send_message(id, rest);
-    session_.complete_retrieve(id, true, now);
+    session_.complete_retrieve(id, read_ok, now);
   };
 }
 

@@ -642,19 +642,28 @@ rt::Task<Result<AppendResult>> IndexedStore::append(std::string user, std::strin
   co_return r;
 }
 
+rt::Task<Result<std::string>> IndexedStore::message_path(std::string user, std::string folder, std::uint32_t uid) {
+  auto locked = co_await impl_->acquire(std::move(user));
+  if (!locked.ok()) co_return fail(locked.error());
+  Account& a = *locked->account;
+  auto f = co_await impl_->folder(a, std::move(folder), false);
+  if (!f.ok()) co_return fail(f.error());
+  const CachedMessage* m = (*f)->cache->find(uid);
+  if (m == nullptr) co_return fail(Errc::not_found, "no such message");
+  co_return impl_->path_in(a, folder_rel((*f)->row.dir, m->file));
+}
+
 rt::Task<Result<std::string>> IndexedStore::read(std::string user, std::string folder, std::uint32_t uid) {
-  std::string path;
-  {
-    auto locked = co_await impl_->acquire(std::move(user));
-    if (!locked.ok()) co_return fail(locked.error());
-    Account& a = *locked->account;
-    auto f = co_await impl_->folder(a, std::move(folder), false);
-    if (!f.ok()) co_return fail(f.error());
-    const CachedMessage* m = (*f)->cache->find(uid);
-    if (m == nullptr) co_return fail(Errc::not_found, "no such message");
-    path = impl_->path_in(a, folder_rel((*f)->row.dir, m->file));
-  }
-  co_return co_await rt::read_file(impl_->env.disk(), std::move(path));
+  auto path = co_await message_path(std::move(user), std::move(folder), uid);
+  if (!path.ok()) co_return fail(path.error());
+  co_return co_await rt::read_file(impl_->env.disk(), std::move(*path));
+}
+
+rt::Task<Result<std::string>> IndexedStore::read_range(std::string user, std::string folder, std::uint32_t uid,
+                                                       std::uint64_t offset, std::size_t max_bytes) {
+  auto path = co_await message_path(std::move(user), std::move(folder), uid);
+  if (!path.ok()) co_return fail(path.error());
+  co_return co_await rt::read_range(impl_->env.disk(), std::move(*path), offset, max_bytes);
 }
 
 rt::Task<Result<std::vector<Result<std::string>>>> IndexedStore::read_many(std::string user, std::string folder,

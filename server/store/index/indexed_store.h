@@ -88,6 +88,8 @@ class IndexedStore final : public MailStore {
   rt::Task<Result<AppendResult>> append(std::string user, std::string folder, std::string content, Flags flags,
                                         std::int64_t internal_date) override;
   rt::Task<Result<std::string>> read(std::string user, std::string folder, std::uint32_t uid) override;
+  rt::Task<Result<std::string>> read_range(std::string user, std::string folder, std::uint32_t uid, std::uint64_t offset,
+                                           std::size_t max_bytes) override;
   rt::Task<Result<std::vector<Result<std::string>>>> read_many(std::string user, std::string folder,
                                                                std::vector<std::uint32_t> uids) override;
   rt::Task<Result<StoreFlagsResult>> store_flags(std::string user, std::string folder, std::vector<std::uint32_t> uids,
@@ -112,6 +114,9 @@ class IndexedStore final : public MailStore {
   struct Impl;
 
  private:
+  // The file of message `uid` (below the data dir), or Errc::not_found.
+  rt::Task<Result<std::string>> message_path(std::string user, std::string folder, std::uint32_t uid);
+
   std::unique_ptr<Impl> impl_;
 };
 
