@@ -100,6 +100,18 @@ void check_pop3(const Pop3Ledger& ledger, const Ledger& smtp, std::vector<Violat
                                          " retrieved it as UIDL " + m->second->uidl});
     }
   }
+  // The maildrop lock: B logged in (+OK) after A had and before A sent the QUIT that got +OK.
+  for (const auto& a : ledger.sessions) {
+    if (a.end != End::committed) continue;
+    for (const auto& b : ledger.sessions) {
+      if (&a == &b || b.server != a.server || b.login_received == 0) continue;
+      const bool b_in = b.end == End::aborted || may_have_updated(b.end);
+      if (b_in && b.login_sent > a.login_received && b.login_received < a.quit_sent) {
+        out.push_back({"lock-not-exclusive", "pop3 session " + std::to_string(b.index) + " logged in while " + who(a) +
+                                                 " held the maildrop"});
+      }
+    }
+  }
   // UPDATE: what later sessions list.
   for (const auto& c : ledger.sessions) {
     if (c.marked.empty()) continue;

@@ -19,6 +19,9 @@
 //   half-update          of the messages a QUIT without answer (a crash during UPDATE) or
 //                        with -ERR had marked, some are gone and some remain at the end —
 //                        the maildrop must lose all of them or none
+//   lock-not-exclusive   a session logged in while another one held the maildrop (logged
+//                        in before, and later answered QUIT +OK, so its connection — and
+//                        the lock — lived throughout): RFC 1939 §8 exclusive-access lock
 //   liveness             a liveness session did not log in, read every message and QUIT +OK
 // "Nothing acknowledged is lost" stays with check_mailboxes (checker.h); the messages a
 // committed or possibly-committed UPDATE removed are the only ones it may miss

@@ -138,6 +138,22 @@ TEST(Pop3Checker, ADeletionWithoutQuitFires) {
   EXPECT_TRUE(invariants(l).empty());
 }
 
+TEST(Pop3Checker, TwoSessionsInsideOneLockFireRfc1939Section8) {
+  Pop3Ledger l;
+  Pop3SessionRecord a = session(1, End::committed, 1, 20, {"u1"}, {});
+  a.quit_sent = 15;
+  Pop3SessionRecord b = session(2, End::committed, 5, 30, {"u1"}, {});
+  b.quit_sent = 25;
+  l.sessions = {a, b};
+  EXPECT_EQ(invariants(l), std::vector<std::string>{"lock-not-exclusive"});
+  l.sessions[1].end = End::in_use;  // the loser of the race is told [IN-USE]: fine
+  EXPECT_TRUE(invariants(l).empty());
+  l.sessions[1].end = End::committed;
+  l.sessions[1].login_sent = 16;  // after A's QUIT went out: the lock may be gone
+  l.sessions[1].login_received = 17;
+  EXPECT_TRUE(invariants(l).empty());
+}
+
 TEST(Pop3Checker, UidlAndSizeRulesRfc1939Section7) {
   Pop3Ledger l;
   Pop3Retr a;
@@ -178,9 +194,11 @@ deletes_per_session = [3, 4]
 rset_ppm = 11
 auth_plain_ppm = 12
 abrupt_disconnect_ppm = 13
+think = ["2s", "3s"]
 liveness_sessions = 2
 command_timeout = "45s"
 update_crash_ppm = 14
+update_crash_at_sync_ppm = 15
 update_crash_delay = ["1ms", "9ms"]
 )",
                                "pop3.toml");
@@ -194,9 +212,11 @@ update_crash_delay = ["1ms", "9ms"]
   EXPECT_EQ(w.rset_ppm, 11u);
   EXPECT_EQ(w.auth_plain_ppm, 12u);
   EXPECT_EQ(w.abrupt_disconnect_ppm, 13u);
+  EXPECT_EQ(w.think.max, 3s);
   EXPECT_EQ(w.liveness_sessions, 2u);
   EXPECT_EQ(w.command_timeout, 45s);
   EXPECT_EQ(r->pop3->update_crash_ppm, 14u);
+  EXPECT_EQ(r->pop3->update_crash_at_sync_ppm, 15u);
   EXPECT_EQ(r->pop3->update_crash_delay.max, 9ms);
   auto bad = parse_scenario_toml("base = \"pop3-basic\"\n[pop3]\nsesions = 3\n", "p.toml");
   ASSERT_FALSE(bad.ok());

@@ -48,7 +48,10 @@ std::vector<Pop3SessionPlan> plan_pop3_sessions(Prng& rng, const Pop3WorkloadCon
     p.deletes = static_cast<std::uint32_t>(config.deletes_per_session.draw(rng));
     p.rset = rng.chance_ppm(config.rset_ppm);
     p.abrupt = rng.chance_ppm(config.abrupt_disconnect_ppm);
-    if (liveness) {  // reads everything, deletes nothing, QUITs
+    // Drawn only when configured, so scenarios without a pause draw what they drew before.
+    if (config.think.max > Duration(0)) p.think = config.think.draw(rng);
+    if (liveness) {
+      p.think = Duration(0);  // reads everything, deletes nothing, QUITs
       p.deletes = 0;
       p.rset = false;
       p.abrupt = false;
@@ -218,6 +221,11 @@ rt::Task<void> transaction(Session& s) {
   if (stat->ok) {
     const std::string want = std::to_string(n) + " ";
     if (!stat->text.starts_with(want)) s.problem("STAT " + stat->text + " but LIST has " + std::to_string(n) + " messages");
+  }
+  if (s.plan.think > Duration(0)) {
+    auto timer = s.env.clock().make_timer();
+    auto slept = co_await rt::sleep_until(*timer, s.now() + s.plan.think);
+    (void)slept;
   }
   // Which messages: RETRs first, then DELEs (each one RETRed first, for its X-Sim-Id).
   std::vector<std::uint32_t> order(n);

@@ -39,6 +39,9 @@ struct Pop3WorkloadConfig {
   std::uint32_t rset_ppm = 100'000;        // RSET after the DELEs (nothing marked any more)
   std::uint32_t auth_plain_ppm = 300'000;  // AUTH PLAIN instead of USER/PASS
   std::uint32_t abrupt_disconnect_ppm = 150'000;  // hang up (no QUIT) before the QUIT
+  // A pause after the snapshot, holding the maildrop lock: overlapping sessions race for it
+  // (the loser gets -ERR [IN-USE], RFC 2449 §8.1.1).
+  DurationRange think{0s, 0s};
   std::uint32_t liveness_sessions = 1;     // per server, after healing: must log in, read all, QUIT +OK
   Duration command_timeout = 2min;
   std::shared_ptr<tls::TlsContext> tls_client;
@@ -57,6 +60,7 @@ struct Pop3SessionPlan {
   std::uint32_t retrs = 0, deletes = 0;
   bool rset = false;
   bool abrupt = false;  // no QUIT: the connection is closed instead
+  Duration think{0};    // pause after the snapshot (lock held)
   std::uint64_t rng_seed = 0;
 };
 

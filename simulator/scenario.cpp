@@ -45,6 +45,7 @@ struct ScenarioRun::Impl {
   std::vector<SessionPlan> liveness_plans;
   std::vector<ImapSessionPlan> imap_liveness_plans;
   std::vector<Pop3SessionPlan> pop3_liveness_plans;
+  std::map<HostId, std::uint32_t> update_crash_armed;  // server -> syncs left before its crash
   // Relay scenarios: each server's own configuration (its domain, queue, trusted network)
   // and the log watcher; empty / null otherwise.
   std::vector<MailServerConfig> server_configs;
@@ -266,6 +267,16 @@ void ScenarioRun::Impl::setup() {
   // Chaos: crash points at durability boundaries...
   world->set_observer([this](HostId h, std::string_view kind, std::string_view detail) {
     if (relay_log != nullptr && h != kWorldHost && is_server(h)) relay_log->observe(h, world->now(), kind, detail);
+    // pop3-basic: a crash armed by a QUIT fires after the k-th sync of that server since.
+    if (auto armed = update_crash_armed.find(h); armed != update_crash_armed.end() && chaos_active &&
+        (kind == "disk.sync_files" || kind == "disk.sync_dir" || kind == "sfile.sync") && --armed->second == 0) {
+      update_crash_armed.erase(armed);
+      world->schedule_at(world->now(), kWorldHost, [this, h] {
+        if (!chaos_active || !world->host_up(h)) return;
+        ++report.update_crashes;
+        crash_now(h, "during pop3 update (after a sync)");
+      });
+    }
     if (!chaos_active || sc.faults.crash_after_sync_ppm == 0 || h == kWorldHost || !is_server(h)) return;
     if (kind != "disk.sync_files" && kind != "disk.sync_dir") return;
     if (!chaos.chance_ppm(sc.faults.crash_after_sync_ppm)) return;
@@ -569,10 +580,18 @@ void ScenarioRun::Impl::finish_imap(std::vector<Violation>& v) {
 void ScenarioRun::Impl::on_pop3_quit(const std::string& server) {
   // Drawn only in POP3 scenarios with update crashes, so other chaos streams do not move.
   if (!chaos_active || sc.pop3->update_crash_ppm == 0 || !chaos.chance_ppm(sc.pop3->update_crash_ppm)) return;
+  const bool at_sync = chaos.chance_ppm(sc.pop3->update_crash_at_sync_ppm);
   const Duration delay = sc.pop3->update_crash_delay.draw(chaos);
+  const auto syncs = static_cast<std::uint32_t>(chaos.between(1, 3));
   for (std::size_t i = 0; i < server_eps.size(); ++i) {
     if (server_eps[i].address != server) continue;
     const HostId h = servers[i];
+    if (at_sync) {
+      // Inside UPDATE: after the expunge's first, second or third sync (Maildir directory,
+      // index WAL, ...), whichever comes; an SMTP delivery's sync may come first.
+      update_crash_armed[h] = syncs;
+      continue;
+    }
     world->schedule_after(delay, kWorldHost, [this, h] {
       if (!chaos_active || !world->host_up(h)) return;
       ++report.update_crashes;
@@ -941,6 +960,7 @@ std::optional<Scenario> builtin_scenario(std::string_view name) {
     Pop3Scenario pop3;
     pop3.workload.sessions = 16;
     pop3.workload.session_start = DurationRange{0s, 5min};
+    pop3.workload.think = DurationRange{0s, 20s};
     pop3.update_crash_ppm = 350'000;
     pop3.update_crash_delay = DurationRange{0s, 20ms};
     s.pop3 = pop3;

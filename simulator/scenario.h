@@ -90,12 +90,15 @@ struct ImapScenario {
 // POP3 sessions (pop3-basic, issue 15): several on one login's maildrop over implicit TLS
 // (needs `tls` and the login in `logins`), next to the SMTP workload delivering into it, on
 // every server host. `update_crash_ppm`: when a session sends QUIT with messages marked, the
-// chance that its server crashes `update_crash_delay` later (0: before the QUIT arrives;
-// a few ms: while the store expunges; more: after the +OK). The [pop3] table of a scenario
-// file. See pop3_workload.h and pop3_checker.h.
+// chance that its server crashes around UPDATE: of those crashes, `update_crash_at_sync_ppm`
+// right after the server's 1st..3rd durability sync from then on (inside the expunge: after
+// the Maildir directory sync, after the index commit, ...), the others `update_crash_delay`
+// after the QUIT went out (before it arrives, while the store expunges, after the +OK).
+// The [pop3] table of a scenario file. See pop3_workload.h and pop3_checker.h.
 struct Pop3Scenario {
   Pop3WorkloadConfig workload;  // user (default: the first login)/password/tls_client/on_quit: the runner
   std::uint32_t update_crash_ppm = 0;
+  std::uint32_t update_crash_at_sync_ppm = 500'000;
   DurationRange update_crash_delay{0s, 20ms};
 };
 

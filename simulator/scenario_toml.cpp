@@ -342,9 +342,11 @@ void read_pop3(Reader& r, const toml::table& t, Scenario& s) {
   pr.ppm("rset_ppm", w.rset_ppm);
   pr.ppm("auth_plain_ppm", w.auth_plain_ppm);
   pr.ppm("abrupt_disconnect_ppm", w.abrupt_disconnect_ppm);
+  pr.duration_range("think", w.think);
   pr.integer("liveness_sessions", w.liveness_sessions, 0, 1000);
   pr.duration("command_timeout", w.command_timeout);
   pr.ppm("update_crash_ppm", c.update_crash_ppm);
+  pr.ppm("update_crash_at_sync_ppm", c.update_crash_at_sync_ppm);
   pr.duration_range("update_crash_delay", c.update_crash_delay);
   pr.done();
 }
