@@ -60,7 +60,8 @@ std::set<std::string> accepted_users(const LedgerEntry& e, const store::Director
 }  // namespace
 
 void check_mailboxes(const Ledger& ledger, const MailServerConfig& server, std::string_view server_address,
-                     const MailboxView& view, std::vector<Violation>& out) {
+                     const MailboxView& view, std::vector<Violation>& out,
+                     const std::set<std::pair<std::string, std::uint64_t>>* removed) {
   const store::Directory dir(server.directory);
   // (user, id) -> copies found
   std::map<std::pair<std::string, std::uint64_t>, int> found;
@@ -128,6 +129,7 @@ void check_mailboxes(const Ledger& ledger, const MailServerConfig& server, std::
   for (const auto& e : ledger.entries()) {
     if (e.outcome != LedgerEntry::Outcome::acked || e.server != server_address) continue;
     for (const auto& user : accepted_users(e, dir)) {
+      if (removed != nullptr && removed->count({user, e.id}) != 0) continue;
       if (found.count({user, e.id}) == 0) {
         out.push_back({"lost-after-ack", view.label + ": message " + std::to_string(e.id) + " acked (" + e.reply +
                                              ") is missing from " + user + "'s mailbox"});

@@ -6,6 +6,8 @@
 // Each violation is one line naming the invariant, the message and the mailbox.
 #pragma once
 
+#include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -33,9 +35,11 @@ std::pair<std::string_view, std::string_view> split_received(std::string_view st
 // Every acked message in every accepted recipient's (distinct user's) mailbox exactly once
 // and byte-identical after the Received: field; nothing never submitted; refused messages
 // absent; unknown outcomes at most once. Appends to `out`.
-// Only ledger entries sent to `server_address` are expected on this server.
+// Only ledger entries sent to `server_address` are expected on this server. `removed`: (user,
+// id) pairs a client was entitled to remove (a POP3 UPDATE, pop3_checker.h): no loss.
 void check_mailboxes(const Ledger& ledger, const MailServerConfig& server, std::string_view server_address,
-                     const MailboxView& view, std::vector<Violation>& out);
+                     const MailboxView& view, std::vector<Violation>& out,
+                     const std::set<std::pair<std::string, std::uint64_t>>* removed = nullptr);
 
 // Liveness: messages sent after the faults were healed must all have been acked, and every
 // session must have finished.

@@ -28,6 +28,11 @@ node::MailServerConfig server_config(SimEnv& env, const MailServerConfig& config
     imap.listen_tls.push_back(rt::Endpoint{"0.0.0.0", config.imaps_port});
     c.imap = imap;
   }
+  if (config.pop3s_port != 0) {
+    node::Pop3ServerConfig pop3;
+    pop3.listen_tls.push_back(rt::Endpoint{"0.0.0.0", config.pop3s_port});
+    c.pop3 = pop3;
+  }
   return c;
 }
 

@@ -23,6 +23,7 @@ struct MailServerConfig {
   std::uint16_t submission_port = 0;   // RFC 6409 listener (STARTTLS, AUTH before MAIL); 0 = none
   std::uint16_t submissions_port = 0;  // RFC 8314 implicit TLS listener (needs `tls`); 0 = none
   std::uint16_t imaps_port = 0;        // IMAP over implicit TLS (needs `tls`, `users_path`); 0 = no IMAP
+  std::uint16_t pop3s_port = 0;        // POP3 over implicit TLS (needs `tls`, `users_path`); 0 = no POP3
   smtp::SmtpLimits limits;  // session limits (timeouts included)
   node::ConnectionLimitsConfig connections;
   std::shared_ptr<tls::TlsContext> tls;  // STARTTLS offered when set (sim_tls.h makes it)

@@ -8,6 +8,7 @@
 
 #include "core/json.h"
 #include "imap_checker.h"
+#include "pop3_checker.h"
 #include "proto/sasl/credentials.h"
 #include "relay_checker.h"
 #include "relay_workload.h"
@@ -35,6 +36,7 @@ struct ScenarioRun::Impl {
   // The ledger and stats outlive the World: its destructor destroys the client tasks.
   Ledger ledger;
   ImapLedger imap_ledger;
+  Pop3Ledger pop3_ledger;
   SessionStats stats;
   std::unique_ptr<World> world;
   std::vector<HostId> servers;
@@ -42,6 +44,8 @@ struct ScenarioRun::Impl {
   std::vector<rt::Endpoint> server_eps;
   std::vector<SessionPlan> liveness_plans;
   std::vector<ImapSessionPlan> imap_liveness_plans;
+  std::vector<Pop3SessionPlan> pop3_liveness_plans;
+  std::map<HostId, std::uint32_t> update_crash_armed;  // server -> syncs left before its crash
   // Relay scenarios: each server's own configuration (its domain, queue, trusted network)
   // and the log watcher; empty / null otherwise.
   std::vector<MailServerConfig> server_configs;
@@ -77,6 +81,9 @@ struct ScenarioRun::Impl {
   // imap-concurrent: deletes the IMAP user's index.sqlite* on a down host's disk.
   void lose_index(HostId h);
   void finish_imap(std::vector<Violation>& v);
+  // pop3-basic: a session sent QUIT with messages marked; maybe crash its server soon.
+  void on_pop3_quit(const std::string& server);
+  void finish_pop3(std::vector<Violation>& v);
   void finish(std::string_view budget_note);
 };
 
@@ -151,6 +158,20 @@ void ScenarioRun::Impl::setup() {
     for (const auto& l : sc.logins) {
       if (l.name == iw.user) iw.password = l.password;
     }
+  }
+
+  if (sc.pop3) {
+    // POP3 over implicit TLS (RFC 8314), logging in with a provisioned login.
+    MAIL_ASSERT(sc.tls);
+    MAIL_ASSERT(!sc.logins.empty());
+    sc.server.pop3s_port = sc.pop3->workload.port;
+    Pop3WorkloadConfig& pw = sc.pop3->workload;
+    pw.tls_client = sc.workload.tls_client;
+    if (pw.user.empty()) pw.user = sc.logins.front().name;
+    for (const auto& l : sc.logins) {
+      if (l.name == pw.user) pw.password = l.password;
+    }
+    pw.on_quit = [this](const std::string& server) { on_pop3_quit(server); };
   }
 
   Prng skew = world->fork("clock-skew");
@@ -229,9 +250,33 @@ void ScenarioRun::Impl::setup() {
     launch_imap_sessions(*world, world->now(), std::move(imap_plans), sc.imap->workload, imap_ledger, stats);
   }
 
+  if (sc.pop3) {
+    // Its own stream: the SMTP (and IMAP) plans above are what they would be without POP3.
+    Prng pwl = world->fork("pop3-workload");
+    Pop3WorkloadConfig pw = sc.pop3->workload;
+    if (pw.session_start.max > sc.fault_phase) pw.session_start.max = sc.fault_phase;
+    if (pw.session_start.min > pw.session_start.max) pw.session_start.min = pw.session_start.max;
+    const std::uint32_t first = planned_sessions;
+    const auto liveness = static_cast<std::uint32_t>(pw.liveness_sessions * server_eps.size());
+    auto pop3_plans = plan_pop3_sessions(pwl, pw, pw.sessions, first, clients, server_eps, false);
+    pop3_liveness_plans = plan_pop3_sessions(pwl, pw, liveness, first + pw.sessions, clients, server_eps, true);
+    planned_sessions += pw.sessions + liveness;
+    launch_pop3_sessions(*world, world->now(), std::move(pop3_plans), sc.pop3->workload, pop3_ledger, stats);
+  }
+
   // Chaos: crash points at durability boundaries...
   world->set_observer([this](HostId h, std::string_view kind, std::string_view detail) {
     if (relay_log != nullptr && h != kWorldHost && is_server(h)) relay_log->observe(h, world->now(), kind, detail);
+    // pop3-basic: a crash armed by a QUIT fires after the k-th sync of that server since.
+    if (auto armed = update_crash_armed.find(h); armed != update_crash_armed.end() && chaos_active &&
+        (kind == "disk.sync_files" || kind == "disk.sync_dir" || kind == "sfile.sync") && --armed->second == 0) {
+      update_crash_armed.erase(armed);
+      world->schedule_at(world->now(), kWorldHost, [this, h] {
+        if (!chaos_active || !world->host_up(h)) return;
+        ++report.update_crashes;
+        crash_now(h, "during pop3 update (after a sync)");
+      });
+    }
     if (!chaos_active || sc.faults.crash_after_sync_ppm == 0 || h == kWorldHost || !is_server(h)) return;
     if (kind != "disk.sync_files" && kind != "disk.sync_dir") return;
     if (!chaos.chance_ppm(sc.faults.crash_after_sync_ppm)) return;
@@ -478,6 +523,12 @@ void ScenarioRun::Impl::heal() {
                          imap_ledger, stats);
     imap_liveness_plans.clear();
   }
+  if (sc.pop3) {
+    // After the SMTP liveness sessions have had their time: the final listing of each maildrop.
+    launch_pop3_sessions(*world, world->now() + sc.settle + sc.settle, std::move(pop3_liveness_plans),
+                         sc.pop3->workload, pop3_ledger, stats);
+    pop3_liveness_plans.clear();
+  }
   drain_end = world->now() + sc.settle + sc.drain_phase;
 }
 
@@ -526,6 +577,46 @@ void ScenarioRun::Impl::finish_imap(std::vector<Violation>& v) {
   for (const auto& n : report.notes) world->record(kWorldHost, "note", n);
 }
 
+void ScenarioRun::Impl::on_pop3_quit(const std::string& server) {
+  // Drawn only in POP3 scenarios with update crashes, so other chaos streams do not move.
+  if (!chaos_active || sc.pop3->update_crash_ppm == 0 || !chaos.chance_ppm(sc.pop3->update_crash_ppm)) return;
+  const bool at_sync = chaos.chance_ppm(sc.pop3->update_crash_at_sync_ppm);
+  const Duration delay = sc.pop3->update_crash_delay.draw(chaos);
+  const auto syncs = static_cast<std::uint32_t>(chaos.between(1, 3));
+  for (std::size_t i = 0; i < server_eps.size(); ++i) {
+    if (server_eps[i].address != server) continue;
+    const HostId h = servers[i];
+    if (at_sync) {
+      // Inside UPDATE: after the expunge's first, second or third sync (Maildir directory,
+      // index WAL, ...), whichever comes; an SMTP delivery's sync may come first.
+      update_crash_armed[h] = syncs;
+      continue;
+    }
+    world->schedule_after(delay, kWorldHost, [this, h] {
+      if (!chaos_active || !world->host_up(h)) return;
+      ++report.update_crashes;
+      crash_now(h, "during pop3 update");
+    });
+  }
+}
+
+void ScenarioRun::Impl::finish_pop3(std::vector<Violation>& v) {
+  report.pop3 = true;
+  Pop3Totals totals;
+  check_pop3(pop3_ledger, ledger, v, totals);
+  for (std::size_t i = 0; i < servers.size(); ++i) {
+    const std::string name(world->host_name(servers[i]));
+    check_pop3_maildrop(pop3_ledger, sc.server, server_eps[i].address, sc.pop3->workload.user,
+                        MailboxView{name + " live", &world->disk_state(servers[i])}, v);
+  }
+  report.pop3_committed = totals.committed;
+  report.pop3_update_unknown = totals.update_unknown;
+  report.pop3_aborted = totals.aborted;
+  report.pop3_in_use = totals.in_use;
+  report.pop3_retrs = totals.retrs;
+  report.pop3_deles = totals.deles;
+}
+
 void ScenarioRun::Impl::finish(std::string_view budget_note) {
   phase = Phase::done;
   auto& v = report.violations;
@@ -544,12 +635,18 @@ void ScenarioRun::Impl::finish(std::string_view budget_note) {
     const std::string name(world->host_name(h));
     const DiskState& live = world->disk_state(h);
     if (sc.relay) continue;  // finish_relay reads the mailboxes
-    check_mailboxes(ledger, sc.server, server_eps[i].address, MailboxView{name + " live", &live}, v);
+    // POP3: messages an UPDATE removed (or may have) are no loss; pop3_checker.h checks them.
+    std::set<std::pair<std::string, std::uint64_t>> removed;
+    if (sc.pop3) removed = pop3_removable(pop3_ledger, server_eps[i].address, sc.pop3->workload.user);
+    const auto* removed_ok = sc.pop3 ? &removed : nullptr;
+    check_mailboxes(ledger, sc.server, server_eps[i].address, MailboxView{name + " live", &live}, v, removed_ok);
     const DiskState durable = live.durable_view();
-    check_mailboxes(ledger, sc.server, server_eps[i].address, MailboxView{name + " after power loss", &durable}, v);
+    check_mailboxes(ledger, sc.server, server_eps[i].address, MailboxView{name + " after power loss", &durable}, v,
+                    removed_ok);
   }
   if (sc.relay) finish_relay(v);
   if (sc.imap) finish_imap(v);
+  if (sc.pop3) finish_pop3(v);
   for (const auto& e : ledger.entries()) {
     ++report.messages;
     switch (e.outcome) {
@@ -598,6 +695,7 @@ World& ScenarioRun::world() { return *impl_->world; }
 const Ledger& ScenarioRun::ledger() const { return impl_->ledger; }
 
 const ImapLedger& ScenarioRun::imap_ledger() const { return impl_->imap_ledger; }
+const Pop3Ledger& ScenarioRun::pop3_ledger() const { return impl_->pop3_ledger; }
 
 const RunReport& ScenarioRun::report() const {
   MAIL_ASSERT(impl_->phase == Impl::Phase::done);
@@ -666,7 +764,8 @@ Scenario base(std::string name, std::string description) {
 
 std::vector<std::string> builtin_scenario_names() {
   return {"smtp-basic",  "smtp-faults",  "smtp-crash",     "smtp-tls",
-          "smtp-submission", "relay-basic", "relay-faults", "imap-concurrent"};
+          "smtp-submission", "relay-basic", "relay-faults", "imap-concurrent",
+          "pop3-basic"};
 }
 
 std::optional<Scenario> builtin_scenario(std::string_view name) {
@@ -839,6 +938,34 @@ std::optional<Scenario> builtin_scenario(std::string_view name) {
     s.imap = imap;
     return s;
   }
+  if (name == "pop3-basic") {
+    // POP3 in the simulator (issue 15): POP3 sessions (implicit TLS) on alice's maildrop —
+    // STAT, UIDL, LIST, RETR, DELE, sometimes RSET, QUIT or a hang-up — while SMTP delivers
+    // into it; random crashes with torn writes, and crashes around QUIT: before it arrives,
+    // while UPDATE expunges, after its +OK.
+    Scenario s = base("pop3-basic", "POP3 sessions and SMTP deliveries on one maildrop; crashes during UPDATE");
+    s.tls = true;
+    s.logins = {SubmissionUser{"alice", "alice-secret"}};
+    s.workload.sessions = 12;
+    s.workload.session_start = DurationRange{0s, 4min};
+    s.workload.transactions_per_session = Range{1, 3};
+    s.workload.recipients = Range{1, 2};
+    s.workload.abrupt_disconnect_ppm = 20'000;
+    s.workload.liveness_sessions = 1;
+    s.fault_phase = 5min;
+    s.faults.disk.tear_ppm = 500'000;
+    s.faults.crash_interval = DurationRange{1min, 3min};
+    s.faults.downtime = DurationRange{1s, 10s};
+    s.faults.crash_after_sync_ppm = 2'000;
+    Pop3Scenario pop3;
+    pop3.workload.sessions = 16;
+    pop3.workload.session_start = DurationRange{0s, 5min};
+    pop3.workload.think = DurationRange{0s, 20s};
+    pop3.update_crash_ppm = 350'000;
+    pop3.update_crash_delay = DurationRange{0s, 20ms};
+    s.pop3 = pop3;
+    return s;
+  }
   if (name == "smtp-crash") {
     Scenario s = base("smtp-crash", "crash-heavy: crashes between fsync and 250, after 250 and at random; torn writes");
     s.workload.sessions = 40;
@@ -887,6 +1014,13 @@ std::string summary_line(const RunReport& r) {
             " index_losses=" + std::to_string(r.index_losses) +
             " uidvalidity_changes=" + std::to_string(r.uidvalidity_changes);
   }
+  if (r.pop3) {
+    line += " pop3_committed=" + std::to_string(r.pop3_committed) +
+            " pop3_update_unknown=" + std::to_string(r.pop3_update_unknown) +
+            " pop3_aborted=" + std::to_string(r.pop3_aborted) + " pop3_in_use=" + std::to_string(r.pop3_in_use) +
+            " retrs=" + std::to_string(r.pop3_retrs) + " deles=" + std::to_string(r.pop3_deles) +
+            " update_crashes=" + std::to_string(r.update_crashes);
+  }
   return line;
 }
 
@@ -925,6 +1059,13 @@ std::string to_json(const RunReport& r) {
            ",\"counter_observations\":" + std::to_string(r.imap_counter_observations) +
            ",\"index_losses\":" + std::to_string(r.index_losses) +
            ",\"uidvalidity_changes\":" + std::to_string(r.uidvalidity_changes) + "}";
+  }
+  if (r.pop3) {
+    out += ",\"pop3\":{\"committed\":" + std::to_string(r.pop3_committed) +
+           ",\"update_unknown\":" + std::to_string(r.pop3_update_unknown) +
+           ",\"aborted\":" + std::to_string(r.pop3_aborted) + ",\"in_use\":" + std::to_string(r.pop3_in_use) +
+           ",\"retrs\":" + std::to_string(r.pop3_retrs) + ",\"deles\":" + std::to_string(r.pop3_deles) +
+           ",\"update_crashes\":" + std::to_string(r.update_crashes) + "}";
   }
   out += ",\"steps\":" + std::to_string(r.steps);
   out += ",\"virtual_us\":" + std::to_string(r.virtual_us);

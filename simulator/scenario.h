@@ -18,6 +18,7 @@
 
 #include "checker.h"
 #include "imap_workload.h"
+#include "pop3_workload.h"
 #include "core/result.h"
 #include "mail_host.h"
 #include "personality.h"
@@ -86,6 +87,21 @@ struct ImapScenario {
   std::uint32_t servers = 0;  // IMAP server hosts, <= Scenario::servers; 0: every server host
 };
 
+// POP3 sessions (pop3-basic, issue 15): several on one login's maildrop over implicit TLS
+// (needs `tls` and the login in `logins`), next to the SMTP workload delivering into it, on
+// every server host. `update_crash_ppm`: when a session sends QUIT with messages marked, the
+// chance that its server crashes around UPDATE: of those crashes, `update_crash_at_sync_ppm`
+// right after the server's 1st..3rd durability sync from then on (inside the expunge: after
+// the Maildir directory sync, after the index commit, ...), the others `update_crash_delay`
+// after the QUIT went out (before it arrives, while the store expunges, after the +OK).
+// The [pop3] table of a scenario file. See pop3_workload.h and pop3_checker.h.
+struct Pop3Scenario {
+  Pop3WorkloadConfig workload;  // user (default: the first login)/password/tls_client/on_quit: the runner
+  std::uint32_t update_crash_ppm = 0;
+  std::uint32_t update_crash_at_sync_ppm = 500'000;
+  DurationRange update_crash_delay{0s, 20ms};
+};
+
 struct Scenario {
   std::string name;
   std::string description;
@@ -115,6 +131,7 @@ struct Scenario {
   // also waits for every outbound queue to empty, and the relay checks run.
   std::optional<RelayScenario> relay;
   std::optional<ImapScenario> imap;
+  std::optional<Pop3Scenario> pop3;
   Duration fault_phase = 5min;
   Duration settle = 10s;         // after healing, before the liveness sessions start
   Duration drain_phase = 30min;  // bound on the liveness/drain phase (virtual time)
@@ -166,6 +183,11 @@ struct RunReport {
   bool imap = false;
   std::uint64_t imap_appends = 0, imap_appends_acked = 0, imap_uid_observations = 0, imap_counter_observations = 0;
   std::uint32_t index_losses = 0, uidvalidity_changes = 0;
+  // POP3 scenarios: how sessions ended, RETRs and DELEs checked, crashes during UPDATE.
+  bool pop3 = false;
+  std::uint64_t pop3_committed = 0, pop3_update_unknown = 0, pop3_aborted = 0, pop3_in_use = 0;
+  std::uint64_t pop3_retrs = 0, pop3_deles = 0;
+  std::uint32_t update_crashes = 0;
   std::vector<std::string> notes;
   std::uint64_t steps = 0;
   std::int64_t virtual_us = 0;
@@ -189,6 +211,7 @@ class ScenarioRun {
   World& world();
   const Ledger& ledger() const;  // what the clients sent and what they were answered
   const ImapLedger& imap_ledger() const;
+  const Pop3Ledger& pop3_ledger() const;
 
  private:
   struct Impl;

@@ -326,6 +326,54 @@ void read_imap(Reader& r, const toml::table& t, Scenario& s) {
   im.done();
 }
 
+// [pop3]: the POP3 sessions of pop3-basic (scenario.h Pop3Scenario, pop3_workload.h). A
+// scenario without POP3 gets one (the defaults of Pop3WorkloadConfig, no update crashes)
+// when the file has the table.
+void read_pop3(Reader& r, const toml::table& t, Scenario& s) {
+  Reader pr(t, r.name("pop3"));
+  if (!s.pop3) s.pop3 = Pop3Scenario{};
+  Pop3Scenario& c = *s.pop3;
+  Pop3WorkloadConfig& w = c.workload;
+  pr.string("user", w.user);
+  pr.integer("sessions", w.sessions);
+  pr.duration_range("session_start", w.session_start);
+  pr.range("retrs_per_session", w.retrs_per_session);
+  pr.range("deletes_per_session", w.deletes_per_session);
+  pr.ppm("rset_ppm", w.rset_ppm);
+  pr.ppm("auth_plain_ppm", w.auth_plain_ppm);
+  pr.ppm("abrupt_disconnect_ppm", w.abrupt_disconnect_ppm);
+  pr.duration_range("think", w.think);
+  pr.integer("liveness_sessions", w.liveness_sessions, 0, 1000);
+  pr.duration("command_timeout", w.command_timeout);
+  pr.ppm("update_crash_ppm", c.update_crash_ppm);
+  pr.ppm("update_crash_at_sync_ppm", c.update_crash_at_sync_ppm);
+  pr.duration_range("update_crash_delay", c.update_crash_delay);
+  pr.done();
+}
+
+// What the POP3 sessions need of the rest of the scenario, once every table is read.
+void check_pop3_needs(const toml::table& root, const Scenario& s) {
+  const auto where = [&root](std::string_view key) -> const toml::node& {
+    if (const auto* t = root.get_as<toml::table>("pop3")) {
+      if (const auto* n = t->get(key)) return *n;
+      return *t;
+    }
+    return root;
+  };
+  const Pop3Scenario& c = *s.pop3;
+  if (!s.tls) throw Bad{where("").source(), "pop3", "needs tls = true (the sessions use implicit TLS)"};
+  if (s.logins.empty()) {
+    throw Bad{where("").source(), "pop3", "needs submission.logins (the sessions log in as one of them)"};
+  }
+  if (!c.workload.user.empty()) {
+    bool found = false;
+    for (const auto& l : s.logins) found = found || l.name == c.workload.user;
+    if (!found) {
+      throw Bad{where("user").source(), "pop3.user", "'" + c.workload.user + "' is not in submission.logins"};
+    }
+  }
+}
+
 // What the IMAP sessions need of the rest of the scenario, once every table is read.
 void check_imap(const toml::table& root, const Scenario& s) {
   const auto where = [&root](std::string_view key) -> const toml::node& {
@@ -532,6 +580,7 @@ void read_scenario(const toml::table& root, Scenario& s) {
     f.done();
   }
   if (const auto* t = r.table("imap")) read_imap(r, *t, s);
+  if (const auto* t = r.table("pop3")) read_pop3(r, *t, s);
   // [relay]: the servers are relaying MTAs; its host keys apply to every host, then
   // [hosts.NAME.relay] (below) to one.
   std::optional<RelayHost> relay_defaults;
@@ -599,6 +648,7 @@ void read_scenario(const toml::table& root, Scenario& s) {
     }
   }
   if (s.imap) check_imap(root, s);
+  if (s.pop3) check_pop3_needs(root, s);
   if (s.workload.submission_ppm > 0) {
     // Submission sessions log in (PLAIN only inside TLS) with these logins.
     const toml::node& where = root;
