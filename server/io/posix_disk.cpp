@@ -138,7 +138,13 @@ Result<std::string> read_file(const std::string& path) {
 Result<std::string> read_range(const std::string& path, std::uint64_t offset, std::size_t max_bytes) {
   Fd fd(open_retry(path, O_RDONLY | O_CLOEXEC));
   if (fd.fd < 0) return errno_fail(errno, "open", path);
-  return pread_into(fd.fd, path, offset, max_bytes);
+  struct stat st {};
+  if (::fstat(fd.fd, &st) != 0) return errno_fail(errno, "fstat", path);
+  // The buffer is the part of the range the file has (a 7 KB message read in 512 KiB
+  // pieces must not zero 512 KiB); bytes appended since fstat are left to the next call.
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  const std::uint64_t left = offset < size ? size - offset : 0;
+  return pread_into(fd.fd, path, offset, static_cast<std::size_t>(std::min<std::uint64_t>(left, max_bytes)));
 }
 
 int fsync_retry(int fd, bool data_only) {
