@@ -126,11 +126,17 @@ Result<std::string> read_file(const std::string& path) {
   // The size from fstat, then whatever the file grew by since (a file being written).
   auto out = pread_into(fd.fd, path, 0, static_cast<std::size_t>(st.st_size));
   if (!out.ok()) return out;
+  // Growth is rare: probe it through a stack buffer (a zeroed 64 KiB string per file was
+  // 8% of a 20-client FETCH of 1,000 bodies).
+  char more[16 * 1024];
   for (;;) {
-    auto more = pread_into(fd.fd, path, out->size(), 64 * 1024);
-    if (!more.ok()) return more;
-    if (more->empty()) break;
-    *out += *more;
+    const ssize_t n = ::pread(fd.fd, more, sizeof more, static_cast<off_t>(out->size()));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno_fail(errno, "read", path);
+    }
+    if (n == 0) break;
+    out->append(more, static_cast<std::size_t>(n));
   }
   return out;
 }

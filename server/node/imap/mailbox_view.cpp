@@ -5,12 +5,14 @@
 #include <algorithm>
 
 #include "core/assert.h"
+#include "proto/imap/response_writer.h"
+#include "store/uid_lookup.h"
 
 namespace mail::node::imapsrv {
 
 namespace {
 
-bool by_uid(const store::MessageInfo& m, std::uint32_t uid) { return m.uid < uid; }
+std::uint32_t uid_of(const store::MessageInfo& m) { return m.uid; }
 
 // "1:3,7" from ascending uids.
 std::string uid_set(const std::vector<std::uint32_t>& uids) {
@@ -33,8 +35,15 @@ std::string uid_set(const std::vector<std::uint32_t>& uids) {
 
 std::string flag_words(const store::Flags& flags) {
   std::string out;
-  auto word = [&out](std::string_view w) {
-    if (!out.empty()) out += ' ';
+  append_flag_words(out, flags);
+  return out;
+}
+
+void append_flag_words(std::string& out, const store::Flags& flags) {
+  bool first = true;
+  auto word = [&](std::string_view w) {
+    if (!first) out += ' ';
+    first = false;
     out += w;
   };
   if ((flags.system & store::flag_seen) != 0) word("\\Seen");
@@ -43,7 +52,6 @@ std::string flag_words(const store::Flags& flags) {
   if ((flags.system & store::flag_deleted) != 0) word("\\Deleted");
   if ((flags.system & store::flag_draft) != 0) word("\\Draft");
   for (const auto& k : flags.keywords) word(k);
-  return out;
 }
 
 MailboxView::MailboxView(std::string folder, store::FolderSnapshot snapshot, bool read_only)
@@ -60,13 +68,13 @@ const store::MessageInfo& MailboxView::message(std::uint32_t seq) const {
 }
 
 std::optional<std::uint32_t> MailboxView::seq_of_uid(std::uint32_t uid) const noexcept {
-  auto it = std::lower_bound(messages_.begin(), messages_.end(), uid, by_uid);
+  auto it = store::lower_bound_uid(messages_.begin(), messages_.end(), uid, uid_of);
   if (it == messages_.end() || it->uid != uid) return std::nullopt;
   return static_cast<std::uint32_t>(it - messages_.begin()) + 1;
 }
 
 std::uint32_t MailboxView::lower_bound_uid(std::uint32_t uid) const noexcept {
-  auto it = std::lower_bound(messages_.begin(), messages_.end(), uid, by_uid);
+  auto it = store::lower_bound_uid(messages_.begin(), messages_.end(), uid, uid_of);
   return static_cast<std::uint32_t>(it - messages_.begin()) + 1;
 }
 
@@ -109,12 +117,36 @@ void MailboxView::note_flags(const store::MessageInfo& changed) {
 }
 
 std::string MailboxView::flag_list(std::uint32_t seq, bool rev1) const {
-  std::string words = flag_words(message(seq).flags);
+  std::string out;
+  append_flag_list(out, seq, rev1);
+  return out;
+}
+
+void MailboxView::append_flag_list(std::string& out, std::uint32_t seq, bool rev1) const {
+  out += '(';
+  const std::size_t from = out.size();
+  append_flag_words(out, message(seq).flags);
   if (rev1 && recent(seq)) {
-    if (!words.empty()) words += ' ';
-    words += "\\Recent";
+    if (out.size() != from) out += ' ';
+    out += "\\Recent";
   }
-  return "(" + words + ")";
+  out += ')';
+}
+
+void MailboxView::append_flags_fetch(std::string& out, std::uint32_t seq, bool rev1, bool with_modseq) const {
+  const auto& m = message(seq);
+  out += "* ";
+  imap::append_number(out, seq);
+  out += " FETCH (UID ";
+  imap::append_number(out, m.uid);
+  out += " FLAGS ";
+  append_flag_list(out, seq, rev1);
+  if (with_modseq) {
+    out += " MODSEQ (";
+    imap::append_number(out, m.modseq);
+    out += ')';
+  }
+  out += ")\r\n";
 }
 
 std::string MailboxView::apply(const store::FolderChanges& changes, bool allow_expunge, ExpungeStyle style,
@@ -153,12 +185,7 @@ std::string MailboxView::apply(const store::FolderChanges& changes, bool allow_e
   // Flag changes first (their sequence numbers are those the client knows).
   std::sort(flagged_seqs.begin(), flagged_seqs.end());
   flagged_seqs.erase(std::unique(flagged_seqs.begin(), flagged_seqs.end()), flagged_seqs.end());
-  for (auto seq : flagged_seqs) {
-    const auto& m = message(seq);
-    out += "* " + std::to_string(seq) + " FETCH (UID " + std::to_string(m.uid) + " FLAGS " + flag_list(seq, rev1);
-    if (with_modseq) out += " MODSEQ (" + std::to_string(m.modseq) + ")";
-    out += ")\r\n";
-  }
+  for (auto seq : flagged_seqs) append_flags_fetch(out, seq, rev1, with_modseq);
   if (allow_expunge) out += flush_expunges(style);
   if (!added.empty()) {
     std::sort(added.begin(), added.end(), [](const auto& a, const auto& b) { return a.uid < b.uid; });

@@ -72,6 +72,9 @@ class MailboxView {
 
   // The flag list as IMAP shows it: "(\Seen \Flagged $Label)" (+ \Recent for rev1).
   std::string flag_list(std::uint32_t seq, bool rev1) const;
+  void append_flag_list(std::string& out, std::uint32_t seq, bool rev1) const;
+  // "* seq FETCH (UID u FLAGS (...)[ MODSEQ (m)])\r\n" for a flag change (RFC 9051 §7.5.2).
+  void append_flags_fetch(std::string& out, std::uint32_t seq, bool rev1, bool with_modseq) const;
 
   // The SEARCHRES saved result (RFC 5182 "$"): uids.
   std::vector<std::uint32_t>& saved_search() noexcept { return saved_; }
@@ -92,5 +95,6 @@ class MailboxView {
 
 // "\Seen \Answered ..." words of a flag set, in a fixed order, keywords after.
 std::string flag_words(const store::Flags& flags);
+void append_flag_words(std::string& out, const store::Flags& flags);
 
 }  // namespace mail::node::imapsrv

@@ -204,14 +204,29 @@ rt::Task<Response> cmd_store(SessionContext& ctx, const im::Store& c) {
     if (answered(view.message(s).uid)) told.push_back(view.message(s).uid);
   std::sort(told.begin(), told.end());
   std::string out = co_await resync(ctx, false, told);
+  const bool rev1 = ctx.rev1();
+  out.reserve(out.size() + told.size() * 48);
   for (auto s : *seqs) {
     const auto& m = view.message(s);
     if (!answered(m.uid)) continue;
-    out += "* " + std::to_string(s) + " FETCH (";
+    out += "* ";
+    im::append_number(out, s);
+    out += " FETCH (";
     // RFC 7162 §3.2.4: once CONDSTORE/QRESYNC is on, every FETCH carries UID and MODSEQ.
-    if (c.uid || with_modseq) out += "UID " + std::to_string(m.uid) + " ";
-    if (!c.silent) out += "FLAGS " + view.flag_list(s, ctx.rev1());
-    if (with_modseq) out += std::string(c.silent ? "" : " ") + "MODSEQ (" + std::to_string(m.modseq) + ")";
+    if (c.uid || with_modseq) {
+      out += "UID ";
+      im::append_number(out, m.uid);
+      out += ' ';
+    }
+    if (!c.silent) {
+      out += "FLAGS ";
+      view.append_flag_list(out, s, rev1);
+    }
+    if (with_modseq) {
+      out += c.silent ? "MODSEQ (" : " MODSEQ (";
+      im::append_number(out, m.modseq);
+      out += ')';
+    }
     out += ")\r\n";
   }
   if (!modified.empty()) {

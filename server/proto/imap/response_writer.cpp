@@ -2,6 +2,8 @@
 // Howard Hinnant's days_from_civil algorithm (proleptic Gregorian calendar).
 #include "proto/imap/response_writer.h"
 
+#include <charconv>
+
 #include <algorithm>
 #include <array>
 
@@ -25,16 +27,6 @@ bool quotable(std::string_view s, bool utf8) noexcept {
 
 constexpr bool is_astring_char(unsigned char c) noexcept {
   return c > 0x20 && c < 0x7f && c != '(' && c != ')' && c != '{' && c != '%' && c != '*' && c != '"' && c != '\\';
-}
-
-void append_number(std::string& out, std::uint64_t v) {
-  char buf[24];
-  std::size_t n = 0;
-  do {
-    buf[n++] = static_cast<char>('0' + v % 10);
-    v /= 10;
-  } while (v != 0);
-  while (n > 0) out.push_back(buf[--n]);
 }
 
 void append2(std::string& out, unsigned v, char pad = '0') {
@@ -120,6 +112,12 @@ void append_binary(std::string& out, std::string_view s) {
   append_number(out, s.size());
   out.append("}\r\n");
   out.append(s);
+}
+
+void append_number(std::string& out, std::uint64_t n) {
+  char buf[20];
+  const auto r = std::to_chars(buf, buf + sizeof buf, n);
+  out.append(buf, r.ptr);
 }
 
 void append_flag_list(std::string& out, std::span<const std::string> flags) {

@@ -34,6 +34,8 @@ void append_astring(std::string& out, std::string_view s, bool utf8 = false);
 void append_binary(std::string& out, std::string_view s);
 // flag-list: "(" flag *(SP flag) ")"; flags are written as they are (atoms, "\Seen").
 void append_flag_list(std::string& out, std::span<const std::string> flags);
+// A number in decimal (number / nz-number / mod-sequence-value, RFC 9051 §9).
+void append_number(std::string& out, std::uint64_t n);
 // sequence-set from strictly increasing numbers: "1:3,5,7:9". Empty input writes nothing.
 void append_sequence_set(std::string& out, std::span<const std::uint32_t> sorted);
 // sequence-set from normalised ranges (parser.h normalize()).

@@ -8,10 +8,13 @@
 #include <algorithm>
 #include <utility>
 
+#include "store/uid_lookup.h"
+
 namespace mail::store::index {
 namespace {
 
 bool by_uid(const CachedMessage& a, const CachedMessage& b) noexcept { return a.info.uid < b.info.uid; }
+std::uint32_t uid_of(const CachedMessage& m) noexcept { return m.info.uid; }
 
 }  // namespace
 
@@ -104,8 +107,7 @@ FolderSnapshot FolderCache::snapshot() const {
 }
 
 const CachedMessage* FolderCache::find(std::uint32_t uid) const noexcept {
-  auto it = std::lower_bound(messages_.begin(), messages_.end(), uid,
-                             [](const CachedMessage& m, std::uint32_t u) { return m.info.uid < u; });
+  auto it = lower_bound_uid(messages_.begin(), messages_.end(), uid, uid_of);
   return it != messages_.end() && it->info.uid == uid ? &*it : nullptr;
 }
 
@@ -128,6 +130,7 @@ Result<FolderChanges> FolderCache::changes_since(std::uint64_t since_modseq) con
     c.info = m->info;
     out.changes.push_back(std::move(c));
   }
+  const std::size_t messages_told = out.changes.size();
   for (auto it = std::upper_bound(tombstones_.begin(), tombstones_.end(), since_modseq, after); it != tombstones_.end();
        ++it) {
     FolderChange c;
@@ -136,8 +139,10 @@ Result<FolderChanges> FolderCache::changes_since(std::uint64_t since_modseq) con
     c.info.modseq = it->modseq;
     out.changes.push_back(std::move(c));
   }
-  std::stable_sort(out.changes.begin(), out.changes.end(),
-                   [](const FolderChange& a, const FolderChange& b) { return a.info.modseq < b.info.modseq; });
+  // Both runs are already in modseq order (the log and the tombstones are kept so): merge.
+  auto by_modseq = [](const FolderChange& a, const FolderChange& b) { return a.info.modseq < b.info.modseq; };
+  std::inplace_merge(out.changes.begin(), out.changes.begin() + static_cast<std::ptrdiff_t>(messages_told),
+                     out.changes.end(), by_modseq);
   return out;
 }
 
@@ -167,8 +172,7 @@ bool FolderCache::set_flags(std::uint32_t uid, Flags flags, std::uint64_t modseq
 }
 
 bool FolderCache::expunge(std::uint32_t uid, std::uint64_t modseq) {
-  auto it = std::lower_bound(messages_.begin(), messages_.end(), uid,
-                             [](const CachedMessage& m, std::uint32_t u) { return m.info.uid < u; });
+  auto it = lower_bound_uid(messages_.begin(), messages_.end(), uid, uid_of);
   if (it == messages_.end() || it->info.uid != uid) return false;
   advance_modseq(modseq);
   account_in(it->info, -1);
