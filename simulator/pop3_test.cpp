@@ -1,11 +1,13 @@
 // POP3 in the simulator (issue 15): the sans-IO POP3 client (status lines, multi-line
-// responses with the byte-stuffing undone, RFC 1939 §3, in any chunking), the oracles of
-// pop3_checker.h on hand-made ledgers (each must fire on its planted bug and stay quiet on
-// the good twin), the [pop3] table of scenario files, and one pop3-basic seed end to end.
+// responses with the byte-stuffing undone, RFC 1939 §3, in any chunking), which commands the
+// scripted session reads as multi-line (pop3_script.h), the oracles of pop3_checker.h on
+// hand-made ledgers (each must fire on its planted bug and stay quiet on the good twin), the
+// [pop3] table of scenario files, and one pop3-basic seed end to end.
 #include <gtest/gtest.h>
 
 #include "simulator/pop3_checker.h"
 #include "simulator/pop3_client.h"
+#include "simulator/pop3_script.h"
 #include "simulator/scenario.h"
 
 namespace mail::sim {
@@ -19,6 +21,17 @@ std::vector<Pop3Response> feed_in_pieces(Pop3Client& c, std::string_view wire, s
   }
   EXPECT_TRUE(c.error().empty()) << c.error();
   return out;
+}
+
+// RFC 1939 §5/§7, RFC 2449 §5: which "+OK" answers the scripted session (pop3_script.h)
+// reads as multi-line.
+TEST(Pop3Script, MultiLineCommandsRfc1939Sections5And7) {
+  for (const char* line : {"CAPA", "RETR 1", "retr 2", "TOP 1 0", "LIST", "UIDL", "list  "}) {
+    EXPECT_TRUE(pop3_multiline(line)) << line;
+  }
+  for (const char* line : {"LIST 1", "uidl 3", "STAT", "DELE 1", "NOOP", "RSET", "RETRX", "LISTS", ""}) {
+    EXPECT_FALSE(pop3_multiline(line)) << line;
+  }
 }
 
 TEST(Pop3Client, UnstuffsMultiLineResponsesWhateverTheChunkingRfc1939Section3) {

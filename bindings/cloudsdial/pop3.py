@@ -3,15 +3,22 @@
 # Maildrop (what the application behind a session keeps: messages per user, the exclusive
 # maildrop lock, durable deletion on QUIT), Client (a small sans-IO RFC 1939 client; the
 # C++ core has no POP3 client) and pump/drain, which connect them. No sockets, no clock.
+# Also the scripted POP3 sessions of a simulated World (World.pop3_session): Pause, the
+# answers (Pop3Reply) and the session handle (Pop3Session); their client is the
+# simulator's own (simulator/pop3_script.h): implicit TLS to the server's pop3s port,
+# USER/PASS, the commands one at a time, QUIT.
 from __future__ import annotations
 
 import base64
 from collections import deque
-from typing import Optional
+from dataclasses import dataclass
+from typing import Optional, Sequence, Union
 
 from ._core.pop3 import ServerSession
+from ._session_view import SessionView
 
-__all__ = ["ServerSession", "Maildrop", "Client", "pump", "drain"]
+__all__ = ["ServerSession", "Maildrop", "Client", "pump", "drain", "Pause", "Pop3Reply", "Pop3Session",
+           "WorldCommand"]
 
 
 def drain(session) -> tuple[bytes, list, list]:
@@ -254,3 +261,120 @@ def pump(client: Client, server: ServerSession, maildrop, now: float = 0.0, roun
         if not (s_bytes or s_events or s_other or moved):
             break
     return responses
+
+
+# ---------------------------------------------------------------- World.pop3_session
+
+
+@dataclass(frozen=True)
+class Pause:
+    """Wait `seconds` of virtual time before the next command (the session keeps the
+    maildrop locked meanwhile): room for a crash or a second session in between."""
+    seconds: float
+
+    def _core(self) -> tuple:
+        return ("PAUSE", float(self.seconds))
+
+
+WorldCommand = Union[str, Pause]
+
+
+def _text(b: bytes) -> str:
+    return b.decode("utf-8", "surrogateescape")
+
+
+@dataclass(frozen=True)
+class Pop3Reply:
+    """The answer to one command: the status line and, for a multi-line "+OK" answer
+    (CAPA, RETR, TOP, LIST and UIDL without argument), the body with the byte-stuffing
+    undone and without the terminating "." line (RFC 1939 §3).
+
+    complete=False: no answer arrived (the connection broke or the command timed out).
+    text is the status line after "+OK " / "-ERR ". sent/received are virtual seconds on
+    the client's clock. A Pause's reply is ok with command "PAUSE <n>us"."""
+    command: str
+    complete: bool
+    ok: bool
+    text: str
+    multiline: bool
+    body: bytes
+    sent: float
+    received: Optional[float]
+
+    @property
+    def status(self) -> str:
+        """"+OK", "-ERR", or "" when no answer arrived."""
+        return ("+OK" if self.ok else "-ERR") if self.complete else ""
+
+    @property
+    def lines(self) -> list:
+        """The body's lines without CRLF, as text."""
+        return _text(self.body).split("\r\n")[:-1] if self.body else []
+
+
+def _reply(d: Optional[dict]) -> Optional[Pop3Reply]:
+    if d is None:
+        return None
+    return Pop3Reply(d["command"], d["complete"], d["ok"], _text(d["text"]), d["multiline"], bytes(d["body"]),
+                     d["sent"], d["received"])
+
+
+def _core_commands(commands: Sequence[WorldCommand]) -> list:
+    out = []
+    for c in commands:
+        if isinstance(c, Pause):
+            out.append(c._core())
+        elif isinstance(c, str):
+            out.append(c)
+        else:
+            raise TypeError(f"a POP3 command is a str or a pop3.Pause, not {type(c).__name__}")
+    return out
+
+
+class Pop3Session(SessionView):
+    """One scripted POP3 session of a World (World.pop3_session)."""
+
+    _record_method = "_pop3_session"
+
+    @property
+    def done(self) -> bool:
+        """The session is over (QUIT answered, or it stopped: see error)."""
+        return self._info()["done"]
+
+    @property
+    def error(self) -> str:
+        """Why the session stopped before its end ("" when it ran to the end)."""
+        return self._info()["error"]
+
+    @property
+    def greeting(self) -> str:
+        """The greeting's status line ("+OK ...")."""
+        return _text(self._info()["greeting"])
+
+    @property
+    def user(self) -> Optional[Pop3Reply]:
+        """The answer to USER (None without login)."""
+        return _reply(self._info()["user_reply"])
+
+    @property
+    def login(self) -> Optional[Pop3Reply]:
+        """The answer to PASS (recorded as "PASS ***"); None when USER was refused or no login."""
+        return _reply(self._info()["pass_reply"])
+
+    @property
+    def quit(self) -> Optional[Pop3Reply]:
+        """The answer to QUIT: "+OK" when every marked message was removed (RFC 1939 §6)."""
+        return _reply(self._info()["quit"])
+
+    @property
+    def replies(self) -> list:
+        """One Pop3Reply per command, in order (fewer when the session stopped early)."""
+        return [_reply(r) for r in self._info()["replies"]]
+
+    def wait(self, max_seconds: float = 3600.0, max_steps: int = 50_000_000) -> bool:
+        """Runs the world until this session is over; False if max_seconds passed first."""
+        return self._world._run_pop3_sessions([self.index], max_seconds, max_steps)
+
+    def __repr__(self) -> str:
+        info = self._info()
+        return f"<Pop3Session {self.index} {info['client']}->{info['server']} user={info['user']} done={info['done']}>"

@@ -1,6 +1,8 @@
 # Type stubs of cloudsdial.pop3: the sans-IO POP3 server session (bindings/src/bind_pop3.cpp)
-# and the in-memory helpers of cloudsdial/pop3.py (Maildrop, Client, pump, drain).
-from typing import Any, Mapping, Optional, Protocol, Sequence
+# and the in-memory helpers of cloudsdial/pop3.py (Maildrop, Client, pump, drain), plus the
+# World's scripted POP3 sessions (Pause, Pop3Reply, Pop3Session; World.pop3_session).
+from dataclasses import dataclass
+from typing import Any, Mapping, Optional, Protocol, Sequence, Union
 
 Output = tuple  # ("send", bytes) | ("starttls",) | ("close",)
 Event = dict[str, Any]  # kind "auth" (id, success, user, mechanism) | "retrieve" (id, uid, top_lines)
@@ -78,3 +80,44 @@ class Client:
 def drain(session: ServerSession) -> tuple[bytes, list, list]: ...
 def pump(client: Client, server: ServerSession, maildrop: _Answerer, now: float = 0.0,
          rounds: int = 1000) -> list[Response]: ...
+
+@dataclass(frozen=True)
+class Pause:
+    seconds: float
+
+WorldCommand = Union[str, Pause]
+
+@dataclass(frozen=True)
+class Pop3Reply:
+    command: str
+    complete: bool
+    ok: bool
+    text: str
+    multiline: bool
+    body: bytes
+    sent: float
+    received: Optional[float]
+    @property
+    def status(self) -> str: ...
+    @property
+    def lines(self) -> list[str]: ...
+
+class Pop3Session:
+    index: int
+    @property
+    def connect_failed(self) -> bool: ...
+    @property
+    def done(self) -> bool: ...
+    @property
+    def error(self) -> str: ...
+    @property
+    def greeting(self) -> str: ...
+    @property
+    def user(self) -> Optional[Pop3Reply]: ...
+    @property
+    def login(self) -> Optional[Pop3Reply]: ...
+    @property
+    def quit(self) -> Optional[Pop3Reply]: ...
+    @property
+    def replies(self) -> list[Pop3Reply]: ...
+    def wait(self, max_seconds: float = 3600.0, max_steps: int = 50_000_000) -> bool: ...

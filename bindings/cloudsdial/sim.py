@@ -1,5 +1,5 @@
 # The simulation API of the `cloudsdial` package: World (a simulated world built in code),
-# client Sessions (SMTP) and ImapSessions (imap.py) and what they sent and got, stored
+# client Sessions (SMTP), ImapSessions (imap.py) and Pop3Sessions (pop3.py) and what they sent and got, stored
 # messages parsed with `email` (Maildir files, or folders through the store: store.py),
 # scenarios and the batch runner. Thin Python over cloudsdial._core (bindings/src).
 # Every run is deterministic: same seed and same calls give the same trace_hash.
@@ -14,6 +14,7 @@ from typing import Callable, Iterable, Optional, Sequence, Union
 
 from . import _core
 from .imap import Command, ImapSession, _core_commands
+from .pop3 import Pop3Session, WorldCommand as Pop3Command, _core_commands as _pop3_core_commands
 from .store import Folder, folders_from_core
 from ._session_view import SessionView
 from ._core import RunReport, Scenario, ScenarioRun, SimEvent, run_scenario
@@ -135,7 +136,7 @@ class World(_core.World):
     """A simulated world: mail servers, clients, network, disks and a virtual clock.
 
     World(seed) builds an empty world; add hosts with add_server/add_client, send mail
-    with send(), read it with imap_session(), inject faults (partition, heal, crash, restart, set_disk, set_network,
+    with send(), read it with imap_session() or pop3_session(), inject faults (partition, heal, crash, restart, set_disk, set_network,
     set_link, set_personality),
     run it (run_for, run_until, run_until_idle) and inspect it (mailbox, folders, folder,
     messages, check, stats, trace_hash). Times are virtual seconds (floats)."""
@@ -223,6 +224,29 @@ class World(_core.World):
         else:
             ids = [s.index for s in sessions]
         return self._run_imap_sessions(ids, max_seconds, max_steps)
+
+    def pop3_session(self, client: str, server: str, user: str, password: str = "",
+                     commands: Sequence[Pop3Command] = (), *, login: bool = True, quit: bool = True,
+                     start_delay: float = 0.0, command_timeout: float = 120.0) -> Pop3Session:
+        """Starts a scripted POP3 session from `client` to `server`'s POP3 listener (implicit
+        TLS; the server was added with pop3=True and logins). It logs in (USER, PASS unless
+        login=False), sends `commands` one at a time, each after the previous one's answer,
+        then QUIT (unless quit=False: the connection is then closed without QUIT, and RFC
+        1939 §6 says nothing marked is deleted). A command is a str without CRLF ("STAT",
+        "RETR 1", "DELE 2") or a pop3.Pause. An -ERR does not stop the script; a broken
+        connection does. The answers: session.login, session.replies, session.quit."""
+        index = self._open_pop3_session(client, server, user, password, _pop3_core_commands(commands), login, quit,
+                                        start_delay, command_timeout)
+        return Pop3Session(self, index)
+
+    def run_until_pop3_sessions_done(self, sessions: Optional[Iterable[Pop3Session]] = None,
+                                     max_seconds: float = 3600.0, max_steps: int = 50_000_000) -> bool:
+        """Runs until the given (default: every) POP3 session is over."""
+        if sessions is None:
+            ids = list(range(self.stats()["pop3_sessions"]))
+        else:
+            ids = [s.index for s in sessions]
+        return self._run_pop3_sessions(ids, max_seconds, max_steps)
 
     def folders(self, server: str, user: str, *, bodies: bool = True) -> list[Folder]:
         """A user's folders as the server's indexed store has them (the store an IMAP

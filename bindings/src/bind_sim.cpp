@@ -302,6 +302,43 @@ sim::ImapScriptCommand imap_command(const pyb::handle& item) {
   raise_error(ErrorKind::config, "an IMAP command is a str, an imap.Append or an imap.Idle");
 }
 
+// A POP3 script's reply (simulator/pop3_script.h) for cloudsdial/pop3.py.
+pyb::dict pop3_reply(const sim::Pop3ScriptReply& r) {
+  return pyb::dict("command"_a = r.command, "complete"_a = r.complete, "ok"_a = r.ok, "text"_a = as_bytes(r.text),
+                   "multiline"_a = r.multiline, "body"_a = as_bytes(r.body), "sent"_a = to_seconds(r.sent),
+                   "received"_a = r.complete ? pyb::object(pyb::float_(to_seconds(r.received))) : pyb::none());
+}
+
+pyb::object pop3_reply_or_none(const std::optional<sim::Pop3ScriptReply>& r) {
+  if (!r) return pyb::none();
+  return pop3_reply(*r);
+}
+
+// One command of World.pop3_session: a str, or ("PAUSE", seconds).
+sim::Pop3ScriptCommand pop3_command(const pyb::handle& item) {
+  sim::Pop3ScriptCommand c;
+  if (pyb::isinstance<pyb::str>(item)) {
+    c.text = item.cast<std::string>();
+    std::string verb = c.text.substr(0, c.text.find(' '));
+    for (char& ch : verb) ch = static_cast<char>(ch >= 'a' && ch <= 'z' ? ch - 32 : ch);
+    if (verb == "QUIT") raise_error(ErrorKind::config, "QUIT ends every session: use quit=True (the default)");
+    if (verb == "USER" || verb == "PASS" || verb == "AUTH" || verb == "APOP" || verb == "STLS") {
+      raise_error(ErrorKind::config, verb + " is not a scripted command: the session logs in with user and password");
+    }
+    return c;
+  }
+  auto t = item.cast<pyb::tuple>();
+  const auto verb = t.size() > 0 ? t[0].cast<std::string>() : std::string();
+  if (verb == "PAUSE" && t.size() == 2) {
+    c.kind = sim::Pop3ScriptCommand::Kind::pause;
+    const double secs = t[1].cast<double>();
+    if (!(secs >= 0)) raise_error(ErrorKind::config, "a pause must be >= 0 seconds");
+    c.pause = seconds(secs);
+    return c;
+  }
+  raise_error(ErrorKind::config, "a POP3 command is a str or a pop3.Pause");
+}
+
 // World: sessions, workloads, a scenario's setup, and the ledger of sent messages.
 void bind_world_traffic(WorldClass& cls) {
   cls.def("_open_session",
@@ -413,6 +450,37 @@ void bind_world_traffic(WorldClass& cls) {
                               "connect_failed"_a = s.state.stats.connect_failures > 0,
                               "greeting"_a = as_bytes(s.state.greeting), "login"_a = imap_reply_or_none(s.state.login),
                               "logout"_a = imap_reply_or_none(s.state.logout), "replies"_a = replies,
+                              "error"_a = s.state.error);
+           }, "index"_a)
+      .def("_open_pop3_session",
+           [](SimWorld& w, std::string client, std::string server, std::string user, std::string password,
+              const pyb::list& commands, bool login, bool quit, double start_delay, double command_timeout) {
+             Pop3SessionSpec s;
+             s.client = std::move(client);
+             s.server = std::move(server);
+             s.user = std::move(user);
+             s.password = std::move(password);
+             s.login = login;
+             s.quit = quit;
+             s.start_delay = seconds(start_delay);
+             s.command_timeout = seconds(command_timeout);
+             if (s.command_timeout <= Duration(0)) raise_error(ErrorKind::config, "command_timeout must be > 0");
+             for (auto item : commands) s.commands.push_back(pop3_command(item));
+             return w.open_pop3_session(std::move(s));
+           },
+           "client"_a, "server"_a, "user"_a, "password"_a, "commands"_a, "login"_a, "quit"_a, "start_delay"_a,
+           "command_timeout"_a)
+      .def("_pop3_session", [](SimWorld& w, std::uint32_t i) {
+             const Pop3SessionState& s = w.pop3_session(i);
+             pyb::list replies;
+             for (const auto& r : s.state.replies) replies.append(pop3_reply(r));
+             return pyb::dict("index"_a = s.index, "client"_a = s.client, "server"_a = s.server, "user"_a = s.user,
+                              "done"_a = s.state.done(), "started"_a = s.state.stats.started > 0,
+                              "connect_failed"_a = s.state.stats.connect_failures > 0,
+                              "greeting"_a = as_bytes(s.state.greeting),
+                              "user_reply"_a = pop3_reply_or_none(s.state.user),
+                              "pass_reply"_a = pop3_reply_or_none(s.state.pass),
+                              "quit"_a = pop3_reply_or_none(s.state.quit), "replies"_a = replies,
                               "error"_a = s.state.error);
            }, "index"_a)
       .def("_message", [](SimWorld& w, std::uint64_t id) {
@@ -539,6 +607,12 @@ void bind_world_running(WorldClass& cls) {
              return without_gil([&] { return w.run_until_imap_sessions_done(ids, d, max_steps); }) ==
                     sim::RunStatus::predicate;
            }, "ids"_a, "max_seconds"_a, "max_steps"_a)
+      .def("_run_pop3_sessions", [](SimWorld& w, std::vector<std::uint32_t> ids, double max_seconds,
+                                    std::uint64_t max_steps) {
+             const Duration d = seconds(max_seconds);
+             return without_gil([&] { return w.run_until_pop3_sessions_done(ids, d, max_steps); }) ==
+                    sim::RunStatus::predicate;
+           }, "ids"_a, "max_seconds"_a, "max_steps"_a)
       .def("_run_sessions", [](SimWorld& w, std::vector<std::uint32_t> ids, double max_seconds,
                                std::uint64_t max_steps) {
              const Duration d = seconds(max_seconds);
@@ -611,7 +685,8 @@ void bind_world(pyb::module_& m) {
       .def("add_server",
            [](SimWorld& w, std::string name, std::string address, std::vector<std::string> domains, pyb::list users,
               std::string data_dir, std::uint16_t port, double clock_skew, bool provision_data_dir,
-              bool wait_ready, bool tls, bool imap, std::uint16_t imap_port, const pyb::object& logins,
+              bool wait_ready, bool tls, bool imap, std::uint16_t imap_port, bool pop3, std::uint16_t pop3_port,
+              const pyb::object& logins,
               const pyb::kwargs& disk) {
              ServerSpec s;
              s.name = std::move(name);
@@ -635,6 +710,10 @@ void bind_world(pyb::module_& m) {
                if (imap_port == 0) raise_error(ErrorKind::config, "imap_port must not be 0");
                s.imaps_port = imap_port;
              }
+             if (pop3) {
+               if (pop3_port == 0) raise_error(ErrorKind::config, "pop3_port must not be 0");
+               s.pop3s_port = pop3_port;
+             }
              if (pyb::isinstance<pyb::dict>(logins)) {
                for (auto [k, v] : logins.cast<pyb::dict>()) {
                  s.logins.push_back(sim::SubmissionUser{k.cast<std::string>(), v.cast<std::string>()});
@@ -650,11 +729,11 @@ void bind_world(pyb::module_& m) {
            "name"_a = "", pyb::kw_only(), "address"_a = "", "domains"_a = std::vector<std::string>{"example.test"},
            "users"_a = pyb::list(), "data_dir"_a = "/var/lib/cloudsdial", "port"_a = 25, "clock_skew"_a = 0.0,
            "provision_data_dir"_a = true, "wait_ready"_a = true, "tls"_a = false, "imap"_a = false,
-           "imap_port"_a = 993, "logins"_a = pyb::none(),
+           "imap_port"_a = 993, "pop3"_a = false, "pop3_port"_a = 995, "logins"_a = pyb::none(),
            "Adds a mail server host and boots it (then runs until it listens unless wait_ready=False). "
            "users: names or (name, [aliases]); tls=True offers STARTTLS with the world's certificate; "
            "logins: {name: password} (a users file, as `cloudsdial user add` writes it); imap=True serves IMAP "
-           "over implicit TLS on imap_port (needs tls and logins); extra keywords are disk options (see set_disk).")
+           "over implicit TLS on imap_port, pop3=True POP3 over implicit TLS on pop3_port (both need tls and logins); extra keywords are disk options (see set_disk).")
       .def("add_client", &SimWorld::add_client, "name"_a = "", pyb::kw_only(), "address"_a = "")
       .def_property_readonly("hosts", &SimWorld::host_names)
       .def("is_server", &SimWorld::is_server, "host"_a)

@@ -169,6 +169,7 @@ std::string SimWorld::add_server(ServerSpec spec) {
     cfg.smtp_port = spec.port;
     if (spec.tls) cfg.tls = tls().server;
     cfg.imaps_port = spec.imaps_port;
+    cfg.pop3s_port = spec.pop3s_port;
   }
   for (std::size_t i = 0; i < spec.logins.size(); ++i) {
     const sim::SubmissionUser& l = spec.logins[i];
@@ -191,6 +192,13 @@ std::string SimWorld::add_server(ServerSpec spec) {
     if (!cfg.tls) raise_error(ErrorKind::config, "IMAP (implicit TLS) needs tls=True");
     if (cfg.users_path.empty()) raise_error(ErrorKind::config, "IMAP needs logins (name -> password)");
     if (cfg.imaps_port == cfg.smtp_port) raise_error(ErrorKind::config, "imap_port must differ from port");
+  }
+  if (cfg.pop3s_port != 0) {
+    if (!cfg.tls) raise_error(ErrorKind::config, "POP3 (implicit TLS) needs tls=True");
+    if (cfg.users_path.empty()) raise_error(ErrorKind::config, "POP3 needs logins (name -> password)");
+    if (cfg.pop3s_port == cfg.smtp_port || cfg.pop3s_port == cfg.imaps_port) {
+      raise_error(ErrorKind::config, "pop3_port must differ from port and imap_port");
+    }
   }
   if (cfg.directory.domains.empty()) raise_error(ErrorKind::config, "a mail server needs at least one domain");
   if (cfg.directory.users.empty()) raise_error(ErrorKind::config, "a mail server needs at least one user");
@@ -379,6 +387,53 @@ std::uint32_t SimWorld::open_imap_session(ImapSessionSpec spec) {
 const ImapSessionState& SimWorld::imap_session(std::uint32_t index) const {
   if (index >= imap_sessions_.size()) raise_error(ErrorKind::not_found, "no IMAP session " + std::to_string(index));
   return imap_sessions_[index];
+}
+
+std::uint32_t SimWorld::open_pop3_session(Pop3SessionSpec spec) {
+  require_mutable("pop3_session");
+  const sim::HostId client = id_of(spec.client);
+  if (is_server(spec.client)) raise_error(ErrorKind::config, "'" + spec.client + "' is a mail server, not a client");
+  const sim::MailServerConfig& server = server_config(spec.server);
+  if (server.pop3s_port == 0) {
+    raise_error(ErrorKind::config, "'" + spec.server + "' serves no POP3: add_server(..., pop3=True, logins={...})");
+  }
+  if (!world_->host_up(client)) raise_error(ErrorKind::state, "client host '" + spec.client + "' is down");
+  const auto bad_line = [](const std::string& l) {
+    return l.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos;
+  };
+  if (spec.login && (bad_line(spec.user) || bad_line(spec.password))) {
+    raise_error(ErrorKind::config, "user and password must not hold CR, LF or NUL");
+  }
+  for (const auto& c : spec.commands) {
+    if (c.kind != sim::Pop3ScriptCommand::Kind::text) continue;
+    if (bad_line(c.text)) raise_error(ErrorKind::config, "a POP3 command must not hold CR, LF or NUL");
+    if (c.text.empty()) raise_error(ErrorKind::config, "empty POP3 command");
+  }
+  Pop3SessionState& s = pop3_sessions_.emplace_back();
+  s.index = static_cast<std::uint32_t>(pop3_sessions_.size() - 1);
+  s.client = spec.client;
+  s.server = spec.server;
+  s.user = spec.user;
+  s.commands = spec.commands;
+  sim::Pop3Script script;
+  script.index = s.index;
+  script.client = client;
+  script.server = rt::Endpoint{address_of(spec.server), server.pop3s_port};
+  script.start = spec.start_delay;
+  script.user = std::move(spec.user);
+  script.password = std::move(spec.password);
+  script.login = spec.login;
+  script.quit = spec.quit;
+  script.commands = std::move(spec.commands);
+  script.tls_client = tls().client;
+  script.command_timeout = spec.command_timeout;
+  sim::launch_pop3_script(*world_, std::move(script), s.state);
+  return s.index;
+}
+
+const Pop3SessionState& SimWorld::pop3_session(std::uint32_t index) const {
+  if (index >= pop3_sessions_.size()) raise_error(ErrorKind::not_found, "no POP3 session " + std::to_string(index));
+  return pop3_sessions_[index];
 }
 
 const SessionState& SimWorld::session(std::uint32_t index) const {
@@ -639,6 +694,16 @@ sim::RunStatus SimWorld::run_until_imap_sessions_done(const std::vector<std::uin
       max, max_steps);
 }
 
+sim::RunStatus SimWorld::run_until_pop3_sessions_done(const std::vector<std::uint32_t>& ids, Duration max,
+                                                      std::uint64_t max_steps) {
+  for (auto i : ids) (void)pop3_session(i);
+  return run_until(
+      [&] {
+        return std::all_of(ids.begin(), ids.end(), [&](std::uint32_t i) { return pop3_sessions_[i].state.done(); });
+      },
+      max, max_steps);
+}
+
 void SimWorld::after(Duration delay, std::function<void()> fn) {
   if (delay < Duration(0)) raise_error(ErrorKind::config, "negative delay");
   world_->schedule_after(delay, sim::kWorldHost, [this, fn = std::move(fn)]() mutable {
@@ -730,6 +795,10 @@ std::vector<std::pair<std::string, std::int64_t>> SimWorld::stats() const {
   for (const auto& s : imap_sessions_) imap_finished += s.state.stats.finished;
   add("imap_sessions", imap_sessions_.size());
   add("imap_sessions_finished", imap_finished);
+  std::uint64_t pop3_finished = 0;
+  for (const auto& s : pop3_sessions_) pop3_finished += s.state.stats.finished;
+  add("pop3_sessions", pop3_sessions_.size());
+  add("pop3_sessions_finished", pop3_finished);
   std::uint64_t by[5] = {0, 0, 0, 0, 0};
   for (const auto& e : ledger_.entries()) ++by[static_cast<int>(e.outcome)];
   add("messages", ledger_.entries().size());

@@ -1,5 +1,5 @@
 // SimWorld: a simulated world built in code for the Python bindings — mail server hosts,
-// client hosts, scripted SMTP and IMAP client sessions, faults, runs with bounds, inspection
+// client hosts, scripted SMTP, IMAP and POP3 client sessions, faults, runs with bounds, inspection
 // (Maildir files and the indexed store) and event taps. Wraps mail::sim::World and the simulator's own workload session, ledger and
 // checkers; adds no behaviour of its own. Free of pybind11 (bind_sim.cpp binds it).
 // Single-threaded like the World: one Python thread drives one SimWorld at a time.
@@ -21,6 +21,7 @@
 #include "simulator/imap_script.h"
 #include "simulator/mail_host.h"
 #include "simulator/personality.h"
+#include "simulator/pop3_script.h"
 #include "simulator/sim_net.h"
 #include "simulator/sim_tls.h"
 #include "simulator/world.h"
@@ -54,6 +55,7 @@ struct ServerSpec {
   // among `users` becomes one. Applied with `config` too.
   std::vector<sim::SubmissionUser> logins;
   std::uint16_t imaps_port = 0;  // IMAP over implicit TLS (needs tls and logins); 0 = none
+  std::uint16_t pop3s_port = 0;  // POP3 over implicit TLS (needs tls and logins); 0 = none
   // Complete server configuration (limits, connection caps, TLS ...) from a scenario; when
   // set, domains, users, data_dir, port and tls above are ignored.
   std::optional<sim::MailServerConfig> config;
@@ -92,6 +94,24 @@ struct ImapSessionState {
   std::string client, server, user;
   std::vector<sim::ImapScriptCommand> commands;
   sim::ImapScriptState state;
+};
+
+// A scripted POP3 session (simulator/pop3_script.h) from a client to a server's pop3s port.
+struct Pop3SessionSpec {
+  std::string client;
+  std::string server;
+  std::string user, password;
+  bool login = true, quit = true;
+  Duration start_delay{0};
+  Duration command_timeout = 2min;
+  std::vector<sim::Pop3ScriptCommand> commands;
+};
+
+struct Pop3SessionState {
+  std::uint32_t index = 0;
+  std::string client, server, user;
+  std::vector<sim::Pop3ScriptCommand> commands;
+  sim::Pop3ScriptState state;
 };
 
 struct SessionState {
@@ -177,6 +197,10 @@ class SimWorld {
   std::uint32_t open_imap_session(ImapSessionSpec spec);
   const ImapSessionState& imap_session(std::uint32_t index) const;
   std::size_t imap_session_count() const noexcept { return imap_sessions_.size(); }
+  // The same for a scripted POP3 session (numbered apart from the SMTP and IMAP ones).
+  std::uint32_t open_pop3_session(Pop3SessionSpec spec);
+  const Pop3SessionState& pop3_session(std::uint32_t index) const;
+  std::size_t pop3_session_count() const noexcept { return pop3_sessions_.size(); }
 
   // ---------------------------------------------------------------- TLS
   // The World's certificate and client context (made from its seed on first use, as the
@@ -216,6 +240,8 @@ class SimWorld {
   sim::RunStatus run_until_sessions_done(const std::vector<std::uint32_t>& sessions, Duration max,
                                          std::uint64_t max_steps);
   sim::RunStatus run_until_imap_sessions_done(const std::vector<std::uint32_t>& sessions, Duration max,
+                                              std::uint64_t max_steps);
+  sim::RunStatus run_until_pop3_sessions_done(const std::vector<std::uint32_t>& sessions, Duration max,
                                               std::uint64_t max_steps);
   // Schedules fn at now + delay on the world (the way callbacks change the world).
   void after(Duration delay, std::function<void()> fn);
@@ -258,6 +284,7 @@ class SimWorld {
   sim::Ledger ledger_;
   std::deque<SessionState> sessions_;
   std::deque<ImapSessionState> imap_sessions_;
+  std::deque<Pop3SessionState> pop3_sessions_;
   std::unique_ptr<sim::World> world_;
   std::map<std::string, Server> servers_;
   std::map<std::string, sim::HostId> hosts_;

@@ -12,6 +12,7 @@ import shutil
 import smtplib
 import ssl
 import subprocess
+import time
 
 import pytest
 
@@ -284,3 +285,34 @@ def test_fetchmail_downloads_and_deletes_1000(pop3_server, tmp_path, mode):
     typ, count = m.select("INBOX")
     assert int(count[0]) == 0
     m.logout()
+
+
+@pytest.fixture(scope="module")
+def pop3_idle_server(tmp_path_factory):
+    # [pop3] idle_timeout below RFC 1939 §3's 10 minutes is for tests (app/config.h); the
+    # config takes 1s..24h.
+    s = sections()
+    s["pop3"] = dict(s["pop3"], idle_timeout='"1s"')
+    srv = Server(tmp_path_factory.mktemp("pop3idle"), users=[], sections=s)
+    srv.user("add", USER, PASSWORD)
+    srv.start()
+    yield srv
+    if srv.proc is not None:
+        srv.stop()
+
+
+def test_idle_timeout_autologout_without_update_rfc1939_3(pop3_idle_server):
+    # RFC 1939 §3: the inactivity autologout timer ends the session "without entering the
+    # UPDATE state": the server says -ERR and closes; the DELEs marked before are not applied.
+    srv = pop3_idle_server
+    fill(srv, USER, [message(f"i{i}", "x\r\n") for i in range(3)])
+    p = pop(srv)
+    assert p.dele(1).startswith(b"+OK")
+    assert p.dele(3).startswith(b"+OK")
+    time.sleep(3)  # past the 1s idle timeout; the reads below block until the server acts anyway
+    assert p.file.readline() == b"-ERR Autologout; idle for too long\r\n"
+    assert p.file.readline() == b""  # then the connection is closed
+    p.sock.close()
+    p.file.close()
+    wait_until(lambda: _can_login(srv))  # the maildrop lock is released
+    assert inbox_subjects(srv) == ["i0", "i1", "i2"]
