@@ -72,6 +72,17 @@ max_connections_per_ip = 100
 login_timeout = "60s"           # from the greeting to a successful login
 idle_timeout = "10min"          # RFC 1939 3: the autologout timer is at least 10 minutes
 
+[http]
+listen = ["127.0.0.1:8080"]     # GET /metrics (Prometheus); JMAP, webmail, admin API: not yet
+tls_listen = []                 # HTTPS with the mail ports' certificate, e.g. ["0.0.0.0:443"]
+max_connections = 10000
+max_connections_per_ip = 100
+header_limit = "16KiB"          # request line + header fields; beyond: 431
+body_limit = "10MiB"            # request body; beyond: 413
+max_requests_per_connection = 1000
+request_timeout = "30s"         # a slow request gets 408
+idle_timeout = "60s"            # an idle keep-alive connection is closed
+
 [relay]
 outbound = true                 # queue and deliver mail for other domains (MX, or the routes below)
 trusted_networks = []           # CIDRs that may relay without AUTH; empty: only authenticated users
@@ -488,6 +499,31 @@ void read_pop3(Reader& r, const toml::table& root, AppConfig& cfg) {
   }
 }
 
+// [http]: present = HTTP served (RFC 9112), on the listeners given (default 127.0.0.1:8080,
+// no HTTPS); limits and timeouts.
+void read_http(Reader& r, const toml::table& root, AppConfig& cfg) {
+  const toml::table* t = root["http"].as_table();
+  if (t == nullptr) return;
+  auto& c = cfg.http;
+  c.enabled = true;
+  c.listen = {rt::Endpoint{"127.0.0.1", 8080}};
+  c.tls_listen = {};
+  r.check_keys(*t, "http", {"listen", "tls_listen", "max_connections", "max_connections_per_ip", "header_limit",
+                            "body_limit", "max_requests_per_connection", "request_timeout", "idle_timeout"});
+  read_endpoints(r, *t, "http", "listen", c.listen);
+  read_endpoints(r, *t, "http", "tls_listen", c.tls_listen);
+  r.get_int(*t, "http", "max_connections", 1, 1'000'000, c.max_connections);
+  r.get_int(*t, "http", "max_connections_per_ip", 1, 1'000'000, c.max_connections_per_ip);
+  r.get_size(*t, "http", "header_limit", 1024, 1024 * 1024, c.header_limit);
+  r.get_size(*t, "http", "body_limit", 0, 1ull << 31, c.body_limit);
+  r.get_int(*t, "http", "max_requests_per_connection", 1, 1'000'000, c.max_requests_per_connection);
+  r.get_duration(*t, "http", "request_timeout", 1s, 1h, c.request_timeout);
+  r.get_duration(*t, "http", "idle_timeout", 1s, 24h, c.idle_timeout);
+  if (!r.failed() && c.listen.empty() && c.tls_listen.empty()) {
+    r.fail_at(t->source(), "http", "needs at least one of listen and tls_listen (leave [http] out to serve no HTTP)");
+  }
+}
+
 // [tls]: STARTTLS and implicit TLS; the certificate pair, or none for a self-signed one.
 void read_tls(Reader& r, const toml::table& root, AppConfig& cfg) {
   if (const toml::table* tls = root["tls"].as_table()) {
@@ -507,6 +543,9 @@ void read_tls(Reader& r, const toml::table& root, AppConfig& cfg) {
   }
   if (!r.failed() && !cfg.tls.enabled && cfg.pop3.enabled && !cfg.pop3.tls_listen.empty()) {
     r.fail_at(root.source(), "pop3.tls_listen", "implicit TLS listeners need [tls] enabled = true");
+  }
+  if (!r.failed() && !cfg.tls.enabled && cfg.http.enabled && !cfg.http.tls_listen.empty()) {
+    r.fail_at(root.source(), "http.tls_listen", "implicit TLS listeners need [tls] enabled = true");
   }
 }
 
@@ -734,8 +773,8 @@ Result<AppConfig> build(const toml::table& root, std::string_view source) {
   AppConfig cfg;
   cfg.source = std::string(source);
 
-  r.check_keys(root, "", {"server", "smtp", "imap", "pop3", "domains", "users", "tls", "auth", "dns", "relay", "submission", "queue"});
-  for (std::string_view section : {"server", "smtp", "imap", "pop3", "domains", "tls", "auth", "dns", "relay", "submission", "queue"}) {
+  r.check_keys(root, "", {"server", "smtp", "imap", "pop3", "http", "domains", "users", "tls", "auth", "dns", "relay", "submission", "queue"});
+  for (std::string_view section : {"server", "smtp", "imap", "pop3", "http", "domains", "tls", "auth", "dns", "relay", "submission", "queue"}) {
     if (const toml::node* n = root.get(section); n && !n->is_table()) r.fail_at(n->source(), section, "must be a table ([" + std::string(section) + "])");
   }
 
@@ -743,6 +782,7 @@ Result<AppConfig> build(const toml::table& root, std::string_view source) {
   read_smtp(r, root, cfg);
   read_imap(r, root, cfg);
   read_pop3(r, root, cfg);
+  read_http(r, root, cfg);
   read_tls(r, root, cfg);
   read_auth(r, root, cfg);
   read_dns(r, root, cfg);
@@ -914,6 +954,20 @@ std::string describe_config(const AppConfig& c) {
                             {"max_connections_per_ip", static_cast<std::int64_t>(po.max_connections_per_ip)},
                             {"login_timeout", duration_text(po.login_timeout)},
                             {"idle_timeout", duration_text(po.idle_timeout)},
+                        });
+  }
+  if (c.http.enabled) {
+    const auto& h = c.http;
+    root.insert("http", toml::table{
+                            {"listen", endpoints(h.listen)},
+                            {"tls_listen", endpoints(h.tls_listen)},
+                            {"max_connections", static_cast<std::int64_t>(h.max_connections)},
+                            {"max_connections_per_ip", static_cast<std::int64_t>(h.max_connections_per_ip)},
+                            {"header_limit", static_cast<std::int64_t>(h.header_limit)},
+                            {"body_limit", static_cast<std::int64_t>(h.body_limit)},
+                            {"max_requests_per_connection", static_cast<std::int64_t>(h.max_requests_per_connection)},
+                            {"request_timeout", duration_text(h.request_timeout)},
+                            {"idle_timeout", duration_text(h.idle_timeout)},
                         });
   }
   std::ostringstream out;

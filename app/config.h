@@ -83,6 +83,21 @@ struct Pop3AppConfig {
   Duration idle_timeout = 10min;  // RFC 1939 3: at least 10 minutes (lower only for tests)
 };
 
+// [http]: the HTTP service (absent section: no HTTP): GET /metrics today; JMAP, webmail and
+// the admin API are not served yet.
+struct HttpAppConfig {
+  bool enabled = false;                  // the [http] section is present
+  std::vector<rt::Endpoint> listen;      // plain HTTP (127.0.0.1:8080 by default)
+  std::vector<rt::Endpoint> tls_listen;  // HTTPS, implicit TLS with the mail ports' certificate
+  std::uint32_t max_connections = 10000;
+  std::uint32_t max_connections_per_ip = 100;
+  std::uint64_t header_limit = 16 * 1024;        // request line + fields; beyond: 431
+  std::uint64_t body_limit = 10 * 1024 * 1024;   // beyond: 413
+  std::uint32_t max_requests_per_connection = 1000;
+  Duration request_timeout = 30s;  // a request's first byte to its last (slow clients): 408
+  Duration idle_timeout = 60s;     // between requests
+};
+
 struct AppConfig {
   std::string source;    // "embedded default" or the file path, for messages
   std::string hostname;  // [server] hostname; empty: the system host name
@@ -100,6 +115,7 @@ struct AppConfig {
   RelayAppConfig relay;
   ImapAppConfig imap;
   Pop3AppConfig pop3;
+  HttpAppConfig http;
 
   std::string pid_path() const { return pid_file.empty() ? data_dir + "/cloudsdial.pid" : pid_file; }
   std::string users_path() const { return users_file.empty() ? data_dir + "/users" : users_file; }

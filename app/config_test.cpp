@@ -310,5 +310,38 @@ TEST(ConfigPop3, DefaultConfigServesPop3AndBadValuesAreNamed) {
   EXPECT_NE(error_of(std::string(kMinimal) + "[pop3]\nlisten = []\ntls_listen = []\n").find("pop3"), std::string::npos);
 }
 
+// [http]: absent serves no HTTP; present uses 127.0.0.1:8080 and no HTTPS unless given; the
+// built-in default serves http://127.0.0.1:8080; limits reach the session (RFC 9112 server).
+TEST(ConfigHttp, AbsentSectionServesNoHttpPresentOneGetsDefaults) {
+  auto none = parse_config(kMinimal, "t.toml");
+  ASSERT_TRUE(none.ok()) << none.error().detail;
+  EXPECT_FALSE(none->http.enabled);
+  EXPECT_FALSE(none->server_config().http.has_value());
+  auto some = parse_config(std::string(kMinimal) + "[http]\nbody_limit = \"1MiB\"\nheader_limit = \"8KiB\"\n"
+                           "idle_timeout = \"5s\"\n", "t.toml");
+  ASSERT_TRUE(some.ok()) << some.error().detail;
+  ASSERT_EQ(some->http.listen.size(), 1u);
+  EXPECT_EQ(some->http.listen[0].port, 8080);
+  EXPECT_TRUE(some->http.tls_listen.empty());
+  auto sc = some->server_config();
+  ASSERT_TRUE(sc.http.has_value());
+  EXPECT_EQ(sc.http->limits.body_bytes_max, 1024u * 1024u);
+  EXPECT_EQ(sc.http->limits.header_bytes_max, 8u * 1024u);
+  EXPECT_EQ(sc.http->limits.idle_timeout, Duration(5s));
+}
+
+TEST(ConfigHttp, DefaultConfigServesHttpAndBadValuesAreNamed) {
+  auto def = parse_config(default_config_text(), "default");
+  ASSERT_TRUE(def.ok()) << def.error().detail;
+  ASSERT_TRUE(def->http.enabled);
+  EXPECT_EQ(def->http.listen[0].port, 8080);
+  EXPECT_EQ(def->http.listen[0].address, "127.0.0.1");
+  EXPECT_NE(error_of(std::string(kMinimal) + "[http]\nlisten = [\"nope\"]\n").find("http.listen[0]"), std::string::npos);
+  EXPECT_NE(error_of(std::string(kMinimal) + "[http]\nbogus = 1\n").find("bogus"), std::string::npos);
+  EXPECT_NE(error_of(std::string(kMinimal) + "[http]\nlisten = []\n").find("http"), std::string::npos);
+  EXPECT_NE(error_of(std::string(kMinimal) + "[tls]\nenabled = false\n[http]\ntls_listen = [\"127.0.0.1:8443\"]\n").find("http.tls_listen"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace mail::app

@@ -200,6 +200,12 @@ int run_serve(const AppConfig& config) {
              "cloudsdial: listening on " + pop3->bound_endpoints()[i].to_string() + " (" + pop3->bound_label(i) + ")");
       }
     }
+    if (const node::HttpServer* http = s.http()) {
+      for (std::size_t i = 0; i < http->bound_endpoints().size(); ++i) {
+        tell(rt::LogLevel::info,
+             "cloudsdial: listening on " + http->bound_endpoints()[i].to_string() + " (" + http->bound_label(i) + ")");
+      }
+    }
     tell(rt::LogLevel::info, "cloudsdial: ready (pid " + std::to_string(::getpid()) + ", data dir " + cfg.data_dir + ")");
   }(env, config, server, started, stopping, exit_code, say));
 

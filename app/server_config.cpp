@@ -72,6 +72,19 @@ node::MailServerConfig AppConfig::server_config() const {
     p.auth_plaintext_on_loopback = smtp.auth_plaintext_on_loopback;
     c.pop3 = std::move(p);
   }
+  if (http.enabled) {
+    node::HttpServerConfig h;
+    h.listen = http.listen;
+    h.listen_tls = http.tls_listen;
+    h.connections.connections_max = http.max_connections;
+    h.connections.connections_per_ip_max = http.max_connections_per_ip;
+    h.limits.header_bytes_max = static_cast<std::uint32_t>(http.header_limit);
+    h.limits.body_bytes_max = http.body_limit;
+    h.limits.requests_per_connection_max = http.max_requests_per_connection;
+    h.limits.request_timeout = http.request_timeout;
+    h.limits.idle_timeout = http.idle_timeout;
+    c.http = std::move(h);
+  }
   return c;
 }
 

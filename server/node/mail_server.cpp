@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "core/assert.h"
+#include "node/http/metrics.h"
 #include "proto/message/mime.h"
 #include "proto/message/search_text.h"
 #include "runtime/await.h"
@@ -77,6 +78,10 @@ MailServer::MailServer(rt::Env& env, MailServerConfig config, const HandlerWrapp
                                          config_.users_path.empty() ? nullptr : &users_, smtp_.auth_guard());
     pop3_->set_mailbox_of_login([this](std::string_view login) { return directory_.mailbox_of_login(login); });
   }
+  if (config_.http) {
+    http_ = std::make_unique<HttpServer>(env_, *config_.http);
+    add_metrics_route(http_->router(), *this);
+  }
   set_tls(config_.tls);
 }
 
@@ -85,13 +90,17 @@ Status MailServer::bind() {
   if (imap_) {
     if (Status bound = imap_->bind(); !bound.ok()) return bound;
   }
-  if (pop3_) return pop3_->bind();
+  if (pop3_) {
+    if (Status bound = pop3_->bind(); !bound.ok()) return bound;
+  }
+  if (http_) return http_->bind();
   return Status{};
 }
 
 void MailServer::set_tls(std::shared_ptr<tls::TlsContext> context) {
   if (imap_) imap_->set_tls(context);
   if (pop3_) pop3_->set_tls(context);
+  if (http_) http_->set_tls(context);
   smtp_.set_tls(std::move(context));
 }
 
@@ -142,6 +151,9 @@ rt::Task<Status> MailServer::start() {
   if (pop3_) {
     if (Status listening = pop3_->start(); !listening.ok()) co_return listening;
   }
+  if (http_) {
+    if (Status listening = http_->start(); !listening.ok()) co_return listening;
+  }
   ready_ = true;
   co_return Status{};
 }
@@ -153,6 +165,7 @@ rt::Task<void> MailServer::stop(Instant deadline) {
   if (ready_) co_await smtp_.stop(deadline);
   if (ready_ && imap_) co_await imap_->stop(deadline);
   if (ready_ && pop3_) co_await pop3_->stop(deadline);
+  if (ready_ && http_) co_await http_->stop(deadline);
   if (control_) co_await control_->stop(deadline);
   if (queue_ && queue_->started()) co_await queue_->stop(deadline);
 }

@@ -3,7 +3,7 @@
 // this: the user directory (configured users and every login: one user model), the
 // indexed mail store (Maildir files + SQLite index), local delivery, the users file for
 // AUTH, the SMTP service with its smtp / submission / submissions listeners and, when
-// configured, the IMAP and POP3 services. What differs
+// configured, the IMAP, POP3 and HTTP services. What differs
 // between them stays outside: pid file and signals (serve), a recording handler (Python),
 // the boot/crash cycle (simulator). Env only: no Asio, no clock but env.clock(), no globals.
 #pragma once
@@ -15,6 +15,7 @@
 
 #include "core/result.h"
 #include "node/control_server.h"
+#include "node/http_server.h"
 #include "node/imap_server.h"
 #include "node/local_delivery.h"
 #include "node/pop3_server.h"
@@ -54,6 +55,8 @@ struct MailServerConfig {
   std::optional<ImapServerConfig> imap;
   // Set: the POP3 service (listeners, limits); the maildrop is each user's INBOX.
   std::optional<Pop3ServerConfig> pop3;
+  // Set: the HTTP service (listeners, limits) with GET /metrics (node/http/metrics.h).
+  std::optional<HttpServerConfig> http;
   // Per-user quota of the mail store (RFC 9208; 0 = none): IMAP APPEND and COPY past it fail.
   std::uint64_t quota_bytes = 0;
   std::uint64_t quota_messages = 0;
@@ -95,6 +98,7 @@ class MailServer {
   store::MailStore& mailboxes() noexcept { return store_; }
   ImapServer* imap() noexcept { return imap_.get(); }  // null unless configured
   Pop3Server* pop3() noexcept { return pop3_.get(); }  // null unless configured
+  HttpServer* http() noexcept { return http_.get(); }  // null unless configured
   QueueManager* outbound() noexcept { return queue_.get(); }  // null without outbound delivery
   ControlServer* control() noexcept { return control_.get(); }  // null unless control_socket
   const MailServerConfig& config() const noexcept { return config_; }
@@ -122,6 +126,7 @@ class MailServer {
   SmtpServer smtp_;
   std::unique_ptr<ImapServer> imap_;
   std::unique_ptr<Pop3Server> pop3_;
+  std::unique_ptr<HttpServer> http_;
   std::unique_ptr<rt::Timer> users_timer_;
   bool polling_ = false;
   bool ready_ = false;
