@@ -54,6 +54,7 @@ class Server:
         self.ports = {}  # listener kind ("smtp", "submission", "submissions") -> bound port
         self.imap_ports = {}  # IMAP listener kind ("imap", "imaps") -> bound port (fresh at every start)
         self.pop3_ports = {}  # POP3 listener kind ("pop3", "pop3s") -> bound port (fresh at every start)
+        self.http_ports = {}  # HTTP listener kind ("http", "https") -> bound port (fresh at every start)
         smtp = {
             "listen": '["127.0.0.1:0"]',
             "max_connections_per_ip": "50",
@@ -114,6 +115,8 @@ class Server:
                                    re.findall(r"imap: listening on 127\.\d+\.\d+\.\d+:(\d+) \((imaps?)\)", text)}
                 self.pop3_ports = {kind: int(port) for port, kind in
                                    re.findall(r"pop3: listening on 127\.\d+\.\d+\.\d+:(\d+) \((pop3s?)\)", text)}
+                self.http_ports = {kind: int(port) for port, kind in
+                                   re.findall(r"http: listening on 127\.\d+\.\d+\.\d+:(\d+) \((https?)\)", text)}
                 return self
             if self.proc.poll() is not None:
                 raise AssertionError(f"cloudsdial exited with {self.proc.returncode} during startup:\n{text}")
