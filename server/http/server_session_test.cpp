@@ -118,7 +118,9 @@ TEST(HttpSession, Rfc9112_9_3_Http10ClosesUnlessKeepAliveWasAsked) {
 TEST(HttpSession, Rfc9112_2_2_MalformedRequestGets400AndClose) {
   for (std::string bad : {"GET\r\n\r\n", "GET / HTTP/1.1\r\nHost: a\r\nBad Header\r\n\r\n", "\x16\x03\x01\x02\x00\r\n\r\n",
                           "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nxx",
-                          "GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"}) {
+                          "GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+                          // RFC 9112 §6.3: Transfer-Encoding with Content-Length (request smuggling)
+                          "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n"}) {
     Harness h;
     h.feed(bad);
     EXPECT_TRUE(h.requests.empty()) << bad;
