@@ -80,7 +80,7 @@ max_connections_per_ip = 100
 header_limit = "16KiB"          # request line + header fields; beyond: 431
 body_limit = "10MiB"            # request body; beyond: 413
 max_requests_per_connection = 1000
-request_timeout = "30s"         # a slow request gets 408
+request_timeout = "30s"         # the header, then each body piece, within it; else 408
 idle_timeout = "60s"            # an idle keep-alive connection is closed
 
 [relay]

@@ -94,7 +94,7 @@ struct HttpAppConfig {
   std::uint64_t header_limit = 16 * 1024;        // request line + fields; beyond: 431
   std::uint64_t body_limit = 10 * 1024 * 1024;   // beyond: 413
   std::uint32_t max_requests_per_connection = 1000;
-  Duration request_timeout = 30s;  // a request's first byte to its last (slow clients): 408
+  Duration request_timeout = 30s;  // slow clients: the header, then each body piece, within it; else 408
   Duration idle_timeout = 60s;     // between requests
 };
 

@@ -50,7 +50,9 @@ struct Limits {
   std::uint64_t body_bytes_max = 10 * 1024 * 1024;   // beyond: 413 (RFC 9110 §15.5.14)
   std::uint32_t requests_per_connection_max = 1000;  // the last one gets Connection: close
   std::uint32_t pipelined_max = 16;  // requests parsed but not yet answered; beyond: input waits
-  Duration request_timeout = 30s;    // first byte of a request to its end (slow clients): 408
+  // Slow clients: the header section within it from the request's first byte, then each
+  // piece of the body within it of the one before; else 408.
+  Duration request_timeout = 30s;
   Duration idle_timeout = 60s;       // between requests: close
 };
 

@@ -55,7 +55,9 @@ struct ServerSession::Slot {
 
 struct ServerSession::Parser {
   std::optional<bhttp::request_parser<bhttp::string_body>> p;
+  bool continue_sent = false;  // "100 Continue" for this message (RFC 9110 §10.1.1)
   void reset(const Limits& limits) {
+    continue_sent = false;
     p.emplace();
     p->header_limit(limits.header_bytes_max);
     p->body_limit(limits.body_bytes_max);
@@ -100,6 +102,20 @@ void ServerSession::parse(Instant now) {
     boost::beast::error_code ec;
     const std::size_t used = parser_->p->put(boost::asio::const_buffer(input_.data(), input_.size()), ec);
     input_.erase(0, used);
+    if (parser_->p->is_header_done() && !parser_->p->is_done()) {
+      // The header is in: request_timeout now bounds each piece of the body (a large
+      // upload may take longer than one timeout, a stalled one may not).
+      if (used > 0) request_started_ = now;
+      // RFC 9110 §10.1.1: an HTTP/1.1 client that expects 100-continue waits for it before
+      // the body; sent only when no earlier answer is owed (in order) and the body is
+      // within body_bytes_max (Beast refused a larger Content-Length already: 413).
+      const auto& header = parser_->p->get();
+      if (!parser_->continue_sent && slots_.empty() && header.version() == 11 &&
+          iequals(header[bhttp::field::expect], "100-continue")) {
+        parser_->continue_sent = true;
+        outputs_.push_back(proto::out::Send{"HTTP/1.1 100 Continue\r\n\r\n"});
+      }
+    }
     if (ec == bhttp::error::need_more) {
       // Beast 1.81 bounds the header section (header_limit) but not a chunk-size line or
       // the trailer section after the last chunk (boostorg/beast#3077, after 1.81): it

@@ -227,6 +227,42 @@ TEST(HttpSession, Rfc9110_15_5_9_SlowRequestGets408AndIdleConnectionCloses) {
   EXPECT_TRUE(idle.written.empty());
 }
 
+TEST(HttpSession, Rfc9110_15_5_9_RequestTimeoutBoundsEachBodyPieceOnceTheHeaderIsIn) {
+  SessionConfig c;
+  c.limits.request_timeout = 10s;
+  Harness h(c);
+  h.feed("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\n\r\nab");
+  h.now += 8s;
+  h.feed("c");  // progress: the deadline moves
+  EXPECT_EQ(*h.s.poll_timeout(), h.now + 10s);
+  h.s.handle_timeout(h.now + 9s);
+  h.drain();
+  EXPECT_TRUE(h.written.empty());
+  h.feed("d");
+  ASSERT_EQ(h.requests.size(), 1U);
+  EXPECT_EQ(h.requests[0].request.body, "abcd");
+}
+
+TEST(HttpSession, Rfc9110_10_1_1_ExpectContinueGets100BeforeTheBody) {
+  Harness h;
+  h.feed("PUT /x HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n");
+  EXPECT_EQ(h.written, "HTTP/1.1 100 Continue\r\n\r\n");
+  h.feed("abc");
+  h.answer_all();
+  EXPECT_EQ(h.written.find("HTTP/1.1 100 Continue", 1), std::string::npos);  // once
+  EXPECT_NE(h.written.find("HTTP/1.1 200 OK"), std::string::npos);
+  // Too large: 413 at once, no 100 (the client must not send the body).
+  SessionConfig c;
+  c.limits.body_bytes_max = 2;
+  Harness big(c);
+  big.feed("PUT /x HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n");
+  EXPECT_TRUE(big.written.starts_with("HTTP/1.1 413 ")) << big.written;
+  // HTTP/1.0 expectations are ignored (RFC 9110 §10.1.1).
+  Harness old;
+  old.feed("PUT /x HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n");
+  EXPECT_TRUE(old.written.empty());
+}
+
 TEST(HttpSession, NoTimeoutWhileTheApplicationAnswers) {
   Harness h;
   h.feed("GET / HTTP/1.1\r\nHost: h\r\n\r\n");

@@ -114,6 +114,19 @@ def test_rfc9110_9_3_2_head_has_no_body(http_server):
     assert r.read() == b""
 
 
+def test_rfc9110_10_1_1_expect_100_continue(http_server):
+    with socket.create_connection(("127.0.0.1", http_server.http_ports["http"]), timeout=30) as s:
+        s.sendall(b"POST /metrics HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
+        interim = b""
+        while not interim.endswith(b"\r\n\r\n"):
+            chunk = s.recv(1)
+            assert chunk, interim
+            interim += chunk
+        assert interim == b"HTTP/1.1 100 Continue\r\n\r\n"
+        s.sendall(b"hello")
+        assert s.recv(65536).startswith(b"HTTP/1.1 405 ")
+
+
 def test_rfc9112_2_2_malformed_request_is_400_and_close(http_server):
     out = raw(http_server, b"THIS IS NOT HTTP\r\n\r\n")
     assert out.startswith(b"HTTP/1.1 400 "), out
