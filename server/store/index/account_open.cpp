@@ -190,8 +190,14 @@ rt::Task<Status> IndexedStore::Impl::open_account(Account& a) {
 
   auto rows = co_await job(a, [&] { return a.db->folders(); });
   if (!rows.ok()) co_return fail(rows.error());
-  auto subs = co_await job(a, [&] { return a.db->subscriptions(); });
+  // Read in the same job as the subscriptions (no extra lane round trip per open).
+  Result<std::vector<index::PendingUnlink>> pend = std::vector<index::PendingUnlink>{};
+  auto subs = co_await job(a, [&] {
+    pend = a.db->pending_unlinks();
+    return a.db->subscriptions();
+  });
   if (!subs.ok()) co_return fail(subs.error());
+  if (!pend.ok()) co_return fail(pend.error());
 
   if (rows->empty()) {
     // A new index: a new account, or a rebuild (index deleted or damaged). Folders are the
@@ -272,8 +278,6 @@ rt::Task<Status> IndexedStore::Impl::open_account(Account& a) {
   // before any rescan could take those files for new mail, then forget the rows.
   a.unlink_pending.clear();
   a.unlinked.clear();
-  auto pend = co_await job(a, [&] { return a.db->pending_unlinks(); });
-  if (!pend.ok()) co_return fail(pend.error());
   for (auto& p : *pend) a.unlink_pending[p.folder_id].insert(std::move(p.file));
   if (!a.unlink_pending.empty()) {
     for (const auto& [name, f] : a.folders) {
