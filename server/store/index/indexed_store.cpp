@@ -267,6 +267,8 @@ rt::Task<Result<CopyResult>> copy_locked(IndexedStore::Impl& impl, Account& a, F
 rt::Task<Result<std::vector<std::uint32_t>>> expunge_locked(IndexedStore::Impl& impl, Account& a, FolderState& fs,
                                                              std::vector<std::uint32_t> uids) {
   rt::Disk& disk = impl.env.disk();
+  std::sort(uids.begin(), uids.end());
+  uids.erase(std::unique(uids.begin(), uids.end()), uids.end());
   std::vector<std::uint32_t> present;
   std::vector<std::string> files;
   for (auto uid : uids) {
