@@ -300,6 +300,37 @@ TEST(ConfigPop3, AbsentSectionServesNoPop3PresentOneGetsDefaults) {
   EXPECT_EQ(quick->server_config().pop3->session.login_timeout, Duration(5s));
 }
 
+// [imap] and [pop3] share the listener keys (RFC 8314 implicit-TLS ports beside the plain
+// ones): both translate them into their node config alike.
+TEST(ConfigPop3, ImapAndPop3TranslateTheirSharedKeysAlike) {
+  auto cfg = parse_config(std::string(kMinimal) + "[auth]\nplaintext_on_loopback = true\n" +
+                              "[imap]\nlisten = [\"127.0.0.1:2143\"]\ntls_listen = [\"127.0.0.1:2993\"]\n"
+                              "max_connections = 11\nmax_connections_per_ip = 3\nlogin_timeout = \"7s\"\n"
+                              "[pop3]\nlisten = [\"127.0.0.1:2110\"]\ntls_listen = [\"127.0.0.1:2995\"]\n"
+                              "max_connections = 12\nmax_connections_per_ip = 4\nlogin_timeout = \"8s\"\n",
+                          "t.toml");
+  ASSERT_TRUE(cfg.ok()) << cfg.error().detail;
+  auto sc = cfg->server_config();
+  ASSERT_TRUE(sc.imap.has_value());
+  ASSERT_TRUE(sc.pop3.has_value());
+  ASSERT_EQ(sc.imap->listen.size(), 1u);
+  EXPECT_EQ(sc.imap->listen[0].port, 2143);
+  ASSERT_EQ(sc.imap->listen_tls.size(), 1u);
+  EXPECT_EQ(sc.imap->listen_tls[0].port, 2993);
+  EXPECT_EQ(sc.imap->connections.connections_max, 11u);
+  EXPECT_EQ(sc.imap->connections.connections_per_ip_max, 3u);
+  EXPECT_EQ(sc.imap->session.login_timeout, Duration(7s));
+  EXPECT_TRUE(sc.imap->auth_plaintext_on_loopback);
+  ASSERT_EQ(sc.pop3->listen.size(), 1u);
+  EXPECT_EQ(sc.pop3->listen[0].port, 2110);
+  ASSERT_EQ(sc.pop3->listen_tls.size(), 1u);
+  EXPECT_EQ(sc.pop3->listen_tls[0].port, 2995);
+  EXPECT_EQ(sc.pop3->connections.connections_max, 12u);
+  EXPECT_EQ(sc.pop3->connections.connections_per_ip_max, 4u);
+  EXPECT_EQ(sc.pop3->session.login_timeout, Duration(8s));
+  EXPECT_TRUE(sc.pop3->auth_plaintext_on_loopback);
+}
+
 TEST(ConfigPop3, DefaultConfigServesPop3AndBadValuesAreNamed) {
   auto def = parse_config(default_config_text(), "default");
   ASSERT_TRUE(def.ok()) << def.error().detail;

@@ -7,6 +7,19 @@
 
 namespace mail::app {
 
+namespace {
+// The [imap] / [pop3] keys both services name alike -> their node config.
+template <class NodeConfig, class AppSection>
+void set_mail_access_basics(NodeConfig& n, const AppSection& a, bool auth_plaintext_on_loopback) {
+  n.listen = a.listen;
+  n.listen_tls = a.tls_listen;
+  n.connections.connections_max = a.max_connections;
+  n.connections.connections_per_ip_max = a.max_connections_per_ip;
+  n.session.login_timeout = a.login_timeout;
+  n.auth_plaintext_on_loopback = auth_plaintext_on_loopback;
+}
+}  // namespace
+
 node::MailServerConfig AppConfig::server_config() const {
   node::MailServerConfig c;
   c.data_dir = data_dir;
@@ -46,30 +59,20 @@ node::MailServerConfig AppConfig::server_config() const {
   }
   if (imap.enabled) {
     node::ImapServerConfig i;
-    i.listen = imap.listen;
-    i.listen_tls = imap.tls_listen;
-    i.connections.connections_max = imap.max_connections;
-    i.connections.connections_per_ip_max = imap.max_connections_per_ip;
+    set_mail_access_basics(i, imap, smtp.auth_plaintext_on_loopback);
     i.sessions_per_user_ip_max = imap.max_sessions_per_user_ip;
     i.commands.append_limit = imap.append_limit;
-    i.session.login_timeout = imap.login_timeout;
     i.session.autologout = imap.autologout;
     i.session.reader.literal_minus = imap.literal_minus;
     i.compress = imap.compress;
-    i.auth_plaintext_on_loopback = smtp.auth_plaintext_on_loopback;
     c.imap = std::move(i);
     c.quota_bytes = imap.quota_bytes;
     c.quota_messages = imap.quota_messages;
   }
   if (pop3.enabled) {
     node::Pop3ServerConfig p;
-    p.listen = pop3.listen;
-    p.listen_tls = pop3.tls_listen;
-    p.connections.connections_max = pop3.max_connections;
-    p.connections.connections_per_ip_max = pop3.max_connections_per_ip;
-    p.session.login_timeout = pop3.login_timeout;
+    set_mail_access_basics(p, pop3, smtp.auth_plaintext_on_loopback);
     p.session.idle_timeout = pop3.idle_timeout;
-    p.auth_plaintext_on_loopback = smtp.auth_plaintext_on_loopback;
     c.pop3 = std::move(p);
   }
   if (http.enabled) {

@@ -9,6 +9,7 @@
 #include "pop3_client.h"
 #include "proto/sasl/base64.h"
 #include "runtime/await.h"
+#include "sim_connect_tls.h"
 #include "sim_env.h"
 #include "sim_tls.h"
 
@@ -132,22 +133,7 @@ rt::Task<std::optional<Pop3Response>> exchange(Session& s, std::string line, boo
 }
 
 rt::Task<bool> login(Session& s) {
-  auto conn = co_await rt::connect(s.env.net(), s.plan.server, s.now() + s.config.command_timeout);
-  if (!conn) {
-    ++s.stats.connect_failures;
-    s.log("connect failed: " + std::string(to_string(conn.code())));
-    co_return false;
-  }
-  s.stream = std::move(*conn);
-  MAIL_ASSERT(s.config.tls_client != nullptr);
-  auto up = co_await node::client_tls_handshake(s.env, s.stream, *s.config.tls_client, kSimTlsHostname,
-                                                s.now() + s.config.command_timeout);
-  if (!up) {
-    s.log("TLS handshake failed");
-    s.dead = true;
-    co_return false;
-  }
-  ++s.stats.tls_sessions;
+  if (!co_await connect_tls(s)) co_return false;
   auto greeting = co_await next_response(s);
   if (!greeting) co_return false;
   if (!greeting->ok) {

@@ -183,26 +183,20 @@ export FILL RUNS BODIES BUSER LOAD_NOTE LOAD_START LOAD_MID LOAD_END BIN OURS_ON
 export OURS_MEM=${OURS_MEM:-n/a} WARN_LINES DC_WARN
 export DC_WARN_TEXT=$(head -5 "$WORK/dovecot/warnings.txt" 2>/dev/null | cut -c1-200 || true)
 report_env
-$PY - "$JSONL" "$REPORT" <<'EOF'
-import json, math, os, statistics, sys
+PYTHONPATH="$REPO/bench/lib${PYTHONPATH:+:$PYTHONPATH}" $PY - "$JSONL" "$REPORT" <<'EOF'
+import math, os, sys
+from report_common import NAN, cells_of, connection_errors, dovecot_warn_suffix, idle_established, idle_kb, med, ms, num, read_records, targets_verdict
 E = os.environ
 jsonl, report = sys.argv[1:3]
-recs = [json.loads(l) for l in open(jsonl) if l.strip()]
+recs = read_records(jsonl)
 load = [r for r in recs if r["phase"] not in ("idle", "append_fill")]
 idle = [r for r in recs if r["phase"] == "idle"]
 fills = {r["system"]: r for r in recs if r["phase"] == "append_fill"}
-NAN = float("nan")
-cells = {}
-for r in load:
-    cells.setdefault((r["system"], r["phase"], r["clients"]), []).append(r)
-def med(rs, k):
-    v = [r[k] for r in rs if r.get(k) is not None]
-    return statistics.median(v) if v else NAN
+cells = cells_of(load)
 def rng(rs, k):
     v = [r[k] for r in rs if r.get(k) is not None]
     return (min(v), max(v)) if v else (NAN, NAN)
-def f(x, d=3): return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else "%.*f" % (d, x)
-def ms(x): return "n/a" if math.isnan(x) else ("%.1f" % (x * 1000) if x < 10 else "%.0f" % (x * 1000))
+f = num
 # (phase, what, target speed-up Dovecot time / ours, issue-14 row)
 ROWS = [("select", "SELECT INBOX", 1, True),
         ("fetch_all", "FETCH 1:* (FLAGS UID RFC822.SIZE)", 1, True),
@@ -274,16 +268,6 @@ if idle:
     by = {(r["system"], r["count"]): r for r in idle}
     for n in sorted({r["count"] for r in idle}):
         o = by.get(("cloudsdial", n)); d = by.get(("dovecot", n))
-        def est(r):
-            if not r: return "—"
-            s = "%s / %s" % (r["ok"], r["noop_ok"])
-            bad = (r["ok"] or 0) < n or (r["noop_ok"] or 0) < (r["ok"] or 0)
-            if bad:
-                s += " (**%s refused or failed**)" % (n - (r["ok"] or 0)) if (r["ok"] or 0) < n else " (**NOOP failed**)"
-            if not r.get("server_alive", True):
-                s += " (**server died**)"
-            return s
-        def kb(r): return "—" if not r else "%s (%s)" % (f(r["pss_kb_per_conn"], 1), f(r["rss_kb_per_conn"], 1))
         ratio = (d["pss_kb_per_conn"] / o["pss_kb_per_conn"]) if o and d and o["pss_kb_per_conn"] and o["pss_kb_per_conn"] > 0 else NAN
         goals = []
         if o:
@@ -300,27 +284,16 @@ if idle:
                 goals.append("10,000 held: %s" % ("met" if held else "**not met**"))
                 if not held:
                     misses.append("ours held %s of %d idle connections (%s answered NOOP)" % (o["ok"], n, o["noop_ok"]))
-        p("| %d | %s | %s | %s | %s | **%s** | %s |" % (n, est(o), est(d), kb(o), kb(d),
+        p("| %d | %s | %s | %s | %s | **%s** | %s |" % (n, idle_established(o, n), idle_established(d, n), idle_kb(o), idle_kb(d),
             "n/a" if math.isnan(ratio) else "%.1f×" % ratio, "; ".join(goals)))
-    errs = ["%s %d: %s" % (r["system"], r["count"], r["errors"]) for r in idle if r.get("errors")]
-    if errs:
-        p("")
-        p("Connection errors: " + "; ".join(errs))
+    connection_errors(p, idle)
     p("")
 p("## Targets (issue 14)")
 p("")
 p("Faster than Dovecot on every row (SELECT, FETCH 1:*, bulk and single UID FETCH, header SEARCH, STORE +FLAGS),")
 p("SEARCH BODY ≥ 5×, idle memory per connection ≤ 1/10 of Dovecot's and ≤ 44 KB, 10,000 idle connections held.")
 p("")
-if not both:
-    p("Ours only (-O): no comparison.")
-elif misses:
-    p("Not met or suspicious:")
-    p("")
-    for m in misses:
-        p("* " + m)
-else:
-    p("All met in this run.")
+targets_verdict(p, both, misses, "Ours only (-O): no comparison.")
 p("")
 if load:
     p("Spread and noise (load1 at each run's start; busy CPU-seconds of the whole machine during the phase next to the")
@@ -343,8 +316,7 @@ p("Conditions: %s; ours' data on %s, Dovecot's (%s, peer config + `service imap 
   "`service stats { client_limit = %s }`) on %s; ulimit -n %s; load average (1/5/15) at start %s, after the load runs %s, at end %s; load wait: %s." % (
     E["CONN_LIMIT"], E["R_DCFS"], E["NOFILE"], E["LOAD_START"], E["LOAD_MID"], E["LOAD_END"], E["LOAD_NOTE"]))
 p("cloudsdial: %s (`%s`), log_level info, one process; after the load runs %s; %s warn/error log lines. Dovecot: %s warning/error log lines%s." % (
-    E["R_GIT"], E["BIN"], E["OURS_MEM"], E["WARN_LINES"], E["DC_WARN"],
-    (" (first: `%s`)" % E["DC_WARN_TEXT"].splitlines()[0]) if E.get("DC_WARN_TEXT") else ""))
+    E["R_GIT"], E["BIN"], E["OURS_MEM"], E["WARN_LINES"], E["DC_WARN"], dovecot_warn_suffix(E)))
 p("Raw records (imap-load.py JSON plus the idle results): `%s`." % os.path.basename(jsonl))
 open(report, "w").write("\n".join(out) + "\n")
 print("\n".join(out))

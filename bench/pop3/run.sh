@@ -211,23 +211,16 @@ export FILL RUNS LOAD_NOTE LOAD_START LOAD_END NOFILE CONN_LIMIT HOLD OURS_MEM=$
 export DC_WARN_TEXT=$(head -5 "$WORK/dovecot/warnings.txt" 2>/dev/null | cut -c1-200 || true)
 report_env
 export BIN=${BIN:-none (-P)}
-$PY - "$JSONL" "$REPORT" <<'EOP'
-import json, math, os, statistics, sys
+PYTHONPATH="$REPO/bench/lib${PYTHONPATH:+:$PYTHONPATH}" $PY - "$JSONL" "$REPORT" <<'EOP'
+import math, os, sys
+from report_common import NAN, cells_of, connection_errors, dovecot_warn_suffix, idle_established, idle_kb, med, ms, num, read_records, targets_verdict
 E = os.environ
 jsonl, report = sys.argv[1:3]
-recs = [json.loads(l) for l in open(jsonl) if l.strip()]
+recs = read_records(jsonl)
 load = [r for r in recs if r["phase"] not in ("idle", "fill")]
 idle = [r for r in recs if r["phase"] == "idle"]
 fills = [r for r in recs if r["phase"] == "fill"]
-NAN = float("nan")
-cells = {}
-for r in load:
-    cells.setdefault((r["system"], r["phase"], r["clients"]), []).append(r)
-def med(rs, k):
-    v = [r[k] for r in rs if r.get(k) is not None]
-    return statistics.median(v) if v else NAN
-def f(x, d=1): return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else "%.*f" % (d, x)
-def ms(x): return "n/a" if math.isnan(x) else ("%.1f" % (x * 1000) if x < 10 else "%.0f" % (x * 1000))
+cells = cells_of(load)
 # (phase, what, has a target: faster than Dovecot)
 ROWS = [("stat", "STAT", True), ("list", "LIST (%s messages)" % E["FILL"], True),
         ("uidl", "UIDL (%s messages)" % E["FILL"], True), ("retr", "RETR 1..%s, one command each" % E["FILL"], True),
@@ -254,7 +247,7 @@ if load:
                 continue
             to, td = med(o, "wall_s"), med(d, "wall_s")
             sp = td / to if o and d and to > 0 else NAN
-            rate = "%s / %s" % (f(med(o, "msg_s"), 0) if o else "—", f(med(d, "msg_s"), 0) if d else "—") if ph == "retr" else ""
+            rate = "%s / %s" % (num(med(o, "msg_s"), 0) if o else "—", num(med(d, "msg_s"), 0) if d else "—") if ph == "retr" else ""
             loads = ", ".join("%.1f" % r["load1"] for r in sorted(o + d, key=lambda r: (r["run"], r["system"])))
             if not target or not both:
                 tg = "—"
@@ -283,47 +276,27 @@ if idle:
     by = {(r["system"], r["count"]): r for r in idle}
     for n in sorted({r["count"] for r in idle}):
         o = by.get(("cloudsdial", n)); d = by.get(("dovecot", n))
-        def est(r):
-            if not r: return "—"
-            s = "%s / %s" % (r["ok"], r["noop_ok"])
-            if (r["ok"] or 0) < n: s += " (**%s refused or failed**)" % (n - (r["ok"] or 0))
-            elif (r["noop_ok"] or 0) < (r["ok"] or 0): s += " (**NOOP failed**)"
-            if not r.get("server_alive", True): s += " (**server died**)"
-            return s
-        def kb(r): return "—" if not r else "%s (%s)" % (f(r["pss_kb_per_conn"]), f(r["rss_kb_per_conn"]))
         ratio = (d["pss_kb_per_conn"] / o["pss_kb_per_conn"]) if o and d and o["pss_kb_per_conn"] and o["pss_kb_per_conn"] > 0 and d["pss_kb_per_conn"] else NAN
         goal = "—"
         if o and d:
             goal = "met" if ratio >= 10 else "**not met**"
             if ratio < 10 or math.isnan(ratio):
-                misses.append("idle memory at %d sessions: Dovecot / ours = %s (target ≥ 10)" % (n, f(ratio)))
-        p("| %d | %s | %s | %s | %s | **%s** | %s |" % (n, est(o), est(d), kb(o), kb(d), "n/a" if math.isnan(ratio) else "%.1f×" % ratio, goal))
-    errs = ["%s %d: %s" % (r["system"], r["count"], r["errors"]) for r in idle if r.get("errors")]
-    if errs:
-        p("")
-        p("Connection errors: " + "; ".join(errs))
+                misses.append("idle memory at %d sessions: Dovecot / ours = %s (target ≥ 10)" % (n, num(ratio, 1)))
+        p("| %d | %s | %s | %s | %s | **%s** | %s |" % (n, idle_established(o, n), idle_established(d, n), idle_kb(o), idle_kb(d), "n/a" if math.isnan(ratio) else "%.1f×" % ratio, goal))
+    connection_errors(p, idle)
     p("")
 p("## Targets (issue 15)")
 p("")
 p("Faster than Dovecot on every row (STAT, LIST, UIDL, RETR; 1 and 20 clients; Dovecot here: RETR 7.1k msg/s with")
 p("1 client, 17k with 20), memory per session ≤ 1/10 of Dovecot's.")
 p("")
-if not both:
-    p("One system only (%s): no comparison." % ", ".join(systems))
-elif misses:
-    p("Not met or suspicious:")
-    p("")
-    for m in misses:
-        p("* " + m)
-else:
-    p("All met in this run.")
+targets_verdict(p, both, misses, "One system only (%s): no comparison." % ", ".join(systems))
 p("")
 p("Conditions: %s; ours' data on %s, Dovecot's (%s, peer config + `service pop3 { process_limit = %s }`) on %s;" % (
     E["R_HOST"], E["R_FS"], E["R_DOVECOT"], E["CONN_LIMIT"], E["R_DCFS"]))
 p("ulimit -n %s; load average (1/5/15) at start %s, at end %s; load wait: %s." % (E["NOFILE"], E["LOAD_START"], E["LOAD_END"], E["LOAD_NOTE"]))
 p("cloudsdial: %s (`%s`), log_level info; at the end %s; %s warn/error log lines. Dovecot: %s warning/error log lines%s." % (
-    E["R_GIT"], E["BIN"], E["OURS_MEM"], E["WARN_LINES"], E["DC_WARN"],
-    (" (first: `%s`)" % E["DC_WARN_TEXT"].splitlines()[0]) if E.get("DC_WARN_TEXT") else ""))
+    E["R_GIT"], E["BIN"], E["OURS_MEM"], E["WARN_LINES"], E["DC_WARN"], dovecot_warn_suffix(E)))
 p("Raw records (pop3-load.py JSON plus the idle results): `%s`." % os.path.basename(jsonl))
 open(report, "w").write("\n".join(out) + "\n")
 print("\n".join(out))

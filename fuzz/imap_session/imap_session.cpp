@@ -4,12 +4,11 @@
 // answers are held back (feed must then stop) and whether TLS "succeeds"; the rest is client
 // input. Must never assert, stall, buffer or output without bound, or output after Close.
 #include <cstdint>
-#include <deque>
 #include <string_view>
 
-#include "core/assert.h"
 #include "fake_sasl.h"
 #include "proto/imap/server_session.h"
+#include "session_driver.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace mail;
@@ -31,12 +30,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   config.reader.discard_bytes_max = 4096;
   config.bad_commands_max = 10;
   const std::size_t buffered_bound = config.reader.line_bytes_max + config.reader.command_bytes_max;
-  const std::size_t piece = 1 + (mode >> 4) * 37;
   Instant now{};
   ServerSession s(config, now);
-  std::deque<Event> held;
-  bool closed_seen = false;
-  std::size_t out_bytes = 0;
   auto answer = [&](Event& e) {
     if (auto* c = std::get_if<ev::Command>(&e)) {
       Response r;
@@ -56,62 +51,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       s.complete(d->id, std::move(r), now);
     }
   };
-  auto drain = [&] {
-    for (bool progress = true; progress;) {
-      progress = false;
-      while (auto o = s.poll_output()) {
-        progress = true;
-        if (auto* send = std::get_if<proto::out::Send>(&*o)) {
-          MAIL_ASSERT(!closed_seen);  // nothing may follow Close
-          out_bytes += send->bytes.size();
-        } else if (std::holds_alternative<proto::out::StartTls>(*o)) {
-          MAIL_ASSERT(!closed_seen);
-          if ((mode & 8) != 0) s.tls_established(now);
-        } else if (std::holds_alternative<proto::out::Close>(*o)) {
-          MAIL_ASSERT(!closed_seen);
-          closed_seen = true;
-        }
-      }
-      while (auto e = s.poll_event()) {
-        progress = true;
-        if (auto* i = std::get_if<ev::Idle>(&*e)) {
-          (void)i;
-          s.send_untagged("* 2 EXISTS\r\n");  // IDLE runs: untagged data may flow
-          continue;
-        }
-        if ((mode & 4) != 0) held.push_back(std::move(*e));
-        else answer(*e);
-      }
-    }
+  // IDLE runs: untagged data may flow.
+  auto intercept = [&](Event& e) {
+    if (!std::holds_alternative<ev::Idle>(e)) return false;
+    s.send_untagged("* 2 EXISTS\r\n");
+    return true;
   };
-  drain();
-  for (std::size_t pos = 0; pos < in.size() && !s.closed();) {
-    const std::size_t n = s.feed(in.substr(pos, piece), now);
-    drain();
-    MAIL_ASSERT(s.buffered_bytes() <= buffered_bound);
-    if (n == 0) {
-      MAIL_ASSERT(!held.empty());  // no input taken and no answer owed would be a stall
-      answer(held.front());
-      held.pop_front();
-      drain();
-    }
-    pos += n;
-    now += std::chrono::seconds(1);
-  }
-  while (!held.empty()) {
-    answer(held.front());
-    held.pop_front();
-    drain();
-  }
-  // Every response line is short and caused by at most one input byte or event.
-  MAIL_ASSERT(out_bytes <= 4096 + 512 * in.size());
-  s.shutdown(now, (mode & 4) != 0);
-  drain();
-  s.handle_timeout(now + std::chrono::hours(1));
-  drain();
-  s.feed_eof(now);
-  drain();
-  MAIL_ASSERT(s.closed());
-  MAIL_ASSERT(closed_seen);
+  fuzz::drive_session(s, mode, in, buffered_bound, now, answer, intercept);
   return 0;
 }

@@ -23,6 +23,7 @@
 #include <utility>
 
 #include "core/assert.h"
+#include "io/cached_read.h"
 #include "io/worker_pool.h"
 
 namespace mail::io {
@@ -304,6 +305,12 @@ void PosixDisk::run(Fn fn, rt::Completion<T> done) {
   });
 }
 
+template <class T>
+void PosixDisk::post_result(Result<T> r, rt::Completion<T> done) {
+  // Still never inside the initiating call: the completion is posted like a worker's.
+  executor_.post([r = std::move(r), done = std::move(done)]() mutable { done(std::move(r)); });
+}
+
 void PosixDisk::async_write_file(std::string path, std::string data, rt::WriteMode mode, rt::Completion<void> done) {
   run<void>(
       [path = std::move(path), data = std::move(data), mode, fm = options_.file_mode] {
@@ -325,11 +332,19 @@ void PosixDisk::async_write_parts(std::string path, std::shared_ptr<const std::v
 }
 
 void PosixDisk::async_read_file(std::string path, rt::Completion<std::string> done) {
+  if (options_.inline_cached_reads) {
+    if (auto r = try_cached_read(path, 0, 0, /*whole=*/true)) return post_result(std::move(*r), std::move(done));
+  }
   run<std::string>([path = std::move(path)] { return read_file(path); }, std::move(done));
 }
 
 void PosixDisk::async_read_range(std::string path, std::uint64_t offset, std::size_t max_bytes,
                                  rt::Completion<std::string> done) {
+  if (options_.inline_cached_reads) {
+    if (auto r = try_cached_read(path, offset, max_bytes, /*whole=*/false)) {
+      return post_result(std::move(*r), std::move(done));
+    }
+  }
   run<std::string>([path = std::move(path), offset, max_bytes] { return read_range(path, offset, max_bytes); },
                    std::move(done));
 }

@@ -1,4 +1,5 @@
-// PosixDisk: rt::Disk over plain POSIX calls on a WorkerPool; each completion is posted
+// PosixDisk: rt::Disk over plain POSIX calls on a WorkerPool (small reads of cached files
+// on the calling thread, cached_read.h); each completion is posted
 // back to the Env's executor, never run on a worker nor inside the initiating call. All
 // durability is real: sync_files and sync_dir always reach the device (no skipped fsync).
 // Errors map through core/error.h error_from_errno.
@@ -29,6 +30,8 @@ struct PosixDiskOptions {
   std::size_t syncfs_files_min = 4;  // automatic: batches this large use syncfs
   std::uint32_t file_mode = 0600;    // new files (before umask): mail is private
   std::uint32_t dir_mode = 0700;     // new directories
+  // Small reads whose path and pages are cached are done on the Env thread (cached_read.h).
+  bool inline_cached_reads = true;
 };
 
 class PosixDisk final : public rt::Disk {
@@ -68,6 +71,8 @@ class PosixDisk final : public rt::Disk {
  private:
   template <class T, class Fn>
   void run(Fn fn, rt::Completion<T> done);
+  template <class T>
+  void post_result(Result<T> r, rt::Completion<T> done);
   void sync_parallel(std::vector<std::string> paths, rt::Completion<void> done);
 
   WorkerPool& pool_;

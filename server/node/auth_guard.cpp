@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "core/ascii.h"
 #include "core/assert.h"
 #include "store/user_db.h"
 
@@ -59,6 +60,30 @@ void AuthGuard::record_success(std::string_view user) { by_user_.erase(auth_budg
 std::optional<sasl::ScramCredentials> GuardedCredentials::lookup(std::string_view authcid) const {
   if (guard_.user_locked(authcid, clock_.now())) return std::nullopt;
   return inner_.lookup(authcid);
+}
+
+LoginVerdict judge_login(AuthGuard& guard, std::string_view mechanism, const std::string& authcid, bool success,
+                         const std::string& client, Instant now) {
+  LoginVerdict v;
+  std::string who = "login ";
+  who += mechanism;
+  who += " user=" + (sasl::is_acceptable_username(authcid) ? authcid : std::string("<invalid>")) + " client=" + client;
+  if (success && !guard.ip_locked(client, now)) {
+    guard.record_success(authcid);
+    v.accepted = true;
+    v.level = rt::LogLevel::info;
+    v.log_line = who + " ok";
+    return v;
+  }
+  v.delay = guard.record_failure(client, authcid, now);
+  v.level = rt::LogLevel::warn;
+  v.log_line = who + " failed" + (guard.ip_locked(client, now) ? " (client locked out)" : "");
+  return v;
+}
+
+std::string login_mailbox(const std::function<std::string(std::string_view)>& mailbox_of_login,
+                          const std::string& authcid) {
+  return mailbox_of_login ? mailbox_of_login(authcid) : ascii_lower(authcid);
 }
 
 }  // namespace mail::node

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -67,6 +68,23 @@ class GuardedCredentials final : public sasl::CredentialStore {
   rt::Clock& clock_;
   const sasl::CredentialStore& inner_;
 };
+
+// The guard's verdict on a finished IMAP or POP3 login exchange (SASL or LOGIN/USER+PASS):
+// a success counts only if the client IP is not locked out; a failure is counted and is
+// answered after the returned delay, with the same words whatever the reason.
+struct LoginVerdict {
+  bool accepted = false;
+  Duration delay{};                         // refused: answer no sooner than now + delay
+  rt::LogLevel level = rt::LogLevel::info;  // for log_line
+  std::string log_line;                     // "login PLAIN user=bob client=192.0.2.1 ok"
+};
+LoginVerdict judge_login(AuthGuard& guard, std::string_view mechanism, const std::string& authcid, bool success,
+                         const std::string& client, Instant now);
+
+// The mailbox an accepted login opens: `mailbox_of_login(authcid)` when set, else the
+// name in ASCII lower case.
+std::string login_mailbox(const std::function<std::string(std::string_view)>& mailbox_of_login,
+                          const std::string& authcid);
 
 // User names compare case-insensitively for budgets (ASCII), as in the users file.
 std::string auth_budget_key(std::string_view user);

@@ -56,6 +56,35 @@ TEST(AuthGuard, UnknownNamesLockLikeRealOnesAndSuccessClearsTheUser) {
   EXPECT_FALSE(g.user_locked("bob", at(4s)));
 }
 
+// SECURITY.md: IMAP and POP3 logins share the guard's verdict (RFC 3501 §6.2.3 / RFC 1939
+// §13: a failed login is answered after a delay, the same way whatever the reason).
+TEST(AuthGuard, JudgeLoginRefusesALockedIpEvenWithTheRightPassword) {
+  AuthGuardConfig c;
+  c.ip_failures_max = 2;
+  c.failure_delay = 1s;
+  AuthGuard g(c);
+  LoginVerdict ok = judge_login(g, "PLAIN", "bob", true, "192.0.2.1", at(0s));
+  EXPECT_TRUE(ok.accepted);
+  EXPECT_EQ(ok.level, rt::LogLevel::info);
+  EXPECT_EQ(ok.log_line, "login PLAIN user=bob client=192.0.2.1 ok");
+  LoginVerdict bad = judge_login(g, "LOGIN", "bob", false, "192.0.2.1", at(1s));
+  EXPECT_FALSE(bad.accepted);
+  EXPECT_EQ(bad.delay, Duration(1s));
+  EXPECT_EQ(bad.level, rt::LogLevel::warn);
+  EXPECT_EQ(bad.log_line, "login LOGIN user=bob client=192.0.2.1 failed");
+  (void)judge_login(g, "LOGIN", "eve", false, "192.0.2.1", at(2s));
+  LoginVerdict locked = judge_login(g, "PLAIN", "bob", true, "192.0.2.1", at(3s));
+  EXPECT_FALSE(locked.accepted);
+  EXPECT_EQ(locked.log_line, "login PLAIN user=bob client=192.0.2.1 failed (client locked out)");
+  LoginVerdict odd = judge_login(g, "PLAIN", std::string("a\0b", 3), false, "192.0.2.9", at(3s));
+  EXPECT_EQ(odd.log_line, "login PLAIN user=<invalid> client=192.0.2.9 failed");
+}
+
+TEST(AuthGuard, LoginMailboxIsLowerCaseUnlessMapped) {
+  EXPECT_EQ(login_mailbox({}, "Bob"), "bob");
+  EXPECT_EQ(login_mailbox([](std::string_view s) { return "m-" + std::string(s); }, "Bob"), "m-Bob");
+}
+
 TEST(AuthGuard, MemoryStaysBounded) {
   AuthGuardConfig c;
   c.entries_max = 100;

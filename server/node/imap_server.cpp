@@ -7,24 +7,6 @@
 
 namespace mail::node {
 
-namespace {
-
-bool is_loopback(std::string_view address) {
-  return address == "::1" || address.starts_with("127.") || address.starts_with("::ffff:127.");
-}
-
-ListenerServiceConfig listener_config(const ImapServerConfig& c) {
-  ListenerServiceConfig l;
-  l.connection.read_buffer_bytes = c.read_buffer_bytes;
-  l.connection.write_timeout = c.write_timeout;
-  l.connection.tls_handshake_timeout = c.tls_handshake_timeout;
-  l.limits = c.connections;
-  l.force_close_grace = c.force_close_grace;
-  return l;
-}
-
-}  // namespace
-
 std::vector<std::string> ImapServer::capabilities(const ImapServerConfig& config) {
   std::vector<std::string> caps = {
       "NAMESPACE", "UNSELECT", "UIDPLUS", "MOVE", "CHILDREN", "SPECIAL-USE", "CREATE-SPECIAL-USE",
@@ -42,7 +24,7 @@ ImapServer::ImapServer(rt::Env& env, ImapServerConfig config, store::MailStore& 
       store_(store),
       crypto_(crypto),
       guard_(guard),
-      service_(env, "imap", listener_config(config_), *this) {
+      service_(env, "imap", basic_listener_config(config_), *this) {
   if (credentials != nullptr) credentials_.emplace(guard_, env_.clock(), *credentials);
   config_.session.capabilities = capabilities(config_);
   config_.session.reader.literal_bytes_max = config_.commands.append_limit;
@@ -51,21 +33,16 @@ ImapServer::ImapServer(rt::Env& env, ImapServerConfig config, store::MailStore& 
 
 ImapServer::~ImapServer() = default;
 
-Status ImapServer::bind() {
+std::vector<ListenerSpec> ImapServer::listener_specs() const {
   std::vector<ListenerSpec> specs;
-  for (const auto& at : config_.listen)
-    specs.push_back(ListenerSpec{at, static_cast<std::uint8_t>(ImapListenerKind::imap), "imap", false});
-  for (const auto& at : config_.listen_tls)
-    specs.push_back(ListenerSpec{at, static_cast<std::uint8_t>(ImapListenerKind::imaps), "imaps", true});
-  return service_.bind(std::move(specs));
+  add_listener_specs(specs, config_.listen, static_cast<std::uint8_t>(ImapListenerKind::imap), "imap", false);
+  add_listener_specs(specs, config_.listen_tls, static_cast<std::uint8_t>(ImapListenerKind::imaps), "imaps", true);
+  return specs;
 }
 
-Status ImapServer::start() {
-  if (!service_.bound_already()) {
-    if (Status bound = bind(); !bound.ok()) return bound;
-  }
-  return service_.start();
-}
+Status ImapServer::bind() { return service_.bind(listener_specs()); }
+
+Status ImapServer::start() { return service_.bind_once_and_start(listener_specs()); }
 
 std::unique_ptr<DrivenSession> ImapServer::open_session(Connection& connection, const ConnectionInfo& info) {
   imap::SessionConfig c = config_.session;
@@ -75,7 +52,7 @@ std::unique_ptr<DrivenSession> ImapServer::open_session(Connection& connection, 
   c.crypto = crypto_;
   // No users, no login: the session then says so instead of inviting guesses.
   c.credentials = credentials_ && credentials_->has_users() ? &*credentials_ : nullptr;
-  c.plaintext_without_tls = config_.auth_plaintext_on_loopback && is_loopback(info.remote.address);
+  c.plaintext_without_tls = config_.auth_plaintext_on_loopback && is_loopback_address(info.remote.address);
   return std::make_unique<ImapSessionAdapter>(*this, connection, std::move(c), env_.clock().now());
 }
 

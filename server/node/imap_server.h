@@ -90,6 +90,7 @@ class ImapServer final : private ServiceProtocol {
   static std::vector<std::string> capabilities(const ImapServerConfig& config);
 
  private:
+  std::vector<ListenerSpec> listener_specs() const;
   friend class ImapSessionAdapter;
   std::unique_ptr<DrivenSession> open_session(Connection& connection, const ConnectionInfo& info) override;
   std::string refusal_bytes(std::string_view why) const override;

@@ -10,6 +10,15 @@
 
 namespace mail::node {
 
+void add_listener_specs(std::vector<ListenerSpec>& specs, const std::vector<rt::Endpoint>& endpoints,
+                        std::uint8_t kind, std::string_view label, bool implicit_tls) {
+  for (const rt::Endpoint& at : endpoints) specs.push_back(ListenerSpec{at, kind, std::string(label), implicit_tls});
+}
+
+bool is_loopback_address(std::string_view address) {
+  return address == "::1" || address.starts_with("127.") || address.starts_with("::ffff:127.");
+}
+
 ListenerService::ListenerService(rt::Env& env, std::string name, ListenerServiceConfig config,
                                  ServiceProtocol& protocol)
     : env_(env),
@@ -56,6 +65,13 @@ Status ListenerService::bind(std::vector<ListenerSpec> specs) {
   specs_ = std::move(specs);
   MAIL_ASSERT(specs_.size() == listeners_.size());
   return {};
+}
+
+Status ListenerService::bind_once_and_start(std::vector<ListenerSpec> specs) {
+  if (!bound_called_) {
+    if (Status bound = bind(std::move(specs)); !bound.ok()) return bound;
+  }
+  return start();
 }
 
 Status ListenerService::start() {

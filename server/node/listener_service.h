@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/result.h"
@@ -52,6 +53,26 @@ class ServiceProtocol : public SessionFactory {
   virtual std::string refusal_bytes(std::string_view why) const = 0;
 };
 
+// Appends one spec per endpoint of a protocol's listen list (plain or implicit TLS).
+void add_listener_specs(std::vector<ListenerSpec>& specs, const std::vector<rt::Endpoint>& endpoints,
+                        std::uint8_t kind, std::string_view label, bool implicit_tls);
+
+// The client address is a loopback one, as the servers judge it for `auth_plaintext_on_loopback`.
+bool is_loopback_address(std::string_view address);
+
+// The ListenerServiceConfig fields every protocol server's config carries under the same
+// names (SMTP sets its extra ones after this).
+template <class ServerConfig>
+ListenerServiceConfig basic_listener_config(const ServerConfig& c) {
+  ListenerServiceConfig l;
+  l.connection.read_buffer_bytes = c.read_buffer_bytes;
+  l.connection.write_timeout = c.write_timeout;
+  l.connection.tls_handshake_timeout = c.tls_handshake_timeout;
+  l.limits = c.connections;
+  l.force_close_grace = c.force_close_grace;
+  return l;
+}
+
 class ListenerService {
  public:
   // `name` prefixes the log lines ("smtp: listening on ...").
@@ -68,6 +89,8 @@ class ListenerService {
   // now (else nothing accepts, and the error says which). Call once, after bind().
   [[nodiscard]] Status start();
   bool bound_already() const noexcept { return bound_called_; }
+  // A protocol server's start(): binds `specs` first unless bind() ran already, then start().
+  [[nodiscard]] Status bind_once_and_start(std::vector<ListenerSpec> specs);
 
   // The bound endpoints, in spec order (the real port when 0 was asked).
   const std::vector<rt::Endpoint>& bound() const noexcept { return bound_; }

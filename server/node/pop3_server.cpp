@@ -6,24 +6,6 @@
 
 namespace mail::node {
 
-namespace {
-
-bool is_loopback(std::string_view address) {
-  return address == "::1" || address.starts_with("127.") || address.starts_with("::ffff:127.");
-}
-
-ListenerServiceConfig listener_config(const Pop3ServerConfig& c) {
-  ListenerServiceConfig l;
-  l.connection.read_buffer_bytes = c.read_buffer_bytes;
-  l.connection.write_timeout = c.write_timeout;
-  l.connection.tls_handshake_timeout = c.tls_handshake_timeout;
-  l.limits = c.connections;
-  l.force_close_grace = c.force_close_grace;
-  return l;
-}
-
-}  // namespace
-
 Pop3Server::Pop3Server(rt::Env& env, Pop3ServerConfig config, store::MailStore& store, sasl::Crypto* crypto,
                        const sasl::CredentialStore* credentials, AuthGuard& guard)
     : env_(env),
@@ -31,27 +13,22 @@ Pop3Server::Pop3Server(rt::Env& env, Pop3ServerConfig config, store::MailStore& 
       store_(store),
       crypto_(crypto),
       guard_(guard),
-      service_(env, "pop3", listener_config(config_), *this) {
+      service_(env, "pop3", basic_listener_config(config_), *this) {
   if (credentials != nullptr) credentials_.emplace(guard_, env_.clock(), *credentials);
 }
 
 Pop3Server::~Pop3Server() = default;
 
-Status Pop3Server::bind() {
+std::vector<ListenerSpec> Pop3Server::listener_specs() const {
   std::vector<ListenerSpec> specs;
-  for (const auto& at : config_.listen)
-    specs.push_back(ListenerSpec{at, static_cast<std::uint8_t>(Pop3ListenerKind::pop3), "pop3", false});
-  for (const auto& at : config_.listen_tls)
-    specs.push_back(ListenerSpec{at, static_cast<std::uint8_t>(Pop3ListenerKind::pop3s), "pop3s", true});
-  return service_.bind(std::move(specs));
+  add_listener_specs(specs, config_.listen, static_cast<std::uint8_t>(Pop3ListenerKind::pop3), "pop3", false);
+  add_listener_specs(specs, config_.listen_tls, static_cast<std::uint8_t>(Pop3ListenerKind::pop3s), "pop3s", true);
+  return specs;
 }
 
-Status Pop3Server::start() {
-  if (!service_.bound_already()) {
-    if (Status bound = bind(); !bound.ok()) return bound;
-  }
-  return service_.start();
-}
+Status Pop3Server::bind() { return service_.bind(listener_specs()); }
+
+Status Pop3Server::start() { return service_.bind_once_and_start(listener_specs()); }
 
 std::unique_ptr<DrivenSession> Pop3Server::open_session(Connection& connection, const ConnectionInfo& info) {
   pop3::SessionConfig c = config_.session;
@@ -59,7 +36,7 @@ std::unique_ptr<DrivenSession> Pop3Server::open_session(Connection& connection, 
   c.starttls_available = tls() != nullptr && !info.tls;
   c.crypto = crypto_;
   c.credentials = credentials_ && credentials_->has_users() ? &*credentials_ : nullptr;
-  c.plaintext_without_tls = config_.auth_plaintext_on_loopback && is_loopback(info.remote.address);
+  c.plaintext_without_tls = config_.auth_plaintext_on_loopback && is_loopback_address(info.remote.address);
   return std::make_unique<Pop3SessionAdapter>(*this, connection, std::move(c), env_.clock().now());
 }
 

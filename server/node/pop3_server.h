@@ -78,6 +78,7 @@ class Pop3Server final : private ServiceProtocol {
   void set_mailbox_of_login(std::function<std::string(std::string_view login)> fn) { mailbox_of_login_ = std::move(fn); }
 
  private:
+  std::vector<ListenerSpec> listener_specs() const;
   friend class Pop3SessionAdapter;
   std::unique_ptr<DrivenSession> open_session(Connection& connection, const ConnectionInfo& info) override;
   std::string refusal_bytes(std::string_view why) const override;

@@ -31,24 +31,13 @@ std::string_view to_string(ListenerKind k) noexcept {
 }
 
 namespace {
-bool is_loopback(std::string_view address) {
-  return address == "::1" || address.starts_with("127.") || address.starts_with("::ffff:127.");
-}
-}  // namespace
-
-namespace {
 ListenerServiceConfig listener_config(const SmtpServerConfig& c) {
-  ListenerServiceConfig l;
-  l.connection.read_buffer_bytes = c.read_buffer_bytes;
-  l.connection.write_timeout = c.write_timeout;
+  ListenerServiceConfig l = basic_listener_config(c);
   l.connection.linger_timeout = c.linger_timeout;
   l.connection.linger_bytes_max = c.linger_bytes_max;
-  l.connection.tls_handshake_timeout = c.tls_handshake_timeout;
-  l.limits = c.connections;
   l.refuse_write_timeout = c.refuse_write_timeout;
   l.refusals_in_flight_max = c.refusals_in_flight_max;
   l.accept_retry_delay = c.accept_retry_delay;
-  l.force_close_grace = c.force_close_grace;
   return l;
 }
 }  // namespace
@@ -74,12 +63,12 @@ smtp::ServerConfig SmtpServer::session_config(ListenerKind kind, const std::stri
   // still requires it: MAIL gets 530). Checked per connection, so a user added to a
   // running server is offered AUTH from the next connection on.
   if (guarded_credentials_) c.auth.credentials = guarded_credentials_->has_users() ? &*guarded_credentials_ : nullptr;
-  c.auth.plaintext_without_tls = config_.auth_plaintext_on_loopback && is_loopback(client_address);
+  c.auth.plaintext_without_tls = config_.auth_plaintext_on_loopback && is_loopback_address(client_address);
   c.auth.required = c.auth.required || kind != ListenerKind::smtp;
   return c;
 }
 
-Status SmtpServer::bind() {
+std::vector<ListenerSpec> SmtpServer::listener_specs() const {
   std::vector<ListenerSpec> specs;
   const std::pair<const std::vector<rt::Endpoint>*, ListenerKind> groups[] = {
       {&config_.listen, ListenerKind::smtp},
@@ -87,21 +76,16 @@ Status SmtpServer::bind() {
       {&config_.listen_submissions, ListenerKind::submissions},
   };
   for (const auto& [endpoints, kind] : groups) {
-    for (const rt::Endpoint& at : *endpoints) {
-      specs.push_back(ListenerSpec{at, static_cast<std::uint8_t>(kind), std::string(to_string(kind)),
-                                   kind == ListenerKind::submissions});
-    }
+    add_listener_specs(specs, *endpoints, static_cast<std::uint8_t>(kind), to_string(kind),
+                       kind == ListenerKind::submissions);
   }
-  return service_.bind(std::move(specs));
+  return specs;
 }
 
-Status SmtpServer::start() {
-  // A submissions listener without a certificate is refused by the listener service.
-  if (!service_.bound_already()) {
-    if (Status bound = bind(); !bound.ok()) return bound;
-  }
-  return service_.start();
-}
+Status SmtpServer::bind() { return service_.bind(listener_specs()); }
+
+// A submissions listener without a certificate is refused by the listener service.
+Status SmtpServer::start() { return service_.bind_once_and_start(listener_specs()); }
 
 std::unique_ptr<DrivenSession> SmtpServer::open_session(Connection& connection, const ConnectionInfo& info) {
   const auto kind = static_cast<ListenerKind>(info.listener_kind);

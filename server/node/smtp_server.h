@@ -142,6 +142,7 @@ class SmtpServer final : private ServiceProtocol {
   const SmtpServerConfig& config() const noexcept { return config_; }
 
  private:
+  std::vector<ListenerSpec> listener_specs() const;
   friend class SmtpSessionAdapter;
   // ServiceProtocol
   std::unique_ptr<DrivenSession> open_session(Connection& connection, const ConnectionInfo& info) override;

@@ -64,14 +64,7 @@ class ImapCommands : public ::testing::Test {
     sc.capabilities = {"UIDPLUS", "MOVE", "CONDSTORE", "QRESYNC"};
     clients_.push_back(std::make_unique<Client>(env_, *store_, config_, sc));
     Client& c = *clients_.back();
-    c.h.take();
-    c.h.feed("L1 LOGIN user pencil\r\n");
-    const imap::Event e = c.h.next_event();
-    const auto* a = std::get_if<imap::ev::Auth>(&e);
-    EXPECT_TRUE(a != nullptr && a->success);
-    if (a != nullptr) c.h.s.complete_auth(a->id, true, c.h.now);
-    c.h.drain();
-    EXPECT_TRUE(c.h.take().starts_with("L1 OK"));
+    EXPECT_TRUE(c.h.login());  // RFC 9051 §6.2.3 LOGIN, accepted
     if (!enable.empty()) {
       c.h.feed("E1 ENABLE " + enable + "\r\n");
       EXPECT_TRUE(has(c.h.take(), "E1 OK"));

@@ -2,8 +2,8 @@
 // commands of one session at once.
 #include "node/imap/session_adapter.h"
 
-#include "core/ascii.h"
 #include "core/assert.h"
+#include "node/auth_guard.h"
 #include "runtime/await.h"
 
 namespace mail::node {
@@ -74,24 +74,16 @@ rt::Task<bool> ImapSessionAdapter::send_now(std::string lines) {
 
 // ------------------------------------------------------------------------------ login
 void ImapSessionAdapter::on_auth(const imap::ev::Auth& auth, Instant now) {
-  AuthGuard& guard = server_.guard_;
-  const std::string& client = connection_.client();
-  const std::string who = "login " + auth.mechanism + " user=" +
-                          (sasl::is_acceptable_username(auth.authcid) ? auth.authcid : std::string("<invalid>")) +
-                          " client=" + client;
-  if (auth.success && !guard.ip_locked(client, now)) {
-    guard.record_success(auth.authcid);
+  LoginVerdict verdict = judge_login(server_.guard_, auth.mechanism, auth.authcid, auth.success, connection_.client(), now);
+  connection_.log(verdict.level, verdict.log_line);
+  if (verdict.accepted) {
     ++server_.counters_.auth_successes;
-    connection_.log(rt::LogLevel::info, who + " ok");
-    connection_.start_job(login(auth.id, server_.mailbox_of_login_ ? server_.mailbox_of_login_(auth.authcid)
-                                                                   : ascii_lower(auth.authcid)));
+    connection_.start_job(login(auth.id, login_mailbox(server_.mailbox_of_login_, auth.authcid)));
     return;
   }
   // The same answer whatever the reason, after the guard's growing delay.
   ++server_.counters_.auth_failures;
-  const Duration delay = guard.record_failure(client, auth.authcid, now);
-  connection_.log(rt::LogLevel::warn, who + " failed" + (guard.ip_locked(client, now) ? " (client locked out)" : ""));
-  connection_.start_job(refuse_after(auth.id, now + delay));
+  connection_.start_job(refuse_after(auth.id, now + verdict.delay));
 }
 
 rt::Task<Connection::JobResult> ImapSessionAdapter::login(std::uint64_t id, std::string user) {

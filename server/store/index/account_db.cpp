@@ -563,10 +563,37 @@ Result<std::vector<Tombstone>> AccountDb::set_flags(std::int64_t folder_id,
   return out;
 }
 
+namespace {
+
+Status forget_pending(sqlite::Db& db, const std::vector<PendingUnlink>& unlinked) {
+  if (unlinked.empty()) return Status{};
+  auto st = db.prepare("DELETE FROM pending_unlink WHERE folder_id = ?1 AND file = ?2");
+  if (!st) return fail(st.error());
+  for (const auto& p : unlinked) {
+    st->reset();
+    st->bind(1, p.folder_id).bind(2, p.file);
+    TRY_STATUS(st->run());
+  }
+  return Status{};
+}
+
+}  // namespace
+
 Result<ExpungeOutcome> AccountDb::expunge(std::int64_t folder_id, std::vector<std::uint32_t> uids,
-                                          std::uint32_t tombstones_max) {
+                                          std::uint32_t tombstones_max, const std::vector<std::string>& unlink_files,
+                                          const std::vector<PendingUnlink>& unlinked) {
   auto tx = sqlite::Transaction::begin(db_);
   if (!tx) return fail(tx.error());
+  TRY_STATUS(forget_pending(db_, unlinked));
+  if (!unlink_files.empty()) {
+    auto pend = db_.prepare("INSERT OR IGNORE INTO pending_unlink(folder_id, file) VALUES (?1, ?2)");
+    if (!pend) return fail(pend.error());
+    for (const auto& f : unlink_files) {
+      pend->reset();
+      pend->bind(1, folder_id).bind(2, f);
+      TRY_STATUS(pend->run());
+    }
+  }
   auto folder = folder_by_id(db_, folder_id);
   if (!folder) return fail(folder.error());
   auto sel = db_.prepare("SELECT id FROM messages WHERE folder_id = ?1 AND uid = ?2");
@@ -634,6 +661,27 @@ Result<ExpungeOutcome> AccountDb::expunge(std::int64_t folder_id, std::vector<st
   }
   TRY_STATUS(tx->commit());
   return out;
+}
+
+Result<std::vector<PendingUnlink>> AccountDb::pending_unlinks() {
+  auto st = db_.prepare("SELECT folder_id, file FROM pending_unlink ORDER BY folder_id, file");
+  if (!st) return fail(st.error());
+  std::vector<PendingUnlink> out;
+  while (true) {
+    auto row = st->step();
+    if (!row) return fail(row.error());
+    if (!*row) break;
+    out.push_back(PendingUnlink{st->column_int64(0), std::string(st->column_text(1))});
+  }
+  return out;
+}
+
+Status AccountDb::clear_pending_unlinks(const std::vector<PendingUnlink>& unlinked) {
+  if (unlinked.empty()) return Status{};
+  auto tx = sqlite::Transaction::begin(db_);
+  if (!tx) return fail(tx.error());
+  TRY_STATUS(forget_pending(db_, unlinked));
+  return tx->commit();
 }
 
 Status AccountDb::set_files(std::int64_t folder_id, std::vector<std::pair<std::uint32_t, std::string>> files) {

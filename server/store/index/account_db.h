@@ -3,8 +3,9 @@
 // of the account's lane, never on the executor (store/sqlite/db.h). Each mutating call is
 // one transaction; MODSEQ (RFC 7162) is the account's counter in meta, incremented once per
 // message changed, and every folder a change touches gets it as HIGHESTMODSEQ. Knows no
-// file system: the caller made the message files durable before adding their rows, and
-// removed them before expunging rows.
+// file system: the caller made the message files durable before adding their rows; an
+// expunge records the files it leaves to unlink (pending_unlink) in its own transaction,
+// and the caller clears them once their unlinks are durable.
 #pragma once
 
 #include <cstdint>
@@ -55,6 +56,13 @@ inline constexpr std::size_t kHeadersBytesMax = 64 * 1024;
 struct FolderContents {
   std::vector<CachedMessage> messages;  // ascending uid
   std::vector<Tombstone> tombstones;
+};
+
+// A file of an expunged message that may still exist (schema.h pending_unlink).
+struct PendingUnlink {
+  std::int64_t folder_id = 0;
+  std::string file;  // relative to the folder's directory, as messages.file
+  friend auto operator<=>(const PendingUnlink&, const PendingUnlink&) = default;
 };
 
 struct ExpungeOutcome {
@@ -112,9 +120,16 @@ class AccountDb {
   Result<std::vector<Tombstone>> set_flags(std::int64_t folder_id,
                                            std::vector<std::pair<std::uint32_t, Flags>> changes);
   // Removes these uids (unknown ones skipped) and keeps at most `tombstones_max`
-  // tombstones in the folder (older ones dropped, the horizon raised).
+  // tombstones in the folder (older ones dropped, the horizon raised). In the same
+  // transaction: records `unlink_files` (the removed messages' files, relative to the
+  // folder) as pending unlinks, and forgets the `unlinked` ones (their unlinks are durable).
   Result<ExpungeOutcome> expunge(std::int64_t folder_id, std::vector<std::uint32_t> uids,
-                                 std::uint32_t tombstones_max);
+                                 std::uint32_t tombstones_max, const std::vector<std::string>& unlink_files = {},
+                                 const std::vector<PendingUnlink>& unlinked = {});
+  // Every pending unlink, by folder and file.
+  Result<std::vector<PendingUnlink>> pending_unlinks();
+  // These unlinks are durable: forget them.
+  Status clear_pending_unlinks(const std::vector<PendingUnlink>& unlinked);
   // Files moved behind the store's back (new/x -> cur/x:2,S): no change of the message.
   Status set_files(std::int64_t folder_id, std::vector<std::pair<std::uint32_t, std::string>> files);
   // The header blocks of `uids`, in order; "" for unknown ones.

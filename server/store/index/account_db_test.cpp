@@ -2,7 +2,8 @@
 // BODY/TEXT, RFC 9051 §6.4.4): the candidates of one folder only, every term required, and
 // a query plan that runs the FTS5 MATCH once (texts the outer loop) instead of once per
 // message of the folder. set_flags: one MODSEQ per message named, in order (RFC 7162 §3.1.4
-// via STORE), the counter durable across a reopen. Blocking calls straight from the test
+// via STORE), the counter durable across a reopen. expunge: the rows' removal and the
+// files' pending_unlink rows in one transaction. Blocking calls straight from the test
 // thread (no lane needed).
 #include "store/index/account_db.h"
 
@@ -134,6 +135,55 @@ TEST_F(AccountDbSearchTest, QueryPlanRunsTheMatchOnceAsTheOuterLoop) {
   ASSERT_GE(steps.size(), 2u);
   EXPECT_EQ(steps[0].rfind("SCAN texts VIRTUAL TABLE", 0), 0u) << steps[0];
   EXPECT_NE(steps[1].find("PRIMARY KEY"), std::string::npos) << steps[1];
+}
+
+// The expunge's transaction is the atomic point (RFC 1939 §6 UPDATE): the rows go and their
+// files are recorded as pending unlinks together, and the unlinks made durable since the
+// last expunge are forgotten in it; a folder's delete takes its pending rows with it.
+class AccountDbExpungeTest : public AccountDbSearchTest {};
+
+TEST_F(AccountDbExpungeTest, RecordsPendingUnlinksInItsTransaction_Rfc1939_6) {
+  std::uint32_t floor = 0;
+  auto db = AccountDb::open(root_ + "/index.sqlite", "", &floor);
+  ASSERT_TRUE(db.ok()) << db.error().detail;
+  auto folders = (*db)->create_folders({{"INBOX", "", SpecialUse::none}, {"Other", ".Other", SpecialUse::none}},
+                                       1'700'000'000, 0, true);
+  ASSERT_TRUE(folders.ok()) << folders.error().detail;
+  const std::int64_t inbox = (*folders)[0].id;
+  const std::int64_t other = (*folders)[1].id;
+  FolderCounters after;
+  std::vector<NewMessage> in;
+  for (int n = 1; n <= 3; ++n) in.push_back(message(n, "body"));
+  ASSERT_TRUE((*db)->add_messages(inbox, std::move(in), &after).ok());
+  std::vector<NewMessage> oth;
+  oth.push_back(message(9, "body"));
+  ASSERT_TRUE((*db)->add_messages(other, std::move(oth), &after).ok());
+
+  auto out = (*db)->expunge(inbox, {1, 2}, 100, {"new/1", "new/2"});
+  ASSERT_TRUE(out.ok()) << out.error().detail;
+  EXPECT_EQ(out->removed.size(), 2u);
+  auto pending = (*db)->pending_unlinks();
+  ASSERT_TRUE(pending.ok());
+  EXPECT_EQ(*pending, (std::vector<PendingUnlink>{{inbox, "new/1"}, {inbox, "new/2"}}));
+  // Survives a reopen (a crash before the unlinks).
+  db->reset();
+  db = AccountDb::open(root_ + "/index.sqlite", "", &floor);
+  ASSERT_TRUE(db.ok()) << db.error().detail;
+  pending = (*db)->pending_unlinks();
+  ASSERT_TRUE(pending.ok());
+  EXPECT_EQ(pending->size(), 2u);
+
+  // The next expunge forgets new/1 (unlinked durably meanwhile) and records new/9.
+  out = (*db)->expunge(other, {1}, 100, {"new/9"}, {{inbox, "new/1"}});
+  ASSERT_TRUE(out.ok()) << out.error().detail;
+  pending = (*db)->pending_unlinks();
+  ASSERT_TRUE(pending.ok());
+  EXPECT_EQ(*pending, (std::vector<PendingUnlink>{{inbox, "new/2"}, {other, "new/9"}}));
+  ASSERT_TRUE((*db)->clear_pending_unlinks({{inbox, "new/2"}}).ok());
+  ASSERT_TRUE((*db)->delete_folder(other).ok());
+  pending = (*db)->pending_unlinks();
+  ASSERT_TRUE(pending.ok());
+  EXPECT_TRUE(pending->empty());
 }
 
 }  // namespace

@@ -190,8 +190,14 @@ rt::Task<Status> IndexedStore::Impl::open_account(Account& a) {
 
   auto rows = co_await job(a, [&] { return a.db->folders(); });
   if (!rows.ok()) co_return fail(rows.error());
-  auto subs = co_await job(a, [&] { return a.db->subscriptions(); });
+  // Read in the same job as the subscriptions (no extra lane round trip per open).
+  Result<std::vector<index::PendingUnlink>> pend = std::vector<index::PendingUnlink>{};
+  auto subs = co_await job(a, [&] {
+    pend = a.db->pending_unlinks();
+    return a.db->subscriptions();
+  });
   if (!subs.ok()) co_return fail(subs.error());
+  if (!pend.ok()) co_return fail(pend.error());
 
   if (rows->empty()) {
     // A new index: a new account, or a rebuild (index deleted or damaged). Folders are the
@@ -267,6 +273,25 @@ rt::Task<Status> IndexedStore::Impl::open_account(Account& a) {
   }
   a.subscriptions = std::set<std::string>(subs->begin(), subs->end());
   MAIL_ASSERT(a.folders.contains("INBOX"));
+
+  // Expunges committed before a crash (or whose unlinks failed): finish their unlinks
+  // before any rescan could take those files for new mail, then forget the rows.
+  a.unlink_pending.clear();
+  a.unlinked.clear();
+  for (auto& p : *pend) a.unlink_pending[p.folder_id].insert(std::move(p.file));
+  if (!a.unlink_pending.empty()) {
+    for (const auto& [name, f] : a.folders) {
+      if (!a.unlink_pending.contains(f.row.id)) continue;
+      Status u = co_await finish_unlinks(a, f.row.id, f.row.dir);
+      if (!u.ok()) co_return u;
+    }
+    if (!a.unlinked.empty()) {
+      const std::vector<index::PendingUnlink> done = a.unlinked;
+      Status c = co_await job(a, [&] { return a.db->clear_pending_unlinks(done); });
+      if (!c.ok()) co_return c;
+      a.unlinked.clear();
+    }
+  }
   Status mk = co_await write_uidvalidity_marker(a);
   if (!mk.ok()) co_return mk;
   a.ready = true;
@@ -348,10 +373,67 @@ void IndexedStore::Impl::notify(const std::string& user, const std::string& fold
   for (auto& l : calls) (*l)(folder, modseq);
 }
 
+rt::Task<Status> IndexedStore::Impl::finish_unlinks(Account& a, std::int64_t folder_id, std::string dir) {
+  auto it = a.unlink_pending.find(folder_id);
+  if (it == a.unlink_pending.end()) co_return Status{};
+  auto base_of = [](std::string_view file) {
+    return std::string(index::maildir_base_name(file.substr(file.find('/') + 1)));
+  };
+  std::set<std::string> bases;
+  for (const auto& file : it->second) bases.insert(base_of(file));
+  rt::Disk& disk = env.disk();
+  std::set<std::string> failed;  // base names still there
+  std::vector<std::string> dirs;
+  for (MaildirFolder sub : {MaildirFolder::new_mail, MaildirFolder::cur}) {
+    const std::string path = path_in(a, index::folder_subdir(dir, sub));
+    auto listed = co_await rt::list_dir(disk, path);
+    if (!listed.ok()) {
+      if (listed.code() == Errc::not_found) continue;
+      co_return fail(listed.error());
+    }
+    bool removed = false;
+    for (const auto& e : *listed) {
+      if (e.is_dir) continue;
+      std::string base(index::maildir_base_name(e.name));
+      if (!bases.contains(base)) continue;
+      Status r = co_await rt::remove(disk, path + "/" + e.name);
+      if (!r.ok() && r.code() != Errc::not_found) {
+        env.log().write(rt::LogLevel::warn, "index: expunged file still not unlinked: " + r.error().detail);
+        failed.insert(std::move(base));
+        continue;
+      }
+      removed = true;
+    }
+    if (removed) dirs.push_back(path);
+  }
+  if (!dirs.empty()) {
+    Status s = co_await sync_dirs_all(disk, std::move(dirs));
+    if (!s.ok()) co_return s;
+  }
+  // Looked up again rather than keeping an iterator across the co_awaits.
+  auto& pending = a.unlink_pending[folder_id];
+  for (auto p = pending.begin(); p != pending.end();) {
+    if (failed.contains(base_of(*p))) {
+      ++p;
+      continue;
+    }
+    a.unlinked.push_back(index::PendingUnlink{folder_id, *p});
+    p = pending.erase(p);
+  }
+  if (pending.empty()) a.unlink_pending.erase(folder_id);
+  co_return Status{};
+}
+
 rt::Task<Status> IndexedStore::Impl::rescan(Account& a, FolderState& f) {
   MAIL_ASSERT(f.cache.has_value());
   ++stats.rescans;
   rt::Disk& disk = env.disk();
+  // Files of committed expunges first: gone, or (when their unlink fails again) never
+  // taken for new mail below.
+  if (a.unlink_pending.contains(f.row.id)) {
+    Status u = co_await finish_unlinks(a, f.row.id, f.row.dir);
+    if (!u.ok()) co_return u;
+  }
   // new/ before cur/: a file another reader moves from new/ to cur/ meanwhile is then seen
   // at least once (in new/ before the move or in cur/ after it).
   std::map<std::string, std::string> on_disk;  // base name -> file (relative to the folder)
@@ -371,6 +453,9 @@ rt::Task<Status> IndexedStore::Impl::rescan(Account& a, FolderState& f) {
       std::string file = index::folder_file("", sub, e.name);
       on_disk[std::string(index::maildir_base_name(e.name))] = std::move(file);  // cur/ wins
     }
+  }
+  if (auto p = a.unlink_pending.find(f.row.id); p != a.unlink_pending.end()) {
+    for (const auto& file : p->second) on_disk.erase(std::string(index::maildir_base_name(file.substr(file.find('/') + 1))));
   }
   if (incomplete) {
     // Deliveries and APPENDs need all three; the messages that were in a removed new/ or
@@ -397,8 +482,10 @@ rt::Task<Status> IndexedStore::Impl::rescan(Account& a, FolderState& f) {
   if (!vanished.empty()) {
     const std::int64_t id = f.row.id;
     const std::uint32_t keep = config.tombstones_per_folder_max;
-    auto out = co_await job(a, [&] { return a.db->expunge(id, vanished, keep); });
+    const std::vector<index::PendingUnlink> forget = a.unlinked;
+    auto out = co_await job(a, [&] { return a.db->expunge(id, vanished, keep, {}, forget); });
     if (!out.ok()) co_return fail(out.error());
+    a.unlinked.clear();
     stats.rescan_removed += out->removed.size();
     apply_expunged(a, f, *out);
   }

@@ -257,34 +257,68 @@ rt::Task<Result<CopyResult>> copy_locked(IndexedStore::Impl& impl, Account& a, F
   co_return out;
 }
 
-// Unlinks the files of `uids` (durably), then commits their expunge. Holds the lock.
+// Commits the expunge of `uids` with their files recorded as pending unlinks in the same
+// transaction: that commit is the atomic point (RFC 1939 §6 UPDATE, RFC 9051 §6.4.3: all
+// of them go or none, whatever subset of unsynced unlinks a file system keeps after a
+// crash). Then unlinks the files and syncs their directories. A file that could not be
+// unlinked stays pending (logged, not an error: the expunge happened); the folder's next
+// rescan finishes it and never indexes it again, and so does the account's next open.
+// Holds the lock.
 rt::Task<Result<std::vector<std::uint32_t>>> expunge_locked(IndexedStore::Impl& impl, Account& a, FolderState& fs,
                                                              std::vector<std::uint32_t> uids) {
   rt::Disk& disk = impl.env.disk();
+  std::sort(uids.begin(), uids.end());
+  uids.erase(std::unique(uids.begin(), uids.end()), uids.end());
   std::vector<std::uint32_t> present;
-  std::set<std::string> dirs;
+  std::vector<std::string> files;
   for (auto uid : uids) {
     const CachedMessage* m = fs.cache->find(uid);
     if (m == nullptr) continue;
-    const std::string path = impl.path_in(a, folder_rel(fs.row.dir, m->file));
-    Status r = co_await rt::remove(disk, path);
-    if (!r.ok() && r.code() != Errc::not_found) co_return fail(r.error());
-    dirs.insert(path.substr(0, path.rfind('/')));
     present.push_back(uid);
+    files.push_back(m->file);
   }
   if (present.empty()) co_return present;
-  // The unlinks are durable before the rows go: a crash cannot bring a file back whose
-  // row was removed (the rescan would index it again under a new uid).
-  std::vector<std::string> to_sync(dirs.begin(), dirs.end());
-  Status s = co_await sync_dirs_all(disk, std::move(to_sync));
-  if (!s.ok()) co_return fail(s.error());
   const std::int64_t id = fs.row.id;
   const std::uint32_t keep = impl.config.tombstones_per_folder_max;
-  auto out = co_await impl.job(a, [&] { return a.db->expunge(id, present, keep); });
+  const std::vector<index::PendingUnlink> forget = a.unlinked;
+  auto out = co_await impl.job(a, [&] { return a.db->expunge(id, present, keep, files, forget); });
   if (!out.ok()) co_return fail(out.error());
+  a.unlinked.clear();  // their rows went in this transaction
+  std::set<std::string>& pending = a.unlink_pending[id];
+  pending.insert(files.begin(), files.end());
   impl.apply_expunged(a, fs, *out);
   std::vector<std::uint32_t> removed;
   for (const auto& t : out->removed) removed.push_back(t.uid);
+
+  std::set<std::string> dirs;
+  std::vector<std::string> gone;  // unlinked; durable once their directories are synced
+  for (const auto& file : files) {
+    const std::string path = impl.path_in(a, folder_rel(fs.row.dir, file));
+    Status r = co_await rt::remove(disk, path);
+    if (!r.ok()) {
+      // not_found: moved or removed by another program; the rescan looks for it by name.
+      if (r.code() != Errc::not_found) {
+        impl.env.log().write(rt::LogLevel::warn, "index: expunged file left to unlink later: " + r.error().detail);
+      }
+      continue;
+    }
+    dirs.insert(path.substr(0, path.rfind('/')));
+    gone.push_back(file);
+  }
+  if (!dirs.empty()) {
+    std::vector<std::string> to_sync(dirs.begin(), dirs.end());
+    Status s = co_await sync_dirs_all(disk, std::move(to_sync));
+    if (s.ok()) {
+      for (auto& file : gone) {
+        pending.erase(file);
+        a.unlinked.push_back(index::PendingUnlink{id, std::move(file)});
+      }
+    } else {
+      impl.env.log().write(rt::LogLevel::warn, "index: expunged files' directory sync failed, left pending: " +
+                                                   s.error().detail);
+    }
+  }
+  if (pending.empty()) a.unlink_pending.erase(id);
   co_return removed;
 }
 
@@ -400,6 +434,9 @@ rt::Task<Status> IndexedStore::delete_folder(std::string user, std::string name)
   const std::int64_t id = it->second.row.id;
   Status d = co_await impl_->job(a, [&] { return a.db->delete_folder(id); });
   if (!d.ok()) co_return d;
+  // Its pending_unlink rows went with it (ON DELETE CASCADE), its files with the directory.
+  a.unlink_pending.erase(id);
+  std::erase_if(a.unlinked, [id](const index::PendingUnlink& p) { return p.folder_id == id; });
   a.folders.erase(it);
   co_return Status{};
 }

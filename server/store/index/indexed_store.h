@@ -5,9 +5,11 @@
 // the index only: files are never renamed on STORE (another Maildir reader sees none).
 //
 // Durability (mail_store.h): a new message's file is made durable (tmp/ -> new/, synced)
-// BEFORE its index row commits; an expunged message's file is unlinked and its directory
-// synced BEFORE the row removal and tombstone commit, so a crash in between leaves a row
-// without a file, which the next rescan expunges — an expunged message never comes back.
+// BEFORE its index row commits. An expunge commits FIRST (row removal, tombstones and the
+// files in pending_unlink, one transaction: all of it or none), then unlinks the files and
+// syncs their directories; the next open finishes the unlinks a crash (or a failed unlink)
+// left, and no rescan indexes a pending file — an expunged message never comes back, and
+// an expunge never half-happens whatever subset of unsynced unlinks the file system kept.
 // Rescan (first use of a folder in a process, then at most every rescan_interval on
 // open_folder/folder_status) indexes files added behind the store's back (flags from
 // ":2,<flags>") and expunges rows whose file vanished. A missing, damaged or unknown index

@@ -104,7 +104,7 @@ class IndexedStoreTest : public ::testing::Test {
   }
 
   IndexedStore& store() {
-    if (!store_) store_ = std::make_unique<IndexedStore>(env_, config_);
+    if (!store_) store_ = std::make_unique<IndexedStore>(store_env_ != nullptr ? *store_env_ : env_, config_);
     return *store_;
   }
   // A process restart: the databases close, a new store opens them on first use.
@@ -142,6 +142,7 @@ class IndexedStoreTest : public ::testing::Test {
   fs::path user_dir(const std::string& user = kUser) const { return maildir(user).parent_path(); }
 
   io::AsioEnv env_;
+  rt::Env* store_env_ = nullptr;  // the Env the next store() gets (env_ when null)
   std::string root_;
   IndexedStoreConfig config_;
   std::unique_ptr<IndexedStore> store_;
@@ -588,6 +589,7 @@ TEST_F(IndexedStoreTest, SchemaVersion1IndexIsMigratedNotRebuilt) {
     auto db = sqlite::Db::open(store().index_path(kUser));
     ASSERT_TRUE(db.ok());
     ASSERT_TRUE(db->exec("ALTER TABLE folders DROP COLUMN recent_uid;"
+                         "DROP TABLE pending_unlink;"  // version 3's
                          "UPDATE meta SET value = 1 WHERE key = 'schema_version';")
                     .ok());
   }
@@ -596,6 +598,231 @@ TEST_F(IndexedStoreTest, SchemaVersion1IndexIsMigratedNotRebuilt) {
   EXPECT_EQ(snap.status.uidvalidity, uidvalidity);
   EXPECT_EQ(store().stats().rebuilds, 0u);
   EXPECT_EQ(status("INBOX").recent, 2u);
+}
+
+// An index made before pending_unlink existed (schema version 2) is migrated in place, not
+// rebuilt: its messages and UIDs stay, and expunges work (they write pending_unlink).
+TEST_F(IndexedStoreTest, SchemaVersion2IndexIsMigratedNotRebuilt) {
+  make_account();
+  append("INBOX", message("a", "1"));
+  append("INBOX", message("b", "2"));
+  const std::uint32_t uidvalidity = status("INBOX").uidvalidity;
+  reopen();
+  {
+    auto db = sqlite::Db::open(store().index_path(kUser));
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE(db->exec("DROP TABLE pending_unlink;"
+                         "UPDATE meta SET value = 2 WHERE key = 'schema_version';")
+                    .ok());
+  }
+  const FolderSnapshot snap = open("INBOX");
+  EXPECT_EQ(uids_of(snap), (std::vector<std::uint32_t>{1, 2}));
+  EXPECT_EQ(snap.status.uidvalidity, uidvalidity);
+  EXPECT_EQ(store().stats().rebuilds, 0u);
+  auto r = call(store().expunge(kUser, "INBOX", {1}));
+  ASSERT_TRUE(r.ok()) << r.error().detail;
+  EXPECT_EQ(*r, std::vector<std::uint32_t>{1});
+  EXPECT_EQ(files_in(maildir() / "new").size(), 1u);
+  reopen();
+  {
+    auto db = sqlite::Db::open(store().index_path(kUser));
+    ASSERT_TRUE(db.ok());
+    auto v = db->query_int64("SELECT value FROM meta WHERE key = 'schema_version'");
+    ASSERT_TRUE(v.ok());
+    EXPECT_EQ(*v, 3);
+  }
+  EXPECT_EQ(uids_of(open("INBOX")), std::vector<std::uint32_t>{2});
+}
+
+// ------------------------------------------------------------------ expunge atomicity
+
+// The production Disk, except that after `removes_ok` more successful removes every
+// remove fails (Errc::io) until disarmed: the store's process "dies" in the middle of an
+// expunge's unlinks, with the unlinks done so far persisted (a real file system may keep
+// any subset of unsynced unlinks; this is the subset that breaks an unlink-first store).
+class RemoveFaultDisk final : public rt::Disk {
+ public:
+  explicit RemoveFaultDisk(rt::Disk& inner) : inner_(inner) {}
+  std::optional<int> removes_ok;  // nullopt: no fault
+  int refused = 0;
+
+  void async_write_file(std::string path, std::string data, rt::WriteMode mode, rt::Completion<void> done) override {
+    inner_.async_write_file(std::move(path), std::move(data), mode, std::move(done));
+  }
+  void async_write_parts(std::string path, std::shared_ptr<const std::vector<std::string>> parts, rt::WriteMode mode,
+                         rt::Completion<void> done) override {
+    inner_.async_write_parts(std::move(path), std::move(parts), mode, std::move(done));
+  }
+  void async_read_file(std::string path, rt::Completion<std::string> done) override {
+    inner_.async_read_file(std::move(path), std::move(done));
+  }
+  void async_read_range(std::string path, std::uint64_t offset, std::size_t max_bytes,
+                        rt::Completion<std::string> done) override {
+    inner_.async_read_range(std::move(path), offset, max_bytes, std::move(done));
+  }
+  void async_sync_files(std::vector<std::string> paths, rt::Completion<void> done) override {
+    inner_.async_sync_files(std::move(paths), std::move(done));
+  }
+  void async_sync_dir(std::string path, rt::Completion<void> done) override {
+    inner_.async_sync_dir(std::move(path), std::move(done));
+  }
+  void async_rename(std::string from, std::string to, rt::Completion<void> done) override {
+    inner_.async_rename(std::move(from), std::move(to), std::move(done));
+  }
+  void async_link(std::string from, std::string to, rt::Completion<void> done) override {
+    inner_.async_link(std::move(from), std::move(to), std::move(done));
+  }
+  void async_remove(std::string path, rt::Completion<void> done) override {
+    if (removes_ok) {
+      if (*removes_ok == 0) {
+        ++refused;
+        done(fail(Errc::io, "injected: remove refused"));
+        return;
+      }
+      --*removes_ok;
+    }
+    inner_.async_remove(std::move(path), std::move(done));
+  }
+  void async_make_dirs(std::string path, rt::Completion<void> done) override {
+    inner_.async_make_dirs(std::move(path), std::move(done));
+  }
+  void async_list_dir(std::string path, rt::Completion<std::vector<rt::DirEntry>> done) override {
+    inner_.async_list_dir(std::move(path), std::move(done));
+  }
+  void async_file_size(std::string path, rt::Completion<std::uint64_t> done) override {
+    inner_.async_file_size(std::move(path), std::move(done));
+  }
+
+ private:
+  rt::Disk& inner_;
+};
+
+// The production Env with RemoveFaultDisk.
+class RemoveFaultEnv final : public rt::Env {
+ public:
+  explicit RemoveFaultEnv(io::AsioEnv& inner) : inner_(inner), disk_(inner.disk()) {}
+  RemoveFaultDisk& fault() { return disk_; }
+  rt::Executor& executor() override { return inner_.executor(); }
+  rt::Clock& clock() override { return inner_.clock(); }
+  Prng& rng() override { return inner_.rng(); }
+  rt::Net& net() override { return inner_.net(); }
+  rt::Disk& disk() override { return disk_; }
+  rt::Dns& dns() override { return inner_.dns(); }
+  rt::Log& log() override { return inner_.log(); }
+  std::string_view hostname() const override { return inner_.hostname(); }
+  std::unique_ptr<rt::BlockingLane> make_blocking_lane(std::string name) override {
+    return inner_.make_blocking_lane(std::move(name));
+  }
+  rt::SyncFiles* sync_files() override { return inner_.sync_files(); }
+
+ private:
+  io::AsioEnv& inner_;
+  RemoveFaultDisk disk_;
+};
+
+class IndexedStoreExpungeCrashTest : public IndexedStoreTest {
+ protected:
+  void SetUp() override {
+    IndexedStoreTest::SetUp();
+    config_.rescan_interval = 0s;  // every open_folder looks at the disk
+  }
+  // A member, so it outlives the store even when an assertion returns early (TearDown).
+  RemoveFaultEnv faulty_{env_};
+
+  std::int64_t pending_rows() {
+    auto db = sqlite::Db::open(store().index_path(kUser));
+    EXPECT_TRUE(db.ok());
+    if (!db.ok()) return -1;
+    auto n = db->query_int64("SELECT count(*) FROM pending_unlink");
+    EXPECT_TRUE(n.ok());
+    return n.ok() ? *n : -1;
+  }
+
+  // Three messages in INBOX; expunges all of them while the disk lets `removes_ok` removes
+  // through, then "crashes" (the store is dropped, nothing more is unlinked) and restarts
+  // on the production disk. RFC 1939 §6 (UPDATE) and RFC 9051 §6.4.3: the expunge was
+  // acknowledged, so after the restart every one of them is gone, not some.
+  void crash_during_unlinks(int removes_ok) {
+    RemoveFaultEnv& faulty = faulty_;
+    make_account();
+    std::vector<std::uint32_t> uids;
+    for (int i = 0; i < 3; ++i) uids.push_back(append("INBOX", message("m" + std::to_string(i), "body")));
+    const FolderStatus before = status("INBOX");
+    ASSERT_EQ(files_in(maildir() / "new").size(), 3u);
+    reopen();
+    store_env_ = &faulty;
+    faulty.fault().removes_ok = removes_ok;
+    auto r = call(store().expunge(kUser, "INBOX", uids));
+    ASSERT_TRUE(r.ok()) << "the expunge committed; a failed unlink is left for later: " << r.error().detail;
+    EXPECT_EQ(*r, uids);
+    EXPECT_GT(faulty.fault().refused, 0) << "the fault must have hit an unlink";
+    EXPECT_EQ(files_in(maildir() / "new").size(), static_cast<std::size_t>(3 - removes_ok));
+    // Still in the same process, with the unlinks still failing: a rescan does not take the
+    // left files for new mail.
+    const FolderSnapshot mid = open("INBOX");
+    EXPECT_TRUE(mid.messages.empty());
+    EXPECT_EQ(mid.status.uidnext, before.uidnext);
+    EXPECT_EQ(store().stats().rescan_added, 0u);
+    // The crash: nothing more is unlinked. Then a restart on the production disk.
+    reopen();
+    store_env_ = nullptr;
+    EXPECT_EQ(files_in(maildir() / "new").size(), static_cast<std::size_t>(3 - removes_ok));
+    const FolderSnapshot after = open("INBOX");
+    EXPECT_TRUE(after.messages.empty()) << "all or none: the expunge committed, so none stay";
+    EXPECT_EQ(after.status.uidnext, before.uidnext) << "no file came back as a new message";
+    EXPECT_EQ(after.status.uidvalidity, before.uidvalidity);
+    EXPECT_EQ(store().stats().rescan_added, 0u);
+    EXPECT_EQ(store().stats().rebuilds, 0u);
+    EXPECT_TRUE(files_in(maildir() / "new").empty()) << "the open finished the pending unlinks";
+    EXPECT_TRUE(files_in(maildir() / "cur").empty());
+    reopen();
+    EXPECT_EQ(pending_rows(), 0) << "finished unlinks are forgotten";
+    reopen();
+    EXPECT_TRUE(open("INBOX").messages.empty());
+  }
+};
+
+TEST_F(IndexedStoreExpungeCrashTest, CrashBeforeAnyUnlinkStillExpungesAll_Rfc1939_6) { crash_during_unlinks(0); }
+
+TEST_F(IndexedStoreExpungeCrashTest, CrashMidwayThroughTheUnlinksExpungesAllNotSome_Rfc1939_6) {
+  crash_during_unlinks(1);
+}
+
+// A normal expunge leaves no pending row behind for long: the next expunge's transaction
+// (or the next open) forgets the unlinks made durable.
+TEST_F(IndexedStoreExpungeCrashTest, FinishedUnlinksAreForgottenByTheNextExpunge) {
+  make_account();
+  const std::uint32_t a = append("INBOX", message("a", "1"));
+  const std::uint32_t b = append("INBOX", message("b", "2"));
+  ASSERT_TRUE(call(store().expunge(kUser, "INBOX", {a})).ok());
+  ASSERT_TRUE(call(store().expunge(kUser, "INBOX", {b})).ok());
+  EXPECT_TRUE(files_in(maildir() / "new").empty());
+  reopen();
+  // Only b's row may be left (its unlink was durable, its row waited for a next expunge).
+  EXPECT_LE(pending_rows(), 1);
+  EXPECT_TRUE(open("INBOX").messages.empty());
+  reopen();
+  EXPECT_EQ(pending_rows(), 0);
+}
+
+// MOVE (RFC 6851) is copy + expunge: with the source's unlinks failing, the messages are
+// in the target only, also after a restart.
+TEST_F(IndexedStoreExpungeCrashTest, MoveWithFailedSourceUnlinksLeavesNoDuplicate_Rfc6851_3) {
+  RemoveFaultEnv& faulty = faulty_;
+  make_account();
+  const std::uint32_t u = append("INBOX", message("moved", "m"));
+  reopen();
+  store_env_ = &faulty;
+  faulty.fault().removes_ok = 0;
+  auto r = call(store().move(kUser, "INBOX", {u}, "Archive"));
+  ASSERT_TRUE(r.ok()) << r.error().detail;
+  EXPECT_TRUE(open("INBOX").messages.empty());
+  reopen();
+  store_env_ = nullptr;
+  EXPECT_TRUE(open("INBOX").messages.empty());
+  EXPECT_EQ(open("Archive").messages.size(), 1u);
+  EXPECT_TRUE(files_in(maildir() / "new").empty());
+  EXPECT_EQ(read("Archive", r->target_uids.at(0)), message("moved", "m"));
 }
 
 // ------------------------------------------------------------------ notifications

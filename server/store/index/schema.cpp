@@ -44,6 +44,10 @@ CREATE TABLE expunged(
   PRIMARY KEY(folder_id, uid)) WITHOUT ROWID;
 CREATE INDEX expunged_by_modseq ON expunged(folder_id, modseq);
 CREATE VIRTUAL TABLE texts USING fts5(hdr, body, tokenize='trigram');
+CREATE TABLE pending_unlink(
+  folder_id INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,
+  file TEXT NOT NULL,
+  PRIMARY KEY(folder_id, file)) WITHOUT ROWID;
 
 )sql";
 }
@@ -53,6 +57,10 @@ std::span<const std::string_view> migrations() noexcept {
       // 1 -> 2: the first uid no IMAP4rev1 SELECT has claimed as \Recent yet (RFC 3501
       // §2.3.2); an old folder's messages count as not yet claimed.
       "ALTER TABLE folders ADD COLUMN recent_uid INTEGER NOT NULL DEFAULT 1;",
+      // 2 -> 3: files of committed expunges not yet unlinked durably (the expunge commits
+      // first, then unlinks: RFC 1939 §6 UPDATE is all-or-none on any file system).
+      "CREATE TABLE pending_unlink(folder_id INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,"
+      " file TEXT NOT NULL, PRIMARY KEY(folder_id, file)) WITHOUT ROWID;",
   };
   static_assert(std::size(kMigrations) == kSchemaVersion - 1);
   return kMigrations;

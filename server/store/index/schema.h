@@ -15,6 +15,9 @@
 //   expunged                tombstones (folder, uid, modseq) for QRESYNC, up to a horizon
 //   texts                   FTS5 (trigram: substring candidates) over header and body text,
 //                           rowid = messages.id
+//   pending_unlink          (folder, file) of expunged messages whose file may still exist:
+//                           written in the expunge's transaction, cleared once the unlink
+//                           is durable; never re-indexed by a rescan, finished on open
 #pragma once
 
 #include <cstdint>
@@ -23,7 +26,7 @@
 
 namespace mail::store::index {
 
-inline constexpr std::int64_t kSchemaVersion = 2;
+inline constexpr std::int64_t kSchemaVersion = 3;
 
 // The statements that create every table of kSchemaVersion in an empty database.
 std::string_view schema_sql() noexcept;

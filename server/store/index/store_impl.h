@@ -40,6 +40,12 @@ struct Account {
   bool ready = false;
   std::map<std::string, FolderState> folders;  // by normalized name
   std::set<std::string> subscriptions;
+  // Committed expunges' files (relative to the folder) not yet known unlinked durably, by
+  // folder id: a rescan finishes them and never indexes them (pending_unlink rows).
+  std::map<std::int64_t, std::set<std::string>> unlink_pending;
+  // Pending unlinks now durable whose rows are still there: the next expunge's transaction
+  // (or the next open) deletes the rows; until then they are harmless.
+  std::vector<PendingUnlink> unlinked;
   AsyncMutex mutex;
 };
 
@@ -78,6 +84,10 @@ struct IndexedStore::Impl {
   // again when `rescan_due` and rescan_interval passed). Errc::not_found, Errc::invalid.
   rt::Task<Result<index::FolderState*>> folder(index::Account& a, std::string name, bool rescan_due);
   rt::Task<Status> rescan(index::Account& a, index::FolderState& f);
+  // Unlinks the files of the folder's pending unlinks (found by Maildir base name in new/
+  // and cur/, so a file another program moved meanwhile goes too) and syncs the
+  // directories; those done move to a.unlinked, those that failed stay pending.
+  rt::Task<Status> finish_unlinks(index::Account& a, std::int64_t folder_id, std::string dir);
   // A NewMessage for bytes stored at `file` (relative to the folder dir).
   index::NewMessage new_message(std::string_view content, std::string file, Flags flags, std::int64_t date) const;
   // Mirrors an add_messages commit into the cache and tells the listeners.
