@@ -6,40 +6,21 @@
 
 namespace mail::node {
 
-namespace {
-
-ListenerServiceConfig listener_config(const HttpServerConfig& c) {
-  ListenerServiceConfig l;
-  l.connection.read_buffer_bytes = c.read_buffer_bytes;
-  l.connection.write_timeout = c.write_timeout;
-  l.connection.tls_handshake_timeout = c.tls_handshake_timeout;
-  l.limits = c.connections;
-  l.force_close_grace = c.force_close_grace;
-  return l;
-}
-
-}  // namespace
-
 HttpServer::HttpServer(rt::Env& env, HttpServerConfig config)
-    : env_(env), config_(std::move(config)), service_(env, "http", listener_config(config_), *this) {}
+    : env_(env), config_(std::move(config)), service_(env, "http", basic_listener_config(config_), *this) {}
 
 HttpServer::~HttpServer() = default;
 
-Status HttpServer::bind() {
+std::vector<ListenerSpec> HttpServer::listener_specs() const {
   std::vector<ListenerSpec> specs;
-  for (const auto& at : config_.listen)
-    specs.push_back(ListenerSpec{at, static_cast<std::uint8_t>(HttpListenerKind::http), "http", false});
-  for (const auto& at : config_.listen_tls)
-    specs.push_back(ListenerSpec{at, static_cast<std::uint8_t>(HttpListenerKind::https), "https", true});
-  return service_.bind(std::move(specs));
+  add_listener_specs(specs, config_.listen, static_cast<std::uint8_t>(HttpListenerKind::http), "http", false);
+  add_listener_specs(specs, config_.listen_tls, static_cast<std::uint8_t>(HttpListenerKind::https), "https", true);
+  return specs;
 }
 
-Status HttpServer::start() {
-  if (!service_.bound_already()) {
-    if (Status bound = bind(); !bound.ok()) return bound;
-  }
-  return service_.start();
-}
+Status HttpServer::bind() { return service_.bind(listener_specs()); }
+
+Status HttpServer::start() { return service_.bind_once_and_start(listener_specs()); }
 
 std::unique_ptr<DrivenSession> HttpServer::open_session(Connection& connection, const ConnectionInfo&) {
   http::SessionConfig c;

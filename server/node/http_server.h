@@ -66,6 +66,7 @@ class HttpServer final : private ServiceProtocol {
 
  private:
   friend class HttpSessionAdapter;
+  std::vector<ListenerSpec> listener_specs() const;
   std::unique_ptr<DrivenSession> open_session(Connection& connection, const ConnectionInfo& info) override;
   std::string refusal_bytes(std::string_view why) const override;
 
