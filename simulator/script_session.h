@@ -1,6 +1,6 @@
 // ScriptSession: what the scripted IMAP and POP3 client sessions (imap_script.h,
-// pop3_script.h) share, written once. A Script type has index, client, server, start,
-// tls_client and command_timeout; a State type has `error` and `stats` (SessionStats).
+// pop3_script.h) share, written once. A Script type is a ScriptTarget (script_spec.h) with
+// commands; a State type a ScriptStateBase (its `error` and `stats` are used here).
 //  - ScriptSession<Script, State>: the connection (stream, read buffer, dead flag), the
 //    "<kind>-script=<index>" log tag, and stop(why) (the first reason is kept in state.error);
 //  - script_send: writes bytes before command_timeout, stops the script on a failure;
