@@ -37,3 +37,15 @@ def test_wrong_command_type_names_the_protocol():
         w.imap_session("c1", "mx1", "alice", LOGINS["alice"], [42])
     with pytest.raises(TypeError, match=r"^a POP3 command is a str or a pop3.Pause, not Idle$"):
         w.pop3_session("c1", "mx1", "alice", LOGINS["alice"], [imap.Idle(1.0)])
+
+
+def test_run_until_sessions_done_default_and_given():
+    # None means every session of that protocol; a list means those sessions only.
+    w = world()
+    i = w.imap_session("c1", "mx1", "alice", LOGINS["alice"], ["NOOP"], start_delay=5.0)
+    p = w.pop3_session("c1", "mx1", "alice", LOGINS["alice"], ["STAT"], start_delay=5.0)
+    assert not i.done and not p.done
+    assert w.run_until_imap_sessions_done([i], max_seconds=600)
+    assert i.done
+    assert w.run_until_pop3_sessions_done(max_seconds=600)
+    assert p.done
