@@ -253,6 +253,21 @@ void bind_events(pyb::module_& m) {
       });
 }
 
+// A scripted session's optional reply (login, LOGOUT, QUIT...) as `convert` makes it, or None.
+template <class Reply>
+pyb::object reply_or_none(pyb::dict (*convert)(const Reply&), const std::optional<Reply>& r) {
+  if (!r) return pyb::none();
+  return convert(*r);
+}
+
+// A command line's first word, ASCII upper-cased (IMAP and POP3 verbs are case-insensitive:
+// RFC 9051 §9, RFC 1939 §3).
+std::string upper_verb(const std::string& line) {
+  std::string verb = line.substr(0, line.find(' '));
+  for (char& ch : verb) ch = static_cast<char>(ch >= 'a' && ch <= 'z' ? ch - 32 : ch);
+  return verb;
+}
+
 // An IMAP script's reply (simulator/imap_script.h) for cloudsdial/imap.py.
 pyb::dict imap_reply(const sim::ImapScriptReply& r) {
   pyb::list untagged;
@@ -267,18 +282,12 @@ pyb::dict imap_reply(const sim::ImapScriptReply& r) {
                    "received"_a = r.complete ? pyb::object(pyb::float_(to_seconds(r.received))) : pyb::none());
 }
 
-pyb::object imap_reply_or_none(const std::optional<sim::ImapScriptReply>& r) {
-  if (!r) return pyb::none();
-  return imap_reply(*r);
-}
-
 // One command of World.imap_session: a str, ("APPEND", folder, flags, message) or ("IDLE", seconds).
 sim::ImapScriptCommand imap_command(const pyb::handle& item) {
   sim::ImapScriptCommand c;
   if (pyb::isinstance<pyb::str>(item)) {
     c.text = item.cast<std::string>();
-    std::string verb = c.text.substr(0, c.text.find(' '));
-    for (char& ch : verb) ch = static_cast<char>(ch >= 'a' && ch <= 'z' ? ch - 32 : ch);
+    const std::string verb = upper_verb(c.text);
     if (verb == "IDLE") raise_error(ErrorKind::config, "IDLE needs a duration: use cloudsdial.imap.Idle(seconds)");
     if (verb == "APPEND" && c.text.find('{') != std::string::npos) {
       raise_error(ErrorKind::config, "APPEND with a literal: use cloudsdial.imap.Append(folder, message, flags)");
@@ -309,18 +318,12 @@ pyb::dict pop3_reply(const sim::Pop3ScriptReply& r) {
                    "received"_a = r.complete ? pyb::object(pyb::float_(to_seconds(r.received))) : pyb::none());
 }
 
-pyb::object pop3_reply_or_none(const std::optional<sim::Pop3ScriptReply>& r) {
-  if (!r) return pyb::none();
-  return pop3_reply(*r);
-}
-
 // One command of World.pop3_session: a str, or ("PAUSE", seconds).
 sim::Pop3ScriptCommand pop3_command(const pyb::handle& item) {
   sim::Pop3ScriptCommand c;
   if (pyb::isinstance<pyb::str>(item)) {
     c.text = item.cast<std::string>();
-    std::string verb = c.text.substr(0, c.text.find(' '));
-    for (char& ch : verb) ch = static_cast<char>(ch >= 'a' && ch <= 'z' ? ch - 32 : ch);
+    const std::string verb = upper_verb(c.text);
     if (verb == "QUIT") raise_error(ErrorKind::config, "QUIT ends every session: use quit=True (the default)");
     if (verb == "USER" || verb == "PASS" || verb == "AUTH" || verb == "APOP" || verb == "STLS") {
       raise_error(ErrorKind::config, verb + " is not a scripted command: the session logs in with user and password");
@@ -470,8 +473,8 @@ void bind_world_traffic(WorldClass& cls) {
       .def("_imap_session", [](SimWorld& w, std::uint32_t i) {
              const ImapSessionState& s = w.imap_session(i);
              return script_session_dict(s, imap_reply, [&](pyb::dict& d) {
-               d["login"] = imap_reply_or_none(s.state.login);
-               d["logout"] = imap_reply_or_none(s.state.logout);
+               d["login"] = reply_or_none(imap_reply, s.state.login);
+               d["logout"] = reply_or_none(imap_reply, s.state.logout);
              });
            }, "index"_a)
       .def("_open_pop3_session",
@@ -486,9 +489,9 @@ void bind_world_traffic(WorldClass& cls) {
       .def("_pop3_session", [](SimWorld& w, std::uint32_t i) {
              const Pop3SessionState& s = w.pop3_session(i);
              return script_session_dict(s, pop3_reply, [&](pyb::dict& d) {
-               d["user_reply"] = pop3_reply_or_none(s.state.user);
-               d["pass_reply"] = pop3_reply_or_none(s.state.pass);
-               d["quit"] = pop3_reply_or_none(s.state.quit);
+               d["user_reply"] = reply_or_none(pop3_reply, s.state.user);
+               d["pass_reply"] = reply_or_none(pop3_reply, s.state.pass);
+               d["quit"] = reply_or_none(pop3_reply, s.state.quit);
              });
            }, "index"_a)
       .def("_message", [](SimWorld& w, std::uint64_t id) {
