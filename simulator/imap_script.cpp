@@ -4,10 +4,8 @@
 #include <span>
 
 #include "imap_read.h"
-#include "node/smtp_client_connection.h"
 #include "runtime/await.h"
-#include "sim_env.h"
-#include "sim_tls.h"
+#include "script_session.h"
 
 namespace mail::sim {
 
@@ -24,38 +22,10 @@ std::optional<std::string> imap_quoted(std::string_view s) {
 
 namespace {
 
-struct Script {
-  Script(rt::Env& e, const ImapScript& sc, ImapScriptState& st)
-      : env(e), script(sc), state(st), tag("imap-script=" + std::to_string(sc.index)), buf(16 * 1024) {}
-  rt::Env& env;
-  const ImapScript& script;
-  ImapScriptState& state;
-  std::string tag;
-  std::vector<std::byte> buf;
-  std::unique_ptr<rt::Stream> stream;
+struct Script : ScriptSession<ImapScript, ImapScriptState> {
+  Script(rt::Env& e, const ImapScript& sc, ImapScriptState& st) : ScriptSession(e, sc, st, "imap") {}
   ImapClient client;
-  bool dead = false;
-
-  Instant now() const { return env.clock().now(); }
-  void log(const std::string& what) { env.log().write(rt::LogLevel::info, tag + " " + what); }
-  void stop(const std::string& why) {
-    if (state.error.empty()) state.error = why;
-    if (stream) stream->close();
-    dead = true;
-  }
 };
-
-rt::Task<bool> send(Script& s, std::string bytes) {
-  if (s.dead) co_return false;
-  const std::span<const std::byte> out = std::as_bytes(std::span<const char>(bytes.data(), bytes.size()));
-  const Instant deadline = s.now() + s.script.command_timeout;
-  auto written = co_await rt::write_all(*s.stream, out, deadline);
-  if (!written) {
-    s.stop("write failed: " + std::string(to_string(written.code())));
-    co_return false;
-  }
-  co_return true;
-}
 
 // The next response by `deadline`; nullopt when the connection is gone, or on a timeout
 // (then `*timed_out` is set when asked for, else the script stops).
@@ -109,7 +79,7 @@ rt::Task<ImapScriptReply> run_command(Script& s, const ImapScriptCommand& c) {
       break;
   }
   reply.sent = s.now();
-  if (!co_await send(s, std::move(bytes))) co_return reply;
+  if (!co_await script_send(s, std::move(bytes))) co_return reply;
   if (c.kind == ImapScriptCommand::Kind::idle) {
     // RFC 2177 §3: "+ idling", then untagged updates until the client sends DONE.
     const Instant deadline = s.now() + s.script.command_timeout;
@@ -137,7 +107,7 @@ rt::Task<ImapScriptReply> run_command(Script& s, const ImapScriptCommand& c) {
       reply.untagged.push_back(std::move(*r));
     }
     std::string done = "DONE\r\n";
-    if (!co_await send(s, std::move(done))) co_return reply;
+    if (!co_await script_send(s, std::move(done))) co_return reply;
   }
   co_await read_answer(s, reply);
   if (!reply.complete && !s.dead) s.stop("no answer to " + reply.command.substr(0, 40));
@@ -145,22 +115,7 @@ rt::Task<ImapScriptReply> run_command(Script& s, const ImapScriptCommand& c) {
 }
 
 rt::Task<bool> open(Script& s) {
-  auto conn = co_await rt::connect(s.env.net(), s.script.server, s.now() + s.script.command_timeout);
-  if (!conn) {
-    ++s.state.stats.connect_failures;
-    s.stop("connect failed: " + std::string(to_string(conn.code())));
-    co_return false;
-  }
-  s.stream = std::move(*conn);
-  MAIL_ASSERT(s.script.tls_client != nullptr);
-  auto up = co_await node::client_tls_handshake(s.env, s.stream, *s.script.tls_client, kSimTlsHostname,
-                                                s.now() + s.script.command_timeout);
-  if (!up) {
-    s.state.error = "TLS handshake failed";
-    s.dead = true;
-    co_return false;
-  }
-  ++s.state.stats.tls_sessions;
+  if (!co_await script_connect_tls(s)) co_return false;
   auto greeting = co_await next_response(s, s.now() + s.script.command_timeout, nullptr);
   if (!greeting) co_return false;
   s.state.greeting = greeting->text;
@@ -185,7 +140,7 @@ rt::Task<void> run_imap_script(rt::Env& env, ImapScript script, ImapScriptState&
       reply.command = "LOGIN " + *imap_quoted(script.user) + " \"***\"";
       reply.sent = s.now();
       std::string bytes = s.client.command(line);
-      if (co_await send(s, std::move(bytes))) co_await read_answer(s, reply);
+      if (co_await script_send(s, std::move(bytes))) co_await read_answer(s, reply);
       go = reply.complete && reply.status == "OK";
       if (go) ++state.stats.authenticated_sessions;
       if (!go && state.error.empty()) state.error = reply.complete ? "LOGIN refused: " + reply.text : "no answer to LOGIN";
@@ -202,23 +157,11 @@ rt::Task<void> run_imap_script(rt::Env& env, ImapScript script, ImapScriptState&
       state.logout = std::move(reply);
     }
   }
-  if (s.stream) s.stream->close();
-  s.log("finished" + (state.error.empty() ? std::string() : ": " + state.error));
-  ++state.stats.finished;
+  script_finish(s);
 }
 
 void launch_imap_script(World& world, ImapScript script, ImapScriptState& state) {
-  const HostId client = script.client;
-  const Duration start = script.start;
-  world.schedule_after(start, client, [&world, client, script = std::move(script), &state]() mutable {
-    if (!world.host_up(client)) {
-      state.error = "the client host is down";
-      ++state.stats.finished;
-      return;
-    }
-    SimEnv& env = world.env(client);
-    env.tasks().spawn(run_imap_script(env, std::move(script), state));
-  });
+  launch_script(world, std::move(script), state, &run_imap_script);
 }
 
 }  // namespace mail::sim

@@ -18,6 +18,7 @@
 #include "imap_client.h"
 #include "runtime/env.h"
 #include "runtime/task.h"
+#include "script_spec.h"
 #include "tls/context.h"
 #include "workload.h"
 #include "world.h"
@@ -43,26 +44,14 @@ struct ImapScriptReply {
   Instant sent{}, received{};          // host clock
 };
 
-struct ImapScript {
-  std::uint32_t index = 0;  // "imap-script=<index>" in the log
-  HostId client = 0;
-  rt::Endpoint server;  // the imaps listener
-  Duration start{0};
-  std::string user, password;
-  bool login = true;   // LOGIN user password first (RFC 9051 §6.2.3)
+struct ImapScript : ScriptTarget {
   bool logout = true;  // LOGOUT at the end (RFC 9051 §6.1.3)
   std::vector<ImapScriptCommand> commands;
-  std::shared_ptr<tls::TlsContext> tls_client;
-  Duration command_timeout = 2min;
 };
 
-struct ImapScriptState {
-  std::string greeting;  // the server's greeting line
+// greeting: the server's greeting line.
+struct ImapScriptState : ScriptStateBase<ImapScriptReply> {
   std::optional<ImapScriptReply> login, logout;
-  std::vector<ImapScriptReply> replies;  // one per command answered (or cut off), in order
-  std::string error;  // why the script stopped early ("" when it ran to the end)
-  SessionStats stats;
-  bool done() const noexcept { return stats.finished > 0; }
 };
 
 // "..." with \ and " escaped (RFC 9051 §4.3 quoted); nullopt when `s` holds CR, LF or NUL.

@@ -12,6 +12,7 @@
 #include "sim_connect_tls.h"
 #include "sim_env.h"
 #include "sim_tls.h"
+#include "spawn_sessions.h"
 
 namespace mail::sim {
 
@@ -667,14 +668,7 @@ rt::Task<void> run_imap_session(rt::Env& env, ImapSessionPlan plan, ImapWorkload
 
 void launch_imap_sessions(World& world, Instant phase_start, std::vector<ImapSessionPlan> plans,
                           const ImapWorkloadConfig& config, ImapLedger& ledger, SessionStats& stats) {
-  for (auto& p : plans) {
-    const HostId client = p.client;
-    world.schedule_at(phase_start + p.start, client,
-                      [&world, client, plan = std::move(p), config, &ledger, &stats]() mutable {
-                        SimEnv& env = world.env(client);
-                        env.tasks().spawn(run_imap_session(env, std::move(plan), config, ledger, stats));
-                      });
-  }
+  spawn_sessions(world, phase_start, std::move(plans), config, ledger, stats, &run_imap_session);
 }
 
 }  // namespace mail::sim

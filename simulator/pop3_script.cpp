@@ -3,11 +3,9 @@
 
 #include <span>
 
-#include "node/smtp_client_connection.h"
 #include "pop3_client.h"
 #include "runtime/await.h"
-#include "sim_env.h"
-#include "sim_tls.h"
+#include "script_session.h"
 
 namespace mail::sim {
 
@@ -22,38 +20,10 @@ bool pop3_multiline(std::string_view line) {
 
 namespace {
 
-struct Script {
-  Script(rt::Env& e, const Pop3Script& sc, Pop3ScriptState& st)
-      : env(e), script(sc), state(st), tag("pop3-script=" + std::to_string(sc.index)), buf(16 * 1024) {}
-  rt::Env& env;
-  const Pop3Script& script;
-  Pop3ScriptState& state;
-  std::string tag;
-  std::vector<std::byte> buf;
-  std::unique_ptr<rt::Stream> stream;
+struct Script : ScriptSession<Pop3Script, Pop3ScriptState> {
+  Script(rt::Env& e, const Pop3Script& sc, Pop3ScriptState& st) : ScriptSession(e, sc, st, "pop3") {}
   Pop3Client client;
-  bool dead = false;
-
-  Instant now() const { return env.clock().now(); }
-  void log(const std::string& what) { env.log().write(rt::LogLevel::info, tag + " " + what); }
-  void stop(const std::string& why) {
-    if (state.error.empty()) state.error = why;
-    if (stream) stream->close();
-    dead = true;
-  }
 };
-
-rt::Task<bool> send(Script& s, std::string bytes) {
-  if (s.dead) co_return false;
-  const std::span<const std::byte> out = std::as_bytes(std::span<const char>(bytes.data(), bytes.size()));
-  const Instant deadline = s.now() + s.script.command_timeout;
-  auto written = co_await rt::write_all(*s.stream, out, deadline);
-  if (!written) {
-    s.stop("write failed: " + std::string(to_string(written.code())));
-    co_return false;
-  }
-  co_return true;
-}
 
 // The next response; nullopt when the connection is gone or the command timed out (the
 // script stops).
@@ -85,7 +55,7 @@ rt::Task<Pop3ScriptReply> exchange(Script& s, const std::string& line, std::stri
   reply.command = std::move(shown);
   reply.sent = s.now();
   std::string bytes = s.client.command(line, pop3_multiline(line));
-  if (!co_await send(s, std::move(bytes))) co_return reply;
+  if (!co_await script_send(s, std::move(bytes))) co_return reply;
   auto r = co_await next_response(s);
   if (!r) {
     if (s.state.error.empty() || s.state.error.starts_with("read: ")) {
@@ -116,22 +86,7 @@ rt::Task<Pop3ScriptReply> pause(Script& s, Duration d) {
 }
 
 rt::Task<bool> open(Script& s) {
-  auto conn = co_await rt::connect(s.env.net(), s.script.server, s.now() + s.script.command_timeout);
-  if (!conn) {
-    ++s.state.stats.connect_failures;
-    s.stop("connect failed: " + std::string(to_string(conn.code())));
-    co_return false;
-  }
-  s.stream = std::move(*conn);
-  MAIL_ASSERT(s.script.tls_client != nullptr);
-  auto up = co_await node::client_tls_handshake(s.env, s.stream, *s.script.tls_client, kSimTlsHostname,
-                                                s.now() + s.script.command_timeout);
-  if (!up) {
-    s.state.error = "TLS handshake failed";
-    s.dead = true;
-    co_return false;
-  }
-  ++s.state.stats.tls_sessions;
+  if (!co_await script_connect_tls(s)) co_return false;
   auto greeting = co_await next_response(s);
   if (!greeting) co_return false;
   s.state.greeting = (greeting->ok ? "+OK " : "-ERR ") + greeting->text;
@@ -180,23 +135,11 @@ rt::Task<void> run_pop3_script(rt::Env& env, Pop3Script script, Pop3ScriptState&
       state.quit = std::move(reply);
     }
   }
-  if (s.stream) s.stream->close();
-  s.log("finished" + (state.error.empty() ? std::string() : ": " + state.error));
-  ++state.stats.finished;
+  script_finish(s);
 }
 
 void launch_pop3_script(World& world, Pop3Script script, Pop3ScriptState& state) {
-  const HostId client = script.client;
-  const Duration start = script.start;
-  world.schedule_after(start, client, [&world, client, script = std::move(script), &state]() mutable {
-    if (!world.host_up(client)) {
-      state.error = "the client host is down";
-      ++state.stats.finished;
-      return;
-    }
-    SimEnv& env = world.env(client);
-    env.tasks().spawn(run_pop3_script(env, std::move(script), state));
-  });
+  launch_script(world, std::move(script), state, &run_pop3_script);
 }
 
 }  // namespace mail::sim

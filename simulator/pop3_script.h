@@ -20,6 +20,7 @@
 
 #include "runtime/env.h"
 #include "runtime/task.h"
+#include "script_spec.h"
 #include "tls/context.h"
 #include "workload.h"
 #include "world.h"
@@ -43,26 +44,14 @@ struct Pop3ScriptReply {
   Instant sent{}, received{};  // host clock
 };
 
-struct Pop3Script {
-  std::uint32_t index = 0;  // "pop3-script=<index>" in the log
-  HostId client = 0;
-  rt::Endpoint server;  // the pop3s listener
-  Duration start{0};
-  std::string user, password;
-  bool login = true;  // USER / PASS first (RFC 1939 §7)
-  bool quit = true;   // QUIT at the end (RFC 1939 §6)
+struct Pop3Script : ScriptTarget {
+  bool quit = true;  // QUIT at the end (RFC 1939 §6)
   std::vector<Pop3ScriptCommand> commands;
-  std::shared_ptr<tls::TlsContext> tls_client;
-  Duration command_timeout = 2min;
 };
 
-struct Pop3ScriptState {
-  std::string greeting;  // the greeting's status line ("+OK ...")
+// greeting: the greeting's status line ("+OK ...").
+struct Pop3ScriptState : ScriptStateBase<Pop3ScriptReply> {
   std::optional<Pop3ScriptReply> user, pass, quit;
-  std::vector<Pop3ScriptReply> replies;  // one per command answered (or cut off), in order
-  std::string error;  // why the script stopped early ("" when it ran to the end)
-  SessionStats stats;
-  bool done() const noexcept { return stats.finished > 0; }
 };
 
 // Whether a "+OK" answer to `line` is multi-line: CAPA, RETR, TOP; LIST and UIDL without an

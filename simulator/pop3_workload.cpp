@@ -12,6 +12,7 @@
 #include "sim_connect_tls.h"
 #include "sim_env.h"
 #include "sim_tls.h"
+#include "spawn_sessions.h"
 
 namespace mail::sim {
 
@@ -299,14 +300,7 @@ rt::Task<void> run_pop3_session(rt::Env& env, Pop3SessionPlan plan, Pop3Workload
 
 void launch_pop3_sessions(World& world, Instant phase_start, std::vector<Pop3SessionPlan> plans,
                           const Pop3WorkloadConfig& config, Pop3Ledger& ledger, SessionStats& stats) {
-  for (auto& p : plans) {
-    const HostId client = p.client;
-    world.schedule_at(phase_start + p.start, client,
-                      [&world, client, plan = std::move(p), config, &ledger, &stats]() mutable {
-                        SimEnv& env = world.env(client);
-                        env.tasks().spawn(run_pop3_session(env, std::move(plan), config, ledger, stats));
-                      });
-  }
+  spawn_sessions(world, phase_start, std::move(plans), config, ledger, stats, &run_pop3_session);
 }
 
 }  // namespace mail::sim

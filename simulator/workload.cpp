@@ -8,6 +8,7 @@
 #include "runtime/await.h"
 #include "sim_env.h"
 #include "sim_tls.h"
+#include "spawn_sessions.h"
 #include "tls/sasl_crypto.h"
 
 namespace mail::sim {
@@ -331,14 +332,7 @@ rt::Task<void> run_session(rt::Env& env, SessionPlan plan, WorkloadConfig config
 
 void launch_sessions(World& world, Instant phase_start, std::vector<SessionPlan> plans, const WorkloadConfig& config,
                      Ledger& ledger, SessionStats& stats) {
-  for (auto& p : plans) {
-    const HostId client = p.client;
-    world.schedule_at(phase_start + p.start, client,
-                      [&world, client, plan = std::move(p), config, &ledger, &stats]() mutable {
-                        SimEnv& env = world.env(client);
-                        env.tasks().spawn(run_session(env, std::move(plan), config, ledger, stats));
-                      });
-  }
+  spawn_sessions(world, phase_start, std::move(plans), config, ledger, stats, &run_session);
 }
 
 }  // namespace mail::sim

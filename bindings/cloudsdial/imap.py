@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Optional, Sequence, Union
 
-from ._session_view import SessionView
+from ._session_view import ScriptedSessionView, _text, core_commands
 
 __all__ = ["Append", "Idle", "ImapResponse", "ImapReply", "ImapSession", "Command"]
 
@@ -38,10 +38,6 @@ class Idle:
 
 
 Command = Union[str, Append, Idle]
-
-
-def _text(b: bytes) -> str:
-    return b.decode("utf-8", "surrogateescape")
 
 
 @dataclass(frozen=True)
@@ -96,35 +92,16 @@ def _reply(d: Optional[dict]) -> Optional[ImapReply]:
 
 
 def _core_commands(commands: Sequence[Command]) -> list:
-    out = []
-    for c in commands:
-        if isinstance(c, (Append, Idle)):
-            out.append(c._core())
-        elif isinstance(c, str):
-            out.append(c)
-        else:
-            raise TypeError(f"an IMAP command is a str, an imap.Append or an imap.Idle, not {type(c).__name__}")
-    return out
+    return core_commands(commands, (Append, Idle), "an IMAP command is a str, an imap.Append or an imap.Idle")
 
 
-class ImapSession(SessionView):
+class ImapSession(ScriptedSessionView):
     """One scripted IMAP session of a World (World.imap_session)."""
 
     _record_method = "_imap_session"
-
-    @property
-    def done(self) -> bool:
-        """The session is over (LOGOUT answered, or it stopped: see error)."""
-        return self._info()["done"]
-
-    @property
-    def error(self) -> str:
-        """Why the session stopped before its end ("" when it ran to the end)."""
-        return self._info()["error"]
-
-    @property
-    def greeting(self) -> str:
-        return _text(self._info()["greeting"])
+    _run_method = "_run_imap_sessions"
+    _kind = "ImapSession"
+    _reply = staticmethod(_reply)
 
     @property
     def login(self) -> Optional[ImapReply]:
@@ -133,16 +110,3 @@ class ImapSession(SessionView):
     @property
     def logout(self) -> Optional[ImapReply]:
         return _reply(self._info()["logout"])
-
-    @property
-    def replies(self) -> list:
-        """One ImapReply per command, in order (fewer when the session stopped early)."""
-        return [_reply(r) for r in self._info()["replies"]]
-
-    def wait(self, max_seconds: float = 3600.0, max_steps: int = 50_000_000) -> bool:
-        """Runs the world until this session is over; False if max_seconds passed first."""
-        return self._world._run_imap_sessions([self.index], max_seconds, max_steps)
-
-    def __repr__(self) -> str:
-        info = self._info()
-        return f"<ImapSession {self.index} {info['client']}->{info['server']} user={info['user']} done={info['done']}>"

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Optional, Sequence, Union
 
 from ._core.pop3 import ServerSession
-from ._session_view import SessionView
+from ._session_view import ScriptedSessionView, _text, core_commands
 
 __all__ = ["ServerSession", "Maildrop", "Client", "pump", "drain", "Pause", "Pop3Reply", "Pop3Session",
            "WorldCommand"]
@@ -279,10 +279,6 @@ class Pause:
 WorldCommand = Union[str, Pause]
 
 
-def _text(b: bytes) -> str:
-    return b.decode("utf-8", "surrogateescape")
-
-
 @dataclass(frozen=True)
 class Pop3Reply:
     """The answer to one command: the status line and, for a multi-line "+OK" answer
@@ -320,36 +316,16 @@ def _reply(d: Optional[dict]) -> Optional[Pop3Reply]:
 
 
 def _core_commands(commands: Sequence[WorldCommand]) -> list:
-    out = []
-    for c in commands:
-        if isinstance(c, Pause):
-            out.append(c._core())
-        elif isinstance(c, str):
-            out.append(c)
-        else:
-            raise TypeError(f"a POP3 command is a str or a pop3.Pause, not {type(c).__name__}")
-    return out
+    return core_commands(commands, (Pause,), "a POP3 command is a str or a pop3.Pause")
 
 
-class Pop3Session(SessionView):
+class Pop3Session(ScriptedSessionView):
     """One scripted POP3 session of a World (World.pop3_session)."""
 
     _record_method = "_pop3_session"
-
-    @property
-    def done(self) -> bool:
-        """The session is over (QUIT answered, or it stopped: see error)."""
-        return self._info()["done"]
-
-    @property
-    def error(self) -> str:
-        """Why the session stopped before its end ("" when it ran to the end)."""
-        return self._info()["error"]
-
-    @property
-    def greeting(self) -> str:
-        """The greeting's status line ("+OK ...")."""
-        return _text(self._info()["greeting"])
+    _run_method = "_run_pop3_sessions"
+    _kind = "Pop3Session"
+    _reply = staticmethod(_reply)
 
     @property
     def user(self) -> Optional[Pop3Reply]:
@@ -365,16 +341,3 @@ class Pop3Session(SessionView):
     def quit(self) -> Optional[Pop3Reply]:
         """The answer to QUIT: "+OK" when every marked message was removed (RFC 1939 §6)."""
         return _reply(self._info()["quit"])
-
-    @property
-    def replies(self) -> list:
-        """One Pop3Reply per command, in order (fewer when the session stopped early)."""
-        return [_reply(r) for r in self._info()["replies"]]
-
-    def wait(self, max_seconds: float = 3600.0, max_steps: int = 50_000_000) -> bool:
-        """Runs the world until this session is over; False if max_seconds passed first."""
-        return self._world._run_pop3_sessions([self.index], max_seconds, max_steps)
-
-    def __repr__(self) -> str:
-        info = self._info()
-        return f"<Pop3Session {self.index} {info['client']}->{info['server']} user={info['user']} done={info['done']}>"

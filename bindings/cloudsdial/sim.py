@@ -219,11 +219,7 @@ class World(_core.World):
     def run_until_imap_sessions_done(self, sessions: Optional[Iterable[ImapSession]] = None,
                                      max_seconds: float = 3600.0, max_steps: int = 50_000_000) -> bool:
         """Runs until the given (default: every) IMAP session is over."""
-        if sessions is None:
-            ids = list(range(self.stats()["imap_sessions"]))
-        else:
-            ids = [s.index for s in sessions]
-        return self._run_imap_sessions(ids, max_seconds, max_steps)
+        return self._run_imap_sessions(self._session_ids(sessions, "imap_sessions"), max_seconds, max_steps)
 
     def pop3_session(self, client: str, server: str, user: str, password: str = "",
                      commands: Sequence[Pop3Command] = (), *, login: bool = True, quit: bool = True,
@@ -242,11 +238,7 @@ class World(_core.World):
     def run_until_pop3_sessions_done(self, sessions: Optional[Iterable[Pop3Session]] = None,
                                      max_seconds: float = 3600.0, max_steps: int = 50_000_000) -> bool:
         """Runs until the given (default: every) POP3 session is over."""
-        if sessions is None:
-            ids = list(range(self.stats()["pop3_sessions"]))
-        else:
-            ids = [s.index for s in sessions]
-        return self._run_pop3_sessions(ids, max_seconds, max_steps)
+        return self._run_pop3_sessions(self._session_ids(sessions, "pop3_sessions"), max_seconds, max_steps)
 
     def folders(self, server: str, user: str, *, bodies: bool = True) -> list[Folder]:
         """A user's folders as the server's indexed store has them (the store an IMAP
@@ -320,14 +312,16 @@ class World(_core.World):
         once and intact, nothing stored that was never sent or was refused."""
         return [Violation(*v) for v in self._check()]
 
+    def _session_ids(self, sessions, stat: str) -> list:
+        """The indexes of `sessions`; None: every session counted by stats()[stat]."""
+        if sessions is None:
+            return list(range(self.stats()[stat]))
+        return [s.index for s in sessions]
+
     def run_until_sessions_done(self, sessions: Optional[Iterable[Session]] = None, max_seconds: float = 3600.0,
                                 max_steps: int = 50_000_000) -> bool:
         """Runs until the given (default: every) session is over."""
-        if sessions is None:
-            ids = list(range(self.stats()["sessions"]))
-        else:
-            ids = [s.index for s in sessions]
-        return self._run_sessions(ids, max_seconds, max_steps)
+        return self._run_sessions(self._session_ids(sessions, "sessions"), max_seconds, max_steps)
 
     # ------------------------------------------------------------------ events
     def on_accepted(self, fn: Callable[[SimEvent], None]) -> None:

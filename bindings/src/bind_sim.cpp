@@ -253,6 +253,21 @@ void bind_events(pyb::module_& m) {
       });
 }
 
+// A scripted session's optional reply (login, LOGOUT, QUIT...) as `convert` makes it, or None.
+template <class Reply>
+pyb::object reply_or_none(pyb::dict (*convert)(const Reply&), const std::optional<Reply>& r) {
+  if (!r) return pyb::none();
+  return convert(*r);
+}
+
+// A command line's first word, ASCII upper-cased (IMAP and POP3 verbs are case-insensitive:
+// RFC 9051 §9, RFC 1939 §3).
+std::string upper_verb(const std::string& line) {
+  std::string verb = line.substr(0, line.find(' '));
+  for (char& ch : verb) ch = static_cast<char>(ch >= 'a' && ch <= 'z' ? ch - 32 : ch);
+  return verb;
+}
+
 // An IMAP script's reply (simulator/imap_script.h) for cloudsdial/imap.py.
 pyb::dict imap_reply(const sim::ImapScriptReply& r) {
   pyb::list untagged;
@@ -267,18 +282,12 @@ pyb::dict imap_reply(const sim::ImapScriptReply& r) {
                    "received"_a = r.complete ? pyb::object(pyb::float_(to_seconds(r.received))) : pyb::none());
 }
 
-pyb::object imap_reply_or_none(const std::optional<sim::ImapScriptReply>& r) {
-  if (!r) return pyb::none();
-  return imap_reply(*r);
-}
-
 // One command of World.imap_session: a str, ("APPEND", folder, flags, message) or ("IDLE", seconds).
 sim::ImapScriptCommand imap_command(const pyb::handle& item) {
   sim::ImapScriptCommand c;
   if (pyb::isinstance<pyb::str>(item)) {
     c.text = item.cast<std::string>();
-    std::string verb = c.text.substr(0, c.text.find(' '));
-    for (char& ch : verb) ch = static_cast<char>(ch >= 'a' && ch <= 'z' ? ch - 32 : ch);
+    const std::string verb = upper_verb(c.text);
     if (verb == "IDLE") raise_error(ErrorKind::config, "IDLE needs a duration: use cloudsdial.imap.Idle(seconds)");
     if (verb == "APPEND" && c.text.find('{') != std::string::npos) {
       raise_error(ErrorKind::config, "APPEND with a literal: use cloudsdial.imap.Append(folder, message, flags)");
@@ -309,18 +318,12 @@ pyb::dict pop3_reply(const sim::Pop3ScriptReply& r) {
                    "received"_a = r.complete ? pyb::object(pyb::float_(to_seconds(r.received))) : pyb::none());
 }
 
-pyb::object pop3_reply_or_none(const std::optional<sim::Pop3ScriptReply>& r) {
-  if (!r) return pyb::none();
-  return pop3_reply(*r);
-}
-
 // One command of World.pop3_session: a str, or ("PAUSE", seconds).
 sim::Pop3ScriptCommand pop3_command(const pyb::handle& item) {
   sim::Pop3ScriptCommand c;
   if (pyb::isinstance<pyb::str>(item)) {
     c.text = item.cast<std::string>();
-    std::string verb = c.text.substr(0, c.text.find(' '));
-    for (char& ch : verb) ch = static_cast<char>(ch >= 'a' && ch <= 'z' ? ch - 32 : ch);
+    const std::string verb = upper_verb(c.text);
     if (verb == "QUIT") raise_error(ErrorKind::config, "QUIT ends every session: use quit=True (the default)");
     if (verb == "USER" || verb == "PASS" || verb == "AUTH" || verb == "APOP" || verb == "STLS") {
       raise_error(ErrorKind::config, verb + " is not a scripted command: the session logs in with user and password");
@@ -337,6 +340,41 @@ sim::Pop3ScriptCommand pop3_command(const pyb::handle& item) {
     return c;
   }
   raise_error(ErrorKind::config, "a POP3 command is a str or a pop3.Pause");
+}
+
+// World.imap_session / World.pop3_session's arguments as a spec; `command` converts each
+// element of `commands`; `end` is logout= / quit=.
+template <class Command>
+ScriptSessionSpec<Command> script_spec(std::string client, std::string server, std::string user, std::string password,
+                                       const pyb::list& commands, bool login, bool end, double start_delay,
+                                       double command_timeout, Command (*command)(const pyb::handle&)) {
+  ScriptSessionSpec<Command> s;
+  s.client = std::move(client);
+  s.server = std::move(server);
+  s.user = std::move(user);
+  s.password = std::move(password);
+  s.login = login;
+  s.end = end;
+  s.start_delay = seconds(start_delay);
+  s.command_timeout = seconds(command_timeout);
+  if (s.command_timeout <= Duration(0)) raise_error(ErrorKind::config, "command_timeout must be > 0");
+  for (auto item : commands) s.commands.push_back(command(item));
+  return s;
+}
+
+// A scripted session's record for cloudsdial/imap.py and pop3.py: what both keep, with
+// `add_ends(dict)` adding the protocol's login / end replies before "replies" and "error".
+template <class Command, class ScriptState, class ReplyFn, class AddEnds>
+pyb::dict script_session_dict(const ScriptSessionState<Command, ScriptState>& s, ReplyFn reply, AddEnds add_ends) {
+  pyb::list replies;
+  for (const auto& r : s.state.replies) replies.append(reply(r));
+  pyb::dict d("index"_a = s.index, "client"_a = s.client, "server"_a = s.server, "user"_a = s.user,
+              "done"_a = s.state.done(), "started"_a = s.state.stats.started > 0,
+              "connect_failed"_a = s.state.stats.connect_failures > 0, "greeting"_a = as_bytes(s.state.greeting));
+  add_ends(d);
+  d["replies"] = replies;
+  d["error"] = s.state.error;
+  return d;
 }
 
 // World: sessions, workloads, a scenario's setup, and the ledger of sent messages.
@@ -426,62 +464,35 @@ void bind_world_traffic(WorldClass& cls) {
       .def("_open_imap_session",
            [](SimWorld& w, std::string client, std::string server, std::string user, std::string password,
               const pyb::list& commands, bool login, bool logout, double start_delay, double command_timeout) {
-             ImapSessionSpec s;
-             s.client = std::move(client);
-             s.server = std::move(server);
-             s.user = std::move(user);
-             s.password = std::move(password);
-             s.login = login;
-             s.logout = logout;
-             s.start_delay = seconds(start_delay);
-             s.command_timeout = seconds(command_timeout);
-             if (s.command_timeout <= Duration(0)) raise_error(ErrorKind::config, "command_timeout must be > 0");
-             for (auto item : commands) s.commands.push_back(imap_command(item));
-             return w.open_imap_session(std::move(s));
+             return w.open_imap_session(script_spec(std::move(client), std::move(server), std::move(user),
+                                                    std::move(password), commands, login, logout, start_delay,
+                                                    command_timeout, &imap_command));
            },
            "client"_a, "server"_a, "user"_a, "password"_a, "commands"_a, "login"_a, "logout"_a, "start_delay"_a,
            "command_timeout"_a)
       .def("_imap_session", [](SimWorld& w, std::uint32_t i) {
              const ImapSessionState& s = w.imap_session(i);
-             pyb::list replies;
-             for (const auto& r : s.state.replies) replies.append(imap_reply(r));
-             return pyb::dict("index"_a = s.index, "client"_a = s.client, "server"_a = s.server, "user"_a = s.user,
-                              "done"_a = s.state.done(), "started"_a = s.state.stats.started > 0,
-                              "connect_failed"_a = s.state.stats.connect_failures > 0,
-                              "greeting"_a = as_bytes(s.state.greeting), "login"_a = imap_reply_or_none(s.state.login),
-                              "logout"_a = imap_reply_or_none(s.state.logout), "replies"_a = replies,
-                              "error"_a = s.state.error);
+             return script_session_dict(s, imap_reply, [&](pyb::dict& d) {
+               d["login"] = reply_or_none(imap_reply, s.state.login);
+               d["logout"] = reply_or_none(imap_reply, s.state.logout);
+             });
            }, "index"_a)
       .def("_open_pop3_session",
            [](SimWorld& w, std::string client, std::string server, std::string user, std::string password,
               const pyb::list& commands, bool login, bool quit, double start_delay, double command_timeout) {
-             Pop3SessionSpec s;
-             s.client = std::move(client);
-             s.server = std::move(server);
-             s.user = std::move(user);
-             s.password = std::move(password);
-             s.login = login;
-             s.quit = quit;
-             s.start_delay = seconds(start_delay);
-             s.command_timeout = seconds(command_timeout);
-             if (s.command_timeout <= Duration(0)) raise_error(ErrorKind::config, "command_timeout must be > 0");
-             for (auto item : commands) s.commands.push_back(pop3_command(item));
-             return w.open_pop3_session(std::move(s));
+             return w.open_pop3_session(script_spec(std::move(client), std::move(server), std::move(user),
+                                                    std::move(password), commands, login, quit, start_delay,
+                                                    command_timeout, &pop3_command));
            },
            "client"_a, "server"_a, "user"_a, "password"_a, "commands"_a, "login"_a, "quit"_a, "start_delay"_a,
            "command_timeout"_a)
       .def("_pop3_session", [](SimWorld& w, std::uint32_t i) {
              const Pop3SessionState& s = w.pop3_session(i);
-             pyb::list replies;
-             for (const auto& r : s.state.replies) replies.append(pop3_reply(r));
-             return pyb::dict("index"_a = s.index, "client"_a = s.client, "server"_a = s.server, "user"_a = s.user,
-                              "done"_a = s.state.done(), "started"_a = s.state.stats.started > 0,
-                              "connect_failed"_a = s.state.stats.connect_failures > 0,
-                              "greeting"_a = as_bytes(s.state.greeting),
-                              "user_reply"_a = pop3_reply_or_none(s.state.user),
-                              "pass_reply"_a = pop3_reply_or_none(s.state.pass),
-                              "quit"_a = pop3_reply_or_none(s.state.quit), "replies"_a = replies,
-                              "error"_a = s.state.error);
+             return script_session_dict(s, pop3_reply, [&](pyb::dict& d) {
+               d["user_reply"] = reply_or_none(pop3_reply, s.state.user);
+               d["pass_reply"] = reply_or_none(pop3_reply, s.state.pass);
+               d["quit"] = reply_or_none(pop3_reply, s.state.quit);
+             });
            }, "index"_a)
       .def("_message", [](SimWorld& w, std::uint64_t id) {
              const sim::LedgerEntry* e = w.ledger().find(id);

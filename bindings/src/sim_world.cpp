@@ -51,6 +51,30 @@ std::optional<std::uint64_t> number_after(std::string_view s, std::string_view k
   return v;
 }
 
+// A scripted session's record (index, names, commands) and its Script (every field but the
+// one ending it: LOGOUT / QUIT), from its spec; the spec's strings are moved out.
+template <class Script, class Command, class ScriptState>
+Script start_script(ScriptSessionState<Command, ScriptState>& s, std::uint32_t index, ScriptSessionSpec<Command>& spec,
+                    sim::HostId client, rt::Endpoint server, std::shared_ptr<tls::TlsContext> tls_client) {
+  s.index = index;
+  s.client = spec.client;
+  s.server = spec.server;
+  s.user = spec.user;
+  s.commands = spec.commands;
+  Script script;
+  script.index = s.index;
+  script.client = client;
+  script.server = std::move(server);
+  script.start = spec.start_delay;
+  script.user = std::move(spec.user);
+  script.password = std::move(spec.password);
+  script.login = spec.login;
+  script.commands = std::move(spec.commands);
+  script.tls_client = std::move(tls_client);
+  script.command_timeout = spec.command_timeout;
+  return script;
+}
+
 }  // namespace
 
 std::optional<SimEvent> classify(const sim::World& world, sim::HostId host, std::string_view kind,
@@ -363,23 +387,9 @@ std::uint32_t SimWorld::open_imap_session(ImapSessionSpec spec) {
     if (c.kind == sim::ImapScriptCommand::Kind::append && c.folder.empty()) raise_error(ErrorKind::config, "APPEND needs a folder");
   }
   ImapSessionState& s = imap_sessions_.emplace_back();
-  s.index = static_cast<std::uint32_t>(imap_sessions_.size() - 1);
-  s.client = spec.client;
-  s.server = spec.server;
-  s.user = spec.user;
-  s.commands = spec.commands;
-  sim::ImapScript script;
-  script.index = s.index;
-  script.client = client;
-  script.server = rt::Endpoint{address_of(spec.server), server.imaps_port};
-  script.start = spec.start_delay;
-  script.user = std::move(spec.user);
-  script.password = std::move(spec.password);
-  script.login = spec.login;
-  script.logout = spec.logout;
-  script.commands = std::move(spec.commands);
-  script.tls_client = tls().client;
-  script.command_timeout = spec.command_timeout;
+  auto script = start_script<sim::ImapScript>(s, static_cast<std::uint32_t>(imap_sessions_.size() - 1), spec, client,
+                                            rt::Endpoint{address_of(spec.server), server.imaps_port}, tls().client);
+  script.logout = spec.end;
   sim::launch_imap_script(*world_, std::move(script), s.state);
   return s.index;
 }
@@ -410,23 +420,9 @@ std::uint32_t SimWorld::open_pop3_session(Pop3SessionSpec spec) {
     if (c.text.empty()) raise_error(ErrorKind::config, "empty POP3 command");
   }
   Pop3SessionState& s = pop3_sessions_.emplace_back();
-  s.index = static_cast<std::uint32_t>(pop3_sessions_.size() - 1);
-  s.client = spec.client;
-  s.server = spec.server;
-  s.user = spec.user;
-  s.commands = spec.commands;
-  sim::Pop3Script script;
-  script.index = s.index;
-  script.client = client;
-  script.server = rt::Endpoint{address_of(spec.server), server.pop3s_port};
-  script.start = spec.start_delay;
-  script.user = std::move(spec.user);
-  script.password = std::move(spec.password);
-  script.login = spec.login;
-  script.quit = spec.quit;
-  script.commands = std::move(spec.commands);
-  script.tls_client = tls().client;
-  script.command_timeout = spec.command_timeout;
+  auto script = start_script<sim::Pop3Script>(s, static_cast<std::uint32_t>(pop3_sessions_.size() - 1), spec, client,
+                                            rt::Endpoint{address_of(spec.server), server.pop3s_port}, tls().client);
+  script.quit = spec.end;
   sim::launch_pop3_script(*world_, std::move(script), s.state);
   return s.index;
 }

@@ -78,41 +78,31 @@ struct SessionSpec {
   std::vector<MessageSpec> messages;
 };
 
-// A scripted IMAP session (simulator/imap_script.h) from a client to a server's imaps port.
-struct ImapSessionSpec {
+// A scripted IMAP (simulator/imap_script.h) or POP3 (simulator/pop3_script.h) session from a
+// client to a server's imaps / pop3s port; `end` is LOGOUT (RFC 9051 §6.1.3) or QUIT (RFC 1939 §6).
+template <class Command>
+struct ScriptSessionSpec {
   std::string client;
   std::string server;
   std::string user, password;
-  bool login = true, logout = true;
+  bool login = true, end = true;
   Duration start_delay{0};
   Duration command_timeout = 2min;
-  std::vector<sim::ImapScriptCommand> commands;
+  std::vector<Command> commands;
 };
 
-struct ImapSessionState {
+template <class Command, class ScriptState>
+struct ScriptSessionState {
   std::uint32_t index = 0;
   std::string client, server, user;
-  std::vector<sim::ImapScriptCommand> commands;
-  sim::ImapScriptState state;
+  std::vector<Command> commands;
+  ScriptState state;
 };
 
-// A scripted POP3 session (simulator/pop3_script.h) from a client to a server's pop3s port.
-struct Pop3SessionSpec {
-  std::string client;
-  std::string server;
-  std::string user, password;
-  bool login = true, quit = true;
-  Duration start_delay{0};
-  Duration command_timeout = 2min;
-  std::vector<sim::Pop3ScriptCommand> commands;
-};
-
-struct Pop3SessionState {
-  std::uint32_t index = 0;
-  std::string client, server, user;
-  std::vector<sim::Pop3ScriptCommand> commands;
-  sim::Pop3ScriptState state;
-};
+using ImapSessionSpec = ScriptSessionSpec<sim::ImapScriptCommand>;
+using ImapSessionState = ScriptSessionState<sim::ImapScriptCommand, sim::ImapScriptState>;
+using Pop3SessionSpec = ScriptSessionSpec<sim::Pop3ScriptCommand>;
+using Pop3SessionState = ScriptSessionState<sim::Pop3ScriptCommand, sim::Pop3ScriptState>;
 
 struct SessionState {
   std::uint32_t index = 0;
