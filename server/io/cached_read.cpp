@@ -13,7 +13,6 @@
 #include <atomic>
 #include <cerrno>
 
-
 namespace mail::io {
 namespace {
 

@@ -228,10 +228,8 @@ rt::Task<Response> cmd_select(SessionContext& ctx, const im::Select& c) {
     // Flag changes (and messages new to the client) come from the messages themselves:
     // every message with MODSEQ > since, whether or not the log still reaches back.
     for (std::uint32_t seq = 1; seq <= view.size(); ++seq) {
-      const store::MessageInfo& m = view.message(seq);
-      if (m.modseq <= since) continue;
-      untagged += "* " + std::to_string(seq) + " FETCH (UID " + std::to_string(m.uid) + " FLAGS " +
-                  view.flag_list(seq, ctx.rev1()) + " MODSEQ (" + std::to_string(m.modseq) + "))\r\n";
+      if (view.message(seq).modseq <= since) continue;
+      view.append_flags_fetch(untagged, seq, ctx.rev1(), /*with_modseq=*/true);
     }
   }
   Response r = ok(c.examine ? "[READ-ONLY] EXAMINE completed" : "[READ-WRITE] SELECT completed", std::move(untagged));
