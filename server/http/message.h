@@ -26,6 +26,11 @@ struct Request {
   int version = 11;     // 10 or 11 (HTTP/1.0, HTTP/1.1)
   std::vector<Header> headers;
   std::string body;     // de-chunked (RFC 9112 §7.1)
+  // Where it came from (filled by the connection, not the parser): the peer's address
+  // ("127.0.0.1", "::1") and whether it came over TLS. For authentication policy
+  // (plaintext on loopback) and per-IP limits.
+  std::string peer;
+  bool secure = false;
   // The first field named `name` (any case), or nullopt.
   [[nodiscard]] std::optional<std::string_view> header(std::string_view name) const;
   // The path of the target without its query ("/metrics" of "/metrics?x=1").
@@ -38,6 +43,11 @@ struct Response {
   std::vector<Header> headers;  // Content-Type (default text/plain; charset=utf-8), Allow, ...
   std::string body;
   bool close = false;           // close the connection after this response
+  // The body is not `body` but a stream the application sends after this head with
+  // ServerSession::send_body() / end_body() (text/event-stream, RFC 8620 §7.3): no
+  // Content-Length, delimited by closing the connection (RFC 9112 §6.3 rule 8), and no
+  // further request is read on the connection.
+  bool streamed = false;
   friend bool operator==(const Response&, const Response&) = default;
 };
 

@@ -100,19 +100,21 @@ std::string serialize(const Response& response, WallTime date, const WriteOption
     out += h.value;
     out += "\r\n";
   }
-  if (!no_body) {
+  if (!no_body && response.streamed) {
+    if (!has_type) out += "Content-Type: text/plain; charset=utf-8\r\n";
+  } else if (!no_body) {
     if (!has_type && !response.body.empty()) out += "Content-Type: text/plain; charset=utf-8\r\n";
     out += "Content-Length: ";
     out += std::to_string(response.body.size());
     out += "\r\n";
   }
-  if (!options.keep_alive) {
+  if (!options.keep_alive || response.streamed) {
     out += "Connection: close\r\n";
   } else if (options.request_version == 10) {
     out += "Connection: keep-alive\r\n";  // RFC 9112 §9.3: HTTP/1.0 persistence is opt-in
   }
   out += "\r\n";
-  if (!no_body && !options.head) out += response.body;
+  if (!no_body && !options.head && !response.streamed) out += response.body;
   return out;
 }
 

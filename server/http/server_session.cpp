@@ -225,9 +225,28 @@ void ServerSession::flush(Instant now) {
     options.keep_alive = slot.keep_alive && !slot.response->close && !last;
     options.head = slot.head;
     outputs_.push_back(proto::out::Send{serialize(*slot.response, date, options)});
-    if (!options.keep_alive) close_now();
+    if (slot.response->streamed && !slot.head && options.keep_alive) {
+      // The head is out; the body follows with send_body(). Nothing after it is read.
+      streaming_ = true;
+      reading_done_ = true;
+      input_.clear();
+      slots_.clear();
+      events_.clear();
+      return;
+    }
+    if (!options.keep_alive || slot.response->streamed) close_now();
   }
-  if (!closed_ && slots_.empty() && reading_done_) close_now();
+  if (!closed_ && !streaming_ && slots_.empty() && reading_done_) close_now();
+}
+
+void ServerSession::send_body(std::string piece, Instant now) {
+  if (!streaming() || piece.empty()) return;
+  last_activity_ = now;
+  outputs_.push_back(proto::out::Send{std::move(piece)});
+}
+
+void ServerSession::end_body(Instant) {
+  if (streaming()) close_now();
 }
 
 void ServerSession::close_now() {
@@ -242,6 +261,10 @@ void ServerSession::close_now() {
 void ServerSession::feed_eof(Instant now) {
   if (closed_) return;
   eof_ = true;
+  if (streaming_) {  // the reader of a streamed body went away
+    close_now();
+    return;
+  }
   reading_done_ = true;  // a partial request is dropped; what was read is still answered
   input_.clear();
   request_started_.reset();
@@ -263,7 +286,7 @@ std::optional<ev::Request> ServerSession::poll_event() {
 }
 
 std::optional<Instant> ServerSession::poll_timeout() const {
-  if (closed_ || !slots_.empty()) return std::nullopt;  // the application is answering
+  if (closed_ || !slots_.empty() || streaming_) return std::nullopt;  // the application is answering
   if (request_started_) return *request_started_ + config_.limits.request_timeout;
   return last_activity_ + config_.limits.idle_timeout;
 }

@@ -61,6 +61,12 @@ class ServerSession {
 
   // The answer to ev::Request `id` (once; unknown ids, or after close, are ignored).
   void respond(std::uint64_t id, Response response, Instant now);
+  // The body of a Response::streamed answer, once its head was written (streaming()):
+  // each piece goes out as it is; end_body() closes the connection. Ignored otherwise.
+  void send_body(std::string piece, Instant now);
+  void end_body(Instant now);
+  // A streamed answer's head went out: the connection only carries its body now.
+  [[nodiscard]] bool streaming() const noexcept { return streaming_ && !closed_; }
 
   [[nodiscard]] bool closed() const noexcept { return closed_; }
   [[nodiscard]] State state() const noexcept;
@@ -88,6 +94,7 @@ class ServerSession {
   bool reading_done_ = false;  // no more requests will be read (close after the last answer)
   bool eof_ = false;
   bool closed_ = false;
+  bool streaming_ = false;  // a streamed body is being sent (no timeouts, no more requests)
 };
 
 }  // namespace mail::http

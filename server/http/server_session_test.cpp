@@ -298,5 +298,43 @@ TEST(HttpSession, Rfc9110_9_3_2_HeadGetsNoBody) {
   EXPECT_TRUE(h.written.ends_with("\r\n\r\n"));
 }
 
+
+// RFC 9112 §6.3 rule 8 (a body delimited by the close) for RFC 8620 §7.3 event streams.
+TEST(HttpSession, StreamedBodyFollowsItsHeadAndEndsWithTheConnection) {
+  Harness h;
+  h.feed("GET /events HTTP/1.1\r\nHost: x\r\n\r\nGET /after HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_EQ(h.requests.size(), 2u);
+  Response head;
+  head.headers.push_back(Header{"Content-Type", "text/event-stream"});
+  head.streamed = true;
+  h.respond(h.requests[0].id, std::move(head));
+  EXPECT_TRUE(h.s.streaming());
+  EXPECT_EQ(h.written.find("Content-Length"), std::string::npos);
+  EXPECT_NE(h.written.find("Connection: close\r\n"), std::string::npos);
+  EXPECT_NE(h.written.find("text/event-stream"), std::string::npos);
+  EXPECT_FALSE(h.close_seen);
+  EXPECT_EQ(h.s.poll_timeout(), std::nullopt);  // the application paces the stream
+  h.s.send_body("data: one\n\n", h.now);
+  h.drain();
+  EXPECT_TRUE(h.written.ends_with("\r\n\r\ndata: one\n\n"));
+  h.respond(h.requests[1].id, text_response(200, "late\n"));  // the pipelined one is dropped
+  EXPECT_EQ(h.written.find("late"), std::string::npos);
+  h.s.end_body(h.now);
+  h.drain();
+  EXPECT_TRUE(h.close_seen);
+}
+
+TEST(HttpSession, StreamedBodyEndsWhenTheReaderGoesAway) {
+  Harness h;
+  h.feed("GET /events HTTP/1.1\r\nHost: x\r\n\r\n");
+  Response head;
+  head.streamed = true;
+  h.respond(h.requests[0].id, std::move(head));
+  ASSERT_TRUE(h.s.streaming());
+  h.eof();
+  EXPECT_TRUE(h.close_seen);
+  EXPECT_FALSE(h.s.streaming());
+}
+
 }  // namespace
 }  // namespace mail::http

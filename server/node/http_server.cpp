@@ -22,11 +22,11 @@ Status HttpServer::bind() { return service_.bind(listener_specs()); }
 
 Status HttpServer::start() { return service_.bind_once_and_start(listener_specs()); }
 
-std::unique_ptr<DrivenSession> HttpServer::open_session(Connection& connection, const ConnectionInfo&) {
+std::unique_ptr<DrivenSession> HttpServer::open_session(Connection& connection, const ConnectionInfo& info) {
   http::SessionConfig c;
   c.limits = config_.limits;
   c.wall_at_start = env_.clock().wall_now();
-  return std::make_unique<HttpSessionAdapter>(*this, connection, std::move(c), env_.clock().now());
+  return std::make_unique<HttpSessionAdapter>(*this, connection, info, std::move(c), env_.clock().now());
 }
 
 std::string HttpServer::refusal_bytes(std::string_view) const {

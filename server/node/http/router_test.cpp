@@ -14,8 +14,8 @@ rt::Task<http::Response> hello(http::Request request) {
 }
 
 rt::Task<void> route_into(const HttpRouter& router, http::Request request, http::Response& out) {
-  rt::Task<http::Response> routed = router.route(std::move(request));
-  out = co_await std::move(routed);
+  rt::Task<HttpAnswer> routed = router.route(std::move(request));
+  out = (co_await std::move(routed)).response;
 }
 
 http::Response route(const HttpRouter& router, std::string method, std::string target) {
@@ -40,6 +40,22 @@ TEST(HttpRouter, KnownPathRunsItsHandlerAndTheQueryIsNotPartOfTheRoute) {
   const http::Response r = route(router, "GET", "/metrics?name[]=x");
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, "hello GET\n");
+}
+
+TEST(HttpRouter, PrefixRouteTakesWhatNoExactPathMatchesAndTheLongestPrefixWins) {
+  HttpRouter router;
+  router.add("GET", "/jmap/download/x", hello);
+  router.add_prefix("GET", "/jmap/", [](http::Request) -> rt::Task<http::Response> {
+    co_return http::text_response(200, "short\n");
+  });
+  router.add_prefix("GET", "/jmap/download/", [](http::Request r) -> rt::Task<http::Response> {
+    co_return http::text_response(200, "long " + std::string(r.path()) + "\n");
+  });
+  EXPECT_EQ(route(router, "GET", "/jmap/download/a/b?accept=x").body, "long /jmap/download/a/b\n");
+  EXPECT_EQ(route(router, "GET", "/jmap/download/x").body, "hello GET\n");
+  EXPECT_EQ(route(router, "GET", "/jmap/upload/a").body, "short\n");
+  EXPECT_EQ(route(router, "GET", "/jma").status, 404);
+  EXPECT_EQ(route(router, "POST", "/jmap/upload/a").status, 405);
 }
 
 TEST(HttpRouter, Rfc9110_15_5_5_UnknownPathIs404) {

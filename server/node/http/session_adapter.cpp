@@ -3,26 +3,71 @@
 
 namespace mail::node {
 
+HttpSessionAdapter::~HttpSessionAdapter() = default;
+
 bool HttpSessionAdapter::dispatch_events(Instant) {
   bool any = false;
   while (auto event = session_.poll_event()) {
     any = true;
     ++server_.counters_.requests;
+    event->request.peer = peer_;
+    event->request.secure = secure_;
     connection_.start_job(handle(event->id, std::move(event->request)));
   }
   return any;
 }
 
+void HttpSessionAdapter::feed_eof(Instant now) {
+  session_.feed_eof(now);
+  if (session_.closed()) cancel_stream();
+}
+
+void HttpSessionAdapter::shutdown(Instant now, bool force) {
+  cancel_stream();  // an event stream ends at a shutdown, graceful or not
+  session_.shutdown(now, force);
+  if (stream_ == nullptr || force) return;
+  session_.end_body(now);
+}
+
+void HttpSessionAdapter::cancel_stream() {
+  if (stream_) stream_->cancel();
+}
+
 rt::Task<Connection::JobResult> HttpSessionAdapter::handle(std::uint64_t id, http::Request request) {
-  rt::Task<http::Response> routed = server_.router_.route(std::move(request));
-  http::Response response = co_await std::move(routed);
-  if (response.status >= 500) {
+  rt::Task<HttpAnswer> routed = server_.router_.route(std::move(request));
+  HttpAnswer answer = co_await std::move(routed);
+  const int status = answer.response.status;
+  if (status >= 500) {
     ++server_.counters_.server_errors;
-  } else if (response.status >= 400) {
+  } else if (status >= 400) {
     ++server_.counters_.client_errors;
   }
-  co_return [this, id, response = std::move(response)](Instant now, bool open) mutable {
-    if (open) session_.respond(id, std::move(response), now);
+  co_return [this, id, answer = std::move(answer)](Instant now, bool open) mutable {
+    if (!open) {
+      if (answer.stream) answer.stream->cancel();
+      return;
+    }
+    session_.respond(id, std::move(answer.response), now);
+    if (answer.stream && session_.streaming() && stream_ == nullptr) {
+      stream_ = std::move(answer.stream);
+      connection_.start_job(pump_stream());
+    }
+  };
+}
+
+// Pulls the streamed body piece by piece; each piece is written before the next is asked.
+rt::Task<Connection::JobResult> HttpSessionAdapter::pump_stream() {
+  for (;;) {
+    rt::Task<std::string> next = stream_->next();
+    std::string piece = co_await std::move(next);
+    if (piece.empty()) break;
+    rt::Task<bool> delivered = connection_.deliver([this, piece = std::move(piece)](Instant now, bool open) mutable {
+      if (open) session_.send_body(std::move(piece), now);
+    });
+    if (!co_await std::move(delivered) || !session_.streaming()) break;
+  }
+  co_return [this](Instant now, bool open) {
+    if (open) session_.end_body(now);
   };
 }
 

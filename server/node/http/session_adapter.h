@@ -1,7 +1,8 @@
 // HttpSessionAdapter: the HTTP application side of one connection. It runs a sans-IO
 // http::ServerSession under the generic node::Connection driver and answers each request
 // by routing it (HttpRouter) as a job of the connection; the session writes the answers
-// in request order. Env only. Internal to HttpServer.
+// in request order; a streamed answer's body (an event stream) is pulled from its
+// HttpBodyStream by a job that delivers each piece. Env only. Internal to HttpServer.
 #pragma once
 
 #include <cstdint>
@@ -16,16 +17,19 @@ namespace mail::node {
 
 class HttpSessionAdapter final : public DrivenSession {
  public:
-  HttpSessionAdapter(HttpServer& server, Connection& connection, http::SessionConfig config, Instant now)
-      : server_(server), connection_(connection), session_(std::move(config), now) {}
+  HttpSessionAdapter(HttpServer& server, Connection& connection, const ConnectionInfo& info,
+                     http::SessionConfig config, Instant now)
+      : server_(server), connection_(connection), peer_(info.remote.address), secure_(info.tls),
+        session_(std::move(config), now) {}
+  ~HttpSessionAdapter() override;
 
   std::size_t feed(std::string_view in, Instant now) override { return session_.feed(in, now); }
-  void feed_eof(Instant now) override { session_.feed_eof(now); }
+  void feed_eof(Instant now) override;
   std::optional<proto::Output> poll_output() override { return session_.poll_output(); }
   std::optional<Instant> poll_timeout() const override { return session_.poll_timeout(); }
   void handle_timeout(Instant now) override { session_.handle_timeout(now); }
   void tls_established(Instant) override {}  // HTTPS is implicit TLS only: no upgrade
-  void shutdown(Instant now, bool force) override { session_.shutdown(now, force); }
+  void shutdown(Instant now, bool force) override;
   bool closed() const override { return session_.closed(); }
   bool dispatch_events(Instant now) override;
   std::size_t buffered_bytes() const override { return session_.buffered_bytes(); }
@@ -34,10 +38,16 @@ class HttpSessionAdapter final : public DrivenSession {
 
  private:
   rt::Task<Connection::JobResult> handle(std::uint64_t id, http::Request request);
+  rt::Task<Connection::JobResult> pump_stream();
+  void cancel_stream();
 
   HttpServer& server_;
   Connection& connection_;
+  std::string peer_;
+  bool secure_ = false;
   http::ServerSession session_;
+  std::unique_ptr<HttpBodyStream> stream_;  // the streamed answer's body, once its head is out
+
 };
 
 }  // namespace mail::node
