@@ -376,8 +376,9 @@ class Model {
     parts_.push_back(JPart{});
     JPart p;
     p.node = node_index;
-    p.type = ascii_lower(m.type) + "/" + ascii_lower(m.subtype);
-    if (m.disposition) p.disposition = ascii_lower(*m.disposition);
+    // The MIME parser keeps 8-bit octets of malformed fields: JSON needs valid UTF-8.
+    p.type = message::sanitize_utf8(ascii_lower(m.type) + "/" + ascii_lower(m.subtype));
+    if (m.disposition) p.disposition = message::sanitize_utf8(ascii_lower(*m.disposition));
     p.name = part_name(m);
     if (m.is_multipart()) {
       std::size_t k = 0;
