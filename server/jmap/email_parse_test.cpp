@@ -292,6 +292,7 @@ TEST(JmapEmailParse, HtmlToTextAndPreview) {
   EXPECT_EQ(html_to_text("<style>p{}</style><p>a&lt;b</p><!-- c --><script>x</script>&#233;&#xE9;"),
             "\na<b\néé");
   EXPECT_EQ(html_to_text("<script>never closed"), "");
+  EXPECT_EQ(html_to_text("Gr&uuml;&szlig;e&hellip; &unknown; &#0; &#xZZ;"), "Grüße… &unknown; &#0; &#xZZ;");
   EXPECT_EQ(collapse_whitespace("  a \r\n\t b  ", 256), "a b");
   EXPECT_EQ(collapse_whitespace("abcdef", 3), "abc");
   const std::string body(600, 'x');
