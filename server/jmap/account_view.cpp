@@ -165,6 +165,7 @@ rt::Task<Result<AccountView>> AccountView::load(store::MailStore& store, std::st
   }
   view.folder_set_hash_ = hash;
   if (!with_messages) co_return view;
+  view.has_messages_ = true;
   for (std::size_t i = 0; i < view.mailboxes.size(); ++i) {
     auto snapshot = co_await store.open_folder(user, view.mailboxes[i].info.name);
     if (!snapshot) continue;

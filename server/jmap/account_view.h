@@ -54,12 +54,14 @@ class AccountView {
   [[nodiscard]] std::optional<std::size_t> mailbox_index(std::string_view id) const;
   [[nodiscard]] const EmailEntry* email(std::string_view email_id) const;
   [[nodiscard]] std::uint64_t highest_modseq() const noexcept { return highest_modseq_; }
+  [[nodiscard]] bool has_messages() const noexcept { return has_messages_; }
   [[nodiscard]] std::string email_state() const { return std::to_string(highest_modseq_); }
   [[nodiscard]] std::string mailbox_state() const;
 
  private:
   std::uint64_t highest_modseq_ = 0;
   std::uint64_t folder_set_hash_ = 0;
+  bool has_messages_ = false;
   std::unordered_map<std::string, std::size_t> by_content_;
 };
 

@@ -64,7 +64,7 @@ struct Api::SubmissionLog {
 
 Api::Api(store::MailStore& store, Submitter* submitter, ApiConfig config)
     : store_(store), submitter_(submitter), config_(std::move(config)),
-      submission_log_(std::make_unique<SubmissionLog>()) {
+      submission_log_(std::make_unique<SubmissionLog>()), views_(std::make_unique<ViewCache>()) {
   if (!config_.now_unix) config_.now_unix = [] { return std::int64_t{0}; };
   if (!config_.address_of) config_.address_of = [](std::string_view user) { return std::string(user); };
 }
@@ -132,7 +132,7 @@ rt::Task<HttpResult> Api::call(std::string user, std::string body) {
     co_return r;
   }
   Request& request = *parsed.request;
-  CallContext ctx{*this, user, account_id(user), {}, {}, {}, {}, false};
+  CallContext ctx{*this, user, account_id(user), {}, {}, {}, {}};
   if (request.created_ids) ctx.created_ids = *request.created_ids;
   for (auto& call : request.calls) {
     ctx.call_id = call.call_id;
@@ -153,9 +153,9 @@ rt::Task<HttpResult> Api::call(std::string user, std::string body) {
     rt::Task<void> run = method->run(ctx, call.args);
     co_await std::move(run);
   }
-  auto view = co_await AccountView::load(store_, user, false);
+  auto view = co_await this->view(user, false);
   json::object response{{"methodResponses", std::move(ctx.responses)},
-                        {"sessionState", view ? view->mailbox_state() : std::string("0")}};
+                        {"sessionState", view ? (*view)->mailbox_state() : std::string("0")}};
   if (request.created_ids) response["createdIds"] = std::move(ctx.created_ids);
   co_return json_result(200, response);
 }
@@ -187,10 +187,10 @@ rt::Task<HttpResult> Api::download(std::string user, std::string account, std::s
     r.content_type = accept.empty() ? blob->type : accept;
     co_return r;
   }
-  auto view = co_await AccountView::load(store_, user, true);
-  const EmailEntry* email = view ? view->email(email_id(ref->content_id)) : nullptr;
+  auto view = co_await this->view(user, true);
+  const EmailEntry* email = view ? (*view)->email(email_id(ref->content_id)) : nullptr;
   if (email == nullptr) co_return problem(404, "notFound", "No such blob.");
-  CallContext ctx{*this, user, account, {}, {}, {}, {}, false};
+  CallContext ctx{*this, user, account, {}, {}, {}, {}};
   auto bytes = co_await read_email(ctx, *email);
   if (!bytes) co_return problem(404, "notFound", "No such blob.");
   if (ref->kind == BlobRef::Kind::message) {
@@ -206,27 +206,69 @@ rt::Task<HttpResult> Api::download(std::string user, std::string account, std::s
 }
 
 rt::Task<Result<States>> Api::states(std::string user) {
-  auto view = co_await AccountView::load(store_, user, false);
+  auto view = co_await this->view(user, false);
   if (!view) co_return fail(view.error());
   States s;
-  s.email = view->email_state();
+  s.email = (*view)->email_state();
   s.thread = s.email;
-  s.mailbox = view->mailbox_state();
+  s.mailbox = (*view)->mailbox_state();
   s.submission = std::to_string(submissions(user).size());
   co_return s;
 }
 
 // ------------------------------------------------------------------ CallContext
-rt::Task<AccountView*> CallContext::load_view(bool with_messages) {
-  if (view && (view_has_messages || !with_messages)) co_return &*view;
-  auto loaded = co_await AccountView::load(api.store(), user, with_messages);
+rt::Task<const AccountView*> CallContext::load_view(bool with_messages) {
+  if (view && (view->has_messages() || !with_messages)) co_return view.get();
+  auto loaded = co_await api.view(user, with_messages);
   if (!loaded) {
     error("serverFail", loaded.error().detail);
     co_return nullptr;
   }
   view = std::move(*loaded);
-  view_has_messages = with_messages;
-  co_return &*view;
+  co_return view.get();
+}
+
+// ------------------------------------------------------------------ the view cache
+struct Api::ViewCache {
+  struct Entry {
+    std::shared_ptr<const AccountView> view;  // null: stale
+    std::uint64_t generation = 0;             // bumped by every change notification
+    std::uint64_t last_use = 0;
+    std::unique_ptr<store::ChangeSubscription> subscription;
+  };
+  std::map<std::string, Entry, std::less<>> by_user;
+  std::uint64_t uses = 0;
+};
+
+rt::Task<Result<std::shared_ptr<const AccountView>>> Api::view(std::string user, bool with_messages) {
+  constexpr std::size_t kCachedAccountsMax = 64;
+  auto& cache = *views_;
+  auto it = cache.by_user.find(user);
+  if (it == cache.by_user.end()) {
+    if (cache.by_user.size() >= kCachedAccountsMax) {  // forget the least recently used
+      auto oldest = cache.by_user.begin();
+      for (auto i = cache.by_user.begin(); i != cache.by_user.end(); ++i) {
+        if (i->second.last_use < oldest->second.last_use) oldest = i;
+      }
+      cache.by_user.erase(oldest);
+    }
+    it = cache.by_user.emplace(user, ViewCache::Entry{}).first;
+    ViewCache::Entry* entry = &it->second;
+    entry->subscription = store_.subscribe(user, [entry](std::string_view, std::uint64_t) {
+      ++entry->generation;
+      entry->view.reset();
+    });
+  }
+  it->second.last_use = ++cache.uses;
+  if (it->second.view && (it->second.view->has_messages() || !with_messages)) co_return it->second.view;
+  const std::uint64_t generation = it->second.generation;
+  auto loaded = co_await AccountView::load(store_, user, with_messages);
+  if (!loaded) co_return fail(loaded.error());
+  auto shared = std::make_shared<const AccountView>(std::move(*loaded));
+  // Store it only if nothing changed while it was read (and the entry still exists).
+  auto again = cache.by_user.find(user);
+  if (again != cache.by_user.end() && again->second.generation == generation) again->second.view = shared;
+  co_return shared;
 }
 
 void CallContext::respond(std::string_view name, json::object args) {

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "jmap/account_view.h"
 #include "jmap/blob_store.h"
 #include "jmap/request.h"
 #include "runtime/task.h"
@@ -84,6 +85,10 @@ class Api {
   Submitter* submitter() noexcept { return submitter_; }
   BlobStore& blobs() noexcept { return blobs_; }
 
+  // The account as JMAP sees it (account_view.h), shared by the requests until the store
+  // reports a change of the account (MailStore::subscribe); at most 64 accounts kept.
+  rt::Task<Result<std::shared_ptr<const AccountView>>> view(std::string user, bool with_messages);
+
   struct Submission;  // EmailSubmission records of this run (RFC 8621 §7)
   std::vector<Submission>& submissions(std::string_view user);
 
@@ -95,6 +100,8 @@ class Api {
   std::uint64_t uploads_ = 0;  // makes upload blob ids unique (they are per account)
   struct SubmissionLog;
   std::unique_ptr<SubmissionLog> submission_log_;
+  struct ViewCache;
+  std::unique_ptr<ViewCache> views_;
 };
 
 }  // namespace mail::jmap

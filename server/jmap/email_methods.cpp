@@ -272,7 +272,7 @@ rt::Task<void> email_get(CallContext& ctx, json::object& args) {
   options.all = bool_arg(args, "fetchAllBodyValues", bad).value_or(false);
   options.max_bytes = static_cast<std::size_t>(std::max<std::int64_t>(0, int_arg(args, "maxBodyValueBytes", bad).value_or(0)));
   if (bad) co_return ctx.error("invalidArguments");
-  AccountView* view = co_await ctx.load_view(true);
+  const AccountView* view = co_await ctx.load_view(true);
   if (view == nullptr) co_return;
   const std::size_t max = ctx.api.config().limits.max_objects_in_get;
   if ((ids && ids->size() > max) || (!ids && view->emails.size() > max)) co_return ctx.error("requestTooLarge");
@@ -333,7 +333,7 @@ static rt::Task<void> changes(CallContext& ctx, json::object& args, bool threads
   } catch (...) {
     co_return ctx.error("cannotCalculateChanges", "Unknown state.");
   }
-  AccountView* view = co_await ctx.load_view(true);
+  const AccountView* view = co_await ctx.load_view(true);
   if (view == nullptr) co_return;
   if (since_modseq > view->highest_modseq()) co_return ctx.error("cannotCalculateChanges", "Unknown state.");
   std::set<std::string> created, updated, destroyed;
@@ -390,7 +390,7 @@ rt::Task<void> email_changes(CallContext& ctx, json::object& args) { return chan
 rt::Task<void> thread_changes(CallContext& ctx, json::object& args) { return changes(ctx, args, true); }
 
 // The Emails of the view matching `filter` (null: all), in `sort` order.
-static rt::Task<std::optional<std::vector<std::size_t>>> run_query(CallContext& ctx, AccountView& view,
+static rt::Task<std::optional<std::vector<std::size_t>>> run_query(CallContext& ctx, const AccountView& view,
                                                                    const json::object* filter,
                                                                    const std::vector<SortKey>& sort) {
   QueryCaches caches;
@@ -489,7 +489,7 @@ rt::Task<void> email_query(CallContext& ctx, json::object& args) {
     if (!bad_sort.empty()) co_return ctx.error("unsupportedSort", bad_sort);
     co_return ctx.error("invalidArguments", "sort");
   }
-  AccountView* view = co_await ctx.load_view(true);
+  const AccountView* view = co_await ctx.load_view(true);
   if (view == nullptr) co_return;
   auto matched = co_await run_query(ctx, *view, filter, *keys);
   if (!matched) co_return;
@@ -531,7 +531,7 @@ rt::Task<void> thread_get(CallContext& ctx, json::object& args) {
   bool bad = false;
   auto ids = string_list(args, "ids", bad);
   if (bad) co_return ctx.error("invalidArguments");
-  AccountView* view = co_await ctx.load_view(true);
+  const AccountView* view = co_await ctx.load_view(true);
   if (view == nullptr) co_return;
   json::array list, not_found;
   for (const auto& raw : ids.value_or(std::vector<std::string>{})) {
@@ -568,7 +568,7 @@ rt::Task<void> search_snippet_get(CallContext& ctx, json::object& args) {
     }
   };
   if (const auto* f = args.if_contains("filter"); f != nullptr && f->is_object()) collect(collect, f->get_object());
-  AccountView* view = co_await ctx.load_view(true);
+  const AccountView* view = co_await ctx.load_view(true);
   if (view == nullptr) co_return;
   std::vector<const EmailEntry*> found;
   json::array not_found;

@@ -136,7 +136,7 @@ rt::Task<std::variant<std::string, json::object>> append_email(CallContext& ctx,
 }  // namespace
 
 rt::Task<std::optional<std::string>> read_email(CallContext& ctx, const EmailEntry& email) {
-  AccountView* view = co_await ctx.load_view(true);
+  const AccountView* view = co_await ctx.load_view(true);
   if (view == nullptr) co_return std::nullopt;
   for (const auto& c : email.copies) {
     auto bytes = co_await ctx.api.store().read(ctx.user, view->mailboxes[c.mailbox].info.name, c.info.uid);
@@ -146,7 +146,7 @@ rt::Task<std::optional<std::string>> read_email(CallContext& ctx, const EmailEnt
 }
 
 rt::Task<std::optional<json::object>> update_email(CallContext& ctx, const std::string& id, const json::object& patch) {
-  AccountView* view = co_await ctx.load_view(true);
+  const AccountView* view = co_await ctx.load_view(true);
   if (view == nullptr) co_return set_error("serverFail");
   const EmailEntry* e = view->email(id);
   if (e == nullptr) co_return set_error("notFound");
@@ -206,7 +206,7 @@ rt::Task<std::optional<json::object>> update_email(CallContext& ctx, const std::
 }
 
 rt::Task<std::optional<json::object>> destroy_email(CallContext& ctx, const std::string& id) {
-  AccountView* view = co_await ctx.load_view(true);
+  const AccountView* view = co_await ctx.load_view(true);
   if (view == nullptr) co_return set_error("serverFail");
   const EmailEntry* e = view->email(id);
   if (e == nullptr) co_return set_error("notFound");
@@ -222,7 +222,7 @@ rt::Task<std::optional<json::object>> destroy_email(CallContext& ctx, const std:
 
 rt::Task<void> email_set(CallContext& ctx, json::object& args) {
   if (!ctx.check_account(args)) co_return;
-  AccountView* view = co_await ctx.load_view(true);
+  const AccountView* view = co_await ctx.load_view(true);
   if (view == nullptr) co_return;
   const std::string old_state = view->email_state();
   bool bad = false;
@@ -338,7 +338,7 @@ rt::Task<void> email_import(CallContext& ctx, json::object& args) {
   if (!ctx.check_account(args)) co_return;
   const auto* emails = args.if_contains("emails");
   if (emails == nullptr || !emails->is_object()) co_return ctx.error("invalidArguments", "emails");
-  AccountView* view = co_await ctx.load_view(true);
+  const AccountView* view = co_await ctx.load_view(true);
   if (view == nullptr) co_return;
   const std::string old_state = view->email_state();
   json::object created, not_created;
@@ -421,7 +421,7 @@ rt::Task<void> email_parse(CallContext& ctx, json::object& args) {
     if (const UploadedBlob* b = ctx.api.blobs().get(ctx.account_id, id, ctx.now())) {
       bytes = b->bytes;
     } else if (auto ref = parse_blob_id(id); ref && ref->kind == BlobRef::Kind::message) {
-      AccountView* view = co_await ctx.load_view(true);
+      const AccountView* view = co_await ctx.load_view(true);
       if (view == nullptr) co_return;
       if (const EmailEntry* e = view->email(email_id(ref->content_id))) bytes = co_await read_email(ctx, *e);
       content_id = ref->content_id;

@@ -60,7 +60,7 @@ rt::Task<void> mailbox_get(CallContext& ctx, json::object& args) {
   auto properties = string_list(args, "properties", bad);
   if (bad) co_return ctx.error("invalidArguments");
   if (ids && ids->size() > ctx.api.config().limits.max_objects_in_get) co_return ctx.error("requestTooLarge");
-  AccountView* view = co_await ctx.load_view(false);
+  const AccountView* view = co_await ctx.load_view(false);
   if (view == nullptr) co_return;
   json::array list, not_found;
   if (ids) {
@@ -87,7 +87,7 @@ rt::Task<void> mailbox_changes(CallContext& ctx, json::object& args) {
   bool bad = false;
   auto since = string_arg(args, "sinceState", bad);
   if (bad || !since) co_return ctx.error("invalidArguments");
-  AccountView* view = co_await ctx.load_view(false);
+  const AccountView* view = co_await ctx.load_view(false);
   if (view == nullptr) co_return;
   const std::string now = view->mailbox_state();
   const auto dash = since->find('-');
@@ -120,7 +120,7 @@ rt::Task<void> mailbox_changes(CallContext& ctx, json::object& args) {
 
 rt::Task<void> mailbox_query(CallContext& ctx, json::object& args) {
   if (!ctx.check_account(args)) co_return;
-  AccountView* view = co_await ctx.load_view(false);
+  const AccountView* view = co_await ctx.load_view(false);
   if (view == nullptr) co_return;
   std::vector<const MailboxEntry*> matches;
   const json::object* filter = nullptr;
@@ -185,7 +185,7 @@ rt::Task<void> mailbox_query_changes(CallContext& ctx, json::object& args) {
 
 rt::Task<void> mailbox_set(CallContext& ctx, json::object& args) {
   if (!ctx.check_account(args)) co_return;
-  AccountView* view = co_await ctx.load_view(false);
+  const AccountView* view = co_await ctx.load_view(false);
   if (view == nullptr) co_return;
   const std::string old_state = view->mailbox_state();
   bool bad = false;

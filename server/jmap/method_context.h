@@ -5,6 +5,7 @@
 #pragma once
 
 #include <boost/json.hpp>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,11 +22,10 @@ struct CallContext {
   json::object created_ids;  // creation id -> server id, the whole request (§3.3)
   json::array responses;     // [name, args, call id] so far
   std::string call_id;
-  std::optional<AccountView> view;
-  bool view_has_messages = false;
+  std::shared_ptr<const AccountView> view;  // Api::view(): shared, read-only
 
   // The account as it is now (cached until invalidate()); null with an error answered.
-  rt::Task<AccountView*> load_view(bool with_messages);
+  rt::Task<const AccountView*> load_view(bool with_messages);
   void invalidate() { view.reset(); }
   void respond(std::string_view name, json::object args);
   void error(std::string_view type, std::string_view description = {});

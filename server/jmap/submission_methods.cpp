@@ -137,7 +137,7 @@ rt::Task<void> submission_set(CallContext& ctx, json::object& args) {
         continue;
       }
       const auto email_id_resolved = ctx.resolve_id(email->get_string());
-      AccountView* view = co_await ctx.load_view(true);
+      const AccountView* view = co_await ctx.load_view(true);
       if (view == nullptr) co_return;
       const EmailEntry* e = email_id_resolved ? view->email(*email_id_resolved) : nullptr;
       if (e == nullptr) {
@@ -236,7 +236,7 @@ rt::Task<void> submission_set(CallContext& ctx, json::object& args) {
     }
     return std::nullopt;
   };
-  AccountView* view = co_await ctx.load_view(true);
+  const AccountView* view = co_await ctx.load_view(true);
   if (view == nullptr) co_return;
   const std::string email_old = view->email_state();
   json::object updated, not_updated, not_destroyed;

@@ -154,6 +154,8 @@ struct QuotaUsage {
 
 // Called after a change to one of the account's folders became durable (a session in
 // IDLE wakes up, another session's next command reports it). Runs on the Env's executor.
+// `modseq` 0: the folder set or a subscription changed (CREATE, DELETE, (UN)SUBSCRIBE),
+// no message did.
 using ChangeListener = UniqueFunction<void(std::string_view folder, std::uint64_t modseq)>;
 
 class ChangeSubscription {

@@ -277,14 +277,38 @@ std::optional<std::string> JmapService::check_token(std::string_view token) {
 
 rt::Task<std::optional<std::string>> JmapService::check_password(const std::string& login, const std::string& password,
                                                                  const std::string& client, std::string_view mechanism) {
+  constexpr Duration kPasswordCacheTtl = 60s;
+  constexpr std::size_t kPasswordCacheMax = 4096;
   const Instant now = env_.clock().now();
+  // Every JMAP request carries the password under Basic: a PBKDF2 per request would cost
+  // more than the request. A recent success is remembered under a keyed hash.
+  std::string cache_key = login;
+  cache_key += '\0';
+  cache_key += password;
+  const Sha256Digest digest = crypto_.hmac_sha256(token_key_, cache_key);
+  cache_key.assign(reinterpret_cast<const char*>(digest.data()), digest.size());
+  if (auto hit = password_cache_.find(cache_key); hit != password_cache_.end()) {
+    if (hit->second.expires > now && !guard_.ip_locked(client, now)) co_return hit->second.mailbox;
+    password_cache_.erase(hit);
+  }
   bool ok = false;
   if (credentials_ != nullptr && !guard_.user_locked(auth_budget_key(login), now)) {
     ok = sasl::verify_password(crypto_, *credentials_, login, password);
   }
   LoginVerdict verdict = judge_login(guard_, mechanism, login, ok, client, now);
   env_.log().write(verdict.level, "jmap: " + verdict.log_line);
-  if (verdict.accepted) co_return login_mailbox(mailbox_of_login_, login);
+  if (verdict.accepted) {
+    std::string mailbox = login_mailbox(mailbox_of_login_, login);
+    if (password_cache_.size() >= kPasswordCacheMax) {
+      auto oldest = password_cache_.begin();
+      for (auto it = password_cache_.begin(); it != password_cache_.end(); ++it) {
+        if (it->second.expires < oldest->second.expires) oldest = it;
+      }
+      password_cache_.erase(oldest);
+    }
+    password_cache_[cache_key] = CachedLogin{mailbox, now + kPasswordCacheTtl};
+    co_return mailbox;
+  }
   ++counters_.auth_failures;
   auto timer = env_.clock().make_timer();
   (void)co_await rt::sleep_until(*timer, now + verdict.delay);

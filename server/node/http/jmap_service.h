@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -96,6 +97,14 @@ class JmapService {
   std::unique_ptr<Outbound> outbound_;
   std::unique_ptr<jmap::Api> api_;
   std::string token_key_;
+  // Basic credentials verified lately (Dovecot's auth cache): HMAC of "login\0password"
+  // under token_key_ -> (mailbox, expiry). A password change takes effect within
+  // kPasswordCacheTtl; bounded to kPasswordCacheMax entries (oldest dropped first).
+  struct CachedLogin {
+    std::string mailbox;
+    Instant expires{};
+  };
+  std::map<std::string, CachedLogin> password_cache_;
   JmapCounters counters_;
 };
 

@@ -391,7 +391,10 @@ rt::Task<Status> IndexedStore::create_folder(std::string user, std::string name,
   name = index::normalize_folder_name(name);
   auto locked = co_await impl_->acquire(std::move(user));
   if (!locked.ok()) co_return fail(locked.error());
-  co_return co_await create_locked(*impl_, *locked->account, std::move(name), use);
+  const std::string created = name;
+  Status made = co_await create_locked(*impl_, *locked->account, std::move(name), use);
+  if (made.ok()) impl_->notify(locked->account->user, created, 0);  // the folder set changed
+  co_return made;
 }
 
 rt::Task<Status> IndexedStore::delete_folder(std::string user, std::string name) {
@@ -438,6 +441,7 @@ rt::Task<Status> IndexedStore::delete_folder(std::string user, std::string name)
   a.unlink_pending.erase(id);
   std::erase_if(a.unlinked, [id](const index::PendingUnlink& p) { return p.folder_id == id; });
   a.folders.erase(it);
+  impl_->notify(a.user, name, 0);  // the folder set changed
   co_return Status{};
 }
 
@@ -529,6 +533,7 @@ rt::Task<Status> IndexedStore::set_subscribed(std::string user, std::string name
   if (!s.ok()) co_return s;
   if (subscribed) a.subscriptions.insert(name);
   else a.subscriptions.erase(name);
+  impl_->notify(a.user, name, 0);  // a subscription is a folder property (JMAP isSubscribed)
   co_return Status{};
 }
 

@@ -864,6 +864,27 @@ TEST_F(IndexedStoreTest, SubscribersHearAppendsDeliveriesFlagsAndExpunges_Rfc217
   EXPECT_EQ(*delivered, message("mail", "from outside"));
 }
 
+// JMAP's Mailbox state (and IMAP's LIST in another session) must hear of a changed folder
+// set: CREATE, DELETE and (UN)SUBSCRIBE notify with modseq 0 (no message changed).
+TEST_F(IndexedStoreTest, SubscribersHearFolderSetChangesWithModseqZero_Rfc8621_2_2) {
+  make_account();
+  std::vector<std::pair<std::string, std::uint64_t>> heard;
+  auto sub = store().subscribe(kUser, [&](std::string_view folder, std::uint64_t modseq) {
+    heard.emplace_back(std::string(folder), modseq);
+  });
+  ASSERT_TRUE(call(store().create_folder(kUser, "Projects", SpecialUse::none)).ok());
+  ASSERT_EQ(heard.size(), 1u);
+  EXPECT_EQ(heard[0], std::make_pair(std::string("Projects"), std::uint64_t{0}));
+  ASSERT_TRUE(call(store().set_subscribed(kUser, "Projects", false)).ok());
+  ASSERT_EQ(heard.size(), 2u);
+  ASSERT_TRUE(call(store().delete_folder(kUser, "Projects")).ok());
+  ASSERT_EQ(heard.size(), 3u);
+  EXPECT_EQ(heard[2], std::make_pair(std::string("Projects"), std::uint64_t{0}));
+  // A refused change tells nobody.
+  EXPECT_FALSE(call(store().create_folder(kUser, "INBOX", SpecialUse::none)).ok());
+  EXPECT_EQ(heard.size(), 3u);
+}
+
 // A delivery writes its file before it takes the account's lock; when the INBOX's first
 // rescan runs in between, it indexes the file and the delivery's own commit finds the row.
 // With the same (empty) flags that is no change: one MODSEQ, one notification, not two.
