@@ -115,7 +115,7 @@ struct FolderChange {
     expunged,  // removed (EXPUNGE, MOVE source, another program deleted the file)
   };
   Kind kind = Kind::added;
-  MessageInfo info;  // expunged: uid and modseq only
+  MessageInfo info;  // expunged: uid, modseq, content_id only ("" if the tombstone predates it)
 };
 
 struct FolderChanges {

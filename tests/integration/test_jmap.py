@@ -206,11 +206,12 @@ def test_imap_and_jmap_interleaved_on_one_mailbox_agree(server):
     m.noop()
     typ, data = m.uid("SEARCH", None, "SUBJECT", '"interleaved one"')
     assert data[0].split() == []
+    # The expunge's tombstone keeps the content id (index schema v4), so the destroyed
+    # Email is named (RFC 8620 §5.2), not cannotCalculateChanges.
     changes = j.call(("Email/changes", {"sinceState": state}))[0]
-    if changes[0] == "Email/changes":
-        assert eid in changes[1]["destroyed"]
-    else:
-        assert changes[1]["type"] == "cannotCalculateChanges"
+    assert changes[0] == "Email/changes", changes
+    assert eid in changes[1]["destroyed"], changes
+    assert eid not in changes[1]["updated"] and eid not in changes[1]["created"], changes
     m.logout()
 
 

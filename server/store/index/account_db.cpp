@@ -375,7 +375,7 @@ Result<FolderContents> AccountDb::load_folder(std::int64_t id) {
     m.info.content_id = std::string(st->column_text(8));
     out.messages.push_back(std::move(m));
   }
-  auto ts = db_.prepare("SELECT uid, modseq FROM expunged WHERE folder_id = ?1 ORDER BY modseq");
+  auto ts = db_.prepare("SELECT uid, modseq, content_id FROM expunged WHERE folder_id = ?1 ORDER BY modseq");
   if (!ts) return fail(ts.error());
   ts->bind(1, id);
   while (true) {
@@ -383,7 +383,8 @@ Result<FolderContents> AccountDb::load_folder(std::int64_t id) {
     if (!row) return fail(row.error());
     if (!*row) break;
     out.tombstones.push_back(Tombstone{static_cast<std::uint32_t>(ts->column_int64(0)),
-                                       static_cast<std::uint64_t>(ts->column_int64(1))});
+                                       static_cast<std::uint64_t>(ts->column_int64(1)),
+                                       std::string(ts->column_text(2))});
   }
   return out;
 }
@@ -555,7 +556,7 @@ Result<std::vector<Tombstone>> AccountDb::set_flags(std::int64_t folder_id,
     upd->bind(4, static_cast<std::int64_t>(flags.system)).bind(5, join_keywords(flags.keywords));
     TRY_STATUS(upd->run());
     if (db_.changes() == 0) continue;  // the counter moved on for nothing: harmless gap
-    out.push_back(Tombstone{uid, *modseq});
+    out.push_back(Tombstone{uid, *modseq, {}});
     last = *modseq;
   }
   if (last != 0) TRY_STATUS(set_folder_modseq(db_, folder_id, last));
@@ -596,13 +597,13 @@ Result<ExpungeOutcome> AccountDb::expunge(std::int64_t folder_id, std::vector<st
   }
   auto folder = folder_by_id(db_, folder_id);
   if (!folder) return fail(folder.error());
-  auto sel = db_.prepare("SELECT id FROM messages WHERE folder_id = ?1 AND uid = ?2");
+  auto sel = db_.prepare("SELECT id, content_id FROM messages WHERE folder_id = ?1 AND uid = ?2");
   if (!sel) return fail(sel.error());
   auto del = db_.prepare("DELETE FROM messages WHERE id = ?1");
   if (!del) return fail(del.error());
   auto deltxt = db_.prepare("DELETE FROM texts WHERE rowid = ?1");
   if (!deltxt) return fail(deltxt.error());
-  auto tomb = db_.prepare("INSERT OR REPLACE INTO expunged(folder_id, uid, modseq) VALUES (?1, ?2, ?3)");
+  auto tomb = db_.prepare("INSERT OR REPLACE INTO expunged(folder_id, uid, modseq, content_id) VALUES (?1, ?2, ?3, ?4)");
   if (!tomb) return fail(tomb.error());
   ExpungeOutcome out;
   out.horizon_modseq = folder->counters.horizon_modseq;
@@ -616,6 +617,7 @@ Result<ExpungeOutcome> AccountDb::expunge(std::int64_t folder_id, std::vector<st
     if (!row) return fail(row.error());
     if (!*row) continue;
     const std::int64_t rowid = sel->column_int64(0);
+    std::string content_id(sel->column_text(1));
     auto modseq = next_modseq();
     if (!modseq) return fail(modseq.error());
     del->reset();
@@ -626,8 +628,9 @@ Result<ExpungeOutcome> AccountDb::expunge(std::int64_t folder_id, std::vector<st
     TRY_STATUS(deltxt->run());
     tomb->reset();
     tomb->bind(1, folder_id).bind(2, static_cast<std::int64_t>(uid)).bind(3, static_cast<std::int64_t>(*modseq));
+    tomb->bind(4, content_id);
     TRY_STATUS(tomb->run());
-    out.removed.push_back(Tombstone{uid, *modseq});
+    out.removed.push_back(Tombstone{uid, *modseq, std::move(content_id)});
     last = *modseq;
   }
   if (last != 0) {

@@ -3,7 +3,8 @@
 // a query plan that runs the FTS5 MATCH once (texts the outer loop) instead of once per
 // message of the folder. set_flags: one MODSEQ per message named, in order (RFC 7162 §3.1.4
 // via STORE), the counter durable across a reopen. expunge: the rows' removal and the
-// files' pending_unlink rows in one transaction. Blocking calls straight from the test
+// files' pending_unlink rows in one transaction, and tombstones that keep the expunged
+// message's content id. Blocking calls straight from the test
 // thread (no lane needed).
 #include "store/index/account_db.h"
 
@@ -103,10 +104,10 @@ TEST_F(AccountDbSearchTest, SetFlagsTakesOneModseqPerMessageInOrder) {
     // uid 9 is unknown: it still takes a number (a harmless gap), and gets no tombstone
     auto changed = (*db)->set_flags(inbox, {{2, flagged}, {9, flagged}, {1, flagged}});
     ASSERT_TRUE(changed.ok()) << changed.error().detail;
-    EXPECT_EQ(*changed, (std::vector<Tombstone>{{2, base + 1}, {1, base + 3}}));
+    EXPECT_EQ(*changed, (std::vector<Tombstone>{{2, base + 1, ""}, {1, base + 3, ""}}));
     auto changed2 = (*db)->set_flags(inbox, {{1, Flags{}}});
     ASSERT_TRUE(changed2.ok()) << changed2.error().detail;
-    EXPECT_EQ(*changed2, (std::vector<Tombstone>{{1, base + 4}}));
+    EXPECT_EQ(*changed2, (std::vector<Tombstone>{{1, base + 4, ""}}));
   }
   auto again = AccountDb::open(path, "", &floor);
   ASSERT_TRUE(again.ok()) << again.error().detail;
@@ -184,6 +185,43 @@ TEST_F(AccountDbExpungeTest, RecordsPendingUnlinksInItsTransaction_Rfc1939_6) {
   pending = (*db)->pending_unlinks();
   ASSERT_TRUE(pending.ok());
   EXPECT_TRUE(pending->empty());
+}
+
+// The tombstone keeps the expunged row's content id (JMAP Email/changes, RFC 8620 §5.2,
+// names destroyed Emails by it), written in the expunge's transaction and read back by
+// load_folder after a reopen.
+TEST_F(AccountDbExpungeTest, TombstoneKeepsTheExpungedMessagesContentId_Rfc8620_5_2) {
+  std::uint32_t floor = 0;
+  auto db = AccountDb::open(root_ + "/index.sqlite", "", &floor);
+  ASSERT_TRUE(db.ok()) << db.error().detail;
+  auto folders = (*db)->create_folders({{"INBOX", "", SpecialUse::none}}, 1'700'000'000, 0, true);
+  ASSERT_TRUE(folders.ok()) << folders.error().detail;
+  const std::int64_t inbox = (*folders)[0].id;
+  FolderCounters after;
+  std::vector<NewMessage> in;
+  for (int n = 1; n <= 3; ++n) {
+    in.push_back(message(n, "body"));
+    in.back().content_id = "cid-" + std::to_string(n);
+  }
+  ASSERT_TRUE((*db)->add_messages(inbox, std::move(in), &after).ok());
+
+  auto out = (*db)->expunge(inbox, {3, 1}, 100, {"new/1", "new/3"});
+  ASSERT_TRUE(out.ok()) << out.error().detail;
+  ASSERT_EQ(out->removed.size(), 2u);
+  EXPECT_EQ(out->removed[0].uid, 1u);
+  EXPECT_EQ(out->removed[0].content_id, "cid-1");
+  EXPECT_EQ(out->removed[1].uid, 3u);
+  EXPECT_EQ(out->removed[1].content_id, "cid-3");
+
+  db->reset();
+  db = AccountDb::open(root_ + "/index.sqlite", "", &floor);
+  ASSERT_TRUE(db.ok()) << db.error().detail;
+  auto loaded = (*db)->load_folder(inbox);
+  ASSERT_TRUE(loaded.ok()) << loaded.error().detail;
+  ASSERT_EQ(loaded->tombstones.size(), 2u);
+  EXPECT_EQ(loaded->tombstones, out->removed);  // uid, modseq and content id each
+  ASSERT_EQ(loaded->messages.size(), 1u);
+  EXPECT_EQ(loaded->messages[0].info.content_id, "cid-2");
 }
 
 }  // namespace

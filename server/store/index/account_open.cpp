@@ -357,6 +357,9 @@ void IndexedStore::Impl::apply_added(Account& a, FolderState& f, const std::vect
 void IndexedStore::Impl::apply_expunged(Account& a, FolderState& f, const index::ExpungeOutcome& out) {
   MAIL_ASSERT(f.cache.has_value());
   for (const auto& t : out.removed) {
+    // The database's tombstone and the cache's name the same message.
+    const CachedMessage* m = f.cache->find(t.uid);
+    MAIL_ASSERT(m != nullptr && m->info.content_id == t.content_id);
     const bool gone = f.cache->expunge(t.uid, t.modseq);
     MAIL_ASSERT(gone);
   }

@@ -137,6 +137,7 @@ Result<FolderChanges> FolderCache::changes_since(std::uint64_t since_modseq) con
     c.kind = FolderChange::Kind::expunged;
     c.info.uid = it->uid;
     c.info.modseq = it->modseq;
+    c.info.content_id = it->content_id;
     out.changes.push_back(std::move(c));
   }
   // Both runs are already in modseq order (the log and the tombstones are kept so): merge.
@@ -176,8 +177,9 @@ bool FolderCache::expunge(std::uint32_t uid, std::uint64_t modseq) {
   if (it == messages_.end() || it->info.uid != uid) return false;
   advance_modseq(modseq);
   account_in(it->info, -1);
+  std::string content_id = std::move(it->info.content_id);
   messages_.erase(it);
-  tombstones_.push_back(Tombstone{uid, modseq});
+  tombstones_.push_back(Tombstone{uid, modseq, std::move(content_id)});
   return true;
 }
 

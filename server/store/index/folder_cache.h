@@ -27,6 +27,9 @@ struct CachedMessage {
 struct Tombstone {
   std::uint32_t uid = 0;
   std::uint64_t modseq = 0;  // of the expunge
+  // The expunged message's content id (JMAP's Email id); "" for a tombstone written before
+  // the index kept it (schema version < 4), and in set_flags' (uid, modseq) results.
+  std::string content_id;
   friend bool operator==(const Tombstone&, const Tombstone&) = default;
 };
 
@@ -62,7 +65,7 @@ class FolderCache {
 
   // Everything after `since_modseq` (ascending modseq, one entry per uid): messages added
   // after it (kind added), messages whose flags changed after it (kind flags), tombstones
-  // after it (kind expunged). Errc::expired when since_modseq < horizon (the log no longer
+  // after it (kind expunged: uid, modseq and content id only). Errc::expired when since_modseq < horizon (the log no longer
   // holds every expunge after it).
   Result<FolderChanges> changes_since(std::uint64_t since_modseq) const;
 

@@ -83,6 +83,32 @@ TEST(FolderCache, ChangesSinceBeforeTheHorizonIsExpired) {
   EXPECT_EQ(ok->changes[0].info.uid, 2u);
 }
 
+// An expunge's entry names the message's content id (its JMAP Email id, RFC 8621 §4.1.1),
+// so Email/changes (RFC 8620 §5.2) can list it as destroyed; a tombstone loaded without
+// one (written before the index kept it) reports "".
+TEST(FolderCache, ExpungedEntryCarriesTheMessagesContentId_Rfc8620_5_2) {
+  FolderCache f = three();
+  ASSERT_TRUE(f.expunge(2, 4));
+  auto ch = f.changes_since(3);
+  ASSERT_TRUE(ch.ok());
+  ASSERT_EQ(ch->changes.size(), 1u);
+  EXPECT_EQ(ch->changes[0].kind, FolderChange::Kind::expunged);
+  EXPECT_EQ(ch->changes[0].info.content_id, "c2");
+  ASSERT_EQ(f.tombstones().size(), 1u);
+  EXPECT_EQ(f.tombstones()[0].content_id, "c2");
+
+  FolderCounters c{.uidvalidity = 1, .uidnext = 10, .highestmodseq = 9, .horizon_modseq = 0};
+  const FolderCache loaded(c, {msg(9, 9)}, {{4, 7, "c4"}, {5, 8, ""}});
+  auto old = loaded.changes_since(6);
+  ASSERT_TRUE(old.ok());
+  ASSERT_EQ(old->changes.size(), 3u);
+  EXPECT_EQ(old->changes[0].info.uid, 4u);
+  EXPECT_EQ(old->changes[0].info.content_id, "c4");
+  EXPECT_EQ(old->changes[1].info.uid, 5u);
+  EXPECT_EQ(old->changes[1].info.content_id, "");
+  EXPECT_EQ(old->changes[2].kind, FolderChange::Kind::added);
+}
+
 TEST(FolderCache, UnknownUidsChangeNothing) {
   FolderCache f = three();
   EXPECT_FALSE(f.set_flags(9, Flags{}, 4));
@@ -96,7 +122,7 @@ TEST(FolderCache, UnknownUidsChangeNothing) {
 
 TEST(FolderCache, ConstructorDropsTombstonesAtOrBelowTheHorizon) {
   FolderCounters c{.uidvalidity = 1, .uidnext = 10, .highestmodseq = 9, .horizon_modseq = 5};
-  FolderCache f(c, {msg(9, 9)}, {{4, 8}, {1, 3}, {2, 5}});
+  FolderCache f(c, {msg(9, 9)}, {{4, 8, ""}, {1, 3, ""}, {2, 5, ""}});
   ASSERT_EQ(f.tombstones().size(), 1u);
   EXPECT_EQ(f.tombstones()[0].uid, 4u);
 }

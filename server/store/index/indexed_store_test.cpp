@@ -430,6 +430,8 @@ TEST_F(IndexedStoreTest, MoveRemovesFromSourceAndReportsCopyuid_Rfc6851_3) {
   const std::string c1 = message("one", "1"), c2 = message("two", "2");
   const std::uint32_t u1 = append("INBOX", c1);
   const std::uint32_t u2 = append("INBOX", c2);
+  const FolderSnapshot src = open("INBOX");
+  ASSERT_EQ(src.messages.size(), 2u);
   const std::uint64_t before = status("INBOX").highestmodseq;
   auto r = call(store().move(kUser, "INBOX", {u1, u2}, "Trash"));
   ASSERT_TRUE(r.ok()) << r.error().detail;
@@ -445,6 +447,13 @@ TEST_F(IndexedStoreTest, MoveRemovesFromSourceAndReportsCopyuid_Rfc6851_3) {
   ASSERT_TRUE(ch.ok());
   ASSERT_EQ(ch->changes.size(), 2u);
   for (const auto& c : ch->changes) EXPECT_EQ(c.kind, FolderChange::Kind::expunged);
+  // Each names the moved message's content id (JMAP: the Email left this mailbox).
+  EXPECT_EQ(ch->changes[0].info.uid, u1);
+  EXPECT_EQ(ch->changes[0].info.content_id, src.messages[0].content_id);
+  EXPECT_EQ(ch->changes[1].info.uid, u2);
+  EXPECT_EQ(ch->changes[1].info.content_id, src.messages[1].content_id);
+  EXPECT_FALSE(src.messages[0].content_id.empty());
+  EXPECT_NE(src.messages[0].content_id, src.messages[1].content_id);
   // The INBOX files are gone; the Trash files are there.
   EXPECT_TRUE(files_in(maildir() / "new").empty());
   EXPECT_EQ(files_in(maildir() / ".Trash" / "new").size(), 2u);
@@ -483,6 +492,8 @@ TEST_F(IndexedStoreTest, ChangesSinceListsAddsFlagChangesAndExpunges_Rfc7162_3_2
   make_account();
   const std::uint32_t a = append("INBOX", message("a", "1"));
   const std::uint32_t b = append("INBOX", message("b", "2"));
+  const std::string b_content_id = open("INBOX").messages.at(1).content_id;
+  ASSERT_FALSE(b_content_id.empty());
   const std::uint64_t since = status("INBOX").highestmodseq;
   const std::uint32_t c = append("INBOX", message("c", "3"));
   ASSERT_TRUE(call(store().store_flags(kUser, "INBOX", {a}, FlagOp::add, flags_of(flag_seen), std::nullopt)).ok());
@@ -497,6 +508,8 @@ TEST_F(IndexedStoreTest, ChangesSinceListsAddsFlagChangesAndExpunges_Rfc7162_3_2
   EXPECT_EQ(ch->changes[1].info.flags.system, flag_seen);
   EXPECT_EQ(ch->changes[2].kind, FolderChange::Kind::expunged);
   EXPECT_EQ(ch->changes[2].info.uid, b);
+  // The expunged message's content id: JMAP Email/changes (RFC 8620 §5.2) lists it destroyed.
+  EXPECT_EQ(ch->changes[2].info.content_id, b_content_id);
   for (std::size_t i = 1; i < ch->changes.size(); ++i) {
     EXPECT_LT(ch->changes[i - 1].info.modseq, ch->changes[i].info.modseq);
   }
@@ -513,6 +526,7 @@ TEST_F(IndexedStoreTest, ChangesSinceListsAddsFlagChangesAndExpunges_Rfc7162_3_2
   ASSERT_EQ(after->changes.size(), 3u);
   EXPECT_EQ(after->changes[2].kind, FolderChange::Kind::expunged);
   EXPECT_EQ(after->changes[2].info.uid, b);
+  EXPECT_EQ(after->changes[2].info.content_id, b_content_id);
 }
 
 TEST_F(IndexedStoreTest, ChangesSinceOlderThanPrunedTombstonesIsExpired_Rfc7162_3_2) {
@@ -590,6 +604,7 @@ TEST_F(IndexedStoreTest, SchemaVersion1IndexIsMigratedNotRebuilt) {
     ASSERT_TRUE(db.ok());
     ASSERT_TRUE(db->exec("ALTER TABLE folders DROP COLUMN recent_uid;"
                          "DROP TABLE pending_unlink;"  // version 3's
+                         "ALTER TABLE expunged DROP COLUMN content_id;"  // version 4's
                          "UPDATE meta SET value = 1 WHERE key = 'schema_version';")
                     .ok());
   }
@@ -612,6 +627,7 @@ TEST_F(IndexedStoreTest, SchemaVersion2IndexIsMigratedNotRebuilt) {
     auto db = sqlite::Db::open(store().index_path(kUser));
     ASSERT_TRUE(db.ok());
     ASSERT_TRUE(db->exec("DROP TABLE pending_unlink;"
+                         "ALTER TABLE expunged DROP COLUMN content_id;"  // version 4's
                          "UPDATE meta SET value = 2 WHERE key = 'schema_version';")
                     .ok());
   }
@@ -629,9 +645,58 @@ TEST_F(IndexedStoreTest, SchemaVersion2IndexIsMigratedNotRebuilt) {
     ASSERT_TRUE(db.ok());
     auto v = db->query_int64("SELECT value FROM meta WHERE key = 'schema_version'");
     ASSERT_TRUE(v.ok());
-    EXPECT_EQ(*v, 3);
+    EXPECT_EQ(*v, 4);
   }
   EXPECT_EQ(uids_of(open("INBOX")), std::vector<std::uint32_t>{2});
+}
+
+// An index whose tombstones predate their content ids (schema version 3) is migrated in
+// place, not rebuilt: the old tombstones stay in the change log with content id "" (JMAP
+// then cannot name that Email and answers cannotCalculateChanges, RFC 8620 §5.2), and new
+// expunges record the content id.
+TEST_F(IndexedStoreTest, SchemaVersion3IndexIsMigratedAndKeepsItsTombstones_Rfc7162_3_2) {
+  make_account();
+  const std::uint32_t a = append("INBOX", message("a", "1"));
+  const std::uint32_t b = append("INBOX", message("b", "2"));
+  const std::string b_content_id = open("INBOX").messages.at(1).content_id;
+  ASSERT_FALSE(b_content_id.empty());
+  const std::uint64_t since = status("INBOX").highestmodseq;
+  ASSERT_TRUE(call(store().expunge(kUser, "INBOX", {a})).ok());
+  const std::uint32_t uidvalidity = status("INBOX").uidvalidity;
+  reopen();
+  {
+    auto db = sqlite::Db::open(store().index_path(kUser));
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE(db->exec("ALTER TABLE expunged DROP COLUMN content_id;"
+                         "UPDATE meta SET value = 3 WHERE key = 'schema_version';")
+                    .ok());
+  }
+  EXPECT_EQ(uids_of(open("INBOX")), std::vector<std::uint32_t>{b});
+  EXPECT_EQ(status("INBOX").uidvalidity, uidvalidity);
+  EXPECT_EQ(store().stats().rebuilds, 0u);
+  ASSERT_TRUE(call(store().expunge(kUser, "INBOX", {b})).ok());
+  auto ch = call(store().changes_since(kUser, "INBOX", since));
+  ASSERT_TRUE(ch.ok()) << ch.error().detail;
+  ASSERT_EQ(ch->changes.size(), 2u);
+  EXPECT_EQ(ch->changes[0].kind, FolderChange::Kind::expunged);
+  EXPECT_EQ(ch->changes[0].info.uid, a);
+  EXPECT_EQ(ch->changes[0].info.content_id, "");  // the old tombstone, kept
+  EXPECT_EQ(ch->changes[1].kind, FolderChange::Kind::expunged);
+  EXPECT_EQ(ch->changes[1].info.uid, b);
+  EXPECT_EQ(ch->changes[1].info.content_id, b_content_id);
+  reopen();
+  {
+    auto db = sqlite::Db::open(store().index_path(kUser));
+    ASSERT_TRUE(db.ok());
+    auto v = db->query_int64("SELECT value FROM meta WHERE key = 'schema_version'");
+    ASSERT_TRUE(v.ok());
+    EXPECT_EQ(*v, 4);
+  }
+  auto again = call(store().changes_since(kUser, "INBOX", since));
+  ASSERT_TRUE(again.ok());
+  ASSERT_EQ(again->changes.size(), 2u);
+  EXPECT_EQ(again->changes[0].info.content_id, "");
+  EXPECT_EQ(again->changes[1].info.content_id, b_content_id);
 }
 
 // ------------------------------------------------------------------ expunge atomicity
@@ -1152,6 +1217,8 @@ TEST_F(IndexedStoreRescanTest, FileDeletedBehindTheStoresBackIsExpunged) {
   make_account();
   const std::uint32_t keep = append("INBOX", message("keep", "1"));
   const std::uint32_t lose = append("INBOX", message("lose", "2"));
+  const std::string lose_content_id = open("INBOX").messages.at(1).content_id;
+  ASSERT_FALSE(lose_content_id.empty());
   const std::uint64_t before = status("INBOX").highestmodseq;
   const auto names = files_in(maildir() / "new");
   ASSERT_EQ(names.size(), 2u);
@@ -1166,6 +1233,7 @@ TEST_F(IndexedStoreRescanTest, FileDeletedBehindTheStoresBackIsExpunged) {
   ASSERT_EQ(ch->changes.size(), 1u);
   EXPECT_EQ(ch->changes[0].kind, FolderChange::Kind::expunged);
   EXPECT_EQ(ch->changes[0].info.uid, lose);
+  EXPECT_EQ(ch->changes[0].info.content_id, lose_content_id);
   EXPECT_EQ(store().stats().rescan_removed, 1u);
   EXPECT_EQ(call(store().read(kUser, "INBOX", lose)).code(), Errc::not_found);
 }

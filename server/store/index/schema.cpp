@@ -41,6 +41,7 @@ CREATE TABLE expunged(
   folder_id INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,
   uid INTEGER NOT NULL,
   modseq INTEGER NOT NULL,
+  content_id TEXT NOT NULL DEFAULT '',
   PRIMARY KEY(folder_id, uid)) WITHOUT ROWID;
 CREATE INDEX expunged_by_modseq ON expunged(folder_id, modseq);
 CREATE VIRTUAL TABLE texts USING fts5(hdr, body, tokenize='trigram');
@@ -61,6 +62,9 @@ std::span<const std::string_view> migrations() noexcept {
       // first, then unlinks: RFC 1939 §6 UPDATE is all-or-none on any file system).
       "CREATE TABLE pending_unlink(folder_id INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,"
       " file TEXT NOT NULL, PRIMARY KEY(folder_id, file)) WITHOUT ROWID;",
+      // 3 -> 4: a tombstone names the expunged message's content id (JMAP Email/changes,
+      // RFC 8620 §5.2, lists it as destroyed); older tombstones do not know it ('').
+      "ALTER TABLE expunged ADD COLUMN content_id TEXT NOT NULL DEFAULT '';",
   };
   static_assert(std::size(kMigrations) == kSchemaVersion - 1);
   return kMigrations;

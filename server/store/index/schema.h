@@ -12,7 +12,9 @@
 //                           size, file (relative to the FOLDER's directory: "new/<n>",
 //                           "cur/<n>:2,S", so renaming a folder touches no message row),
 //                           base (the unique Maildir name, for rescans), content_id, headers
-//   expunged                tombstones (folder, uid, modseq) for QRESYNC, up to a horizon
+//   expunged                tombstones (folder, uid, modseq, content_id) for QRESYNC and
+//                           JMAP Email/changes, up to a horizon; content_id '' when the
+//                           tombstone predates version 4
 //   texts                   FTS5 (trigram: substring candidates) over header and body text,
 //                           rowid = messages.id
 //   pending_unlink          (folder, file) of expunged messages whose file may still exist:
@@ -26,7 +28,7 @@
 
 namespace mail::store::index {
 
-inline constexpr std::int64_t kSchemaVersion = 3;
+inline constexpr std::int64_t kSchemaVersion = 4;
 
 // The statements that create every table of kSchemaVersion in an empty database.
 std::string_view schema_sql() noexcept;
