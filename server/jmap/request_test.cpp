@@ -293,6 +293,13 @@ TEST(JsonPointer, Rfc6901_4_EscapesDecodeLeftToRight) {
   // "~01" is "~1" (first ~0 -> ~, then a literal 1), never "/".
   EXPECT_EQ(evaluate_pointer(rfc6901_doc(), "/~01"), json::value(9));
   EXPECT_EQ(evaluate_pointer(rfc6901_doc(), "/a/b"), std::nullopt);  // unescaped '/' splits
+  // §3: "~" is only ever "~0" or "~1"; anything else is a pointer that does not conform.
+  EXPECT_EQ(evaluate_pointer(rfc6901_doc(), "/m~n"), std::nullopt);
+  EXPECT_EQ(evaluate_pointer(rfc6901_doc(), "/m~2n"), std::nullopt);
+  EXPECT_EQ(evaluate_pointer(rfc6901_doc(), "/m~"), std::nullopt);
+  json::object args = json::parse(R"({"#x": {"resultOf": "c", "name": "Core/echo", "path": "/a~b"}})").as_object();
+  const json::array responses = json::parse(R"([["Core/echo", {"a~b": 1}, "c"]])").as_array();
+  EXPECT_EQ(resolve_references(args, responses), "invalidResultReference");
 }
 
 TEST(JsonPointer, Rfc6901_4_ArrayIndexes) {
