@@ -1,5 +1,5 @@
 // jmap::Api over a real IndexedStore (io::AsioEnv, real files under /tmp, the store tests'
-// setup): a fresh account's role Mailboxes (RFC 8621 §2), Email/set
+// setup): a fresh account's role Mailboxes (RFC 8621 §2), Core/echo (RFC 8620 §4), Email/set
 // create + Email/get round trip (RFC 8621 §4.6, §4.2), Email/query sort, position and anchor
 // (RFC 8620 §5.5, RFC 8621 §4.4), and Mailbox/set create/rename/destroy with mailboxHasEmail
 // (RFC 8621 §2.5). Each request goes through Api::call as the HTTP layer sends it.
@@ -118,6 +118,13 @@ TEST_F(JmapApiTest, Rfc8621_2_FreshAccountHasTheRoleMailboxes) {
   }
   EXPECT_EQ(roles, (std::set<std::string>{"inbox", "drafts", "sent", "trash", "junk", "archive"}));
   EXPECT_TRUE(res.at("state").is_string());
+}
+
+TEST_F(JmapApiTest, Rfc8620_4_CoreEchoReturnsItsArguments) {
+  const json::object args{{"hello", true}, {"list", json::array{1, "two", nullptr}}};
+  json::array responses = call(json::array{json::array{"Core/echo", args, "e1"}});
+  ASSERT_EQ(responses.size(), 1u);
+  EXPECT_EQ(responses[0], (json::array{"Core/echo", args, "e1"}));
 }
 
 TEST_F(JmapApiTest, Rfc8620_3_3_MethodOfAnUndeclaredCapabilityIsUnknownMethod) {
