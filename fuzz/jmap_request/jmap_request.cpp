@@ -7,7 +7,8 @@
 //        of the original args and sets its plain name; failure is one of the two §3.7 errors.
 //  odd:  the rest is "DOC\0POINTER" (or just POINTER against the fixed responses):
 //        evaluate_pointer must not crash, and on a pointer without '*' tokens and with only
-//        valid ~0/~1 escapes it agrees with Boost.JSON's RFC 6901 find_pointer.
+//        valid ~0/~1 escapes it agrees with Boost.JSON's RFC 6901 find_pointer (except
+//        where Boost accepts an empty token as an array index).
 #include <boost/json.hpp>
 #include <cstddef>
 #include <cstdint>
@@ -54,14 +55,27 @@ bool plain_rfc6901(std::string_view pointer) {
   return true;
 }
 
+bool has_empty_token(std::string_view pointer) {
+  for (std::size_t i = 0; i < pointer.size(); ++i) {
+    if (pointer[i] == '/' && (i + 1 == pointer.size() || pointer[i + 1] == '/')) return true;
+  }
+  return false;
+}
+
 void check_pointer(const json::value& doc, std::string_view pointer) {
   const auto ours = jmap::evaluate_pointer(doc, pointer);
   if (!plain_rfc6901(pointer)) return;
   boost::system::error_code ec;
   const json::value* theirs = doc.find_pointer(pointer, ec);
-  // "-" names the (nonexistent) element after the last: both must miss it.
-  MAIL_ASSERT(ours.has_value() == (theirs != nullptr));
-  if (ours) MAIL_ASSERT(*ours == *theirs);
+  // What we find, Boost finds too, and the same value.
+  if (ours) {
+    MAIL_ASSERT(theirs != nullptr);
+    MAIL_ASSERT(*ours == *theirs);
+    return;
+  }
+  // The converse only where Boost 1.81 is strict: it takes an empty token as array index 0
+  // ("//2" found [0][2]), which RFC 6901 §4 does not allow ("0" / %x31-39 *DIGIT).
+  if (!has_empty_token(pointer)) MAIL_ASSERT(theirs == nullptr);
 }
 
 void check_request(std::string_view body) {
