@@ -225,8 +225,10 @@ void ServerSession::flush(Instant now) {
     options.keep_alive = slot.keep_alive && !slot.response->close && !last;
     options.head = slot.head;
     outputs_.push_back(proto::out::Send{serialize(*slot.response, date, options)});
-    if (slot.response->streamed && !slot.head && options.keep_alive) {
-      // The head is out; the body follows with send_body(). Nothing after it is read.
+    if (slot.response->streamed && !slot.head) {
+      // The head is out; the body follows with send_body(). Nothing after it is read. The
+      // body is delimited by the close (RFC 9112 §6.3), so a request that asked for the
+      // close ("Connection: close", HTTP/1.0) gets its stream too.
       streaming_ = true;
       reading_done_ = true;
       input_.clear();

@@ -324,6 +324,29 @@ TEST(HttpSession, StreamedBodyFollowsItsHeadAndEndsWithTheConnection) {
   EXPECT_TRUE(h.close_seen);
 }
 
+// A client that sends "Connection: close" (Python's urllib always does) still gets the
+// stream: the close is what ends the body anyway (RFC 9112 §6.3 rule 8, §9.6).
+TEST(HttpSession, StreamedBodyFollowsARequestThatAskedForTheClose) {
+  for (const char* request : {"GET /events HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                              "GET /events HTTP/1.0\r\n\r\n"}) {
+    Harness h;
+    h.feed(request);
+    ASSERT_EQ(h.requests.size(), 1u) << request;
+    Response head;
+    head.headers.push_back(Header{"Content-Type", "text/event-stream"});
+    head.streamed = true;
+    h.respond(h.requests[0].id, std::move(head));
+    EXPECT_TRUE(h.s.streaming()) << request;
+    EXPECT_FALSE(h.close_seen) << request;
+    h.s.send_body("data: one\n\n", h.now);
+    h.drain();
+    EXPECT_TRUE(h.written.ends_with("\r\n\r\ndata: one\n\n")) << h.written;
+    h.s.end_body(h.now);
+    h.drain();
+    EXPECT_TRUE(h.close_seen);
+  }
+}
+
 TEST(HttpSession, StreamedBodyEndsWhenTheReaderGoesAway) {
   Harness h;
   h.feed("GET /events HTTP/1.1\r\nHost: x\r\n\r\n");

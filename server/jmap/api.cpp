@@ -19,7 +19,14 @@ struct MethodEntry {
   Method run;
 };
 
+// RFC 8620 §4: "The Core/echo method returns exactly the same arguments as it is given."
+rt::Task<void> core_echo(CallContext& ctx, json::object& args) {
+  ctx.respond("Core/echo", std::move(args));
+  co_return;
+}
+
 constexpr MethodEntry kMethods[] = {
+    {"Core/echo", kCapCore, core_echo},
     {"Mailbox/get", kCapMail, mailbox_get},
     {"Mailbox/changes", kCapMail, mailbox_changes},
     {"Mailbox/query", kCapMail, mailbox_query},

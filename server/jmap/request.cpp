@@ -13,16 +13,18 @@ RequestError error(int status, std::string_view type, std::string detail, std::s
 
 bool known_capability(std::string_view c) { return c == kCapCore || c == kCapMail || c == kCapSubmission; }
 
-// RFC 6901 §4 unescaping of one reference token.
-std::string unescape_token(std::string_view token) {
+// RFC 6901 §4 unescaping of one reference token; nullopt for a '~' that is not "~0" or
+// "~1" (§3: the pointer does not conform to the syntax, an error condition).
+std::optional<std::string> unescape_token(std::string_view token) {
   std::string out;
   for (std::size_t i = 0; i < token.size(); ++i) {
-    if (token[i] == '~' && i + 1 < token.size() && (token[i + 1] == '0' || token[i + 1] == '1')) {
-      out += token[i + 1] == '0' ? '~' : '/';
-      ++i;
-    } else {
+    if (token[i] != '~') {
       out += token[i];
+      continue;
     }
+    if (i + 1 >= token.size() || (token[i + 1] != '0' && token[i + 1] != '1')) return std::nullopt;
+    out += token[i + 1] == '0' ? '~' : '/';
+    ++i;
   }
   return out;
 }
@@ -32,7 +34,9 @@ std::optional<json::value> walk(const json::value& at, std::string_view rest) {
   if (rest.front() != '/') return std::nullopt;
   rest.remove_prefix(1);
   const auto slash = rest.find('/');
-  const std::string token = unescape_token(rest.substr(0, slash));
+  const auto unescaped = unescape_token(rest.substr(0, slash));
+  if (!unescaped) return std::nullopt;
+  const std::string& token = *unescaped;
   const std::string_view after = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash);
   if (const auto* obj = at.if_object()) {
     const auto* child = obj->if_contains(token);
