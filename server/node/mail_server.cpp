@@ -81,6 +81,10 @@ MailServer::MailServer(rt::Env& env, MailServerConfig config, const HandlerWrapp
   if (config_.http) {
     http_ = std::make_unique<HttpServer>(env_, *config_.http);
     add_metrics_route(http_->router(), *this);
+    if (config_.admin.enabled()) {
+      admin_ = std::make_unique<AdminApi>(env_, *this, config_.admin);
+      admin_->add_routes(http_->router());
+    }
   }
   set_tls(config_.tls);
 }

@@ -106,6 +106,9 @@ std::string render_metrics(MailServer& server) {
     logins.emplace_back(proto_label("pop3"), static_cast<double>(pop3->auth_successes));
     failures.emplace_back(proto_label("pop3"), static_cast<double>(pop3->auth_failures));
   }
+  if (auto* admin = server.admin()) {
+    failures.emplace_back(proto_label("http_admin"), static_cast<double>(admin->counters().auth_failures));
+  }
   m.family("cloudsdial_auth_successes_total", "counter", "Successful logins, per protocol.", logins);
   m.family("cloudsdial_auth_failures_total", "counter", "Failed authentications, per protocol.", failures);
 
@@ -124,6 +127,10 @@ std::string render_metrics(MailServer& server) {
              {{"", static_cast<double>(http->requests)}});
     m.family("cloudsdial_http_client_errors_total", "counter", "HTTP 4xx answers of handlers and the router.",
              {{"", static_cast<double>(http->client_errors)}});
+    m.family("cloudsdial_http_server_errors_total", "counter", "HTTP 5xx answers of handlers.",
+             {{"", static_cast<double>(http->server_errors)}});
+    m.family("cloudsdial_http_rate_limited_total", "counter", "HTTP requests refused with 429 by the per-IP rate limit.",
+             {{"", static_cast<double>(http->rate_limited)}});
   }
   if (auto* queue = server.outbound()) {
     const QueueCounters q = queue->counters();

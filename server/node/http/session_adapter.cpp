@@ -5,10 +5,21 @@ namespace mail::node {
 
 HttpSessionAdapter::~HttpSessionAdapter() = default;
 
-bool HttpSessionAdapter::dispatch_events(Instant) {
+bool HttpSessionAdapter::dispatch_events(Instant now) {
   bool any = false;
   while (auto event = session_.poll_event()) {
     any = true;
+    // Before routing: over the client's rate, 429 with Retry-After (RFC 6585 §4).
+    if (rate_limited_) {
+      if (auto wait = server_.rate_limiter_.admit(peer_, now)) {
+        ++server_.counters_.rate_limited;
+        ++server_.counters_.client_errors;
+        http::Response r = http::text_response(429, "Too many requests\n");
+        r.headers.push_back(http::Header{"Retry-After", std::to_string(retry_after_seconds(*wait))});
+        session_.respond(event->id, std::move(r), now);
+        continue;
+      }
+    }
     ++server_.counters_.requests;
     event->request.peer = peer_;
     event->request.secure = secure_;
