@@ -99,6 +99,7 @@ class MailServer {
   SmtpServer& smtp() noexcept { return smtp_; }
   const SmtpServer& smtp() const noexcept { return smtp_; }
   store::MailStore& mailboxes() noexcept { return store_; }
+  const store::IndexedStore& indexed_store() const noexcept { return store_; }  // stats, commit latencies
   ImapServer* imap() noexcept { return imap_.get(); }  // null unless configured
   Pop3Server* pop3() noexcept { return pop3_.get(); }  // null unless configured
   HttpServer* http() noexcept { return http_.get(); }  // null unless configured

@@ -1,6 +1,8 @@
 // HttpSessionAdapter (see header). Must not: touch Asio or Beast, or answer a request twice.
 #include "node/http/session_adapter.h"
 
+#include <chrono>
+
 namespace mail::node {
 
 HttpSessionAdapter::~HttpSessionAdapter() = default;
@@ -45,8 +47,11 @@ void HttpSessionAdapter::cancel_stream() {
 }
 
 rt::Task<Connection::JobResult> HttpSessionAdapter::handle(std::uint64_t id, http::Request request) {
+  const Instant started = server_.env_.clock().now();
   rt::Task<HttpAnswer> routed = server_.router_.route(std::move(request));
   HttpAnswer answer = co_await std::move(routed);
+  server_.counters_.request_seconds.observe(
+      std::chrono::duration<double>(server_.env_.clock().now() - started).count());
   const int status = answer.response.status;
   if (status >= 500) {
     ++server_.counters_.server_errors;
