@@ -27,7 +27,7 @@ def closed_port():
         return s.getsockname()[1]
 
 
-def admin_server(root, http_extra=None, admin=True):
+def admin_server(root, http_extra=None, admin=True, auth_extra=None):
     http = {"listen": '["127.0.0.1:0"]'}
     if admin:
         pw = root / "admin.pw"
@@ -38,7 +38,8 @@ def admin_server(root, http_extra=None, admin=True):
     route = f'[[relay.routes]]\ndomain = "remote.test"\nhost = "127.0.0.1"\nport = {closed_port()}\n'
     srv = Server(root, sections={"http": http, "imap": {"listen": '["127.0.0.1:0"]', "tls_listen": "[]"},
                                  "relay": {"trusted_networks": '["127.0.0.0/8"]'},
-                                 "auth": {"plaintext_on_loopback": "true", "failure_delay": '"0s"'}},
+                                 "auth": {"plaintext_on_loopback": "true", "failure_delay": '"0s"',
+                                          **(auth_extra or {})}},
                  users=[("demo", [])], extra_toml=route)
     srv.start()
     assert "http" in srv.http_ports, srv.log()
@@ -176,6 +177,22 @@ def test_queue_list_hold_release_flush_delete(srv):
 def test_unknown_admin_path_is_404_problem(srv):
     r, doc = call(srv, "GET", "/admin/api/nothing")
     assert r.status == 404 and doc["status"] == 404
+
+
+def test_admin_failures_share_the_auth_guard_lockout(tmp_path):
+    # [auth] ip_failures_max applies to the admin API like to IMAP: past it, even the right
+    # credentials are refused from that IP (and look like wrong ones).
+    s = admin_server(tmp_path / "guard", auth_extra={"ip_failures_max": "3"})
+    try:
+        r, _ = call(s, "GET", "/admin/api/status")
+        assert r.status == 200
+        for _ in range(4):
+            r, _ = call(s, "GET", "/admin/api/status", auth=(ADMIN[0], "guess"))
+            assert r.status == 401
+        r, _ = call(s, "GET", "/admin/api/status")
+        assert r.status == 401
+    finally:
+        s.stop()
 
 
 def test_admin_api_off_without_credentials_is_404(tmp_path):

@@ -13,6 +13,7 @@
 #include "node/mail_server.h"
 #include "node/queue_report.h"
 #include "proto/sasl/base64.h"
+#include "runtime/await.h"
 #include "store/index/async_mutex.h"
 #include "store/user_db.h"
 
@@ -182,7 +183,13 @@ rt::Task<http::Response> AdminApi::handle(http::Request request) {
     co_return problem(403, "tls-required", "the admin API needs HTTPS (or a loopback client)");
   }
   bool authorized = false;
+  std::string claimed_user;
   const auto header = request.header("Authorization");
+  // The failed-authentication defences every mail listener shares (auth_guard.h): a locked-out
+  // IP or admin name is refused like wrong credentials, without looking at them.
+  AuthGuard& guard = impl_->server.smtp().auth_guard();
+  const Instant now = impl_->env.clock().now();
+  const bool locked = guard.ip_locked(request.peer, now) || guard.user_locked(config.user, now);
   if (header) {
     std::string_view h = *header;
     // RFC 7617 §2: the scheme name is case-insensitive.
@@ -197,10 +204,21 @@ rt::Task<http::Response> AdminApi::handle(http::Request request) {
         // Both compared, always: no early exit on the user name either.
         const bool user_ok = constant_time_equal(user, config.user);
         const bool password_ok = constant_time_equal(password, config.password);
-        authorized = user_ok && password_ok;
+        authorized = user_ok && password_ok && !locked;
+        claimed_user = std::string(user);
       }
     }
-    if (!authorized) ++counters_.auth_failures;
+    if (!authorized) {
+      ++counters_.auth_failures;
+      // Answered after the guard's growing delay (per IP), as IMAP and POP3 do.
+      const Duration delay = guard.record_failure(request.peer, claimed_user, now);
+      if (delay > Duration::zero()) {
+        auto timer = impl_->env.clock().make_timer();
+        (void)co_await rt::sleep_until(*timer, now + delay);
+      }
+    } else {
+      guard.record_success(claimed_user);
+    }
   }
   if (!authorized) {
     http::Response r = problem(401, "unauthorized", header ? "wrong admin credentials" : "admin credentials needed");

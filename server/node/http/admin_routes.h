@@ -6,7 +6,8 @@
 // queue`), and server status. Auth: HTTP Basic (RFC 7617) against the configured admin
 // user and password, compared in constant time; accepted only over TLS or from a loopback
 // peer (else 403), like IMAP's plaintext policy. Missing or wrong credentials: 401 with
-// WWW-Authenticate; wrong ones are counted (admin auth failures in /metrics). Without an
+// WWW-Authenticate; wrong ones are counted (admin auth failures in /metrics) and go through
+// the mail listeners' AuthGuard (growing delay per IP, lockouts). Without an
 // admin user configured no route is added: every /admin/api path is 404. Env only.
 #pragma once
 
