@@ -179,6 +179,15 @@ def test_unknown_admin_path_is_404_problem(srv):
     assert r.status == 404 and doc["status"] == 404
 
 
+def test_rfc9110_15_5_6_wrong_method_is_405_with_allow(srv):
+    r, doc = call(srv, "PUT", "/admin/api/status")
+    assert r.status == 405 and r.getheader("Allow") == "GET" and doc["status"] == 405
+    r, doc = call(srv, "DELETE", "/admin/api/users")
+    assert r.status == 405 and r.getheader("Allow") == "GET, POST"
+    r, doc = call(srv, "GET", "/admin/api/queue/flush")
+    assert r.status == 405 and r.getheader("Allow") == "POST"
+
+
 def test_admin_failures_share_the_auth_guard_lockout(tmp_path):
     # [auth] ip_failures_max applies to the admin API like to IMAP: past it, even the right
     # credentials are refused from that IP (and look like wrong ones).

@@ -57,6 +57,13 @@ http::Response problem(int status, std::string_view type, std::string detail) {
   return r;
 }
 
+// RFC 9110 §15.5.6: a 405 lists the methods the resource has.
+http::Response method_not_allowed(std::string_view allow) {
+  http::Response r = problem(405, "method", "allowed here: " + std::string(allow));
+  r.headers.push_back(http::Header{"Allow", std::string(allow)});
+  return r;
+}
+
 http::Response json_response(int status, std::string body) {
   http::Response r;
   r.status = status;
@@ -230,7 +237,8 @@ rt::Task<http::Response> AdminApi::handle(http::Request request) {
   if (!full.starts_with(kPrefix)) co_return problem(404, "not-found", "no such resource");
   auto path = segments(full.substr(kPrefix.size()));
   if (!path || path->empty()) co_return problem(404, "not-found", "no such resource");
-  const std::string& method = request.method;
+  // HEAD is served by the GET handler (the session drops the body, RFC 9110 §9.3.2).
+  const std::string method = request.method == "HEAD" ? std::string("GET") : request.method;
   const std::string& what = (*path)[0];
   if (what == "users") {
     http::Response r = co_await impl_->users(method, *path, request);
@@ -241,13 +249,13 @@ rt::Task<http::Response> AdminApi::handle(http::Request request) {
     co_return r;
   }
   if (what == "domains" && path->size() == 1) {
-    if (method != "GET") co_return problem(405, "method", "domains: GET only");
+    if (method != "GET") co_return method_not_allowed("GET");
     json::array domains;
     for (const auto& d : impl_->server.config().directory.domains) domains.emplace_back(d);
     co_return json_response(200, json::object{{"domains", std::move(domains)}});
   }
   if (what == "status" && path->size() == 1) {
-    if (method != "GET") co_return problem(405, "method", "status: GET only");
+    if (method != "GET") co_return method_not_allowed("GET");
     co_return impl_->status();
   }
   co_return problem(404, "not-found", "no such resource");
@@ -299,8 +307,10 @@ rt::Task<http::Response> AdminApi::Impl::users(const std::string& method, const 
     if (!done.ok()) co_return problem_of(done.error());
     co_return json_response(200, json::object{{"name", store::canonical_user_name(path[1])}});
   }
-  co_return problem(path.size() <= 3 ? 405 : 404, path.size() <= 3 ? "method" : "not-found",
-                    "users: GET, POST users; DELETE users/NAME; PUT users/NAME/password");
+  if (path.size() == 1) co_return method_not_allowed("GET, POST");
+  if (path.size() == 2) co_return method_not_allowed("DELETE");
+  if (path.size() == 3 && path[2] == "password") co_return method_not_allowed("PUT");
+  co_return problem(404, "not-found", "users: GET, POST users; DELETE users/NAME; PUT users/NAME/password");
 }
 
 // The operations of the control socket (ControlServer::answer), with HTTP statuses.
@@ -313,12 +323,13 @@ rt::Task<http::Response> AdminApi::Impl::queue(const std::string& method, const 
     if (!s.ok()) co_return problem_of(s.error());
     co_return json_response(200, ok_json());
   }
-  if (path.size() == 2 && method == "GET") {
+  const bool flush = path.size() == 2 && path[1] == "flush";
+  if (path.size() == 2 && !flush && method == "GET") {
     auto m = q->show(path[1]);
     if (!m.ok()) co_return problem_of(m.error());
     co_return json_response(200, queue_show_json(*m));
   }
-  if (path.size() == 2 && method == "DELETE") {
+  if (path.size() == 2 && !flush && method == "DELETE") {
     Status s = co_await q->remove(path[1]);
     if (!s.ok()) co_return problem_of(s.error());
     co_return json_response(200, ok_json());
@@ -337,7 +348,11 @@ rt::Task<http::Response> AdminApi::Impl::queue(const std::string& method, const 
     if (!s.ok()) co_return problem_of(s.error());
     co_return json_response(200, ok_json());
   }
-  co_return problem(405, "method",
+  if (path.size() == 1) co_return method_not_allowed("GET");
+  if (flush) co_return method_not_allowed("POST");
+  if (path.size() == 2) co_return method_not_allowed("GET, DELETE");
+  if (path.size() == 3) co_return method_not_allowed("POST");
+  co_return problem(404, "not-found",
                     "queue: GET queue, POST queue/flush, GET|DELETE queue/ID, POST queue/ID/hold|release|flush");
 }
 
