@@ -73,7 +73,7 @@ login_timeout = "60s"           # from the greeting to a successful login
 idle_timeout = "10min"          # RFC 1939 3: the autologout timer is at least 10 minutes
 
 [http]
-listen = ["127.0.0.1:8080"]     # GET /metrics (Prometheus); JMAP, webmail, admin API: not yet
+listen = ["127.0.0.1:8080"]     # GET /metrics (Prometheus), the admin API
 tls_listen = []                 # HTTPS with the mail ports' certificate, e.g. ["0.0.0.0:443"]
 max_connections = 10000
 max_connections_per_ip = 100
@@ -82,6 +82,11 @@ body_limit = "10MiB"            # request body; beyond: 413
 max_requests_per_connection = 1000
 request_timeout = "30s"         # the header, then each body piece, within it; else 408
 idle_timeout = "60s"            # an idle keep-alive connection is closed
+requests_per_second = 50        # per client IP (token bucket); beyond: 429 with Retry-After; 0 = off
+request_burst = 100             # requests a client IP may make at once before the rate applies
+rate_limit_loopback = false     # loopback clients are not limited unless true
+# admin_user = "admin"          # the admin REST API (/admin/api/), HTTP Basic over TLS or loopback;
+# admin_password_file = "/etc/cloudsdial/admin.pw"   # its first line is the password
 
 [relay]
 outbound = true                 # queue and deliver mail for other domains (MX, or the routes below)
@@ -509,7 +514,9 @@ void read_http(Reader& r, const toml::table& root, AppConfig& cfg) {
   c.listen = {rt::Endpoint{"127.0.0.1", 8080}};
   c.tls_listen = {};
   r.check_keys(*t, "http", {"listen", "tls_listen", "max_connections", "max_connections_per_ip", "header_limit",
-                            "body_limit", "max_requests_per_connection", "request_timeout", "idle_timeout"});
+                            "body_limit", "max_requests_per_connection", "request_timeout", "idle_timeout",
+                            "admin_user", "admin_password_file", "requests_per_second", "request_burst",
+                            "rate_limit_loopback"});
   read_endpoints(r, *t, "http", "listen", c.listen);
   read_endpoints(r, *t, "http", "tls_listen", c.tls_listen);
   r.get_int(*t, "http", "max_connections", 1, 1'000'000, c.max_connections);
@@ -519,6 +526,31 @@ void read_http(Reader& r, const toml::table& root, AppConfig& cfg) {
   r.get_int(*t, "http", "max_requests_per_connection", 1, 1'000'000, c.max_requests_per_connection);
   r.get_duration(*t, "http", "request_timeout", 1s, 1h, c.request_timeout);
   r.get_duration(*t, "http", "idle_timeout", 1s, 24h, c.idle_timeout);
+  r.get_int(*t, "http", "requests_per_second", 0, 1'000'000, c.requests_per_second);
+  r.get_int(*t, "http", "request_burst", 0, 1'000'000, c.request_burst);
+  r.get_bool(*t, "http", "rate_limit_loopback", c.rate_limit_loopback);
+  r.get_string(*t, "http", "admin_user", c.admin_user);
+  r.get_string(*t, "http", "admin_password_file", c.admin_password_file);
+  if (!r.failed() && c.admin_user.empty() != c.admin_password_file.empty()) {
+    r.fail_at(t->source(), "http", "admin_user and admin_password_file go together");
+  }
+  if (!r.failed() && c.requests_per_second > 0 && c.request_burst == 0) {
+    r.fail_at(t->source(), "http.request_burst", "must be at least 1 when requests_per_second is set");
+  }
+  if (!r.failed() && !c.admin_password_file.empty()) {
+    std::ifstream in(c.admin_password_file, std::ios::binary);
+    std::string password;
+    if (!in || !std::getline(in, password)) {
+      r.fail_at(t->source(), "http.admin_password_file", "cannot read '" + c.admin_password_file + "'");
+      return;
+    }
+    if (!password.empty() && password.back() == '\r') password.pop_back();
+    if (password.empty() || password.find('\0') != std::string::npos) {
+      r.fail_at(t->source(), "http.admin_password_file", "the first line must be the password");
+      return;
+    }
+    c.admin_password = std::move(password);
+  }
   if (!r.failed() && c.listen.empty() && c.tls_listen.empty()) {
     r.fail_at(t->source(), "http", "needs at least one of listen and tls_listen (leave [http] out to serve no HTTP)");
   }
@@ -968,7 +1000,14 @@ std::string describe_config(const AppConfig& c) {
                             {"max_requests_per_connection", static_cast<std::int64_t>(h.max_requests_per_connection)},
                             {"request_timeout", duration_text(h.request_timeout)},
                             {"idle_timeout", duration_text(h.idle_timeout)},
+                            {"requests_per_second", static_cast<std::int64_t>(h.requests_per_second)},
+                            {"request_burst", static_cast<std::int64_t>(h.request_burst)},
+                            {"rate_limit_loopback", h.rate_limit_loopback},
                         });
+    if (!h.admin_user.empty()) {
+      root["http"].as_table()->insert("admin_user", h.admin_user);
+      root["http"].as_table()->insert("admin_password_file", h.admin_password_file);
+    }
   }
   std::ostringstream out;
   out << "# effective configuration (from " << c.source << ")\n" << root << "\n";

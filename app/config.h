@@ -83,8 +83,7 @@ struct Pop3AppConfig {
   Duration idle_timeout = 10min;  // RFC 1939 3: at least 10 minutes (lower only for tests)
 };
 
-// [http]: the HTTP service (absent section: no HTTP): GET /metrics today; JMAP, webmail and
-// the admin API are not served yet.
+// [http]: the HTTP service (absent section: no HTTP): GET /metrics and the admin API.
 struct HttpAppConfig {
   bool enabled = false;                  // the [http] section is present
   std::vector<rt::Endpoint> listen;      // plain HTTP (127.0.0.1:8080 by default)
@@ -96,6 +95,15 @@ struct HttpAppConfig {
   std::uint32_t max_requests_per_connection = 1000;
   Duration request_timeout = 30s;  // slow clients: the header, then each body piece, within it; else 408
   Duration idle_timeout = 60s;     // between requests
+  // The admin REST API (/admin/api/): HTTP Basic with admin_user and the first line of
+  // admin_password_file (read at load). Both unset: the API is off (404).
+  std::string admin_user;
+  std::string admin_password_file;
+  std::string admin_password;  // read from admin_password_file; never written back out
+  // Requests per second and burst per client IP (token bucket, RFC 6585 §4 429); 0 = off.
+  std::uint32_t requests_per_second = 50;
+  std::uint32_t request_burst = 100;
+  bool rate_limit_loopback = false;  // loopback clients are exempt unless true
 };
 
 struct AppConfig {

@@ -4,6 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
 namespace mail::app {
 namespace {
 
@@ -372,6 +377,37 @@ TEST(ConfigHttp, DefaultConfigServesHttpAndBadValuesAreNamed) {
   EXPECT_NE(error_of(std::string(kMinimal) + "[http]\nlisten = []\n").find("http"), std::string::npos);
   EXPECT_NE(error_of(std::string(kMinimal) + "[tls]\nenabled = false\n[http]\ntls_listen = [\"127.0.0.1:8443\"]\n").find("http.tls_listen"),
             std::string::npos);
+}
+
+// [http] rate limit and admin API: the keys reach the server config; the admin password is
+// the first line of admin_password_file; the two admin keys go together.
+TEST(ConfigHttp, RateLimitAndAdminCredentials) {
+  const auto dir = std::filesystem::temp_directory_path() / ("config_admin_test." + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string pw = (dir / "admin.pw").string();
+  std::ofstream(pw) << "s3cret\r\nignored\n";
+  auto c = parse_config(std::string(kMinimal) + "[http]\nrequests_per_second = 5\nrequest_burst = 7\n"
+                        "rate_limit_loopback = true\nadmin_user = \"admin\"\nadmin_password_file = \"" + pw + "\"\n",
+                        "t.toml");
+  ASSERT_TRUE(c.ok()) << c.error().detail;
+  auto sc = c->server_config();
+  ASSERT_TRUE(sc.http.has_value());
+  EXPECT_EQ(sc.http->rate_limit.requests_per_second, 5u);
+  EXPECT_EQ(sc.http->rate_limit.burst, 7u);
+  EXPECT_TRUE(sc.http->rate_limit.limit_loopback);
+  EXPECT_EQ(sc.admin.user, "admin");
+  EXPECT_EQ(sc.admin.password, "s3cret");
+  EXPECT_TRUE(sc.admin.enabled());
+  // The effective configuration names the file, never the password.
+  EXPECT_EQ(describe_config(*c).find("s3cret"), std::string::npos);
+  auto off = parse_config(std::string(kMinimal) + "[http]\n", "t.toml");
+  ASSERT_TRUE(off.ok());
+  EXPECT_FALSE(off->server_config().admin.enabled());
+  EXPECT_NE(error_of(std::string(kMinimal) + "[http]\nadmin_user = \"admin\"\n").find("go together"), std::string::npos);
+  EXPECT_NE(error_of(std::string(kMinimal) + "[http]\nadmin_user = \"a\"\nadmin_password_file = \"/nonexistent/pw\"\n")
+                .find("admin_password_file"),
+            std::string::npos);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -87,6 +87,11 @@ node::MailServerConfig AppConfig::server_config() const {
     h.limits.request_timeout = http.request_timeout;
     h.limits.idle_timeout = http.idle_timeout;
     h.auth_plaintext_on_loopback = smtp.auth_plaintext_on_loopback;
+    h.rate_limit.requests_per_second = http.requests_per_second;
+    h.rate_limit.burst = http.request_burst;
+    h.rate_limit.limit_loopback = http.rate_limit_loopback;
+    c.admin.user = http.admin_user;
+    c.admin.password = http.admin_password;
     c.http = std::move(h);
   }
   return c;

@@ -96,35 +96,28 @@ struct Edit {
 };
 
 rt::Task<void> run_edit(io::AsioEnv& env, std::string path, Edit edit, int& code) {
-  auto loaded = co_await store::load_user_db(env.disk(), path);
-  if (!loaded.ok()) {
-    std::cerr << "cloudsdial user: " << loaded.error().detail << "\n";
-    code = 1;
-    co_return;
-  }
-  store::UserDb db = std::move(loaded).value();
   if (edit.verb == "list") {
-    for (const auto& n : db.names()) std::cout << n << "\n";
+    auto loaded = co_await store::load_user_db(env.disk(), path);
+    if (!loaded.ok()) {
+      std::cerr << "cloudsdial user: " << loaded.error().detail << "\n";
+      code = 1;
+      co_return;
+    }
+    for (const auto& n : loaded->names()) std::cout << n << "\n";
     co_return;
   }
-  Status changed;
-  if (edit.verb == "del") {
-    changed = db.remove(edit.name);
-  } else {
-    tls::OpenSslCrypto crypto;
-    std::string salt(16, '\0');
-    crypto.random_bytes({reinterpret_cast<std::uint8_t*>(salt.data()), salt.size()});
-    auto creds = sasl::derive_scram_credentials(crypto, *edit.password, salt, edit.iterations);
-    changed = edit.verb == "add" ? db.add(edit.name, std::move(creds)) : db.replace(edit.name, std::move(creds));
-  }
+  // The one edit path, shared with the admin API (store::apply_user_edit).
+  store::UserEdit change;
+  change.verb = edit.verb == "add"      ? store::UserEdit::Verb::add
+                : edit.verb == "passwd" ? store::UserEdit::Verb::passwd
+                                        : store::UserEdit::Verb::del;
+  change.name = edit.name;
+  change.password = edit.password.value_or(std::string());
+  change.iterations = edit.iterations;
+  tls::OpenSslCrypto crypto;
+  Status changed = co_await store::apply_user_edit(env.disk(), crypto, path, std::move(change));
   if (!changed.ok()) {
     std::cerr << "cloudsdial user: " << changed.error().detail << "\n";
-    code = 1;
-    co_return;
-  }
-  auto saved = co_await store::save_user_db(env.disk(), path, db);
-  if (!saved.ok()) {
-    std::cerr << "cloudsdial user: cannot write " << path << ": " << saved.error().detail << "\n";
     code = 1;
     co_return;
   }

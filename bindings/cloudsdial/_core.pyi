@@ -188,6 +188,7 @@ class EmbeddedServer:
     users: list[tuple[str, list[str]]]
     imap_endpoints: list[tuple[str, str, int]]  # (kind "imap" | "imaps", host, port)
     pop3_endpoints: list[tuple[str, str, int]]  # (kind "pop3" | "pop3s", host, port)
+    http_endpoints: list[tuple[str, str, int]]  # (kind "http" | "https", host, port)
     users_path: str
     def _folders(self, user: str, folder: Optional[str], bodies: bool, timeout: float) -> list[dict[str, Any]]: ...
     def received(self) -> list[dict[str, Any]]: ...

@@ -47,7 +47,7 @@ def _endpoint(host: str, port: int) -> str:
 
 
 def _config_text(hostname: str, domains: Sequence[str], users: Sequence, message_size_max: Optional[int],
-                 imap: bool, host: str, pop3: bool = False) -> str:
+                 imap: bool, host: str, pop3: bool = False, http: bool = False) -> str:
     lines = ["[server]", f"hostname = {_toml_str(hostname)}", "", "[smtp]", 'listen = ["127.0.0.1:0"]',
              'error_delay = "0s"']
     if message_size_max is not None:
@@ -59,6 +59,10 @@ def _config_text(hostname: str, domains: Sequence[str], users: Sequence, message
     if pop3:
         # POP3 (STLS) and POP3S (implicit TLS) on ephemeral ports, the same loopback rule.
         lines += ["", "[pop3]", f"listen = [{_endpoint(host, 0)}]", f"tls_listen = [{_endpoint(host, 0)}]"]
+    if http:
+        # HTTP and HTTPS (implicit TLS) on ephemeral ports: GET /metrics and what the server
+        # serves over HTTP; loopback clients are not rate limited (the default).
+        lines += ["", "[http]", f"listen = [{_endpoint(host, 0)}]", f"tls_listen = [{_endpoint(host, 0)}]"]
     if imap or pop3:
         lines += ["", "[auth]", "plaintext_on_loopback = true"]
     lines += ["", "[domains]", "local = [" + ", ".join(_toml_str(d) for d in domains) + "]", ""]
@@ -84,17 +88,18 @@ class Server:
     `host`:`port` (default 127.0.0.1 and an ephemeral port) and keeps its mail in
     `data_dir` (default: a temporary directory removed at stop()). imap=True (the default,
     generated configuration only) adds IMAP listeners (imap_ports) on `host`, pop3=True (the
-    default) POP3 listeners (pop3_ports); `logins` ({name: password}) go into the users file,
+    default) POP3 listeners (pop3_ports), http=True (the default) HTTP listeners (http_ports,
+    http_url: GET /metrics and the other HTTP routes); `logins` ({name: password}) go into the users file,
     for IMAP LOGIN, POP3 USER/PASS and SMTP AUTH."""
 
     def __init__(self, config: Union[str, Path, None] = None, *, users: Sequence = ("demo",),
                  domains: Sequence[str] = ("example.test",), hostname: str = "mx.example.test",
                  data_dir: Union[str, Path, None] = None, host: str = "127.0.0.1", port: int = 0,
                  log_level: str = "warn", message_size_max: Optional[int] = None, imap: bool = True,
-                 logins: Optional[Mapping[str, str]] = None, pop3: bool = True):
+                 logins: Optional[Mapping[str, str]] = None, pop3: bool = True, http: bool = True):
         self._logins = dict(logins or {})
         if config is None:
-            text, source = (_config_text(hostname, domains, users, message_size_max, imap, host, pop3),
+            text, source = (_config_text(hostname, domains, users, message_size_max, imap, host, pop3, http),
                             "<cloudsdial.Server>")
         elif isinstance(config, Path) or (isinstance(config, str) and "\n" not in config and config.endswith(".toml")):
             text, source = Path(config).read_text(encoding="utf-8"), str(config)
@@ -207,6 +212,29 @@ class Server:
         """The bound POP3 ports by listener kind: "pop3" (STLS, 110-style) and "pop3s"
         (implicit TLS, RFC 8314); empty when the configuration has no [pop3]."""
         return {kind: port for kind, _, port in self._core.pop3_endpoints}
+
+    @property
+    def http_ports(self) -> dict:
+        """The bound HTTP ports by listener kind: "http" and "https" (implicit TLS, the mail
+        ports' certificate); empty when the configuration has no [http]."""
+        return {kind: port for kind, _, port in self._core.http_endpoints}
+
+    @property
+    def http_port(self) -> int:
+        """The first plain HTTP port; StateError without one."""
+        return self._http_endpoint("http")[1]
+
+    @property
+    def http_url(self) -> str:
+        """The base URL of the first plain HTTP listener ("http://127.0.0.1:PORT")."""
+        host, port = self._http_endpoint("http")
+        return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+    def _http_endpoint(self, kind: str) -> tuple:
+        for k, host, port in self._core.http_endpoints:
+            if k == kind:
+                return host, port
+        raise _core.StateError(f"the server has no {kind} listener (Server(http=True) or [http] in the config)")
 
     def pop3(self, user: Optional[str] = None, password: Optional[str] = None, *, tls: bool = False,
              timeout: float = 30.0) -> poplib.POP3:

@@ -100,6 +100,11 @@ void bind_server(pyb::module_& m) {
         for (const auto& e : s.pop3_endpoints()) out.emplace_back(e.kind, e.endpoint.address, e.endpoint.port);
         return out;
       }, "(kind, host, port) of each POP3 listener: kind 'pop3' (STLS) or 'pop3s' (implicit TLS)")
+      .def_property_readonly("http_endpoints", [](EmbeddedServer& s) {
+        std::vector<std::tuple<std::string, std::string, std::uint16_t>> out;
+        for (const auto& e : s.http_endpoints()) out.emplace_back(e.kind, e.endpoint.address, e.endpoint.port);
+        return out;
+      }, "(kind, host, port) of each HTTP listener: kind 'http' or 'https' (implicit TLS)")
       .def_property_readonly("users_path", [](EmbeddedServer& s) { return s.config().users_path(); })
       .def("_folders", [](EmbeddedServer& s, const std::string& user, std::optional<std::string> folder, bool bodies,
                           double timeout) {

@@ -23,6 +23,7 @@ struct EmbeddedServer::Shared {
   std::vector<rt::Endpoint> endpoints;
   std::vector<ImapEndpoint> imap_endpoints;
   std::vector<ImapEndpoint> pop3_endpoints;
+  std::vector<ImapEndpoint> http_endpoints;
   std::vector<ReceivedMessage> received;
   // Set while the Env runs; used (under mu) to post the shutdown.
   io::AsioEnv* env = nullptr;
@@ -80,6 +81,10 @@ rt::Task<void> startup(io::AsioEnv& env, node::MailServer& server, EmbeddedServe
     if (node::Pop3Server* pop3 = server.pop3(); pop3 != nullptr) {
       const auto& bound = pop3->bound_endpoints();
       for (std::size_t i = 0; i < bound.size(); ++i) shared.pop3_endpoints.push_back(ImapEndpoint{pop3->bound_label(i), bound[i]});
+    }
+    if (node::HttpServer* http = server.http(); http != nullptr) {
+      const auto& bound = http->bound_endpoints();
+      for (std::size_t i = 0; i < bound.size(); ++i) shared.http_endpoints.push_back(ImapEndpoint{http->bound_label(i), bound[i]});
     }
   } else {
     shared.error = started.error().detail;
@@ -209,6 +214,11 @@ std::vector<ImapEndpoint> EmbeddedServer::imap_endpoints() const {
 std::vector<ImapEndpoint> EmbeddedServer::pop3_endpoints() const {
   std::lock_guard<std::mutex> lock(shared_->mu);
   return shared_->pop3_endpoints;
+}
+
+std::vector<ImapEndpoint> EmbeddedServer::http_endpoints() const {
+  std::lock_guard<std::mutex> lock(shared_->mu);
+  return shared_->http_endpoints;
 }
 
 std::vector<StoreFolderView> EmbeddedServer::store_folders(const std::string& user, std::optional<std::string> folder,

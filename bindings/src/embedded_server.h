@@ -52,6 +52,7 @@ class EmbeddedServer {
   std::vector<rt::Endpoint> endpoints() const;
   std::vector<ImapEndpoint> imap_endpoints() const;  // empty without [imap]
   std::vector<ImapEndpoint> pop3_endpoints() const;  // kind "pop3" / "pop3s"; empty without [pop3]
+  std::vector<ImapEndpoint> http_endpoints() const;  // kind "http" / "https"; empty without [http]
   std::vector<ReceivedMessage> received() const;
   // Waits (wall clock, no GIL needed) until at least `count` messages were received.
   bool wait_received(std::size_t count, std::chrono::milliseconds timeout) const;

@@ -7,7 +7,10 @@
 namespace mail::node {
 
 HttpServer::HttpServer(rt::Env& env, HttpServerConfig config)
-    : env_(env), config_(std::move(config)), service_(env, "http", basic_listener_config(config_), *this) {}
+    : env_(env),
+      config_(std::move(config)),
+      rate_limiter_(config_.rate_limit),
+      service_(env, "http", basic_listener_config(config_), *this) {}
 
 HttpServer::~HttpServer() = default;
 

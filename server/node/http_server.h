@@ -2,9 +2,9 @@
 // with SMTP, IMAP and POP3) whose connections run the generic node::Connection driver
 // around a sans-IO http::ServerSession (http/session_adapter.h); every request is routed
 // by an HttpRouter to an async handler run as a job of its connection. Listeners: plain
-// HTTP and implicit TLS (HTTPS) with the mail ports' certificate. Routes today: GET
-// /metrics (node/http/metrics.h, added by MailServer). JMAP, webmail and the admin API are
-// not served yet. Env only: no Asio, no clock but env.clock(), no globals. Destroy only
+// HTTP and implicit TLS (HTTPS) with the mail ports' certificate. Each request first passes
+// the per-IP rate limit (rate_limit.h; over it: 429 with Retry-After, RFC 6585 §4). Routes
+// added by MailServer: GET /metrics (node/http/metrics.h), the admin API (admin_routes.h). Env only: no Asio, no clock but env.clock(), no globals. Destroy only
 // after stop().
 #pragma once
 
@@ -13,8 +13,10 @@
 #include <string>
 #include <vector>
 
+#include "core/histogram.h"
 #include "core/result.h"
 #include "http/message.h"
+#include "node/http/rate_limit.h"
 #include "node/http/router.h"
 #include "node/listener_service.h"
 #include "runtime/env.h"
@@ -32,6 +34,7 @@ struct HttpServerConfig {
   // HTTP Basic and the JMAP login without TLS from loopback peers (as [imap] has it).
   bool auth_plaintext_on_loopback = true;
   ConnectionLimitsConfig connections;
+  RateLimitConfig rate_limit;            // requests per second per client IP, before routing
   std::uint32_t read_buffer_bytes = 16 * 1024;
   Duration write_timeout = 5min;
   Duration tls_handshake_timeout = 30s;
@@ -42,6 +45,8 @@ struct HttpServerCounters : ListenerCounters {
   std::uint64_t requests = 0;          // parsed requests handed to the router
   std::uint64_t client_errors = 0;     // 4xx answered by a handler or the router
   std::uint64_t server_errors = 0;     // 5xx
+  std::uint64_t rate_limited = 0;      // 429 answered by the rate limit, before routing
+  Histogram request_seconds;           // routed requests: parsed to answered by the handler (env.clock())
 };
 
 class HttpSessionAdapter;
@@ -75,6 +80,7 @@ class HttpServer final : private ServiceProtocol {
   rt::Env& env_;
   HttpServerConfig config_;
   HttpRouter router_;
+  RequestRateLimiter rate_limiter_;
   ListenerService service_;
   HttpServerCounters counters_;
 };

@@ -90,6 +90,10 @@ MailServer::MailServer(rt::Env& env, MailServerConfig config, const HandlerWrapp
     jmap_->set_mailbox_of_login([this](std::string_view login) { return directory_.mailbox_of_login(login); });
     jmap_->set_address_of([this](std::string_view user) { return address_of_user(user); });
     jmap_->add_routes(http_->router());
+    if (config_.admin.enabled()) {
+      admin_ = std::make_unique<AdminApi>(env_, *this, config_.admin);
+      admin_->add_routes(http_->router());
+    }
   }
   set_tls(config_.tls);
 }

@@ -15,6 +15,7 @@
 
 #include "core/result.h"
 #include "node/control_server.h"
+#include "node/http/admin_routes.h"
 #include "node/http_server.h"
 #include "node/http/jmap_service.h"
 #include "node/imap_server.h"
@@ -59,6 +60,8 @@ struct MailServerConfig {
   // Set: the HTTP service (listeners, limits) with GET /metrics (node/http/metrics.h) and
   // JMAP (node/http/jmap_service.h).
   std::optional<HttpServerConfig> http;
+  // With `http` and an admin user: the admin REST API under /admin/api/ (admin_routes.h).
+  AdminApiConfig admin;
   // Per-user quota of the mail store (RFC 9208; 0 = none): IMAP APPEND and COPY past it fail.
   std::uint64_t quota_bytes = 0;
   std::uint64_t quota_messages = 0;
@@ -98,12 +101,15 @@ class MailServer {
   SmtpServer& smtp() noexcept { return smtp_; }
   const SmtpServer& smtp() const noexcept { return smtp_; }
   store::MailStore& mailboxes() noexcept { return store_; }
+  const store::IndexedStore& indexed_store() const noexcept { return store_; }  // stats, commit latencies
   ImapServer* imap() noexcept { return imap_.get(); }  // null unless configured
   Pop3Server* pop3() noexcept { return pop3_.get(); }  // null unless configured
   HttpServer* http() noexcept { return http_.get(); }  // null unless configured
   JmapService* jmap() noexcept { return jmap_.get(); }  // null unless HTTP is configured
   QueueManager* outbound() noexcept { return queue_.get(); }  // null without outbound delivery
   ControlServer* control() noexcept { return control_.get(); }  // null unless control_socket
+  AdminApi* admin() noexcept { return admin_.get(); }  // null unless HTTP with an admin user
+  const store::LiveUserDb& logins() const noexcept { return users_; }  // the users file's logins
   const MailServerConfig& config() const noexcept { return config_; }
 
  private:
@@ -134,6 +140,7 @@ class MailServer {
   std::unique_ptr<Pop3Server> pop3_;
   std::unique_ptr<HttpServer> http_;
   std::unique_ptr<JmapService> jmap_;
+  std::unique_ptr<AdminApi> admin_;
   std::unique_ptr<rt::Timer> users_timer_;
   bool polling_ = false;
   bool ready_ = false;

@@ -5,6 +5,7 @@
 #include "store/group_commit.h"
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <set>
 #include <utility>
@@ -135,6 +136,7 @@ void GroupCommitter::forget(Waiter* w) noexcept {
 // If that frame dies (crash, shutdown) the Env drops the pending completion uncalled.
 struct GroupCommitter::Batch {
   std::vector<CommitItem> items;
+  Instant started{};                   // when its sync_files was asked
   bool synced = false;                 // the sync_files completion has run
   Status sync_status{};
   std::coroutine_handle<> waiting{};  // run(), suspended until `synced`
@@ -146,6 +148,10 @@ struct GroupCommitter::AwaitSync {
   void await_suspend(std::coroutine_handle<> h) noexcept { b.waiting = h; }
   void await_resume() const noexcept {}
 };
+
+double GroupCommitter::seconds_since(Instant start) const {
+  return std::chrono::duration<double>(env_.clock().now() - start).count();
+}
 
 void GroupCommitter::start_batch(Batch& b) {
   MAIL_ASSERT(syncing_.empty());
@@ -168,7 +174,9 @@ void GroupCommitter::start_batch(Batch& b) {
   std::vector<std::string> paths;
   paths.reserve(b.items.size());
   for (const auto& it : b.items) paths.push_back(it.tmp_path);
-  env_.disk().async_sync_files(std::move(paths), [&b](Status s) {
+  b.started = env_.clock().now();
+  env_.disk().async_sync_files(std::move(paths), [this, &b](Status s) {
+    stats_.sync_seconds.observe(seconds_since(b.started));
     b.sync_status = std::move(s);
     b.synced = true;
     if (b.waiting) std::exchange(b.waiting, {}).resume();
@@ -216,6 +224,7 @@ rt::Task<void> GroupCommitter::run() {
       MAIL_ASSERT(in_round_.size() == cur->items.size());
       std::vector<Status> results = co_await finish_round(cur->items, std::move(cur->sync_status));
       MAIL_ASSERT(results.size() == in_round_.size());
+      stats_.round_seconds.observe(seconds_since(cur->started));
 
       // Resume the waiters from the executor, not from here: a resumed delivery may finish
       // its whole connection (or tear the store down) before returning.

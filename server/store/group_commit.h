@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "core/histogram.h"
 #include "core/result.h"
 #include "runtime/env.h"
 #include "runtime/task.h"
@@ -37,6 +38,11 @@ struct GroupCommitStats {
   std::uint64_t largest_round = 0;  // most deliveries in one round
   std::uint64_t copies = 0;         // link fallbacks that wrote a copy
   std::uint64_t failed = 0;         // deliveries that failed
+  // Latencies measured with env.clock(): the data sync of a round's tmp files (one
+  // sync_files call: the fsyncs), and a whole round from that sync's start to the moment
+  // its deliveries are durable (links, renames, directory syncs included).
+  Histogram sync_seconds;
+  Histogram round_seconds;
 };
 
 // Lifetime: destroy only when no commit is in flight, or after the Env destroyed its
@@ -64,6 +70,7 @@ class GroupCommitter {
   rt::Task<void> run();
   // Takes every queued delivery into `b` and starts its sync_files (completes into `b`).
   void start_batch(Batch& b);
+  double seconds_since(Instant start) const;
   // Steps 2-6 of a round whose files' data sync ended with `synced`.
   rt::Task<std::vector<Status>> finish_round(std::vector<CommitItem>& items, Status synced);
 

@@ -43,6 +43,7 @@ class ScriptedEnv final : public rt::Env, rt::Executor, rt::Disk, rt::Clock, rt:
     if (queue.empty()) return false;
     auto job = std::move(queue.front());
     queue.pop_front();
+    elapsed += std::chrono::milliseconds(1);  // each step takes 1 ms of the scripted clock
     job();
     return true;
   }
@@ -57,7 +58,8 @@ class ScriptedEnv final : public rt::Env, rt::Executor, rt::Disk, rt::Clock, rt:
   std::string_view hostname() const override { return "h"; }
 
   void post(UniqueFunction<void()> fn) override { queue.push_back(std::move(fn)); }
-  Instant now() const override { return Instant{}; }
+  Instant now() const override { return Instant{} + elapsed; }
+  Duration elapsed{};
   WallTime wall_now() const override { return WallTime{1'000'000}; }
   std::unique_ptr<rt::Timer> make_timer() override { return nullptr; }
   Result<std::unique_ptr<rt::Listener>> listen(const rt::Endpoint&) override { return fail(Errc::unsupported); }
@@ -160,6 +162,12 @@ TEST(GroupCommit, DurabilityOrderOfOneRound) {
   };
   EXPECT_EQ(env.ops, want);
   EXPECT_EQ(gc.stats().rounds, 1u);
+  // Latencies from env.clock(): one data sync and one round observed; the round (sync, links,
+  // rename, three dir syncs) took longer than its sync alone.
+  EXPECT_EQ(gc.stats().sync_seconds.count(), 1u);
+  EXPECT_EQ(gc.stats().round_seconds.count(), 1u);
+  EXPECT_GT(gc.stats().sync_seconds.sum(), 0.0);
+  EXPECT_GT(gc.stats().round_seconds.sum(), gc.stats().sync_seconds.sum());
 }
 
 TEST(GroupCommit, ArrivalsDuringARoundShareTheNextOne) {

@@ -136,6 +136,8 @@ MaildirStats MaildirStore::stats() const noexcept {
   return s;
 }
 
+const GroupCommitStats& MaildirStore::commit_stats() const noexcept { return impl_->committer.stats(); }
+
 rt::Task<Status> MaildirStore::ensure_mailbox(std::string user) {
   if (!is_valid_mailbox_user(user)) co_return fail(Errc::invalid, "invalid mailbox user name");
   if (impl_->known.contains(user)) co_return Status{};

@@ -14,6 +14,7 @@
 
 #include "core/result.h"
 #include "runtime/env.h"
+#include "store/group_commit.h"
 #include "runtime/task.h"
 #include "store/mailbox_store.h"
 
@@ -79,6 +80,8 @@ class MaildirStore final : public MailboxStore {
 
   std::string maildir_path(std::string_view user) const;  // store::maildir_path(data_dir, user)
   MaildirStats stats() const noexcept;
+  // The group committer's own counters and latency histograms.
+  const GroupCommitStats& commit_stats() const noexcept;
 
  private:
   struct Impl;

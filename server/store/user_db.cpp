@@ -158,4 +158,28 @@ rt::Task<Status> save_user_db(rt::Disk& disk, std::string path, const UserDb& db
   co_return co_await rt::sync_dir(disk, dir);
 }
 
+rt::Task<Status> apply_user_edit(rt::Disk& disk, sasl::Crypto& crypto, std::string path, UserEdit edit) {
+  if (!sasl::is_acceptable_username(edit.name)) {
+    co_return fail(Errc::invalid, "'" + edit.name + "' is not a usable name (1-255 octets, no / \\ % CR LF NUL)");
+  }
+  if (edit.verb != UserEdit::Verb::del && edit.password.empty()) co_return fail(Errc::invalid, "no password given");
+  auto loaded = co_await load_user_db(disk, path);
+  if (!loaded.ok()) co_return fail(loaded.error().code, loaded.error().detail);
+  UserDb db = std::move(loaded).value();
+  Status changed;
+  if (edit.verb == UserEdit::Verb::del) {
+    changed = db.remove(edit.name);
+  } else {
+    std::string salt(16, '\0');
+    crypto.random_bytes({reinterpret_cast<std::uint8_t*>(salt.data()), salt.size()});
+    auto creds = sasl::derive_scram_credentials(crypto, edit.password, salt, edit.iterations);
+    changed = edit.verb == UserEdit::Verb::add ? db.add(edit.name, std::move(creds))
+                                               : db.replace(edit.name, std::move(creds));
+  }
+  if (!changed.ok()) co_return changed;
+  Status saved = co_await save_user_db(disk, path, db);
+  if (!saved.ok()) co_return fail(saved.error().code, "cannot write " + path + ": " + saved.error().detail);
+  co_return Status{};
+}
+
 }  // namespace mail::store

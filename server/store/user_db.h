@@ -14,6 +14,7 @@
 
 #include "core/result.h"
 #include "proto/sasl/credentials.h"
+#include "proto/sasl/crypto.h"
 #include "store/directory.h"
 #include "runtime/env.h"
 #include "runtime/task.h"
@@ -47,6 +48,23 @@ rt::Task<Result<UserDb>> load_user_db(rt::Disk& disk, std::string path);
 // Replaces the file durably: `path`.tmp written and synced, renamed over `path`, the
 // directory synced. A crash leaves the old or the new file, never a mix.
 rt::Task<Status> save_user_db(rt::Disk& disk, std::string path, const UserDb& db);
+
+// One change of the users file: what `cloudsdial user add|passwd|del` and the admin API
+// (node/http/admin_routes.h) both make, through apply_user_edit().
+struct UserEdit {
+  enum class Verb : std::uint8_t { add, passwd, del };
+  Verb verb = Verb::add;
+  std::string name;
+  std::string password;             // add, passwd: the new password (non-empty)
+  std::uint32_t iterations = 4096;  // RFC 7677 §4: at least 4096
+};
+
+// One load-modify-save of the users file at `path` (SCRAM-SHA-256 credentials derived with
+// a fresh 16-octet salt from `crypto`). Errc::invalid for an unusable name (see
+// sasl::is_acceptable_username) or an empty password, Errc::exists / Errc::not_found from
+// UserDb, the disk's error otherwise. Not atomic against a concurrent edit: callers
+// serialize (the CLI holds <path>.lock, the server one edit at a time).
+rt::Task<Status> apply_user_edit(rt::Disk& disk, sasl::Crypto& crypto, std::string path, UserEdit edit);
 
 // The credentials the server answers from; reload() swaps in a newer copy.
 class LiveUserDb final : public sasl::CredentialStore, public LoginNames {

@@ -92,5 +92,48 @@ TEST(UserDb, DurableSaveAndLoad) {
   std::filesystem::remove_all(dir);
 }
 
+// The one edit path of `cloudsdial user` and the admin API: add, passwd, del against the
+// file, with the errors both report (RFC 7677 credentials only: the password is not stored).
+TEST(UserDb, ApplyUserEditAddPasswdDel) {
+  const auto dir = std::filesystem::temp_directory_path() / ("user_edit_test." + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "users").string();
+  io::AsioEnv env(io::test::test_options());
+  io::test::run_task(env, [](io::AsioEnv& e, std::string p) -> rt::Task<void> {
+    tls::OpenSslCrypto crypto;
+    auto edit = [](UserEdit::Verb verb, std::string name, std::string password) {
+      UserEdit u;
+      u.verb = verb;
+      u.name = std::move(name);
+      u.password = std::move(password);
+      return u;
+    };
+    Status added = co_await apply_user_edit(e.disk(), crypto, p, edit(UserEdit::Verb::add, "Carol", "one"));
+    EXPECT_TRUE(added.ok());
+    Status again = co_await apply_user_edit(e.disk(), crypto, p, edit(UserEdit::Verb::add, "carol", "two"));
+    EXPECT_EQ(again.code(), Errc::exists);
+    auto first = co_await load_user_db(e.disk(), p);
+    EXPECT_TRUE(first.ok() && first->lookup("carol").has_value());
+    const std::string before = first.ok() ? first->serialize() : std::string();
+    EXPECT_EQ(before.find("one"), std::string::npos);  // never the password itself
+    Status changed = co_await apply_user_edit(e.disk(), crypto, p, edit(UserEdit::Verb::passwd, "carol", "two"));
+    EXPECT_TRUE(changed.ok());
+    auto second = co_await load_user_db(e.disk(), p);
+    EXPECT_TRUE(second.ok() && second->serialize() != before);
+    Status bad = co_await apply_user_edit(e.disk(), crypto, p, edit(UserEdit::Verb::add, "a/b", "x"));
+    EXPECT_EQ(bad.code(), Errc::invalid);
+    Status empty = co_await apply_user_edit(e.disk(), crypto, p, edit(UserEdit::Verb::add, "dave", ""));
+    EXPECT_EQ(empty.code(), Errc::invalid);
+    Status removed = co_await apply_user_edit(e.disk(), crypto, p, edit(UserEdit::Verb::del, "CAROL", ""));
+    EXPECT_TRUE(removed.ok());
+    Status gone = co_await apply_user_edit(e.disk(), crypto, p, edit(UserEdit::Verb::del, "carol", ""));
+    EXPECT_EQ(gone.code(), Errc::not_found);
+    auto last = co_await load_user_db(e.disk(), p);
+    EXPECT_TRUE(last.ok() && last->size() == 0u);
+  }(env, path));
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace mail::store

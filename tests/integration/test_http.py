@@ -56,7 +56,9 @@ def metrics(srv) -> dict:
     for line in body.splitlines():
         if line.startswith("# TYPE "):
             name, kind = line.split()[2:4]
-            assert name.startswith("cloudsdial_") and kind in ("counter", "gauge"), line
+            assert name.startswith("cloudsdial_") and kind in ("counter", "gauge", "histogram"), line
+            if kind == "histogram":  # its samples are NAME_bucket{le=...}, NAME_sum, NAME_count
+                typed.update({name + "_bucket", name + "_sum", name + "_count"})
             typed.add(name)
         elif line.startswith("# HELP "):
             assert line.split()[2].startswith("cloudsdial_"), line
@@ -161,6 +163,13 @@ def test_metrics_counts_a_message_delivered_over_smtp(http_server):
     after = metrics(http_server)
     conn = 'cloudsdial_connections_accepted_total{protocol="smtp"}'
     assert after[conn] >= before[conn] + 1
+    # The delivery went through the store's group commit: its fsync and round latencies
+    # were observed (histograms: _count is the number of rounds).
+    for family in ("cloudsdial_store_fsync_duration_seconds", "cloudsdial_store_group_commit_duration_seconds"):
+        count = family + '_count{committer="delivery"}'
+        assert after[count] >= before[count] + 1, family
+        assert after[family + '_bucket{committer="delivery",le="+Inf"}'] == after[count]
+    assert after["cloudsdial_http_request_duration_seconds_count"] >= 1  # the earlier GET /metrics
 
 
 def test_https_listener_with_the_mail_certificate(http_server):

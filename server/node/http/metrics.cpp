@@ -2,7 +2,7 @@
 // series outside the cloudsdial_ namespace.
 #include "node/http/metrics.h"
 
-#include <cstdio>
+#include <charconv>
 
 #include "node/mail_server.h"
 
@@ -10,10 +10,18 @@ namespace mail::node {
 
 namespace {
 
+// The shortest text that reads back as `v` ("0.0001", not "0.00010000000000000000479").
 std::string number(double v) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  return ec == std::errc{} ? std::string(buf, end) : std::string("NaN");
+}
+
+// A bucket bound as plain decimal ("0.0001", not "1e-04"), shortest that reads back exactly.
+std::string bound_text(double v) {
+  char buf[64];
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed);
+  return ec == std::errc{} ? std::string(buf, end) : number(v);
 }
 
 std::string proto_label(std::string_view p) { return "protocol=\"" + std::string(p) + "\""; }
@@ -45,6 +53,34 @@ void MetricsText::family(std::string_view name, std::string_view type, std::stri
     text_ += ' ';
     text_ += number(value);
     text_ += '\n';
+  }
+}
+
+void MetricsText::histogram(std::string_view name, std::string_view help, const std::vector<Labelled>& histograms) {
+  if (histograms.empty()) return;
+  text_ += "# HELP ";
+  text_ += name;
+  text_ += ' ';
+  text_ += help;
+  text_ += "\n# TYPE ";
+  text_ += name;
+  text_ += " histogram\n";
+  auto series = [&](std::string_view suffix, const std::string& labels, double value) {
+    text_ += name;
+    text_ += suffix;
+    if (!labels.empty()) text_ += "{" + labels + "}";
+    text_ += ' ';
+    text_ += number(value);
+    text_ += '\n';
+  };
+  for (const auto& [labels, h] : histograms) {
+    const std::string sep = labels.empty() ? "" : labels + ",";
+    for (std::size_t i = 0; i <= h->bounds().size(); ++i) {
+      const std::string le = i < h->bounds().size() ? bound_text(h->bounds()[i]) : "+Inf";
+      series("_bucket", sep + "le=\"" + le + "\"", static_cast<double>(h->cumulative(i)));
+    }
+    series("_sum", labels, h->sum());
+    series("_count", labels, static_cast<double>(h->count()));
   }
 }
 
@@ -106,6 +142,9 @@ std::string render_metrics(MailServer& server) {
     logins.emplace_back(proto_label("pop3"), static_cast<double>(pop3->auth_successes));
     failures.emplace_back(proto_label("pop3"), static_cast<double>(pop3->auth_failures));
   }
+  if (auto* admin = server.admin()) {
+    failures.emplace_back(proto_label("http_admin"), static_cast<double>(admin->counters().auth_failures));
+  }
   m.family("cloudsdial_auth_successes_total", "counter", "Successful logins, per protocol.", logins);
   m.family("cloudsdial_auth_failures_total", "counter", "Failed authentications, per protocol.", failures);
 
@@ -124,7 +163,27 @@ std::string render_metrics(MailServer& server) {
              {{"", static_cast<double>(http->requests)}});
     m.family("cloudsdial_http_client_errors_total", "counter", "HTTP 4xx answers of handlers and the router.",
              {{"", static_cast<double>(http->client_errors)}});
+    m.family("cloudsdial_http_server_errors_total", "counter", "HTTP 5xx answers of handlers.",
+             {{"", static_cast<double>(http->server_errors)}});
+    m.family("cloudsdial_http_rate_limited_total", "counter", "HTTP requests refused with 429 by the per-IP rate limit.",
+             {{"", static_cast<double>(http->rate_limited)}});
   }
+  if (http) {
+    m.histogram("cloudsdial_http_request_duration_seconds", "HTTP request latency: parsed to answered by its handler.",
+                {{"", &http->request_seconds}});
+  }
+  const store::IndexedStoreStats store_stats = server.indexed_store().stats();
+  m.histogram("cloudsdial_store_fsync_duration_seconds",
+              "Mail store group commit: the data sync (fsync) of one round's files.",
+              {{"committer=\"delivery\"", &store_stats.delivery_commits.sync_seconds},
+               {"committer=\"append\"", &store_stats.append_commits.sync_seconds}});
+  m.histogram("cloudsdial_store_group_commit_duration_seconds",
+              "Mail store group commit: one round from its data sync to durable directory entries.",
+              {{"committer=\"delivery\"", &store_stats.delivery_commits.round_seconds},
+               {"committer=\"append\"", &store_stats.append_commits.round_seconds}});
+  m.family("cloudsdial_store_group_commit_items_total", "counter", "Messages committed (or failed) by group-commit rounds.",
+           {{"committer=\"delivery\"", static_cast<double>(store_stats.delivery_commits.items)},
+            {"committer=\"append\"", static_cast<double>(store_stats.append_commits.items)}});
   if (auto* queue = server.outbound()) {
     const QueueCounters q = queue->counters();
     m.family("cloudsdial_queue_messages", "gauge", "Messages in the outbound queue now.",

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/histogram.h"
 #include "http/message.h"
 #include "node/http/router.h"
 
@@ -22,6 +23,10 @@ class MetricsText {
  public:
   using Sample = std::pair<std::string, double>;  // label set ("protocol=\"smtp\"" or ""), value
   void family(std::string_view name, std::string_view type, std::string_view help, const std::vector<Sample>& samples);
+  // A histogram family: per labelled histogram the cumulative _bucket{le} series (+Inf
+  // last), _sum and _count. `labels` may be empty ("") for an unlabelled one.
+  using Labelled = std::pair<std::string, const Histogram*>;
+  void histogram(std::string_view name, std::string_view help, const std::vector<Labelled>& histograms);
   const std::string& text() const noexcept { return text_; }
 
  private:

@@ -1,14 +1,27 @@
 // HttpSessionAdapter (see header). Must not: touch Asio or Beast, or answer a request twice.
 #include "node/http/session_adapter.h"
 
+#include <chrono>
+
 namespace mail::node {
 
 HttpSessionAdapter::~HttpSessionAdapter() = default;
 
-bool HttpSessionAdapter::dispatch_events(Instant) {
+bool HttpSessionAdapter::dispatch_events(Instant now) {
   bool any = false;
   while (auto event = session_.poll_event()) {
     any = true;
+    // Before routing: over the client's rate, 429 with Retry-After (RFC 6585 §4).
+    if (rate_limited_) {
+      if (auto wait = server_.rate_limiter_.admit(peer_, now)) {
+        ++server_.counters_.rate_limited;
+        ++server_.counters_.client_errors;
+        http::Response r = http::text_response(429, "Too many requests\n");
+        r.headers.push_back(http::Header{"Retry-After", std::to_string(retry_after_seconds(*wait))});
+        session_.respond(event->id, std::move(r), now);
+        continue;
+      }
+    }
     ++server_.counters_.requests;
     event->request.peer = peer_;
     event->request.secure = secure_;
@@ -34,8 +47,11 @@ void HttpSessionAdapter::cancel_stream() {
 }
 
 rt::Task<Connection::JobResult> HttpSessionAdapter::handle(std::uint64_t id, http::Request request) {
+  const Instant started = server_.env_.clock().now();
   rt::Task<HttpAnswer> routed = server_.router_.route(std::move(request));
   HttpAnswer answer = co_await std::move(routed);
+  server_.counters_.request_seconds.observe(
+      std::chrono::duration<double>(server_.env_.clock().now() - started).count());
   const int status = answer.response.status;
   if (status >= 500) {
     ++server_.counters_.server_errors;

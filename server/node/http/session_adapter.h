@@ -12,6 +12,7 @@
 #include "node/connection.h"
 #include "node/driven_session.h"
 #include "node/http_server.h"
+#include "node/listener_service.h"
 
 namespace mail::node {
 
@@ -20,6 +21,7 @@ class HttpSessionAdapter final : public DrivenSession {
   HttpSessionAdapter(HttpServer& server, Connection& connection, const ConnectionInfo& info,
                      http::SessionConfig config, Instant now)
       : server_(server), connection_(connection), peer_(info.remote.address), secure_(info.tls),
+        rate_limited_(server.config().rate_limit.limit_loopback || !is_loopback_address(peer_)),
         session_(std::move(config), now) {}
   ~HttpSessionAdapter() override;
 
@@ -45,6 +47,7 @@ class HttpSessionAdapter final : public DrivenSession {
   Connection& connection_;
   std::string peer_;
   bool secure_ = false;
+  bool rate_limited_ = true;  // the per-IP request rate applies (not a loopback peer, or it does)
   http::ServerSession session_;
   std::unique_ptr<HttpBodyStream> stream_;  // the streamed answer's body, once its head is out
 

@@ -123,7 +123,12 @@ IndexedStore::~IndexedStore() {
 
 std::string IndexedStore::index_path(std::string_view user) const { return impl_->user_dir(user) + "/index.sqlite"; }
 
-IndexedStoreStats IndexedStore::stats() const noexcept { return impl_->stats; }
+IndexedStoreStats IndexedStore::stats() const {
+  IndexedStoreStats s = impl_->stats;
+  s.delivery_commits = impl_->maildir.commit_stats();
+  s.append_commits = impl_->committer.stats();
+  return s;
+}
 
 // ------------------------------------------------------------------ MailboxStore
 

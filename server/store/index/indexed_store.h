@@ -30,6 +30,7 @@
 
 #include "core/time.h"
 #include "runtime/env.h"
+#include "store/group_commit.h"
 #include "store/mail_store.h"
 
 namespace mail::store {
@@ -55,6 +56,8 @@ struct IndexedStoreStats {
   std::uint64_t rescan_added = 0;    // files indexed by rescans
   std::uint64_t rescan_removed = 0;  // rows expunged by rescans (file vanished)
   std::uint64_t db_jobs = 0;         // lane jobs run (every SQLite access is one)
+  GroupCommitStats delivery_commits;  // INBOX deliveries' group commit (the Maildir store's)
+  GroupCommitStats append_commits;    // APPEND and COPY-fallback files' group commit
 };
 
 class IndexedStore final : public MailStore {
@@ -111,7 +114,7 @@ class IndexedStore final : public MailStore {
 
   // <data_dir>/mail/<user>/index.sqlite
   std::string index_path(std::string_view user) const;
-  IndexedStoreStats stats() const noexcept;
+  IndexedStoreStats stats() const;
 
   struct Impl;
 
