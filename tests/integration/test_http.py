@@ -90,7 +90,7 @@ def test_rfc9112_9_3_2_pipelined_requests_answered_in_order(http_server):
 
 def test_rfc9110_15_5_5_unknown_path_is_404(http_server):
     c = connect(http_server)
-    c.request("GET", "/")
+    c.request("GET", "/no-such-page")
     r = c.getresponse()
     assert r.status == 404
     assert r.read()
