@@ -74,7 +74,6 @@ await step(page, 'read-plain', async () => {
 });
 
 await step(page, 'read-hostile-html', async () => {
-  const titleBefore = await page.title();
   await row('Hostile HTML').click();
   await page.locator('#reader-subject', {hasText: 'Hostile HTML'}).waitFor();
   const frame = page.locator('iframe.mail-frame');
@@ -87,7 +86,7 @@ await step(page, 'read-hostile-html', async () => {
   const inner = page.frameLocator('iframe.mail-frame');
   await inner.locator('text=HTML-BODY-MARKER').waitFor();
   await page.waitForTimeout(500);  // give a script (if any had survived) a chance to run
-  check((await page.title()) === titleBefore, 'the mail script did not change the title');
+  check(!(await page.title()).includes('PWNED'), 'the mail script did not change the title');
   const hits = await canaryHits();
   check(!hits.some((h) => h.startsWith('/script') || h.startsWith('/onerror')), `no script ran: ${JSON.stringify(hits)}`);
   check(!hits.some((h) => h.startsWith('/remote-image')), `remote image blocked: ${JSON.stringify(hits)}`);
