@@ -856,4 +856,16 @@ std::string first_text_body(std::string_view message) {
   return body_text_for_preview(m);
 }
 
+std::string all_text_body(std::string_view message) {
+  const Model m(message, nullptr);
+  std::string out;
+  for (std::size_t idx : m.text_body()) {
+    const JPart& p = m.parts()[idx];
+    if (p.type != "text/plain" && p.type != "text/html") continue;
+    if (!out.empty()) out.push_back('\n');
+    out += p.type == "text/html" ? html_to_text(m.text(p).text) : m.text(p).text;
+  }
+  return out;
+}
+
 }  // namespace mail::jmap

@@ -79,5 +79,7 @@ struct DecodedText {
 // The text of the first text part in the §4.1.4 textBody of `message` (HTML converted to
 // text), for previews and snippets; empty when there is none.
 [[nodiscard]] std::string first_text_body(std::string_view message);
+// Every text part of the textBody, joined by "\n" (HTML converted to text).
+[[nodiscard]] std::string all_text_body(std::string_view message);
 
 }  // namespace mail::jmap
