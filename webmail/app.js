@@ -13,7 +13,7 @@ const READ_PROPS = [...LIST_PROPS, 'cc', 'bcc', 'replyTo', 'sentAt', 'messageId'
 
 const S = {
   jmap: null, mailboxes: [], byId: {}, current: null, search: '', position: 0, total: 0,
-  items: [], threadCounts: {}, selected: -1, open: null, identities: [], es: null, view: 'list', refreshTimer: null,
+  items: [], threadCounts: {}, snippets: {}, selected: -1, open: null, identities: [], es: null, view: 'list', refreshTimer: null,
 };
 window.__webmail = S;  // for tests and debugging: read-only use
 
@@ -139,8 +139,18 @@ function renderFolders() {
     }, el('span', {class: 'folder-name', text: m.name}),
     m.unreadEmails ? el('span', {class: 'count', text: String(m.unreadEmails)}) : null));
   }
+  ul.appendChild(el('li', {class: 'folder new-folder', id: 'new-folder', onclick: () => guarded(newFolder)}, '+ New folder'));
   const inbox = byRole('inbox');
   document.title = inbox && inbox.unreadEmails ? `(${inbox.unreadEmails}) Cloudsdial Mail` : 'Cloudsdial Mail';
+}
+
+async function newFolder() {
+  const name = (window.prompt('Name of the new folder') || '').trim();
+  if (!name) return;
+  const r = await S.jmap.call([['Mailbox/set', {create: {f: {name, parentId: null}}}, 'm']]);
+  if (r.m.notCreated && r.m.notCreated.f) throw new Error(`Folder not created: ${r.m.notCreated.f.type} ${r.m.notCreated.f.description || ''}`);
+  status(`Folder ${name} created`);
+  await loadMailboxes();
 }
 
 async function selectMailbox(id) {
@@ -175,8 +185,29 @@ async function loadList() {
     S.threadCounts = Object.fromEntries((r.t.list || []).map((t) => [t.id, (t.emailIds || []).length]));
     if (S.open) S.selected = S.items.findIndex((e) => e.id === S.open.id);
     if (S.selected >= S.items.length) S.selected = S.items.length - 1;
+    S.snippets = {};
     renderList();
+    if (S.search && S.items.length) await loadSnippets();
   });
+}
+
+// Search results show the matched words (SearchSnippet/get, RFC 8621 §5): the server sends
+// escaped text with <mark>; only <mark> is kept (DOMPurify) before it becomes markup.
+async function loadSnippets() {
+  try {
+    const r = await S.jmap.call([['SearchSnippet/get', {filter: listFilter(), emailIds: S.items.map((e) => e.id)}, 's']]);
+    S.snippets = Object.fromEntries((r.s.list || []).map((x) => [x.emailId, x]));
+    renderList();
+  } catch (e) {
+    console.warn('SearchSnippet/get', e);  // the plain previews stay
+  }
+}
+
+function marked(className, escapedHtml, fallback) {
+  const span = el('span', {class: className});
+  if (escapedHtml && window.DOMPurify) span.innerHTML = window.DOMPurify.sanitize(escapedHtml, {ALLOWED_TAGS: ['mark'], ALLOWED_ATTR: []});
+  else span.textContent = fallback;
+  return span;
 }
 
 function renderList() {
@@ -199,8 +230,8 @@ function renderList() {
     el('span', {class: 'flag', title: kw.$flagged ? 'Flagged' : '', text: kw.$flagged ? '★' : ''}),
     el('span', {class: 'from', text: who}),
     count > 1 ? el('span', {class: 'thread-count', title: `${count} messages in thread`, text: String(count)}) : null,
-    el('span', {class: 'subject', text: e.subject || '(no subject)'}),
-    el('span', {class: 'preview', text: e.preview || ''}),
+    marked('subject', (S.snippets[e.id] || {}).subject, e.subject || '(no subject)'),
+    marked('preview', (S.snippets[e.id] || {}).preview, e.preview || ''),
     e.hasAttachment ? el('span', {class: 'clip', title: 'Attachment', text: '📎'}) : null,
     el('span', {class: 'date', text: formatDate(e.receivedAt)})));
   });

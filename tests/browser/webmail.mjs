@@ -133,6 +133,9 @@ await step(page, 'search', async () => {
   await row('Needle').waitFor();
   const n = await page.locator('#message-list li.msg').count();
   check(n === 1, `search finds exactly the one match (${n})`);
+  // SearchSnippet/get (RFC 8621 §5): the matched word is marked in the preview.
+  await page.locator('#message-list li.msg mark', {hasText: /zebracorn/i}).waitFor();
+  await page.screenshot({path: path.join(ARTIFACTS, 'search-results.png')});
   await page.fill('#search', '');
   await page.keyboard.press('Enter');
   await row('Plain hello').waitFor();
