@@ -481,6 +481,7 @@ function draftEmail() {
     textBody: [{partId: 'body', type: 'text/plain'}],
     bodyValues: {body: {value: $('compose-body').value}},
   };
+  if (!email.to.length) delete email.to;
   if (!email.cc.length) delete email.cc;
   if (S.compose.inReplyTo) email.inReplyTo = S.compose.inReplyTo;
   if (S.compose.references.length) email.references = S.compose.references;
@@ -502,7 +503,7 @@ async function saveDraft() {
 
 async function sendCompose() {
   const {email, identity, home} = draftEmail();
-  if (!email.to.length && !(email.cc || []).length) throw new Error('Add a recipient');
+  if (!(email.to || []).length && !(email.cc || []).length) throw new Error('Add a recipient');
   const sent = byRole('sent');
   const set = {create: {draft: email}};
   if (S.compose.draftId) set.destroy = [S.compose.draftId];
