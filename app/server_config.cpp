@@ -86,6 +86,7 @@ node::MailServerConfig AppConfig::server_config() const {
     h.limits.requests_per_connection_max = http.max_requests_per_connection;
     h.limits.request_timeout = http.request_timeout;
     h.limits.idle_timeout = http.idle_timeout;
+    h.auth_plaintext_on_loopback = smtp.auth_plaintext_on_loopback;
     c.http = std::move(h);
   }
   return c;

@@ -51,6 +51,12 @@ struct Response {
   friend bool operator==(const Response&, const Response&) = default;
 };
 
+// The value of query parameter `name` of `target` ("/x?a=1&b=%20"), percent-decoded
+// (RFC 3986 §2.1; '+' as space, as forms send it), or nullopt when absent.
+std::optional<std::string> query_param(std::string_view target, std::string_view name);
+// RFC 3986 §2.1 percent-decoding (a malformed escape stays as it is).
+std::string percent_decode(std::string_view s, bool plus_is_space = false);
+
 // A short plain-text response ("404 Not Found\n" style bodies).
 Response text_response(int status, std::string body);
 

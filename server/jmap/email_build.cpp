@@ -784,7 +784,14 @@ std::string fold_field(std::string_view name, std::string_view value) {
 std::variant<BuiltEmail, std::vector<std::string>> build_email(const json::object& create, const BlobLookup& blobs,
                                                                std::int64_t now_unix_seconds,
                                                                std::string_view message_id_domain,
-                                                               std::string_view unique) {
+                                                               std::string_view unique_in) {
+  // `unique` goes into the Message-ID and the boundaries: keep it to dot-atom-safe octets.
+  std::string unique;
+  for (char c : unique_in)
+    if (is_alpha(static_cast<unsigned char>(c)) || is_digit(static_cast<unsigned char>(c)) || c == '.' ||
+        c == '-' || c == '_')
+      unique.push_back(c);
+  if (unique.empty()) unique = "0";
   Builder b(create, blobs);
   Errors& errors = b.errors;
   std::vector<Field> fields;

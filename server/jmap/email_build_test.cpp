@@ -240,6 +240,12 @@ TEST(JmapEmailBuild, Rfc8621_4_6_InvalidProperties) {
   EXPECT_TRUE(errors(R"({"textBody":[],"attachments":[]})").empty());
 }
 
+TEST(JmapEmailBuild, Rfc5322_3_6_4_UniqueKeptToSafeOctets) {
+  const auto r = build_email(json::parse(R"({"textBody":[]})").as_object(), lookup(), kNow, "example.com", "a b<c>/d");
+  ASSERT_TRUE(std::holds_alternative<BuiltEmail>(r));
+  EXPECT_NE(std::get<BuiltEmail>(r).message.find("Message-ID: <abcd@example.com>\r\n"), std::string::npos);
+}
+
 TEST(JmapEmailBuild, EncodeHeaderTextAndFold) {
   EXPECT_EQ(encode_header_text("plain words"), "plain words");
   EXPECT_EQ(encode_header_text("é"), "=?UTF-8?B?w6k=?=");

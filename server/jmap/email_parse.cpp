@@ -376,8 +376,9 @@ class Model {
     parts_.push_back(JPart{});
     JPart p;
     p.node = node_index;
-    p.type = ascii_lower(m.type) + "/" + ascii_lower(m.subtype);
-    if (m.disposition) p.disposition = ascii_lower(*m.disposition);
+    // The MIME parser keeps 8-bit octets of malformed fields: JSON needs valid UTF-8.
+    p.type = message::sanitize_utf8(ascii_lower(m.type) + "/" + ascii_lower(m.subtype));
+    if (m.disposition) p.disposition = message::sanitize_utf8(ascii_lower(*m.disposition));
     p.name = part_name(m);
     if (m.is_multipart()) {
       std::size_t k = 0;
@@ -512,6 +513,23 @@ bool has_attachment(const Model& model) {
   return false;
 }
 
+// The HTML named character references common in mail beyond the five of XML.
+std::optional<std::uint32_t> named_entity(std::string_view name) {
+  struct Entity { std::string_view name; std::uint32_t cp; };
+  static constexpr Entity kEntities[] = {
+      {"copy", 0xA9},   {"reg", 0xAE},    {"deg", 0xB0},    {"laquo", 0xAB},  {"raquo", 0xBB},  {"middot", 0xB7},
+      {"Agrave", 0xC0}, {"Aacute", 0xC1}, {"Auml", 0xC4},   {"Ccedil", 0xC7}, {"Egrave", 0xC8}, {"Eacute", 0xC9},
+      {"Ouml", 0xD6},   {"Uuml", 0xDC},   {"szlig", 0xDF},  {"agrave", 0xE0}, {"aacute", 0xE1}, {"acirc", 0xE2},
+      {"auml", 0xE4},   {"aring", 0xE5},  {"ccedil", 0xE7}, {"egrave", 0xE8}, {"eacute", 0xE9}, {"ecirc", 0xEA},
+      {"euml", 0xEB},   {"iacute", 0xED}, {"icirc", 0xEE},  {"ntilde", 0xF1}, {"oacute", 0xF3}, {"ocirc", 0xF4},
+      {"ouml", 0xF6},   {"oslash", 0xF8}, {"uacute", 0xFA}, {"ucirc", 0xFB},  {"uuml", 0xFC},   {"ndash", 0x2013},
+      {"mdash", 0x2014}, {"lsquo", 0x2018}, {"rsquo", 0x2019}, {"ldquo", 0x201C}, {"rdquo", 0x201D},
+      {"bull", 0x2022}, {"hellip", 0x2026}, {"euro", 0x20AC}, {"trade", 0x2122}, {"zwnj", 0x200C}};
+  for (const Entity& e : kEntities)
+    if (e.name == name) return e.cp;
+  return std::nullopt;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------
@@ -594,6 +612,7 @@ std::string html_to_text(std::string_view html) {
         else if (ent == "quot") cp = '"';
         else if (ent == "apos") cp = '\'';
         else if (ent == "nbsp") cp = 0xA0;
+        else if (auto named = named_entity(ent)) cp = *named;
         else if (ent.size() >= 2 && ent[0] == '#') {
           const bool hex = ent[1] == 'x' || ent[1] == 'X';
           const std::string_view digits = ent.substr(hex ? 2 : 1);

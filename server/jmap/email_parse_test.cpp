@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/utf8.h"
 #include "jmap/ids.h"
 
 namespace mail::jmap {
@@ -274,10 +275,24 @@ TEST(JmapEmailParse, Rfc8621_4_1_4_PartNamesAndBodyProperties) {
   EXPECT_EQ(e.at("hasAttachment"), true);
 }
 
+TEST(JmapEmailParse, EightBitFieldsGiveValidUtf8Json) {  // found by fuzz/jmap_email
+  const std::string msg =
+      "Content-Type: te\x8b" "t/pl\xff" "in\r\nContent-Disposition: att\x8b" "chment\r\nContent-ID: <\xff>\r\n"
+      "Content-Location: \xfe\r\nX-\xff: \xfe\r\n\r\nbody";
+  json::object e;
+  BodyValueOptions all;
+  all.all = true;
+  const std::vector<std::string> bp{"partId", "type", "disposition", "cid", "location", "headers", "charset", "name"};
+  add_email_properties(msg, {"bodyStructure", "attachments", "headers", "bodyValues", "header:Content-Type:asText"}, &bp,
+                       all, EmailParseContext{"c"}, e);
+  EXPECT_TRUE(is_valid_utf8(json::serialize(e))) << json::serialize(e);
+}
+
 TEST(JmapEmailParse, HtmlToTextAndPreview) {
   EXPECT_EQ(html_to_text("<style>p{}</style><p>a&lt;b</p><!-- c --><script>x</script>&#233;&#xE9;"),
             "\na<b\néé");
   EXPECT_EQ(html_to_text("<script>never closed"), "");
+  EXPECT_EQ(html_to_text("Gr&uuml;&szlig;e&hellip; &unknown; &#0; &#xZZ;"), "Grüße… &unknown; &#0; &#xZZ;");
   EXPECT_EQ(collapse_whitespace("  a \r\n\t b  ", 256), "a b");
   EXPECT_EQ(collapse_whitespace("abcdef", 3), "abc");
   const std::string body(600, 'x');

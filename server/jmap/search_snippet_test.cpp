@@ -36,7 +36,7 @@ TEST(JmapSearchSnippet, Rfc8621_5_HtmlBodyAsTextAndNoMatch) {
   const std::string msg = "Content-Type: text/html\r\n\r\n<p>Hello <b>W&ouml;rld</b> &lt;x&gt;</p>";
   const SearchSnippet s = search_snippet(msg, {"hello"});
   ASSERT_TRUE(s.preview);
-  EXPECT_EQ(*s.preview, "<mark>Hello</mark> W&amp;ouml;rld &lt;x&gt;");
+  EXPECT_EQ(*s.preview, "<mark>Hello</mark> Wörld &lt;x&gt;");
   EXPECT_FALSE(search_snippet(msg, {"absent"}).preview);
   EXPECT_FALSE(search_snippet(msg, {}).preview);
 }

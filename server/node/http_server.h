@@ -29,6 +29,8 @@ struct HttpServerConfig {
   std::vector<rt::Endpoint> listen;      // HttpListenerKind::http
   std::vector<rt::Endpoint> listen_tls;  // HttpListenerKind::https (needs TLS)
   http::Limits limits;                   // header/body sizes, pipelining, request/idle timeouts
+  // HTTP Basic and the JMAP login without TLS from loopback peers (as [imap] has it).
+  bool auth_plaintext_on_loopback = true;
   ConnectionLimitsConfig connections;
   std::uint32_t read_buffer_bytes = 16 * 1024;
   Duration write_timeout = 5min;

@@ -83,6 +83,15 @@ MailServer::MailServer(rt::Env& env, MailServerConfig config, const HandlerWrapp
     http_ = std::make_unique<HttpServer>(env_, *config_.http);
     add_metrics_route(http_->router(), *this);
     add_webmail_routes(http_->router());
+    JmapServiceConfig jmap;
+    jmap.hostname = config_.smtp.session.hostname;
+    jmap.plaintext_on_loopback = config_.http->auth_plaintext_on_loopback;
+    MailHandler& outbound = wrapped_handler_ ? static_cast<MailHandler&>(*wrapped_handler_) : relay_handler_;
+    jmap_ = std::make_unique<JmapService>(env_, store_, outbound, crypto_, config_.users_path.empty() ? nullptr : &users_,
+                                          smtp_.auth_guard(), std::move(jmap));
+    jmap_->set_mailbox_of_login([this](std::string_view login) { return directory_.mailbox_of_login(login); });
+    jmap_->set_address_of([this](std::string_view user) { return address_of_user(user); });
+    jmap_->add_routes(http_->router());
   }
   set_tls(config_.tls);
 }
@@ -104,6 +113,12 @@ void MailServer::set_tls(std::shared_ptr<tls::TlsContext> context) {
   if (pop3_) pop3_->set_tls(context);
   if (http_) http_->set_tls(context);
   smtp_.set_tls(std::move(context));
+}
+
+std::string MailServer::address_of_user(std::string_view user) const {
+  if (user.find('@') != std::string_view::npos) return std::string(user);
+  const auto& domains = config_.directory.domains;
+  return std::string(user) + "@" + (domains.empty() ? config_.smtp.session.hostname : domains.front());
 }
 
 std::unique_ptr<QueueManager> MailServer::make_queue() {

@@ -16,6 +16,7 @@
 #include "core/result.h"
 #include "node/control_server.h"
 #include "node/http_server.h"
+#include "node/http/jmap_service.h"
 #include "node/imap_server.h"
 #include "node/local_delivery.h"
 #include "node/pop3_server.h"
@@ -55,7 +56,8 @@ struct MailServerConfig {
   std::optional<ImapServerConfig> imap;
   // Set: the POP3 service (listeners, limits); the maildrop is each user's INBOX.
   std::optional<Pop3ServerConfig> pop3;
-  // Set: the HTTP service (listeners, limits) with GET /metrics (node/http/metrics.h).
+  // Set: the HTTP service (listeners, limits) with GET /metrics (node/http/metrics.h) and
+  // JMAP (node/http/jmap_service.h).
   std::optional<HttpServerConfig> http;
   // Per-user quota of the mail store (RFC 9208; 0 = none): IMAP APPEND and COPY past it fail.
   std::uint64_t quota_bytes = 0;
@@ -99,6 +101,7 @@ class MailServer {
   ImapServer* imap() noexcept { return imap_.get(); }  // null unless configured
   Pop3Server* pop3() noexcept { return pop3_.get(); }  // null unless configured
   HttpServer* http() noexcept { return http_.get(); }  // null unless configured
+  JmapService* jmap() noexcept { return jmap_.get(); }  // null unless HTTP is configured
   QueueManager* outbound() noexcept { return queue_.get(); }  // null without outbound delivery
   ControlServer* control() noexcept { return control_.get(); }  // null unless control_socket
   const MailServerConfig& config() const noexcept { return config_; }
@@ -107,6 +110,9 @@ class MailServer {
   // The SMTP configuration with AUTH wired to our users and crypto (when configured).
   static SmtpServerConfig wire(const MailServerConfig& config, tls::OpenSslCrypto& crypto, store::LiveUserDb& users);
   std::unique_ptr<QueueManager> make_queue();
+  // The address `user` sends from (JMAP Identity): the login itself when it is an address,
+  // else user@<first local domain> (the hostname without local domains).
+  std::string address_of_user(std::string_view user) const;
   rt::Task<void> poll_users();
   // Every configured user's and every login's mailbox exists (one user model).
   rt::Task<Status> ensure_mailboxes();
@@ -127,6 +133,7 @@ class MailServer {
   std::unique_ptr<ImapServer> imap_;
   std::unique_ptr<Pop3Server> pop3_;
   std::unique_ptr<HttpServer> http_;
+  std::unique_ptr<JmapService> jmap_;
   std::unique_ptr<rt::Timer> users_timer_;
   bool polling_ = false;
   bool ready_ = false;

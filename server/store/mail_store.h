@@ -140,6 +140,7 @@ struct CopyResult {
 struct AppendResult {
   std::uint32_t uidvalidity = 0;
   std::uint32_t uid = 0;
+  std::string content_id;  // MessageInfo::content_id of the new message (its JMAP Email id)
 };
 
 // What text search looks in (RFC 9051 §6.4.4 BODY / TEXT): the FTS index answers a

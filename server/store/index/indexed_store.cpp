@@ -676,6 +676,7 @@ rt::Task<Result<AppendResult>> IndexedStore::append(std::string user, std::strin
   AppendResult r;
   r.uidvalidity = fs.cache->counters().uidvalidity;
   r.uid = added->front().info.uid;
+  r.content_id = added->front().info.content_id;
   co_return r;
 }
 

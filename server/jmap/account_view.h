@@ -1,0 +1,79 @@
+// AccountView: one account as JMAP sees it (RFC 8621 §2 Mailboxes, §4 Emails), read from
+// the MailStore for one request: every folder with its counters and JMAP id, and every
+// message grouped into Emails by content id (the copies of one message that COPY/MOVE made
+// are one Email in several Mailboxes). States (RFC 8620 §1.6.1 strings):
+//   Email and Thread state = the greatest HIGHESTMODSEQ of the folders (the store's one
+//   change log, so IMAP and JMAP see one history); Mailbox state = that number and a hash
+//   of the folder set (names, ids, roles, subscriptions), so a created, renamed or deleted
+//   folder is a new state that Mailbox/changes answers with cannotCalculateChanges.
+// Not thread-safe; lives for one method call or request.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/result.h"
+#include "runtime/task.h"
+#include "store/mail_store.h"
+
+namespace mail::jmap {
+
+struct MailboxEntry {
+  store::FolderInfo info;
+  store::FolderStatus status;
+  std::string id;         // "M<uidvalidity>"
+  std::string parent_id;  // "" for a top-level folder
+  std::string name;       // the last component of info.name
+  std::string role;       // RFC 8621 §2 role ("inbox", "sent", ...), "" for none
+};
+
+struct Copy {
+  std::size_t mailbox = 0;  // index into AccountView::mailboxes
+  store::MessageInfo info;
+};
+
+struct EmailEntry {
+  std::string content_id;
+  std::vector<Copy> copies;  // at least one
+  [[nodiscard]] const Copy& first() const { return copies.front(); }
+};
+
+class AccountView {
+ public:
+  // Reads the folders (and with `with_messages`, every folder's messages).
+  static rt::Task<Result<AccountView>> load(store::MailStore& store, std::string user, bool with_messages);
+
+  std::vector<MailboxEntry> mailboxes;
+  std::vector<EmailEntry> emails;  // empty unless loaded with messages
+
+  [[nodiscard]] const MailboxEntry* mailbox(std::string_view id) const;
+  [[nodiscard]] std::optional<std::size_t> mailbox_index(std::string_view id) const;
+  [[nodiscard]] const EmailEntry* email(std::string_view email_id) const;
+  [[nodiscard]] std::uint64_t highest_modseq() const noexcept { return highest_modseq_; }
+  [[nodiscard]] std::string email_state() const { return std::to_string(highest_modseq_); }
+  [[nodiscard]] std::string mailbox_state() const;
+
+ private:
+  std::uint64_t highest_modseq_ = 0;
+  std::uint64_t folder_set_hash_ = 0;
+  std::unordered_map<std::string, std::size_t> by_content_;
+};
+
+// RFC 8621 §2 roles of RFC 6154 special uses ("inbox" for INBOX).
+[[nodiscard]] std::string role_of(const store::FolderInfo& folder);
+[[nodiscard]] std::optional<store::SpecialUse> special_use_of_role(std::string_view role);
+
+// RFC 8621 §4.1.1 keywords of IMAP flags and back ($seen <-> \Seen ...; keywords are
+// lower case, RFC 8621 §4.1.1). \Deleted has no keyword and is kept as it is.
+[[nodiscard]] std::vector<std::string> keywords_of(const store::Flags& flags);
+[[nodiscard]] store::Flags flags_of(const std::vector<std::string>& keywords, std::uint8_t keep_deleted);
+
+// RFC 3339 "2024-01-02T03:04:05Z" of Unix seconds, and back (nullopt for other text).
+[[nodiscard]] std::string utc_date(std::int64_t unix_seconds);
+[[nodiscard]] std::optional<std::int64_t> parse_utc_date(std::string_view text);
+
+}  // namespace mail::jmap
