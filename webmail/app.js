@@ -107,6 +107,7 @@ async function loadMailboxes() {
       properties: ['name', 'role', 'totalEmails', 'unreadEmails', 'parentId', 'sortOrder']}, 'm']]);
     S.mailboxes = (r.m.list || []).slice().sort((a, b) =>
       mailboxRank(a) - mailboxRank(b) || (a.sortOrder || 0) - (b.sortOrder || 0) || a.name.localeCompare(b.name));
+    for (const m of S.mailboxes) if (m.role === 'inbox' && m.name.toUpperCase() === 'INBOX') m.name = 'Inbox';
     S.byId = Object.fromEntries(S.mailboxes.map((m) => [m.id, m]));
     renderFolders();
   });
