@@ -4,7 +4,8 @@
 # (RFC 9051) afterwards: log in, read a plain mail, open an HTML mail whose <script> and
 # onerror handler would call a loopback "canary" server we run here (they must not: the
 # canary must see no such request), load its remote image only after "Show images", flag
-# (RFC 9051 \Flagged), move to Archive, search, send through JMAP EmailSubmission (RFC 8621
+# (RFC 9051 \Flagged), move to Archive, download an attachment (RFC 8620 §6.2) and delete
+# it (to Trash), search, send through JMAP EmailSubmission (RFC 8621
 # §7) and see it arrive by push (RFC 8620 §7.3), save a reply as a draft ($draft).
 # Screenshots are kept in $ARTIFACT_DIR or <build>/artifacts/webmail/.
 # Skipped only when /usr/bin/chromium or node_modules/playwright-core is absent.
@@ -137,6 +138,9 @@ def test_webmail_in_chromium_read_hostile_html_flag_move_search_send(webmail):
     with srv.smtp() as s:
         s.send_message(mail("Needle", "the word zebracorn is here"))
         s.send_message(mail("Move me", "please archive"))
+        with_file = mail("With attachment", "see the file")
+        with_file.add_attachment(b"ATTACHMENT-CONTENT\n", maintype="text", subtype="plain", filename="notes.txt")
+        s.send_message(with_file)
         s.send_message(mail("Hostile HTML", html=hostile))
         s.send_message(mail("Plain hello", "PLAIN-BODY-MARKER\n<b>not html</b>\n"))
 
@@ -163,6 +167,7 @@ def test_webmail_in_chromium_read_hostile_html_flag_move_search_send(webmail):
     assert "Move me" not in inbox, inbox
     assert "Sent from the webmail" in inbox, inbox  # delivered to ourselves
     assert "Move me" in subjects(m, "Archive")
+    assert "With attachment" in subjects(m, "Trash") and "With attachment" not in inbox
     sent = subjects(m, "Sent")
     assert "Sent from the webmail" in sent and "\\Draft" not in sent["Sent from the webmail"], sent
     drafts = subjects(m, "Drafts")
