@@ -36,6 +36,11 @@ async function guarded(fn) {
   }
 }
 
+function setError(e) {
+  if (!e) return '';
+  return [e.type, e.description, e.properties && e.properties.length ? `(${e.properties.join(', ')})` : ''].filter(Boolean).join(' ');
+}
+
 // ---------------------------------------------------------------- login
 function showLogin(message = '') {
   $('main').hidden = true;
@@ -433,13 +438,14 @@ function openForward() {
     to: '', cc: '', subject: prefixed('Fwd:', e.subject),
     body: `\n\n---------- Forwarded message ----------\nFrom: ${formatAddresses(e.from)}\nDate: ${new Date(e.sentAt || e.receivedAt).toLocaleString()}\n` +
       `Subject: ${e.subject || ''}\nTo: ${formatAddresses(e.to)}\n\n${plainOf(e)}\n`,
-    attachments: (e.attachments || []).map((a) => ({blobId: a.blobId, type: a.type, name: a.name, disposition: 'attachment'})),
+    attachments: (e.attachments || []).map((a) => ({blobId: a.blobId, type: a.type, name: a.name, disposition: 'attachment', copy: true})),
   });
 }
 
 function editDraft(e) {
   openCompose({to: formatAddresses(e.to), cc: formatAddresses(e.cc), subject: e.subject || '', body: plainOf(e),
-    draftId: e.id, inReplyTo: e.inReplyTo || null, references: e.references || []});
+    draftId: e.id, inReplyTo: e.inReplyTo || null, references: e.references || [],
+    attachments: (e.attachments || []).map((a) => ({blobId: a.blobId, type: a.type, name: a.name, disposition: 'attachment', copy: true}))});
 }
 
 function openCompose(init = {}) {
@@ -455,16 +461,54 @@ function openCompose(init = {}) {
     el('label', {}, 'To ', el('input', {id: 'compose-to', value: init.to || '', autocomplete: 'off'})),
     el('label', {}, 'Cc ', el('input', {id: 'compose-cc', value: init.cc || '', autocomplete: 'off'})),
     el('label', {}, 'Subject ', el('input', {id: 'compose-subject', value: init.subject || ''})),
-    S.compose.attachments.length ? el('p', {class: 'fwd-attachments', text: 'Attached: ' + S.compose.attachments.map((a) => a.name).join(', ')}) : null,
+    el('div', {class: 'compose-attachments'},
+      el('ul', {id: 'compose-attachment-list'}),
+      el('label', {class: 'attach'}, 'Attach files ', el('input', {type: 'file', id: 'compose-files', multiple: true,
+        onchange: (ev) => guarded(() => attachFiles(ev.target))}))),
     el('textarea', {id: 'compose-body', rows: '18', 'aria-label': 'Message'}),
     el('div', {class: 'toolbar'},
       el('button', {type: 'submit', id: 'send-btn', text: 'Send'}),
       el('button', {type: 'button', id: 'save-draft-btn', onclick: () => guarded(saveDraft), text: 'Save draft'}),
       el('button', {type: 'button', id: 'discard-btn', onclick: () => { closeReader(); renderList(); }, text: 'Discard'})));
   r.appendChild(form);
+  renderComposeAttachments();
   $('compose-body').value = init.body || '';
   (init.to ? $('compose-body') : $('compose-to')).focus();
   if (init.to) $('compose-body').setSelectionRange(0, 0);
+}
+
+function renderComposeAttachments() {
+  const ul = clear($('compose-attachment-list'));
+  S.compose.attachments.forEach((a, i) => ul.appendChild(el('li', {}, `${a.name || '(unnamed)'} `,
+    el('button', {type: 'button', class: 'remove-attachment', title: 'Remove', onclick: () => {
+      S.compose.attachments.splice(i, 1);
+      renderComposeAttachments();
+    }, text: '×'}))));
+}
+
+async function attachFiles(input) {
+  for (const file of Array.from(input.files || [])) {
+    status(`Uploading ${file.name}…`);
+    const up = await S.jmap.upload(file, file.type || 'application/octet-stream');
+    S.compose.attachments.push({blobId: up.blobId, type: up.type || file.type || 'application/octet-stream',
+      name: file.name, disposition: 'attachment'});
+  }
+  input.value = '';
+  renderComposeAttachments();
+  status('');
+}
+
+// Attachments taken from another message (forward) are copied into uploaded blobs first:
+// an Email is built from uploaded blobs (RFC 8620 §6.1).
+async function uploadedAttachments() {
+  const out = [];
+  for (const a of S.compose.attachments) {
+    if (!a.copy) { out.push(a); continue; }
+    const bytes = await S.jmap.download(a.blobId, a.name, a.type);
+    const up = await S.jmap.upload(bytes, a.type || 'application/octet-stream');
+    out.push({blobId: up.blobId, type: a.type || up.type, name: a.name, disposition: 'attachment'});
+  }
+  S.compose.attachments = out;
 }
 
 function draftEmail() {
@@ -491,11 +535,12 @@ function draftEmail() {
 }
 
 async function saveDraft() {
+  await uploadedAttachments();
   const {email} = draftEmail();
   const args = {create: {draft: email}};
   if (S.compose.draftId) args.destroy = [S.compose.draftId];
   const r = await S.jmap.call([['Email/set', args, 'd']]);
-  if (r.d.notCreated && r.d.notCreated.draft) throw new Error(`Draft not saved: ${r.d.notCreated.draft.type}`);
+  if (r.d.notCreated && r.d.notCreated.draft) throw new Error(`Draft not saved: ${setError(r.d.notCreated.draft)}`);
   S.compose.draftId = r.d.created.draft.id;
   status('Draft saved');
   await loadMailboxes();
@@ -503,6 +548,7 @@ async function saveDraft() {
 }
 
 async function sendCompose() {
+  await uploadedAttachments();
   const {email, identity, home} = draftEmail();
   if (!(email.to || []).length && !(email.cc || []).length) throw new Error('Add a recipient');
   const sent = byRole('sent');
@@ -517,10 +563,10 @@ async function sendCompose() {
   $('send-btn').disabled = true;
   try {
     const r = await S.jmap.call([['Email/set', set, 'd'], ['EmailSubmission/set', submission, 's']]);
-    if (r.d.notCreated && r.d.notCreated.draft) throw new Error(`Not sent: ${r.d.notCreated.draft.type} ${r.d.notCreated.draft.description || ''}`);
+    if (r.d.notCreated && r.d.notCreated.draft) throw new Error(`Not sent: ${setError(r.d.notCreated.draft)}`);
     if (r.s.notCreated && r.s.notCreated.send) {
       S.compose.draftId = r.d.created.draft.id;  // kept as a draft
-      throw new Error(`Not sent: ${r.s.notCreated.send.type} ${r.s.notCreated.send.description || ''}`);
+      throw new Error(`Not sent: ${setError(r.s.notCreated.send)}`);
     }
   } finally {
     const btn = $('send-btn');

@@ -75,6 +75,23 @@ export class Jmap {
     return url + (url.includes('?') ? '&' : '?') + 'access_token=' + encodeURIComponent(this.token);
   }
 
+  // Uploads bytes (a Blob or File) as a blob (RFC 8620 §6.1): {blobId, type, size}.
+  async upload(data, type) {
+    const url = this.session.uploadUrl.replace('{accountId}', encodeURIComponent(this.accountId));
+    const r = await fetch(url, {method: 'POST', credentials: 'omit',
+      headers: this.headers({'Content-Type': type || 'application/octet-stream'}), body: data});
+    if (r.status === 401) throw new JmapError('unauthorized');
+    if (!r.ok) throw new JmapError(`Upload failed: HTTP ${r.status}`);
+    return r.json();
+  }
+
+  // The bytes of a blob (RFC 8620 §6.2) as a Blob.
+  async download(blobId, name, type) {
+    const r = await fetch(this.downloadUrl(blobId, name, type), {credentials: 'omit'});
+    if (!r.ok) throw new JmapError(`Download of ${name || blobId} failed: HTTP ${r.status}`);
+    return r.blob();
+  }
+
   // Calls onChange(changed) for each StateChange pushed; returns the EventSource.
   push(onChange) {
     if (!this.session.eventSourceUrl) return null;

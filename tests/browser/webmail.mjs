@@ -6,7 +6,7 @@
 // ARTIFACT_DIR (screenshots), CHROMIUM (default /usr/bin/chromium).
 // Steps: log in; read the plain mail; open the hostile HTML mail (its <script> and
 // onerror must not run, its remote image must not load until "Show images"); flag; move
-// to Archive; download an attachment and delete (to Trash); search; compose and send to ourselves, and see it arrive without reload
+// to Archive; download an attachment, forward it, delete it (to Trash); search; compose and send to ourselves, and see it arrive without reload
 // (push). Prints one JSON line of results; exits 1 on the first failed check.
 import {chromium} from 'playwright-core';
 import fs from 'node:fs';
@@ -141,16 +141,26 @@ await step(page, 'search', async () => {
   await row('Plain hello').waitFor();
 });
 
-await step(page, 'attachment-and-delete', async () => {
+await step(page, 'attachment-forward-delete', async () => {
   await row('With attachment').click();
+  await page.locator('#reader-subject', {hasText: 'With attachment'}).waitFor();
   const link = page.locator('#attachments a', {hasText: 'notes.txt'});
   await link.waitFor();
   const href = await link.getAttribute('href');
   // The link carries ?access_token= (a download cannot send Authorization).
   const body = await page.evaluate(async (u) => (await fetch(u)).text(), href);
   check(body.includes('ATTACHMENT-CONTENT'), `attachment downloads (${body.slice(0, 80)})`);
+  // Forward it with its attachment (copied through download and upload, RFC 8620 §6).
+  await page.keyboard.press('f');
+  await page.fill('#compose-to', `${USER}@example.test`);
+  await page.click('#send-btn');
+  await page.locator('#status', {hasText: 'Message sent'}).waitFor();
+  await page.locator('#message-list li.msg', {hasText: 'Fwd: With attachment'}).locator('.clip').waitFor({timeout: 30000});
+  await row('With attachment').first().waitFor();
+  await page.locator('#message-list li.msg', {hasText: /^(?!.*Fwd:).*With attachment/}).click();
+  await page.locator('#reader-subject', {hasText: /^With attachment$/}).waitFor();
   await page.keyboard.press('#');  // shortcut: delete = move to Trash
-  await row('With attachment').waitFor({state: 'detached'});
+  await page.locator('#message-list li.msg', {hasText: /^(?!.*Fwd:).*With attachment/}).waitFor({state: 'detached'});
   await page.locator('#folder-list li.folder[data-role="trash"]').click();
   await row('With attachment').waitFor();
   await page.locator('#folder-list li.folder[data-role="inbox"]').click();

@@ -4,8 +4,8 @@
 # (RFC 9051) afterwards: log in, read a plain mail, open an HTML mail whose <script> and
 # onerror handler would call a loopback "canary" server we run here (they must not: the
 # canary must see no such request), load its remote image only after "Show images", flag
-# (RFC 9051 \Flagged), move to Archive, download an attachment (RFC 8620 §6.2) and delete
-# it (to Trash), search, send through JMAP EmailSubmission (RFC 8621
+# (RFC 9051 \Flagged), move to Archive, download an attachment (RFC 8620 §6.2), forward it
+# with the attachment, delete it (to Trash), search, send through JMAP EmailSubmission (RFC 8621
 # §7) and see it arrive by push (RFC 8620 §7.3), save a reply as a draft ($draft).
 # Screenshots are kept in $ARTIFACT_DIR or <build>/artifacts/webmail/.
 # Skipped only when /usr/bin/chromium or node_modules/playwright-core is absent.
@@ -168,6 +168,13 @@ def test_webmail_in_chromium_read_hostile_html_flag_move_search_send(webmail):
     assert "Sent from the webmail" in inbox, inbox  # delivered to ourselves
     assert "Move me" in subjects(m, "Archive")
     assert "With attachment" in subjects(m, "Trash") and "With attachment" not in inbox
+    assert "Fwd: With attachment" in inbox, inbox
+    m.select("INBOX")
+    _, found = m.search(None, 'SUBJECT "Fwd: With attachment"')
+    _, fetched = m.fetch(found[0].split()[0], "(BODY.PEEK[])")
+    forwarded = fetched[0][1]
+    assert b"notes.txt" in forwarded
+    assert b"ATTACHMENT-CONTENT" in forwarded or b"QVRUQUNITUVOVC1DT05URU5U" in forwarded  # 8bit or base64
     sent = subjects(m, "Sent")
     assert "Sent from the webmail" in sent and "\\Draft" not in sent["Sent from the webmail"], sent
     drafts = subjects(m, "Drafts")
