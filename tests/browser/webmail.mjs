@@ -3,13 +3,17 @@
 // which also delivered the mail by SMTP and checks the store with IMAP afterwards).
 // Environment: WEBMAIL_URL, WEBMAIL_USER, WEBMAIL_PASS, CANARY_URL (a loopback server
 // that records every request: what a mail's script or onerror would reach),
-// ARTIFACT_DIR (screenshots), CHROMIUM (default /usr/bin/chromium).
+// ARTIFACT_DIR (screenshots), CHROMIUM (default /usr/bin/chromium), SMTP_PORT (to
+// deliver a message while the page is idle).
 // Steps: log in; read the plain mail; open the hostile HTML mail (its <script> and
 // onerror must not run, its remote image must not load until "Show images"); flag; move
-// to Archive; download an attachment, forward it, delete it (to Trash); search; compose and send to ourselves, and see it arrive without reload
-// (push). Prints one JSON line of results; exits 1 on the first failed check.
+// to Archive; download an attachment, forward it, delete it (to Trash); search; compose
+// and send to ourselves and see it arrive; a message delivered by SMTP while the page is
+// idle appears without reload (push); save a reply as a draft. Prints one JSON line of
+// results; exits 1 on the first failed check.
 import {chromium} from 'playwright-core';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 
 const URL_ = process.env.WEBMAIL_URL;
@@ -36,6 +40,31 @@ async function step(page, name, fn) {
   await page.screenshot({path: path.join(ARTIFACTS, `${String(shot).padStart(2, '0')}-${name}.png`)});
 }
 function check(cond, what) { if (!cond) throw new Error(`check failed: ${what}`); }
+// Delivers one message over SMTP (RFC 5321) to the server under test: a mail that arrives
+// while the page sits idle.
+function smtpDeliver(port, to, subject, body) {
+  return new Promise((resolve, reject) => {
+    const script = ['EHLO browser.test', 'MAIL FROM:<carol@remote.test>', `RCPT TO:<${to}>`, 'DATA',
+      `From: Carol <carol@remote.test>\r\nTo: ${to}\r\nSubject: ${subject}\r\n\r\n${body}\r\n.`, 'QUIT'];
+    const sock = net.connect(port, '127.0.0.1');
+    let buf = '';
+    let sent = 0;
+    sock.setTimeout(TIMEOUT, () => { sock.destroy(); reject(new Error('SMTP timeout')); });
+    sock.on('data', (d) => {
+      buf += d.toString();
+      // Wait for each complete reply (last line "NNN text"), then send the next command.
+      while (/^\d{3} [^\n]*\r?\n/m.test(buf)) {
+        const m = buf.match(/^(\d{3}) [^\n]*\r?\n/m);
+        const code = Number(m[1]);
+        buf = buf.slice(buf.indexOf(m[0]) + m[0].length);
+        if (code >= 400) { sock.destroy(); reject(new Error(`SMTP ${code}`)); return; }
+        if (sent < script.length) sock.write(script[sent++] + '\r\n');
+      }
+    });
+    sock.on('close', () => resolve());
+    sock.on('error', reject);
+  });
+}
 async function canaryHits() { return (await (await fetch(`${CANARY}/__hits`)).json()); }
 
 const browser = await chromium.launch({executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true,
@@ -178,12 +207,22 @@ await step(page, 'compose-send', async () => {
   await page.locator('#status', {hasText: 'Message sent'}).waitFor();
 });
 
-await step(page, 'arrives-by-push', async () => {
-  // No reload and no click: the new message must appear by itself (EventSource push).
+await step(page, 'sent-arrives', async () => {
+  // No reload and no click: the sent message shows up in the inbox.
   await row('Sent from the webmail').waitFor({timeout: 30000});
   await row('Sent from the webmail').click();
   const text = await page.locator('#reader-body pre.mail-text').textContent();
   check(text.includes('WEBMAIL-SENT-MARKER'), 'sent body arrived');
+});
+
+await step(page, 'new-mail-by-push', async () => {
+  // The page is left alone; a message delivered by SMTP must show up (EventSource push).
+  await page.locator('#folder-list li.folder[data-role="inbox"]').click();
+  await row('Plain hello').waitFor();
+  await smtpDeliver(Number(process.env.SMTP_PORT), `${USER}@example.test`, 'Pushed while idle', 'PUSH-MARKER');
+  await row('Pushed while idle').waitFor({timeout: 30000});
+  await row('Sent from the webmail').click();
+  await page.locator('#reader-subject', {hasText: 'Sent from the webmail'}).waitFor();
 });
 
 await step(page, 'reply-draft', async () => {

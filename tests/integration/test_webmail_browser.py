@@ -148,7 +148,7 @@ def test_webmail_in_chromium_read_hostile_html_flag_move_search_send(webmail):
     shutil.rmtree(out_dir, ignore_errors=True)
     out_dir.mkdir(parents=True)
     env = dict(os.environ, WEBMAIL_URL=f"http://127.0.0.1:{srv.http_ports['http']}/", WEBMAIL_USER=USER,
-               WEBMAIL_PASS=PASSWORD, CANARY_URL=canary.url, ARTIFACT_DIR=str(out_dir), CHROMIUM=CHROMIUM)
+               WEBMAIL_PASS=PASSWORD, CANARY_URL=canary.url, SMTP_PORT=str(srv.port), ARTIFACT_DIR=str(out_dir), CHROMIUM=CHROMIUM)
     r = subprocess.run(["node", str(REPO / "tests" / "browser" / "webmail.mjs")], cwd=REPO, env=env,
                        capture_output=True, text=True, timeout=300)
     lines = [line for line in r.stdout.splitlines() if line.startswith("{")]
@@ -169,6 +169,7 @@ def test_webmail_in_chromium_read_hostile_html_flag_move_search_send(webmail):
     assert "Move me" in subjects(m, "Archive")
     assert "With attachment" in subjects(m, "Trash") and "With attachment" not in inbox
     assert "Fwd: With attachment" in inbox, inbox
+    assert "Pushed while idle" in inbox, inbox
     m.select("INBOX")
     _, found = m.search(None, 'SUBJECT "Fwd: With attachment"')
     _, fetched = m.fetch(found[0].split()[0], "(BODY.PEEK[])")
