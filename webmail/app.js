@@ -87,6 +87,8 @@ async function boot() {
   S.jmap = jmap;
   $('login').hidden = true;
   $('main').hidden = false;
+  // The login field keeps the focus when hidden: give the keys to the shortcuts.
+  if (document.activeElement && document.activeElement !== document.body) document.activeElement.blur();
   $('whoami').textContent = jmap.username;
   await guarded(async () => {
     const r = await jmap.call([['Identity/get', {ids: null}, 'i']]);
@@ -238,7 +240,7 @@ function renderList() {
     count > 1 ? el('span', {class: 'thread-count', title: `${count} messages in thread`, text: String(count)}) : null,
     marked('subject', (S.snippets[e.id] || {}).subject, e.subject || '(no subject)'),
     marked('preview', (S.snippets[e.id] || {}).preview, e.preview || ''),
-    e.hasAttachment ? el('span', {class: 'clip', title: 'Attachment', text: '📎'}) : null,
+    e.hasAttachment ? el('span', {class: 'clip', title: 'Attachment', 'aria-label': 'Attachment'}) : null,
     el('span', {class: 'date', text: formatDate(e.receivedAt)})));
   });
 }
@@ -588,6 +590,18 @@ function onPush(changed) {
 }
 
 // ---------------------------------------------------------------- keyboard
+const SHORTCUTS = [['j / k', 'next / previous message'], ['u, Esc', 'back to the list'], ['r', 'reply'],
+  ['a', 'reply all'], ['f', 'forward'], ['c', 'compose'], ['/', 'search'], ['s', 'flag or unflag'],
+  ['#', 'delete'], ['?', 'this help']];
+
+function toggleHelp() {
+  const old = $('shortcut-help');
+  if (old) { old.remove(); return; }
+  document.body.appendChild(el('div', {id: 'shortcut-help', role: 'dialog', 'aria-label': 'Keyboard shortcuts',
+    onclick: () => toggleHelp()}, el('h3', {text: 'Keyboard shortcuts'}),
+  el('dl', {}, SHORTCUTS.map(([k, v]) => [el('dt', {}, el('kbd', {text: k})), el('dd', {text: v})]))));
+}
+
 document.addEventListener('keydown', (ev) => {
   if (!S.jmap || ev.ctrlKey || ev.metaKey || ev.altKey) return;
   const t = ev.target;
@@ -606,7 +620,8 @@ document.addEventListener('keydown', (ev) => {
     '#': () => deleteOpen(),
     s: () => toggleFlag(),
     u: () => { closeReader(); renderList(); },
-    Escape: () => { closeReader(); renderList(); },
+    '?': () => toggleHelp(),
+    Escape: () => { if ($('shortcut-help')) toggleHelp(); else { closeReader(); renderList(); } },
   }[ev.key];
   if (!act) return;
   if (S.view === 'compose' && ev.key !== 'Escape') return;

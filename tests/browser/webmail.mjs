@@ -91,6 +91,10 @@ await step(page, 'login', async () => {
   await row('Plain hello').waitFor();
   const unread = await page.locator('#folder-list li.folder[data-role="inbox"] .count').textContent();
   check(Number(unread) >= 3, `inbox unread count shown (${unread})`);
+  await page.keyboard.press('?');
+  await page.locator('#shortcut-help', {hasText: 'reply all'}).waitFor();
+  await page.keyboard.press('Escape');
+  await page.locator('#shortcut-help').waitFor({state: 'detached'});
 });
 
 await step(page, 'read-plain', async () => {
