@@ -14,6 +14,7 @@ packages=(
   swaks postfix libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl
   dnsmasq-base
   isync mutt fetchmail bsdutils
+  chromium
 )
 
 missing=()
@@ -22,7 +23,24 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+# The webmail embeds DOMPurify and its browser tests drive chromium with playwright-core:
+# both come from package.json / package-lock.json (exact versions), installed with npm ci.
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+npm_deps() {
+  local root
+  root="$(cd "$(dirname "$0")/.." && pwd)"
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "install-deps: npm is missing (Node.js with npm is needed for the webmail's packages)" >&2
+    $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+  fi
+  if [ ! -f "$root/node_modules/dompurify/dist/purify.min.js" ] || [ ! -d "$root/node_modules/playwright-core" ] ||
+     [ "$root/package-lock.json" -nt "$root/node_modules/.package-lock.json" ]; then
+    echo "install-deps: npm ci (webmail: dompurify, playwright-core)" >&2
+    (cd "$root" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  fi
+}
+if [ ${#missing[@]} -eq 0 ]; then npm_deps; exit 0; fi
 
 echo "install-deps: installing ${missing[*]}" >&2
 SUDO=""
@@ -38,3 +56,4 @@ $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # Postfix is a benchmark peer only; we start our own instances on loopback.
 if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now postfix >/dev/null 2>&1 || true; fi
 $SUDO service postfix stop >/dev/null 2>&1 || true
+npm_deps

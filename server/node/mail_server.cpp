@@ -7,6 +7,7 @@
 
 #include "core/assert.h"
 #include "node/http/metrics.h"
+#include "node/http/webmail_routes.h"
 #include "proto/message/mime.h"
 #include "proto/message/search_text.h"
 #include "runtime/await.h"
@@ -81,6 +82,7 @@ MailServer::MailServer(rt::Env& env, MailServerConfig config, const HandlerWrapp
   if (config_.http) {
     http_ = std::make_unique<HttpServer>(env_, *config_.http);
     add_metrics_route(http_->router(), *this);
+    add_webmail_routes(http_->router());
     JmapServiceConfig jmap;
     jmap.hostname = config_.smtp.session.hostname;
     jmap.plaintext_on_loopback = config_.http->auth_plaintext_on_loopback;

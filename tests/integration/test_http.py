@@ -92,7 +92,7 @@ def test_rfc9112_9_3_2_pipelined_requests_answered_in_order(http_server):
 
 def test_rfc9110_15_5_5_unknown_path_is_404(http_server):
     c = connect(http_server)
-    c.request("GET", "/")
+    c.request("GET", "/no-such-page")
     r = c.getresponse()
     assert r.status == 404
     assert r.read()
@@ -191,3 +191,38 @@ def test_config_without_http_serves_none(tmp_path):
         assert "(http)" not in srv.log()
     finally:
         srv.stop()
+
+
+def test_webmail_page_and_assets_with_csp_nosniff_etag_and_gzip(http_server):
+    # The embedded webmail (USER_GUIDE §16): / is the app's page, /assets/ its files, each
+    # with the page CSP (no inline script), nosniff (a script is never sniffed as
+    # something else), an ETag answered by 304 (RFC 9110 §13.1.2, §15.4.5), and gzip only
+    # when asked for (RFC 9110 §12.5.3).
+    import gzip
+    c = connect(http_server)
+    c.request("GET", "/")
+    r = c.getresponse()
+    page = r.read().decode()
+    assert r.status == 200 and r.getheader("Content-Type") == "text/html; charset=utf-8"
+    assert '<script type="module" src="/assets/app.js">' in page
+    assert "script-src 'self'" in r.getheader("Content-Security-Policy")
+    assert "unsafe-inline" not in r.getheader("Content-Security-Policy").split("script-src")[1].split(";")[0]
+    assert r.getheader("X-Content-Type-Options") == "nosniff"
+    assert r.getheader("Referrer-Policy") == "no-referrer"
+    c.request("GET", "/assets/purify.min.js", headers={"Accept-Encoding": "gzip"})
+    r = c.getresponse()
+    body = r.read()
+    assert r.status == 200 and r.getheader("Content-Type").startswith("application/javascript")
+    assert r.getheader("Content-Encoding") == "gzip" and b"DOMPurify" in gzip.decompress(body)
+    etag = r.getheader("ETag")
+    c.request("GET", "/assets/purify.min.js", headers={"If-None-Match": etag})
+    r = c.getresponse()
+    assert r.status == 304 and r.read() == b""
+    c.request("GET", "/assets/app.js")
+    r = c.getresponse()
+    assert r.getheader("Content-Encoding") is None and b"JMAP" in r.read()
+    c.request("GET", "/assets/no-such-file.js")
+    r = c.getresponse()
+    r.read()
+    assert r.status == 404
+    c.close()
