@@ -82,7 +82,7 @@ std::vector<Api::Submission>& Api::submissions(std::string_view user) {
   return submission_log_->by_user[std::string(user)];
 }
 
-std::string Api::account_id(std::string_view user) { return "A" + base64url(user); }
+std::string Api::account_id(std::string_view user) { return prefixed('A', base64url(user)); }
 
 rt::Task<HttpResult> Api::session(std::string user, std::string base) {
   auto view = co_await AccountView::load(store_, user, false);

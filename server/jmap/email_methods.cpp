@@ -370,7 +370,7 @@ static rt::Task<void> changes(CallContext& ctx, json::object& args, bool threads
   }
   auto to_array = [threads](const std::set<std::string>& ids) {
     json::array a;
-    for (const auto& id : ids) a.push_back(json::string(threads ? "T" + id.substr(1) : id));
+    for (const auto& id : ids) a.push_back(json::string(threads ? prefixed('T', std::string_view(id).substr(1)) : id));
     return a;
   };
   if (threads) {  // a Thread changes when its Email does

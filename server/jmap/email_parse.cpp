@@ -96,7 +96,9 @@ json::value addresses_value(std::string_view unfolded, bool grouped) {
   json::array flat;
   json::array groups;
   // The group being filled, by index: push_back may move the array's elements.
-  std::optional<std::size_t> current;
+  // The group the next address joins; npos: none (a plain std::size_t: GCC 12 -O2 sees a
+  // maybe-uninitialized std::optional here).
+  std::size_t current = std::string::npos;
   for (const imap::EnvelopeAddress& a : list) {
     const bool group_start = !a.host && a.mailbox.has_value();
     const bool group_end = !a.host && !a.mailbox.has_value();
@@ -111,7 +113,7 @@ json::value addresses_value(std::string_view unfolded, bool grouped) {
       continue;
     }
     if (group_end) {
-      current.reset();  // addresses after a group start a new unnamed one
+      current = std::string::npos;  // addresses after a group start a new unnamed one
       continue;
     }
     json::object addr = address_json(a);
@@ -119,14 +121,14 @@ json::value addresses_value(std::string_view unfolded, bool grouped) {
       flat.push_back(std::move(addr));
       continue;
     }
-    if (!current) {
+    if (current == std::string::npos) {
       json::object g;
       g["name"] = nullptr;
       g["addresses"] = json::array();
       groups.push_back(std::move(g));
       current = groups.size() - 1;
     }
-    groups[*current].as_object()["addresses"].as_array().push_back(std::move(addr));
+    groups[current].as_object()["addresses"].as_array().push_back(std::move(addr));
   }
   if (grouped) return groups;
   return flat;

@@ -79,7 +79,7 @@ std::optional<std::string> unbase64url(std::string_view text) {
   return out;
 }
 
-std::string mailbox_id(std::uint32_t uidvalidity) { return "M" + std::to_string(uidvalidity); }
+std::string mailbox_id(std::uint32_t uidvalidity) { return prefixed('M', std::to_string(uidvalidity)); }
 
 std::optional<std::uint32_t> parse_mailbox_id(std::string_view id) {
   if (id.size() < 2 || id.front() != 'M' || id[1] == '0') return std::nullopt;
@@ -90,9 +90,9 @@ std::optional<std::uint32_t> parse_mailbox_id(std::string_view id) {
   return v;
 }
 
-std::string email_id(std::string_view content_id) { return "E" + base64url(content_id); }
-std::string thread_id(std::string_view content_id) { return "T" + base64url(content_id); }
-std::string message_blob_id(std::string_view content_id) { return "B" + base64url(content_id); }
+std::string email_id(std::string_view content_id) { return prefixed('E', base64url(content_id)); }
+std::string thread_id(std::string_view content_id) { return prefixed('T', base64url(content_id)); }
+std::string message_blob_id(std::string_view content_id) { return prefixed('B', base64url(content_id)); }
 
 std::string part_blob_id(std::string_view content_id, std::string_view part_id) {
   std::string id = "P";

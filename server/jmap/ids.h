@@ -18,6 +18,13 @@
 
 namespace mail::jmap {
 
+// `prefix` followed by `rest` (the kind letter of an id and its body).
+[[nodiscard]] inline std::string prefixed(char prefix, std::string_view rest) {
+  std::string out(1, prefix);
+  out += rest;
+  return out;
+}
+
 // True when `id` is a valid JMAP Id (RFC 8620 §1.2).
 [[nodiscard]] bool is_valid_id(std::string_view id) noexcept;
 

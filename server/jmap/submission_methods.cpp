@@ -15,7 +15,7 @@
 namespace mail::jmap {
 namespace {
 
-std::string identity_id(std::string_view user) { return "I" + base64url(user); }
+std::string identity_id(std::string_view user) { return prefixed('I', base64url(user)); }
 
 json::object identity_json(const CallContext& ctx) {
   const std::string address = ctx.api.config().address_of(ctx.user);
@@ -192,7 +192,9 @@ rt::Task<void> submission_set(CallContext& ctx, json::object& args) {
       }
       auto& log = ctx.api.submissions(ctx.user);
       Api::Submission s;
-      s.id = "S" + std::to_string(log.size() + 1) + "x" + std::to_string(ctx.now());
+      s.id = prefixed('S', std::to_string(log.size() + 1));
+      s.id += 'x';
+      s.id += std::to_string(ctx.now());
       s.identity_id = identity_id(ctx.user);
       s.email_id = email_id(entry.content_id);
       s.thread_id = thread_id(entry.content_id);
