@@ -6,6 +6,8 @@
 
 #include "core/ascii.h"
 #include "jmap/ids.h"
+#include "jmap/threads.h"
+#include <map>
 
 namespace mail::jmap {
 namespace {
@@ -131,7 +133,8 @@ std::optional<std::int64_t> parse_utc_date(std::string_view text) {
   return static_cast<std::int64_t>(timegm(&tm));
 }
 
-rt::Task<Result<AccountView>> AccountView::load(store::MailStore& store, std::string user, bool with_messages) {
+rt::Task<Result<AccountView>> AccountView::load(store::MailStore& store, std::string user, bool with_messages,
+                                                ThreadRoots* roots) {
   auto folders = co_await store.list_folders(user);
   if (!folders) co_return fail(folders.error());
   AccountView view;
@@ -173,11 +176,49 @@ rt::Task<Result<AccountView>> AccountView::load(store::MailStore& store, std::st
     view.highest_modseq_ = std::max(view.highest_modseq_, snapshot->status.highestmodseq);
     for (auto& info : snapshot->messages) {
       auto [it, fresh] = view.by_content_.try_emplace(info.content_id, view.emails.size());
-      if (fresh) view.emails.push_back(EmailEntry{info.content_id, {}});
+      if (fresh) view.emails.push_back(EmailEntry{info.content_id, {}, {}});
       view.emails[it->second].copies.push_back(Copy{i, std::move(info)});
     }
   }
+  // Threads: the roots not known yet come from the header blocks (once per message).
+  ThreadRoots local;
+  if (roots == nullptr) roots = &local;
+  std::map<std::size_t, std::vector<std::size_t>> unknown;  // mailbox -> emails
+  for (std::size_t e = 0; e < view.emails.size(); ++e) {
+    if (!roots->contains(view.emails[e].content_id)) unknown[view.emails[e].first().mailbox].push_back(e);
+  }
+  for (auto& [mailbox, list] : unknown) {
+    std::vector<std::uint32_t> uids;
+    for (auto e : list) uids.push_back(view.emails[e].first().info.uid);
+    auto headers = co_await store.read_headers(user, view.mailboxes[mailbox].info.name, std::move(uids));
+    for (std::size_t k = 0; k < list.size(); ++k) {
+      const std::string root = headers && k < headers->size() ? thread_root((*headers)[k]) : std::string();
+      (*roots)[view.emails[list[k]].content_id] = root;
+    }
+  }
+  if (roots->size() > 2 * view.emails.size() + 1024) {  // forget the roots of messages long gone
+    ThreadRoots kept;
+    for (const auto& e : view.emails) kept[e.content_id] = (*roots)[e.content_id];
+    *roots = std::move(kept);
+  }
+  for (std::size_t e = 0; e < view.emails.size(); ++e) {
+    auto& entry = view.emails[e];
+    entry.thread_id = thread_id_of((*roots)[entry.content_id], entry.content_id);
+    view.threads_[entry.thread_id].push_back(e);
+  }
+  for (auto& [id, members] : view.threads_) {
+    std::stable_sort(members.begin(), members.end(), [&view](std::size_t a, std::size_t b) {
+      const auto& ia = view.emails[a].first().info;
+      const auto& ib = view.emails[b].first().info;
+      return ia.internal_date != ib.internal_date ? ia.internal_date < ib.internal_date : ia.uid < ib.uid;
+    });
+  }
   co_return view;
+}
+
+const std::vector<std::size_t>* AccountView::thread(std::string_view thread_id) const {
+  const auto it = threads_.find(std::string(thread_id));
+  return it == threads_.end() ? nullptr : &it->second;
 }
 
 const MailboxEntry* AccountView::mailbox(std::string_view id) const {

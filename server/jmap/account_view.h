@@ -39,13 +39,20 @@ struct Copy {
 struct EmailEntry {
   std::string content_id;
   std::vector<Copy> copies;  // at least one
+  std::string thread_id;     // threads.h: by the conversation's root Message-ID
   [[nodiscard]] const Copy& first() const { return copies.front(); }
 };
 
+// content id -> its conversation's root Message-ID ("" for none): read once per message
+// from its header block and kept by the caller across loads (contents never change).
+using ThreadRoots = std::unordered_map<std::string, std::string>;
+
 class AccountView {
  public:
-  // Reads the folders (and with `with_messages`, every folder's messages).
-  static rt::Task<Result<AccountView>> load(store::MailStore& store, std::string user, bool with_messages);
+  // Reads the folders (and with `with_messages`, every folder's messages, grouped into
+  // threads with `roots`, whose missing entries are read from the header blocks and added).
+  static rt::Task<Result<AccountView>> load(store::MailStore& store, std::string user, bool with_messages,
+                                            ThreadRoots* roots = nullptr);
 
   std::vector<MailboxEntry> mailboxes;
   std::vector<EmailEntry> emails;  // empty unless loaded with messages
@@ -53,6 +60,8 @@ class AccountView {
   [[nodiscard]] const MailboxEntry* mailbox(std::string_view id) const;
   [[nodiscard]] std::optional<std::size_t> mailbox_index(std::string_view id) const;
   [[nodiscard]] const EmailEntry* email(std::string_view email_id) const;
+  // The Emails of a thread (indexes into emails), oldest first (RFC 8621 §3); null if none.
+  [[nodiscard]] const std::vector<std::size_t>* thread(std::string_view thread_id) const;
   [[nodiscard]] std::uint64_t highest_modseq() const noexcept { return highest_modseq_; }
   [[nodiscard]] bool has_messages() const noexcept { return has_messages_; }
   [[nodiscard]] std::string email_state() const { return std::to_string(highest_modseq_); }
@@ -63,6 +72,7 @@ class AccountView {
   std::uint64_t folder_set_hash_ = 0;
   bool has_messages_ = false;
   std::unordered_map<std::string, std::size_t> by_content_;
+  std::unordered_map<std::string, std::vector<std::size_t>> threads_;
 };
 
 // RFC 8621 §2 roles of RFC 6154 special uses ("inbox" for INBOX).

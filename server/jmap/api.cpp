@@ -9,6 +9,7 @@
 #include "jmap/ids.h"
 #include "jmap/method_context.h"
 #include "jmap/submission.h"
+#include "jmap/threads.h"
 
 namespace mail::jmap {
 namespace {
@@ -242,10 +243,19 @@ struct Api::ViewCache {
     std::uint64_t generation = 0;             // bumped by every change notification
     std::uint64_t last_use = 0;
     std::unique_ptr<store::ChangeSubscription> subscription;
+    ThreadRoots roots;  // kept across reloads: a message's root never changes
   };
   std::map<std::string, Entry, std::less<>> by_user;
   std::uint64_t uses = 0;
 };
+
+std::optional<std::string> Api::known_thread(std::string_view user, std::string_view content_id) const {
+  const auto entry = views_->by_user.find(user);
+  if (entry == views_->by_user.end()) return std::nullopt;
+  const auto root = entry->second.roots.find(std::string(content_id));
+  if (root == entry->second.roots.end()) return std::nullopt;
+  return thread_id_of(root->second, content_id);
+}
 
 rt::Task<Result<std::shared_ptr<const AccountView>>> Api::view(std::string user, bool with_messages) {
   constexpr std::size_t kCachedAccountsMax = 64;
@@ -269,12 +279,17 @@ rt::Task<Result<std::shared_ptr<const AccountView>>> Api::view(std::string user,
   it->second.last_use = ++cache.uses;
   if (it->second.view && (it->second.view->has_messages() || !with_messages)) co_return it->second.view;
   const std::uint64_t generation = it->second.generation;
-  auto loaded = co_await AccountView::load(store_, user, with_messages);
+  // A copy: another request may reload (and the entry may be evicted) meanwhile.
+  ThreadRoots roots = it->second.roots;
+  auto loaded = co_await AccountView::load(store_, user, with_messages, &roots);
   if (!loaded) co_return fail(loaded.error());
   auto shared = std::make_shared<const AccountView>(std::move(*loaded));
   // Store it only if nothing changed while it was read (and the entry still exists).
   auto again = cache.by_user.find(user);
-  if (again != cache.by_user.end() && again->second.generation == generation) again->second.view = shared;
+  if (again != cache.by_user.end()) {
+    if (again->second.generation == generation) again->second.view = shared;
+    if (with_messages) again->second.roots = std::move(roots);
+  }
   co_return shared;
 }
 
@@ -349,6 +364,29 @@ std::optional<bool> bool_arg(const json::object& args, std::string_view key, boo
     return std::nullopt;
   }
   return v->get_bool();
+}
+
+BodyValueOptions body_value_options(const json::object& args, bool& bad) {
+  BodyValueOptions options;
+  options.text = bool_arg(args, "fetchTextBodyValues", bad).value_or(false);
+  options.html = bool_arg(args, "fetchHTMLBodyValues", bad).value_or(false);
+  options.all = bool_arg(args, "fetchAllBodyValues", bad).value_or(false);
+  const std::int64_t max = int_arg(args, "maxBodyValueBytes", bad).value_or(0);
+  if (max < 0) bad = true;
+  options.max_bytes = static_cast<std::size_t>(std::max<std::int64_t>(0, max));
+  return options;
+}
+
+void SetResults::put_into(json::object& out) {
+  auto put = [&out](std::string_view key, auto& value) {
+    out[key] = value.empty() ? json::value(nullptr) : json::value(std::move(value));
+  };
+  put("created", created);
+  put("updated", updated);
+  put("destroyed", destroyed);
+  put("notCreated", not_created);
+  put("notUpdated", not_updated);
+  put("notDestroyed", not_destroyed);
 }
 
 json::object set_error(std::string_view type, std::string_view description, const std::vector<std::string>& properties) {

@@ -89,6 +89,9 @@ class Api {
   // reports a change of the account (MailStore::subscribe); at most 64 accounts kept.
   rt::Task<Result<std::shared_ptr<const AccountView>>> view(std::string user, bool with_messages);
 
+  // The thread id a message had when last seen (Thread/changes of a destroyed Email).
+  [[nodiscard]] std::optional<std::string> known_thread(std::string_view user, std::string_view content_id) const;
+
   struct Submission;  // EmailSubmission records of this run (RFC 8621 §7)
   std::vector<Submission>& submissions(std::string_view user);
 

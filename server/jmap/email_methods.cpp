@@ -37,7 +37,7 @@ void add_metadata(const AccountView& view, const EmailEntry& e, const std::vecto
     } else if (p == "blobId") {
       out["blobId"] = message_blob_id(e.content_id);
     } else if (p == "threadId") {
-      out["threadId"] = thread_id(e.content_id);
+      out["threadId"] = e.thread_id;
     } else if (p == "mailboxIds") {
       json::object ids;
       for (const auto& c : e.copies) ids[view.mailboxes[c.mailbox].id] = true;
@@ -189,10 +189,21 @@ bool eval(const json::object& f, const AccountView& view, std::size_t index, Que
       ok = static_cast<double>(e.first().info.size) >= value.to_number<double>();
     } else if (key == "maxSize") {
       ok = static_cast<double>(e.first().info.size) < value.to_number<double>();
-    } else if (key == "hasKeyword" || key == "allInThreadHaveKeyword" || key == "someInThreadHaveKeyword") {
-      ok = has_keyword(e, value.get_string());  // a thread is one Email (account_view.h)
-    } else if (key == "notKeyword" || key == "noneInThreadHaveKeyword") {
+    } else if (key == "hasKeyword") {
+      ok = has_keyword(e, value.get_string());
+    } else if (key == "notKeyword") {
       ok = !has_keyword(e, value.get_string());
+    } else if (key == "allInThreadHaveKeyword" || key == "someInThreadHaveKeyword" ||
+               key == "noneInThreadHaveKeyword") {  // RFC 8621 §4.4.1, over the thread's Emails
+      std::size_t with = 0, members = 0;
+      if (const auto* thread = view.thread(e.thread_id)) {
+        for (auto m : *thread) {
+          ++members;
+          with += has_keyword(view.emails[m], value.get_string()) ? 1 : 0;
+        }
+      }
+      ok = key == "allInThreadHaveKeyword" ? (members > 0 && with == members)
+           : key == "someInThreadHaveKeyword" ? with > 0 : with == 0;
     } else if (key == "hasAttachment") {
       ok = true;  // decided after the fact would need the body; every Email passes (superset)
     } else if (key == "body" || key == "text") {
@@ -266,11 +277,7 @@ rt::Task<void> email_get(CallContext& ctx, json::object& args) {
   auto ids = string_list(args, "ids", bad);
   auto properties = string_list(args, "properties", bad);
   auto body_properties = string_list(args, "bodyProperties", bad);
-  BodyValueOptions options;
-  options.text = bool_arg(args, "fetchTextBodyValues", bad).value_or(false);
-  options.html = bool_arg(args, "fetchHTMLBodyValues", bad).value_or(false);
-  options.all = bool_arg(args, "fetchAllBodyValues", bad).value_or(false);
-  options.max_bytes = static_cast<std::size_t>(std::max<std::int64_t>(0, int_arg(args, "maxBodyValueBytes", bad).value_or(0)));
+  const BodyValueOptions options = body_value_options(args, bad);
   if (bad) co_return ctx.error("invalidArguments");
   const AccountView* view = co_await ctx.load_view(true);
   if (view == nullptr) co_return;
@@ -368,13 +375,34 @@ static rt::Task<void> changes(CallContext& ctx, json::object& args, bool threads
   for (const auto& id : destroyed) {
     created.erase(id);
   }
-  auto to_array = [threads](const std::set<std::string>& ids) {
+  auto to_array = [](const std::set<std::string>& ids) {
     json::array a;
-    for (const auto& id : ids) a.push_back(json::string(threads ? prefixed('T', std::string_view(id).substr(1)) : id));
+    for (const auto& id : ids) a.push_back(json::string(id));
     return a;
   };
-  if (threads) {  // a Thread changes when its Email does
-    for (const auto& id : created) updated.erase(id);
+  if (threads) {
+    // A Thread changes when one of its Emails does (RFC 8621 §3.2): created when all its
+    // Emails are new, destroyed when none is left, updated otherwise.
+    std::set<std::string> t_created, t_updated, t_destroyed;
+    for (const auto& id : destroyed) {
+      const auto content = parse_email_id(id);
+      const auto tid = content ? ctx.api.known_thread(ctx.user, *content) : std::nullopt;
+      if (!tid) co_return ctx.error("cannotCalculateChanges", "A destroyed Email's thread is not known.");
+      (view->thread(*tid) != nullptr ? t_updated : t_destroyed).insert(*tid);
+    }
+    for (const auto& id : created) {
+      const EmailEntry* e = view->email(id);
+      bool all_new = true;
+      for (auto m : *view->thread(e->thread_id)) {
+        all_new = all_new && created.contains(email_id(view->emails[m].content_id));
+      }
+      (all_new ? t_created : t_updated).insert(e->thread_id);
+    }
+    for (const auto& id : updated) t_updated.insert(view->email(id)->thread_id);
+    for (const auto& t : t_created) t_updated.erase(t);
+    created = std::move(t_created);
+    updated = std::move(t_updated);
+    destroyed = std::move(t_destroyed);
   }
   ctx.respond(threads ? "Thread/changes" : "Email/changes",
               json::object{{"accountId", ctx.account_id},
@@ -475,7 +503,7 @@ rt::Task<void> email_query(CallContext& ctx, json::object& args) {
   const std::int64_t anchor_offset = int_arg(args, "anchorOffset", bad).value_or(0);
   auto limit = int_arg(args, "limit", bad);
   const bool calculate_total = bool_arg(args, "calculateTotal", bad).value_or(false);
-  (void)bool_arg(args, "collapseThreads", bad);  // every Thread is one Email: nothing to collapse
+  const bool collapse = bool_arg(args, "collapseThreads", bad).value_or(false);
   if (bad || (limit && *limit < 0)) co_return ctx.error("invalidArguments");
   const json::object* filter = nullptr;
   if (const auto* f = args.if_contains("filter"); f != nullptr && !f->is_null()) {
@@ -493,6 +521,10 @@ rt::Task<void> email_query(CallContext& ctx, json::object& args) {
   if (view == nullptr) co_return;
   auto matched = co_await run_query(ctx, *view, filter, *keys);
   if (!matched) co_return;
+  if (collapse) {  // RFC 8621 §4.4.3: only the first Email of each thread, in the sort order
+    std::set<std::string_view> seen;
+    std::erase_if(*matched, [&](std::size_t i) { return !seen.insert(view->emails[i].thread_id).second; });
+  }
   const auto total = static_cast<std::int64_t>(matched->size());
   if (anchor) {
     const EmailEntry* a = view->email(*anchor);
@@ -535,13 +567,14 @@ rt::Task<void> thread_get(CallContext& ctx, json::object& args) {
   if (view == nullptr) co_return;
   json::array list, not_found;
   for (const auto& raw : ids.value_or(std::vector<std::string>{})) {
-    const auto content = parse_thread_id(raw);
-    const EmailEntry* e = content ? view->email(email_id(*content)) : nullptr;
-    if (e == nullptr) {
+    const std::vector<std::size_t>* members = view->thread(raw);
+    if (members == nullptr) {
       not_found.push_back(json::string(raw));
       continue;
     }
-    list.push_back(json::object{{"id", raw}, {"emailIds", json::array{json::string(email_id(e->content_id))}}});
+    json::array email_ids;
+    for (auto m : *members) email_ids.push_back(json::string(email_id(view->emails[m].content_id)));
+    list.push_back(json::object{{"id", raw}, {"emailIds", std::move(email_ids)}});
   }
   ctx.respond("Thread/get", json::object{{"accountId", ctx.account_id},
                                          {"state", view->email_state()},

@@ -3,6 +3,7 @@
 // created or imported Email is an APPEND. Must not: leave an Email in no mailbox, or
 // acknowledge a change the store did not make durable.
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "jmap/email_build.h"
@@ -10,6 +11,8 @@
 #include "core/ascii.h"
 #include "jmap/ids.h"
 #include "jmap/method_context.h"
+#include "jmap/threads.h"
+#include "proto/message/header.h"
 
 namespace mail::jmap {
 namespace {
@@ -98,14 +101,35 @@ EmailTarget target_of(const CallContext& ctx, const AccountView& view, const Ema
   return t;
 }
 
+// The keywords of a created or imported Email ("keywords": {"$seen": true}), lower case.
+std::vector<std::string> keywords_arg(const json::object& o) {
+  std::vector<std::string> out;
+  if (const auto* kw = o.if_contains("keywords"); kw != nullptr && kw->is_object()) {
+    for (const auto& [k, v] : kw->get_object()) {
+      if (valid_keyword(k) && v.is_bool() && v.get_bool()) out.push_back(ascii_lower(k));
+    }
+  }
+  return out;
+}
+
+// Its receivedAt (RFC 8620 §1.4 UTCDate), 0 = now.
+std::int64_t received_arg(const json::object& o) {
+  if (const auto* r = o.if_contains("receivedAt"); r != nullptr && r->is_string()) {
+    return parse_utc_date(r->get_string()).value_or(0);
+  }
+  return 0;
+}
+
 store::Flags flags_from(const std::set<std::string>& keywords, std::uint8_t keep_deleted) {
   return flags_of(std::vector<std::string>(keywords.begin(), keywords.end()), keep_deleted);
 }
 
-json::object created_json(std::string_view content_id, std::uint64_t size) {
+// The created Email's server-set properties (RFC 8621 §4.6); its thread from its own header.
+json::object created_json(std::string_view content_id, std::string_view message, std::uint64_t size) {
+  const std::string root = thread_root(message);  // the header block is enough
   return json::object{{"id", email_id(content_id)},
                       {"blobId", message_blob_id(content_id)},
-                      {"threadId", thread_id(content_id)},
+                      {"threadId", thread_id_of(root, content_id)},
                       {"size", size}};
 }
 
@@ -131,6 +155,41 @@ rt::Task<std::variant<std::string, json::object>> append_email(CallContext& ctx,
   }
   ctx.invalidate();
   co_return content_id;
+}
+
+// Every "blobId" string in `v` (a create object: attachments, bodyStructure subParts).
+void collect_blob_ids(const json::value& v, std::set<std::string>& out) {
+  if (const auto* o = v.if_object()) {
+    for (const auto& [key, child] : *o) {
+      if (key == "blobId" && child.is_string()) out.emplace(child.get_string());
+      collect_blob_ids(child, out);
+    }
+  } else if (const auto* a = v.if_array()) {
+    for (const auto& child : *a) collect_blob_ids(child, out);
+  }
+}
+
+// The contents of the blobs of `create` that are stored messages or their parts (RFC 8620
+// §6: any blob of the account may be used, not only uploads).
+rt::Task<std::map<std::string, std::string, std::less<>>> stored_blobs(CallContext& ctx, const AccountView& view,
+                                                                        const json::object& create) {
+  std::map<std::string, std::string, std::less<>> out;
+  std::set<std::string> ids;
+  collect_blob_ids(json::value(create), ids);
+  for (const auto& id : ids) {
+    const auto ref = parse_blob_id(id);
+    if (!ref || ref->kind == BlobRef::Kind::upload) continue;
+    const EmailEntry* e = view.email(email_id(ref->content_id));
+    if (e == nullptr) continue;
+    auto bytes = co_await read_email(ctx, *e);
+    if (!bytes) continue;
+    if (ref->kind == BlobRef::Kind::message) {
+      out[id] = std::move(*bytes);
+    } else if (auto part = part_contents(*bytes, ref->part_id)) {
+      out[id] = std::move(part->first);
+    }
+  }
+  co_return out;
 }
 
 }  // namespace
@@ -233,8 +292,8 @@ rt::Task<void> email_set(CallContext& ctx, json::object& args) {
   }
   if (const auto* v = args.if_contains("destroy"); v != nullptr && v->is_array()) objects += v->get_array().size();
   if (objects > ctx.api.config().limits.max_objects_in_set) co_return ctx.error("requestTooLarge");
-  json::object created, not_created, updated, not_updated, not_destroyed;
-  json::array destroyed;
+  SetResults results;
+  auto& [created, updated, not_created, not_updated, not_destroyed, destroyed] = results;
   if (const auto* create = args.if_contains("create"); create != nullptr && create->is_object()) {
     for (const auto& [cid, value] : create->get_object()) {
       view = co_await ctx.load_view(true);
@@ -261,13 +320,12 @@ rt::Task<void> email_set(CallContext& ctx, json::object& args) {
         not_created[cid] = set_error("invalidProperties", "mailboxIds", {"mailboxIds"});
         continue;
       }
-      std::vector<std::string> keywords;
-      if (const auto* kw = o->if_contains("keywords"); kw != nullptr && kw->is_object()) {
-        for (const auto& [k, v] : kw->get_object()) {
-          if (valid_keyword(k) && v.is_bool() && v.get_bool()) keywords.push_back(ascii_lower(k));
-        }
-      }
-      BlobLookup lookup = [&ctx](std::string_view blob_id) -> std::optional<std::string> {
+      const std::vector<std::string> keywords = keywords_arg(*o);
+      // Attachments may name uploads or parts of stored Emails (forward, a draft edited):
+      // the stored ones are read first, build_email's lookup is synchronous.
+      std::map<std::string, std::string, std::less<>> stored = co_await stored_blobs(ctx, *view, *o);
+      BlobLookup lookup = [&ctx, &stored](std::string_view blob_id) -> std::optional<std::string> {
+        if (auto it = stored.find(blob_id); it != stored.end()) return it->second;
         const UploadedBlob* b = ctx.api.blobs().get(ctx.account_id, blob_id, ctx.now());
         if (b == nullptr) return std::nullopt;
         return b->bytes;
@@ -280,17 +338,15 @@ rt::Task<void> email_set(CallContext& ctx, json::object& args) {
       }
       std::string message = std::move(std::get<BuiltEmail>(built).message);
       const std::uint64_t size = message.size();
-      std::int64_t received = 0;
-      if (const auto* r = o->if_contains("receivedAt"); r != nullptr && r->is_string()) {
-        received = parse_utc_date(r->get_string()).value_or(0);
-      }
+      const std::int64_t received = received_arg(*o);
+      const std::string head = message.substr(0, message::body_offset(message));
       auto result = co_await append_email(ctx, *view, std::move(message), mailboxes, flags_of(keywords, 0), received);
       if (auto* err = std::get_if<json::object>(&result)) {
         not_created[cid] = std::move(*err);
         continue;
       }
       const std::string& content_id = std::get<std::string>(result);
-      created[cid] = created_json(content_id, size);
+      created[cid] = created_json(content_id, head, size);
       ctx.created_ids[cid] = email_id(content_id);
     }
   }
@@ -325,12 +381,7 @@ rt::Task<void> email_set(CallContext& ctx, json::object& args) {
   view = co_await ctx.load_view(true);
   if (view == nullptr) co_return;
   json::object out{{"accountId", ctx.account_id}, {"oldState", old_state}, {"newState", view->email_state()}};
-  out["created"] = created.empty() ? json::value(nullptr) : json::value(std::move(created));
-  out["updated"] = updated.empty() ? json::value(nullptr) : json::value(std::move(updated));
-  out["destroyed"] = destroyed.empty() ? json::value(nullptr) : json::value(std::move(destroyed));
-  out["notCreated"] = not_created.empty() ? json::value(nullptr) : json::value(std::move(not_created));
-  out["notUpdated"] = not_updated.empty() ? json::value(nullptr) : json::value(std::move(not_updated));
-  out["notDestroyed"] = not_destroyed.empty() ? json::value(nullptr) : json::value(std::move(not_destroyed));
+  results.put_into(out);
   ctx.respond("Email/set", std::move(out));
 }
 
@@ -366,25 +417,18 @@ rt::Task<void> email_import(CallContext& ctx, json::object& args) {
       not_created[cid] = set_error("blobNotFound");
       continue;
     }
-    std::vector<std::string> keywords;
-    if (const auto* kw = o->if_contains("keywords"); kw != nullptr && kw->is_object()) {
-      for (const auto& [k, v] : kw->get_object()) {
-        if (valid_keyword(k) && v.is_bool() && v.get_bool()) keywords.push_back(ascii_lower(k));
-      }
-    }
-    std::int64_t received = 0;
-    if (const auto* r = o->if_contains("receivedAt"); r != nullptr && r->is_string()) {
-      received = parse_utc_date(r->get_string()).value_or(0);
-    }
+    const std::vector<std::string> keywords = keywords_arg(*o);
+    const std::int64_t received = received_arg(*o);
     std::string bytes = blob->bytes;
     const std::uint64_t size = bytes.size();
+    const std::string head = bytes.substr(0, message::body_offset(bytes));
     auto result = co_await append_email(ctx, *view, std::move(bytes), mailboxes, flags_of(keywords, 0), received);
     if (auto* err = std::get_if<json::object>(&result)) {
       not_created[cid] = std::move(*err);
       continue;
     }
     const std::string& content_id = std::get<std::string>(result);
-    created[cid] = created_json(content_id, size);
+    created[cid] = created_json(content_id, head, size);
     ctx.created_ids[cid] = email_id(content_id);
   }
   view = co_await ctx.load_view(true);
@@ -401,11 +445,7 @@ rt::Task<void> email_parse(CallContext& ctx, json::object& args) {
   auto blob_ids = string_list(args, "blobIds", bad);
   auto properties = string_list(args, "properties", bad);
   auto body_properties = string_list(args, "bodyProperties", bad);
-  BodyValueOptions options;
-  options.text = bool_arg(args, "fetchTextBodyValues", bad).value_or(false);
-  options.html = bool_arg(args, "fetchHTMLBodyValues", bad).value_or(false);
-  options.all = bool_arg(args, "fetchAllBodyValues", bad).value_or(false);
-  options.max_bytes = static_cast<std::size_t>(std::max<std::int64_t>(0, int_arg(args, "maxBodyValueBytes", bad).value_or(0)));
+  const BodyValueOptions options = body_value_options(args, bad);
   if (bad || !blob_ids) co_return ctx.error("invalidArguments");
   std::vector<std::string> props = properties ? *properties
                                               : std::vector<std::string>{"messageId", "inReplyTo", "references", "sender",

@@ -195,8 +195,8 @@ rt::Task<void> mailbox_set(CallContext& ctx, json::object& args) {
   const bool remove_emails = bool_arg(args, "onDestroyRemoveEmails", bad).value_or(false);
   if (bad) co_return ctx.error("invalidArguments");
   store::MailStore& store = ctx.api.store();
-  json::object created, not_created, updated, not_updated, not_destroyed;
-  json::array destroyed;
+  SetResults results;
+  auto& [created, updated, not_created, not_updated, not_destroyed, destroyed] = results;
   if (const auto* create = args.if_contains("create"); create != nullptr && create->is_object()) {
     for (const auto& [cid, value] : create->get_object()) {
       const auto* o = value.if_object();
@@ -330,12 +330,7 @@ rt::Task<void> mailbox_set(CallContext& ctx, json::object& args) {
     }
   }
   json::object out{{"accountId", ctx.account_id}, {"oldState", old_state}, {"newState", view->mailbox_state()}};
-  out["created"] = created.empty() ? json::value(nullptr) : json::value(std::move(created));
-  out["updated"] = updated.empty() ? json::value(nullptr) : json::value(std::move(updated));
-  out["destroyed"] = destroyed.empty() ? json::value(nullptr) : json::value(std::move(destroyed));
-  out["notCreated"] = not_created.empty() ? json::value(nullptr) : json::value(std::move(not_created));
-  out["notUpdated"] = not_updated.empty() ? json::value(nullptr) : json::value(std::move(not_updated));
-  out["notDestroyed"] = not_destroyed.empty() ? json::value(nullptr) : json::value(std::move(not_destroyed));
+  results.put_into(out);
   ctx.respond("Mailbox/set", std::move(out));
 }
 

@@ -12,6 +12,7 @@
 
 #include "jmap/account_view.h"
 #include "jmap/api.h"
+#include "jmap/email_parse.h"
 
 namespace mail::jmap {
 
@@ -41,6 +42,17 @@ std::optional<std::vector<std::string>> string_list(const json::object& args, st
 std::optional<std::string> string_arg(const json::object& args, std::string_view key, bool& bad);
 std::optional<std::int64_t> int_arg(const json::object& args, std::string_view key, bool& bad);
 std::optional<bool> bool_arg(const json::object& args, std::string_view key, bool& bad);
+// fetchTextBodyValues, fetchHTMLBodyValues, fetchAllBodyValues, maxBodyValueBytes
+// (RFC 8621 §4.2, Email/get and Email/parse).
+BodyValueOptions body_value_options(const json::object& args, bool& bad);
+
+// The created/updated/destroyed maps of a /set answer (RFC 8620 §5.3): empty ones are null.
+struct SetResults {
+  json::object created, updated, not_created, not_updated, not_destroyed;
+  json::array destroyed;
+  void put_into(json::object& out);
+};
+
 // A SetError object (RFC 8620 §5.3).
 json::object set_error(std::string_view type, std::string_view description = {},
                        const std::vector<std::string>& properties = {});

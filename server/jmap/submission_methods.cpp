@@ -121,7 +121,9 @@ rt::Task<void> submission_set(CallContext& ctx, json::object& args) {
   if (!ctx.check_account(args)) co_return;
   if (ctx.api.submitter() == nullptr) co_return ctx.error("forbidden", "This server sends no mail.");
   const std::string old_state = std::to_string(ctx.api.submissions(ctx.user).size());
-  json::object created, not_created;
+  SetResults results;
+  auto& created = results.created;
+  auto& not_created = results.not_created;
   std::vector<std::pair<std::string, std::string>> sent;  // creation id, submission id
   if (const auto* create = args.if_contains("create"); create != nullptr && create->is_object()) {
     for (const auto& [cid, value] : create->get_object()) {
@@ -197,7 +199,7 @@ rt::Task<void> submission_set(CallContext& ctx, json::object& args) {
       s.id += std::to_string(ctx.now());
       s.identity_id = identity_id(ctx.user);
       s.email_id = email_id(entry.content_id);
-      s.thread_id = thread_id(entry.content_id);
+      s.thread_id = entry.thread_id;
       s.envelope = envelope;
       s.send_at = utc_date(ctx.now());
       s.reply = outcome.reply;
@@ -210,10 +212,7 @@ rt::Task<void> submission_set(CallContext& ctx, json::object& args) {
   json::object out{{"accountId", ctx.account_id},
                    {"oldState", old_state},
                    {"newState", std::to_string(ctx.api.submissions(ctx.user).size())}};
-  out["created"] = created.empty() ? json::value(nullptr) : json::value(std::move(created));
-  out["notCreated"] = not_created.empty() ? json::value(nullptr) : json::value(std::move(not_created));
-  out["updated"] = nullptr;
-  out["destroyed"] = nullptr;
+  results.put_into(out);
   ctx.respond("EmailSubmission/set", std::move(out));
 
   // RFC 8621 §7.5: onSuccessUpdateEmail / onSuccessDestroyEmail, keyed by the submission's
@@ -241,8 +240,11 @@ rt::Task<void> submission_set(CallContext& ctx, json::object& args) {
   const AccountView* view = co_await ctx.load_view(true);
   if (view == nullptr) co_return;
   const std::string email_old = view->email_state();
-  json::object updated, not_updated, not_destroyed;
-  json::array destroyed;
+  SetResults implicit;
+  auto& updated = implicit.updated;
+  auto& not_updated = implicit.not_updated;
+  auto& not_destroyed = implicit.not_destroyed;
+  auto& destroyed = implicit.destroyed;
   if (on_update != nullptr && on_update->is_object()) {
     for (const auto& [key, patch] : on_update->get_object()) {
       auto id = email_of(key);
@@ -271,12 +273,7 @@ rt::Task<void> submission_set(CallContext& ctx, json::object& args) {
   view = co_await ctx.load_view(true);
   if (view == nullptr) co_return;
   json::object set{{"accountId", ctx.account_id}, {"oldState", email_old}, {"newState", view->email_state()}};
-  set["created"] = nullptr;
-  set["updated"] = updated.empty() ? json::value(nullptr) : json::value(std::move(updated));
-  set["destroyed"] = destroyed.empty() ? json::value(nullptr) : json::value(std::move(destroyed));
-  set["notCreated"] = nullptr;
-  set["notUpdated"] = not_updated.empty() ? json::value(nullptr) : json::value(std::move(not_updated));
-  set["notDestroyed"] = not_destroyed.empty() ? json::value(nullptr) : json::value(std::move(not_destroyed));
+  implicit.put_into(set);
   ctx.respond("Email/set", std::move(set));
 }
 

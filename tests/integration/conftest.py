@@ -231,6 +231,19 @@ class Server:
 IMAP_USERS = {"alice": "alice-secret", "bob": "bob-secret", "carol": "carol-secret", "dave": "dave-secret"}
 
 
+def new_jmap_server(root: Path):
+    """A started Server with IMAP (imap_sections) and HTTP on ephemeral loopback ports and the
+    IMAP_USERS logins: JMAP tests log in over both."""
+    sections = imap_sections()
+    sections["http"] = {"listen": '["127.0.0.1:0"]'}
+    srv = Server(root, users=[], sections=sections)
+    for name, password in IMAP_USERS.items():
+        srv.user("add", name, password)
+    srv.start()
+    assert "http" in srv.http_ports, srv.log()
+    return srv
+
+
 def unverified_tls():
     ctx = ssl.create_default_context()
     ctx.check_hostname = False

@@ -13,20 +13,14 @@ import time
 
 import pytest
 
-from conftest import IMAP_USERS, Server, imap_sections, wait_until
+from conftest import IMAP_USERS, new_jmap_server, wait_until
 
 USING = ["urn:ietf:params:jmap:core", "urn:ietf:params:jmap:mail", "urn:ietf:params:jmap:submission"]
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    sections = imap_sections()
-    sections["http"] = {"listen": '["127.0.0.1:0"]'}
-    srv = Server(tmp_path_factory.mktemp("jmap"), users=[], sections=sections)
-    for name, password in IMAP_USERS.items():
-        srv.user("add", name, password)
-    srv.start()
-    assert "http" in srv.http_ports, srv.log()
+    srv = new_jmap_server(tmp_path_factory.mktemp("jmap"))
     yield srv
     if srv.proc is not None:
         srv.stop()
@@ -340,3 +334,26 @@ def test_rfc8620_7_3_event_source_pushes_a_state_change_on_delivery(server):
     assert change["@type"] == "StateChange"
     assert change["changed"][j.account]["Email"] != before
     s.close()
+
+
+def test_rfc8621_3_replies_join_their_roots_thread_and_collapse_threads(server):
+    deliver(server, "carol@example.test", "thread root", extra="")
+    deliver(server, "carol@example.test", "Re: thread root",
+            extra="In-Reply-To: <thread.root@client.test>\r\nReferences: <thread.root@client.test>\r\n")
+    deliver(server, "carol@example.test", "unrelated one")
+    j = Jmap(server, "carol")
+    ids = j.one("Email/query", {"filter": {"subject": "thread root"}})["ids"]
+    assert len(ids) == 2
+    got = j.one("Email/get", {"ids": ids, "properties": ["threadId", "subject", "receivedAt"]})["list"]
+    assert got[0]["threadId"] == got[1]["threadId"]
+    [other] = j.find("unrelated one")
+    other_thread = j.one("Email/get", {"ids": [other], "properties": ["threadId"]})["list"][0]["threadId"]
+    assert other_thread != got[0]["threadId"]
+    thread = j.one("Thread/get", {"ids": [got[0]["threadId"]]})["list"][0]
+    by_subject = {e["subject"]: e["id"] for e in got}
+    assert thread["emailIds"] == [by_subject["thread root"], by_subject["Re: thread root"]]  # oldest first
+    inbox = j.mailbox("inbox")
+    all_ids = j.one("Email/query", {"filter": {"inMailbox": inbox["id"]}})["ids"]
+    collapsed = j.one("Email/query", {"filter": {"inMailbox": inbox["id"]}, "collapseThreads": True})["ids"]
+    assert len(collapsed) == len(all_ids) - 1
+    assert (by_subject["thread root"] in collapsed) != (by_subject["Re: thread root"] in collapsed)

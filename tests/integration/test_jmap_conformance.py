@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from conftest import IMAP_USERS, REPO, Server, imap_sections
+from conftest import IMAP_USERS, REPO, new_jmap_server
 
 RUNNER = REPO / "conformance" / "jmap" / "run.py"
 
@@ -21,13 +21,7 @@ def load_runner():
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    sections = imap_sections()
-    sections["http"] = {"listen": '["127.0.0.1:0"]'}
-    srv = Server(tmp_path_factory.mktemp("jmapconf"), users=[], sections=sections)
-    for name, password in IMAP_USERS.items():
-        srv.user("add", name, password)
-    srv.start()
-    assert "http" in srv.http_ports, srv.log()
+    srv = new_jmap_server(tmp_path_factory.mktemp("jmapconf"))
     yield srv
     if srv.proc is not None:
         srv.stop()
