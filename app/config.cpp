@@ -73,7 +73,7 @@ login_timeout = "60s"           # from the greeting to a successful login
 idle_timeout = "10min"          # RFC 1939 3: the autologout timer is at least 10 minutes
 
 [http]
-listen = ["127.0.0.1:8080"]     # GET /metrics (Prometheus), the admin API
+listen = ["127.0.0.1:8080"]     # the webmail (/), JMAP, GET /metrics (Prometheus), the admin API
 tls_listen = []                 # HTTPS with the mail ports' certificate, e.g. ["0.0.0.0:443"]
 max_connections = 10000
 max_connections_per_ip = 100
@@ -85,6 +85,7 @@ idle_timeout = "60s"            # an idle keep-alive connection is closed
 requests_per_second = 50        # per client IP (token bucket); beyond: 429 with Retry-After; 0 = off
 request_burst = 100             # requests a client IP may make at once before the rate applies
 rate_limit_loopback = false     # loopback clients are not limited unless true
+plaintext_on_loopback = true    # JMAP/webmail passwords over plain HTTP from 127.0.0.1/::1 (else HTTPS only)
 # admin_user = "admin"          # the admin REST API (/admin/api/), HTTP Basic over TLS or loopback;
 # admin_password_file = "/etc/cloudsdial/admin.pw"   # its first line is the password
 
@@ -516,7 +517,7 @@ void read_http(Reader& r, const toml::table& root, AppConfig& cfg) {
   r.check_keys(*t, "http", {"listen", "tls_listen", "max_connections", "max_connections_per_ip", "header_limit",
                             "body_limit", "max_requests_per_connection", "request_timeout", "idle_timeout",
                             "admin_user", "admin_password_file", "requests_per_second", "request_burst",
-                            "rate_limit_loopback"});
+                            "rate_limit_loopback", "plaintext_on_loopback"});
   read_endpoints(r, *t, "http", "listen", c.listen);
   read_endpoints(r, *t, "http", "tls_listen", c.tls_listen);
   r.get_int(*t, "http", "max_connections", 1, 1'000'000, c.max_connections);
@@ -529,6 +530,7 @@ void read_http(Reader& r, const toml::table& root, AppConfig& cfg) {
   r.get_int(*t, "http", "requests_per_second", 0, 1'000'000, c.requests_per_second);
   r.get_int(*t, "http", "request_burst", 0, 1'000'000, c.request_burst);
   r.get_bool(*t, "http", "rate_limit_loopback", c.rate_limit_loopback);
+  r.get_bool(*t, "http", "plaintext_on_loopback", c.plaintext_on_loopback);
   r.get_string(*t, "http", "admin_user", c.admin_user);
   r.get_string(*t, "http", "admin_password_file", c.admin_password_file);
   if (!r.failed() && c.admin_user.empty() != c.admin_password_file.empty()) {
@@ -1003,6 +1005,7 @@ std::string describe_config(const AppConfig& c) {
                             {"requests_per_second", static_cast<std::int64_t>(h.requests_per_second)},
                             {"request_burst", static_cast<std::int64_t>(h.request_burst)},
                             {"rate_limit_loopback", h.rate_limit_loopback},
+                            {"plaintext_on_loopback", h.plaintext_on_loopback},
                         });
     if (!h.admin_user.empty()) {
       root["http"].as_table()->insert("admin_user", h.admin_user);

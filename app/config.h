@@ -104,6 +104,9 @@ struct HttpAppConfig {
   std::uint32_t requests_per_second = 50;
   std::uint32_t request_burst = 100;
   bool rate_limit_loopback = false;  // loopback clients are exempt unless true
+  // JMAP and the webmail's login take a password (HTTP Basic, POST /jmap/login) over plain
+  // HTTP from a loopback client (as Dovecot treats localhost as secured); else only over HTTPS.
+  bool plaintext_on_loopback = true;
 };
 
 struct AppConfig {

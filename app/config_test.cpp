@@ -379,6 +379,18 @@ TEST(ConfigHttp, DefaultConfigServesHttpAndBadValuesAreNamed) {
             std::string::npos);
 }
 
+// [http] plaintext_on_loopback is HTTP's own (JMAP Basic and the webmail login), on by
+// default whatever [auth] says about SASL.
+TEST(ConfigHttp, PlaintextOnLoopbackIsHttpsOwnAndOnByDefault) {
+  auto on = parse_config(std::string(kMinimal) + "[auth]\nplaintext_on_loopback = false\n[http]\n", "t.toml");
+  ASSERT_TRUE(on.ok()) << on.error().detail;
+  ASSERT_TRUE(on->server_config().http.has_value());
+  EXPECT_TRUE(on->server_config().http->auth_plaintext_on_loopback);
+  auto off = parse_config(std::string(kMinimal) + "[http]\nplaintext_on_loopback = false\n", "t.toml");
+  ASSERT_TRUE(off.ok()) << off.error().detail;
+  EXPECT_FALSE(off->server_config().http->auth_plaintext_on_loopback);
+}
+
 // [http] rate limit and admin API: the keys reach the server config; the admin password is
 // the first line of admin_password_file; the two admin keys go together.
 TEST(ConfigHttp, RateLimitAndAdminCredentials) {

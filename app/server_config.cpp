@@ -86,7 +86,7 @@ node::MailServerConfig AppConfig::server_config() const {
     h.limits.requests_per_connection_max = http.max_requests_per_connection;
     h.limits.request_timeout = http.request_timeout;
     h.limits.idle_timeout = http.idle_timeout;
-    h.auth_plaintext_on_loopback = smtp.auth_plaintext_on_loopback;
+    h.auth_plaintext_on_loopback = http.plaintext_on_loopback;
     h.rate_limit.requests_per_second = http.requests_per_second;
     h.rate_limit.burst = http.request_burst;
     h.rate_limit.limit_loopback = http.rate_limit_loopback;

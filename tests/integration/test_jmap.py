@@ -357,3 +357,23 @@ def test_rfc8621_3_replies_join_their_roots_thread_and_collapse_threads(server):
     collapsed = j.one("Email/query", {"filter": {"inMailbox": inbox["id"]}, "collapseThreads": True})["ids"]
     assert len(collapsed) == len(all_ids) - 1
     assert (by_subject["thread root"] in collapsed) != (by_subject["Re: thread root"] in collapsed)
+
+
+def test_rfc8620_8_2_passwords_over_plain_http_only_from_loopback_while_allowed(tmp_path):
+    """[http] plaintext_on_loopback (default true, whatever [auth] says): Basic and the login
+    over plain HTTP from 127.0.0.1; set false, they are refused with 403 (HTTPS only)."""
+    from conftest import Server
+    for allowed in (None, "false"):
+        http = {"listen": '["127.0.0.1:0"]'}
+        if allowed is not None:
+            http["plaintext_on_loopback"] = allowed
+        srv = Server(tmp_path / f"p{allowed}", users=[], sections={"http": http})
+        srv.user("add", "alice", IMAP_USERS["alice"])
+        srv.start()
+        try:
+            j = Jmap.__new__(Jmap)
+            j.srv, j.auth = srv, basic("alice")
+            status, _ = j.request("GET", "/.well-known/jmap")
+            assert status == (200 if allowed is None else 403)
+        finally:
+            srv.stop()
