@@ -151,6 +151,8 @@ rt::Task<Result<AccountView>> AccountView::load(store::MailStore& store, std::st
     const auto slash = folder.name.rfind(store::kFolderDelimiter);
     entry.name = slash == std::string::npos ? folder.name : folder.name.substr(slash + 1);
     entry.info = std::move(folder);
+    entry.threads = status->messages;  // until the messages are read (below)
+    entry.unread_threads = status->unseen;
     id_of_name[entry.info.name] = entry.id;
     view.highest_modseq_ = std::max(view.highest_modseq_, status->highestmodseq);
     hash = fnv1a(hash, entry.info.name);
@@ -205,6 +207,19 @@ rt::Task<Result<AccountView>> AccountView::load(store::MailStore& store, std::st
     auto& entry = view.emails[e];
     entry.thread_id = thread_id_of((*roots)[entry.content_id], entry.content_id);
     view.threads_[entry.thread_id].push_back(e);
+  }
+  // Per mailbox: the threads with an Email in it, and with an unread one in it.
+  std::vector<std::unordered_map<std::string_view, bool>> seen_threads(view.mailboxes.size());
+  for (const auto& entry : view.emails) {
+    for (const auto& c : entry.copies) {
+      bool& unread = seen_threads[c.mailbox][entry.thread_id];
+      unread = unread || (c.info.flags.system & store::flag_seen) == 0;
+    }
+  }
+  for (std::size_t m = 0; m < view.mailboxes.size(); ++m) {
+    view.mailboxes[m].threads = static_cast<std::uint32_t>(seen_threads[m].size());
+    view.mailboxes[m].unread_threads = 0;
+    for (const auto& [id, unread] : seen_threads[m]) view.mailboxes[m].unread_threads += unread ? 1 : 0;
   }
   for (auto& [id, members] : view.threads_) {
     std::stable_sort(members.begin(), members.end(), [&view](std::size_t a, std::size_t b) {

@@ -29,6 +29,10 @@ struct MailboxEntry {
   std::string parent_id;  // "" for a top-level folder
   std::string name;       // the last component of info.name
   std::string role;       // RFC 8621 §2 role ("inbox", "sent", ...), "" for none
+  // RFC 8621 §2: threads with an Email here, and those with an unread one here (counted
+  // when the view has messages; else the message counts stand in).
+  std::uint32_t threads = 0;
+  std::uint32_t unread_threads = 0;
 };
 
 struct Copy {

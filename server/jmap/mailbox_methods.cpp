@@ -19,8 +19,8 @@ json::object mailbox_json(const MailboxEntry& m, const std::vector<std::string>*
       {"sortOrder", m.role == "inbox" ? 0 : (m.role.empty() ? 10 : 5)},
       {"totalEmails", m.status.messages},
       {"unreadEmails", m.status.unseen},
-      {"totalThreads", m.status.messages},
-      {"unreadThreads", m.status.unseen},
+      {"totalThreads", m.threads},
+      {"unreadThreads", m.unread_threads},
       {"myRights", json::object{{"mayReadItems", true},
                                 {"mayAddItems", true},
                                 {"mayRemoveItems", true},
@@ -60,7 +60,7 @@ rt::Task<void> mailbox_get(CallContext& ctx, json::object& args) {
   auto properties = string_list(args, "properties", bad);
   if (bad) co_return ctx.error("invalidArguments");
   if (ids && ids->size() > ctx.api.config().limits.max_objects_in_get) co_return ctx.error("requestTooLarge");
-  const AccountView* view = co_await ctx.load_view(false);
+  const AccountView* view = co_await ctx.load_view(true);  // thread counts (shared, usually cached)
   if (view == nullptr) co_return;
   json::array list, not_found;
   if (ids) {

@@ -353,6 +353,7 @@ def test_rfc8621_3_replies_join_their_roots_thread_and_collapse_threads(server):
     by_subject = {e["subject"]: e["id"] for e in got}
     assert thread["emailIds"] == [by_subject["thread root"], by_subject["Re: thread root"]]  # oldest first
     inbox = j.mailbox("inbox")
+    assert inbox["totalThreads"] == inbox["totalEmails"] - 1  # RFC 8621 §2: the pair is one thread
     all_ids = j.one("Email/query", {"filter": {"inMailbox": inbox["id"]}})["ids"]
     collapsed = j.one("Email/query", {"filter": {"inMailbox": inbox["id"]}, "collapseThreads": True})["ids"]
     assert len(collapsed) == len(all_ids) - 1
