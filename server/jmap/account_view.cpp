@@ -90,15 +90,6 @@ store::Flags flags_of(const std::vector<std::string>& keywords, std::uint8_t kee
   return flags;
 }
 
-std::string utc_date(std::int64_t unix_seconds) {
-  const std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 std::optional<std::int64_t> parse_utc_date(std::string_view text) {
   // RFC 8620 §1.4 UTCDate: "YYYY-MM-DDTHH:MM:SSZ" (fractions allowed, ignored; "Z" required).
   if (text.size() < 20 || text.back() != 'Z') return std::nullopt;

@@ -9,6 +9,7 @@
 
 #include "core/ascii.h"
 #include "core/utf8.h"
+#include "jmap/email_parse.h"
 #include "proto/sasl/base64.h"
 
 namespace mail::jmap {
@@ -201,20 +202,9 @@ std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
 
 // RFC 5322 §3.3 "Mon, 1 Jan 2024 11:00:00 +0100" of a Unix time shown at `offset_minutes`.
 std::string format_rfc5322(std::int64_t t, int offset_minutes) {
-  t += static_cast<std::int64_t>(offset_minutes) * 60;
-  std::int64_t days = t >= 0 ? t / 86400 : (t - 86399) / 86400;
-  const std::int64_t secs = t - days * 86400;
-  const std::int64_t weekday = ((days % 7) + 7 + 4) % 7;  // 1970-01-01 was a Thursday
-  days += 719468;
-  const std::int64_t era = (days >= 0 ? days : days - 146096) / 146097;
-  const unsigned doe = static_cast<unsigned>(days - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  std::int64_t y = static_cast<std::int64_t>(yoe) + era * 400;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
-  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
-  y += m <= 2;
+  const CivilTime c = civil_time(t + static_cast<std::int64_t>(offset_minutes) * 60);
+  const std::int64_t y = c.year, secs = c.second_of_day;
+  const unsigned m = c.month, d = c.day, weekday = c.weekday;
   static constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
   static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                             "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};

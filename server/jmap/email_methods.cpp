@@ -49,7 +49,7 @@ void add_metadata(const AccountView& view, const EmailEntry& e, const std::vecto
     } else if (p == "size") {
       out["size"] = e.first().info.size;
     } else if (p == "receivedAt") {
-      out["receivedAt"] = utc_date(e.first().info.internal_date);
+      out["receivedAt"] = format_utc_date(e.first().info.internal_date);
     }
   }
 }

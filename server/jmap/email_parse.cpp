@@ -764,20 +764,28 @@ std::optional<std::int64_t> parse_rfc5322_date(std::string_view value) {
   return days * 86400 + *hour * 3600 + *minute * 60 + second - offset_minutes * 60;
 }
 
-std::string format_utc_date(std::int64_t t) {
+CivilTime civil_time(std::int64_t t) {
   std::int64_t days = t >= 0 ? t / 86400 : (t - 86399) / 86400;
-  std::int64_t secs = t - days * 86400;
-  // civil_from_days (H. Hinnant)
+  CivilTime c;
+  c.second_of_day = t - days * 86400;
+  c.weekday = static_cast<unsigned>(((days % 7) + 7 + 4) % 7);  // 1970-01-01 was a Thursday
   days += 719468;
   const std::int64_t era = (days >= 0 ? days : days - 146096) / 146097;
   const unsigned doe = static_cast<unsigned>(days - era * 146097);
   const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  std::int64_t y = static_cast<std::int64_t>(yoe) + era * 400;
   const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
   const unsigned mp = (5 * doy + 2) / 153;
-  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
-  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
-  y += m <= 2;
+  c.day = doy - (153 * mp + 2) / 5 + 1;
+  c.month = mp < 10 ? mp + 3 : mp - 9;
+  c.year = static_cast<std::int64_t>(yoe) + era * 400 + (c.month <= 2 ? 1 : 0);
+  return c;
+}
+
+std::string format_utc_date(std::int64_t t) {
+  const CivilTime c = civil_time(t);
+  std::int64_t y = c.year;
+  const unsigned m = c.month, d = c.day;
+  const std::int64_t secs = c.second_of_day;
   if (y < 0) y = 0;
   if (y > 9999) y = 9999;
   char buf[96];

@@ -73,6 +73,15 @@ struct DecodedText {
 // RFC 5322 §3.3 date-time (obsolete forms of §4.3 too) as seconds since the Unix epoch (UTC);
 // nullopt when it does not parse.
 [[nodiscard]] std::optional<std::int64_t> parse_rfc5322_date(std::string_view value);
+// The proleptic Gregorian calendar fields of a Unix time (UTC; H. Hinnant's civil_from_days).
+struct CivilTime {
+  std::int64_t year = 1970;
+  unsigned month = 1;    // 1..12
+  unsigned day = 1;      // 1..31
+  unsigned weekday = 4;  // 0 = Sunday
+  std::int64_t second_of_day = 0;
+};
+[[nodiscard]] CivilTime civil_time(std::int64_t unix_seconds);
 // RFC 3339 "2024-01-01T10:00:00Z" of a Unix time.
 [[nodiscard]] std::string format_utc_date(std::int64_t unix_seconds);
 

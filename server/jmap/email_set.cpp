@@ -192,6 +192,24 @@ rt::Task<std::map<std::string, std::string, std::less<>>> stored_blobs(CallConte
   co_return out;
 }
 
+// Appends `message` as a new Email (keywords and receivedAt from `o`) and records it under
+// `cid`: created (with its server-set properties and creation id), or its SetError.
+rt::Task<void> store_new_email(CallContext& ctx, const AccountView& view, std::string cid, std::string message,
+                               const std::vector<std::string>& mailboxes, const json::object& o,
+                               json::object& created, json::object& not_created) {
+  const std::uint64_t size = message.size();
+  const std::string head = message.substr(0, message::body_offset(message));
+  auto result = co_await append_email(ctx, view, std::move(message), mailboxes, flags_of(keywords_arg(o), 0),
+                                      received_arg(o));
+  if (auto* err = std::get_if<json::object>(&result)) {
+    not_created[cid] = std::move(*err);
+    co_return;
+  }
+  const std::string& content_id = std::get<std::string>(result);
+  created[cid] = created_json(content_id, head, size);
+  ctx.created_ids[cid] = email_id(content_id);
+}
+
 }  // namespace
 
 rt::Task<std::optional<std::string>> read_email(CallContext& ctx, const EmailEntry& email) {
@@ -320,7 +338,6 @@ rt::Task<void> email_set(CallContext& ctx, json::object& args) {
         not_created[cid] = set_error("invalidProperties", "mailboxIds", {"mailboxIds"});
         continue;
       }
-      const std::vector<std::string> keywords = keywords_arg(*o);
       // Attachments may name uploads or parts of stored Emails (forward, a draft edited):
       // the stored ones are read first, build_email's lookup is synchronous.
       std::map<std::string, std::string, std::less<>> stored = co_await stored_blobs(ctx, *view, *o);
@@ -337,17 +354,7 @@ rt::Task<void> email_set(CallContext& ctx, json::object& args) {
         continue;
       }
       std::string message = std::move(std::get<BuiltEmail>(built).message);
-      const std::uint64_t size = message.size();
-      const std::int64_t received = received_arg(*o);
-      const std::string head = message.substr(0, message::body_offset(message));
-      auto result = co_await append_email(ctx, *view, std::move(message), mailboxes, flags_of(keywords, 0), received);
-      if (auto* err = std::get_if<json::object>(&result)) {
-        not_created[cid] = std::move(*err);
-        continue;
-      }
-      const std::string& content_id = std::get<std::string>(result);
-      created[cid] = created_json(content_id, head, size);
-      ctx.created_ids[cid] = email_id(content_id);
+      co_await store_new_email(ctx, *view, std::string(cid), std::move(message), mailboxes, *o, created, not_created);
     }
   }
   if (const auto* update = args.if_contains("update"); update != nullptr && update->is_object()) {
@@ -417,19 +424,7 @@ rt::Task<void> email_import(CallContext& ctx, json::object& args) {
       not_created[cid] = set_error("blobNotFound");
       continue;
     }
-    const std::vector<std::string> keywords = keywords_arg(*o);
-    const std::int64_t received = received_arg(*o);
-    std::string bytes = blob->bytes;
-    const std::uint64_t size = bytes.size();
-    const std::string head = bytes.substr(0, message::body_offset(bytes));
-    auto result = co_await append_email(ctx, *view, std::move(bytes), mailboxes, flags_of(keywords, 0), received);
-    if (auto* err = std::get_if<json::object>(&result)) {
-      not_created[cid] = std::move(*err);
-      continue;
-    }
-    const std::string& content_id = std::get<std::string>(result);
-    created[cid] = created_json(content_id, head, size);
-    ctx.created_ids[cid] = email_id(content_id);
+    co_await store_new_email(ctx, *view, std::string(cid), blob->bytes, mailboxes, *o, created, not_created);
   }
   view = co_await ctx.load_view(true);
   if (view == nullptr) co_return;

@@ -201,7 +201,7 @@ rt::Task<void> submission_set(CallContext& ctx, json::object& args) {
       s.email_id = email_id(entry.content_id);
       s.thread_id = entry.thread_id;
       s.envelope = envelope;
-      s.send_at = utc_date(ctx.now());
+      s.send_at = format_utc_date(ctx.now());
       s.reply = outcome.reply;
       created[cid] = json::object{{"id", s.id}, {"sendAt", s.send_at}, {"undoStatus", "final"}};
       ctx.created_ids[cid] = s.id;
