@@ -53,7 +53,7 @@ def proc_tree_cpu(pid):
     return total
 
 
-def jmap_client(args, start, stop_at, out):
+def jmap_client(args, start, stop_at, out, finish):
     auth = "Basic " + base64.b64encode(f"{args.user}:{args.password}".encode()).decode()
     c = http.client.HTTPConnection(args.host, args.port, timeout=60)
     c.request("POST", "/jmap/login", body=json.dumps({"username": args.user, "password": args.password}))
@@ -82,9 +82,10 @@ def jmap_client(args, start, stop_at, out):
         assert len(got) == 50, resp["methodResponses"][1]
         lat.append(time.monotonic() - t)
     out.put(lat)
+    finish.wait()  # the server's CPU is read before any session ends (Dovecot: one process each)
 
 
-def imap_client(args, start, stop_at, out):
+def imap_client(args, start, stop_at, out, finish):
     m = imaplib.IMAP4(args.host, args.port, timeout=60)
     m.login(args.user, args.password)
     m.select("INBOX", readonly=True)
@@ -98,29 +99,32 @@ def imap_client(args, start, stop_at, out):
                           "(UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE BODY.PEEK[TEXT]<0.256>)")
         assert typ == "OK" and sum(1 for d in data if isinstance(d, tuple)) == 50, data[:2]
         lat.append(time.monotonic() - t)
-    m.logout()
     out.put(lat)
+    finish.wait()  # before LOGOUT ends this session's process on Dovecot
+    m.logout()
 
 
 def run(args, clients):
     start = multiprocessing.Barrier(clients + 1)
     stop_at = multiprocessing.Value("d", 1e18)
     out = multiprocessing.Queue()
+    finish = multiprocessing.Barrier(clients + 1)
     target = jmap_client if args.proto == "jmap" else imap_client
-    procs = [multiprocessing.Process(target=target, args=(args, start, stop_at, out)) for _ in range(clients)]
+    procs = [multiprocessing.Process(target=target, args=(args, start, stop_at, out, finish)) for _ in range(clients)]
     for p in procs:
         p.start()
-    cpu0 = proc_tree_cpu(args.server_pid)
     stop_at.value = time.monotonic() + args.seconds + 0.2
-    start.wait()
+    start.wait()  # every session is open (Dovecot forked its processes): CPU from here
+    cpu0 = proc_tree_cpu(args.server_pid)
     t0 = time.monotonic()
     lat = []
     for _ in procs:
         lat += out.get()
     wall = time.monotonic() - t0
+    cpu = proc_tree_cpu(args.server_pid) - cpu0
+    finish.wait()
     for p in procs:
         p.join()
-    cpu = proc_tree_cpu(args.server_pid) - cpu0
     lat.sort()
     pick = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1000
     return {"proto": args.proto, "label": args.label, "clients": clients, "requests": len(lat),

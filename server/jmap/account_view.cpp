@@ -173,6 +173,13 @@ rt::Task<Result<AccountView>> AccountView::load(store::MailStore& store, std::st
       view.emails[it->second].copies.push_back(Copy{i, std::move(info)});
     }
   }
+  view.newest_first_.resize(view.emails.size());
+  for (std::size_t e = 0; e < view.emails.size(); ++e) view.newest_first_[e] = e;
+  std::sort(view.newest_first_.begin(), view.newest_first_.end(), [&view](std::size_t a, std::size_t b) {
+    const auto& ia = view.emails[a].first().info;
+    const auto& ib = view.emails[b].first().info;
+    return ia.internal_date != ib.internal_date ? ia.internal_date > ib.internal_date : ia.uid > ib.uid;
+  });
   // Threads: the roots not known yet come from the header blocks (once per message).
   ThreadRoots local;
   if (roots == nullptr) roots = &local;

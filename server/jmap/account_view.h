@@ -64,6 +64,9 @@ class AccountView {
   [[nodiscard]] const MailboxEntry* mailbox(std::string_view id) const;
   [[nodiscard]] std::optional<std::size_t> mailbox_index(std::string_view id) const;
   [[nodiscard]] const EmailEntry* email(std::string_view email_id) const;
+  // Every Email (index into emails), newest first by receivedAt, then uid: the order of
+  // the usual message list, kept so a query need not sort.
+  [[nodiscard]] const std::vector<std::size_t>& newest_first() const noexcept { return newest_first_; }
   // The Emails of a thread (indexes into emails), oldest first (RFC 8621 §3); null if none.
   [[nodiscard]] const std::vector<std::size_t>* thread(std::string_view thread_id) const;
   [[nodiscard]] std::uint64_t highest_modseq() const noexcept { return highest_modseq_; }
@@ -77,6 +80,7 @@ class AccountView {
   bool has_messages_ = false;
   std::unordered_map<std::string, std::size_t> by_content_;
   std::unordered_map<std::string, std::vector<std::size_t>> threads_;
+  std::vector<std::size_t> newest_first_;
 };
 
 // RFC 8621 §2 roles of RFC 6154 special uses ("inbox" for INBOX).

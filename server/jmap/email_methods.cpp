@@ -172,8 +172,9 @@ bool eval(const json::object& f, const AccountView& view, std::size_t index, Que
   for (const auto& [key, value] : f) {
     bool ok = true;
     if (key == "inMailbox") {
+      const std::string_view wanted = value.get_string();
       ok = false;
-      for (const auto& c : e.copies) ok = ok || view.mailboxes[c.mailbox].id == value.get_string();
+      for (const auto& c : e.copies) ok = ok || view.mailboxes[c.mailbox].id == wanted;
     } else if (key == "inMailboxOtherThan") {
       ok = false;
       for (const auto& c : e.copies) {
@@ -432,10 +433,14 @@ static rt::Task<std::optional<std::vector<std::size_t>>> run_query(CallContext& 
     caches.have_headers = true;
   }
   if (filter != nullptr) co_await prefetch_text(ctx, view, *filter, caches);
+  // The usual list order (newest first) is kept in the view: filter in that order, no sort.
+  const bool newest_first = sort.size() == 1 && sort[0].property == "receivedAt" && !sort[0].ascending;
   std::vector<std::size_t> out;
-  for (std::size_t i = 0; i < view.emails.size(); ++i) {
+  for (std::size_t k = 0; k < view.emails.size(); ++k) {
+    const std::size_t i = newest_first ? view.newest_first()[k] : k;
     if (filter == nullptr || eval(*filter, view, i, caches)) out.push_back(i);
   }
+  if (newest_first) co_return out;
   auto text_key = [&](std::size_t i, const std::string& p) {
     std::string name = p == "sentAt" ? "Date" : p;
     if (name != "Date") name[0] = static_cast<char>(name[0] - 'a' + 'A');

@@ -310,6 +310,19 @@ class Model {
     return t;
   }
 
+  // The text of the part's first `raw_max` encoded octets, cut at a line end (a base64
+  // group and a quoted-printable line end there): what a preview needs, without decoding
+  // and validating a long body whole.
+  std::string text_prefix(const JPart& p, std::size_t raw_max) const {
+    std::string_view raw = raw_body(p);
+    if (raw.size() > raw_max) {
+      const auto eol = raw.rfind('\n', raw_max);
+      raw = raw.substr(0, eol == std::string_view::npos ? raw_max : eol + 1);
+    }
+    auto r = message::decode_transfer(raw, node(p).encoding.value_or(""));
+    return text_to_utf8(node(p).charset(), r ? *r : std::string(raw)).text;
+  }
+
   json::object part_json(std::size_t index, const std::vector<std::string>& props, bool with_sub) const {
     const JPart& p = parts_[index];
     const MimePart& m = node(p);
@@ -494,11 +507,15 @@ std::string truncate_value(std::string s, std::size_t max, bool html) {
   return s;
 }
 
+// Enough encoded octets for a 256-character preview (HTML: room for a <head> and styles).
+constexpr std::size_t kPreviewPlainRawMax = 16 * 1024;
+constexpr std::size_t kPreviewHtmlRawMax = 128 * 1024;
+
 std::string body_text_for_preview(const Model& model) {
   for (std::size_t idx : model.text_body()) {
     const JPart& p = model.parts()[idx];
-    if (p.type == "text/plain") return model.text(p).text;
-    if (p.type == "text/html") return html_to_text(model.text(p).text);
+    if (p.type == "text/plain") return model.text_prefix(p, kPreviewPlainRawMax);
+    if (p.type == "text/html") return html_to_text(model.text_prefix(p, kPreviewHtmlRawMax));
   }
   return {};
 }
@@ -878,11 +895,6 @@ std::optional<std::pair<std::string, std::string>> part_contents(std::string_vie
     return std::make_pair(m.decoded(p), p.type);
   }
   return std::nullopt;
-}
-
-std::string first_text_body(std::string_view message) {
-  const Model m(message, nullptr);
-  return body_text_for_preview(m);
 }
 
 std::string all_text_body(std::string_view message) {

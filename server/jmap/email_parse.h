@@ -85,9 +85,6 @@ struct CivilTime {
 // RFC 3339 "2024-01-01T10:00:00Z" of a Unix time.
 [[nodiscard]] std::string format_utc_date(std::int64_t unix_seconds);
 
-// The text of the first text part in the §4.1.4 textBody of `message` (HTML converted to
-// text), for previews and snippets; empty when there is none.
-[[nodiscard]] std::string first_text_body(std::string_view message);
 // Every text part of the textBody, joined by "\n" (HTML converted to text).
 [[nodiscard]] std::string all_text_body(std::string_view message);
 
