@@ -86,7 +86,7 @@ std::vector<Api::Submission>& Api::submissions(std::string_view user) {
 std::string Api::account_id(std::string_view user) { return prefixed('A', base64url(user)); }
 
 rt::Task<HttpResult> Api::session(std::string user, std::string base) {
-  auto view = co_await AccountView::load(store_, user, false);
+  auto view = co_await this->view(user, false);
   const std::string account = account_id(user);
   const auto& l = config_.limits;
   json::object core{
@@ -115,7 +115,7 @@ rt::Task<HttpResult> Api::session(std::string user, std::string base) {
                                        {"accountCapabilities", json::object{{kCapMail, mail_account},
                                                                             {kCapSubmission, submission_account}}},
                                    }}};
-  std::string state = view ? view->mailbox_state() : "0";
+  std::string state = view ? (*view)->mailbox_state() : "0";
   json::object session{
       {"capabilities", json::object{{kCapCore, core}, {kCapMail, json::object{}}, {kCapSubmission, json::object{}}}},
       {"accounts", accounts},

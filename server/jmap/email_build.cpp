@@ -190,16 +190,6 @@ std::optional<std::string> format_urls(const json::value& v) {
   return out;
 }
 
-// (H. Hinnant) days since 1970-01-01 <-> civil date.
-std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
-
 // RFC 5322 §3.3 "Mon, 1 Jan 2024 11:00:00 +0100" of a Unix time shown at `offset_minutes`.
 std::string format_rfc5322(std::int64_t t, int offset_minutes) {
   const CivilTime c = civil_time(t + static_cast<std::int64_t>(offset_minutes) * 60);

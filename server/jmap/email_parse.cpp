@@ -687,9 +687,6 @@ std::string collapse_whitespace(std::string_view text, std::size_t chars_max) {
   return out;
 }
 
-namespace {
-
-// Days since 1970-01-01 of a civil date (H. Hinnant's algorithm).
 std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
   y -= m <= 2;
   const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -698,6 +695,8 @@ std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
   const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
   return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
 }
+
+namespace {
 
 }  // namespace
 

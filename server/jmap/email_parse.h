@@ -82,6 +82,8 @@ struct CivilTime {
   std::int64_t second_of_day = 0;
 };
 [[nodiscard]] CivilTime civil_time(std::int64_t unix_seconds);
+// Its inverse for a date: days since 1970-01-01 of year `y`, month `m` (1..12), day `d`.
+[[nodiscard]] std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d);
 // RFC 3339 "2024-01-01T10:00:00Z" of a Unix time.
 [[nodiscard]] std::string format_utc_date(std::int64_t unix_seconds);
 

@@ -86,11 +86,11 @@ MailServer::MailServer(rt::Env& env, MailServerConfig config, const HandlerWrapp
     JmapServiceConfig jmap;
     jmap.hostname = config_.smtp.session.hostname;
     jmap.plaintext_on_loopback = config_.http->auth_plaintext_on_loopback;
+    jmap.address_of = [this](std::string_view user) { return address_of_user(user); };
     MailHandler& outbound = wrapped_handler_ ? static_cast<MailHandler&>(*wrapped_handler_) : relay_handler_;
     jmap_ = std::make_unique<JmapService>(env_, store_, outbound, crypto_, config_.users_path.empty() ? nullptr : &users_,
                                           smtp_.auth_guard(), std::move(jmap));
     jmap_->set_mailbox_of_login([this](std::string_view login) { return directory_.mailbox_of_login(login); });
-    jmap_->set_address_of([this](std::string_view user) { return address_of_user(user); });
     jmap_->add_routes(http_->router());
     if (config_.admin.enabled()) {
       admin_ = std::make_unique<AdminApi>(env_, *this, config_.admin);

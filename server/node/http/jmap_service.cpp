@@ -219,6 +219,7 @@ JmapService::JmapService(rt::Env& env, store::MailStore& store, MailHandler& out
       outbound_(std::make_unique<Outbound>(outbound)) {
   jmap::ApiConfig api;
   api.hostname = config_.hostname;
+  api.address_of = config_.address_of;
   api.now_unix = [this] { return env_.clock().wall_now().unix_us / 1'000'000; };
   api_ = std::make_unique<jmap::Api>(store_, outbound_.get(), std::move(api));
   std::array<std::uint8_t, 32> key{};
@@ -227,13 +228,6 @@ JmapService::JmapService(rt::Env& env, store::MailStore& store, MailHandler& out
 }
 
 JmapService::~JmapService() = default;
-
-void JmapService::set_address_of(std::function<std::string(std::string_view)> fn) {
-  // The Api keeps its own copy of the config: rebuild it with the new function.
-  jmap::ApiConfig api = api_->config();
-  api.address_of = std::move(fn);
-  api_ = std::make_unique<jmap::Api>(store_, outbound_.get(), std::move(api));
-}
 
 void JmapService::add_routes(HttpRouter& router) {
   router.add("GET", "/.well-known/jmap", [this](http::Request r) { return session(std::move(r)); });

@@ -39,6 +39,8 @@ struct JmapServiceConfig {
   Duration token_lifetime = 24h;
   std::string hostname = "localhost";  // Message-ID domain of Emails created over JMAP
   std::uint32_t ping_min_seconds = 5;  // RFC 8620 §7.3: the server may raise a low ping
+  // The address a user sends from (Identity/get, the submission's MAIL FROM).
+  std::function<std::string(std::string_view user)> address_of;
 };
 
 struct JmapCounters {
@@ -56,9 +58,8 @@ class JmapService {
   JmapService(const JmapService&) = delete;
   JmapService& operator=(const JmapService&) = delete;
 
-  // The mailbox a login opens (one user model) and the address a user sends from.
+  // The mailbox a login opens (one user model).
   void set_mailbox_of_login(std::function<std::string(std::string_view)> fn) { mailbox_of_login_ = std::move(fn); }
-  void set_address_of(std::function<std::string(std::string_view)> fn);
   void add_routes(HttpRouter& router);
   const JmapCounters& counters() const noexcept { return counters_; }
   jmap::Api& api() noexcept { return *api_; }
