@@ -5,14 +5,19 @@
 #   make fuzz        build the clang-14 libFuzzer binaries (warnings as errors)
 #   make fuzz-smoke  run each fuzzer for FUZZ_SECONDS (default 60)
 #   make bench       build release and run the benchmarks
+#   make install     build release, install binary, man pages, unit, /etc config (PREFIX, DESTDIR)
+#   make deb         build the Debian package (dpkg-buildpackage -b) into build/deb/
+#   make deb-test    build the package, install it, serve one mail as user cloudsdial, purge it
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
+PREFIX ?= /usr/local
+DESTDIR ?=
 export CCACHE_DIR ?= $(HOME)/.cache/ccache
 # Let clones in other directories (CI) share the cache: paths are hashed relative to here.
 export CCACHE_BASEDIR ?= $(CURDIR)
 export CCACHE_NOHASHDIR ?= 1
 
-.PHONY: deps run build-release build-test test werror fuzz fuzz-smoke bench bench-relay bench-imap bench-pop3 clean
+.PHONY: deps run build-release build-test test werror install deb deb-test fuzz fuzz-smoke bench bench-relay bench-imap bench-pop3 clean
 
 deps:
 	@bash ci/install-deps.sh
@@ -37,6 +42,27 @@ test: build-test
 werror: deps
 	@cmake --preset werror >/dev/null
 	@cmake --build build/werror -j $(JOBS) --target cloudsdial
+
+# Installs <PREFIX>/sbin/cloudsdial, <PREFIX>/share/man/man{5,8}, the unit in
+# <PREFIX>/lib/systemd/system and /etc/cloudsdial/cloudsdial.toml (kept if it exists, unless
+# DESTDIR is set), and nothing else (dist/CMakeLists.txt, docs/OPERATIONS.md).
+install: build-release
+	DESTDIR="$(DESTDIR)" cmake --install build/release --prefix "$(PREFIX)"
+
+# The Debian package (debian/): gcc -O2 with dpkg's hardening flags and -Werror, the
+# cloudsdial target only. dpkg-buildpackage writes next to the source tree; the files are
+# moved to build/deb/.
+deb: deps
+	@rm -rf build/deb && mkdir -p build/deb
+	DEB_BUILD_OPTIONS="nocheck parallel=$(JOBS)" dpkg-buildpackage -us -uc -b
+	@v=$$(dpkg-parsechangelog -S Version); \
+	  for f in ../cloudsdial_$$v* ../cloudsdial-dbgsym_$$v*; do [ -e "$$f" ] && mv "$$f" build/deb/; done; \
+	  ls build/deb
+
+# Installs the package on this machine, serves one mail as the user cloudsdial, removes
+# and purges it (dist/test-deb.sh; root, no systemd needed). CI runs it instead of werror.
+deb-test: deb
+	bash dist/test-deb.sh build/deb
 
 fuzz: deps
 	@cmake --preset fuzz >/dev/null

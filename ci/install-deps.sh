@@ -10,7 +10,8 @@ packages=(
   libgtest-dev libgmock-dev librapidcheck-dev
   pybind11-dev python3-pybind11 python3-pytest python3-dev
   python3-setuptools python3-wheel python3-pip python3-venv
-  libc-ares-dev libtomlplusplus-dev zlib1g-dev
+  libc-ares-dev libtomlplusplus-dev zlib1g-dev libsqlite3-dev
+  debhelper lintian
   swaks postfix libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl
   dnsmasq-base
   isync mutt fetchmail bsdutils
