@@ -112,11 +112,11 @@ echo "test-deb: starting /usr/sbin/cloudsdial serve as root (user = cloudsdial),
 /usr/sbin/cloudsdial serve --config "$work/test.toml" >"$work/serve.log" 2>&1 </dev/null &
 server_pid=$!
 for _ in $(seq 1 300); do
-  grep -q "ready" "$work/serve.log" 2>/dev/null && break
+  grep -q "ready (pid" "$work/serve.log" 2>/dev/null && break
   kill -0 "$server_pid" 2>/dev/null || die "the server exited during startup"
   sleep 0.1
 done
-grep -q "ready" "$work/serve.log" || die "the server did not say ready within 30 s"
+grep -q "ready (pid" "$work/serve.log" || die "the server did not say ready within 30 s"
 
 # No process of it (the server and any child) and no thread runs as root: real, effective,
 # saved and file-system uid and gid all cloudsdial's, no supplementary group root.
