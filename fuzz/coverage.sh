@@ -9,8 +9,8 @@
 #   BUILD_DIR/html/<t>/index.html        llvm-cov-14 show -format=html (line + branch counts)
 #   BUILD_DIR/report/<t>.txt             llvm-cov-14 report, per file
 #   BUILD_DIR/summary.txt                one line per target: lines and branches covered
-# Counted: server/ sources linked into the target (the fuzz harness, system headers and
-# generated files are left out), so a target's percentage is of the code it links, not
+# Counted: server/ sources linked into the target (the fuzz harness and system headers are
+# left out), so a target's percentage is of the code it links, not
 # only of the parser it aims at (docs/FUZZING.md).
 # usage: coverage.sh [BUILD_DIR] [TARGET]
 set -euo pipefail
@@ -29,7 +29,9 @@ fi
 cmake --build "$build" -j "${JOBS:-$(nproc)}" --target fuzzers
 targets=$(fuzz_targets "$build/fuzz")
 [ -z "$only" ] || targets=$only
-ignore="^/usr/|^$root/(fuzz|build|node_modules)/"
+# The harness (fuzz/<t>/<t>.cpp, fuzz/*.h), system headers and npm files. Matched against the
+# paths as compiled, which may be relative to the build directory (../../server/...).
+ignore='^/usr/|(^|/)fuzz/([^/]+/)?[^/]+\.(cpp|h)$|/node_modules/'
 mkdir -p "$build/profile" "$build/html" "$build/report"
 summary="$build/summary.txt"
 {
