@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by fuzz/*.sh (run, smoke, merge, coverage, triage): one place for the libFuzzer
 # options and sanitizer settings every workflow step shares, so a crash found by one step
 # reproduces under the others. Defines no behaviour of its own; sets FUZZ_HERE and functions.

@@ -2,8 +2,8 @@
 # Runs every libFuzzer binary in BUILD_DIR/fuzz for FUZZ_SECONDS each, starting from its
 # committed seeds and regressions (fuzz/<name>/regressions, written by fuzz/triage.sh) and
 # keeping new coverage in fuzz/<name>/corpus (not committed). Fails on any crash, leak,
-# timeout, OOM or UBSan report; the failing input is kept in BUILD_DIR/fuzz/artifacts/<name>/
-# for `make fuzz-triage`. Only the summary is printed; logs are in BUILD_DIR/fuzz/logs/.
+# timeout, OOM or UBSan report; the failing input is kept in BUILD_DIR/artifacts/<name>/
+# for `make fuzz-triage`. Only the summary is printed; logs are in BUILD_DIR/logs/.
 # usage: FUZZ_SECONDS=60 smoke.sh BUILD_DIR
 set -euo pipefail
 build=${1:?build dir}
@@ -11,14 +11,14 @@ secs=${FUZZ_SECONDS:-60}
 source "$(dirname "$0")/common.sh"
 status=0
 found=0
-mkdir -p "$build/fuzz/logs"
+mkdir -p "$build/logs"
 for name in $(fuzz_targets "$build/fuzz"); do
   found=$((found + 1))
   fuzz_args "$name"
   fuzz_inputs "$name"
   corpus="$FUZZ_HERE/$name/corpus"
-  artifacts="$build/fuzz/artifacts/$name"
-  log="$build/fuzz/logs/$name.log"
+  artifacts="$build/artifacts/$name"
+  log="$build/logs/$name.log"
   mkdir -p "$corpus" "$artifacts"
   echo "fuzz-smoke: $name for ${secs}s"
   if ! "$build/fuzz/$name" "${FUZZ_ARGS[@]}" -max_total_time="$secs" -print_final_stats=1 \

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make fuzz-triage`: turns crash artefacts into regression seeds, without hand-work.
-#  1. collect artefacts: the arguments (files or directories), else BUILD_DIR/fuzz/artifacts/<t>/*
-#     (make fuzz-run / fuzz-smoke) and BUILD_DIR/fuzz/<t>-{crash,leak,timeout,oom}-* (older runs);
+#  1. collect artefacts: the arguments (files or directories), else BUILD_DIR/artifacts/<t>/*
+#     (make fuzz-run / fuzz-smoke) and BUILD_DIR/<t>-{crash,leak,timeout,oom}-*, BUILD_DIR/fuzz/<t>-...
+#     (older smoke.sh runs); BUILD_DIR is build/fuzz;
 #  2. find each one's target: the directory artifacts/<t>/, the name prefix <t>-crash-..., or
 #     $TARGET (for libFuzzer's default names, crash-<sha1> in the current directory);
 #  3. run it against BUILD_DIR/fuzz/<t> and read the report: the kind (ASan/UBSan/LSan error,
@@ -38,9 +39,9 @@ if [ $# -gt 0 ]; then
   done
 else
   add "$build"/artifacts/*/{crash,leak,timeout,oom}-*
-  add "$build"/*-{crash,leak,timeout,oom}-*
+  add "$build"/*-{crash,leak,timeout,oom}-* "$build"/fuzz/*-{crash,leak,timeout,oom}-*  # older smoke.sh
 fi
-if [ ${#artefacts[@]} -eq 0 ]; then echo "fuzz-triage: no crash artefacts (looked in $build/artifacts/ and $build/*-crash-*)"; exit 0; fi
+if [ ${#artefacts[@]} -eq 0 ]; then echo "fuzz-triage: no crash artefacts (looked in $build/artifacts/, $build/*-crash-* and $build/fuzz/*-crash-*)"; exit 0; fi
 
 # --- 2. target of an artefact
 target_of() {
