@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make fuzz-merge [TARGET=x]`: corpus policy step (docs/FUZZING.md). For each target:
-#  1. promote: `-merge=1 fuzz/x/seeds fuzz/x/corpus` copies into seeds/ only the corpus
-#     inputs that add coverage (features) the seeds lack, smallest first. Existing seeds are
+#  1. promote: `-merge=1 -use_counters=0 fuzz/x/seeds fuzz/x/corpus` copies into seeds/ only
+#     the corpus inputs that reach code (edges) the seeds do not, smallest first: hit-count
+#     features (libFuzzer's default) would promote most of a minimised corpus. Existing seeds are
 #     never removed or renamed (they are hand-written and named for what they exercise);
 #     promoted files are named by their SHA-1. seeds/ is committed and replayed by `make test`,
 #     so the promoted files show up in `git status` for review before they are committed.
@@ -28,13 +29,14 @@ for name in $targets; do
   fi
   fuzz_args "$name"
   work="$build/fuzz/merge/$name"
+  # Each step its own control file: libFuzzer resumes a merge from an existing one.
   rm -rf "$work"; mkdir -p "$work/small" "$work/min"
   # Only inputs small enough to commit are candidates for seeds/.
   find "$corpus" -type f -size -"$((max_bytes + 1))"c -exec cp -t "$work/small" {} +
   before_seeds=$(count "$seeds") before_corpus=$(count "$corpus")
-  "$bin" "${FUZZ_ARGS[@]}" -merge=1 -merge_control_file="$work/control" "$seeds" "$work/small" \
+  "$bin" "${FUZZ_ARGS[@]}" -merge=1 -use_counters=0 -merge_control_file="$work/promote.control" "$seeds" "$work/small" \
     > "$work/promote.log" 2>&1 || { echo "fuzz-merge: $name: promote failed"; tail -n 20 "$work/promote.log"; exit 1; }
-  "$bin" "${FUZZ_ARGS[@]}" -merge=1 -merge_control_file="$work/control" "$work/min" "$corpus" \
+  "$bin" "${FUZZ_ARGS[@]}" -merge=1 -merge_control_file="$work/minimise.control" "$work/min" "$corpus" \
     > "$work/minimise.log" 2>&1 || { echo "fuzz-merge: $name: minimise failed"; tail -n 20 "$work/minimise.log"; exit 1; }
   rm -rf "$corpus"; mv "$work/min" "$corpus"
   after_seeds=$(count "$seeds")
