@@ -41,8 +41,9 @@ for bin in "$work"/fuzz/*; do
   [ -d "$root/fuzz/$t/seeds" ] || continue
   cp "$bin" "$OUT/$t"
   rm -f "$OUT/${t}_seed_corpus.zip"
-  (cd "$root/fuzz/$t" && find seeds $( [ -d regressions ] && echo regressions) -type f -print |
-     zip -q -j -@ "$OUT/${t}_seed_corpus.zip")
+  inputs=(seeds)
+  if [ -d "$root/fuzz/$t/regressions" ]; then inputs+=(regressions); fi
+  (cd "$root/fuzz/$t" && find "${inputs[@]}" -type f -print | zip -q -j -@ "$OUT/${t}_seed_corpus.zip")
   if [ -f "$root/fuzz/$t/$t.dict" ]; then
     cp "$root/fuzz/$t/$t.dict" "$OUT/$t.dict"
     dict_line="dict = $t.dict"
