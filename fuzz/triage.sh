@@ -8,7 +8,9 @@
 #  3. run it against BUILD_DIR/fuzz/<t> and read the report: the kind (ASan/UBSan/LSan error,
 #     MAIL_ASSERT expression, deadly signal, timeout, OOM) and the top TRIAGE_FRAMES (default 3)
 #     function names of the first stack, skipping sanitizer, libFuzzer, libc and assert frames;
-#     artefacts that do not reproduce are listed and left alone;
+#     a leak may show only when the input is run as a one-file corpus (-runs=0 DIR: libFuzzer's
+#     own leak check), so that is tried when a plain run passes; artefacts that still pass are
+#     listed as not reproduced and left alone;
 #  4. dedupe: the signature is target + kind + top frames; one crash per signature, the
 #     smallest artefact first;
 #  5. minimise it: -minimize_crash=1 for TRIAGE_MINIMIZE_SECONDS (default 30); the result is
@@ -58,13 +60,22 @@ target_of() {
 signature() {  # target file out-prefix -> writes out.log and out.sig; status 1 if no failure
   local name=$1 file=$2 out=$3
   fuzz_args "$name"
-  if "$build/fuzz/$name" "${FUZZ_ARGS[@]}" "$file" > "$out.log" 2>&1; then return 1; fi
+  if "$build/fuzz/$name" "${FUZZ_ARGS[@]}" "$file" > "$out.log" 2>&1; then
+    # A leak may show only in libFuzzer's corpus mode (its own leak check after each input),
+    # not at the exit of a single-file run: retry with the artefact as a one-file corpus.
+    mkdir -p "$out.in"; cp "$file" "$out.in/"
+    if "$build/fuzz/$name" "${FUZZ_ARGS[@]}" -runs=0 -artifact_prefix="$out.artefact-" "$out.in" \
+        > "$out.log" 2>&1; then return 1; fi
+  fi
   awk -v n="$frames_n" '
     function kind_of(line) {
       if (match(line, /assertion failed: .* at /)) return substr(line, RSTART, RLENGTH - 4)
-      if (match(line, /ERROR: (AddressSanitizer|LeakSanitizer|MemorySanitizer): [A-Za-z-]+/))
+      if (match(line, /ERROR: (AddressSanitizer|MemorySanitizer): [A-Za-z-]+/))
         return substr(line, RSTART + 7, RLENGTH - 7)
-      if (match(line, /runtime error: [^0-9]*/)) return "UBSan: " substr(line, RSTART + 15, RLENGTH - 15)
+      if (line ~ /ERROR: LeakSanitizer: detected memory leaks/) return "LeakSanitizer: memory leak"
+      if (match(line, /runtime error: [^0-9]*/)) {
+        k = substr(line, RSTART + 15, RLENGTH - 15); sub(/[: ]+$/, "", k); return "UBSan: " k
+      }
       if (line ~ /ALARM: working on the last Unit/) return "timeout"
       if (line ~ /ERROR: libFuzzer: out-of-memory/) return "out-of-memory"
       if (match(line, /ERROR: libFuzzer: [a-z -]+/)) return substr(line, RSTART + 7, RLENGTH - 7)
