@@ -38,12 +38,15 @@ count=0
 for bin in "$work"/fuzz/*; do
   [ -f "$bin" ] && [ -x "$bin" ] || continue
   t=$(basename "$bin")
-  [ -d "$root/fuzz/$t/seeds" ] || continue
   cp "$bin" "$OUT/$t"
   rm -f "$OUT/${t}_seed_corpus.zip"
-  inputs=(seeds)
-  if [ -d "$root/fuzz/$t/regressions" ]; then inputs+=(regressions); fi
-  (cd "$root/fuzz/$t" && find "${inputs[@]}" -type f -print | zip -q -j -@ "$OUT/${t}_seed_corpus.zip")
+  inputs=()
+  for d in seeds regressions; do
+    if [ -d "$root/fuzz/$t/$d" ]; then inputs+=("$d"); fi
+  done
+  if [ ${#inputs[@]} -gt 0 ]; then
+    (cd "$root/fuzz/$t" && find "${inputs[@]}" -type f -print | zip -q -j -@ "$OUT/${t}_seed_corpus.zip")
+  fi
   if [ -f "$root/fuzz/$t/$t.dict" ]; then
     cp "$root/fuzz/$t/$t.dict" "$OUT/$t.dict"
     dict_line="dict = $t.dict"
