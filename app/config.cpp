@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <charconv>
 #include <fstream>
 #include <set>
@@ -34,6 +35,9 @@ log_level = "info"              # debug | info | warn | error
 # log_format = "text"           # text | json (one JSON object per line)
 # log_output = "stderr"         # stderr | syslog (facility mail; journald reads it)
 shutdown_timeout = "10s"        # SIGTERM/SIGINT: sessions get this long to finish
+# user = "cloudsdial"           # started as root: bind the ports, then run as this user
+# group = "cloudsdial"          # default: the user's primary group
+# allow_root = false            # stay root with public listeners (refused unless true)
 
 [smtp]
 listen = ["127.0.0.1:2525"]     # "IP:PORT" or "[IPv6]:PORT"; port 0 = pick a free one
@@ -347,7 +351,8 @@ std::optional<rt::Endpoint> parse_endpoint(std::string_view s) {
 void read_server(Reader& r, const toml::table& root, AppConfig& cfg) {
   if (const toml::table* server = root["server"].as_table()) {
     r.check_keys(*server, "server",
-                 {"hostname", "data_dir", "pid_file", "log_level", "log_format", "log_output", "shutdown_timeout"});
+                 {"hostname", "data_dir", "pid_file", "log_level", "log_format", "log_output", "shutdown_timeout", "user",
+                  "group", "allow_root"});
     r.get_string(*server, "server", "hostname", cfg.hostname);
     r.get_string(*server, "server", "data_dir", cfg.data_dir);
     r.get_string(*server, "server", "pid_file", cfg.pid_file);
@@ -355,6 +360,26 @@ void read_server(Reader& r, const toml::table& root, AppConfig& cfg) {
     r.get_string(*server, "server", "log_format", cfg.log_format);
     r.get_string(*server, "server", "log_output", cfg.log_output);
     r.get_duration(*server, "server", "shutdown_timeout", 0s, 1h, cfg.shutdown_timeout);
+    r.get_string(*server, "server", "user", cfg.user);
+    r.get_string(*server, "server", "group", cfg.group);
+    r.get_bool(*server, "server", "allow_root", cfg.allow_root);
+    // Names as useradd(8) takes them (NAME_REGEX without the trailing '$'); the account itself
+    // is looked up when `serve` starts, since the configuration may be checked elsewhere.
+    auto account_name = [](std::string_view n) {
+      if (n.empty() || n.size() > 32 || n[0] == '-') return false;
+      return std::all_of(n.begin(), n.end(), [](char ch) {
+        return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' || ch == '.';
+      });
+    };
+    if (server->contains("user") && !account_name(cfg.user)) {
+      r.fail_at(server->get("user")->source(), "server.user", "must be a user name (letters, digits, '_', '-', '.')");
+    }
+    if (server->contains("group") && !account_name(cfg.group)) {
+      r.fail_at(server->get("group")->source(), "server.group", "must be a group name (letters, digits, '_', '-', '.')");
+    }
+    if (!cfg.group.empty() && cfg.user.empty()) {
+      r.fail_at(server->get("group")->source(), "server.group", "needs server.user");
+    }
     if (!cfg.hostname.empty() && !smtp::is_valid_domain(cfg.hostname, false)) {
       r.fail_at(server->get("hostname")->source(), "server.hostname", "must be a domain name");
     }
@@ -868,7 +893,10 @@ std::string describe_config(const AppConfig& c) {
       {"log_format", c.log_format},
       {"log_output", c.log_output},
       {"shutdown_timeout", duration_text(c.shutdown_timeout)},
+      {"allow_root", c.allow_root},
   };
+  if (!c.user.empty()) server.insert("user", c.user);
+  if (!c.group.empty()) server.insert("group", c.group);
   auto endpoints = [](const std::vector<rt::Endpoint>& eps) {
     toml::array a;
     for (const auto& ep : eps) a.push_back(ep.to_string());
