@@ -858,11 +858,106 @@ Result<AppConfig> build(const toml::table& root, std::string_view source) {
 
 std::string duration_text(Duration d) { return Reader::format_duration(d); }
 
+// toml++ 3.3 (Debian's) reaches __builtin_unreachable() when it classifies some non-ASCII
+// code points as whitespace or not (upstream issues #190, #295; fixed after 3.3 by PR #305):
+// undefined behaviour on a typo such as `key = é`, found by fuzz/config_toml under UBSan.
+// Outside strings and comments a non-ASCII octet is a TOML syntax error anyway (bare keys
+// are ASCII in TOML 1.0), and so is the one place inside a string where toml++ classifies
+// one: the first character after a line-ending backslash of a multi-line basic string
+// (issue #190; refused here although valid TOML). So the text is scanned first, and the
+// first such octet is reported as a syntax error on its line. A quote opens a string only
+// where TOML allows one (after '=', '[', ',', '{', '.', or at the start of a line, blanks
+// aside): elsewhere toml++ is reading a bare value and classifies every octet of it.
+// Returns 0 when there is no such octet.
+std::size_t line_of_unsafe_non_ascii(std::string_view t) noexcept {
+  enum class In : std::uint8_t { code, comment, basic, literal, ml_basic, ml_trim, ml_literal };
+  In in = In::code;
+  std::size_t line = 1;
+  char last = '\n';  // the last octet in code other than space and tab
+  auto starts = [&t](std::size_t i, std::string_view s) { return t.substr(i, s.size()) == s; };
+  auto string_may_open = [&last] { return std::string_view("=[,{.\n").find(last) != std::string_view::npos; };
+  // A UTF-8 byte order mark may start the text (toml++ skips it).
+  for (std::size_t i = starts(0, "\xEF\xBB\xBF") ? 3 : 0; i < t.size(); ++i) {
+    const char c = t[i];
+    const bool high = static_cast<unsigned char>(c) >= 0x80;
+    if (c == '\n') ++line;
+    switch (in) {
+      case In::code:
+        if (high) return line;
+        if (c == '#') {
+          in = In::comment;
+        } else if ((c == '"' || c == '\'') && string_may_open()) {
+          const bool ml = starts(i, c == '"' ? "\"\"\"" : "'''");
+          in = c == '"' ? (ml ? In::ml_basic : In::basic) : (ml ? In::ml_literal : In::literal);
+          if (ml) i += 2;
+        } else if (c != ' ' && c != '\t') {
+          last = c;
+        }
+        break;
+      case In::comment:
+        if (c == '\n') {
+          in = In::code;
+          last = '\n';
+        }
+        break;
+      case In::basic:
+        if (c == '\\' && i + 1 < t.size() && t[i + 1] != '\n') {
+          ++i;  // an escaped octet
+        } else if (c == '"' || c == '\n') {  // the end (or an error)
+          in = In::code;
+          last = c;
+        }
+        break;
+      case In::literal:
+        if (c == '\'' || c == '\n') {
+          in = In::code;
+          last = c;
+        }
+        break;
+      case In::ml_basic:
+        if (c == '\\') {
+          std::size_t j = i + 1;
+          while (j < t.size() && (t[j] == ' ' || t[j] == '\t' || t[j] == '\r')) ++j;
+          if (j < t.size() && t[j] == '\n') in = In::ml_trim;  // a line-ending backslash
+          else ++i;                                             // an escaped octet
+        } else if (starts(i, "\"\"\"")) {
+          i += 2;
+          while (i + 1 < t.size() && t[i + 1] == '"') ++i;  // up to two quotes may end the content
+          in = In::code;
+          last = '"';
+        }
+        break;
+      case In::ml_trim:
+        if (high) return line;
+        if (c != ' ' && c != '\t' && c != '\r' && c != '\n') {
+          in = In::ml_basic;
+          --i;  // read it again as content
+        }
+        break;
+      case In::ml_literal:
+        if (starts(i, "'''")) {
+          i += 2;
+          while (i + 1 < t.size() && t[i + 1] == '\'') ++i;
+          in = In::code;
+          last = '\'';
+        }
+        break;
+    }
+  }
+  return 0;
+}
+
 }  // namespace
 
 std::string_view default_config_text() noexcept { return kDefaultConfig; }
 
 Result<AppConfig> parse_config(std::string_view text, std::string_view source) {
+  if (const std::size_t line = line_of_unsafe_non_ascii(text); line != 0) {
+    std::string msg = std::string(source);
+    msg += ":" + std::to_string(line);
+    msg += ": TOML syntax: a non-ASCII character outside a string or comment";
+    return fail(Errc::invalid, std::move(msg));
+  }
   try {
     const toml::table root = toml::parse(text, source);
     return build(root, source);

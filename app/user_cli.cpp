@@ -195,8 +195,9 @@ int user_main(const std::vector<std::string_view>& args) {
     std::cerr << "cloudsdial user " << edit.verb << ": needs a NAME\n";
     return 2;
   }
-  if (edit.verb != "list" && !sasl::is_acceptable_username(edit.name)) {
-    std::cerr << "cloudsdial user: '" << edit.name << "' is not a usable name (1-255 octets, no / \\ % CR LF NUL)\n";
+  if (edit.verb != "list" && !store::storable_user_name(edit.name)) {
+    std::cerr << "cloudsdial user: '" << edit.name
+              << "' is not a usable name (1-255 octets, no / \\ % space tab CR LF NUL, no leading #)\n";
     return 2;
   }
   auto config = config_path ? load_config_file(*config_path) : parse_config(default_config_text(), "embedded default");
