@@ -4,12 +4,18 @@
 #   make werror      build the cloudsdial binary with gcc -O2, no sanitizer, warnings as errors
 #   make fuzz        build the clang-14 libFuzzer binaries (warnings as errors)
 #   make fuzz-smoke  run each fuzzer for FUZZ_SECONDS (default 60)
+#   make fuzz-run TARGET=x SECONDS=n   fuzz one target (FUZZ_ARGS="-jobs=2" etc. for libFuzzer)
+#   make fuzz-merge [TARGET=x]          promote new coverage from fuzz/*/corpus into seeds/
+#   make fuzz-coverage [TARGET=x]       llvm-cov HTML + summary in build/fuzz-coverage/
+#   make fuzz-triage [ARTEFACTS=...]    crash artefacts -> deduped, minimised fuzz/*/regressions/
+#   (docs/FUZZING.md; .clusterfuzzlite/build.sh for OSS-Fuzz/ClusterFuzzLite)
 #   make bench       build release and run the benchmarks
 #   make install     build release, install binary, man pages, unit, /etc config (PREFIX, DESTDIR)
 #   make deb         build the Debian package (dpkg-buildpackage -b) into build/deb/
 #   make deb-test    build the package, install it, serve one mail as user cloudsdial, purge it
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
+SECONDS ?= $(FUZZ_SECONDS)
 PREFIX ?= /usr/local
 DESTDIR ?=
 export CCACHE_DIR ?= $(HOME)/.cache/ccache
@@ -17,7 +23,7 @@ export CCACHE_DIR ?= $(HOME)/.cache/ccache
 export CCACHE_BASEDIR ?= $(CURDIR)
 export CCACHE_NOHASHDIR ?= 1
 
-.PHONY: deps run build-release build-test test werror install deb deb-test fuzz fuzz-smoke bench bench-relay bench-imap bench-pop3 clean
+.PHONY: deps run build-release build-test test werror install deb deb-test fuzz fuzz-smoke fuzz-run fuzz-merge fuzz-coverage fuzz-triage bench bench-relay bench-imap bench-pop3 clean
 
 deps:
 	@bash ci/install-deps.sh
@@ -70,6 +76,20 @@ fuzz: deps
 
 fuzz-smoke: fuzz
 	FUZZ_SECONDS=$(FUZZ_SECONDS) bash fuzz/smoke.sh build/fuzz
+
+fuzz-run: fuzz
+	@test -n "$(TARGET)" || { echo "usage: make fuzz-run TARGET=<name> SECONDS=<n>"; exit 2; }
+	bash fuzz/run.sh build/fuzz $(TARGET) $(SECONDS) $(FUZZ_ARGS)
+
+fuzz-merge: fuzz
+	bash fuzz/merge.sh build/fuzz $(TARGET)
+
+# a separate clang-14 build with -fprofile-instr-generate -fcoverage-mapping (no sanitizer)
+fuzz-coverage: deps
+	JOBS=$(JOBS) bash fuzz/coverage.sh build/fuzz-coverage $(TARGET)
+
+fuzz-triage: fuzz
+	FUZZ_BUILD_DIR=build/fuzz bash fuzz/triage.sh $(ARTEFACTS)
 
 bench: deps
 	@cmake --preset release -DMAIL_BUILD_BENCH=ON >/dev/null

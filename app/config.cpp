@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <charconv>
 #include <fstream>
 #include <set>
@@ -34,6 +35,9 @@ log_level = "info"              # debug | info | warn | error
 # log_format = "text"           # text | json (one JSON object per line)
 # log_output = "stderr"         # stderr | syslog (facility mail; journald reads it)
 shutdown_timeout = "10s"        # SIGTERM/SIGINT: sessions get this long to finish
+# user = "cloudsdial"           # started as root: bind the ports, then run as this user
+# group = "cloudsdial"          # default: the user's primary group
+# allow_root = false            # stay root with public listeners (refused unless true)
 
 [smtp]
 listen = ["127.0.0.1:2525"]     # "IP:PORT" or "[IPv6]:PORT"; port 0 = pick a free one
@@ -347,7 +351,8 @@ std::optional<rt::Endpoint> parse_endpoint(std::string_view s) {
 void read_server(Reader& r, const toml::table& root, AppConfig& cfg) {
   if (const toml::table* server = root["server"].as_table()) {
     r.check_keys(*server, "server",
-                 {"hostname", "data_dir", "pid_file", "log_level", "log_format", "log_output", "shutdown_timeout"});
+                 {"hostname", "data_dir", "pid_file", "log_level", "log_format", "log_output", "shutdown_timeout", "user",
+                  "group", "allow_root"});
     r.get_string(*server, "server", "hostname", cfg.hostname);
     r.get_string(*server, "server", "data_dir", cfg.data_dir);
     r.get_string(*server, "server", "pid_file", cfg.pid_file);
@@ -355,6 +360,26 @@ void read_server(Reader& r, const toml::table& root, AppConfig& cfg) {
     r.get_string(*server, "server", "log_format", cfg.log_format);
     r.get_string(*server, "server", "log_output", cfg.log_output);
     r.get_duration(*server, "server", "shutdown_timeout", 0s, 1h, cfg.shutdown_timeout);
+    r.get_string(*server, "server", "user", cfg.user);
+    r.get_string(*server, "server", "group", cfg.group);
+    r.get_bool(*server, "server", "allow_root", cfg.allow_root);
+    // Names as useradd(8) takes them (NAME_REGEX without the trailing '$'); the account itself
+    // is looked up when `serve` starts, since the configuration may be checked elsewhere.
+    auto account_name = [](std::string_view n) {
+      if (n.empty() || n.size() > 32 || n[0] == '-') return false;
+      return std::all_of(n.begin(), n.end(), [](char ch) {
+        return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' || ch == '.';
+      });
+    };
+    if (server->contains("user") && !account_name(cfg.user)) {
+      r.fail_at(server->get("user")->source(), "server.user", "must be a user name (letters, digits, '_', '-', '.')");
+    }
+    if (server->contains("group") && !account_name(cfg.group)) {
+      r.fail_at(server->get("group")->source(), "server.group", "must be a group name (letters, digits, '_', '-', '.')");
+    }
+    if (!cfg.group.empty() && cfg.user.empty()) {
+      r.fail_at(server->get("group")->source(), "server.group", "needs server.user");
+    }
     if (!cfg.hostname.empty() && !smtp::is_valid_domain(cfg.hostname, false)) {
       r.fail_at(server->get("hostname")->source(), "server.hostname", "must be a domain name");
     }
@@ -833,11 +858,106 @@ Result<AppConfig> build(const toml::table& root, std::string_view source) {
 
 std::string duration_text(Duration d) { return Reader::format_duration(d); }
 
+// toml++ 3.3 (Debian's) reaches __builtin_unreachable() when it classifies some non-ASCII
+// code points as whitespace or not (upstream issues #190, #295; fixed after 3.3 by PR #305):
+// undefined behaviour on a typo such as `key = é`, found by fuzz/config_toml under UBSan.
+// Outside strings and comments a non-ASCII octet is a TOML syntax error anyway (bare keys
+// are ASCII in TOML 1.0), and so is the one place inside a string where toml++ classifies
+// one: the first character after a line-ending backslash of a multi-line basic string
+// (issue #190; refused here although valid TOML). So the text is scanned first, and the
+// first such octet is reported as a syntax error on its line. A quote opens a string only
+// where TOML allows one (after '=', '[', ',', '{', '.', or at the start of a line, blanks
+// aside): elsewhere toml++ is reading a bare value and classifies every octet of it.
+// Returns 0 when there is no such octet.
+std::size_t line_of_unsafe_non_ascii(std::string_view t) noexcept {
+  enum class In : std::uint8_t { code, comment, basic, literal, ml_basic, ml_trim, ml_literal };
+  In in = In::code;
+  std::size_t line = 1;
+  char last = '\n';  // the last octet in code other than space and tab
+  auto starts = [&t](std::size_t i, std::string_view s) { return t.substr(i, s.size()) == s; };
+  auto string_may_open = [&last] { return std::string_view("=[,{.\n").find(last) != std::string_view::npos; };
+  // A UTF-8 byte order mark may start the text (toml++ skips it).
+  for (std::size_t i = starts(0, "\xEF\xBB\xBF") ? 3 : 0; i < t.size(); ++i) {
+    const char c = t[i];
+    const bool high = static_cast<unsigned char>(c) >= 0x80;
+    if (c == '\n') ++line;
+    switch (in) {
+      case In::code:
+        if (high) return line;
+        if (c == '#') {
+          in = In::comment;
+        } else if ((c == '"' || c == '\'') && string_may_open()) {
+          const bool ml = starts(i, c == '"' ? "\"\"\"" : "'''");
+          in = c == '"' ? (ml ? In::ml_basic : In::basic) : (ml ? In::ml_literal : In::literal);
+          if (ml) i += 2;
+        } else if (c != ' ' && c != '\t') {
+          last = c;
+        }
+        break;
+      case In::comment:
+        if (c == '\n') {
+          in = In::code;
+          last = '\n';
+        }
+        break;
+      case In::basic:
+        if (c == '\\' && i + 1 < t.size() && t[i + 1] != '\n') {
+          ++i;  // an escaped octet
+        } else if (c == '"' || c == '\n') {  // the end (or an error)
+          in = In::code;
+          last = c;
+        }
+        break;
+      case In::literal:
+        if (c == '\'' || c == '\n') {
+          in = In::code;
+          last = c;
+        }
+        break;
+      case In::ml_basic:
+        if (c == '\\') {
+          std::size_t j = i + 1;
+          while (j < t.size() && (t[j] == ' ' || t[j] == '\t' || t[j] == '\r')) ++j;
+          if (j < t.size() && t[j] == '\n') in = In::ml_trim;  // a line-ending backslash
+          else ++i;                                             // an escaped octet
+        } else if (starts(i, "\"\"\"")) {
+          i += 2;
+          while (i + 1 < t.size() && t[i + 1] == '"') ++i;  // up to two quotes may end the content
+          in = In::code;
+          last = '"';
+        }
+        break;
+      case In::ml_trim:
+        if (high) return line;
+        if (c != ' ' && c != '\t' && c != '\r' && c != '\n') {
+          in = In::ml_basic;
+          --i;  // read it again as content
+        }
+        break;
+      case In::ml_literal:
+        if (starts(i, "'''")) {
+          i += 2;
+          while (i + 1 < t.size() && t[i + 1] == '\'') ++i;
+          in = In::code;
+          last = '\'';
+        }
+        break;
+    }
+  }
+  return 0;
+}
+
 }  // namespace
 
 std::string_view default_config_text() noexcept { return kDefaultConfig; }
 
 Result<AppConfig> parse_config(std::string_view text, std::string_view source) {
+  if (const std::size_t line = line_of_unsafe_non_ascii(text); line != 0) {
+    std::string msg = std::string(source);
+    msg += ":" + std::to_string(line);
+    msg += ": TOML syntax: a non-ASCII character outside a string or comment";
+    return fail(Errc::invalid, std::move(msg));
+  }
   try {
     const toml::table root = toml::parse(text, source);
     return build(root, source);
@@ -868,7 +988,10 @@ std::string describe_config(const AppConfig& c) {
       {"log_format", c.log_format},
       {"log_output", c.log_output},
       {"shutdown_timeout", duration_text(c.shutdown_timeout)},
+      {"allow_root", c.allow_root},
   };
+  if (!c.user.empty()) server.insert("user", c.user);
+  if (!c.group.empty()) server.insert("group", c.group);
   auto endpoints = [](const std::vector<rt::Endpoint>& eps) {
     toml::array a;
     for (const auto& ep : eps) a.push_back(ep.to_string());

@@ -118,6 +118,12 @@ struct AppConfig {
   std::string log_format = "text";  // text | json (io::LogFormat)
   std::string log_output = "stderr";  // stderr | syslog (io::LogOutput)
   Duration shutdown_timeout = 10s; // SIGTERM/SIGINT: graceful shutdown deadline
+  // [server] user / group: started as root, `serve` binds its listeners, then runs as this
+  // account for good (app/privileges.h). Empty: it runs as whoever started it. allow_root:
+  // root without `user` is refused when a listener is not on loopback, unless this is true.
+  std::string user;
+  std::string group;  // empty: the user's primary group
+  bool allow_root = false;
   node::SmtpServerConfig smtp = app_smtp_defaults();  // includes [auth] (session.auth.mechanisms, auth_guard, ...)
   store::DirectoryConfig directory;
   TlsFilesConfig tls;

@@ -229,6 +229,33 @@ TEST(Config, SyntaxErrorHasLine) {
   EXPECT_NE(e.find("TOML syntax"), std::string::npos) << e;
 }
 
+// Regression (fuzz/config_toml): a non-ASCII character where toml++ 3.3 looks for
+// whitespace reached __builtin_unreachable() (UBSan: "execution reached an unreachable
+// program point"). It is a syntax error on its line; in strings and comments it is fine.
+TEST(Config, NonAsciiOutsideStringsIsASyntaxErrorNotUndefinedBehaviour) {
+  EXPECT_EQ(error_of("[server]\ndata_dir = \xC3\xA9\n"),
+            "t.toml:2: TOML syntax: a non-ASCII character outside a string or comment");
+  EXPECT_EQ(error_of("\xEF\xBB\xBB\x01 = 1\n"), "t.toml:1: TOML syntax: a non-ASCII character outside a string or comment");
+  // A quote inside a bare value opens no string: toml++ classifies what follows.
+  EXPECT_EQ(error_of("[server]\ndata_dir = 0tdow\"\xC9\xAB\"\n"),
+            "t.toml:2: TOML syntax: a non-ASCII character outside a string or comment");
+  // Upstream issue #190: the first character after a line-ending backslash.
+  EXPECT_EQ(error_of("[server]\ndata_dir = \"\"\"\\\n  \xC2\xA7\"\"\"\n"),
+            "t.toml:3: TOML syntax: a non-ASCII character outside a string or comment");
+  const char* fine[] = {
+      "# caf\xC3\xA9\n[server]\ndata_dir = \"/var/caf\xC3\xA9\" # \xC3\xA9\n",
+      "\xEF\xBB\xBF[server]\ndata_dir = '/var/\xC3\xBC'\n",
+      "[server]\ndata_dir = \"\"\"/var/\\\"\xC3\xA9\\\n  x\xC3\xA9\"\"\"\"\n",
+      "[server]\ndata_dir = '''/v\xC3\xA9\n\xC3\xA9''''\n",
+  };
+  for (const char* text : fine) {
+    std::string whole(text);
+    whole.append("[domains]\nlocal = [\"example.org\"]\n");
+    auto c = parse_config(whole, "t.toml");
+    EXPECT_TRUE(c.ok()) << whole << ": " << c.error().detail;
+  }
+}
+
 }  // namespace
 }  // namespace mail::app
 

@@ -1,4 +1,5 @@
-// cloudsdial: the single binary. Verbs: serve, check-config, conformance, help, --version.
+// cloudsdial: the single binary. Verbs: serve, check-config, user, queue, status, sim,
+// conformance, help, --version.
 // Parses the command line and dispatches; must not include toml++ (config.cpp) or io/
 // headers (serve.cpp), so this file compiles in a blink. Exit codes: 0 ok, 1 runtime
 // failure, 2 usage or configuration error.
@@ -11,6 +12,7 @@
 #include "app/config.h"
 #include "app/serve.h"
 #include "app/queue_cli.h"
+#include "app/status_cli.h"
 #include "app/user_cli.h"
 #include "conformance/conformance_main.h"
 #include "simulator/sim_main.h"
@@ -31,6 +33,8 @@ verbs:
                                 manage who may authenticate (cloudsdial user --help)
   queue list|show|flush|hold|release|delete [ID] [--json] [--config FILE]
                                 the outbound queue (cloudsdial queue --help)
+  status [--json] [--config FILE]
+                                a running server: uptime, listeners, sessions, queue
   sim [--scenario S] [--seed N | --seeds A..B --jobs J] [--json]
                                 run the deterministic simulator (cloudsdial sim --help)
   conformance --suite smtp|imap|pop3 --target HOST:PORT|inproc|sim [--tls|--starttls]
@@ -58,6 +62,16 @@ user's Maildir under <data_dir>/mail/<user>/Maildir, and prints "listening on IP
 for every bound endpoint (the real port when the configuration says port 0).
 
 Mail is acknowledged (250) only after it is durable on disk.
+
+Privileges: started as root with [server] user = "NAME" (and optionally group), it binds
+its ports, opens the pid file and the TLS key, gives <data_dir> to NAME and then runs as
+NAME for good (real, effective and saved ids; no new privileges) before the first client
+is served. Started as NAME already (systemd User= with CAP_NET_BIND_SERVICE) it runs the
+same. As root without `user` it refuses to serve a public (non-loopback) address unless
+[server] allow_root = true; on loopback only it runs with a warning.
+
+Under systemd (Type=notify) it reports READY, RELOADING (SIGHUP), STOPPING and a STATUS
+line; with StandardError=journal its log lines carry journal priorities.
 
 Signals: SIGHUP reloads the TLS certificate and the users file. SIGTERM or SIGINT start
 a graceful shutdown: listeners close, idle sessions get 421, sessions inside a
@@ -127,6 +141,7 @@ int main_impl(const std::vector<std::string_view>& argv) {
   }
   if (verb == "user") return user_main(rest);
   if (verb == "queue") return queue_main(rest);
+  if (verb == "status") return status_main(rest);
   if (verb == "serve" || verb == "check-config") {
     if (!rest.empty() && (rest[0] == "--help" || rest[0] == "-h")) {
       std::cout << (verb == "serve" ? kServeHelp : kUsage);

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "app/config.h"
+#include "app/control_client.h"
 #include "io/asio_env.h"
 #include "node/control_server.h"
 #include "node/queue_report.h"
@@ -40,39 +41,12 @@ read and changed directly (flush then has nothing to do: the server tries deferr
 when it starts). --json prints the JSON answer itself.
 )";
 
-// True when a server holds the data directory's pid-file lock (serve takes it with flock).
-bool server_holds_lock(const std::string& pid_path) {
-  const int fd = ::open(pid_path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  const bool held = ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
-  ::close(fd);
-  return held;
-}
-
 struct Args {
   std::string command;
   std::string id;
   bool json = false;
   std::optional<std::string> config_path;
 };
-
-// One request over the control socket: the raw answer, or nullopt when no server listens.
-rt::Task<std::optional<std::string>> ask_server(io::AsioEnv& env, rt::Endpoint at, std::string request) {
-  auto stream = co_await rt::connect(env.net(), at, env.clock().now() + Duration(5s));
-  if (!stream.ok()) co_return std::nullopt;
-  request += '\n';
-  auto bytes = std::as_bytes(std::span<const char>(request.data(), request.size()));
-  if (auto w = co_await rt::write_all(**stream, bytes, env.clock().now() + Duration(10s)); !w.ok()) co_return std::nullopt;
-  std::string answer;
-  std::vector<std::byte> buf(64 * 1024);
-  for (;;) {
-    auto r = co_await rt::read_some(**stream, buf, env.clock().now() + Duration(60s));
-    if (!r.ok()) break;
-    answer.append(reinterpret_cast<const char*>(buf.data()), *r);
-  }
-  (*stream)->close();
-  co_return answer;
-}
 
 // The same request against the queue files of a stopped server.
 rt::Task<std::string> ask_files(io::AsioEnv& env, std::string data_dir, Args a) {

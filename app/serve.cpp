@@ -1,8 +1,11 @@
 // `cloudsdial serve`: node::MailServer (the one assembly, also run by the simulator and the
 // Python embedded server) on AsioEnv, TLS (configured or self-signed), a pid file with an
-// exclusive lock (one server per data dir), readiness on stderr ("listening on ..."), SIGHUP
-// reload of the certificate and users, graceful shutdown on SIGTERM/SIGINT. Includes io/ headers (pimpl,
-// no Asio types); must not include toml++ or Boost directly.
+// exclusive lock (one server per data dir), readiness on stderr ("listening on ...") and to
+// systemd (sd_notify READY/RELOADING/STOPPING/STATUS), SIGHUP reload of the certificate and
+// users, graceful shutdown on SIGTERM/SIGINT. Started as root with [server] user, it binds,
+// opens what needs root (pid file, TLS key), gives the data dir to the account and drops to
+// it before any client byte is read (app/privileges.h). Includes io/ headers (pimpl, no Asio
+// types); must not include toml++ or Boost directly.
 #include "app/serve.h"
 
 #include <fcntl.h>
@@ -11,12 +14,15 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <optional>
 
+#include "app/privileges.h"
+#include "app/systemd.h"
 #include "app/tls_setup.h"
 #include "io/asio_env.h"
 #include "node/mail_server.h"
@@ -35,7 +41,9 @@ class PidFile {
       ::close(fd_);
     }
   }
-  Status acquire(const std::string& path) {
+  // `owner`: the service account the server drops to (the file must stay removable and
+  // rewritable by it after a restart that starts as that user).
+  Status acquire(const std::string& path, const std::optional<ServiceAccount>& owner) {
     path_ = path;
     // 0644: it holds only a number, for monitoring and `kill $(cat ...)`; the data dir
     // around it is 0700 when we created it.
@@ -48,6 +56,7 @@ class PidFile {
       if (err == EWOULDBLOCK) return fail(Errc::exists, path + " is locked: another cloudsdial serves this data dir");
       return fail(error_from_errno(err, "flock " + path));
     }
+    if (owner && ::fchown(fd_, owner->uid, owner->gid) != 0) return fail(error_from_errno(errno, "chown " + path));
     const std::string text = std::to_string(::getpid()) + "\n";
     if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, text.data(), text.size(), 0) != static_cast<ssize_t>(text.size())) {
       return fail(error_from_errno(errno, "write " + path));
@@ -60,6 +69,15 @@ class PidFile {
   int fd_ = -1;
 };
 
+// The STATUS= line for systemctl: "serving: 3 sessions (smtp 1, imap 2, pop3 0, http 0), queue 5".
+std::string service_status(node::MailServer& s) {
+  const node::MailServer::SessionCounts n = s.session_counts();
+  std::string out = "serving: " + std::to_string(n.total()) + " sessions (smtp " + std::to_string(n.smtp) + ", imap " +
+                    std::to_string(n.imap) + ", pop3 " + std::to_string(n.pop3) + ", http " + std::to_string(n.http) + ")";
+  if (node::QueueManager* q = s.outbound()) out += ", queue " + std::to_string(q->counters().messages);
+  return out;
+}
+
 }  // namespace
 
 int run_serve(const AppConfig& config) {
@@ -70,10 +88,13 @@ int run_serve(const AppConfig& config) {
   // it (larger ones, up to the 35 MiB message limit, are still mmapped and returned).
   ::mallopt(M_MMAP_THRESHOLD, 4 << 20);
   ::mallopt(M_TRIM_THRESHOLD, 32 << 20);
+  // Under systemd with StandardError=journal, text lines carry "<N>" priorities instead of
+  // a time stamp (the journal has its own).
+  const bool journal = config.log_format == "text" && config.log_output == "stderr" && stderr_is_journal();
   io::AsioEnvOptions options;
   options.hostname = config.hostname;
   options.log_level_min = parse_log_level(config.log_level);
-  options.log_format = config.log_format == "json" ? io::LogFormat::json : io::LogFormat::text;
+  options.log_format = config.log_format == "json" ? io::LogFormat::json : journal ? io::LogFormat::journal : io::LogFormat::text;
   options.log_output = config.log_output == "syslog" ? io::LogOutput::syslog : io::LogOutput::stderr_fd;
   options.dns.servers = config.dns.servers;  // [dns]: checked by parse_config
   options.dns.timeout = config.dns.timeout;
@@ -81,11 +102,11 @@ int run_serve(const AppConfig& config) {
   io::AsioEnv env(options);
 
   // What `serve` says itself (configuration, certificate, readiness, start-up errors): plain
-  // lines on stderr, or records of the configured log when it is JSON, so that a JSON
-  // consumer sees nothing else.
-  const bool json_log = config.log_format == "json";
-  auto say = [&env, json_log](rt::LogLevel level, const std::string& text) {
-    if (json_log) {
+  // lines on stderr, or records of the configured log when it is JSON or the journal, so
+  // that their reader sees nothing else.
+  const bool structured_log = config.log_format == "json" || journal;
+  auto say = [&env, structured_log](rt::LogLevel level, const std::string& text) {
+    if (structured_log) {
       env.log().write(level, text);
     } else {
       std::cerr << text << std::endl;
@@ -93,6 +114,25 @@ int run_serve(const AppConfig& config) {
   };
   say(rt::LogLevel::info, "cloudsdial " CLOUDSDIAL_VERSION ": using configuration " +
                               (config.source == "embedded default" ? "(embedded default)" : config.source));
+
+  // Who we run as: decided before anything is bound or created.
+  auto account = resolve_service_account(config);
+  if (!account.ok()) {
+    say(rt::LogLevel::error, "cloudsdial: " + account.error().detail);
+    return 2;
+  }
+  std::string public_listener;
+  for (const rt::Endpoint& ep : configured_listeners(config)) {
+    if (public_listener.empty() && is_public_endpoint(ep)) public_listener = ep.to_string();
+  }
+  const StartDecision start = decide_start(::geteuid(), *account, public_listener, config.allow_root);
+  if (start.action == StartAction::refuse) {
+    say(rt::LogLevel::error, "cloudsdial: " + start.message);
+    return 2;
+  }
+  if (!start.message.empty()) say(rt::LogLevel::warn, "cloudsdial: " + start.message);
+  const bool drop = start.action == StartAction::drop;
+  const std::optional<ServiceAccount> owner = drop ? *account : std::nullopt;
 
   node::MailServerConfig server_config = config.server_config();
   server_config.control_socket = true;  // `cloudsdial queue ...` talks to it
@@ -110,7 +150,7 @@ int run_serve(const AppConfig& config) {
     return 1;
   }
   PidFile pid_file;
-  if (auto locked = pid_file.acquire(config.pid_path()); !locked.ok()) {
+  if (auto locked = pid_file.acquire(config.pid_path(), owner); !locked.ok()) {
     say(rt::LogLevel::error, "cloudsdial: " + locked.error().detail);
     return 1;
   }
@@ -129,6 +169,29 @@ int run_serve(const AppConfig& config) {
     server.set_tls(tls->context);
   }
 
+  // Everything that needed root is done: the data dir becomes the account's (entries made
+  // as root before, e.g. by `cloudsdial queue` on a stopped server, included), then root is
+  // given up for good, before start() accepts the first client.
+  if (drop) {
+    auto given = give_to_account(config.data_dir, *owner);
+    if (!given.ok()) {
+      say(rt::LogLevel::error, "cloudsdial: data dir: " + given.error().detail);
+      return 1;
+    }
+    if (*given > 0) {
+      say(rt::LogLevel::info, "cloudsdial: gave " + std::to_string(*given) + " entries of " + config.data_dir + " to " +
+                                  owner->user + ":" + owner->group);
+    }
+    if (Status dropped = drop_privileges(*owner); !dropped.ok()) {
+      say(rt::LogLevel::error, "cloudsdial: cannot drop privileges to " + owner->user + ": " + dropped.error().detail);
+      return 1;
+    }
+    say(rt::LogLevel::info, "cloudsdial: running as " + owner->user + " (uid " + std::to_string(owner->uid) + "), group " +
+                                owner->group + " (gid " + std::to_string(owner->gid) + ")");
+  } else if (Status locked = forbid_new_privileges(); !locked.ok()) {
+    say(rt::LogLevel::warn, "cloudsdial: " + locked.error().detail);
+  }
+
   int exit_code = 0;
   bool started = false;
   bool stopping = false;
@@ -143,6 +206,7 @@ int run_serve(const AppConfig& config) {
       return;
     }
     stopping = true;
+    notify_service_manager("STOPPING=1\nSTATUS=shutting down (" + std::string(why) + ")");
     env.log().write(rt::LogLevel::info, "cloudsdial: " + std::string(why) + ", shutting down");
     env.tasks().spawn([](io::AsioEnv& e, node::MailServer& s, Duration grace, bool was_started) -> rt::Task<void> {
       if (was_started) co_await s.stop(e.clock().now() + grace);
@@ -152,7 +216,9 @@ int run_serve(const AppConfig& config) {
 
   auto signals = env.on_signal({SIGTERM, SIGINT, SIGHUP}, [&](int signo) {
     if (signo == SIGHUP) {
-      // Reload what can change without a restart: the certificate and the users.
+      // Reload what can change without a restart: the certificate and the users. After the
+      // privilege drop the key must be readable by the account (e.g. group ssl-cert).
+      notify_service_manager(reloading_state());
       if (config.tls.enabled) {
         auto tls = load_server_tls(config, hostname);
         if (tls.ok()) {
@@ -163,7 +229,10 @@ int run_serve(const AppConfig& config) {
                                                    tls.error().detail);
         }
       }
-      env.tasks().spawn(server.reload_users(true));
+      env.tasks().spawn([](node::MailServer& s) -> rt::Task<void> {
+        co_await s.reload_users(true);
+        notify_service_manager("READY=1\nSTATUS=" + service_status(s));
+      }(server));
       return;
     }
     shutdown(signo == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -182,31 +251,20 @@ int run_serve(const AppConfig& config) {
       co_return;
     }
     started_flag = true;
-    const node::SmtpServer& smtp = s.smtp();
-    for (std::size_t i = 0; i < smtp.bound_endpoints().size(); ++i) {
-      std::string line = "cloudsdial: listening on " + smtp.bound_endpoints()[i].to_string();
-      if (smtp.bound_kind(i) != node::ListenerKind::smtp) line += " (" + std::string(node::to_string(smtp.bound_kind(i))) + ")";
+    for (const auto& l : s.listeners()) {
+      std::string line = "cloudsdial: listening on " + l.endpoint;
+      if (l.label != "smtp") line += " (" + l.label + ")";
       tell(rt::LogLevel::info, line);
     }
-    if (const node::ImapServer* imap = s.imap()) {
-      for (std::size_t i = 0; i < imap->bound_endpoints().size(); ++i) {
-        tell(rt::LogLevel::info,
-             "cloudsdial: listening on " + imap->bound_endpoints()[i].to_string() + " (" + imap->bound_label(i) + ")");
-      }
-    }
-    if (const node::Pop3Server* pop3 = s.pop3()) {
-      for (std::size_t i = 0; i < pop3->bound_endpoints().size(); ++i) {
-        tell(rt::LogLevel::info,
-             "cloudsdial: listening on " + pop3->bound_endpoints()[i].to_string() + " (" + pop3->bound_label(i) + ")");
-      }
-    }
-    if (const node::HttpServer* http = s.http()) {
-      for (std::size_t i = 0; i < http->bound_endpoints().size(); ++i) {
-        tell(rt::LogLevel::info,
-             "cloudsdial: listening on " + http->bound_endpoints()[i].to_string() + " (" + http->bound_label(i) + ")");
-      }
-    }
     tell(rt::LogLevel::info, "cloudsdial: ready (pid " + std::to_string(::getpid()) + ", data dir " + cfg.data_dir + ")");
+    notify_service_manager("READY=1\nMAINPID=" + std::to_string(::getpid()) + "\nSTATUS=" + service_status(s));
+    // The status line systemctl shows, kept current (only under a service manager).
+    if (std::getenv("NOTIFY_SOCKET") == nullptr) co_return;
+    auto timer = e.clock().make_timer();
+    while (!stopping_flag) {
+      co_await rt::sleep_until(*timer, e.clock().now() + Duration(30s));
+      if (!stopping_flag) notify_service_manager("STATUS=" + service_status(s));
+    }
   }(env, config, server, started, stopping, exit_code, say));
 
   env.run();

@@ -17,6 +17,8 @@
 #include <string>
 
 #include "app/config.h"
+#include "app/control_client.h"
+#include "app/privileges.h"
 #include "app/tls_setup.h"
 #include "io/asio_env.h"
 #include "store/user_db.h"
@@ -131,15 +133,24 @@ namespace {
 // A server serving this data dir holds an exclusive flock on its pid file (app/serve.cpp).
 // Tell it to re-read the users now (SIGHUP), so a new login works at once instead of after
 // the next 5 s poll. Quiet when no server runs.
+// Run as root for a server that drops to [server] user: the users file (replaced by this
+// edit, so now root's) must stay readable by the account the server runs as.
+Status give_users_file(const AppConfig& config, const std::string& path) {
+  if (::geteuid() != 0) return {};
+  auto account = resolve_service_account(config);
+  if (!account.ok()) return fail(account.error());
+  if (!account->has_value() || (*account)->uid == 0) return {};
+  for (const std::string& p : {path, path + ".lock"}) {
+    if (::lchown(p.c_str(), (*account)->uid, (*account)->gid) != 0 && errno != ENOENT) {
+      return fail(error_from_errno(errno, "chown " + p));
+    }
+  }
+  return {};
+}
+
 void notify_running_server(const std::string& pid_path) {
-  const int fd = ::open(pid_path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return;
-  const bool running = ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
-  char text[32] = {};
-  const ssize_t n = ::pread(fd, text, sizeof text - 1, 0);
-  ::close(fd);
-  if (!running || n <= 0) return;
-  const long pid = std::strtol(text, nullptr, 10);
+  if (!server_holds_lock(pid_path)) return;
+  const long pid = read_pid_file(pid_path);
   if (pid <= 1) return;
   if (::kill(static_cast<pid_t>(pid), SIGHUP) == 0) {
     std::cerr << "cloudsdial user: told the running server (pid " << pid << ") to reload the users\n";
@@ -184,8 +195,9 @@ int user_main(const std::vector<std::string_view>& args) {
     std::cerr << "cloudsdial user " << edit.verb << ": needs a NAME\n";
     return 2;
   }
-  if (edit.verb != "list" && !sasl::is_acceptable_username(edit.name)) {
-    std::cerr << "cloudsdial user: '" << edit.name << "' is not a usable name (1-255 octets, no / \\ % CR LF NUL)\n";
+  if (edit.verb != "list" && !store::storable_user_name(edit.name)) {
+    std::cerr << "cloudsdial user: '" << edit.name
+              << "' is not a usable name (1-255 octets, no / \\ % space tab CR LF NUL, no leading #)\n";
     return 2;
   }
   auto config = config_path ? load_config_file(*config_path) : parse_config(default_config_text(), "embedded default");
@@ -222,7 +234,13 @@ int user_main(const std::vector<std::string_view>& args) {
     e.stop();
   }(env, path, std::move(edit), code));
   env.run();
-  if (code == 0 && edit_changes_users) notify_running_server(config->pid_path());
+  if (code == 0 && edit_changes_users) {
+    if (Status given = give_users_file(*config, path); !given.ok()) {
+      std::cerr << "cloudsdial user: " << given.error().detail << "\n";
+      code = 1;
+    }
+    notify_running_server(config->pid_path());
+  }
   return code;
 }
 

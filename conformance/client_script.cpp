@@ -208,6 +208,7 @@ bool parse_client_transcript(std::string_view text, const std::string& file, Cli
   auto finish = [&] {
     if (!current) return;
     ClientCase& c = *current;
+    const std::size_t errors_at_finish = errors.size();
     if (c.c.rfc_numbers.empty()) fail(c.c.line, "case '" + c.c.id + "' has no rfc: line");
     if (c.c.level_text.empty()) fail(c.c.line, "case '" + c.c.id + "' has no level: line");
     if (c.quote.empty()) fail(c.c.line, "case '" + c.c.id + "' has no quote: line (the RFC sentence, verbatim)");
@@ -215,7 +216,9 @@ bool parse_client_transcript(std::string_view text, const std::string& file, Cli
     if (c.expects.empty()) fail(c.c.line, "case '" + c.c.id + "' has no expect: line");
     if (c.message.to.empty()) c.message.to.push_back("postmaster@example.test");
     if (c.message.content.empty()) c.message.content = "Subject: conformance\r\n\r\nhello\r\n";
-    suite.cases.push_back(std::move(c));
+    // Only a complete case is kept (as parse_transcript does): the reports index cases by
+    // their first RFC number (fuzz/conformance_transcript found incomplete ones kept).
+    if (errors.size() == errors_at_finish) suite.cases.push_back(std::move(c));
     current.reset();
   };
   std::istringstream in{std::string(text)};

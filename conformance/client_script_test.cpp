@@ -103,6 +103,22 @@ expect: sent MAIL
   EXPECT_NE(all.find("has no quote"), std::string::npos) << all;
 }
 
+// Regression (fuzz/conformance_transcript): an incomplete case was reported and still kept,
+// with no RFC number for the reports to index it by. Only complete cases are kept.
+TEST(ClientScript, IncompleteCasesAreNotKept) {
+  const std::string text =
+      "## case: no-rfc\nlevel: MUST\nquote: q\n```smtp-client\nexpect: sent MAIL\n```\n"
+      "## case: good\nrfc: 5321 §3.2\nlevel: MUST\nquote: q\n```smtp-client\nexpect: sent MAIL\n```\n";
+  ClientSuite suite;
+  std::vector<LoadError> errors;
+  EXPECT_FALSE(parse_client_transcript(text, "t.md", suite, errors));
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].message.find("has no rfc: line"), std::string::npos) << errors[0].message;
+  ASSERT_EQ(suite.cases.size(), 1u);
+  EXPECT_EQ(suite.cases[0].c.id, "good");
+  EXPECT_EQ(suite.cases[0].c.rfc_numbers.front(), "5321");
+}
+
 ClientCase one_case(std::string_view expects) {
   ClientSuite suite;
   std::vector<LoadError> errors;

@@ -217,6 +217,16 @@ TEST(Parser, ErrorsNameTheLine) {
   EXPECT_FALSE(parse_transcript("## case: e\nrfc: 5321\nlevel: MAY\n```smtp\nc: X\n", "x.md", s, errors));  // open fence
 }
 
+// Regression (fuzz/conformance_transcript): a malformed `rfc:` line was reported, yet the
+// case was kept with no RFC number, which the reports index cases by.
+TEST(Parser, CaseWithoutAnRfcNumberIsNotKept) {
+  Suite s;
+  std::vector<LoadError> errors;
+  EXPECT_FALSE(parse_transcript("## case: f\nrfc: see below\nlevel: MUST\n```smtp\nc: X\n```\n", "x.md", s, errors));
+  EXPECT_EQ(errors.size(), 2u);  // the rfc: line, and the case that has none
+  EXPECT_TRUE(s.cases.empty());
+}
+
 // ------------------------------------------------------------------ running
 
 constexpr std::string_view kToySuite = R"(

@@ -511,7 +511,9 @@ bool parse_transcript(std::string_view text, const std::string& file, Suite& sui
   auto finish = [&]() {
     if (have_case) {
       if (!block_seen) fail(current.line, "case '" + current.id + "' has no fenced step block");
-      else if (current.rfc.empty()) fail(current.line, "case '" + current.id + "' has no rfc: line");
+      // rfc_numbers, not rfc: a malformed `rfc:` line sets the text but no number, and the
+      // reports index every case by its first number (fuzz/conformance_transcript).
+      else if (current.rfc_numbers.empty()) fail(current.line, "case '" + current.id + "' has no rfc: line");
       else if (current.level_text.empty()) fail(current.line, "case '" + current.id + "' has no level: line");
       else suite.cases.push_back(std::move(current));
     }

@@ -153,5 +153,30 @@ TEST(SyslogLog, MessageHasNoTimestamp) {
             R"({"level":"warn","message":"smtp[1]: a\u000a","service":"smtp","connection":1})");
 }
 
+// sd-daemon(3) prefixes: the journal reads "<N>" as the syslog severity; no time stamp (the
+// journal stamps the line), and CR/LF/NUL cannot split or cut a line.
+TEST(JournalLog, PriorityPrefixAndNoTimestamp) {
+  EXPECT_EQ(format_journal_line(rt::LogLevel::error, "cloudsdial: no"), "<3>cloudsdial: no");
+  EXPECT_EQ(format_journal_line(rt::LogLevel::warn, "w"), "<4>w");
+  EXPECT_EQ(format_journal_line(rt::LogLevel::info, "smtp[1]: a\r\nb\0c"s), "<6>smtp[1]: a  b c");
+  EXPECT_EQ(format_journal_line(rt::LogLevel::debug, ""), "<7>");
+}
+
+TEST(JournalLog, StderrLogWritesJournalLines) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  {
+    StderrLog log(rt::LogLevel::info, fds[1], LogFormat::journal);
+    log.write(rt::LogLevel::warn, "disk\nfull");
+    log.write(rt::LogLevel::debug, "dropped below the minimum");
+  }
+  ::close(fds[1]);
+  char buf[256] = {};
+  const ssize_t n = ::read(fds[0], buf, sizeof buf - 1);
+  ::close(fds[0]);
+  ASSERT_GT(n, 0);
+  EXPECT_EQ(std::string(buf, static_cast<std::size_t>(n)), "<4>disk full\n");
+}
+
 }  // namespace
 }  // namespace mail::io

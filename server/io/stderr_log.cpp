@@ -12,6 +12,7 @@
 #include <string>
 
 #include "core/assert.h"
+#include "io/syslog_log.h"
 
 namespace mail::io {
 
@@ -52,6 +53,13 @@ std::string format_text_line(WallTime t, rt::LogLevel level, std::string_view te
   for (std::size_t i = text_at; i < out.size(); ++i) {
     if (out[i] == '\n' || out[i] == '\r') out[i] = ' ';
   }
+  return out;
+}
+
+std::string format_journal_line(rt::LogLevel level, std::string_view text) {
+  std::string out{'<', static_cast<char>('0' + syslog_priority(level)), '>'};  // LOG_ERR = 3 ... LOG_DEBUG = 7
+  out += text;
+  std::replace_if(out.begin() + 3, out.end(), [](char c) { return c == '\n' || c == '\r' || c == '\0'; }, ' ');
   return out;
 }
 
@@ -162,7 +170,12 @@ void StderrLog::write(rt::LogLevel level, std::string_view line) {
   if (level < min_level_.load()) return;
   const auto since = std::chrono::system_clock::now().time_since_epoch();
   const WallTime now{std::chrono::duration_cast<std::chrono::microseconds>(since).count()};
-  std::string out = format_ == LogFormat::json ? format_json_line(now, level, line) : format_text_line(now, level, line);
+  std::string out;
+  switch (format_) {
+    case LogFormat::text: out = format_text_line(now, level, line); break;
+    case LogFormat::json: out = format_json_line(now, level, line); break;
+    case LogFormat::journal: out = format_journal_line(level, line); break;
+  }
   out += '\n';
   const char* p = out.data();
   std::size_t left = out.size();

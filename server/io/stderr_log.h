@@ -5,7 +5,10 @@
 //         peer data in a log line cannot forge another line;
 //   json  one object per line, {"time":"...","level":"info","message":"..."} plus
 //         "service" and "connection" when the text starts with "<name>[<id>]: " (see
-//         format_json_line).
+//         format_json_line);
+//   journal  "<N><text>": stderr is a systemd journal stream (JOURNAL_STREAM), which
+//         stamps its own time and reads the sd-daemon(3) priority prefix (<3> error,
+//         <4> warn, <6> info, <7> debug); CR and LF become spaces as in text.
 // SyslogLog (io/syslog_log.h) sends the same texts to syslog(3) instead.
 #pragma once
 
@@ -19,7 +22,7 @@
 
 namespace mail::io {
 
-enum class LogFormat : std::uint8_t { text, json };
+enum class LogFormat : std::uint8_t { text, json, journal };
 
 class StderrLog final : public rt::Log {
  public:
@@ -43,6 +46,10 @@ std::string_view log_level_name(rt::LogLevel level) noexcept;
 // "<timestamp> <level padded to 5> <text>" (no newline), CR/LF in the text replaced by
 // spaces.
 std::string format_text_line(WallTime t, rt::LogLevel level, std::string_view text);
+
+// "<N><text>" (no newline): the sd-daemon(3) priority prefix (syslog severities: 3 error,
+// 4 warn, 6 info, 7 debug), CR/LF in the text replaced by spaces.
+std::string format_journal_line(rt::LogLevel level, std::string_view text);
 
 // The "<name>[<id>]: " prefix of a log text ("smtp[12]: connect from ..."): name is a
 // lower-case ASCII letter followed by up to 31 of [a-z0-9_-], id is 1 to 15 decimal digits

@@ -5,6 +5,8 @@
 
 #include <string>
 
+#include "core/assert.h"
+
 namespace mail::io {
 
 int syslog_priority(rt::LogLevel level) noexcept {
@@ -18,6 +20,7 @@ int syslog_priority(rt::LogLevel level) noexcept {
 }
 
 std::string format_syslog_message(LogFormat format, rt::LogLevel level, std::string_view text) {
+  MAIL_ASSERT(format != LogFormat::journal);  // journald reads syslog(3) itself
   if (format == LogFormat::json) return format_json_line(std::nullopt, level, text);
   std::string out(text);
   for (char& c : out) {

@@ -85,7 +85,8 @@ std::string ControlServer::refusal_bytes(std::string_view why) const {
 rt::Task<std::string> ControlServer::answer(control::Request request) {
   const auto& w = request.words;
   MAIL_ASSERT(!w.empty());
-  if (w[0] != "queue" || w.size() < 2) co_return control::error_response("unknown request (try: queue list)");
+  if (w[0] == "status" && w.size() == 1 && status_) co_return status_();
+  if (w[0] != "queue" || w.size() < 2) co_return control::error_response("unknown request (try: status, queue list)");
   if (queue_ == nullptr) co_return control::error_response("outbound delivery is off ([relay] outbound = false): no queue");
   const std::string& verb = w[1];
   const std::string id = w.size() > 2 ? w[2] : std::string();

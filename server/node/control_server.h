@@ -3,9 +3,11 @@
 // only the server's user; the path is the trust boundary), whose connections run the generic
 // driver around a sans-IO control::ControlSession. Requests ("queue list", "queue show ID",
 // "queue flush [ID]", "queue hold ID", "queue release ID", "queue delete ID") are answered
-// from the QueueManager; the answer is one JSON line (queue_report.h). Env only.
+// from the QueueManager; "status" from the status source (MailServer::status_json: uptime,
+// listeners, sessions, queue depth). The answer is one JSON line (queue_report.h). Env only.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -29,6 +31,10 @@ class ControlServer final : private ServiceProtocol {
   ControlServer(const ControlServer&) = delete;
   ControlServer& operator=(const ControlServer&) = delete;
 
+  // The "status" answer (a JSON document); unset: "status" is an unknown request.
+  using StatusSource = std::function<std::string()>;
+  void set_status_source(StatusSource source) { status_ = std::move(source); }
+
   [[nodiscard]] Status start();
   rt::Task<void> stop(Instant deadline) { return service_.stop(deadline); }
   const rt::Endpoint& endpoint() const noexcept { return endpoint_; }
@@ -43,6 +49,7 @@ class ControlServer final : private ServiceProtocol {
 
   rt::Env& env_;
   QueueManager* queue_;
+  StatusSource status_;
   rt::Endpoint endpoint_;
   ListenerService service_;
 };

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "core/assert.h"
+#include "core/json.h"
 #include "node/http/metrics.h"
 #include "node/http/webmail_routes.h"
 #include "proto/message/mime.h"
@@ -161,6 +162,7 @@ rt::Task<Status> MailServer::start() {
   }
   if (config_.control_socket) {
     control_ = std::make_unique<ControlServer>(env_, config_.data_dir, queue_.get());
+    control_->set_status_source([this] { return status_json(); });
     if (Status listening = control_->start(); !listening.ok()) {
       co_return fail(listening.code(), "cannot open the control socket: " + listening.error().detail);
     }
@@ -176,7 +178,57 @@ rt::Task<Status> MailServer::start() {
     if (Status listening = http_->start(); !listening.ok()) co_return listening;
   }
   ready_ = true;
+  started_at_ = env_.clock().now();
   co_return Status{};
+}
+
+std::vector<MailServer::BoundListener> MailServer::listeners() const {
+  std::vector<BoundListener> out;
+  for (std::size_t i = 0; i < smtp_.bound_endpoints().size(); ++i) {
+    out.push_back({smtp_.bound_endpoints()[i].to_string(), std::string(to_string(smtp_.bound_kind(i)))});
+  }
+  auto add = [&out](const auto* service) {
+    if (service == nullptr) return;
+    for (std::size_t i = 0; i < service->bound_endpoints().size(); ++i) {
+      out.push_back({service->bound_endpoints()[i].to_string(), service->bound_label(i)});
+    }
+  };
+  add(imap_.get());
+  add(pop3_.get());
+  add(http_.get());
+  return out;
+}
+
+MailServer::SessionCounts MailServer::session_counts() const {
+  SessionCounts n;
+  n.smtp = smtp_.connection_count();
+  n.imap = imap_ ? imap_->connection_count() : 0;
+  n.pop3 = pop3_ ? pop3_->connection_count() : 0;
+  n.http = http_ ? http_->connection_count() : 0;
+  return n;
+}
+
+std::string MailServer::status_json() const {
+  const auto uptime = ready_ ? std::chrono::duration_cast<std::chrono::seconds>(env_.clock().now() - started_at_).count() : 0;
+  std::string out = "{\"ok\":true,\"uptime_seconds\":" + std::to_string(uptime) + ",\"listeners\":[";
+  const auto bound = listeners();
+  for (std::size_t i = 0; i < bound.size(); ++i) {
+    if (i > 0) out += ',';
+    out += "{\"endpoint\":" + json_string(bound[i].endpoint) + ",\"serves\":" + json_string(bound[i].label) + "}";
+  }
+  const SessionCounts n = session_counts();
+  out += "],\"sessions\":{\"smtp\":" + std::to_string(n.smtp) + ",\"imap\":" + std::to_string(n.imap) +
+         ",\"pop3\":" + std::to_string(n.pop3) + ",\"http\":" + std::to_string(n.http) +
+         ",\"total\":" + std::to_string(n.total()) + "},\"logins\":" + std::to_string(users_.size()) +
+         ",\"queue\":";
+  if (queue_) {
+    const QueueCounters q = queue_->counters();
+    out += "{\"messages\":" + std::to_string(q.messages) + ",\"active_connections\":" + std::to_string(q.active_connections) + "}";
+  } else {
+    out += "null";
+  }
+  out += "}";
+  return out;
 }
 
 rt::Task<void> MailServer::stop(Instant deadline) {

@@ -98,6 +98,25 @@ class MailServer {
   void set_tls(std::shared_ptr<tls::TlsContext> context);
 
   bool ready() const noexcept { return ready_; }  // start() succeeded and listens
+
+  // Every bound listener, in start order: the endpoint (the real port for port 0) and
+  // what it serves ("smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s",
+  // "http", "https"). For `serve`'s "listening on" lines and the status request.
+  struct BoundListener {
+    std::string endpoint;
+    std::string label;
+  };
+  std::vector<BoundListener> listeners() const;
+  // Open connections per service now.
+  struct SessionCounts {
+    std::size_t smtp = 0, imap = 0, pop3 = 0, http = 0;
+    std::size_t total() const noexcept { return smtp + imap + pop3 + http; }
+  };
+  SessionCounts session_counts() const;
+  // The control socket's "status" answer: {"ok":true,"uptime_seconds":..,"listeners":[..],
+  // "sessions":{"smtp":..,"imap":..,"pop3":..,"http":..,"total":..},"logins":..,
+  // "queue":{"messages":..,"active_connections":..} or null without outbound delivery}.
+  std::string status_json() const;
   SmtpServer& smtp() noexcept { return smtp_; }
   const SmtpServer& smtp() const noexcept { return smtp_; }
   store::MailStore& mailboxes() noexcept { return store_; }
@@ -143,6 +162,7 @@ class MailServer {
   std::unique_ptr<AdminApi> admin_;
   std::unique_ptr<rt::Timer> users_timer_;
   bool polling_ = false;
+  Instant started_at_{};  // when start() began listening (uptime)
   bool ready_ = false;
   bool stopping_ = false;
 };

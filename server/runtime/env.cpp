@@ -28,27 +28,6 @@ void Disk::async_rename_each(std::vector<std::pair<std::string, std::string>> mo
   }
 }
 
-bool is_unix_endpoint(const Endpoint& ep) noexcept { return ep.address.starts_with(kUnixEndpointPrefix); }
-
-std::string_view unix_path(const Endpoint& ep) noexcept {
-  MAIL_ASSERT(is_unix_endpoint(ep));
-  return std::string_view(ep.address).substr(kUnixEndpointPrefix.size());
-}
-
-std::string Endpoint::to_string() const {
-  // A socket path may contain ':' and has no port: printed as is.
-  if (is_unix_endpoint(*this)) return address;
-  const bool v6 = address.find(':') != std::string::npos;
-  std::string out;
-  out.reserve(address.size() + 8);
-  if (v6) out.push_back('[');
-  out.append(address);
-  if (v6) out.push_back(']');
-  out.push_back(':');
-  out.append(std::to_string(port));
-  return out;
-}
-
 }  // namespace mail::rt
 
 namespace mail::rt {

@@ -1,7 +1,9 @@
-// Maildir unique names: format, host escaping, size hint, and no collisions.
+// Maildir unique names: format, host escaping, size hint (every size reads back), and no
+// collisions.
 #include "store/maildir_name.h"
 
 #include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
 
 #include <set>
 
@@ -31,6 +33,24 @@ TEST(MaildirName, SizeHint) {
   EXPECT_EQ(maildir_size_hint("1.h,S="), std::nullopt);
   EXPECT_EQ(maildir_size_hint("1.h,S=12x"), std::nullopt);
   EXPECT_EQ(maildir_size_hint("1.h,S=99999999999999999999"), std::nullopt);
+  EXPECT_EQ(maildir_size_hint("1.h,S=18446744073709551616"), std::nullopt);
+  EXPECT_EQ(maildir_size_hint("1.h,S=000000000000000000001"), std::nullopt);
+}
+
+// Regression (fuzz/maildir_name): a size of 10^19 or more has 20 digits, which the hint
+// parser refused, so format_maildir_name's read-back assertion fired.
+TEST(MaildirName, LargestSizeReadsBack) {
+  EXPECT_EQ(maildir_size_hint("1.h,S=18446744073709551615"), std::optional<std::uint64_t>(UINT64_MAX));
+  const std::string name = format_maildir_name(WallTime{1}, 1, 1, "h", UINT64_MAX);
+  EXPECT_EQ(maildir_size_hint(name), std::optional<std::uint64_t>(UINT64_MAX));
+}
+
+// Any size, any host name (made safe), with or without ":2," info: the hint reads back.
+RC_GTEST_PROP(MaildirNameProperty, FormattedSizeReadsBack, (std::uint64_t size, const std::string& host)) {
+  const std::string name = format_maildir_name(WallTime{*rc::gen::inRange<std::int64_t>(-1, 1LL << 50)},
+                                               *rc::gen::arbitrary<std::uint64_t>(), 3, maildir_safe_host(host), size);
+  RC_ASSERT(maildir_size_hint(name) == std::optional<std::uint64_t>(size));
+  RC_ASSERT(maildir_size_hint(name + ":2,S") == std::optional<std::uint64_t>(size));
 }
 
 TEST(MaildirName, TenThousandNamesNeverCollide) {

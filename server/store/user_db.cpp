@@ -1,5 +1,6 @@
 // UserDb (see header): strict parsing (every field checked, errors name the line), a
-// canonical serialization (sorted by name), and the durable replace-by-rename.
+// canonical serialization (sorted by name). Pure: no Env, no coroutines (the fuzz target
+// fuzz/users_file compiles this file alone); the file I/O is in user_db_file.cpp.
 #include "store/user_db.h"
 
 #include <algorithm>
@@ -7,7 +8,6 @@
 #include "core/ascii.h"
 #include "core/assert.h"
 #include "proto/sasl/base64.h"
-#include "runtime/await.h"
 
 namespace mail::store {
 
@@ -36,6 +36,11 @@ std::optional<sasl::Digest> digest(std::string_view b64) {
 }
 }  // namespace
 
+bool storable_user_name(std::string_view name) noexcept {
+  if (!sasl::is_acceptable_username(name) || name.front() == '#') return false;
+  return name.find_first_of(" \t") == std::string_view::npos;
+}
+
 std::string canonical_user_name(std::string_view name) {
   std::string s = ascii_lower(name);
   MAIL_ASSERT(s.size() == name.size());
@@ -57,7 +62,7 @@ Result<UserDb> UserDb::parse(std::string_view text) {
       return fail(Errc::invalid, "line " + std::to_string(line_no) + ": " + std::string(why));
     };
     if (f.size() != 6) return bad("expected: name SCRAM-SHA-256 iterations salt StoredKey ServerKey");
-    if (!sasl::is_acceptable_username(f[0])) return bad("unusable user name");
+    if (!storable_user_name(f[0])) return bad("unusable user name");
     if (f[1] != kMechanism) return bad("unknown scheme '" + std::string(f[1]) + "'");
     std::uint32_t iterations = 0;
     for (char c : f[2]) {
@@ -101,7 +106,7 @@ std::optional<sasl::ScramCredentials> UserDb::lookup(std::string_view name) cons
 }
 
 Status UserDb::add(std::string_view name, sasl::ScramCredentials creds) {
-  if (!sasl::is_acceptable_username(name)) return fail(Errc::invalid, "unusable user name");
+  if (!storable_user_name(name)) return fail(Errc::invalid, "unusable user name");
   auto [it, inserted] = users_.emplace(canonical_user_name(name), std::move(creds));
   if (!inserted) return fail(Errc::exists, "user " + it->first + " exists");
   MAIL_ASSERT(it->first == canonical_user_name(it->first));  // stored lower-cased
@@ -127,59 +132,6 @@ std::vector<std::string> UserDb::names() const {
   for (const auto& [name, c] : users_) out.push_back(name);
   MAIL_ASSERT(std::is_sorted(out.begin(), out.end()));  // serialize() and `user list` order
   return out;
-}
-
-rt::Task<Result<UserDb>> load_user_db(rt::Disk& disk, std::string path) {
-  MAIL_ASSERT(!path.empty());
-  auto text = co_await rt::read_file(disk, path);
-  if (!text.ok()) {
-    if (text.code() == Errc::not_found) co_return UserDb{};
-    co_return fail(text.error().code, path + ": " + text.error().detail);
-  }
-  auto db = UserDb::parse(*text);
-  if (!db.ok()) co_return fail(Errc::invalid, path + ": " + db.error().detail);
-  co_return std::move(db).value();
-}
-
-rt::Task<Status> save_user_db(rt::Disk& disk, std::string path, const UserDb& db) {
-  const std::string tmp = path + ".tmp";
-  const std::size_t slash = path.rfind('/');
-  const std::string dir = slash == std::string::npos ? std::string(".") : path.substr(0, slash == 0 ? 1 : slash);
-  // users_path() is never empty; the replacement is written beside it.
-  MAIL_ASSERT(!path.empty());
-  MAIL_ASSERT(!dir.empty());
-  auto written = co_await rt::write_file(disk, tmp, db.serialize(), rt::WriteMode::truncate);
-  if (!written.ok()) co_return written;
-  std::vector<std::string> files{tmp};
-  auto synced = co_await rt::sync_files(disk, std::move(files));
-  if (!synced.ok()) co_return synced;
-  auto renamed = co_await rt::rename(disk, tmp, path);
-  if (!renamed.ok()) co_return renamed;
-  co_return co_await rt::sync_dir(disk, dir);
-}
-
-rt::Task<Status> apply_user_edit(rt::Disk& disk, sasl::Crypto& crypto, std::string path, UserEdit edit) {
-  if (!sasl::is_acceptable_username(edit.name)) {
-    co_return fail(Errc::invalid, "'" + edit.name + "' is not a usable name (1-255 octets, no / \\ % CR LF NUL)");
-  }
-  if (edit.verb != UserEdit::Verb::del && edit.password.empty()) co_return fail(Errc::invalid, "no password given");
-  auto loaded = co_await load_user_db(disk, path);
-  if (!loaded.ok()) co_return fail(loaded.error().code, loaded.error().detail);
-  UserDb db = std::move(loaded).value();
-  Status changed;
-  if (edit.verb == UserEdit::Verb::del) {
-    changed = db.remove(edit.name);
-  } else {
-    std::string salt(16, '\0');
-    crypto.random_bytes({reinterpret_cast<std::uint8_t*>(salt.data()), salt.size()});
-    auto creds = sasl::derive_scram_credentials(crypto, edit.password, salt, edit.iterations);
-    changed = edit.verb == UserEdit::Verb::add ? db.add(edit.name, std::move(creds))
-                                               : db.replace(edit.name, std::move(creds));
-  }
-  if (!changed.ok()) co_return changed;
-  Status saved = co_await save_user_db(disk, path, db);
-  if (!saved.ok()) co_return fail(saved.error().code, "cannot write " + path + ": " + saved.error().detail);
-  co_return Status{};
 }
 
 }  // namespace mail::store

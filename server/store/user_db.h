@@ -29,7 +29,8 @@ class UserDb final : public sasl::CredentialStore {
   [[nodiscard]] static Result<UserDb> parse(std::string_view text);
   [[nodiscard]] std::string serialize() const;
 
-  // Names are compared ASCII case-insensitively and stored lower-cased.
+  // Names are compared ASCII case-insensitively and stored lower-cased; add() takes only
+  // storable_user_name() names (Errc::invalid otherwise).
   std::optional<sasl::ScramCredentials> lookup(std::string_view name) const override;
   [[nodiscard]] Status add(std::string_view name, sasl::ScramCredentials creds);  // Errc::exists
   [[nodiscard]] Status replace(std::string_view name, sasl::ScramCredentials creds);  // Errc::not_found
@@ -42,6 +43,11 @@ class UserDb final : public sasl::CredentialStore {
 };
 
 std::string canonical_user_name(std::string_view name);
+
+// A name the users file can hold: sasl::is_acceptable_username, and no space or tab (the
+// field separators) and no leading '#' (a comment line). Anything else would be written
+// out and then fail to load (the whole file) or vanish on the next load.
+[[nodiscard]] bool storable_user_name(std::string_view name) noexcept;
 
 // Reads the file; a missing file is an empty database.
 rt::Task<Result<UserDb>> load_user_db(rt::Disk& disk, std::string path);

@@ -1,10 +1,13 @@
 // UserDb: parse/serialize round trip, strict line errors, case-insensitive names, and the
 // durable save/load through the production Env (real files, real fsync) — a missing file
-// is an empty database, a saved one reads back equal.
+// is an empty database, a saved one reads back equal — and every name add() takes survives
+// serialize/parse (found by fuzz/users_file: a space or a leading '#' did not).
 #include "store/user_db.h"
 
 #include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "io/io_test_util.h"
@@ -44,6 +47,40 @@ TEST(UserDb, ReplaceAndRemove) {
   ASSERT_TRUE(db.remove("ALICE").ok());
   EXPECT_EQ(db.remove("alice").code(), Errc::not_found);
   EXPECT_EQ(db.size(), 0u);
+}
+
+// Regression (fuzz/users_file): add() took "a b" (written as 7 fields: the whole file then
+// failed to load) and "#x" (written as a comment: the user vanished on the next load).
+TEST(UserDb, NamesTheFileCannotHoldAreRefused) {
+  UserDb db;
+  for (const char* name : {"a b", "a\tb", "#x", " a", "a\t"}) {
+    EXPECT_FALSE(storable_user_name(name)) << name;
+    EXPECT_EQ(db.add(name, creds("x")).code(), Errc::invalid) << name;
+  }
+  ASSERT_TRUE(db.add("a#b", creds("x")).ok());
+  ASSERT_TRUE(db.add("x,y=z@example.org", creds("x")).ok());
+  auto back = UserDb::parse(db.serialize());
+  ASSERT_TRUE(back.ok()) << back.error().detail;
+  EXPECT_EQ(back->names(), (std::vector<std::string>{"a#b", "x,y=z@example.org"}));
+}
+
+// Whatever add() accepts reads back from serialize(): same names, same credentials.
+RC_GTEST_PROP(UserDbProperty, EveryAddedNameSurvivesTheFile, ()) {
+  static const sasl::ScramCredentials c = creds("pw");
+  const auto names = *rc::gen::container<std::vector<std::string>>(rc::gen::container<std::string>(
+      rc::gen::oneOf(rc::gen::element(' ', '\t', '#', ',', '=', '%', '\r', '\0', 'A', 'a', '\xc3', '\xa9', '\x0b'),
+                     rc::gen::inRange<char>(0x21, 0x7f))));
+  UserDb db;
+  std::vector<std::string> added;
+  for (const auto& n : names) {
+    if (db.add(n, c).ok()) added.push_back(canonical_user_name(n));
+  }
+  auto back = UserDb::parse(db.serialize());
+  RC_ASSERT(back.ok());
+  std::sort(added.begin(), added.end());
+  RC_ASSERT(back->names() == added);
+  for (const auto& n : added) RC_ASSERT(back->lookup(n)->stored_key == c.stored_key);
+  RC_ASSERT(back->serialize() == db.serialize());
 }
 
 TEST(UserDb, MalformedLinesAreErrorsNamingTheLine) {

@@ -89,12 +89,13 @@ class Server:
         self.config_path.write_text("\n".join(lines), encoding="utf-8")
 
     # ------------------------------------------------------------------ lifecycle
-    def start(self, timeout=30):
+    def start(self, timeout=30, env_extra=None):
         assert self.proc is None
         self.starts += 1
         self.log_path = self.root / f"server.{self.starts}.log"
         log = open(self.log_path, "wb")
         env = dict(os.environ)
+        env.update(env_extra or {})
         # Leak checking stays on; a report fails the clean-exit assertion.
         env.setdefault("ASAN_OPTIONS", "abort_on_error=0:detect_leaks=1")
         self.proc = subprocess.Popen(

@@ -3,8 +3,12 @@
 #include "proto/control/control_session.h"
 
 #include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
 
+#include <string>
+#include <utility>
 #include <variant>
+#include <vector>
 
 namespace mail::control {
 namespace {
@@ -65,6 +69,24 @@ TEST(ControlSession, EofBeforeTheLineAndTimeoutAndEmptyLineAreErrors) {
 TEST(ControlSession, JsonStringEscapesControlCharactersQuotesAndBackslashesRfc8259Section7) {
   EXPECT_EQ(json_string("a\"b\\c\n\x01"), "\"a\\\"b\\\\c\\u000a\\u0001\"");
   EXPECT_EQ(error_response("x"), "{\"ok\":false,\"error\":\"x\"}");
+}
+
+// The request and the answer depend on the bytes only, not on how they were split (the
+// same oracle as fuzz/control_request).
+RC_GTEST_PROP(ControlSessionProperty, SplitsDoNotChangeTheRequest, ()) {
+  const std::string in = *rc::gen::container<std::string>(rc::gen::element('q', 'l', ' ', '\r', '\n', 'x'));
+  ControlLimits limits;
+  limits.max_line = *rc::gen::inRange<std::size_t>(1, 40);
+  auto run = [&](std::size_t piece) {
+    ControlSession s(t0, limits);
+    for (std::size_t pos = 0; pos < in.size(); pos += piece) s.feed(std::string_view(in).substr(pos, piece), t0);
+    s.feed_eof(t0);
+    auto r = s.poll_request();
+    return std::make_pair(r ? r->words : std::vector<std::string>{}, drain(s));
+  };
+  const auto whole = run(in.size() + 1);
+  RC_ASSERT(run(*rc::gen::inRange<std::size_t>(1, 8)) == whole);
+  for (const auto& w : whole.first) RC_ASSERT(!w.empty() && w.find(' ') == std::string::npos);
 }
 
 }  // namespace

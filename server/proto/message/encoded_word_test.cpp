@@ -3,8 +3,10 @@
 #include "proto/message/encoded_word.h"
 
 #include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
 
 #include "proto/message/transfer_encoding.h"
+#include "proto/sasl/base64.h"
 
 namespace mail::message {
 namespace {
@@ -62,6 +64,34 @@ TEST(TransferEncodingRfc3516_S4_3, UnknownEncodingIsAnError) {
   EXPECT_EQ(decode_transfer("a=3Db", "Quoted-Printable").value(), "a=b");
   EXPECT_EQ(decode_transfer("a=3Db", "8bit").value(), "a=3Db");
   EXPECT_EQ(decode_transfer("a=3Db", "").value(), "a=3Db");
+}
+
+// RFC 2045 §6.8: a reader ignores octets outside the alphabet, so a base64 body wrapped in
+// CRLF lines decodes to what was encoded (fuzz/base64 checks the same on hostile input).
+RC_GTEST_PROP(TransferEncodingRfc2045_S6_8, LenientBase64ReadsWrappedEncoding, (const std::string& x)) {
+  const std::string enc = sasl::base64_encode(x);
+  const std::size_t width = *rc::gen::inRange<std::size_t>(1, 80);
+  std::string wrapped;
+  for (std::size_t i = 0; i < enc.size(); i += width) wrapped += enc.substr(i, width) + "\r\n";
+  RC_ASSERT(decode_base64_lenient(wrapped) == x);
+  RC_ASSERT(decode_base64_lenient(x).size() <= x.size());
+}
+
+// RFC 2045 §6.7: every octet as =XX (hex digits of either case) with soft line breaks
+// decodes back; text without '=' decodes to itself.
+RC_GTEST_PROP(TransferEncodingRfc2045_S6_7, QuotedPrintableReadsEveryOctetEscaped, (const std::string& x)) {
+  const bool lower = *rc::gen::arbitrary<bool>();
+  const char* hex = lower ? "0123456789abcdef" : "0123456789ABCDEF";
+  std::string enc;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const auto u = static_cast<unsigned char>(x[i]);
+    enc += '=';
+    enc += hex[u >> 4];
+    enc += hex[u & 15];
+    if (i % 25 == 24) enc += "=\r\n";
+  }
+  RC_ASSERT(decode_quoted_printable(enc) == x);
+  if (x.find('=') == std::string::npos) RC_ASSERT(decode_quoted_printable(x) == x);
 }
 
 }  // namespace

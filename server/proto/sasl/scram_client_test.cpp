@@ -1,11 +1,14 @@
 // sasl::ScramClient (RFC 5802 §3, §5, §7; RFC 7677): the RFC 7677 §3 test vector end to
 // end, saslname escaping, the checks on server-first (nonce, salt, iteration bounds,
-// mandatory extensions) and on server-final (ServerSignature, "e=").
+// mandatory extensions) and on server-final (ServerSignature, "e="), and a property: our
+// client and our server agree for any acceptable user name and password.
 #include "proto/sasl/scram_client.h"
 
 #include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
 
 #include "proto/sasl/base64.h"
+#include "proto/sasl/server.h"
 #include "proto/sasl/test_support.h"
 
 namespace mail::sasl {
@@ -69,6 +72,36 @@ TEST(ScramClient, Rfc5802_S5_1_RefusesBadServerFirst) {
   }
   ScramClient ok(crypto, "user", "pencil", "rOprNGfwEbeRWgbNEkqO");
   EXPECT_TRUE(ok.client_final("r=rOprNGfwEbeRWgbNEkqOabc," + salt + ",i=4096,x=extension").has_value());
+}
+
+// RFC 5802 §7 saslname escaping round-trips between the two sides: any name the server
+// accepts (1..255 octets without % / \\ CR LF NUL, ',' and '=' included) and any password
+// authenticate, and the client accepts the server's signature (fuzz/scram, mode 0).
+RC_GTEST_PROP(ScramProperty, ClientAndServerAgreeOnAnyAcceptableName, ()) {
+  std::string user = *rc::gen::container<std::string>(
+      rc::gen::oneOf(rc::gen::element(',', '=', ' ', '@', '\xc3', '\x7f'), rc::gen::inRange<char>(0x20, 0x7f)));
+  for (char& c : user) {
+    if (c == '%' || c == '/' || c == '\\') c = 'x';
+  }
+  if (user.empty()) user = "u";
+  if (user.size() > kIdentityBytesMax) user.resize(kIdentityBytesMax);
+  RC_ASSERT(is_acceptable_username(user));
+  const std::string password = *rc::gen::arbitrary<std::string>();
+  testing::ScriptedCrypto crypto;
+  testing::MapStore store;
+  store.users[user] = derive_scram_credentials(crypto, password, "0123456789abcdef", 4096);
+  ScramClient client(crypto, user, password, make_scram_nonce(crypto, 24));
+  SaslServer server(crypto, store);
+  Step s = server.start("SCRAM-SHA-256", base64_encode(client.client_first()));
+  RC_ASSERT(s.kind == Step::Kind::challenge);
+  const auto final_message = client.client_final(*base64_decode(s.challenge_b64));
+  RC_ASSERT(final_message.has_value());
+  s = server.step(base64_encode(*final_message));
+  RC_ASSERT(s.kind == Step::Kind::challenge);
+  RC_ASSERT(client.verify_server_final(*base64_decode(s.challenge_b64)));
+  s = server.step("");
+  RC_ASSERT(s.kind == Step::Kind::success);
+  RC_ASSERT(s.authcid == user);
 }
 
 }  // namespace

@@ -307,5 +307,33 @@ RC_GTEST_PROP(ReceivedPropertyRfc5322_S2_2_3, AnyPeerHeloFoldsCleanly, (std::str
   }
 }
 
+// Whatever a client sends as HELO and whatever the address text, with any protocol flags,
+// the header stays one well-folded field of printable 7-bit text (the oracle of
+// fuzz/received_header; AnyPeerHeloFoldsCleanly above fixes the address and flags).
+RC_GTEST_PROP(ReceivedPropertyRfc5321_S4_4, AnyHeloGivesOneCleanField, (const std::string& helo, const std::string& addr)) {
+  ReceivedInfo info;
+  info.helo = helo;
+  info.client_address = addr;
+  info.hostname = "mx.example.test";
+  info.esmtp = *rc::gen::arbitrary<bool>();
+  info.tls = *rc::gen::arbitrary<bool>();
+  info.time = at(*rc::gen::inRange<std::int64_t>(0, 4'000'000'000));
+  const std::string h = build_received(info);
+  RC_ASSERT(h.rfind("Received: from", 0) == 0u);  // a long HELO goes on the next line
+  RC_ASSERT(h.size() >= 2 && h.compare(h.size() - 2, 2, "\r\n") == 0);
+  std::size_t start = 0;
+  while (start < h.size()) {
+    const std::size_t e = h.find("\r\n", start);
+    RC_ASSERT(e != std::string::npos);
+    RC_ASSERT(e - start <= 998u);
+    if (start != 0) RC_ASSERT(h[start] == '\t');
+    for (std::size_t k = start; k < e; ++k) {
+      const auto u = static_cast<unsigned char>(h[k]);
+      RC_ASSERT((u >= 0x20 && u < 0x7F) || u == '\t');
+    }
+    start = e + 2;
+  }
+}
+
 }  // namespace
 }  // namespace mail::smtp
