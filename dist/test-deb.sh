@@ -58,7 +58,7 @@ stat_is() { [ "$(stat -c '%a %U:%G' "$1")" = "$2" ] || { echo "  $1 is $(stat -c
 # --- install
 echo "test-deb: dpkg -i $deb"
 dpkg -i "$deb" >"$work/dpkg-i.log" 2>&1 || { cat "$work/dpkg-i.log" >&2; die "dpkg -i failed"; }
-ok "package installed" dpkg-query -W -f='${Status}\n' cloudsdial
+ok "package installed" bash -c "dpkg-query -W -f='\${Status}' cloudsdial | grep -q \"ok installed\""
 ok "binary /usr/sbin/cloudsdial 755 root:root" stat_is /usr/sbin/cloudsdial "755 root:root"
 ok "man page cloudsdial(8)" test -f /usr/share/man/man8/cloudsdial.8.gz
 ok "man page cloudsdial.toml(5)" test -f /usr/share/man/man5/cloudsdial.toml.5.gz
@@ -71,7 +71,7 @@ ok "service enabled (multi-user.target.wants)" test -L /etc/systemd/system/multi
 unexpected="$(dpkg -L cloudsdial | grep -v -E '^/(\.|usr|usr/sbin|usr/share|usr/share/man|usr/share/man/man[58]|usr/share/doc|usr/share/doc/cloudsdial|lib|lib/systemd|lib/systemd/system|etc|etc/cloudsdial)$' \
   | grep -v -E '^(/usr/sbin/cloudsdial|/usr/share/man/man8/cloudsdial\.8\.gz|/usr/share/man/man5/cloudsdial\.toml\.5\.gz|/lib/systemd/system/cloudsdial\.service|/etc/cloudsdial/cloudsdial\.toml|/usr/share/doc/cloudsdial/(copyright|changelog\.gz))$' || true)"
 ok "the package holds nothing else${unexpected:+ (extra: $unexpected)}" test -z "$unexpected"
-ok "system user cloudsdial" getent passwd cloudsdial
+ok "system user cloudsdial" bash -c "getent passwd cloudsdial >/dev/null"
 uid="$(id -u cloudsdial)"; gid="$(getent group cloudsdial | cut -d: -f3)"
 ok "cloudsdial is a system uid ($uid) with nologin, home /var/lib/cloudsdial" \
   test "$uid" -lt 1000 -a "$(getent passwd cloudsdial | cut -d: -f6,7)" = "/var/lib/cloudsdial:/usr/sbin/nologin"
@@ -182,7 +182,7 @@ dpkg -r cloudsdial >"$work/dpkg-r.log" 2>&1 || { cat "$work/dpkg-r.log" >&2; die
 ok "dpkg -r removed the binary" test ! -e /usr/sbin/cloudsdial
 ok "dpkg -r removed the unit" test ! -e /lib/systemd/system/cloudsdial.service
 ok "dpkg -r kept the mail" bash -c "grep -lq '$marker' $maildir/*"
-ok "dpkg -r kept the user" getent passwd cloudsdial
+ok "dpkg -r kept the user" bash -c "getent passwd cloudsdial >/dev/null"
 ok "dpkg -r kept the config" test -f /etc/cloudsdial/cloudsdial.toml
 
 # --- purge: everything goes
