@@ -67,9 +67,10 @@ ok "config 640 root:cloudsdial" stat_is /etc/cloudsdial/cloudsdial.toml "640 roo
 ok "config is a conffile" grep -qx " */etc/cloudsdial/cloudsdial.toml [0-9a-f]*" \
   <(dpkg-query -W -f='${Conffiles}\n' cloudsdial)
 ok "service enabled (multi-user.target.wants)" test -L /etc/systemd/system/multi-user.target.wants/cloudsdial.service
-# Nothing but the binary, the man pages, the unit, the config and the Debian docs.
-unexpected="$(dpkg -L cloudsdial | grep -v -E '^/(\.|usr|usr/sbin|usr/share|usr/share/man|usr/share/man/man[58]|usr/share/doc|usr/share/doc/cloudsdial|lib|lib/systemd|lib/systemd/system|etc|etc/cloudsdial)$' \
-  | grep -v -E '^(/usr/sbin/cloudsdial|/usr/share/man/man8/cloudsdial\.8\.gz|/usr/share/man/man5/cloudsdial\.toml\.5\.gz|/lib/systemd/system/cloudsdial\.service|/etc/cloudsdial/cloudsdial\.toml|/usr/share/doc/cloudsdial/(copyright|changelog\.gz))$' || true)"
+# Nothing but the binary, the man pages, the unit, the config, the Debian docs and the
+# lintian overrides.
+unexpected="$(dpkg -L cloudsdial | grep -v -E '^/(\.|usr|usr/sbin|usr/share|usr/share/man|usr/share/man/man[58]|usr/share/doc|usr/share/doc/cloudsdial|usr/share/lintian|usr/share/lintian/overrides|lib|lib/systemd|lib/systemd/system|etc|etc/cloudsdial)$' \
+  | grep -v -E '^(/usr/sbin/cloudsdial|/usr/share/man/man8/cloudsdial\.8\.gz|/usr/share/man/man5/cloudsdial\.toml\.5\.gz|/lib/systemd/system/cloudsdial\.service|/etc/cloudsdial/cloudsdial\.toml|/usr/share/doc/cloudsdial/(copyright|changelog\.gz)|/usr/share/lintian/overrides/cloudsdial)$' || true)"
 ok "the package holds nothing else${unexpected:+ (extra: $unexpected)}" test -z "$unexpected"
 ok "system user cloudsdial" bash -c "getent passwd cloudsdial >/dev/null"
 uid="$(id -u cloudsdial)"; gid="$(getent group cloudsdial | cut -d: -f3)"
