@@ -55,7 +55,7 @@ werror: deps
 install: build-release
 	DESTDIR="$(DESTDIR)" cmake --install build/release --prefix "$(PREFIX)"
 
-# The Debian package (debian/): gcc -O2 with dpkg's hardening flags and -Werror, the
+# The Debian package (debian/): gcc -O3 with dpkg's hardening flags and -Werror, the
 # cloudsdial target only. dpkg-buildpackage writes next to the source tree; the files are
 # moved to build/deb/.
 deb: deps
