@@ -104,7 +104,9 @@ void check_mailboxes(const Ledger& ledger, const MailServerConfig& server, std::
   }
   // What was found must be explained by the ledger...
   for (const auto& [key, copies] : found) {
-    const auto& [user, id] = key;
+    // Not a structured binding: clang 14 cannot capture those in the lambda below.
+    const std::string& user = key.first;
+    const std::uint64_t id = key.second;
     const LedgerEntry& e = *ledger.find(id);
     auto what = [&] { return view.label + ": message " + std::to_string(id) + " in " + user + "'s mailbox"; };
     if (copies > 1) out.push_back({"duplicate", what() + " " + std::to_string(copies) + " times"});

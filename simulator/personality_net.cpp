@@ -203,12 +203,12 @@ class Proxy {
     server_closed_ = true;
     // Pending server operations complete canceled (runtime/env.h), never inline.
     if (read_done_) {
-      post([this, d = std::move(read_done_)]() mutable { d(fail(Errc::canceled, "stream closed")); });
+      post([d = std::move(read_done_)]() mutable { d(fail(Errc::canceled, "stream closed")); });
       read_done_ = nullptr;
     }
     if (write_done_) {
       actions_.clear();
-      post([this, d = std::move(write_done_)]() mutable { d(fail(Errc::canceled, "stream closed")); });
+      post([d = std::move(write_done_)]() mutable { d(fail(Errc::canceled, "stream closed")); });
       write_done_ = nullptr;
     }
     if (!keeps_open()) close_inner();

@@ -56,6 +56,7 @@ std::vector<SessionPlan> plan_relay_sessions(Prng& rng, const WorkloadConfig& co
         e.notify_success.push_back(notify);
       }
       e.content = sim_message_headers(e.mail_from, e.recipients, e.id) + sim_message_body(rng, config.message_bytes.draw(rng), config.dot_line_ppm);
+      shape_message(rng, config, e);
       e.outcome = LedgerEntry::Outcome::not_sent;
       total_bytes += e.content.size() + 200;
       p.messages.push_back(e.id);

@@ -493,6 +493,8 @@ void read_scenario(const toml::table& root, Scenario& s) {
     w.ppm("abrupt_disconnect_ppm", c.abrupt_disconnect_ppm);
     w.ppm("unknown_recipient_ppm", c.unknown_recipient_ppm);
     w.ppm("dot_line_ppm", c.dot_line_ppm);
+    w.ppm("eight_bit_ppm", c.eight_bit_ppm);
+    w.ppm("smtputf8_ppm", c.smtputf8_ppm);
     w.integer("liveness_sessions", c.liveness_sessions);
     w.duration("connect_timeout", c.connect_timeout);
     w.done();

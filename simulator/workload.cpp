@@ -82,6 +82,18 @@ std::string one_line(const smtp::Reply& r) {
 
 }  // namespace
 
+void shape_message(Prng& rng, const WorkloadConfig& config, LedgerEntry& e) {
+  if (config.eight_bit_ppm == 0 || !rng.chance_ppm(config.eight_bit_ppm)) return;
+  e.eight_bit = true;
+  // UTF-8 text at the top of the body: "Grüße, café ✉".
+  const std::size_t body = e.content.find("\r\n\r\n");
+  const std::size_t at = body == std::string::npos ? e.content.size() : body + 4;
+  e.content.insert(at, "Gr\xC3\xBC\xC3\x9F" "e, caf\xC3\xA9 \xE2\x9C\x89\r\n");
+  if (config.smtputf8_ppm == 0 || !rng.chance_ppm(config.smtputf8_ppm)) return;
+  e.smtputf8 = true;
+  e.content.insert(0, "Comments: \xE2\x9C\x89 Gr\xC3\xBC\xC3\x9F" "e\r\n");
+}
+
 std::string sim_message_body(Prng& rng, std::uint64_t bytes, std::uint32_t dot_line_ppm) {
   return make_body(rng, bytes, dot_line_ppm);
 }
@@ -170,6 +182,7 @@ std::vector<SessionPlan> plan_sessions(Prng& rng, const WorkloadConfig& config, 
       const std::string headers =
           sim_message_headers("sender" + std::to_string(p.index) + "@clients.test", e.recipients, e.id);
       e.content = headers + make_body(rng, config.message_bytes.draw(rng), config.dot_line_ppm);
+      shape_message(rng, config, e);
       e.outcome = LedgerEntry::Outcome::not_sent;
       total_bytes += e.content.size() + 200;
       p.messages.push_back(e.id);
@@ -313,6 +326,8 @@ rt::Task<void> run_session(rt::Env& env, SessionPlan plan, WorkloadConfig config
       tx.recipients.push_back(std::move(rc));
     }
     tx.content = e.content;
+    if (e.eight_bit) tx.mail_params.body = smtp::BodyType::eight_bit_mime;
+    tx.mail_params.smtputf8 = e.smtputf8;
     e.outcome = LedgerEntry::Outcome::pending;
     hooks.tx_to_message.emplace(client.submit(std::move(tx)), id);
   }

@@ -68,6 +68,11 @@ struct WorkloadConfig {
   std::uint32_t abrupt_disconnect_ppm = 50'000;  // session hangs up after a random byte count
   std::uint32_t unknown_recipient_ppm = 50'000;  // a recipient is not a local user
   std::uint32_t dot_line_ppm = 100'000;      // a body line starts with '.' (transparency)
+  // A message's body holds UTF-8 text (8-bit octets) and goes out with BODY=8BITMIME
+  // (RFC 6152); of those, smtputf8_ppm also get a raw UTF-8 header (Comments:) and SMTPUTF8 (RFC 6531).
+  // Drawn only when > 0, so scenarios without them draw exactly what they drew before.
+  std::uint32_t eight_bit_ppm = 0;
+  std::uint32_t smtputf8_ppm = 0;
   std::uint32_t liveness_sessions = 3;       // after healing: must all succeed
   Duration connect_timeout = 30s;
   std::uint32_t starttls_ppm = 0;            // session upgrades with STARTTLS (TLS scenarios)
@@ -104,6 +109,8 @@ struct LedgerEntry {
   // Relay scenarios: recipient i is sent with NOTIFY=SUCCESS,FAILURE (RFC 3461 §4.1) when
   // set; empty: no NOTIFY parameter at all (every other scenario).
   std::vector<bool> notify_success;
+  bool eight_bit = false;  // sent with BODY=8BITMIME (content holds 8-bit octets)
+  bool smtputf8 = false;   // sent with SMTPUTF8 (a UTF-8 header)
   Outcome outcome = Outcome::not_sent;
   std::string reply;           // final reply, one line
   Instant decided_at{};
@@ -122,6 +129,10 @@ class Ledger {
  private:
   std::vector<LedgerEntry> entries_;
 };
+
+// The 8BITMIME/SMTPUTF8 shape of a planned message (WorkloadConfig::eight_bit_ppm,
+// smtputf8_ppm): draws nothing when both are 0. Call after e.content is set.
+void shape_message(Prng& rng, const WorkloadConfig& config, LedgerEntry& e);
 
 struct SessionPlan {
   std::uint32_t index = 0;

@@ -163,7 +163,7 @@ template <class T, class... Ts>
 struct index_of<T, std::variant<Ts...>> {
   static constexpr std::size_t value = [] {
     std::size_t i = 0;
-    ((std::is_same_v<T, Ts> ? false : (++i, true)) && ...);
+    (void)((std::is_same_v<T, Ts> ? false : (++i, true)) && ...);  // (void): clang -Wunused-value
     return i;
   }();
 };
