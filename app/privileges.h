@@ -62,11 +62,13 @@ Result<std::size_t> give_to_account(const std::string& path, const ServiceAccoun
 
 // Root -> the account for good: supplementary groups (initgroups: the account's own, e.g.
 // ssl-cert for keys under /etc/ssl/private), then setresgid, setresuid, then verified
-// (real, effective and saved ids all the account's; setuid(0) must fail), then
-// PR_SET_NO_NEW_PRIVS. Any failure is an error: the caller must not go on serving.
+// (real, effective and saved ids all the account's, in every thread: glibc applies set*id to
+// all of them; setuid(0) must fail), then PR_SET_NO_NEW_PRIVS for the calling thread. Any
+// failure is an error: the caller must not go on serving.
 Status drop_privileges(const ServiceAccount& account);
 
-// PR_SET_NO_NEW_PRIVS for a process that is not root (nothing it execs may gain privileges).
+// PR_SET_NO_NEW_PRIVS: nothing the process execs may gain privileges. Per thread, inherited
+// by threads created later: call it before any thread starts. It does not restrict setuid().
 Status forbid_new_privileges();
 
 }  // namespace mail::app

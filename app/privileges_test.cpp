@@ -16,6 +16,8 @@
 namespace mail::app {
 namespace {
 
+constexpr std::string_view kDomains = "[domains]\nlocal = [\"example.test\"]\n";
+
 ServiceAccount account(uid_t uid, gid_t gid = 4242) {
   ServiceAccount a;
   a.user = "mailer";
@@ -74,7 +76,8 @@ TEST(PublicEndpoint, LoopbackAndUnixAreNotPublic) {
 }
 
 TEST(ServerAccountKeys, ParsedValidatedAndDescribed) {
-  auto ok = parse_config("[server]\nuser = \"cloudsdial\"\ngroup = \"mail\"\nallow_root = true\n", "t.toml");
+  auto ok = parse_config("[server]\nuser = \"cloudsdial\"\ngroup = \"mail\"\nallow_root = true\n" + std::string(kDomains),
+                         "t.toml");
   ASSERT_TRUE(ok.ok()) << ok.error().detail;
   EXPECT_EQ(ok->user, "cloudsdial");
   EXPECT_EQ(ok->group, "mail");
@@ -83,13 +86,13 @@ TEST(ServerAccountKeys, ParsedValidatedAndDescribed) {
   EXPECT_NE(described.find("user = 'cloudsdial'"), std::string::npos) << described;
   EXPECT_NE(described.find("allow_root = true"), std::string::npos) << described;
 
-  auto bad_user = parse_config("[server]\nuser = \"no body\"\n", "t.toml");
+  auto bad_user = parse_config("[server]\nuser = \"no body\"\n" + std::string(kDomains), "t.toml");
   ASSERT_FALSE(bad_user.ok());
   EXPECT_NE(bad_user.error().detail.find("server.user"), std::string::npos) << bad_user.error().detail;
-  auto group_alone = parse_config("[server]\ngroup = \"mail\"\n", "t.toml");
+  auto group_alone = parse_config("[server]\ngroup = \"mail\"\n" + std::string(kDomains), "t.toml");
   ASSERT_FALSE(group_alone.ok());
   EXPECT_NE(group_alone.error().detail.find("needs server.user"), std::string::npos) << group_alone.error().detail;
-  auto not_bool = parse_config("[server]\nallow_root = \"yes\"\n", "t.toml");
+  auto not_bool = parse_config("[server]\nallow_root = \"yes\"\n" + std::string(kDomains), "t.toml");
   EXPECT_FALSE(not_bool.ok());
 }
 
@@ -100,6 +103,8 @@ submission_listen = ["0.0.0.0:587"]
 [imap]
 listen = ["127.0.0.1:1143"]
 tls_listen = ["[::]:993"]
+[domains]
+local = ["example.test"]
 )",
                         "t.toml");
   ASSERT_TRUE(c.ok()) << c.error().detail;

@@ -88,6 +88,9 @@ int run_serve(const AppConfig& config) {
   // it (larger ones, up to the 35 MiB message limit, are still mmapped and returned).
   ::mallopt(M_MMAP_THRESHOLD, 4 << 20);
   ::mallopt(M_TRIM_THRESHOLD, 32 << 20);
+  // No execve of ours (there is none) may ever gain privileges. Set before the Env starts
+  // its threads: the flag is per thread and inherited only by threads created after it.
+  const Status no_new_privs = forbid_new_privileges();
   // Under systemd with StandardError=journal, text lines carry "<N>" priorities instead of
   // a time stamp (the journal has its own).
   const bool journal = config.log_format == "text" && config.log_output == "stderr" && stderr_is_journal();
@@ -131,6 +134,7 @@ int run_serve(const AppConfig& config) {
     return 2;
   }
   if (!start.message.empty()) say(rt::LogLevel::warn, "cloudsdial: " + start.message);
+  if (!no_new_privs.ok()) say(rt::LogLevel::warn, "cloudsdial: " + no_new_privs.error().detail);
   const bool drop = start.action == StartAction::drop;
   const std::optional<ServiceAccount> owner = drop ? *account : std::nullopt;
 
@@ -188,8 +192,6 @@ int run_serve(const AppConfig& config) {
     }
     say(rt::LogLevel::info, "cloudsdial: running as " + owner->user + " (uid " + std::to_string(owner->uid) + "), group " +
                                 owner->group + " (gid " + std::to_string(owner->gid) + ")");
-  } else if (Status locked = forbid_new_privileges(); !locked.ok()) {
-    say(rt::LogLevel::warn, "cloudsdial: " + locked.error().detail);
   }
 
   int exit_code = 0;
