@@ -3,6 +3,8 @@
 #   saved uid and gid; no supplementary root group; NoNewPrivs) while it serves mail, the
 #   mail it stores is the account's, the account cannot write outside the data directory,
 #   and a restart works on the files the first run created;
+# - started as the account itself with CAP_NET_BIND_SERVICE (systemd's way) it serves a port
+#   below 1024 as is;
 # - root without `user` refuses a public listener (before binding anything); an unknown
 #   user is a clear error;
 # - `cloudsdial status` answers through the control socket (exit 3 when not running);
@@ -15,6 +17,7 @@ import pwd
 import re
 import shutil
 import signal
+import smtplib
 import socket
 import subprocess
 import tempfile
@@ -235,3 +238,51 @@ def test_journal_stream_gets_priority_prefixes(tmp_path):
         assert not any(l[3:7].isdigit() for l in lines), lines  # and no time stamp of our own
     finally:
         srv.stop()
+
+
+def free_low_port():
+    """A port below 1024 free on 127.0.0.1 (only root or CAP_NET_BIND_SERVICE may bind it)."""
+    for port in range(900, 1024):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
+    pytest.skip("no free port below 1024 on 127.0.0.1")
+
+
+@needs_root
+def test_started_as_the_account_with_net_bind_capability_serves_a_low_port(shared_root):
+    """systemd's way (User=cloudsdial, AmbientCapabilities=CAP_NET_BIND_SERVICE): the server
+    starts as the account itself, binds a port below 1024 and runs as is."""
+    nobody = pwd.getpwnam("nobody")
+    port = free_low_port()
+    root = shared_root / "cap"
+    root.mkdir()
+    data = root / "var"
+    data.mkdir(mode=0o700)
+    os.chown(data, nobody.pw_uid, nobody.pw_gid)
+    config = root / "c.toml"
+    config.write_text(f'[server]\ndata_dir = "{data}"\nuser = "nobody"\n[smtp]\nlisten = ["127.0.0.1:{port}"]\n'
+                      '[tls]\nenabled = false\n[domains]\nlocal = ["example.test"]\n[[users]]\nname = "demo"\n')
+    log_path = root / "log.txt"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(["setpriv", f"--reuid={nobody.pw_uid}", f"--regid={nobody.pw_gid}", "--clear-groups",
+                                 "--inh-caps", "+net_bind_service", "--ambient-caps", "+net_bind_service",
+                                 find_binary(), "serve", "--config", str(config)],
+                                stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, **NO_LSAN))
+    try:
+        wait_until(lambda: "ready" in log_path.read_text() or proc.poll() is not None, what="ready")
+        text = log_path.read_text()
+        assert f"listening on 127.0.0.1:{port}" in text, text
+        assert "running as root" not in text and "refusing" not in text, text
+        status = Path(f"/proc/{proc.pid}/status").read_text()
+        assert f"Uid:\t{nobody.pw_uid}\t{nobody.pw_uid}\t{nobody.pw_uid}\t{nobody.pw_uid}" in status, status
+        with smtplib.SMTP("127.0.0.1", port, timeout=30) as s:
+            s.sendmail("a@client.test", ["demo@example.test"], b"Subject: cap\r\n\r\ncap-token\r\n")
+        stored = [p for p in (data / "mail" / "demo" / "Maildir" / "new").iterdir() if b"cap-token" in p.read_bytes()]
+        assert len(stored) == 1 and stored[0].stat().st_uid == nobody.pw_uid
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0, log_path.read_text()
