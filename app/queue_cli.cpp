@@ -4,11 +4,6 @@
 
 #include <boost/json.hpp>
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <iostream>
 #include <optional>
 #include <string>

@@ -130,9 +130,6 @@ rt::Task<void> run_edit(io::AsioEnv& env, std::string path, Edit edit, int& code
 }  // namespace
 
 namespace {
-// A server serving this data dir holds an exclusive flock on its pid file (app/serve.cpp).
-// Tell it to re-read the users now (SIGHUP), so a new login works at once instead of after
-// the next 5 s poll. Quiet when no server runs.
 // Run as root for a server that drops to [server] user: the users file (replaced by this
 // edit, so now root's) must stay readable by the account the server runs as.
 Status give_users_file(const AppConfig& config, const std::string& path) {
@@ -148,6 +145,9 @@ Status give_users_file(const AppConfig& config, const std::string& path) {
   return {};
 }
 
+// A server serving this data dir holds an exclusive flock on its pid file (app/serve.cpp).
+// Tell it to re-read the users now (SIGHUP), so a new login works at once instead of after
+// the next 5 s poll. Quiet when no server runs.
 void notify_running_server(const std::string& pid_path) {
   if (!server_holds_lock(pid_path)) return;
   const long pid = read_pid_file(pid_path);
