@@ -52,24 +52,23 @@ std::optional<Result<std::string>> try_cached_read(const std::string& path, std:
   const std::uint64_t left = offset < size ? size - offset : 0;
   const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(left, max_bytes));
   if (want > kCachedReadBytesMax) return std::nullopt;
+  // A whole read asks for one byte more than fstat said: getting it means the file grew
+  // since (a file being written), which is for the worker path; a short count is the end
+  // of the file. That saves the separate end-of-file probe (one syscall per message).
+  const std::size_t ask = whole ? want + 1 : want;
   std::string out;
-  out.resize(want);
+  out.resize(ask);
   std::size_t got = 0;
-  while (got < want) {
-    iovec v{out.data() + got, want - got};
+  while (got < ask) {
+    iovec v{out.data() + got, ask - got};
     const ssize_t n = ::preadv2(closer.fd, &v, 1, static_cast<off_t>(offset + got), RWF_NOWAIT);
     if (n < 0) return std::nullopt;  // EAGAIN: a page is not cached; EOPNOTSUPP: no RWF_NOWAIT here
-    if (n == 0) break;  // truncated since fstat: a short read is what the file has
+    if (n == 0) break;  // the end of the file (truncated since fstat: a short read is what the file has)
     got += static_cast<std::size_t>(n);
+    if (got == want && static_cast<std::size_t>(n) < v.iov_len) break;  // a short count at fstat's size: the end
   }
+  if (got > want) return std::nullopt;  // only a whole read asks past `want`: the file grew
   out.resize(got);
-  if (whole) {
-    // Whatever the file grew by since fstat (a file being written) is for the worker path.
-    char probe;
-    iovec v{&probe, 1};
-    const ssize_t n = ::preadv2(closer.fd, &v, 1, static_cast<off_t>(got), RWF_NOWAIT);
-    if (n != 0) return std::nullopt;
-  }
   return Result<std::string>(std::move(out));
 }
 

@@ -170,6 +170,37 @@ rt::Task<void> rename_each_case(rt::Disk& d, std::string dir) {
 
 TEST_F(DiskTest, RenameEachReportsEveryMove) { test::run_task(env, rename_each_case(env.disk(), dir)); }
 
+// read_files (Disk::async_read_each, one worker job here): each file's bytes or error in
+// the order asked, a missing file failing alone; empty and large files read whole (one
+// read of fstat's size + 1 per file, the short count being the end).
+rt::Task<void> read_each_case(rt::Disk& d, std::string dir) {
+  std::string big;
+  for (int i = 0; big.size() < 300'000; ++i) big += std::to_string(i) + ",";
+  std::vector<std::pair<std::string, std::string>> files;
+  files.emplace_back("/small", "one line\r\n");
+  files.emplace_back("/empty", "");
+  files.emplace_back("/big", big);
+  for (const auto& file : files) {
+    auto w = co_await rt::write_file(d, dir + file.first, file.second, rt::WriteMode::create_new);
+    EXPECT_TRUE(w.ok());
+  }
+  std::vector<std::string> paths;
+  for (const char* name : {"/big", "/missing", "/small", "/empty", "/big"}) paths.push_back(dir + name);
+  auto rs = co_await rt::read_files(d, std::move(paths));
+  EXPECT_TRUE(rs.ok());
+  if (!rs || rs->size() != 5) {
+    ADD_FAILURE() << "five results expected";
+    co_return;
+  }
+  EXPECT_TRUE((*rs)[0].ok() && *(*rs)[0] == big);
+  EXPECT_EQ((*rs)[1].code(), Errc::not_found);
+  EXPECT_TRUE((*rs)[2].ok() && *(*rs)[2] == "one line\r\n");
+  EXPECT_TRUE((*rs)[3].ok() && (*rs)[3]->empty());
+  EXPECT_TRUE((*rs)[4].ok() && (*rs)[4]->size() == big.size());
+}
+
+TEST_F(DiskTest, ReadFilesKeepsOrderAndFailsEachAlone) { test::run_task(env, read_each_case(env.disk(), dir)); }
+
 TEST_F(DiskTest, RenameLinkRemoveListMakeDirs) { test::run_task(env, namespace_case(env.disk(), dir)); }
 
 rt::Task<void> list_sorted_case(rt::Disk& d, std::string dir) {

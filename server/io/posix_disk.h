@@ -44,6 +44,10 @@ class PosixDisk final : public rt::Disk {
   void async_write_parts(std::string path, std::shared_ptr<const std::vector<std::string>> parts, rt::WriteMode mode,
                          rt::Completion<void> done) override;
   void async_read_file(std::string path, rt::Completion<std::string> done) override;
+  // The whole batch in one worker job (never inline, even when cached): the executor
+  // renders and sends one batch while a worker reads the next session's.
+  void async_read_each(std::vector<std::string> paths,
+                       rt::Completion<std::vector<Result<std::string>>> done) override;
   // pread into a buffer of max_bytes: the file is never read whole.
   void async_read_range(std::string path, std::uint64_t offset, std::size_t max_bytes,
                         rt::Completion<std::string> done) override;

@@ -48,32 +48,12 @@ inline auto read_range(Disk& d, std::string path, std::uint64_t offset, std::siz
     d.async_read_range(std::move(path), offset, max_bytes, std::move(c));
   });
 }
-// Reads every file of `paths` (not empty) at once: the Disk runs them concurrently where it
-// can (FETCH of many bodies). Each file's Result, in the order of `paths`; the whole never
-// fails. Completions arrive on the executor, so the count needs no atomics.
+// Reads every file of `paths` (not empty) with Disk::async_read_each: each file's Result,
+// in the order of `paths`; the whole never fails.
 inline auto read_files(Disk& d, std::vector<std::string> paths) {
   using Files = std::vector<Result<std::string>>;
   return async_op<Files>([&d, paths = std::move(paths)](Completion<Files> c) mutable {
-    MAIL_ASSERT(!paths.empty());
-    struct Gather {
-      std::vector<std::optional<Result<std::string>>> got;
-      std::size_t left = 0;
-      Completion<Files> done;
-    };
-    auto g = std::make_shared<Gather>();
-    g->got.resize(paths.size());
-    g->left = paths.size();
-    g->done = std::move(c);
-    for (std::size_t i = 0; i < paths.size(); ++i) {
-      d.async_read_file(std::move(paths[i]), [g, i](Result<std::string> r) {
-        g->got[i].emplace(std::move(r));
-        if (--g->left != 0) return;
-        Files out;
-        out.reserve(g->got.size());
-        for (auto& one : g->got) out.push_back(std::move(*one));
-        g->done(std::move(out));
-      });
-    }
+    d.async_read_each(std::move(paths), std::move(c));
   });
 }
 inline auto sync_files(Disk& d, std::vector<std::string> paths) {

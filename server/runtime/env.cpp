@@ -28,6 +28,27 @@ void Disk::async_rename_each(std::vector<std::pair<std::string, std::string>> mo
   }
 }
 
+// Same shape as async_rename_each: every read starts now, the last completion completes.
+void Disk::async_read_each(std::vector<std::string> paths, Completion<std::vector<Result<std::string>>> done) {
+  MAIL_ASSERT(!paths.empty());
+  struct Batch {
+    std::vector<Result<std::string>> results;
+    std::size_t left = 0;
+    Completion<std::vector<Result<std::string>>> done;
+  };
+  auto batch = std::make_shared<Batch>();
+  batch->results.resize(paths.size(), Result<std::string>(std::string()));
+  batch->left = paths.size();
+  batch->done = std::move(done);
+  for (std::size_t i = 0; i < paths.size(); ++i) {
+    async_read_file(std::move(paths[i]), [batch, i](Result<std::string> r) {
+      batch->results[i] = std::move(r);
+      MAIL_ASSERT(batch->left > 0);
+      if (--batch->left == 0) std::move(batch->done)(std::move(batch->results));
+    });
+  }
+}
+
 }  // namespace mail::rt
 
 namespace mail::rt {

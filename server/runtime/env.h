@@ -133,6 +133,12 @@ class Disk {
     async_write_file(std::move(path), std::move(data), mode, std::move(done));
   }
   virtual void async_read_file(std::string path, Completion<std::string> done) = 0;
+  // Several whole files (`paths` non-empty; a FETCH of many bodies): each file's Result in
+  // the order of `paths`, one failing does not stop the others; the batch never fails. An
+  // Env may read them as one job off the executor (PosixDisk: one worker hand-off for the
+  // batch, so the reading runs beside the executor's rendering and sending); the default
+  // starts every async_read_file at once and completes when the last one has.
+  virtual void async_read_each(std::vector<std::string> paths, Completion<std::vector<Result<std::string>>> done);
   // Up to `max_bytes` of the file from `offset`: fewer only at its end, empty past it (a
   // large message goes out in pieces, never held whole). The default reads the whole file
   // and keeps the range — correct, not frugal; PosixDisk and SimDisk override it.
