@@ -3,12 +3,49 @@
 
 #include <sqlite3.h>
 
+#include <functional>
+#include <string>
+#include <unordered_map>
 #include <utility>
 
 #include "core/ascii.h"
 #include "core/assert.h"
 
 namespace mail::store::sqlite {
+
+// The free statements of one Db by SQL text (at most one per text: a second one handed
+// back while the first waits is finalized). The texts are the program's own, a bounded
+// set; kMax caps it anyway.
+struct StatementCache {
+  static constexpr std::size_t kMax = 256;
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, ::sqlite3_stmt*, Hash, std::equal_to<>> free;
+
+  ::sqlite3_stmt* take(std::string_view sql) noexcept {
+    auto it = free.find(sql);
+    if (it == free.end()) return nullptr;
+    ::sqlite3_stmt* st = it->second;
+    free.erase(it);
+    return st;
+  }
+  void give(::sqlite3_stmt* st) {
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    const char* text = sqlite3_sql(st);
+    if (text == nullptr || free.size() >= kMax) {
+      sqlite3_finalize(st);
+      return;
+    }
+    auto [it, added] = free.try_emplace(std::string(text), st);
+    if (!added) sqlite3_finalize(st);
+  }
+  ~StatementCache() {
+    for (auto& [text, st] : free) sqlite3_finalize(st);
+  }
+};
 
 namespace {
 
@@ -44,18 +81,30 @@ Error error_of(::sqlite3* db, int rc, std::string_view what) {
 
 // ============================================================================ Statement
 
-Statement::Statement(Statement&& o) noexcept : db_(std::exchange(o.db_, nullptr)), stmt_(std::exchange(o.stmt_, nullptr)) {}
+Statement::Statement(Statement&& o) noexcept
+    : db_(std::exchange(o.db_, nullptr)), stmt_(std::exchange(o.stmt_, nullptr)), cache_(std::exchange(o.cache_, nullptr)) {}
 
 Statement& Statement::operator=(Statement&& o) noexcept {
   if (this != &o) {
-    sqlite3_finalize(stmt_);
+    release();
     db_ = std::exchange(o.db_, nullptr);
     stmt_ = std::exchange(o.stmt_, nullptr);
+    cache_ = std::exchange(o.cache_, nullptr);
   }
   return *this;
 }
 
-Statement::~Statement() { sqlite3_finalize(stmt_); }
+Statement::~Statement() { release(); }
+
+void Statement::release() noexcept {
+  ::sqlite3_stmt* st = std::exchange(stmt_, nullptr);
+  if (st == nullptr) return;
+  if (cache_ == nullptr) {
+    sqlite3_finalize(st);
+    return;
+  }
+  cache_->give(st);
+}
 
 // A failing bind is a programmer error (index out of range) or out of memory.
 Statement& Statement::bind(int index, std::int64_t value) {
@@ -171,17 +220,25 @@ Result<Db> Db::open(const std::string& path, const DbOptions& options) {
   return db;
 }
 
-Db::Db(Db&& o) noexcept : db_(std::exchange(o.db_, nullptr)) {}
+Db::Db(::sqlite3* db) noexcept : db_(db), cache_(new StatementCache()) {}
+
+Db::Db(Db&& o) noexcept : db_(std::exchange(o.db_, nullptr)), cache_(std::exchange(o.cache_, nullptr)) {}
 
 Db& Db::operator=(Db&& o) noexcept {
   if (this != &o) {
-    sqlite3_close_v2(db_);
+    close();
     db_ = std::exchange(o.db_, nullptr);
+    cache_ = std::exchange(o.cache_, nullptr);
   }
   return *this;
 }
 
-Db::~Db() { sqlite3_close_v2(db_); }
+Db::~Db() { close(); }
+
+void Db::close() noexcept {
+  delete std::exchange(cache_, nullptr);  // finalizes the free statements first
+  sqlite3_close_v2(std::exchange(db_, nullptr));
+}
 
 Status Db::exec(std::string_view sql) {
   MAIL_ASSERT(db_ != nullptr);
@@ -194,7 +251,8 @@ Status Db::exec(std::string_view sql) {
 }
 
 Result<Statement> Db::prepare(std::string_view sql) {
-  MAIL_ASSERT(db_ != nullptr);
+  MAIL_ASSERT(db_ != nullptr && cache_ != nullptr);
+  if (::sqlite3_stmt* cached = cache_->take(sql)) return Statement(db_, cached, cache_);
   ::sqlite3_stmt* st = nullptr;
   const int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &st, nullptr);
   if (rc != SQLITE_OK) {
@@ -205,7 +263,13 @@ Result<Statement> Db::prepare(std::string_view sql) {
     return fail(error_of(db_, rc, what));
   }
   MAIL_ASSERT(st != nullptr && "prepare of an empty statement");
-  return Statement(db_, st);
+  return Statement(db_, st, cache_);
+}
+
+Status Db::run(std::string_view sql) {
+  auto st = prepare(sql);
+  if (!st) return fail(st.error());
+  return st->run();
 }
 
 Result<std::int64_t> Db::query_int64(std::string_view sql) {
@@ -233,21 +297,21 @@ bool Db::in_transaction() const noexcept { return sqlite3_get_autocommit(db_) ==
 // ============================================================================ Transaction
 
 Result<Transaction> Transaction::begin(Db& db) {
-  if (auto s = db.exec("BEGIN IMMEDIATE"); !s) return fail(s.error());
+  if (auto s = db.run("BEGIN IMMEDIATE"); !s) return fail(s.error());
   return Transaction(db);
 }
 
 Transaction::~Transaction() {
   if (db_ == nullptr || !db_->in_transaction()) return;
   // An error here leaves SQLite to roll back at close; nothing better to do in a destructor.
-  (void)db_->exec("ROLLBACK");
+  (void)db_->run("ROLLBACK");
 }
 
 Status Transaction::commit() {
   MAIL_ASSERT(db_ != nullptr);
   Db* db = std::exchange(db_, nullptr);
-  if (auto s = db->exec("COMMIT"); !s) {
-    if (db->in_transaction()) (void)db->exec("ROLLBACK");
+  if (auto s = db->run("COMMIT"); !s) {
+    if (db->in_transaction()) (void)db->run("ROLLBACK");
     return s;
   }
   return {};
