@@ -5,6 +5,8 @@
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
+#include <map>
+#include <mutex>
 
 #include "core/json.h"
 #include "imap_checker.h"
@@ -115,13 +117,28 @@ Status provision_file(DiskState& disk, const std::string& path, std::string_view
   return disk.sync_dir(dir);
 }
 
-std::string users_file_text(Prng& rng, const std::vector<SubmissionUser>& logins) {
-  tls::OpenSslCrypto crypto;  // SHA-256/HMAC/PBKDF2 only: no randomness is drawn
+// Each login's salt comes from its name alone, so its SCRAM credentials (PBKDF2, 4096
+// rounds: a quarter of a small scenario's run) are derived once per process and name.
+std::string users_file_text(const std::vector<SubmissionUser>& logins) {
+  static std::mutex mu;  // `cloudsdial sim --jobs` runs Worlds on several threads
+  static std::map<std::pair<std::string, std::string>, sasl::ScramCredentials> derived;
   store::UserDb db;
   for (const auto& u : logins) {
-    std::string salt(16, '\0');
-    for (char& c : salt) c = static_cast<char>(rng.below(256));
-    MAIL_ASSERT(db.add(u.name, sasl::derive_scram_credentials(crypto, u.password, salt, 4096)).ok());
+    sasl::ScramCredentials creds;
+    {
+      const std::lock_guard<std::mutex> lock(mu);
+      auto it = derived.find({u.name, u.password});
+      if (it == derived.end()) {
+        Prng rng = Prng(0x5a17'0f05'e125'0001ULL).fork(u.name);
+        std::string salt(16, '\0');
+        for (char& c : salt) c = static_cast<char>(rng.below(256));
+        tls::OpenSslCrypto crypto;  // SHA-256/HMAC/PBKDF2 only: no randomness is drawn
+        it = derived.emplace(std::make_pair(u.name, u.password),
+                             sasl::derive_scram_credentials(crypto, u.password, salt, 4096)).first;
+      }
+      creds = it->second;
+    }
+    MAIL_ASSERT(db.add(u.name, std::move(creds)).ok());
   }
   return db.serialize();
 }
@@ -138,9 +155,8 @@ void ScenarioRun::Impl::setup() {
   report.seed = seed;
 
   if (sc.tls) {
-    // One certificate per World, from its seed (sc is this run's own copy).
-    Prng cert = world->fork("tls-certificate");
-    SimTls t = make_sim_tls(cert);
+    // The process's one certificate (sim_tls.h: made once, shared by every World).
+    const SimTls& t = shared_sim_tls();
     sc.server.tls = t.server;
     sc.workload.tls_client = t.client;
   }
@@ -198,9 +214,7 @@ void ScenarioRun::Impl::setup() {
     for (HostId h : servers) MAIL_ASSERT(provision_data_dir(world->disk_state(h), sc.server.data_dir).ok());
   }
   if (!sc.logins.empty()) {
-    // Only scenarios with logins fork this stream, so the others draw what they drew before.
-    Prng salts = world->fork("users-file");
-    const std::string text = users_file_text(salts, sc.logins);
+    const std::string text = users_file_text(sc.logins);
     for (HostId h : servers) MAIL_ASSERT(provision_file(world->disk_state(h), sc.server.users_path, text).ok());
     sc.workload.submission_users = sc.logins;
     sc.workload.submission_port = sc.server.submission_port;

@@ -145,8 +145,9 @@ Status provision_data_dir(DiskState& disk, const std::string& dir);
 // users file as `cloudsdial user add` leaves it. Used when Scenario::logins is set.
 Status provision_file(DiskState& disk, const std::string& path, std::string_view text);
 // The users file of `logins` as `cloudsdial user add` writes it (SCRAM-SHA-256, 4096
-// iterations), except that the salts come from `rng` (the seed), never from real randomness.
-std::string users_file_text(Prng& rng, const std::vector<SubmissionUser>& logins);
+// iterations), except that each salt comes from the login's name (the same in every World,
+// never real randomness), so the derivation is done once per process and login.
+std::string users_file_text(const std::vector<SubmissionUser>& logins);
 
 // Relay scenarios: the server configuration of mx<i+1> (sc.server with the host's domain,
 // trusted networks, and the outbound queue with its retry schedule and routes), and its DNS

@@ -26,4 +26,12 @@ SimTls make_sim_tls(Prng& prng) {
   return out;
 }
 
+const SimTls& shared_sim_tls() {
+  static const SimTls tls = [] {
+    Prng prng(0x5117'7150'ce27'0001ULL);
+    return make_sim_tls(prng);
+  }();
+  return tls;
+}
+
 }  // namespace mail::sim

@@ -24,4 +24,11 @@ struct SimTls {
 // Draws the key from `prng` (installed as OpenSSL's randomness for the call).
 SimTls make_sim_tls(Prng& prng);
 
+// One certificate and pair of contexts for every World of this process, made once (on
+// first use, thread-safe) from a fixed seed: generating a key and loading two contexts was
+// a third of a small scenario's run (fuzz/sim_world runs thousands of Worlds). Sharing is
+// safe: the contexts are never changed after creation, issue no session tickets, and no
+// simulated client resumes a session, so nothing one World does reaches another.
+const SimTls& shared_sim_tls();
+
 }  // namespace mail::sim

@@ -247,9 +247,8 @@ std::string SimWorld::add_server(ServerSpec spec) {
   const sim::HostId id = world_->add_host(hc, sim::mail_server_boot(cfg));
   if (spec.provision_data_dir) provision(world_->disk_state(id), cfg.data_dir);
   if (!spec.logins.empty()) {
-    // As `cloudsdial user add` leaves it, with salts from the seed.
-    Prng salts = world_->fork("users-file-" + spec.name);
-    const std::string text = sim::users_file_text(salts, spec.logins);
+    // As `cloudsdial user add` leaves it, with salts from the login names (scenario.h).
+    const std::string text = sim::users_file_text(spec.logins);
     if (!sim::provision_file(world_->disk_state(id), cfg.users_path, text).ok()) {
       raise_error(ErrorKind::config, "cannot write the users file " + cfg.users_path);
     }
@@ -535,10 +534,7 @@ std::pair<std::string, std::vector<std::string>> SimWorld::queue_json(const std:
 }
 
 const sim::SimTls& SimWorld::tls() {
-  if (!tls_.server) {
-    Prng cert = world_->fork("tls-certificate");
-    tls_ = sim::make_sim_tls(cert);
-  }
+  if (!tls_.server) tls_ = sim::shared_sim_tls();  // the process's one certificate (sim_tls.h)
   return tls_;
 }
 

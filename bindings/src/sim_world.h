@@ -50,7 +50,7 @@ struct ServerSpec {
   sim::DiskConfig disk;
   bool provision_data_dir = true;  // the data dir exists durably before the first boot
   bool wait_ready = true;          // run the world until the server listens (bounded)
-  bool tls = false;                // offer STARTTLS with the World's certificate (SimWorld::tls)
+  bool tls = false;                // offer STARTTLS with the simulator's certificate (SimWorld::tls)
   // Logins (SCRAM users file on the host's disk, salts from the seed); a login that is not
   // among `users` becomes one. Applied with `config` too.
   std::vector<sim::SubmissionUser> logins;
@@ -193,8 +193,8 @@ class SimWorld {
   std::size_t pop3_session_count() const noexcept { return pop3_sessions_.size(); }
 
   // ---------------------------------------------------------------- TLS
-  // The World's certificate and client context (made from its seed on first use, as the
-  // scenario runner makes them): servers given `tls().server` offer STARTTLS, workloads
+  // The simulator's certificate and client context (sim::shared_sim_tls: one per process,
+  // from a fixed seed, as the scenario runner uses): servers given `tls().server` offer STARTTLS, workloads
   // with starttls_ppm use `tls().client`. OpenSSL's randomness comes from the seed
   // during every run, so TLS worlds stay reproducible.
   const sim::SimTls& tls();
