@@ -188,5 +188,47 @@ TEST(IndexedStoreOnSimDisk, CrashKeepsEveryAcknowledgedAppendFlagAndExpunge) { r
 
 TEST(IndexedStoreOnSimDisk, CrashWithTornWritesKeepsEveryAcknowledgedChange) { run_crash_seeds(1'000'000); }
 
+// A read that fails (EIO) while the index is opened is not damage: the open fails and is
+// tried again at the next access, the index is kept and UIDVALIDITY does not change.
+// fuzz/sim_world found the opposite (regressions/eio-at-index-open-rebuilt): one EIO reading
+// the WAL after a crash moved alice's index aside and gave INBOX a new UIDVALIDITY.
+TEST(IndexedStoreOnSimDisk, ReadErrorsAtOpenNeverRebuildTheIndex) {
+  World w(7);
+  HostConfig hc;
+  hc.name = "mx";
+  hc.address = "10.0.0.1";
+  const HostId h = w.add_host(hc, [](SimEnv& env) -> std::shared_ptr<void> {
+    return std::make_shared<IndexedStore>(env, config());
+  });
+  ASSERT_TRUE(w.disk_state(h).make_dirs("/data").ok());
+  ASSERT_TRUE(w.disk_state(h).sync_dir("/").ok());
+  w.boot(h);
+  Progress progress;
+  w.env(h).tasks().spawn(writer(*static_cast<IndexedStore*>(w.services(h).get()), &progress));
+  ASSERT_EQ(w.run_until_idle(), RunStatus::idle);
+  ASSERT_TRUE(progress.done) << progress.error;
+  w.crash(h);
+  DiskConfig failing = hc.disk;
+  failing.read_eio_ppm = 1'000'000;  // every read fails
+  w.set_disk_config(h, failing);
+  w.boot(h);
+  auto* after = static_cast<IndexedStore*>(w.services(h).get());
+  Seen refused;
+  w.env(h).tasks().spawn(reader(*after, &refused));
+  ASSERT_EQ(w.run_until_idle(), RunStatus::idle);
+  ASSERT_TRUE(refused.done);
+  EXPECT_FALSE(refused.error.empty()) << "every read fails: opening the folder cannot succeed";
+  EXPECT_EQ(after->stats().rebuilds, 0u) << "an I/O error was taken for a damaged index";
+  w.set_disk_config(h, hc.disk);  // the disk reads again
+  Seen seen;
+  w.env(h).tasks().spawn(reader(*after, &seen));
+  ASSERT_EQ(w.run_until_idle(), RunStatus::idle);
+  ASSERT_TRUE(seen.done);
+  ASSERT_TRUE(seen.error.empty()) << seen.error;
+  EXPECT_EQ(after->stats().rebuilds, 0u);
+  EXPECT_EQ(seen.snapshot.status.uidvalidity, progress.uidvalidity);
+  EXPECT_EQ(seen.contents.size(), progress.appended.size() - progress.expunged.size());
+}
+
 }  // namespace
 }  // namespace mail::sim

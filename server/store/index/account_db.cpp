@@ -121,13 +121,17 @@ Result<std::unique_ptr<AccountDb>> AccountDb::open(const std::string& path, cons
   *uidvalidity_floor = 0;
   sqlite::DbOptions options;
   options.vfs = vfs;
+  // Errc::invalid (the caller moves the index aside and rebuilds it, with new UIDVALIDITYs)
+  // only for evidence of damage: SQLITE_CORRUPT or NOTADB, a failed integrity check, a
+  // schema that is not ours. An I/O error, no space or a missing file is returned as it
+  // is: a read that failed once may succeed at the next open, and an index thrown away for
+  // it would make every client resynchronise every folder (found by fuzz/sim_world: one
+  // EIO reading the WAL after a crash changed INBOX's UIDVALIDITY).
+  auto with_context = [](const Error& e, const std::string& what) -> Error {
+    return Error{e.code, what + ": " + e.detail};
+  };
   auto db = sqlite::Db::open(path, options);
-  if (!db) {
-    // A file that is not a database fails here (SQLITE_NOTADB): damaged. Other errors
-    // (no space, I/O) are not evidence of damage and must not trigger a rebuild.
-    if (db.code() == Errc::no_space || db.code() == Errc::not_found) return fail(db.error());
-    return fail(Errc::invalid, "index open: " + db.error().detail);
-  }
+  if (!db) return fail(with_context(db.error(), "index open"));
   // Whatever UIDVALIDITY a readable old index had: a rebuild must go above it.
   if (auto last = db->query_int64("SELECT max(value) FROM meta WHERE key = 'uidvalidity_last'"); last.ok()) {
     *uidvalidity_floor = static_cast<std::uint32_t>(std::max<std::int64_t>(0, *last));
@@ -136,11 +140,12 @@ Result<std::unique_ptr<AccountDb>> AccountDb::open(const std::string& path, cons
     *uidvalidity_floor = std::max(*uidvalidity_floor, static_cast<std::uint32_t>(std::max<std::int64_t>(0, *m)));
   }
   auto tables = db->query_int64("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'");
-  if (!tables) return fail(Errc::invalid, "index unreadable: " + tables.error().detail);
+  if (!tables) return fail(with_context(tables.error(), "index unreadable"));
   if (*tables == 0) {
     // A new database (or an empty file): create the schema.
     auto any = db->query_int64("SELECT count(*) FROM sqlite_master");
-    if (!any || *any != 0) return fail(Errc::invalid, "index has tables but no meta");
+    if (!any) return fail(with_context(any.error(), "index unreadable"));
+    if (*any != 0) return fail(Errc::invalid, "index has tables but no meta");
     auto tx = sqlite::Transaction::begin(*db);
     if (!tx) return fail(tx.error());
     TRY_STATUS(db->exec(schema_sql()));
@@ -150,10 +155,13 @@ Result<std::unique_ptr<AccountDb>> AccountDb::open(const std::string& path, cons
     TRY_STATUS(tx->commit());
   }
   auto check = db->query_text("PRAGMA integrity_check");
-  if (!check) return fail(Errc::invalid, "integrity_check: " + check.error().detail);
+  if (!check) return fail(with_context(check.error(), "integrity_check"));
   if (*check != "ok") return fail(Errc::invalid, "integrity_check: " + *check);
   auto version = meta_get(*db, "schema_version");
-  if (!version) return fail(Errc::invalid, "no schema version");
+  if (!version) {
+    if (version.code() == Errc::not_found) return fail(Errc::invalid, "no schema version");
+    return fail(with_context(version.error(), "schema version"));
+  }
   while (*version < kSchemaVersion) {
     const auto m = migrations();
     if (static_cast<std::size_t>(*version) > m.size() || *version < 1) {

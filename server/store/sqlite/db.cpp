@@ -60,8 +60,11 @@ Errc errc_of(int rc) noexcept {
     case SQLITE_MISUSE:
     case SQLITE_RANGE:
     case SQLITE_MISMATCH:
-    case SQLITE_TOOBIG: return Errc::invalid;
-    default: return Errc::io;  // IOERR, CORRUPT, NOTADB, NOMEM, ...
+    case SQLITE_TOOBIG:
+    // The file's bytes are not a (sound) database: damage, never a transient failure.
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB: return Errc::invalid;
+    default: return Errc::io;  // IOERR (a read or write failed: may pass), NOMEM, ...
   }
 }
 
