@@ -264,7 +264,8 @@ int run_serve(const AppConfig& config) {
     if (std::getenv("NOTIFY_SOCKET") == nullptr) co_return;
     auto timer = e.clock().make_timer();
     while (!stopping_flag) {
-      co_await rt::sleep_until(*timer, e.clock().now() + Duration(30s));
+      // A canceled timer (shutdown) ends the wait early; the loop condition decides.
+      (void)co_await rt::sleep_until(*timer, e.clock().now() + Duration(30s));
       if (!stopping_flag) notify_service_manager("STATUS=" + service_status(s));
     }
   }(env, config, server, started, stopping, exit_code, say));
