@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <memory>
 #include <mutex>
@@ -101,19 +102,24 @@ Status write_file(const std::string& path, std::span<const std::string_view> par
 }
 
 // Reads [offset, offset + max_bytes) of an open file straight into `out` (no bounce
-// buffer: FETCH of many bodies spends its time copying): fewer bytes only at the end.
-Result<std::string> pread_into(int fd, const std::string& path, std::uint64_t offset, std::size_t max_bytes) {
+// buffer: FETCH of many bodies spends its time copying): fewer bytes only at the end. A
+// read that comes back short once the file offset has reached `known_end` (fstat's size)
+// is taken as the end, without one more read to see 0.
+Result<std::string> pread_into(int fd, const std::string& path, std::uint64_t offset, std::size_t max_bytes,
+                               std::uint64_t known_end = UINT64_MAX) {
   std::string out;
   out.resize(max_bytes);
   std::size_t got = 0;
   while (got < max_bytes) {
-    const ssize_t n = ::pread(fd, out.data() + got, max_bytes - got, static_cast<off_t>(offset + got));
+    const std::size_t ask = max_bytes - got;
+    const ssize_t n = ::pread(fd, out.data() + got, ask, static_cast<off_t>(offset + got));
     if (n < 0) {
       if (errno == EINTR) continue;
       return errno_fail(errno, "read", path);
     }
     if (n == 0) break;
     got += static_cast<std::size_t>(n);
+    if (offset + got >= known_end && static_cast<std::size_t>(n) < ask) break;
   }
   out.resize(got);
   return out;
@@ -124,27 +130,14 @@ Result<std::string> read_file(const std::string& path) {
   if (fd.fd < 0) return errno_fail(errno, "open", path);
   struct stat st {};
   if (::fstat(fd.fd, &st) != 0) return errno_fail(errno, "fstat", path);
-  // fstat's size plus one byte in one read: a short count is the end of the file (the
+  // fstat's size plus one byte: a short count at that size is the end of the file (the
   // usual case, one read per file); the extra byte means the file grew since (a file
   // being written), and the rest is read through a stack buffer (a zeroed 64 KiB string
   // per file was 8% of a 20-client FETCH of 1,000 bodies).
-  const auto size = static_cast<std::size_t>(st.st_size);
-  std::string out;
-  out.resize(size + 1);
-  std::size_t got = 0;
-  for (;;) {
-    const std::size_t ask = out.size() - got;
-    const ssize_t n = ::pread(fd.fd, out.data() + got, ask, static_cast<off_t>(got));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno_fail(errno, "read", path);
-    }
-    got += static_cast<std::size_t>(n);
-    if (n == 0 || got == out.size()) break;
-    if (got >= size && static_cast<std::size_t>(n) < ask) break;  // short at the end: done
-  }
-  out.resize(got);
-  if (got <= size) return out;
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  auto first = pread_into(fd.fd, path, 0, static_cast<std::size_t>(size) + 1, size);
+  if (!first.ok() || first->size() <= size) return first;
+  std::string out = std::move(first).value();
   char more[16 * 1024];
   for (;;) {
     const ssize_t n = ::pread(fd.fd, more, sizeof more, static_cast<off_t>(out.size()));
