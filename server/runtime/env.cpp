@@ -5,22 +5,26 @@
 
 namespace mail::rt {
 
-// Every rename starts now (the order the simulator's trace records); the last completion
-// to arrive completes the batch, so `done` runs from the executor like any completion.
-void Disk::async_rename_each(std::vector<std::pair<std::string, std::string>> moves,
-                             Completion<std::vector<Result<void>>> done) {
-  MAIL_ASSERT(!moves.empty());
+namespace {
+
+// The default batch ops: every one of `n` operations starts now (`start_one(i, done_i)`, in
+// order: the order the simulator's trace records), each reports into its slot, and the
+// last completion to arrive completes the batch, so `done` runs from the executor like any
+// completion.
+template <class T, class StartOne>
+void start_each(std::size_t n, StartOne start_one, Completion<std::vector<Result<T>>> done) {
+  MAIL_ASSERT(n > 0);
   struct Batch {
-    std::vector<Result<void>> results;
+    std::vector<Result<T>> results;
     std::size_t left = 0;
-    Completion<std::vector<Result<void>>> done;
+    Completion<std::vector<Result<T>>> done;
   };
   auto batch = std::make_shared<Batch>();
-  batch->results.resize(moves.size());
-  batch->left = moves.size();
+  batch->results.resize(n, Result<T>(fail(Errc::canceled, "not completed")));
+  batch->left = n;
   batch->done = std::move(done);
-  for (std::size_t i = 0; i < moves.size(); ++i) {
-    async_rename(std::move(moves[i].first), std::move(moves[i].second), [batch, i](Result<void> r) {
+  for (std::size_t i = 0; i < n; ++i) {
+    start_one(i, [batch, i](Result<T> r) {
       batch->results[i] = std::move(r);
       MAIL_ASSERT(batch->left > 0);
       if (--batch->left == 0) std::move(batch->done)(std::move(batch->results));
@@ -28,25 +32,22 @@ void Disk::async_rename_each(std::vector<std::pair<std::string, std::string>> mo
   }
 }
 
-// Same shape as async_rename_each: every read starts now, the last completion completes.
+}  // namespace
+
+void Disk::async_rename_each(std::vector<std::pair<std::string, std::string>> moves,
+                             Completion<std::vector<Result<void>>> done) {
+  start_each<void>(
+      moves.size(),
+      [&](std::size_t i, Completion<void> one) {
+        async_rename(std::move(moves[i].first), std::move(moves[i].second), std::move(one));
+      },
+      std::move(done));
+}
+
 void Disk::async_read_each(std::vector<std::string> paths, Completion<std::vector<Result<std::string>>> done) {
-  MAIL_ASSERT(!paths.empty());
-  struct Batch {
-    std::vector<Result<std::string>> results;
-    std::size_t left = 0;
-    Completion<std::vector<Result<std::string>>> done;
-  };
-  auto batch = std::make_shared<Batch>();
-  batch->results.resize(paths.size(), Result<std::string>(std::string()));
-  batch->left = paths.size();
-  batch->done = std::move(done);
-  for (std::size_t i = 0; i < paths.size(); ++i) {
-    async_read_file(std::move(paths[i]), [batch, i](Result<std::string> r) {
-      batch->results[i] = std::move(r);
-      MAIL_ASSERT(batch->left > 0);
-      if (--batch->left == 0) std::move(batch->done)(std::move(batch->results));
-    });
-  }
+  start_each<std::string>(
+      paths.size(), [&](std::size_t i, Completion<std::string> one) { async_read_file(std::move(paths[i]), std::move(one)); },
+      std::move(done));
 }
 
 }  // namespace mail::rt
