@@ -120,20 +120,33 @@ rt::Task<void> reader(IndexedStore& s, Seen* out) {
   out->done = true;
 }
 
+// A host whose service is an IndexedStore on /data (made durable before the boot), not
+// booted yet; nullopt if /data could not be made.
+std::optional<HostId> add_store_host(World& w, const HostConfig& hc) {
+  const HostId h = w.add_host(hc, [](SimEnv& env) -> std::shared_ptr<void> {
+    return std::make_shared<IndexedStore>(env, config());
+  });
+  if (!w.disk_state(h).make_dirs("/data").ok() || !w.disk_state(h).sync_dir("/").ok()) return std::nullopt;
+  return h;
+}
+
+HostConfig store_host_config() {
+  HostConfig hc;
+  hc.name = "mx";
+  hc.address = "10.0.0.1";
+  return hc;
+}
+
 void run_crash_seeds(std::uint32_t tear_ppm) {
   int crashed_mid_run = 0;
   for (std::uint64_t seed = 1; seed <= 60; ++seed) {
     SCOPED_TRACE("seed=" + std::to_string(seed) + " tear_ppm=" + std::to_string(tear_ppm));
     World w(seed);
-    HostConfig hc;
-    hc.name = "mx";
-    hc.address = "10.0.0.1";
+    HostConfig hc = store_host_config();
     hc.disk.tear_ppm = tear_ppm;
-    const HostId h = w.add_host(hc, [](SimEnv& env) -> std::shared_ptr<void> {
-      return std::make_shared<IndexedStore>(env, config());
-    });
-    ASSERT_TRUE(w.disk_state(h).make_dirs("/data").ok());
-    ASSERT_TRUE(w.disk_state(h).sync_dir("/").ok());
+    const std::optional<HostId> added = add_store_host(w, hc);
+    ASSERT_TRUE(added.has_value());
+    const HostId h = *added;
     w.boot(h);
     auto* s = static_cast<IndexedStore*>(w.services(h).get());
     Progress progress;
@@ -194,14 +207,10 @@ TEST(IndexedStoreOnSimDisk, CrashWithTornWritesKeepsEveryAcknowledgedChange) { r
 // the WAL after a crash moved alice's index aside and gave INBOX a new UIDVALIDITY.
 TEST(IndexedStoreOnSimDisk, ReadErrorsAtOpenNeverRebuildTheIndex) {
   World w(7);
-  HostConfig hc;
-  hc.name = "mx";
-  hc.address = "10.0.0.1";
-  const HostId h = w.add_host(hc, [](SimEnv& env) -> std::shared_ptr<void> {
-    return std::make_shared<IndexedStore>(env, config());
-  });
-  ASSERT_TRUE(w.disk_state(h).make_dirs("/data").ok());
-  ASSERT_TRUE(w.disk_state(h).sync_dir("/").ok());
+  const HostConfig hc = store_host_config();
+  const std::optional<HostId> added = add_store_host(w, hc);
+  ASSERT_TRUE(added.has_value());
+  const HostId h = *added;
   w.boot(h);
   Progress progress;
   w.env(h).tasks().spawn(writer(*static_cast<IndexedStore*>(w.services(h).get()), &progress));
