@@ -51,7 +51,7 @@ struct ServerSpec {
   bool provision_data_dir = true;  // the data dir exists durably before the first boot
   bool wait_ready = true;          // run the world until the server listens (bounded)
   bool tls = false;                // offer STARTTLS with the simulator's certificate (SimWorld::tls)
-  // Logins (SCRAM users file on the host's disk, salts from the seed); a login that is not
+  // Logins (SCRAM users file on the host's disk, salts from the login names); a login that is not
   // among `users` becomes one. Applied with `config` too.
   std::vector<sim::SubmissionUser> logins;
   std::uint16_t imaps_port = 0;  // IMAP over implicit TLS (needs tls and logins); 0 = none
